@@ -1,0 +1,3 @@
+//! gcli2api
+
+pub mod store;

@@ -1,0 +1,82 @@
+//! Persistence. One trait, one file per backend; no actix types here so every backend can be tested alone.
+//!
+//! Backend choice (first set wins): `REDIS_URI` > `POSTGRES_DSN` > `MONGODB_URI` > files in `CREDENTIALS_DIR`.
+//! Every write a method acknowledges is durable when the call returns.
+
+pub mod model;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+pub use model::{
+    ApiKeyRecord, CredentialRecord, CredentialState, DebitOutcome, ErrorRecord, UsageCounters,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage backend unreachable: {0}")]
+    Unavailable(String),
+    #[error("storage I/O failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("storage backend error: {0}")]
+    Backend(String),
+    #[error("record already exists: {0}")]
+    Conflict(String),
+}
+
+/// Everything the gateway keeps. Implementations must be safe to share between several gateway
+/// processes when the backend is shared (Redis, Postgres, MongoDB): debits and leases are atomic in the
+/// backend itself, never read-modify-write in the process.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// `files`, `redis`, `postgres` or `mongodb`.
+    fn backend_name(&self) -> &'static str;
+
+    // ---- credentials ----
+    async fn load_credentials(&self) -> Result<Vec<CredentialRecord>, StoreError>;
+    async fn get_credential(&self, name: &str) -> Result<Option<CredentialRecord>, StoreError>;
+    /// Insert or replace the whole record (credential JSON and state).
+    async fn put_credential(&self, record: &CredentialRecord) -> Result<(), StoreError>;
+    /// Returns whether it existed.
+    async fn delete_credential(&self, name: &str) -> Result<bool, StoreError>;
+    /// A number that changes whenever any credential is put or deleted, so other instances can poll it
+    /// cheaply and reload only when it moved.
+    async fn credentials_generation(&self) -> Result<u64, StoreError>;
+
+    // ---- config saved from the panel (flat keys) ----
+    async fn load_config(&self) -> Result<Map<String, Value>, StoreError>;
+    /// Merge `changes` into the stored config; a `null` value removes the key.
+    async fn save_config(&self, changes: &Map<String, Value>) -> Result<(), StoreError>;
+
+    // ---- API keys ----
+    async fn list_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
+    async fn get_key(&self, api_key: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+    /// Fails with `Conflict` when the key exists.
+    async fn insert_key(&self, record: &ApiKeyRecord) -> Result<(), StoreError>;
+    async fn delete_key(&self, api_key: &str) -> Result<bool, StoreError>;
+    /// Atomically: if the key exists, is not expired at `now` and has `remaining ≥ cost`, add `cost` to
+    /// `used_quota` and to `model_stats[model]`.
+    async fn debit_key(
+        &self,
+        api_key: &str,
+        model: &str,
+        cost: u64,
+        now: i64,
+    ) -> Result<DebitOutcome, StoreError>;
+    /// Atomically give back a debit (never below zero, for the total or the model).
+    async fn refund_key(&self, api_key: &str, model: &str, cost: u64) -> Result<(), StoreError>;
+
+    // ---- model costs (model name → cost) ----
+    async fn load_model_costs(&self) -> Result<BTreeMap<String, u64>, StoreError>;
+    async fn set_model_cost(&self, model: &str, cost: u64) -> Result<(), StoreError>;
+    async fn delete_model_cost(&self, model: &str) -> Result<bool, StoreError>;
+
+    // ---- short leases (one token refresh per credential across instances) ----
+    /// Take the lease `name` for `holder` for `ttl_ms` if it is free, expired, or already held by `holder`.
+    async fn try_lease(&self, name: &str, holder: &str, ttl_ms: u64) -> Result<bool, StoreError>;
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+}

@@ -1,0 +1,139 @@
+//! The records every backend stores. Plain data: serde only, no behaviour beyond small helpers.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// How many recent upstream errors a credential remembers.
+pub const MAX_ERROR_HISTORY: usize = 10;
+
+/// One Google account: the OAuth JSON exactly as uploaded (unknown fields kept) plus the gateway's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CredentialRecord {
+    /// File-style name, e.g. `my-project-1751713012.json`. Unique; the key in every backend.
+    pub name: String,
+    /// The OAuth credential object (`client_id`, `client_secret`, `refresh_token`, `token`, `expiry`,
+    /// `project_id`, …). Kept as a JSON object so fields we do not know survive a round trip.
+    pub credential: Map<String, Value>,
+    #[serde(default)]
+    pub state: CredentialState,
+}
+
+/// Health, cooldowns and usage of one credential.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CredentialState {
+    pub disabled: bool,
+    /// Why it is disabled: `invalid_grant`, `auto-ban: 403`, `by hand`, …
+    pub disabled_reason: Option<String>,
+    /// Most recent last; at most [`MAX_ERROR_HISTORY`].
+    pub errors: Vec<ErrorRecord>,
+    /// Unix seconds of the last successful upstream call.
+    pub last_success: Option<i64>,
+    pub user_email: Option<String>,
+    /// Base model → unix seconds until which this credential must not be used for it.
+    pub model_cooldowns: BTreeMap<String, i64>,
+    /// False once a preview model answered 404 for this credential.
+    pub preview: bool,
+    pub usage: UsageCounters,
+    /// Incremented by every write of this record; lets other instances notice changes.
+    pub revision: u64,
+}
+
+impl Default for CredentialState {
+    fn default() -> Self {
+        Self {
+            disabled: false,
+            disabled_reason: None,
+            errors: Vec::new(),
+            last_success: None,
+            user_email: None,
+            model_cooldowns: BTreeMap::new(),
+            preview: true,
+            usage: UsageCounters::default(),
+            revision: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorRecord {
+    pub code: u16,
+    pub message: String,
+    /// Unix seconds.
+    pub at: i64,
+}
+
+/// Daily usage of one credential; the day rolls over at 07:00 UTC.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UsageCounters {
+    /// Unix seconds of the next reset boundary; counters are zeroed lazily once now ≥ this.
+    pub next_reset: i64,
+    pub total_calls: u64,
+    pub pro_calls: u64,
+    pub daily_limit_total: u64,
+    pub daily_limit_pro: u64,
+    /// Successful calls per model today.
+    pub calls_per_model: BTreeMap<String, u64>,
+    /// Lifetime counters for success-rate charts.
+    pub success_total: u64,
+    pub failure_total: u64,
+    /// Calls per UTC day (`YYYY-MM-DD`), kept for the last 30 days.
+    pub history: BTreeMap<String, u64>,
+}
+
+impl Default for UsageCounters {
+    fn default() -> Self {
+        Self {
+            next_reset: 0,
+            total_calls: 0,
+            pro_calls: 0,
+            daily_limit_total: 1000,
+            daily_limit_pro: 100,
+            calls_per_model: BTreeMap::new(),
+            success_total: 0,
+            failure_total: 0,
+            history: BTreeMap::new(),
+        }
+    }
+}
+
+/// An `sk-` key handed to a user, with its quota.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    pub api_key: String,
+    pub total_quota: u64,
+    pub used_quota: u64,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub description: Option<String>,
+    /// Model → quota consumed by it.
+    #[serde(default)]
+    pub model_stats: BTreeMap<String, u64>,
+    /// Empty means every model.
+    #[serde(default)]
+    pub allowed_models: Vec<String>,
+    pub max_concurrent: Option<u32>,
+    /// Unix seconds after which the key is refused.
+    pub expires_at: Option<i64>,
+}
+
+impl ApiKeyRecord {
+    pub fn remaining(&self) -> u64 {
+        self.total_quota.saturating_sub(self.used_quota)
+    }
+}
+
+/// Result of an atomic debit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DebitOutcome {
+    /// The cost was taken; the balance after it.
+    Debited { used_quota: u64, total_quota: u64 },
+    /// Remaining quota is smaller than the cost; nothing taken.
+    Exhausted { used_quota: u64, total_quota: u64 },
+    /// The key is past its expiry; nothing taken.
+    Expired,
+    NotFound,
+}
