@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 pub use model::{
     ApiKeyRecord, CredentialRecord, CredentialState, DebitOutcome, ErrorRecord, UsageCounters,
+    MAX_ERROR_HISTORY,
 };
 
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,596 @@
+//! `CredentialActor`: one per Google account. Owns the OAuth JSON, the access token and its expiry, the
+//! project id, health (enabled, reasons, recent errors), per-model cooldowns and usage counters.
+//!
+//! Ordering: token refreshes are single-flight — a refresh in progress collects waiters and answers them
+//! all. Refreshes run in the background ahead of expiry (5 minutes), so requests normally never wait; a
+//! transient failure is retried with a short backoff while other credentials serve. Every change is
+//! pushed to the supervisor's cache and persisted through the `StorageActor`.
+//!
+//! Restart: the supervisor starts the actor again from the stored record; nothing lives only here.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use super::cooldown::cooldown_until;
+use super::messages::*;
+use super::usage;
+use crate::actors::storage::{SaveCredential, StorageActor};
+use crate::clock::Clock;
+use crate::config::SharedSettings;
+use crate::credential::{self, CredentialFields};
+use crate::store::{CredentialRecord, ErrorRecord, MAX_ERROR_HISTORY};
+use crate::upstream::oauth::{self, OAuthError};
+use crate::upstream::onboarding;
+
+/// Refresh this long before expiry.
+const REFRESH_AHEAD_SECS: i64 = 300;
+/// Tokens this close to expiry are not handed out.
+const MIN_TOKEN_LIFE_SECS: i64 = 30;
+const MAX_BACKOFF_SECS: u64 = 30;
+const MAX_ERROR_MESSAGE: usize = 500;
+
+/// What every credential actor needs from the rest of the gateway.
+#[derive(Clone)]
+pub struct CredentialEnv {
+    pub client: awc::Client,
+    pub settings: SharedSettings,
+    pub clock: Clock,
+    pub storage: Addr<StorageActor>,
+    pub supervisor: Recipient<StatusChanged>,
+    pub onboarding_poll: Duration,
+}
+
+type Waiter = oneshot::Sender<Result<(Arc<str>, Arc<str>), CredentialError>>;
+
+pub struct CredentialActor {
+    name: Arc<str>,
+    record: CredentialRecord,
+    fields: Result<CredentialFields, String>,
+    token_expiry: i64,
+    env: CredentialEnv,
+    refreshing: bool,
+    waiters: Vec<Waiter>,
+    failures_in_row: u32,
+    last_refresh_error: Option<String>,
+    refresh_timer: Option<SpawnHandle>,
+}
+
+impl CredentialActor {
+    pub fn new(record: CredentialRecord, env: CredentialEnv) -> Self {
+        let fields = CredentialFields::parse(&record.credential).map_err(|e| e.to_string());
+        let token_expiry = fields
+            .as_ref()
+            .ok()
+            .and_then(|f| f.expiry)
+            .map_or(0, |e| e.timestamp());
+        Self {
+            name: Arc::from(record.name.as_str()),
+            record,
+            fields,
+            token_expiry,
+            env,
+            refreshing: false,
+            waiters: Vec::new(),
+            failures_in_row: 0,
+            last_refresh_error: None,
+            refresh_timer: None,
+        }
+    }
+
+    fn now(&self) -> i64 {
+        self.env.clock.now()
+    }
+
+    fn token(&self) -> Option<&str> {
+        self.fields.as_ref().ok()?.access_token.as_deref()
+    }
+
+    fn project(&self) -> Option<&str> {
+        self.fields.as_ref().ok()?.project_id.as_deref()
+    }
+
+    fn token_fresh(&self, min_life: i64) -> bool {
+        self.token().is_some() && self.token_expiry > self.now() + min_life
+    }
+
+    fn status(&self) -> CredentialStatus {
+        let now = self.now();
+        CredentialStatus {
+            enabled: !self.record.state.disabled,
+            access_token: self.token().map(Arc::from),
+            token_valid_until: self.token_expiry - MIN_TOKEN_LIFE_SECS,
+            project: self.project().map(Arc::from),
+            cooldowns: self
+                .record
+                .state
+                .model_cooldowns
+                .iter()
+                .filter(|(_, until)| **until > now)
+                .map(|(m, u)| (m.clone(), *u))
+                .collect(),
+            preview: self.record.state.preview,
+            broken: self.fields.is_err(),
+        }
+    }
+
+    fn publish(&self) {
+        self.env.supervisor.do_send(StatusChanged {
+            name: self.name.clone(),
+            status: self.status(),
+        });
+    }
+
+    fn persist(&mut self, urgent: bool) {
+        self.record.state.revision += 1;
+        self.env.storage.do_send(SaveCredential {
+            record: self.record.clone(),
+            urgent,
+        });
+    }
+
+    fn changed(&mut self, urgent: bool) {
+        self.persist(urgent);
+        self.publish();
+    }
+
+    fn disable(&mut self, reason: String) {
+        if !self.record.state.disabled {
+            log::warn!("credential {} disabled: {reason}", self.name);
+        }
+        self.record.state.disabled = true;
+        self.record.state.disabled_reason = Some(reason);
+    }
+
+    fn push_error(&mut self, code: u16, message: String) {
+        let mut message = message;
+        if message.len() > MAX_ERROR_MESSAGE {
+            let mut cut = MAX_ERROR_MESSAGE;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+        }
+        let errors = &mut self.record.state.errors;
+        errors.push(ErrorRecord {
+            code,
+            message,
+            at: self.env.clock.now(),
+        });
+        let excess = errors.len().saturating_sub(MAX_ERROR_HISTORY);
+        errors.drain(..excess);
+    }
+
+    /// Schedules the next background refresh: ahead of expiry, or soon after a failure.
+    fn schedule_refresh(&mut self, ctx: &mut Context<Self>, after: Duration) {
+        if let Some(handle) = self.refresh_timer.take() {
+            ctx.cancel_future(handle);
+        }
+        self.refresh_timer = Some(ctx.run_later(after, |act, ctx| {
+            act.refresh_timer = None;
+            act.start_refresh(ctx);
+        }));
+    }
+
+    fn schedule_ahead_of_expiry(&mut self, ctx: &mut Context<Self>) {
+        let secs = (self.token_expiry - REFRESH_AHEAD_SECS - self.now()).max(0);
+        self.schedule_refresh(ctx, Duration::from_secs(secs as u64));
+    }
+
+    fn answer_waiters(&mut self, result: Result<(Arc<str>, Arc<str>), CredentialError>) {
+        for waiter in self.waiters.drain(..) {
+            let _ = waiter.send(result.clone());
+        }
+    }
+
+    fn ready_pair(&self) -> Option<(Arc<str>, Arc<str>)> {
+        if !self.token_fresh(MIN_TOKEN_LIFE_SECS) {
+            return None;
+        }
+        Some((Arc::from(self.token()?), Arc::from(self.project()?)))
+    }
+
+    /// Refreshes the token if it is due (or missing), then discovers the project if missing.
+    fn start_refresh(&mut self, ctx: &mut Context<Self>) {
+        if self.refreshing || self.record.state.disabled {
+            return;
+        }
+        let fields = match &self.fields {
+            Ok(f) => f.clone(),
+            Err(_) => return,
+        };
+        if self.token_fresh(REFRESH_AHEAD_SECS) {
+            if fields.project_id.is_none() {
+                self.start_discovery(ctx);
+            } else {
+                self.schedule_ahead_of_expiry(ctx);
+            }
+            return;
+        }
+        self.refreshing = true;
+        let client = self.env.client.clone();
+        let base = self.env.settings.current().oauth_proxy_url.clone();
+        let fut = async move {
+            oauth::refresh_access_token(
+                &client,
+                &base,
+                &fields.client_id,
+                &fields.client_secret,
+                &fields.refresh_token,
+            )
+            .await
+        };
+        ctx.spawn(
+            fut.into_actor(self)
+                .map(|result, act, ctx| act.on_refreshed(result, ctx)),
+        );
+    }
+
+    fn on_refreshed(
+        &mut self,
+        result: Result<oauth::TokenResponse, OAuthError>,
+        ctx: &mut Context<Self>,
+    ) {
+        self.refreshing = false;
+        match result {
+            Ok(token) => {
+                let expiry = self.env.clock.now_datetime()
+                    + chrono::Duration::seconds(token.expires_in.max(60));
+                credential::store_token(
+                    &mut self.record.credential,
+                    &token.access_token,
+                    expiry,
+                    token.refresh_token.as_deref(),
+                );
+                self.fields =
+                    CredentialFields::parse(&self.record.credential).map_err(|e| e.to_string());
+                self.token_expiry = expiry.timestamp();
+                self.failures_in_row = 0;
+                self.last_refresh_error = None;
+                log::info!("credential {}: access token refreshed", self.name);
+                self.changed(true);
+                if self.project().is_none() {
+                    self.start_discovery(ctx);
+                } else {
+                    let pair = self.ready_pair();
+                    if let Some(pair) = pair {
+                        self.answer_waiters(Ok(pair));
+                    }
+                    self.schedule_ahead_of_expiry(ctx);
+                }
+            }
+            Err(OAuthError::Permanent { status, reason }) => {
+                self.push_error(status, format!("token refresh refused: {reason}"));
+                self.disable(reason.clone());
+                self.changed(true);
+                self.answer_waiters(Err(CredentialError::NotReady(
+                    self.name.to_string(),
+                    reason,
+                )));
+            }
+            Err(OAuthError::Transient(message)) => {
+                self.failures_in_row += 1;
+                let backoff = (1u64 << self.failures_in_row.min(5)).min(MAX_BACKOFF_SECS);
+                log::warn!(
+                    "credential {}: token refresh failed ({message}); retrying in {backoff} s",
+                    self.name
+                );
+                self.last_refresh_error = Some(message.clone());
+                self.answer_waiters(Err(CredentialError::NotReady(
+                    self.name.to_string(),
+                    message,
+                )));
+                self.schedule_refresh(ctx, Duration::from_secs(backoff));
+            }
+        }
+    }
+
+    fn start_discovery(&mut self, ctx: &mut Context<Self>) {
+        if self.refreshing {
+            return;
+        }
+        let Some(token) = self.token().map(str::to_string) else {
+            return;
+        };
+        self.refreshing = true;
+        let client = self.env.client.clone();
+        let endpoint = self.env.settings.current().code_assist_endpoint.clone();
+        let poll = self.env.onboarding_poll;
+        let fut =
+            async move { onboarding::discover_project(&client, &endpoint, &token, poll).await };
+        ctx.spawn(fut.into_actor(self).map(|result, act, ctx| {
+            act.refreshing = false;
+            match result {
+                Ok(project) => {
+                    log::info!("credential {}: using project {project}", act.name);
+                    act.record
+                        .credential
+                        .insert("project_id".into(), Value::String(project));
+                    act.fields =
+                        CredentialFields::parse(&act.record.credential).map_err(|e| e.to_string());
+                    act.changed(true);
+                    let pair = act.ready_pair();
+                    if let Some(pair) = pair {
+                        act.answer_waiters(Ok(pair));
+                    }
+                    act.schedule_ahead_of_expiry(ctx);
+                }
+                Err(e) => {
+                    let message = format!("project discovery failed: {e}");
+                    log::warn!("credential {}: {message}", act.name);
+                    act.last_refresh_error = Some(message.clone());
+                    act.answer_waiters(Err(CredentialError::NotReady(
+                        act.name.to_string(),
+                        message,
+                    )));
+                    act.failures_in_row += 1;
+                    let backoff = (1u64 << act.failures_in_row.min(5)).min(MAX_BACKOFF_SECS);
+                    act.schedule_refresh(ctx, Duration::from_secs(backoff));
+                }
+            }
+        }));
+    }
+
+    fn on_failure(&mut self, base_model: &str, status: u16, body: Option<Value>, now: i64) {
+        let settings = self.env.settings.current();
+        let message = body
+            .as_ref()
+            .and_then(|b| b.pointer("/error/message"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("HTTP {status}"));
+        self.push_error(status, message.clone());
+        usage::count_failure(&mut self.record.state.usage, now);
+        if matches!(status, 429 | 503) {
+            if let Some(until) =
+                cooldown_until(status, body.as_ref(), now, settings.cooldown_max_seconds)
+            {
+                log::info!(
+                    "credential {} cooling down for {base_model} for {} s",
+                    self.name,
+                    until - now
+                );
+                self.record
+                    .state
+                    .model_cooldowns
+                    .insert(base_model.to_string(), until);
+            }
+        }
+        if settings.auto_ban && settings.auto_ban_error_codes.contains(&status) {
+            self.disable(format!("auto-ban: HTTP {status}: {message}"));
+        }
+        if status == 404 && base_model.contains("preview") {
+            self.record.state.preview = false;
+        }
+        if status == 401 {
+            // Google no longer accepts this token: make the next use refresh it.
+            self.token_expiry = 0;
+        }
+    }
+}
+
+impl Actor for CredentialActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // A busy gateway queues many reports; give the mailbox room before senders see it as full.
+        ctx.set_mailbox_capacity(1024);
+        if let Err(reason) = &self.fields {
+            log::warn!("credential {} is unusable: {reason}", self.name);
+        }
+        self.publish();
+        self.start_refresh(ctx);
+    }
+}
+
+impl Handler<EnsureReady> for CredentialActor {
+    type Result = ResponseFuture<Result<(Arc<str>, Arc<str>), CredentialError>>;
+
+    fn handle(&mut self, _: EnsureReady, ctx: &mut Self::Context) -> Self::Result {
+        if let Err(reason) = &self.fields {
+            let err = CredentialError::NotReady(self.name.to_string(), reason.clone());
+            return Box::pin(async move { Err(err) });
+        }
+        if self.record.state.disabled {
+            let err = CredentialError::NotReady(self.name.to_string(), "disabled".into());
+            return Box::pin(async move { Err(err) });
+        }
+        if let Some(pair) = self.ready_pair() {
+            return Box::pin(async move { Ok(pair) });
+        }
+        let (tx, rx) = oneshot::channel();
+        self.waiters.push(tx);
+        if !self.refreshing {
+            if let Some(handle) = self.refresh_timer.take() {
+                ctx.cancel_future(handle);
+            }
+            if self.token_fresh(MIN_TOKEN_LIFE_SECS) {
+                self.start_discovery(ctx);
+            } else {
+                self.start_refresh(ctx);
+            }
+        }
+        let name = self.name.to_string();
+        Box::pin(async move {
+            rx.await
+                .unwrap_or_else(|_| Err(CredentialError::NotReady(name, "stopped".into())))
+        })
+    }
+}
+
+impl Handler<ReportOutcome> for CredentialActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ReportOutcome, ctx: &mut Self::Context) {
+        let now = self.now();
+        match msg.outcome {
+            Outcome::Success => {
+                usage::count_success(&mut self.record.state.usage, &msg.base_model, now);
+                self.record.state.last_success = Some(now);
+                let cooled = self
+                    .record
+                    .state
+                    .model_cooldowns
+                    .remove(&msg.base_model)
+                    .is_some();
+                // Success counters are many and cheap to lose a second of: write them lazily.
+                self.persist(false);
+                if cooled {
+                    self.publish();
+                }
+            }
+            Outcome::Failure { status, body } => {
+                self.on_failure(&msg.base_model, status, body, now);
+                self.changed(true);
+                if status == 401 {
+                    self.start_refresh(ctx);
+                }
+            }
+            Outcome::Transport(message) => {
+                log::debug!("credential {}: transport error: {message}", self.name);
+            }
+        }
+    }
+}
+
+impl Handler<GetRecord> for CredentialActor {
+    type Result = MessageResult<GetRecord>;
+
+    fn handle(&mut self, _: GetRecord, _: &mut Self::Context) -> Self::Result {
+        let mut record = self.record.clone();
+        usage::roll(&mut record.state.usage, self.now());
+        MessageResult(record)
+    }
+}
+
+impl Handler<SetEnabled> for CredentialActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetEnabled, ctx: &mut Self::Context) {
+        if msg.enabled {
+            self.record.state.disabled = false;
+            self.record.state.disabled_reason = None;
+            self.failures_in_row = 0;
+            self.changed(true);
+            self.start_refresh(ctx);
+        } else {
+            self.disable(msg.reason.unwrap_or_else(|| "disabled by hand".into()));
+            self.changed(true);
+        }
+    }
+}
+
+impl Handler<ClearCooldown> for CredentialActor {
+    type Result = ();
+
+    fn handle(&mut self, _: ClearCooldown, _: &mut Self::Context) {
+        self.record.state.model_cooldowns.clear();
+        self.changed(true);
+    }
+}
+
+impl Handler<UpdateLimits> for CredentialActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: UpdateLimits, _: &mut Self::Context) {
+        if let Some(total) = msg.total {
+            self.record.state.usage.daily_limit_total = total;
+        }
+        if let Some(pro) = msg.pro {
+            self.record.state.usage.daily_limit_pro = pro;
+        }
+        self.persist(true);
+    }
+}
+
+impl Handler<ResetUsage> for CredentialActor {
+    type Result = ();
+
+    fn handle(&mut self, _: ResetUsage, _: &mut Self::Context) {
+        let usage = &mut self.record.state.usage;
+        usage.total_calls = 0;
+        usage.pro_calls = 0;
+        usage.calls_per_model.clear();
+        self.persist(true);
+    }
+}
+
+impl Handler<FetchEmail> for CredentialActor {
+    type Result = ResponseActFuture<Self, Result<String, String>>;
+
+    fn handle(&mut self, _: FetchEmail, _: &mut Self::Context) -> Self::Result {
+        let client = self.env.client.clone();
+        let base = self.env.settings.current().googleapis_proxy_url.clone();
+        let token = self.token().map(str::to_string);
+        let fut = async move {
+            let token = token.ok_or_else(|| "credential has no access token yet".to_string())?;
+            oauth::fetch_email(&client, &base, &token)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        Box::pin(fut.into_actor(self).map(|result, act, _| {
+            if let Ok(email) = &result {
+                act.record.state.user_email = Some(email.clone());
+                act.persist(true);
+            }
+            result
+        }))
+    }
+}
+
+impl Handler<ReplaceCredential> for CredentialActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ReplaceCredential, ctx: &mut Self::Context) {
+        self.record.credential = msg.0;
+        self.fields = CredentialFields::parse(&self.record.credential).map_err(|e| e.to_string());
+        self.token_expiry = self
+            .fields
+            .as_ref()
+            .ok()
+            .and_then(|f| f.expiry)
+            .map_or(0, |e| e.timestamp());
+        self.changed(true);
+        self.start_refresh(ctx);
+    }
+}
+
+impl Handler<ExternalUpdate> for CredentialActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ExternalUpdate, ctx: &mut Self::Context) {
+        if msg.0.state.revision <= self.record.state.revision
+            && msg.0.credential == self.record.credential
+        {
+            return;
+        }
+        let was_disabled = self.record.state.disabled;
+        self.record = msg.0;
+        self.fields = CredentialFields::parse(&self.record.credential).map_err(|e| e.to_string());
+        self.token_expiry = self
+            .fields
+            .as_ref()
+            .ok()
+            .and_then(|f| f.expiry)
+            .map_or(0, |e| e.timestamp());
+        self.publish();
+        if was_disabled && !self.record.state.disabled {
+            self.start_refresh(ctx);
+        }
+    }
+}
+
+impl Handler<StopCredential> for CredentialActor {
+    type Result = ();
+
+    fn handle(&mut self, _: StopCredential, ctx: &mut Self::Context) {
+        self.answer_waiters(Err(CredentialError::NotReady(
+            self.name.to_string(),
+            "removed".into(),
+        )));
+        ctx.stop();
+    }
+}

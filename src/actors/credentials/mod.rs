@@ -1,0 +1,11 @@
+//! The credential fleet: one actor per Google account under a supervisor that chooses who serves.
+
+pub mod cooldown;
+pub mod credential_actor;
+pub mod messages;
+pub mod supervisor;
+pub mod usage;
+
+pub use credential_actor::{CredentialActor, CredentialEnv};
+pub use messages::*;
+pub use supervisor::CredentialSupervisor;

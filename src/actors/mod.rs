@@ -1,0 +1,5 @@
+//! Actors own the gateway's mutable state; handlers talk to them by message.
+
+pub mod credentials;
+pub mod log_broadcaster;
+pub mod storage;

@@ -1,0 +1,112 @@
+//! `StorageActor` owns the write path of credential records to the `Store`.
+//!
+//! Ordering: writes run one batch at a time (`ctx.wait`), so a delete queued after a save is never
+//! overtaken by it. Success counters arrive on every request; they are coalesced per credential and
+//! written at most every `FLUSH_INTERVAL`, while health changes (`urgent`) are written at once. A
+//! graceful stop flushes what is pending.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use futures_util::future::join_all;
+
+use crate::store::{CredentialRecord, Store, StoreError};
+
+const FLUSH_INTERVAL: Duration = Duration::from_millis(500);
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SaveCredential {
+    pub record: CredentialRecord,
+    pub urgent: bool,
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<bool, StoreError>")]
+pub struct DeleteCredential(pub String);
+
+/// Write everything pending now; answers once it is durable.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Flush;
+
+pub struct StorageActor {
+    store: Arc<dyn Store>,
+    pending: HashMap<String, CredentialRecord>,
+}
+
+impl StorageActor {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            pending: HashMap::new(),
+        }
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let batch: Vec<CredentialRecord> = self.pending.drain().map(|(_, r)| r).collect();
+        let store = self.store.clone();
+        // Concurrent puts let a journaling store commit the whole batch with one fsync.
+        let fut = async move {
+            let results = join_all(batch.iter().map(|r| store.put_credential(r))).await;
+            for (record, result) in batch.iter().zip(results) {
+                if let Err(e) = result {
+                    log::error!("could not save credential {}: {e}", record.name);
+                }
+            }
+        };
+        ctx.wait(fut.into_actor(self));
+    }
+}
+
+impl Actor for StorageActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(16_384);
+        ctx.run_interval(FLUSH_INTERVAL, |act, ctx| act.flush(ctx));
+    }
+
+    fn stopping(&mut self, ctx: &mut Self::Context) -> Running {
+        self.flush(ctx);
+        Running::Stop
+    }
+}
+
+impl Handler<SaveCredential> for StorageActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SaveCredential, ctx: &mut Self::Context) {
+        self.pending.insert(msg.record.name.clone(), msg.record);
+        if msg.urgent {
+            self.flush(ctx);
+        }
+    }
+}
+
+impl Handler<DeleteCredential> for StorageActor {
+    type Result = ResponseActFuture<Self, Result<bool, StoreError>>;
+
+    fn handle(&mut self, msg: DeleteCredential, _: &mut Self::Context) -> Self::Result {
+        self.pending.remove(&msg.0);
+        let store = self.store.clone();
+        Box::pin(async move { store.delete_credential(&msg.0).await }.into_actor(self))
+    }
+}
+
+impl Handler<Flush> for StorageActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Flush, ctx: &mut Self::Context) {
+        self.flush(ctx);
+    }
+}

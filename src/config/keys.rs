@@ -1,0 +1,576 @@
+//! The table of every configuration key: its type, default, environment variable and whether a change
+//! applies at once. One table drives the TOML loader, the env overlay, `/config/get` and `/config/save`.
+
+use serde_json::{json, Value};
+
+/// How a key's value is parsed and validated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    Bool,
+    Int {
+        min: i64,
+        max: i64,
+    },
+    Float {
+        min: f64,
+        max: f64,
+    },
+    Str,
+    /// A string that is never shown in clear by `/config/get`.
+    Secret,
+    /// Optional string; empty means unset.
+    OptStr,
+    IntList,
+    StrList,
+}
+
+/// One configuration key.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyDef {
+    pub key: &'static str,
+    pub env: &'static str,
+    pub kind: Kind,
+    /// Applied to the running gateway when saved from the panel; otherwise a restart is needed.
+    pub hot: bool,
+    pub doc: &'static str,
+    default: fn() -> Value,
+}
+
+impl KeyDef {
+    pub fn default_value(&self) -> Value {
+        (self.default)()
+    }
+}
+
+const fn def(
+    key: &'static str,
+    env: &'static str,
+    kind: Kind,
+    hot: bool,
+    default: fn() -> Value,
+    doc: &'static str,
+) -> KeyDef {
+    KeyDef {
+        key,
+        env,
+        kind,
+        hot,
+        doc,
+        default,
+    }
+}
+
+const U16: Kind = Kind::Int { min: 0, max: 65535 };
+const POSITIVE: Kind = Kind::Int {
+    min: 1,
+    max: i64::MAX,
+};
+const NON_NEGATIVE: Kind = Kind::Int {
+    min: 0,
+    max: i64::MAX,
+};
+
+/// Every key, in the order the panel shows them.
+pub static KEYS: &[KeyDef] = &[
+    def(
+        "host",
+        "HOST",
+        Kind::Str,
+        false,
+        || json!("0.0.0.0"),
+        "Address to listen on.",
+    ),
+    def(
+        "port",
+        "PORT",
+        U16,
+        false,
+        || json!(7861),
+        "Port to listen on.",
+    ),
+    def(
+        "workers",
+        "WORKERS",
+        Kind::Int { min: 0, max: 256 },
+        false,
+        || json!(0),
+        "HTTP worker threads; 0 means one per CPU core.",
+    ),
+    def(
+        "password",
+        "PASSWORD",
+        Kind::Secret,
+        true,
+        || json!("pwd"),
+        "Shared password: fallback for both the API and the panel password.",
+    ),
+    def(
+        "api_password",
+        "API_PASSWORD",
+        Kind::Secret,
+        true,
+        || Value::Null,
+        "Password for the chat APIs (falls back to `password`).",
+    ),
+    def(
+        "panel_password",
+        "PANEL_PASSWORD",
+        Kind::Secret,
+        true,
+        || Value::Null,
+        "Password for the control panel (falls back to `password`).",
+    ),
+    def(
+        "credentials_dir",
+        "CREDENTIALS_DIR",
+        Kind::Str,
+        false,
+        || json!("./creds"),
+        "Directory of the file store and of credential JSON files to import.",
+    ),
+    def(
+        "code_assist_endpoint",
+        "CODE_ASSIST_ENDPOINT",
+        Kind::Str,
+        true,
+        || json!("https://cloudcode-pa.googleapis.com"),
+        "Code Assist API base URL.",
+    ),
+    def(
+        "oauth_proxy_url",
+        "OAUTH_PROXY_URL",
+        Kind::Str,
+        true,
+        || json!("https://oauth2.googleapis.com"),
+        "OAuth token endpoint base URL.",
+    ),
+    def(
+        "googleapis_proxy_url",
+        "GOOGLEAPIS_PROXY_URL",
+        Kind::Str,
+        true,
+        || json!("https://www.googleapis.com"),
+        "Google APIs base URL (userinfo).",
+    ),
+    def(
+        "resource_manager_api_url",
+        "RESOURCE_MANAGER_API_URL",
+        Kind::Str,
+        true,
+        || json!("https://cloudresourcemanager.googleapis.com"),
+        "Resource Manager base URL (project list).",
+    ),
+    def(
+        "service_usage_api_url",
+        "SERVICE_USAGE_API_URL",
+        Kind::Str,
+        true,
+        || json!("https://serviceusage.googleapis.com"),
+        "Service Usage base URL (enabling APIs).",
+    ),
+    def(
+        "oauth_auth_url",
+        "OAUTH_AUTH_URL",
+        Kind::Str,
+        true,
+        || json!("https://accounts.google.com/o/oauth2/auth"),
+        "Google consent page.",
+    ),
+    def(
+        "oauth_redirect_uri",
+        "OAUTH_REDIRECT_URI",
+        Kind::OptStr,
+        true,
+        || Value::Null,
+        "OAuth redirect URI; default http://localhost:<port>/oauth2callback.",
+    ),
+    def(
+        "proxy",
+        "PROXY",
+        Kind::OptStr,
+        false,
+        || Value::Null,
+        "Outbound HTTP(S) proxy URL, tunnelled with CONNECT.",
+    ),
+    def(
+        "upstream_ca_file",
+        "UPSTREAM_CA_FILE",
+        Kind::OptStr,
+        false,
+        || Value::Null,
+        "Extra PEM CA bundle trusted for upstream HTTPS.",
+    ),
+    def(
+        "upstream_connect_timeout",
+        "UPSTREAM_CONNECT_TIMEOUT",
+        POSITIVE,
+        false,
+        || json!(10),
+        "Seconds to establish an upstream connection.",
+    ),
+    def(
+        "upstream_timeout",
+        "UPSTREAM_TIMEOUT",
+        POSITIVE,
+        false,
+        || json!(900),
+        "Seconds for a whole non-streaming upstream call.",
+    ),
+    def(
+        "stream_idle_timeout",
+        "STREAM_IDLE_TIMEOUT",
+        POSITIVE,
+        true,
+        || json!(300),
+        "Longest silence in seconds between stream events before the stream is treated as dead.",
+    ),
+    def(
+        "calls_per_rotation",
+        "CALLS_PER_ROTATION",
+        POSITIVE,
+        true,
+        || json!(10),
+        "Calls a credential serves before the next one takes over.",
+    ),
+    def(
+        "retry_429_enabled",
+        "RETRY_429_ENABLED",
+        Kind::Bool,
+        true,
+        || json!(true),
+        "Retry 429/500/503 on another credential.",
+    ),
+    def(
+        "retry_429_max_retries",
+        "RETRY_429_MAX_RETRIES",
+        Kind::Int { min: 0, max: 100 },
+        true,
+        || json!(3),
+        "Retries after the first attempt.",
+    ),
+    def(
+        "retry_429_interval",
+        "RETRY_429_INTERVAL",
+        Kind::Float {
+            min: 0.0,
+            max: 60.0,
+        },
+        true,
+        || json!(1.0),
+        "Seconds to wait before a retry.",
+    ),
+    def(
+        "auto_ban",
+        "AUTO_BAN",
+        Kind::Bool,
+        true,
+        || json!(true),
+        "Disable a credential answering a status in auto_ban_error_codes.",
+    ),
+    def(
+        "auto_ban_error_codes",
+        "AUTO_BAN_ERROR_CODES",
+        Kind::IntList,
+        true,
+        || json!([403]),
+        "Statuses that disable a credential.",
+    ),
+    def(
+        "cooldown_max_seconds",
+        "COOLDOWN_MAX_SECONDS",
+        POSITIVE,
+        true,
+        || json!(86400),
+        "Upper bound of a 429 cooldown.",
+    ),
+    def(
+        "anti_truncation_max_attempts",
+        "ANTI_TRUNCATION_MAX_ATTEMPTS",
+        Kind::Int { min: 1, max: 10 },
+        true,
+        || json!(3),
+        "Attempts of the anti-truncation mode.",
+    ),
+    def(
+        "compatibility_mode",
+        "COMPATIBILITY_MODE",
+        Kind::Bool,
+        true,
+        || json!(false),
+        "Send system messages as user messages.",
+    ),
+    def(
+        "return_thoughts_to_frontend",
+        "RETURN_THOUGHTS_TO_FRONTEND",
+        Kind::Bool,
+        true,
+        || json!(true),
+        "Return thinking as reasoning_content.",
+    ),
+    def(
+        "fake_stream_heartbeat_interval",
+        "FAKE_STREAM_HEARTBEAT_INTERVAL",
+        Kind::Float {
+            min: 0.1,
+            max: 60.0,
+        },
+        true,
+        || json!(3.0),
+        "Seconds between heartbeats of fake streaming.",
+    ),
+    def(
+        "base_models",
+        "BASE_MODELS",
+        Kind::StrList,
+        true,
+        || {
+            json!([
+                "gemini-2.5-pro",
+                "gemini-2.5-flash",
+                "gemini-2.5-flash-lite",
+                "gemini-3-pro-preview",
+                "gemini-3-flash-preview"
+            ])
+        },
+        "Base models listed by /v1/models.",
+    ),
+    def(
+        "image_fetch_allow_private",
+        "IMAGE_FETCH_ALLOW_PRIVATE",
+        Kind::Bool,
+        true,
+        || json!(false),
+        "Allow image URLs on loopback/private networks.",
+    ),
+    def(
+        "image_fetch_max_bytes",
+        "IMAGE_FETCH_MAX_BYTES",
+        POSITIVE,
+        true,
+        || json!(20 * 1024 * 1024),
+        "Largest image fetched from a URL.",
+    ),
+    def(
+        "daily_limit_total",
+        "DAILY_LIMIT_TOTAL",
+        NON_NEGATIVE,
+        true,
+        || json!(1000),
+        "Default daily call limit per credential (display).",
+    ),
+    def(
+        "daily_limit_pro",
+        "DAILY_LIMIT_PRO",
+        NON_NEGATIVE,
+        true,
+        || json!(100),
+        "Default daily gemini-2.5-pro limit per credential (display).",
+    ),
+    def(
+        "auto_load_env_creds",
+        "AUTO_LOAD_ENV_CREDS",
+        Kind::Bool,
+        false,
+        || json!(false),
+        "Import GCLI_CREDS_* / GOOGLE_CREDENTIALS at start.",
+    ),
+    def(
+        "jwt_expiry_hours",
+        "JWT_EXPIRY_HOURS",
+        POSITIVE,
+        true,
+        || json!(24),
+        "Lifetime of a panel login.",
+    ),
+    def(
+        "log_level",
+        "LOG_LEVEL",
+        Kind::Str,
+        false,
+        || json!("info"),
+        "debug, info, warn or error.",
+    ),
+    def(
+        "log_file",
+        "LOG_FILE",
+        Kind::OptStr,
+        false,
+        || json!("log.txt"),
+        "Log file; empty disables it.",
+    ),
+    def(
+        "redis_uri",
+        "REDIS_URI",
+        Kind::OptStr,
+        false,
+        || Value::Null,
+        "Redis store (highest priority).",
+    ),
+    def(
+        "redis_database",
+        "REDIS_DATABASE",
+        NON_NEGATIVE,
+        false,
+        || json!(0),
+        "Redis database index.",
+    ),
+    def(
+        "postgres_dsn",
+        "POSTGRES_DSN",
+        Kind::OptStr,
+        false,
+        || Value::Null,
+        "PostgreSQL store.",
+    ),
+    def(
+        "mongodb_uri",
+        "MONGODB_URI",
+        Kind::OptStr,
+        false,
+        || Value::Null,
+        "MongoDB store.",
+    ),
+    def(
+        "mongodb_database",
+        "MONGODB_DATABASE",
+        Kind::Str,
+        false,
+        || json!("gcli2api"),
+        "MongoDB database name.",
+    ),
+    def(
+        "storage_prefix",
+        "STORAGE_PREFIX",
+        Kind::Str,
+        false,
+        || json!("gcli2api"),
+        "Key prefix / schema name in shared stores.",
+    ),
+];
+
+pub fn find(key: &str) -> Option<&'static KeyDef> {
+    KEYS.iter().find(|k| k.key == key)
+}
+
+/// Parses an environment string into the key's JSON value.
+pub fn parse_env(def: &KeyDef, raw: &str) -> Result<Value, String> {
+    let raw = raw.trim();
+    match def.kind {
+        Kind::Bool => match raw.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(json!(true)),
+            "0" | "false" | "no" | "off" => Ok(json!(false)),
+            _ => Err(format!("{}: expected true or false, got {raw:?}", def.env)),
+        },
+        Kind::Int { .. } => raw
+            .parse::<i64>()
+            .map(|n| json!(n))
+            .map_err(|_| format!("{}: expected an integer, got {raw:?}", def.env)),
+        Kind::Float { .. } => raw
+            .parse::<f64>()
+            .map(|n| json!(n))
+            .map_err(|_| format!("{}: expected a number, got {raw:?}", def.env)),
+        Kind::Str | Kind::Secret => Ok(json!(raw)),
+        Kind::OptStr => Ok(if raw.is_empty() {
+            Value::Null
+        } else {
+            json!(raw)
+        }),
+        Kind::IntList => raw
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse::<i64>().map(|n| json!(n)))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array)
+            .map_err(|_| {
+                format!(
+                    "{}: expected comma-separated integers, got {raw:?}",
+                    def.env
+                )
+            }),
+        Kind::StrList => Ok(Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| json!(s))
+                .collect(),
+        )),
+    }
+}
+
+/// Checks and normalises a JSON value (from TOML, the store or the panel) for the key.
+pub fn validate(def: &KeyDef, value: &Value) -> Result<Value, String> {
+    let key = def.key;
+    match (def.kind, value) {
+        (Kind::OptStr | Kind::Secret, Value::Null) => Ok(Value::Null),
+        (Kind::Bool, Value::Bool(_)) => Ok(value.clone()),
+        (Kind::Int { min, max }, Value::Number(n)) => match n.as_i64() {
+            Some(i) if (min..=max).contains(&i) => Ok(json!(i)),
+            _ => Err(format!("{key}: expected an integer from {min} to {max}")),
+        },
+        (Kind::Float { min, max }, Value::Number(n)) => match n.as_f64() {
+            Some(f) if f >= min && f <= max => Ok(json!(f)),
+            _ => Err(format!("{key}: expected a number from {min} to {max}")),
+        },
+        (Kind::Str | Kind::Secret, Value::String(s)) if !s.is_empty() => Ok(value.clone()),
+        (Kind::OptStr, Value::String(s)) => Ok(if s.trim().is_empty() {
+            Value::Null
+        } else {
+            json!(s.trim())
+        }),
+        (Kind::IntList, Value::Array(items)) if items.iter().all(|v| v.as_i64().is_some()) => {
+            Ok(value.clone())
+        }
+        (Kind::StrList, Value::Array(items)) if items.iter().all(Value::is_string) => {
+            Ok(value.clone())
+        }
+        (Kind::IntList | Kind::StrList, Value::String(s)) => parse_env(def, s),
+        _ => Err(format!("{key}: {}", expected(def.kind))),
+    }
+}
+
+fn expected(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Bool => "expected true or false",
+        Kind::Int { .. } => "expected an integer",
+        Kind::Float { .. } => "expected a number",
+        Kind::Str | Kind::Secret => "expected a non-empty string",
+        Kind::OptStr => "expected a string",
+        Kind::IntList => "expected a list of integers",
+        Kind::StrList => "expected a list of strings",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_values_are_parsed_by_kind() {
+        let codes = find("auto_ban_error_codes").unwrap();
+        assert_eq!(parse_env(codes, "400, 403").unwrap(), json!([400, 403]));
+        let ban = find("auto_ban").unwrap();
+        assert_eq!(parse_env(ban, "Yes").unwrap(), json!(true));
+        assert!(parse_env(ban, "maybe").is_err());
+        let port = find("port").unwrap();
+        assert!(parse_env(port, "x").is_err());
+    }
+
+    #[test]
+    fn validation_enforces_ranges() {
+        let attempts = find("anti_truncation_max_attempts").unwrap();
+        assert!(validate(attempts, &json!(0)).is_err());
+        assert_eq!(validate(attempts, &json!(5)).unwrap(), json!(5));
+        assert!(validate(attempts, &json!("5")).is_err());
+    }
+
+    #[test]
+    fn every_key_has_a_valid_default_and_unique_names() {
+        for def in KEYS {
+            let default = def.default_value();
+            assert!(validate(def, &default).is_ok(), "{}", def.key);
+            assert_eq!(KEYS.iter().filter(|k| k.key == def.key).count(), 1);
+            assert_eq!(KEYS.iter().filter(|k| k.env == def.env).count(), 1);
+        }
+    }
+}

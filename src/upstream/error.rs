@@ -1,0 +1,65 @@
+use serde_json::Value;
+
+/// A failed call to Google, classified for the retry loop.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum UpstreamError {
+    /// Google answered with a non-2xx status.
+    #[error("upstream answered HTTP {status}")]
+    Status { status: u16, body: Option<Value> },
+    #[error("upstream timed out")]
+    Timeout,
+    #[error("upstream connection failed: {0}")]
+    Network(String),
+    /// A 2xx answer we could not read (bad JSON, broken SSE).
+    #[error("upstream answer could not be read: {0}")]
+    Protocol(String),
+}
+
+impl UpstreamError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub fn body(&self) -> Option<&Value> {
+        match self {
+            Self::Status { body, .. } => body.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The status the client sees when this is the final outcome.
+    pub fn client_status(&self) -> u16 {
+        match self {
+            Self::Status { status, .. } => *status,
+            Self::Timeout => 504,
+            Self::Network(_) | Self::Protocol(_) => 502,
+        }
+    }
+
+    /// Google's error message, if it sent one.
+    pub fn message(&self) -> String {
+        self.body()
+            .and_then(|b| b.pointer("/error/message"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| self.to_string())
+    }
+}
+
+impl From<awc::error::SendRequestError> for UpstreamError {
+    fn from(e: awc::error::SendRequestError) -> Self {
+        match e {
+            awc::error::SendRequestError::Timeout => Self::Timeout,
+            other => Self::Network(other.to_string()),
+        }
+    }
+}
+
+impl From<awc::error::PayloadError> for UpstreamError {
+    fn from(e: awc::error::PayloadError) -> Self {
+        Self::Network(e.to_string())
+    }
+}
