@@ -18,8 +18,10 @@
 pub mod actors;
 pub mod clock;
 pub mod config;
+pub mod convert;
 pub mod credential;
 pub mod error;
 pub mod logging;
 pub mod store;
+pub mod streaming;
 pub mod upstream;

@@ -1,0 +1,2 @@
+pub mod openai_response;
+pub mod tool_call_id;
