@@ -10,6 +10,9 @@ pub enum UpstreamError {
     Timeout,
     #[error("upstream connection failed: {0}")]
     Network(String),
+    /// The stream ended without a finish reason: the connection was cut mid-answer.
+    #[error("upstream stream ended before the answer was complete")]
+    Cut,
     /// A 2xx answer we could not read (bad JSON, broken SSE).
     #[error("upstream answer could not be read: {0}")]
     Protocol(String),
@@ -35,7 +38,7 @@ impl UpstreamError {
         match self {
             Self::Status { status, .. } => *status,
             Self::Timeout => 504,
-            Self::Network(_) | Self::Protocol(_) => 502,
+            Self::Network(_) | Self::Protocol(_) | Self::Cut => 502,
         }
     }
 

@@ -1,0 +1,113 @@
+//! The two upstream call shapes every route needs, wrapped in the retry loop: a whole answer, or a
+//! stream whose first event has already arrived (so early failures can still be retried or answered with
+//! a proper status).
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use super::dispatch::{with_retries, DispatchError};
+use super::state::{AppState, UpstreamClient};
+use super::upstream_events::UpstreamEvents;
+use crate::convert::features::wrap_envelope;
+use crate::upstream::{code_assist, UpstreamError};
+
+/// `generateContent` for the Gemini `request`; answers the unwrapped response.
+pub async fn generate(
+    state: &AppState,
+    client: &UpstreamClient,
+    base_model: &str,
+    request: &Value,
+) -> Result<Value, DispatchError> {
+    let settings = state.settings.current();
+    let timeout = Duration::from_secs(settings.upstream_timeout);
+    let endpoint = settings.code_assist_endpoint.clone();
+    let (mut resp, _) = with_retries(state, base_model, |lease| {
+        let client = client.0.clone();
+        let endpoint = endpoint.clone();
+        let envelope = wrap_envelope(base_model, &lease.project, request.clone());
+        async move {
+            let resp =
+                code_assist::generate(&client, &endpoint, &lease.access_token, &envelope, timeout)
+                    .await?;
+            // Google can answer 200 with an error object; treat it like the status it carries.
+            if let Some(err) = resp.get("error") {
+                let status = err
+                    .get("code")
+                    .and_then(Value::as_u64)
+                    .and_then(|c| u16::try_from(c).ok())
+                    .unwrap_or(500);
+                return Err(UpstreamError::Status {
+                    status,
+                    body: Some(resp),
+                });
+            }
+            Ok(resp)
+        }
+    })
+    .await?;
+    Ok(match resp.get_mut("response") {
+        Some(inner) => inner.take(),
+        None => resp,
+    })
+}
+
+/// `streamGenerateContent` for the Gemini `request`; answers the first event and the rest of the stream.
+pub async fn open_stream(
+    state: &AppState,
+    client: &UpstreamClient,
+    base_model: &str,
+    request: &Value,
+) -> Result<(Value, UpstreamEvents), DispatchError> {
+    let settings = state.settings.current();
+    let head_timeout = Duration::from_secs(settings.upstream_timeout);
+    let idle = Duration::from_secs(settings.stream_idle_timeout);
+    let endpoint = settings.code_assist_endpoint.clone();
+    let (pair, _) = with_retries(state, base_model, |lease| {
+        let client = client.0.clone();
+        let endpoint = endpoint.clone();
+        let envelope = wrap_envelope(base_model, &lease.project, request.clone());
+        async move {
+            let resp = code_assist::open_stream(
+                &client,
+                &endpoint,
+                &lease.access_token,
+                &envelope,
+                head_timeout,
+            )
+            .await?;
+            let mut events = UpstreamEvents::new(resp, idle);
+            match events.next().await {
+                Some(Ok(first)) => Ok((first, events)),
+                Some(Err(e)) => Err(e),
+                None => Err(UpstreamError::Protocol("stream ended without an event".into())),
+            }
+        }
+    })
+    .await?;
+    Ok(pair)
+}
+
+/// `countTokens`, forwarded to Google.
+pub async fn count_tokens(
+    state: &AppState,
+    client: &UpstreamClient,
+    base_model: &str,
+    body: &Value,
+) -> Result<Value, DispatchError> {
+    let settings = state.settings.current();
+    let timeout = Duration::from_secs(settings.upstream_timeout.min(120));
+    let endpoint = settings.code_assist_endpoint.clone();
+    let (resp, _) = with_retries(state, base_model, |lease| {
+        let client = client.0.clone();
+        let endpoint = endpoint.clone();
+        let body = body.clone();
+        async move {
+            code_assist::count_tokens(&client, &endpoint, &lease.access_token, &body, timeout)
+                .await
+        }
+    })
+    .await?;
+    Ok(resp)
+}

@@ -1,0 +1,9 @@
+//! The request path shared by the client APIs.
+
+pub mod calls;
+pub mod client_stream;
+pub mod dispatch;
+pub mod state;
+pub mod upstream_events;
+
+pub use state::{AppState, UpstreamClient};

@@ -1,0 +1,27 @@
+//! What every handler can reach: addresses of the actors and the current settings. Shared by all workers
+//! (`Send + Sync`); the per-worker HTTP client is separate ([`UpstreamClient`]) because awc is `!Send`.
+
+use std::sync::Arc;
+
+use actix::Addr;
+
+use crate::actors::credentials::CredentialSupervisor;
+use crate::actors::log_broadcaster::LogBroadcaster;
+use crate::actors::storage::StorageActor;
+use crate::clock::Clock;
+use crate::config::SharedSettings;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: SharedSettings,
+    pub supervisor: Addr<CredentialSupervisor>,
+    pub storage: Addr<StorageActor>,
+    pub logs: Addr<LogBroadcaster>,
+    pub store: Arc<dyn Store>,
+    pub clock: Clock,
+}
+
+/// One awc client per worker thread, built in the `HttpServer::new` factory.
+#[derive(Clone)]
+pub struct UpstreamClient(pub awc::Client);

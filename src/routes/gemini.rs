@@ -1,0 +1,121 @@
+//! Gemini-native routes: `POST /v1beta/models/{model}:{generateContent|streamGenerateContent|countTokens}`
+//! (also under `/v1/`). The model segment may carry a feature prefix with a `/` (`假流式/gemini-2.5-pro`),
+//! percent-encoded or not.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use percent_encoding::percent_decode_str;
+
+use super::body::parse_json;
+use super::models::gemini_model_entry;
+use crate::auth::authenticate_api;
+use crate::convert::gemini_request::{count_tokens_request, prepare_native_request};
+use crate::convert::model_name::{ModelSpec, StreamMode};
+use crate::convert::ConvertOptions;
+use crate::error::{ApiError, ErrorStyle};
+use crate::gateway::calls::{count_tokens, generate, open_stream};
+use crate::gateway::client_stream::{relay, GeminiDialect};
+use crate::gateway::{AppState, UpstreamClient};
+use crate::streaming::anti_truncation_driver::anti_truncation_stream;
+use crate::streaming::fake_driver::{fake_stream, sse_response};
+
+const STYLE: ErrorStyle = ErrorStyle::Google;
+
+/// `<model>:<method>` from the raw path, decoded.
+fn model_and_method(req: &HttpRequest) -> Result<(String, Option<String>), ApiError> {
+    let path = req.uri().path();
+    let tail = path
+        .strip_prefix("/v1beta/models/")
+        .or_else(|| path.strip_prefix("/v1/models/"))
+        .unwrap_or_default();
+    let tail = percent_decode_str(tail)
+        .decode_utf8()
+        .map_err(|_| ApiError::bad_request("model name is not valid UTF-8").with_style(STYLE))?;
+    let (model, method) = match tail.rsplit_once(':') {
+        Some((m, method)) => (m.to_string(), Some(method.to_string())),
+        None => (tail.to_string(), None),
+    };
+    let model = model.strip_prefix("models/").unwrap_or(&model).to_string();
+    if model.trim().is_empty() {
+        return Err(ApiError::bad_request("model name is missing").with_style(STYLE));
+    }
+    Ok((model, method))
+}
+
+pub async fn model_info(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let settings = state.settings.current();
+    authenticate_api(&req, &settings, STYLE)?;
+    let (model, method) = model_and_method(&req)?;
+    if method.is_some() {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+            "use POST for model methods",
+        )
+        .with_style(STYLE));
+    }
+    Ok(HttpResponse::Ok().json(gemini_model_entry(&model)))
+}
+
+pub async fn model_method(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+    client: web::Data<UpstreamClient>,
+) -> Result<HttpResponse, ApiError> {
+    let settings = state.settings.current();
+    let _caller = authenticate_api(&req, &settings, STYLE)?;
+    let (model, method) = model_and_method(&req)?;
+    let method = method.unwrap_or_default();
+    if !matches!(
+        method.as_str(),
+        "generateContent" | "streamGenerateContent" | "countTokens"
+    ) {
+        return Err(ApiError::not_found(format!(
+            "unknown method {method:?}; use generateContent, streamGenerateContent or countTokens"
+        ))
+        .with_style(STYLE));
+    }
+    let spec = ModelSpec::parse(&model)
+        .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
+    let json = parse_json(&body, STYLE)?;
+    let state = state.get_ref().clone();
+    let client = client.get_ref().clone();
+    if method == "countTokens" {
+        let request = count_tokens_request(&json, &spec.base)
+            .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
+        let answer = count_tokens(&state, &client, &spec.base, &request)
+            .await
+            .map_err(|e| ApiError::from(e).with_style(STYLE))?;
+        return Ok(HttpResponse::Ok().json(answer));
+    }
+    let opts = ConvertOptions {
+        compatibility_mode: settings.compatibility_mode,
+        return_thoughts: settings.return_thoughts_to_frontend,
+    };
+    let request = prepare_native_request(json, &spec, &opts)
+        .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
+    let base = spec.base.clone();
+    if method == "generateContent" {
+        let response = generate(&state, &client, &base, &request)
+            .await
+            .map_err(|e| ApiError::from(e).with_style(STYLE))?;
+        return Ok(HttpResponse::Ok().json(response));
+    }
+    match spec.mode {
+        StreamMode::Fake => {
+            let interval = settings.heartbeat_interval();
+            fake_stream(state, client, base, request, GeminiDialect, STYLE, interval).await
+        }
+        StreamMode::AntiTruncation => {
+            anti_truncation_stream(state, client, base, request, GeminiDialect, STYLE).await
+        }
+        StreamMode::Normal => {
+            let (first, events) = open_stream(&state, &client, &base, &request)
+                .await
+                .map_err(|e| ApiError::from(e).with_style(STYLE))?;
+            Ok(sse_response().streaming(relay(first, events, GeminiDialect)))
+        }
+    }
+}

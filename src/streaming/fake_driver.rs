@@ -1,0 +1,104 @@
+//! Fake streaming (`假流式/`): one non-streaming call to Google while the client receives a heartbeat
+//! chunk every few seconds, then the whole answer as stream chunks and exactly one final finish reason.
+//! When Google answers (or fails) before the first heartbeat is due, the client gets a plain response:
+//! an early failure keeps its HTTP status instead of hiding inside a 200 stream.
+
+use std::time::Duration;
+
+use actix_web::HttpResponse;
+use futures_util::future::{select, Either, LocalBoxFuture};
+use futures_util::FutureExt;
+use serde_json::Value;
+
+use crate::error::{ApiError, ErrorStyle};
+use crate::gateway::calls::generate;
+use crate::gateway::client_stream::{frames, SseDialect};
+use crate::gateway::dispatch::DispatchError;
+use crate::gateway::{AppState, UpstreamClient};
+use crate::upstream::UpstreamError;
+
+type Pending = LocalBoxFuture<'static, Result<Value, DispatchError>>;
+
+pub fn sse_response() -> actix_web::HttpResponseBuilder {
+    let mut builder = HttpResponse::Ok();
+    builder
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"));
+    builder
+}
+
+fn dispatch_error_values<D: SseDialect>(dialect: &mut D, err: DispatchError) -> Vec<Value> {
+    let upstream = match err {
+        DispatchError::Upstream(e) => e,
+        other => {
+            let api: ApiError = other.into();
+            UpstreamError::Status {
+                status: api.status.as_u16(),
+                body: Some(api.with_style(ErrorStyle::Google).body()),
+            }
+        }
+    };
+    let mut values = dialect.error(&upstream);
+    values.extend(dialect.finish());
+    values
+}
+
+pub async fn fake_stream<D: SseDialect + 'static>(
+    state: AppState,
+    client: UpstreamClient,
+    base_model: String,
+    request: Value,
+    mut dialect: D,
+    style: ErrorStyle,
+    interval: Duration,
+) -> Result<HttpResponse, ApiError> {
+    let call: Pending = async move { generate(&state, &client, &base_model, &request).await }
+        .boxed_local();
+    let call = match select(call, Box::pin(tokio::time::sleep(interval))).await {
+        Either::Left((result, _)) => {
+            let response = result.map_err(|e| ApiError::from(e).with_style(style))?;
+            let values = dialect.whole_answer(&response);
+            let done = dialect.done_marker();
+            return Ok(sse_response().body(frames(&values, done)));
+        }
+        Either::Right((_, call)) => call,
+    };
+    let first = frames(&[dialect.heartbeat()], false);
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    struct St<D> {
+        call: Option<Pending>,
+        dialect: D,
+        ticker: tokio::time::Interval,
+        first: Option<bytes::Bytes>,
+    }
+    let st = St {
+        call: Some(call),
+        dialect,
+        ticker,
+        first: Some(first),
+    };
+    let body = futures_util::stream::unfold(st, |mut st| async move {
+        if let Some(first) = st.first.take() {
+            return Some((Ok::<_, actix_web::Error>(first), st));
+        }
+        let mut call = st.call.take()?;
+        tokio::select! {
+            result = &mut call => {
+                let values = match result {
+                    Ok(response) => st.dialect.whole_answer(&response),
+                    Err(err) => dispatch_error_values(&mut st.dialect, err),
+                };
+                let done = st.dialect.done_marker();
+                Some((Ok(frames(&values, done)), st))
+            }
+            _ = st.ticker.tick() => {
+                let beat = frames(&[st.dialect.heartbeat()], false);
+                st.call = Some(call);
+                Some((Ok(beat), st))
+            }
+        }
+    });
+    Ok(sse_response().streaming(body))
+}
