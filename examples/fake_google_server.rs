@@ -1,0 +1,124 @@
+//! Standalone fake Google for benchmarks: every generate / stream call gets the same answer.
+//!
+//! Options (each also read from the environment variable in brackets; flags win):
+//!   --host H          bind address              [FAKE_GOOGLE_HOST]        default 127.0.0.1
+//!   --port P          port, 0 = any free one    [FAKE_GOOGLE_PORT]        default 8765
+//!   --chunks N        stream events per answer  [FAKE_GOOGLE_CHUNKS]      default 3
+//!   --interval-ms M   pause between events      [FAKE_GOOGLE_INTERVAL_MS] default 0
+//!   --latency-ms L    pause before the answer   [FAKE_GOOGLE_LATENCY_MS]  default 0
+//!   --no-record       do not keep a request log [FAKE_GOOGLE_NO_RECORD=1]
+//! Prints `listening on http://<addr>` once bound; stops on Ctrl-C or SIGTERM.
+
+#[path = "../tests/support/fake_google.rs"]
+mod fake_google;
+
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+
+use fake_google::{FakeGoogle, FakeGoogleOptions, Reply};
+
+#[derive(Debug)]
+struct ServerArgs {
+    host: IpAddr,
+    port: u16,
+    chunks: usize,
+    interval_ms: u64,
+    latency_ms: u64,
+    record: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ArgsError {
+    #[error("unknown option {0}")]
+    Unknown(String),
+    #[error("option {0} needs a value")]
+    MissingValue(String),
+    #[error("invalid value {value:?} for {option}")]
+    Invalid { option: String, value: String },
+}
+
+fn parse_value<T: FromStr>(option: &str, value: &str) -> Result<T, ArgsError> {
+    value.parse().map_err(|_| ArgsError::Invalid {
+        option: option.to_owned(),
+        value: value.to_owned(),
+    })
+}
+
+fn env_or<T: FromStr>(name: &str, default: T) -> Result<T, ArgsError> {
+    match std::env::var(name) {
+        Ok(value) => parse_value(name, &value),
+        Err(_) => Ok(default),
+    }
+}
+
+impl ServerArgs {
+    fn from_env_and_args() -> Result<Self, ArgsError> {
+        let mut args = ServerArgs {
+            host: env_or("FAKE_GOOGLE_HOST", IpAddr::from([127, 0, 0, 1]))?,
+            port: env_or("FAKE_GOOGLE_PORT", 8765)?,
+            chunks: env_or("FAKE_GOOGLE_CHUNKS", 3)?,
+            interval_ms: env_or("FAKE_GOOGLE_INTERVAL_MS", 0)?,
+            latency_ms: env_or("FAKE_GOOGLE_LATENCY_MS", 0)?,
+            record: std::env::var("FAKE_GOOGLE_NO_RECORD").map_or(true, |v| v != "1"),
+        };
+        let mut raw = std::env::args().skip(1);
+        while let Some(option) = raw.next() {
+            if option == "--no-record" {
+                args.record = false;
+                continue;
+            }
+            let value = raw
+                .next()
+                .ok_or_else(|| ArgsError::MissingValue(option.clone()))?;
+            match option.as_str() {
+                "--host" => args.host = parse_value(&option, &value)?,
+                "--port" => args.port = parse_value(&option, &value)?,
+                "--chunks" => args.chunks = parse_value(&option, &value)?,
+                "--interval-ms" => args.interval_ms = parse_value(&option, &value)?,
+                "--latency-ms" => args.latency_ms = parse_value(&option, &value)?,
+                _ => return Err(ArgsError::Unknown(option)),
+            }
+        }
+        Ok(args)
+    }
+
+    fn reply(&self) -> Reply {
+        let chunks = self.chunks.max(1);
+        Reply::stream_chunks((1..=chunks).map(|i| format!("Chunk {i} of {chunks} from the fake. ")))
+            .interval_ms(self.interval_ms)
+            .delay_ms(self.latency_ms)
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    // Without a SIGTERM handler Ctrl-C is the only way out; an error here means no signals at all.
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+#[actix_web::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = ServerArgs::from_env_and_args()?;
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let fake = FakeGoogle::start_with(FakeGoogleOptions {
+        bind: SocketAddr::new(args.host, args.port),
+        workers,
+        record: args.record,
+        default_reply: Some(args.reply()),
+    })
+    .await?;
+    println!("listening on {}", fake.url());
+    shutdown_signal().await;
+    fake.stop().await;
+    Ok(())
+}

@@ -1,0 +1,589 @@
+//! Behaviour of the in-process fake Google, driven over HTTP with awc.
+
+#[path = "support/fake_google.rs"]
+mod fake_google;
+
+use std::time::{Duration, Instant};
+
+use fake_google::{FakeGoogle, LoadCodeAssist, Reply, TokenReply};
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const MODEL: &str = "gemini-2.5-pro";
+
+fn client() -> awc::Client {
+    awc::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .finish()
+}
+
+async fn refresh(fake: &FakeGoogle, refresh_token: &str) -> (u16, Value) {
+    let mut response = client()
+        .post(format!("{}/token", fake.url()))
+        .send_form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", "client"),
+            ("client_secret", "secret"),
+        ])
+        .await
+        .expect("token request");
+    let body = response.json::<Value>().await.expect("token body");
+    (response.status().as_u16(), body)
+}
+
+async fn access_token(fake: &FakeGoogle, refresh_token: &str) -> String {
+    let (status, body) = refresh(fake, refresh_token).await;
+    assert_eq!(status, 200, "{body}");
+    body["access_token"]
+        .as_str()
+        .expect("access_token field")
+        .to_owned()
+}
+
+fn envelope(project: &str, prompt: &str) -> Value {
+    json!({"model": MODEL, "project": project,
+           "request": {"contents": [{"role": "user", "parts": [{"text": prompt}]}]}})
+}
+
+async fn post_json(
+    fake: &FakeGoogle,
+    path: &str,
+    token: Option<&str>,
+    body: &Value,
+) -> (u16, Value) {
+    let mut request = client().post(format!("{}{path}", fake.url()));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let mut response = request.send_json(body).await.expect("request");
+    let status = response.status().as_u16();
+    let bytes = response.body().await.expect("body");
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn get_json(fake: &FakeGoogle, path: &str, token: &str) -> (u16, Value) {
+    let mut response = client()
+        .get(format!("{}{path}", fake.url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    let body = response.json::<Value>().await.expect("json body");
+    (status, body)
+}
+
+async fn stream_body(fake: &FakeGoogle, token: &str, body: &Value) -> String {
+    let mut response = client()
+        .post(format!(
+            "{}/v1internal:streamGenerateContent?alt=sse",
+            fake.url()
+        ))
+        .bearer_auth(token)
+        .send_json(body)
+        .await
+        .expect("stream request");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/event-stream")
+    );
+    let bytes = response.body().limit(1 << 20).await.expect("stream body");
+    String::from_utf8(bytes.to_vec()).expect("utf-8 stream")
+}
+
+/// Minimal SSE reader: events end at a blank line, `data:` lines are joined with `\n`.
+fn parse_sse(text: &str) -> Vec<Value> {
+    text.replace("\r\n", "\n")
+        .split("\n\n")
+        .filter(|event| !event.trim().is_empty())
+        .map(|event| {
+            let data: Vec<&str> = event
+                .lines()
+                .filter_map(|line| line.strip_prefix("data:"))
+                .map(str::trim_start)
+                .collect();
+            serde_json::from_str(&data.join("\n")).expect("event JSON")
+        })
+        .collect()
+}
+
+fn event_text(event: &Value) -> String {
+    event["response"]["candidates"][0]["content"]["parts"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .filter(|part| part.get("thought").is_none())
+        .filter_map(|part| part["text"].as_str())
+        .collect()
+}
+
+/// Plain HTTP/1.1 over TCP, read until the server closes: shows whether a body ended cleanly,
+/// which awc does not report (it treats a close between chunks as the end of the body).
+async fn raw_post(fake: &FakeGoogle, path: &str, body: &Value) -> String {
+    let mut socket = tokio::net::TcpStream::connect(fake.addr())
+        .await
+        .expect("connect");
+    let body = body.to_string();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer at-raw-1\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        fake.addr(),
+        body.len()
+    );
+    socket.write_all(request.as_bytes()).await.expect("write");
+    let mut wire = Vec::new();
+    let mut buffer = [0_u8; 4096];
+    loop {
+        match socket.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => wire.extend_from_slice(&buffer[..n]),
+        }
+    }
+    String::from_utf8(wire).expect("utf-8 response")
+}
+
+async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        actix_rt::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[actix_rt::test]
+async fn token_refresh_issues_numbered_tokens_and_counts_them() {
+    let fake = FakeGoogle::start().await;
+    let (status, first) = refresh(&fake, "rt-a").await;
+    assert_eq!(status, 200);
+    assert_eq!(first["access_token"], "at-rt-a-1");
+    assert_eq!(first["expires_in"], 3600);
+    assert_eq!(first["token_type"], "Bearer");
+    assert!(first["scope"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("cloud-platform"));
+    let (_, second) = refresh(&fake, "rt-a").await;
+    assert_eq!(second["access_token"], "at-rt-a-2");
+    assert_eq!(fake.token_refreshes("rt-a"), 2);
+    assert_eq!(fake.token_refreshes("rt-other"), 0);
+
+    let recorded = fake.requests_to("/token");
+    assert_eq!(recorded.len(), 2);
+    assert_eq!(recorded[0].method, "POST");
+    assert_eq!(recorded[0].body["grant_type"], "refresh_token");
+    assert_eq!(recorded[0].body["refresh_token"], "rt-a");
+    assert_eq!(recorded[0].access_token, None);
+    fake.stop().await;
+}
+
+#[actix_rt::test]
+async fn scripted_invalid_grant_and_failures_are_returned() {
+    let fake = FakeGoogle::start().await;
+    fake.set_token_reply("rt-revoked", TokenReply::InvalidGrant);
+    let (status, body) = refresh(&fake, "rt-revoked").await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body,
+        json!({"error": "invalid_grant", "error_description": "Token has been expired or revoked."})
+    );
+    assert_eq!(fake.token_refreshes("rt-revoked"), 1);
+
+    fake.set_token_reply("rt-flaky", TokenReply::Status(500));
+    let (status, _) = refresh(&fake, "rt-flaky").await;
+    assert_eq!(status, 500);
+
+    fake.set_token_reply("rt-slow", TokenReply::Delay(150));
+    let started = Instant::now();
+    let (status, body) = refresh(&fake, "rt-slow").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["access_token"], "at-rt-slow-1");
+    assert!(started.elapsed() >= Duration::from_millis(150));
+}
+
+#[actix_rt::test]
+async fn authorization_code_exchange_and_userinfo() {
+    let fake = FakeGoogle::start().await;
+    fake.set_auth_code("code-1", "rt-new");
+    fake.set_email("rt-new", "alice@example.org");
+    let mut response = client()
+        .post(format!("{}/token", fake.url()))
+        .send_form(&[("grant_type", "authorization_code"), ("code", "code-1")])
+        .await
+        .expect("exchange");
+    assert_eq!(response.status().as_u16(), 200);
+    let tokens = response.json::<Value>().await.expect("json");
+    assert_eq!(tokens["refresh_token"], "rt-new");
+    let token = tokens["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+
+    let (status, info) = get_json(&fake, "/oauth2/v2/userinfo", &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(info["email"], "alice@example.org");
+
+    let mut bad = client()
+        .post(format!("{}/token", fake.url()))
+        .send_form(&[("grant_type", "authorization_code"), ("code", "nope")])
+        .await
+        .expect("exchange");
+    assert_eq!(bad.status().as_u16(), 400);
+    assert_eq!(
+        bad.json::<Value>().await.expect("json")["error"],
+        "invalid_grant"
+    );
+}
+
+#[actix_rt::test]
+async fn generate_default_reply_names_the_model() {
+    let fake = FakeGoogle::start().await;
+    let token = access_token(&fake, "rt-1").await;
+    let (status, body) = post_json(
+        &fake,
+        "/v1internal:generateContent",
+        Some(&token),
+        &envelope("proj-1", "say hello to me"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let candidate = &body["response"]["candidates"][0];
+    assert_eq!(candidate["content"]["role"], "model");
+    assert_eq!(
+        candidate["content"]["parts"][0]["text"],
+        format!("Hello from {MODEL}")
+    );
+    assert_eq!(candidate["finishReason"], "STOP");
+    let usage = &body["response"]["usageMetadata"];
+    assert_eq!(usage["promptTokenCount"], 4);
+    assert_eq!(usage["candidatesTokenCount"], 3);
+    assert_eq!(usage["totalTokenCount"], 7);
+    assert!(body["traceId"].is_string());
+
+    let recorded = fake.requests_to(":generateContent");
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].project.as_deref(), Some("proj-1"));
+    assert_eq!(recorded[0].model.as_deref(), Some(MODEL));
+    assert_eq!(recorded[0].access_token.as_deref(), Some(token.as_str()));
+    assert_eq!(recorded[0].body["request"]["contents"][0]["role"], "user");
+    assert!(recorded[0].header("content-type").is_some());
+}
+
+#[actix_rt::test]
+async fn code_assist_refuses_missing_or_expired_tokens() {
+    let fake = FakeGoogle::start().await;
+    let body = envelope("p", "hi");
+    let (status, error) = post_json(&fake, "/v1internal:generateContent", None, &body).await;
+    assert_eq!(status, 401);
+    assert_eq!(error["error"]["status"], "UNAUTHENTICATED");
+    let (status, _) = post_json(
+        &fake,
+        "/v1internal:generateContent",
+        Some("ya29.foreign"),
+        &body,
+    )
+    .await;
+    assert_eq!(status, 401);
+
+    fake.set_token_reply("rt-short", TokenReply::ExpiresIn(0));
+    let expired = access_token(&fake, "rt-short").await;
+    let (status, _) = post_json(&fake, "/v1internal:generateContent", Some(&expired), &body).await;
+    assert_eq!(status, 401);
+
+    let (status, _) = post_json(
+        &fake,
+        "/v1internal:generateContent",
+        Some("at-handmade-1"),
+        &body,
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[actix_rt::test]
+async fn stream_default_reply_arrives_in_three_events() {
+    let fake = FakeGoogle::start().await;
+    let token = access_token(&fake, "rt-1").await;
+    let events = parse_sse(&stream_body(&fake, &token, &envelope("p", "hi")).await);
+    assert_eq!(events.len(), 3);
+    let text: String = events.iter().map(event_text).collect();
+    assert_eq!(text, format!("Hello from {MODEL}"));
+    assert!(events[0]["response"]["candidates"][0]
+        .get("finishReason")
+        .is_none());
+    assert_eq!(
+        events[2]["response"]["candidates"][0]["finishReason"],
+        "STOP"
+    );
+    assert!(events[2]["response"]["usageMetadata"]["totalTokenCount"].is_u64());
+    assert_eq!(fake.open_streams(), 0);
+    assert_eq!(fake.cancelled_streams(), 0);
+}
+
+#[actix_rt::test]
+async fn scripted_stream_chunks_thought_and_function_call_parse() {
+    let fake = FakeGoogle::start().await;
+    let token = access_token(&fake, "rt-1").await;
+    fake.enqueue(
+        "p",
+        Reply::stream_chunks(["Hel", "lo ", "world"])
+            .with_thought("thinking it over")
+            .with_function_call("get_weather", json!({"city": "Paris"}), Some("sig-1"))
+            .finish_reason("MAX_TOKENS")
+            .interval_ms(10),
+    );
+    let started = Instant::now();
+    let events = parse_sse(&stream_body(&fake, &token, &envelope("p", "hi")).await);
+    assert!(started.elapsed() >= Duration::from_millis(40));
+    assert_eq!(events.len(), 5);
+    let thought = &events[0]["response"]["candidates"][0]["content"]["parts"][0];
+    assert_eq!(thought["thought"], true);
+    assert_eq!(thought["text"], "thinking it over");
+    let text: String = events.iter().map(event_text).collect();
+    assert_eq!(text, "Hello world");
+    let last = &events[4]["response"];
+    let call = &last["candidates"][0]["content"]["parts"][0];
+    assert_eq!(call["functionCall"]["name"], "get_weather");
+    assert_eq!(call["functionCall"]["args"]["city"], "Paris");
+    assert_eq!(call["thoughtSignature"], "sig-1");
+    assert_eq!(last["candidates"][0]["finishReason"], "MAX_TOKENS");
+    assert_eq!(last["usageMetadata"]["thoughtsTokenCount"], 3);
+    assert_eq!(fake.pending_replies("p"), 0);
+}
+
+#[actix_rt::test]
+async fn scripted_429_is_returned_once_and_only_for_its_project() {
+    let fake = FakeGoogle::start().await;
+    let token = access_token(&fake, "rt-1").await;
+    fake.enqueue("busy", Reply::quota_exhausted_until("2030-01-01T00:00:00Z"));
+    let path = "/v1internal:generateContent";
+
+    let (status, _) = post_json(&fake, path, Some(&token), &envelope("calm", "hi")).await;
+    assert_eq!(status, 200);
+    let (status, body) = post_json(&fake, path, Some(&token), &envelope("busy", "hi")).await;
+    assert_eq!(status, 429);
+    assert_eq!(body["error"]["status"], "RESOURCE_EXHAUSTED");
+    let info = body["error"]["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .find(|d| d["@type"] == "type.googleapis.com/google.rpc.ErrorInfo")
+        .expect("ErrorInfo detail");
+    assert_eq!(
+        info["metadata"]["quotaResetTimeStamp"],
+        "2030-01-01T00:00:00Z"
+    );
+    let (status, _) = post_json(&fake, path, Some(&token), &envelope("busy", "hi")).await;
+    assert_eq!(status, 200);
+
+    fake.set_default_reply(Some("down"), Reply::unavailable());
+    for _ in 0..2 {
+        let (status, body) = post_json(&fake, path, Some(&token), &envelope("down", "hi")).await;
+        assert_eq!(status, 503);
+        assert_eq!(body["error"]["code"], 503);
+    }
+    fake.set_default_reply(None, Reply::retry_delay("47.5s"));
+    let (status, body) = post_json(&fake, path, Some(&token), &envelope("other", "hi")).await;
+    assert_eq!(status, 429);
+    assert_eq!(body["error"]["details"][0]["retryDelay"], "47.5s");
+}
+
+#[actix_rt::test]
+async fn cut_stream_ends_without_a_clean_close() {
+    let fake = FakeGoogle::start().await;
+    fake.enqueue("p", Reply::text("abcdef").chunks(3).cut_after(2));
+    let wire = raw_post(
+        &fake,
+        "/v1internal:streamGenerateContent?alt=sse",
+        &envelope("p", "hi"),
+    )
+    .await;
+    assert!(wire.starts_with("HTTP/1.1 200"), "{wire}");
+    assert!(wire
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked"));
+    assert!(
+        !wire.ends_with("0\r\n\r\n"),
+        "no terminating chunk: {wire:?}"
+    );
+    assert_eq!(wire.matches("data: ").count(), 2);
+    assert!(wire.contains(r#"{"text":"ab"}"#) && wire.contains(r#"{"text":"cd"}"#));
+    assert!(!wire.contains("finishReason"));
+    wait_until("stream close", || fake.open_streams() == 0).await;
+    assert_eq!(fake.cancelled_streams(), 0);
+}
+
+#[actix_rt::test]
+async fn client_disconnect_is_counted_as_cancelled() {
+    let fake = FakeGoogle::start().await;
+    let token = access_token(&fake, "rt-1").await;
+    let pieces: Vec<String> = (0..200).map(|i| format!("piece {i} ")).collect();
+    fake.enqueue("p", Reply::stream_chunks(pieces).interval_ms(20));
+    let mut response = client()
+        .post(format!(
+            "{}/v1internal:streamGenerateContent?alt=sse",
+            fake.url()
+        ))
+        .bearer_auth(&token)
+        .send_json(&envelope("p", "hi"))
+        .await
+        .expect("stream request");
+    let first = response
+        .next()
+        .await
+        .expect("a chunk")
+        .expect("chunk bytes");
+    assert!(first.starts_with(b"data: "));
+    assert_eq!(fake.open_streams(), 1);
+    drop(response);
+    wait_until("cancelled stream", || fake.cancelled_streams() == 1).await;
+    assert_eq!(fake.open_streams(), 0);
+}
+
+#[actix_rt::test]
+async fn raw_events_are_sent_verbatim() {
+    let fake = FakeGoogle::start().await;
+    let token = access_token(&fake, "rt-1").await;
+    let crlf_event = "data: {\"response\":\r\ndata: {\"candidates\":[]}}\r\n\r\n";
+    fake.enqueue(
+        "p",
+        Reply::raw_events(vec![
+            json!({"candidates": [{"content": {"parts": [{"text": "x"}]}}]}).into(),
+            fake_google::RawEvent::from(crlf_event),
+        ]),
+    );
+    let body = stream_body(&fake, &token, &envelope("p", "hi")).await;
+    assert!(body.ends_with(crlf_event), "{body:?}");
+    let events = parse_sse(&body);
+    assert_eq!(events.len(), 2);
+    assert_eq!(event_text(&events[0]), "x");
+    assert_eq!(events[1]["response"]["candidates"], json!([]));
+}
+
+#[actix_rt::test]
+async fn delayed_and_cut_generate_replies() {
+    let fake = FakeGoogle::start().await;
+    let token = access_token(&fake, "rt-1").await;
+    fake.enqueue("p", Reply::text("late").delay_ms(200));
+    let started = Instant::now();
+    let path = "/v1internal:generateContent";
+    let (status, body) = post_json(&fake, path, Some(&token), &envelope("p", "hi")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["response"]["candidates"][0]["content"]["parts"][0]["text"],
+        "late"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(200));
+
+    fake.enqueue("p", Reply::text("truncated answer").cut_after(0));
+    let wire = raw_post(&fake, path, &envelope("p", "hi")).await;
+    assert!(wire.starts_with("HTTP/1.1 200"), "{wire}");
+    assert!(wire.contains(r#"{"response":"#), "{wire}");
+    assert!(!wire.contains("traceId"), "only half of the body: {wire}");
+    assert!(!wire.ends_with("0\r\n\r\n"));
+}
+
+#[actix_rt::test]
+async fn count_tokens_counts_words() {
+    let fake = FakeGoogle::start().await;
+    let token = access_token(&fake, "rt-1").await;
+    let body = json!({"request": {"model": format!("models/{MODEL}"), "contents": [
+        {"role": "user", "parts": [{"text": "one two three"}]},
+        {"role": "model", "parts": [{"text": "four"}]}]}});
+    let (status, reply) = post_json(&fake, "/v1internal:countTokens", Some(&token), &body).await;
+    assert_eq!(status, 200);
+    assert_eq!(reply, json!({"totalTokens": 4}));
+}
+
+#[actix_rt::test]
+async fn onboarding_operation_finishes_after_scripted_polls() {
+    let fake = FakeGoogle::start().await;
+    let token = access_token(&fake, "rt-1").await;
+    fake.set_load_code_assist(LoadCodeAssist::NeedsOnboarding {
+        project: "proj-new".to_owned(),
+        polls_until_done: 2,
+    });
+    let metadata = json!({"metadata": {"ideType": "IDE_UNSPECIFIED", "pluginType": "GEMINI"}});
+    let (status, load) =
+        post_json(&fake, "/v1internal:loadCodeAssist", Some(&token), &metadata).await;
+    assert_eq!(status, 200);
+    assert!(load.get("currentTier").is_none());
+    assert_eq!(load["allowedTiers"][0]["id"], "free-tier");
+    assert_eq!(load["allowedTiers"][0]["isDefault"], true);
+
+    let onboard = json!({"tierId": "free-tier", "cloudaicompanionProject": null});
+    let (status, operation) =
+        post_json(&fake, "/v1internal:onboardUser", Some(&token), &onboard).await;
+    assert_eq!(status, 200);
+    assert_eq!(operation["done"], false);
+    let name = operation["name"]
+        .as_str()
+        .expect("operation name")
+        .to_owned();
+    assert!(name.starts_with("operations/"));
+
+    let (_, first_poll) = get_json(&fake, &format!("/v1internal/{name}"), &token).await;
+    assert_eq!(first_poll["done"], false);
+    let (_, second_poll) = get_json(&fake, &format!("/v1internal/{name}"), &token).await;
+    assert_eq!(second_poll["done"], true);
+    assert_eq!(
+        second_poll["response"]["cloudaicompanionProject"]["id"],
+        "proj-new"
+    );
+
+    let (_, load) = post_json(&fake, "/v1internal:loadCodeAssist", Some(&token), &metadata).await;
+    assert_eq!(load["currentTier"]["id"], "free-tier");
+    assert_eq!(load["cloudaicompanionProject"], "proj-new");
+}
+
+#[actix_rt::test]
+async fn resource_manager_and_service_usage() {
+    let fake = FakeGoogle::start().await;
+    let token = access_token(&fake, "rt-1").await;
+    let (_, empty) = get_json(&fake, "/v1/projects", &token).await;
+    assert_eq!(empty, json!({}));
+
+    fake.set_projects(vec![
+        ("alpha-1".to_owned(), "Alpha".to_owned()),
+        ("my-default".to_owned(), "Default".to_owned()),
+    ]);
+    let (status, listed) = get_json(&fake, "/v1/projects", &token).await;
+    assert_eq!(status, 200);
+    let projects = listed["projects"].as_array().expect("projects");
+    assert_eq!(projects.len(), 2);
+    assert_eq!(projects[1]["projectId"], "my-default");
+    assert_eq!(projects[1]["displayName"], "Default");
+    assert_eq!(projects[1]["lifecycleState"], "ACTIVE");
+    assert!(projects[0]["projectNumber"].is_string());
+
+    let service = "/v1/projects/alpha-1/services/cloudaicompanion.googleapis.com";
+    let (_, before) = get_json(&fake, service, &token).await;
+    assert_eq!(before["state"], "DISABLED");
+    let (status, enabled) = post_json(
+        &fake,
+        &format!("{service}:enable"),
+        Some(&token),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(enabled["done"], true);
+    let (_, after) = get_json(&fake, service, &token).await;
+    assert_eq!(after["state"], "ENABLED");
+    assert!(fake.service_enabled("alpha-1", "cloudaicompanion.googleapis.com"));
+    assert_eq!(
+        fake.requests_to(":enable")[0].project.as_deref(),
+        Some("alpha-1")
+    );
+
+    fake.clear_requests();
+    assert!(fake.requests().is_empty());
+}

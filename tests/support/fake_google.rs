@@ -1,0 +1,249 @@
+//! In-process, scriptable fake of the Google endpoints gcli2api calls: OAuth token, userinfo,
+//! Code Assist `v1internal`, Resource Manager and Service Usage, all on one loopback base URL.
+//!
+//! Code Assist replies are scripted per envelope `project` (FIFO queue, then per-project default,
+//! then global default, then `Hello from <model>` in three events); every request is recorded.
+//! Shared by the integration tests and `examples/fake_google_server.rs`.
+
+// Each consumer (a test binary, the benchmark server) uses a different part of this API.
+#![allow(dead_code, unused_imports)]
+
+#[path = "fake_google/accounts.rs"]
+mod accounts;
+#[path = "fake_google/code_assist.rs"]
+mod code_assist;
+#[path = "fake_google/dispatch.rs"]
+mod dispatch;
+#[path = "fake_google/render.rs"]
+mod render;
+#[path = "fake_google/reply.rs"]
+mod reply;
+#[path = "fake_google/sse_body.rs"]
+mod sse_body;
+#[path = "fake_google/state.rs"]
+mod state;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use actix_web::dev::ServerHandle;
+use actix_web::{web, App, HttpServer};
+
+pub use reply::{LoadCodeAssist, RawEvent, Reply, TokenReply};
+pub use state::RecordedRequest;
+
+use state::Shared;
+
+/// Large prompts must reach the fake intact; actix's default limit is 256 KiB.
+const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// How to run the fake; `Default` is what tests want (loopback, any port, one worker, recording).
+#[derive(Clone, Debug)]
+pub struct FakeGoogleOptions {
+    pub bind: SocketAddr,
+    pub workers: usize,
+    pub record: bool,
+    /// Global default reply installed before the first request.
+    pub default_reply: Option<Reply>,
+}
+
+impl Default for FakeGoogleOptions {
+    fn default() -> Self {
+        FakeGoogleOptions {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            workers: 1,
+            record: true,
+            default_reply: None,
+        }
+    }
+}
+
+/// A running fake; stops when `stop()` is awaited or the value is dropped.
+pub struct FakeGoogle {
+    shared: Arc<Shared>,
+    handle: ServerHandle,
+    addr: SocketAddr,
+}
+
+impl FakeGoogle {
+    /// Binds 127.0.0.1 on a free port and serves from the current runtime until stopped.
+    pub async fn start() -> FakeGoogle {
+        match Self::start_with(FakeGoogleOptions::default()).await {
+            Ok(fake) => fake,
+            Err(error) => panic!("fake Google could not bind a loopback port: {error}"),
+        }
+    }
+
+    pub async fn start_with(options: FakeGoogleOptions) -> io::Result<FakeGoogle> {
+        let shared = Arc::new(Shared::new(options.record));
+        shared.lock().global_default = options.default_reply;
+        let data = web::Data::from(Arc::clone(&shared));
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .default_service(web::to(dispatch::dispatch))
+        })
+        .workers(options.workers.max(1))
+        .disable_signals()
+        .shutdown_timeout(0)
+        .bind(options.bind)?;
+        let addr =
+            server.addrs().first().copied().ok_or_else(|| {
+                io::Error::new(io::ErrorKind::AddrNotAvailable, "no bound address")
+            })?;
+        let server = server.run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Ok(FakeGoogle {
+            shared,
+            handle,
+            addr,
+        })
+    }
+
+    /// Base URL for every overridable Google endpoint (`CODE_ASSIST_ENDPOINT`, `OAUTH_PROXY_URL`, …).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub async fn stop(&self) {
+        self.handle.stop(false).await;
+    }
+
+    // ---- Code Assist scripting -------------------------------------------------------------
+
+    /// Queues a reply for the next generate / stream call whose envelope names `project`.
+    pub fn enqueue(&self, project: &str, reply: Reply) {
+        self.shared
+            .lock()
+            .queues
+            .entry(project.to_owned())
+            .or_default()
+            .push_back(reply);
+    }
+
+    /// Replies used when a project's queue is empty; `None` sets the global default.
+    pub fn set_default_reply(&self, project: Option<&str>, reply: Reply) {
+        let mut state = self.shared.lock();
+        match project {
+            Some(project) => {
+                state.project_defaults.insert(project.to_owned(), reply);
+            }
+            None => state.global_default = Some(reply),
+        }
+    }
+
+    /// Scripted replies still waiting in a project's queue.
+    pub fn pending_replies(&self, project: &str) -> usize {
+        self.shared
+            .lock()
+            .queues
+            .get(project)
+            .map_or(0, |q| q.len())
+    }
+
+    // ---- accounts scripting ----------------------------------------------------------------
+
+    pub fn set_token_reply(&self, refresh_token: &str, reply: TokenReply) {
+        self.shared
+            .lock()
+            .token_replies
+            .insert(refresh_token.to_owned(), reply);
+    }
+
+    /// Email userinfo reports for the account of this refresh token (default `<refresh>@example.com`).
+    pub fn set_email(&self, refresh_token: &str, email: &str) {
+        self.shared
+            .lock()
+            .emails
+            .insert(refresh_token.to_owned(), email.to_owned());
+    }
+
+    /// ACTIVE projects listed by Resource Manager, as `(projectId, displayName)`.
+    pub fn set_projects(&self, projects: Vec<(String, String)>) {
+        self.shared.lock().projects = projects;
+    }
+
+    /// Replaces the onboarding script and forgets running operations.
+    pub fn set_load_code_assist(&self, reply: LoadCodeAssist) {
+        let mut state = self.shared.lock();
+        state.load_code_assist = reply;
+        state.operations.clear();
+    }
+
+    /// Makes an authorization code exchangeable for tokens of this refresh token.
+    pub fn set_auth_code(&self, code: &str, refresh_token: &str) {
+        self.shared
+            .lock()
+            .auth_codes
+            .insert(code.to_owned(), refresh_token.to_owned());
+    }
+
+    pub fn set_service_enabled(&self, project: &str, service: &str) {
+        self.shared
+            .lock()
+            .enabled_services
+            .insert((project.to_owned(), service.to_owned()));
+    }
+
+    // ---- observation -----------------------------------------------------------------------
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.lock().requests.clone()
+    }
+
+    pub fn requests_to(&self, path_contains: &str) -> Vec<RecordedRequest> {
+        self.shared
+            .lock()
+            .requests
+            .iter()
+            .filter(|request| request.path.contains(path_contains))
+            .cloned()
+            .collect()
+    }
+
+    pub fn clear_requests(&self) {
+        self.shared.lock().requests.clear();
+    }
+
+    /// Refresh-token grants received for this refresh token, failed ones included.
+    pub fn token_refreshes(&self, refresh_token: &str) -> usize {
+        self.shared
+            .lock()
+            .refresh_counts
+            .get(refresh_token)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn service_enabled(&self, project: &str, service: &str) -> bool {
+        self.shared
+            .lock()
+            .enabled_services
+            .contains(&(project.to_owned(), service.to_owned()))
+    }
+
+    /// Streams whose body is currently being written.
+    pub fn open_streams(&self) -> usize {
+        self.shared.open_streams.load(Ordering::SeqCst)
+    }
+
+    /// Streams dropped before their scripted end because the client went away.
+    pub fn cancelled_streams(&self) -> usize {
+        self.shared.cancelled_streams.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for FakeGoogle {
+    fn drop(&mut self) {
+        // The stop command is sent synchronously; awaiting its completion is optional.
+        drop(self.handle.stop(false));
+    }
+}

@@ -1,0 +1,193 @@
+//! The fake's single entry point: parse, record, check the bearer token, route.
+
+use std::sync::Arc;
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
+use serde_json::{Map, Value};
+
+use super::reply::google_error_body;
+use super::state::{RecordedRequest, Shared};
+use super::{accounts, code_assist};
+
+/// A request reduced to what the handlers read.
+pub(crate) struct Call {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) query: String,
+    pub(crate) body: Value,
+    pub(crate) access_token: Option<String>,
+}
+
+impl Call {
+    pub(crate) fn body_str(&self, key: &str) -> Option<&str> {
+        self.body.get(key).and_then(Value::as_str)
+    }
+
+    pub(crate) fn query_param(&self, key: &str) -> Option<String> {
+        url::form_urlencoded::parse(self.query.as_bytes())
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value.into_owned())
+    }
+
+    fn project(&self) -> Option<String> {
+        if let Some(project) = self
+            .body_str("project")
+            .or_else(|| self.body_str("cloudaicompanionProject"))
+        {
+            return Some(project.to_owned());
+        }
+        service_usage_target(&self.path).map(|(project, _)| project.to_owned())
+    }
+}
+
+pub(crate) async fn dispatch(
+    request: HttpRequest,
+    body: Bytes,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    let shared = shared.into_inner();
+    let call = Call {
+        method: request.method().clone(),
+        path: request.path().to_owned(),
+        query: request.query_string().to_owned(),
+        body: parse_body(&request, &body),
+        access_token: bearer_token(&request),
+    };
+    if shared.record {
+        shared.record(recorded(&request, &call));
+    }
+    route(&shared, &call).await
+}
+
+async fn route(shared: &Arc<Shared>, call: &Call) -> HttpResponse {
+    let path = call.path.as_str();
+    match (&call.method, path) {
+        (&Method::POST, "/token") => return accounts::token(shared, call).await,
+        (&Method::GET, "/tokeninfo") => return accounts::token_info(shared, call),
+        _ => {}
+    }
+    if let Some(refusal) = refuse_unauthenticated(shared, call) {
+        return refusal;
+    }
+    match (&call.method, path) {
+        (&Method::GET, "/oauth2/v2/userinfo") => accounts::user_info(shared, call),
+        (&Method::POST, "/v1internal:generateContent") => {
+            code_assist::generate(shared, call, false).await
+        }
+        (&Method::POST, "/v1internal:streamGenerateContent") => {
+            code_assist::generate(shared, call, true).await
+        }
+        (&Method::POST, "/v1internal:countTokens") => code_assist::count_tokens(call),
+        (&Method::POST, "/v1internal:loadCodeAssist") => code_assist::load_code_assist(shared),
+        (&Method::POST, "/v1internal:onboardUser") => code_assist::onboard_user(shared),
+        (&Method::GET, _) if path.starts_with("/v1internal/operations/") => {
+            code_assist::operation(shared, path.trim_start_matches("/v1internal/"))
+        }
+        (&Method::GET, "/v1/projects") => accounts::list_projects(shared),
+        _ => match service_usage_target(path) {
+            Some((project, service)) => {
+                accounts::service_usage(shared, &call.method, project, service)
+            }
+            None => google_error(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                "The requested URL was not found on this server.",
+            ),
+        },
+    }
+}
+
+/// `(project, "svc" | "svc:enable")` of a Service Usage path.
+pub(crate) fn service_usage_target(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix("/v1/projects/")?;
+    let (project, service) = rest.split_once("/services/")?;
+    if project.is_empty() || service.is_empty() || service.contains('/') {
+        return None;
+    }
+    Some((project, service))
+}
+
+/// Every Google API call needs a bearer token the fake could have issued, so a gateway that forgets
+/// to authenticate (or sends an expired token) fails loudly in tests.
+fn refuse_unauthenticated(shared: &Shared, call: &Call) -> Option<HttpResponse> {
+    let Some(token) = call.access_token.as_deref() else {
+        return Some(google_error(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
+        ));
+    };
+    let valid = token.starts_with("at-") && !shared.lock().is_expired(token);
+    if valid {
+        return None;
+    }
+    Some(google_error(
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHENTICATED",
+        "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
+    ))
+}
+
+pub(crate) fn google_error(status: StatusCode, google_status: &str, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(google_error_body(status.as_u16(), google_status, message))
+}
+
+/// Status from a script; an impossible code becomes 500 rather than a panic.
+pub(crate) fn status_code(status: u16) -> StatusCode {
+    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+fn bearer_token(request: &HttpRequest) -> Option<String> {
+    let value = request
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+fn parse_body(request: &HttpRequest, body: &Bytes) -> Value {
+    if body.is_empty() {
+        return Value::Null;
+    }
+    let is_form = request
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+    if is_form {
+        let fields: Map<String, Value> = url::form_urlencoded::parse(body)
+            .map(|(key, value)| (key.into_owned(), Value::String(value.into_owned())))
+            .collect();
+        return Value::Object(fields);
+    }
+    serde_json::from_slice(body).unwrap_or(Value::Null)
+}
+
+fn recorded(request: &HttpRequest, call: &Call) -> RecordedRequest {
+    let headers = request
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    RecordedRequest {
+        method: call.method.as_str().to_owned(),
+        path: call.path.clone(),
+        query: call.query.clone(),
+        headers,
+        body: call.body.clone(),
+        access_token: call.access_token.clone(),
+        project: call.project(),
+        model: call.body_str("model").map(str::to_owned),
+    }
+}

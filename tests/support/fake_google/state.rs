@@ -1,0 +1,159 @@
+//! Everything the fake remembers: scripts, issued tokens, onboarding operations and the request log.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::reply::{LoadCodeAssist, Reply, TokenReply};
+
+/// One request as the fake saw it.
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    /// Header names lower-cased (order not preserved).
+    pub headers: Vec<(String, String)>,
+    /// Parsed JSON body; form bodies as an object of strings; `Null` otherwise.
+    pub body: Value,
+    /// The bearer token of the `Authorization` header.
+    pub access_token: Option<String>,
+    /// Envelope `project` (Code Assist), `cloudaicompanionProject` (loadCodeAssist / onboardUser)
+    /// or the project in a Service Usage path.
+    pub project: Option<String>,
+    /// Envelope `model` of Code Assist calls.
+    pub model: Option<String>,
+}
+
+impl RecordedRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+const TEN_YEARS_SECS: u64 = 10 * 365 * 24 * 3600;
+
+/// An access token handed out by the token endpoint.
+pub(crate) struct IssuedToken {
+    pub(crate) refresh_token: String,
+    pub(crate) expires_at: Instant,
+}
+
+/// An `onboardUser` long-running operation.
+pub(crate) struct Operation {
+    pub(crate) project: String,
+    pub(crate) polls_left: usize,
+}
+
+#[derive(Default)]
+pub(crate) struct FakeState {
+    pub(crate) queues: HashMap<String, VecDeque<Reply>>,
+    pub(crate) project_defaults: HashMap<String, Reply>,
+    pub(crate) global_default: Option<Reply>,
+    pub(crate) token_replies: HashMap<String, TokenReply>,
+    pub(crate) refresh_counts: HashMap<String, usize>,
+    pub(crate) issued_counts: HashMap<String, usize>,
+    pub(crate) access_tokens: HashMap<String, IssuedToken>,
+    pub(crate) emails: HashMap<String, String>,
+    pub(crate) projects: Vec<(String, String)>,
+    pub(crate) load_code_assist: LoadCodeAssist,
+    pub(crate) auth_codes: HashMap<String, String>,
+    pub(crate) operations: HashMap<String, Operation>,
+    pub(crate) operation_seq: usize,
+    pub(crate) enabled_services: HashSet<(String, String)>,
+    pub(crate) requests: Vec<RecordedRequest>,
+}
+
+impl FakeState {
+    /// Next scripted reply for a project: its queue, then its default, then the global default.
+    pub(crate) fn next_reply(&mut self, project: &str) -> Option<Reply> {
+        if let Some(reply) = self.queues.get_mut(project).and_then(VecDeque::pop_front) {
+            return Some(reply);
+        }
+        self.project_defaults
+            .get(project)
+            .or(self.global_default.as_ref())
+            .cloned()
+    }
+
+    /// Issues a fresh access token for a refresh token and remembers whose it is.
+    pub(crate) fn issue_access_token(&mut self, refresh_token: &str, expires_in: u64) -> String {
+        let count = self
+            .issued_counts
+            .entry(refresh_token.to_owned())
+            .or_default();
+        *count += 1;
+        let token = format!("at-{refresh_token}-{count}");
+        let issued = IssuedToken {
+            refresh_token: refresh_token.to_owned(),
+            // Clamped so an absurd scripted lifetime cannot overflow `Instant`.
+            expires_at: Instant::now() + Duration::from_secs(expires_in.min(TEN_YEARS_SECS)),
+        };
+        self.access_tokens.insert(token.clone(), issued);
+        token
+    }
+
+    /// The refresh token behind an access token; tokens never issued but shaped `at-<rt>-<n>`
+    /// are accepted so tests may hand-craft credentials.
+    pub(crate) fn refresh_token_of(&self, access_token: &str) -> Option<String> {
+        if let Some(issued) = self.access_tokens.get(access_token) {
+            return Some(issued.refresh_token.clone());
+        }
+        let rest = access_token.strip_prefix("at-")?;
+        let (refresh, _) = rest.rsplit_once('-')?;
+        Some(refresh.to_owned())
+    }
+
+    /// Only tokens the fake issued can expire; hand-made `at-` tokens never do.
+    pub(crate) fn is_expired(&self, access_token: &str) -> bool {
+        self.access_tokens
+            .get(access_token)
+            .is_some_and(|issued| issued.expires_at <= Instant::now())
+    }
+}
+
+/// State shared by the fake's handle and its server workers.
+#[derive(Default)]
+pub(crate) struct Shared {
+    state: Mutex<FakeState>,
+    pub(crate) open_streams: AtomicUsize,
+    pub(crate) cancelled_streams: AtomicUsize,
+    pub(crate) record: bool,
+}
+
+impl Shared {
+    pub(crate) fn new(record: bool) -> Self {
+        Shared {
+            record,
+            ..Shared::default()
+        }
+    }
+
+    /// A panicking test thread must not wedge the fake for the others, so poison is ignored.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, FakeState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn record(&self, request: RecordedRequest) {
+        if self.record {
+            self.lock().requests.push(request);
+        }
+    }
+
+    pub(crate) fn stream_opened(&self) {
+        self.open_streams.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn stream_closed(&self, completed: bool) {
+        self.open_streams.fetch_sub(1, Ordering::SeqCst);
+        if !completed {
+            self.cancelled_streams.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
