@@ -16,12 +16,17 @@
 //! - `clock`: adjustable wall clock.
 
 pub mod actors;
+pub mod auth;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod convert;
 pub mod credential;
 pub mod error;
+pub mod gateway;
 pub mod logging;
+pub mod routes;
+pub mod startup;
 pub mod store;
 pub mod streaming;
 pub mod upstream;

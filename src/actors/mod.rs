@@ -2,4 +2,5 @@
 
 pub mod credentials;
 pub mod log_broadcaster;
+pub mod quota;
 pub mod storage;

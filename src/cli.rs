@@ -1,0 +1,53 @@
+//! The command line: `gcli2api` serves; `gcli2api migrate --from <url|dir> --to <url|dir>` copies a store.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+
+use crate::config::ConfigLayers;
+use crate::startup::{Application, StartOptions};
+
+const USAGE: &str = "usage: gcli2api [serve]\n       gcli2api migrate --from <backend-url-or-dir> --to <backend-url-or-dir>";
+
+pub async fn run(args: Vec<String>, env: HashMap<String, String>) -> ExitCode {
+    match args.first().map(String::as_str) {
+        None | Some("serve") => serve(env).await,
+        Some("migrate") => crate::store::migrate::run_cli(&args[1..], &env).await,
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Some(other) => {
+            eprintln!("unknown command {other:?}\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve(env: HashMap<String, String>) -> ExitCode {
+    let layers = match ConfigLayers::load(ConfigLayers::default_file(&env).as_deref(), &env) {
+        Ok(layers) => layers,
+        Err(e) => {
+            eprintln!("gcli2api: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let level = layers
+        .resolve()
+        .map(|s| s.log_level)
+        .unwrap_or_else(|_| "info".into());
+    crate::logging::init(&level);
+    let app = match Application::build(layers, StartOptions::default()).await {
+        Ok(app) => app,
+        Err(e) => {
+            log::error!("cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match app.run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("server failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Start-up in order: settings → store (a configured backend that cannot be reached is an error, never a
+//! silent fall-back) → stored config → actors → HTTP server on an already bound listener (port 0 in
+//! tests, so the port is known before serving).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+
+use crate::actors::credentials::CredentialSupervisor;
+use crate::actors::log_broadcaster::LogBroadcaster;
+use crate::actors::storage::{Flush, StorageActor};
+use crate::clock::Clock;
+use crate::config::{ConfigLayers, ConfigError, Settings, SharedSettings};
+use crate::gateway::{AppState, UpstreamClient};
+use crate::routes;
+use crate::store::open::{open_store, StoreUrl};
+use crate::store::{Store, StoreError};
+use crate::upstream::transport::{build_client, load_ca_file, TransportConfig, TransportError};
+
+/// Live-log WebSocket sessions allowed at once.
+const MAX_LOG_SESSIONS: usize = 5;
+/// Largest request body (chat requests may carry images).
+const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    #[error("outbound transport: {0}")]
+    Transport(#[from] TransportError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// Knobs tests turn; production uses the defaults.
+#[derive(Clone)]
+pub struct StartOptions {
+    pub clock: Clock,
+    /// Wait between polls of an onboarding operation.
+    pub onboarding_poll: Duration,
+}
+
+impl Default for StartOptions {
+    fn default() -> Self {
+        Self {
+            clock: Clock::default(),
+            onboarding_poll: Duration::from_secs(2),
+        }
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub state: AppState,
+}
+
+/// The store URL chosen by priority: `REDIS_URI` > `POSTGRES_DSN` > `MONGODB_URI` > files.
+pub fn store_url(settings: &Settings) -> StoreUrl {
+    if let Some(uri) = &settings.redis_uri {
+        StoreUrl::Redis {
+            uri: uri.clone(),
+            database: settings.redis_database,
+        }
+    } else if let Some(dsn) = &settings.postgres_dsn {
+        StoreUrl::Postgres(dsn.clone())
+    } else if let Some(uri) = &settings.mongodb_uri {
+        StoreUrl::Mongo {
+            uri: uri.clone(),
+            database: settings.mongodb_database.clone(),
+        }
+    } else {
+        StoreUrl::Files(settings.credentials_dir.clone())
+    }
+}
+
+pub fn transport_config(settings: &Settings) -> Result<TransportConfig, StartupError> {
+    let extra_ca_pem = match &settings.upstream_ca_file {
+        Some(path) => Some(load_ca_file(path)?),
+        None => None,
+    };
+    Ok(TransportConfig {
+        connect_timeout: Duration::from_secs(settings.upstream_connect_timeout),
+        request_timeout: Duration::from_secs(settings.upstream_timeout),
+        proxy: settings.proxy.clone(),
+        extra_ca_pem,
+    })
+}
+
+impl Application {
+    /// Builds everything and binds; call [`Application::run`] to serve. Must run inside an actix system.
+    pub async fn build(
+        mut layers: ConfigLayers,
+        options: StartOptions,
+    ) -> Result<Application, StartupError> {
+        let boot = layers.resolve()?;
+        let store: Arc<dyn Store> = open_store(&store_url(&boot), &boot.storage_prefix).await?;
+        let rejected = layers.set_stored(&store.load_config().await?);
+        let settings = layers.resolve()?;
+        for msg in rejected {
+            log::warn!("ignoring stored config value: {msg}");
+        }
+        crate::logging::secrets().set(vec![
+            settings.api_password().to_string(),
+            settings.panel_password().to_string(),
+        ]);
+        if settings.uses_default_password() {
+            log::warn!(
+                "the default password `pwd` is in use: set PASSWORD (or API_PASSWORD / PANEL_PASSWORD) before exposing this gateway"
+            );
+        }
+        let transport = transport_config(&settings)?;
+        // Fail at start on a bad proxy or CA file, not on the first request.
+        let actor_client = build_client(&transport)?;
+
+        let logs = LogBroadcaster::new(
+            crate::logging::subscribe(),
+            settings.log_file.clone(),
+            MAX_LOG_SESSIONS,
+        )
+        .start();
+        let records = store.load_credentials().await?;
+        log::info!(
+            "storage: {} backend, {} credential(s)",
+            store.backend_name(),
+            records.len()
+        );
+        let shared = SharedSettings::new(settings.clone());
+        let storage = StorageActor::new(store.clone()).start();
+        let supervisor = CredentialSupervisor::new(
+            records,
+            actor_client,
+            shared.clone(),
+            options.clock.clone(),
+            storage.clone(),
+            options.onboarding_poll,
+        )
+        .start();
+        let state = AppState {
+            settings: shared,
+            supervisor,
+            storage,
+            logs,
+            store,
+            clock: options.clock,
+        };
+
+        let addr = format!("{}:{}", settings.host, settings.port);
+        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { addr, source })?
+            .port();
+        let server = serve(listener, state.clone(), transport, settings.workers)?;
+        log::info!("gcli2api listening on {}:{port}", settings.host);
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped, then writes what is pending to the store.
+    pub async fn run(self) -> std::io::Result<()> {
+        let storage = self.state.storage.clone();
+        let result = self.server.await;
+        let _ = storage.send(Flush).await;
+        result
+    }
+}
+
+fn serve(
+    listener: TcpListener,
+    state: AppState,
+    transport: TransportConfig,
+    workers: usize,
+) -> Result<Server, StartupError> {
+    let data = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        // awc is !Send: each worker builds its own client. The config was validated at start.
+        let client = build_client(&transport).unwrap_or_else(|e| {
+            log::error!("worker client with default settings: {e}");
+            awc::Client::default()
+        });
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::Data::new(UpstreamClient(client)))
+            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .configure(routes::configure)
+            .default_service(web::to(routes::fallback::not_found))
+    })
+    .listen(listener)
+    .map_err(|source| StartupError::Bind {
+        addr: "listener".into(),
+        source,
+    })?;
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real gateway over HTTP against the in-process fake Google.
+
+#[path = "../support/fake_google.rs"]
+mod fake_google;
+
+mod harness;
+
+mod chat;
+mod gemini_native;
