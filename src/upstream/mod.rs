@@ -1,8 +1,13 @@
-//! Everything that talks to Google.
+//! Everything that talks to Google, and the outbound HTTP transport it runs on.
 
 pub mod code_assist;
 pub mod error;
+pub mod image_fetch;
 pub mod oauth;
 pub mod onboarding;
+mod proxy_tunnel;
+pub mod public_ip;
+pub mod sse;
+pub mod transport;
 
 pub use error::UpstreamError;
