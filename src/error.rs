@@ -21,6 +21,8 @@ pub struct ApiError {
     /// An upstream Google error body forwarded as it came (already in Google's shape).
     pub upstream_body: Option<Value>,
     pub retry_after: Option<u64>,
+    /// OpenAI's `error.type` when the status alone does not say it (e.g. `insufficient_quota`).
+    pub openai_type: Option<&'static str>,
 }
 
 impl ApiError {
@@ -31,6 +33,7 @@ impl ApiError {
             style: ErrorStyle::Google,
             upstream_body: None,
             retry_after: None,
+            openai_type: None,
         }
     }
 
@@ -77,11 +80,17 @@ impl ApiError {
             style: ErrorStyle::Google,
             upstream_body: body.filter(|b| b.pointer("/error/code").is_some()),
             retry_after: None,
+            openai_type: None,
         }
     }
 
     pub fn with_style(mut self, style: ErrorStyle) -> Self {
         self.style = style;
+        self
+    }
+
+    pub fn with_openai_type(mut self, kind: &'static str) -> Self {
+        self.openai_type = Some(kind);
         self
     }
 
@@ -95,8 +104,8 @@ impl ApiError {
         match self.style {
             ErrorStyle::OpenAi => json!({"error": {
                 "message": self.message,
-                "type": openai_type(self.status),
-                "code": openai_code(self.status),
+                "type": self.openai_type.unwrap_or_else(|| openai_type(self.status)),
+                "code": self.openai_type.map_or_else(|| openai_code(self.status), |t| json!(t)),
             }}),
             ErrorStyle::Google => match &self.upstream_body {
                 Some(body) => body.clone(),

@@ -12,6 +12,8 @@ use actix_web::{web, App, HttpServer};
 
 use crate::actors::credentials::CredentialSupervisor;
 use crate::actors::log_broadcaster::LogBroadcaster;
+use crate::actors::quota::QuotaActor;
+use crate::actors::sessions::SessionGuard;
 use crate::actors::storage::{Flush, StorageActor};
 use crate::clock::Clock;
 use crate::config::{ConfigLayers, ConfigError, Settings, SharedSettings};
@@ -145,6 +147,10 @@ impl Application {
             options.onboarding_poll,
         )
         .start();
+        let panel_secret = crate::auth::panel::load_or_create_secret(store.as_ref()).await?;
+        let costs = store.load_model_costs().await?;
+        let quota = QuotaActor::new(store.clone(), options.clock.clone(), costs).start();
+        let sessions = SessionGuard::new(options.clock.clone()).start();
         let state = AppState {
             settings: shared,
             supervisor,
@@ -152,6 +158,9 @@ impl Application {
             logs,
             store,
             clock: options.clock,
+            quota,
+            sessions,
+            panel_secret: Arc::from(panel_secret),
         };
 
         let addr = format!("{}:{}", settings.host, settings.port);

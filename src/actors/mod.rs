@@ -2,5 +2,7 @@
 
 pub mod credentials;
 pub mod log_broadcaster;
+pub mod oauth_flows;
 pub mod quota;
+pub mod sessions;
 pub mod storage;

@@ -7,6 +7,7 @@ use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 
 use super::upstream_events::UpstreamEvents;
+use crate::actors::quota::QuotaGuard;
 use crate::convert::openai_response::{openai_error_chunk, OpenAiStreamConverter};
 use crate::streaming::fake_stream::{
     gemini_heartbeat_chunk, gemini_response_as_chunks, openai_heartbeat_chunk,
@@ -112,6 +113,8 @@ struct RelayState<D> {
     events: UpstreamEvents,
     dialect: D,
     finished: bool,
+    /// Lives as long as the stream: releases the key's in-flight slot when the stream ends.
+    _quota: Option<QuotaGuard>,
 }
 
 /// The client body for a real stream whose first event was already read (to surface early errors as an
@@ -120,12 +123,17 @@ pub fn relay<D: SseDialect + 'static>(
     first: Value,
     events: UpstreamEvents,
     dialect: D,
+    quota: Option<QuotaGuard>,
 ) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
     let state = RelayState {
         first: Some(first),
         events,
         dialect,
         finished: false,
+        _quota: quota.map(|mut q| {
+            q.commit();
+            q
+        }),
     };
     futures_util::stream::unfold(state, |mut st| async move {
         if st.finished {

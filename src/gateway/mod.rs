@@ -3,6 +3,7 @@
 pub mod calls;
 pub mod client_stream;
 pub mod dispatch;
+pub mod quota_gate;
 pub mod state;
 pub mod upstream_events;
 

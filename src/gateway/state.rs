@@ -7,6 +7,8 @@ use actix::Addr;
 
 use crate::actors::credentials::CredentialSupervisor;
 use crate::actors::log_broadcaster::LogBroadcaster;
+use crate::actors::quota::QuotaActor;
+use crate::actors::sessions::SessionGuard;
 use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
@@ -20,6 +22,10 @@ pub struct AppState {
     pub logs: Addr<LogBroadcaster>,
     pub store: Arc<dyn Store>,
     pub clock: Clock,
+    pub quota: Addr<QuotaActor>,
+    pub sessions: Addr<SessionGuard>,
+    /// HS256 key of panel session tokens.
+    pub panel_secret: Arc<[u8]>,
 }
 
 /// One awc client per worker thread, built in the `HttpServer::new` factory.

@@ -14,6 +14,7 @@ use crate::convert::ConvertOptions;
 use crate::error::{ApiError, ErrorStyle};
 use crate::gateway::calls::{count_tokens, generate, open_stream};
 use crate::gateway::client_stream::{relay, GeminiDialect};
+use crate::gateway::quota_gate::charge;
 use crate::gateway::{AppState, UpstreamClient};
 use crate::streaming::anti_truncation_driver::anti_truncation_stream;
 use crate::streaming::fake_driver::{fake_stream, sse_response};
@@ -65,7 +66,7 @@ pub async fn model_method(
     client: web::Data<UpstreamClient>,
 ) -> Result<HttpResponse, ApiError> {
     let settings = state.settings.current();
-    let _caller = authenticate_api(&req, &settings, STYLE)?;
+    let caller = authenticate_api(&req, &settings, STYLE)?;
     let (model, method) = model_and_method(&req)?;
     let method = method.unwrap_or_default();
     if !matches!(
@@ -97,25 +98,29 @@ pub async fn model_method(
     let request = prepare_native_request(json, &spec, &opts)
         .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
     let base = spec.base.clone();
+    let mut quota = charge(&state, &caller, &spec.requested, STYLE).await?;
     if method == "generateContent" {
         let response = generate(&state, &client, &base, &request)
             .await
             .map_err(|e| ApiError::from(e).with_style(STYLE))?;
+        if let Some(q) = quota.as_mut() {
+            q.commit();
+        }
         return Ok(HttpResponse::Ok().json(response));
     }
     match spec.mode {
         StreamMode::Fake => {
             let interval = settings.heartbeat_interval();
-            fake_stream(state, client, base, request, GeminiDialect, STYLE, interval).await
+            fake_stream(state, client, base, request, GeminiDialect, STYLE, interval, quota).await
         }
         StreamMode::AntiTruncation => {
-            anti_truncation_stream(state, client, base, request, GeminiDialect, STYLE).await
+            anti_truncation_stream(state, client, base, request, GeminiDialect, STYLE, quota).await
         }
         StreamMode::Normal => {
             let (first, events) = open_stream(&state, &client, &base, &request)
                 .await
                 .map_err(|e| ApiError::from(e).with_style(STYLE))?;
-            Ok(sse_response().streaming(relay(first, events, GeminiDialect)))
+            Ok(sse_response().streaming(relay(first, events, GeminiDialect, quota)))
         }
     }
 }

@@ -1,10 +1,15 @@
 //! HTTP routes, one file per URL family.
 
 pub mod body;
+pub mod creds;
 pub mod fallback;
 pub mod gemini;
+pub mod keys;
 pub mod models;
 pub mod openai;
+pub mod session;
+pub mod upload;
+pub mod usage;
 
 use actix_web::web;
 
@@ -30,6 +35,82 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource(["/v1beta/models/{tail:.+}", "/v1/models/{tail:.+}"])
             .route(web::post().to(gemini::model_method))
             .route(web::get().to(gemini::model_info))
+            .default_service(not_allowed()),
+    );
+    configure_panel(cfg);
+    configure_creds(cfg);
+}
+
+/// Shorthand for a resource with one method and JSON 405s for the others.
+fn one(path: &str, route: actix_web::Route) -> actix_web::Resource {
+    web::resource(path)
+        .route(route)
+        .default_service(web::to(fallback::method_not_allowed))
+}
+
+fn configure_creds(cfg: &mut web::ServiceConfig) {
+    cfg.service(one("/creds/status", web::get().to(creds::status)))
+        .service(one("/creds/action", web::post().to(creds::action)))
+        .service(one("/creds/batch-action", web::post().to(creds::batch_action)))
+        .service(one("/creds/download/{filename}", web::get().to(creds::download)))
+        .service(one("/creds/download-all", web::get().to(creds::download_all)))
+        .service(one("/creds/fetch-email/{filename}", web::post().to(creds::fetch_email)))
+        .service(one("/creds/refresh-all-emails", web::post().to(creds::refresh_all_emails)))
+        .service(one("/auth/upload", web::post().to(upload::upload)))
+        .service(one("/usage/stats", web::get().to(usage::stats)))
+        .service(one("/usage/aggregated", web::get().to(usage::aggregated)))
+        .service(one("/usage/update-limits", web::post().to(usage::update_limits)))
+        .service(one("/usage/reset", web::post().to(usage::reset)));
+}
+
+fn configure_panel(cfg: &mut web::ServiceConfig) {
+    let not_allowed = || web::to(fallback::method_not_allowed);
+    cfg.service(
+        web::resource("/auth/login")
+            .route(web::post().to(session::login))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/auth/logout")
+            .route(web::post().to(session::logout))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/auth/keys")
+            .route(web::post().to(keys::create_key))
+            .route(web::get().to(keys::list_keys))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/auth/keys/{api_key}")
+            .route(web::get().to(keys::get_key))
+            .route(web::delete().to(keys::delete_key))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/auth/quota")
+            .route(web::get().to(keys::own_quota))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/auth/query")
+            .route(web::post().to(keys::query_key))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/auth/models/costs")
+            .route(web::get().to(keys::get_costs))
+            .route(web::post().to(keys::set_cost))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/auth/models/costs/{model_name:.+}")
+            .route(web::delete().to(keys::delete_cost))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/auth/models/{model_name:.+}/cost")
+            .route(web::get().to(keys::model_cost))
             .default_service(not_allowed()),
     );
 }

@@ -19,6 +19,7 @@ use crate::convert::ConvertOptions;
 use crate::error::{ApiError, ErrorStyle};
 use crate::gateway::calls::{generate, open_stream};
 use crate::gateway::client_stream::{relay, OpenAiDialect};
+use crate::gateway::quota_gate::charge;
 use crate::gateway::{AppState, UpstreamClient};
 use crate::streaming::anti_truncation_driver::anti_truncation_stream;
 use crate::streaming::fake_driver::{fake_stream, sse_response};
@@ -55,7 +56,7 @@ pub async fn chat_completions(
     client: web::Data<UpstreamClient>,
 ) -> Result<HttpResponse, ApiError> {
     let settings = state.settings.current();
-    let _caller = authenticate_api(&req, &settings, STYLE)?;
+    let caller = authenticate_api(&req, &settings, STYLE)?;
     let json = parse_json(&body, STYLE)?;
     let opts = ConvertOptions {
         compatibility_mode: settings.compatibility_mode,
@@ -79,6 +80,7 @@ pub async fn chat_completions(
     }
     .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
 
+    let mut quota = charge(&state, &caller, &chat.spec.requested, STYLE).await?;
     let base = chat.spec.base.clone();
     let response_opts = ResponseOptions {
         return_thoughts: settings.return_thoughts_to_frontend,
@@ -89,6 +91,9 @@ pub async fn chat_completions(
         let response = generate(&state, &client, &base, &chat.gemini)
             .await
             .map_err(|e| ApiError::from(e).with_style(STYLE))?;
+        if let Some(q) = quota.as_mut() {
+            q.commit();
+        }
         let out = gemini_to_openai_completion(&response, &chat.spec.display, &response_opts);
         return Ok(HttpResponse::Ok().json(out));
     }
@@ -100,16 +105,16 @@ pub async fn chat_completions(
     match chat.spec.mode {
         StreamMode::Fake => {
             let interval: Duration = settings.heartbeat_interval();
-            fake_stream(state, client, base, chat.gemini, dialect, STYLE, interval).await
+            fake_stream(state, client, base, chat.gemini, dialect, STYLE, interval, quota).await
         }
         StreamMode::AntiTruncation => {
-            anti_truncation_stream(state, client, base, chat.gemini, dialect, STYLE).await
+            anti_truncation_stream(state, client, base, chat.gemini, dialect, STYLE, quota).await
         }
         StreamMode::Normal => {
             let (first, events) = open_stream(&state, &client, &base, &chat.gemini)
                 .await
                 .map_err(|e| ApiError::from(e).with_style(STYLE))?;
-            Ok(sse_response().streaming(relay(first, events, dialect)))
+            Ok(sse_response().streaming(relay(first, events, dialect, quota)))
         }
     }
 }

@@ -13,6 +13,7 @@ use super::anti_truncation::{
     prepare_request, strip_finish_reason, MarkerFilter,
 };
 use super::fake_driver::sse_response;
+use crate::actors::quota::QuotaGuard;
 use crate::error::{ApiError, ErrorStyle};
 use crate::gateway::calls::open_stream;
 use crate::gateway::client_stream::{frames, SseDialect};
@@ -34,6 +35,7 @@ struct Run<D> {
     first: Option<Value>,
     events: Option<UpstreamEvents>,
     finished: bool,
+    _quota: Option<QuotaGuard>,
 }
 
 impl<D: SseDialect> Run<D> {
@@ -127,12 +129,17 @@ pub async fn anti_truncation_stream<D: SseDialect + 'static>(
     mut request: Value,
     dialect: D,
     style: ErrorStyle,
+    quota: Option<QuotaGuard>,
 ) -> Result<HttpResponse, ApiError> {
     prepare_request(&mut request);
     let max_attempts = state.settings.current().anti_truncation_max_attempts.max(1);
     let (first, events) = open_stream(&state, &client, &base_model, &request)
         .await
         .map_err(|e| ApiError::from(e).with_style(style))?;
+    let quota = quota.map(|mut q| {
+        q.commit();
+        q
+    });
     let run = Run {
         state,
         client,
@@ -146,6 +153,7 @@ pub async fn anti_truncation_stream<D: SseDialect + 'static>(
         first: Some(first),
         events: Some(events),
         finished: false,
+        _quota: quota,
     };
     let body = futures_util::stream::unfold(run, |mut run| async move {
         if run.finished {

@@ -10,6 +10,7 @@ use futures_util::future::{select, Either, LocalBoxFuture};
 use futures_util::FutureExt;
 use serde_json::Value;
 
+use crate::actors::quota::QuotaGuard;
 use crate::error::{ApiError, ErrorStyle};
 use crate::gateway::calls::generate;
 use crate::gateway::client_stream::{frames, SseDialect};
@@ -52,9 +53,21 @@ pub async fn fake_stream<D: SseDialect + 'static>(
     mut dialect: D,
     style: ErrorStyle,
     interval: Duration,
+    quota: Option<QuotaGuard>,
 ) -> Result<HttpResponse, ApiError> {
-    let call: Pending = async move { generate(&state, &client, &base_model, &request).await }
-        .boxed_local();
+    // The guard rides inside the call: committed when Google answers, refunded if the call fails or
+    // the client leaves first.
+    let call: Pending = async move {
+        let mut quota = quota;
+        let result = generate(&state, &client, &base_model, &request).await;
+        if result.is_ok() {
+            if let Some(q) = quota.as_mut() {
+                q.commit();
+            }
+        }
+        result
+    }
+    .boxed_local();
     let call = match select(call, Box::pin(tokio::time::sleep(interval))).await {
         Either::Left((result, _)) => {
             let response = result.map_err(|e| ApiError::from(e).with_style(style))?;

@@ -5,6 +5,8 @@ use actix_web::http::header;
 use actix_web::HttpRequest;
 use subtle::ConstantTimeEq;
 
+pub mod panel;
+
 use crate::config::Settings;
 use crate::error::{ApiError, ErrorStyle};
 

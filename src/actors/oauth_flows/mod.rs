@@ -1,0 +1,177 @@
+//! `OAuthFlows` owns the pending Google sign-ins started from `/auth`: state, PKCE verifier, the code once
+//! the gateway caught it at `/oauth2callback`. Flows expire after 10 minutes and their number is bounded
+//! (oldest evicted), and starts are rate-limited per client address, because the endpoints are public.
+
+use std::collections::{HashMap, VecDeque};
+
+use actix::prelude::*;
+
+use crate::clock::Clock;
+
+pub const FLOW_TTL_SECS: i64 = 600;
+const MAX_FLOWS: usize = 100;
+/// Starts allowed per address per `RATE_WINDOW_SECS`.
+const MAX_STARTS: usize = 20;
+const RATE_WINDOW_SECS: i64 = 600;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FlowStatus {
+    Pending,
+    CodeReceived,
+    Completed,
+}
+
+#[derive(Debug, Clone)]
+pub struct Flow {
+    pub state: String,
+    pub verifier: String,
+    pub redirect_uri: String,
+    pub project_id: Option<String>,
+    pub get_all_projects: bool,
+    pub created_at: i64,
+    pub code: Option<String>,
+    pub status: FlowStatus,
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<(), i64>")]
+pub struct StartFlow {
+    pub flow: Flow,
+    pub client: String,
+}
+
+/// Record the code Google sent back; false when the state is unknown or expired.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct CodeReceived {
+    pub state: String,
+    pub code: String,
+}
+
+/// The flow for `state`, or the newest one when `state` is `None`.
+#[derive(Message)]
+#[rtype(result = "Option<Flow>")]
+pub struct GetFlow(pub Option<String>);
+
+/// Take the code for completion (so it is exchanged once).
+#[derive(Message)]
+#[rtype(result = "Option<Flow>")]
+pub struct ClaimCode(pub String);
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct FlowDone(pub String);
+
+pub struct OAuthFlows {
+    clock: Clock,
+    flows: HashMap<String, Flow>,
+    order: VecDeque<String>,
+    starts: HashMap<String, VecDeque<i64>>,
+}
+
+impl OAuthFlows {
+    pub fn new(clock: Clock) -> Self {
+        Self {
+            clock,
+            flows: HashMap::new(),
+            order: VecDeque::new(),
+            starts: HashMap::new(),
+        }
+    }
+
+    fn prune(&mut self, now: i64) {
+        self.flows.retain(|_, f| f.created_at + FLOW_TTL_SECS > now);
+        let flows = &self.flows;
+        self.order.retain(|s| flows.contains_key(s));
+        self.starts.retain(|_, times| {
+            while times.front().is_some_and(|t| *t <= now - RATE_WINDOW_SECS) {
+                times.pop_front();
+            }
+            !times.is_empty()
+        });
+    }
+}
+
+impl Actor for OAuthFlows {
+    type Context = Context<Self>;
+}
+
+impl Handler<StartFlow> for OAuthFlows {
+    type Result = Result<(), i64>;
+
+    fn handle(&mut self, msg: StartFlow, _: &mut Self::Context) -> Self::Result {
+        let now = self.clock.now();
+        self.prune(now);
+        let times = self.starts.entry(msg.client).or_default();
+        if times.len() >= MAX_STARTS {
+            let oldest = times.front().copied().unwrap_or(now);
+            return Err((oldest + RATE_WINDOW_SECS - now).max(1));
+        }
+        times.push_back(now);
+        while self.order.len() >= MAX_FLOWS {
+            if let Some(old) = self.order.pop_front() {
+                self.flows.remove(&old);
+            }
+        }
+        self.order.push_back(msg.flow.state.clone());
+        self.flows.insert(msg.flow.state.clone(), msg.flow);
+        Ok(())
+    }
+}
+
+impl Handler<CodeReceived> for OAuthFlows {
+    type Result = bool;
+
+    fn handle(&mut self, msg: CodeReceived, _: &mut Self::Context) -> bool {
+        self.prune(self.clock.now());
+        match self.flows.get_mut(&msg.state) {
+            Some(flow) if flow.status == FlowStatus::Pending => {
+                flow.code = Some(msg.code);
+                flow.status = FlowStatus::CodeReceived;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Handler<GetFlow> for OAuthFlows {
+    type Result = Option<Flow>;
+
+    fn handle(&mut self, msg: GetFlow, _: &mut Self::Context) -> Self::Result {
+        self.prune(self.clock.now());
+        match msg.0 {
+            Some(state) => self.flows.get(&state).cloned(),
+            None => self
+                .order
+                .iter()
+                .rev()
+                .filter_map(|s| self.flows.get(s))
+                .find(|f| f.status != FlowStatus::Completed)
+                .cloned(),
+        }
+    }
+}
+
+impl Handler<ClaimCode> for OAuthFlows {
+    type Result = Option<Flow>;
+
+    fn handle(&mut self, msg: ClaimCode, _: &mut Self::Context) -> Self::Result {
+        let flow = self.flows.get_mut(&msg.0)?;
+        if flow.status != FlowStatus::CodeReceived {
+            return None;
+        }
+        flow.status = FlowStatus::Completed;
+        Some(flow.clone())
+    }
+}
+
+impl Handler<FlowDone> for OAuthFlows {
+    type Result = ();
+
+    fn handle(&mut self, msg: FlowDone, _: &mut Self::Context) {
+        if let Some(flow) = self.flows.get_mut(&msg.0) {
+            flow.status = FlowStatus::Completed;
+        }
+    }
+}

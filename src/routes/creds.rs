@@ -1,0 +1,361 @@
+//! Credential management for the panel: status listing with filters and paging, actions one by one or
+//! in batches, downloads, and account emails.
+
+use std::io::Write;
+
+use actix::Addr;
+use actix_web::{web, HttpResponse};
+use futures_util::future::join_all;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::body::parse_json;
+use crate::actors::credentials::{
+    ClearCooldown, CredentialActor, FetchEmail, FindCredential, ListCredentials, RemoveCredential,
+    SetEnabled,
+};
+use crate::auth::panel::PanelSession;
+use crate::error::{ApiError, ErrorStyle};
+use crate::gateway::AppState;
+use crate::store::CredentialRecord;
+
+const PAGE_SIZES: &[usize] = &[10, 20, 50, 100, 200, 500, 1000];
+
+#[derive(Deserialize)]
+pub struct StatusQuery {
+    #[serde(default)]
+    offset: usize,
+    #[serde(default = "default_limit")]
+    limit: usize,
+    #[serde(default)]
+    status_filter: Option<String>,
+    #[serde(default)]
+    error_code_filter: Option<String>,
+    #[serde(default)]
+    cooldown_filter: Option<String>,
+}
+
+fn default_limit() -> usize {
+    50
+}
+
+fn error_codes(record: &CredentialRecord) -> Vec<u16> {
+    let mut codes: Vec<u16> = Vec::new();
+    for e in record.state.errors.iter().rev() {
+        if !codes.contains(&e.code) {
+            codes.push(e.code);
+        }
+    }
+    codes
+}
+
+fn active_cooldowns(record: &CredentialRecord, now: i64) -> serde_json::Map<String, Value> {
+    record
+        .state
+        .model_cooldowns
+        .iter()
+        .filter(|(_, until)| **until > now)
+        .map(|(m, until)| (m.clone(), json!(until)))
+        .collect()
+}
+
+pub fn status_item(record: &CredentialRecord, now: i64) -> Value {
+    let usage = &record.state.usage;
+    let (total, pro) = if now >= usage.next_reset {
+        (0, 0)
+    } else {
+        (usage.total_calls, usage.pro_calls)
+    };
+    json!({
+        "filename": record.name,
+        "user_email": record.state.user_email,
+        "project_id": record.credential.get("project_id"),
+        "disabled": record.state.disabled,
+        "disabled_reason": record.state.disabled_reason,
+        "error_codes": error_codes(record),
+        "errors": record.state.errors,
+        "last_success": record.state.last_success,
+        "model_cooldowns": active_cooldowns(record, now),
+        "preview": record.state.preview,
+        "usage": {
+            "total_calls": total,
+            "pro_calls": pro,
+            "daily_limit_total": usage.daily_limit_total,
+            "daily_limit_pro": usage.daily_limit_pro,
+            "next_reset": usage.next_reset,
+        },
+    })
+}
+
+pub async fn all_records(state: &AppState) -> Result<Vec<CredentialRecord>, ApiError> {
+    state
+        .supervisor
+        .send(ListCredentials)
+        .await
+        .map_err(|_| ApiError::internal("credential registry unavailable"))
+}
+
+pub async fn status(
+    _: PanelSession,
+    query: web::Query<StatusQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if !PAGE_SIZES.contains(&query.limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit: expected one of {PAGE_SIZES:?}"
+        )));
+    }
+    let now = state.clock.now();
+    let records = all_records(&state).await?;
+    let cooling = |r: &CredentialRecord| r.state.model_cooldowns.values().any(|u| *u > now);
+    let stats = json!({
+        "total": records.len(),
+        "normal": records.iter().filter(|r| !r.state.disabled).count(),
+        "disabled": records.iter().filter(|r| r.state.disabled).count(),
+        "cooling": records.iter().filter(|r| cooling(r)).count(),
+    });
+    let status_filter = query.status_filter.as_deref().unwrap_or("all");
+    let code_filter = query.error_code_filter.as_deref().unwrap_or("all");
+    let cooldown_filter = query.cooldown_filter.as_deref().unwrap_or("all");
+    let filtered: Vec<&CredentialRecord> = records
+        .iter()
+        .filter(|r| match status_filter {
+            "enabled" => !r.state.disabled,
+            "disabled" => r.state.disabled,
+            _ => true,
+        })
+        .filter(|r| match code_filter {
+            "all" => true,
+            "none" => r.state.errors.is_empty(),
+            code => code
+                .parse::<u16>()
+                .is_ok_and(|c| r.state.errors.iter().any(|e| e.code == c)),
+        })
+        .filter(|r| match cooldown_filter {
+            "in_cooldown" => cooling(r),
+            "no_cooldown" => !cooling(r),
+            _ => true,
+        })
+        .collect();
+    let total = filtered.len();
+    let items: Vec<Value> = filtered
+        .into_iter()
+        .skip(query.offset)
+        .take(query.limit)
+        .map(|r| status_item(r, now))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "items": items,
+        "total": total,
+        "offset": query.offset,
+        "limit": query.limit,
+        "has_more": query.offset + query.limit < total,
+        "stats": stats,
+    })))
+}
+
+pub async fn find(state: &AppState, name: &str) -> Result<Addr<CredentialActor>, ApiError> {
+    state
+        .supervisor
+        .send(FindCredential(name.to_string()))
+        .await
+        .map_err(|_| ApiError::internal("credential registry unavailable"))?
+        .ok_or_else(|| ApiError::not_found(format!("no credential named {name:?}")))
+}
+
+async fn apply(state: &AppState, name: &str, action: &str) -> Result<String, ApiError> {
+    match action {
+        "enable" => {
+            find(state, name).await?.do_send(SetEnabled {
+                enabled: true,
+                reason: None,
+            });
+            Ok(format!("{name} enabled"))
+        }
+        "disable" => {
+            find(state, name).await?.do_send(SetEnabled {
+                enabled: false,
+                reason: Some("disabled by hand".into()),
+            });
+            Ok(format!("{name} disabled"))
+        }
+        "clear_cooldown" => {
+            find(state, name).await?.do_send(ClearCooldown);
+            Ok(format!("{name}: cooldowns cleared"))
+        }
+        "delete" => {
+            let existed = state
+                .supervisor
+                .send(RemoveCredential(name.to_string()))
+                .await
+                .map_err(|_| ApiError::internal("credential registry unavailable"))?;
+            if !existed {
+                return Err(ApiError::not_found(format!("no credential named {name:?}")));
+            }
+            log::info!("credential {name} deleted");
+            Ok(format!("{name} deleted"))
+        }
+        other => Err(ApiError::bad_request(format!(
+            "action: unknown {other:?}; use enable, disable, delete or clear_cooldown"
+        ))),
+    }
+}
+
+fn string_field<'a>(json: &'a Value, field: &str) -> Result<&'a str, ApiError> {
+    json.get(field)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::bad_request(format!("{field}: required")))
+}
+
+pub async fn action(
+    _: PanelSession,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let json = parse_json(&body, ErrorStyle::Google)?;
+    let name = string_field(&json, "filename")?;
+    let action = string_field(&json, "action")?;
+    let message = apply(&state, name, action).await?;
+    Ok(HttpResponse::Ok().json(json!({"message": message})))
+}
+
+pub async fn batch_action(
+    _: PanelSession,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let json = parse_json(&body, ErrorStyle::Google)?;
+    let action = string_field(&json, "action")?;
+    let names: Vec<&str> = json
+        .get("filenames")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::bad_request("filenames: expected a list"))?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let mut ok = 0usize;
+    let mut errors = Vec::new();
+    for name in &names {
+        match apply(&state, name, action).await {
+            Ok(_) => ok += 1,
+            Err(e) => errors.push(json!({"filename": name, "error": e.message})),
+        }
+    }
+    Ok(HttpResponse::Ok().json(json!({
+        "success_count": ok,
+        "total_count": names.len(),
+        "errors": errors,
+        "message": format!("{action}: {ok} of {} done", names.len()),
+    })))
+}
+
+/// The credential file as it is now (refreshed token included): the operator's own backup.
+pub async fn download(
+    _: PanelSession,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let name = path.into_inner();
+    let record = all_records(&state)
+        .await?
+        .into_iter()
+        .find(|r| r.name == name)
+        .ok_or_else(|| ApiError::not_found(format!("no credential named {name:?}")))?;
+    let body = serde_json::to_vec_pretty(&record.credential)
+        .map_err(|_| ApiError::internal("could not serialise the credential"))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{}\"", name.replace('"', "")),
+        ))
+        .body(body))
+}
+
+pub async fn download_all(
+    _: PanelSession,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let records = all_records(&state).await?;
+    if records.is_empty() {
+        return Err(ApiError::not_found("there are no credentials to download"));
+    }
+    let mut cursor = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut cursor);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for record in &records {
+            let body = serde_json::to_vec_pretty(&record.credential)
+                .map_err(|_| ApiError::internal("could not serialise a credential"))?;
+            zip.start_file(record.name.as_str(), options)
+                .and_then(|_| zip.write_all(&body).map_err(Into::into))
+                .map_err(|_| ApiError::internal("could not build the archive"))?;
+        }
+        zip.finish()
+            .map_err(|_| ApiError::internal("could not build the archive"))?;
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("application/zip")
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"credentials.zip\"",
+        ))
+        .body(cursor.into_inner()))
+}
+
+pub async fn fetch_email(
+    _: PanelSession,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let name = path.into_inner();
+    let actor = find(&state, &name).await?;
+    match actor.send(FetchEmail).await {
+        Ok(Ok(email)) => Ok(HttpResponse::Ok().json(json!({
+            "filename": name, "user_email": email, "message": "email fetched",
+        }))),
+        Ok(Err(e)) => Ok(HttpResponse::BadRequest().json(json!({
+            "filename": name, "user_email": Value::Null,
+            "message": format!("could not fetch the email: {e}"),
+            "error": {"code": 400, "message": format!("could not fetch the email: {e}"), "status": "FAILED_PRECONDITION"},
+        }))),
+        Err(_) => Err(ApiError::internal("credential unavailable")),
+    }
+}
+
+pub async fn refresh_all_emails(
+    _: PanelSession,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let records = all_records(&state).await?;
+    let missing: Vec<String> = records
+        .iter()
+        .filter(|r| r.state.user_email.is_none())
+        .map(|r| r.name.clone())
+        .collect();
+    let skipped = records.len() - missing.len();
+    let lookups = missing.iter().map(|name| {
+        let state = state.clone();
+        async move {
+            let result = match find(&state, name).await {
+                Ok(actor) => actor.send(FetchEmail).await.unwrap_or_else(|_| Err("unavailable".into())),
+                Err(e) => Err(e.message),
+            };
+            match result {
+                Ok(email) => json!({"filename": name, "user_email": email, "success": true}),
+                Err(e) => json!({"filename": name, "success": false, "error": e}),
+            }
+        }
+    });
+    let results = join_all(lookups).await;
+    let ok = results.iter().filter(|r| r["success"] == true).count();
+    Ok(HttpResponse::Ok().json(json!({
+        "success_count": ok,
+        "total_count": missing.len(),
+        "skipped_count": skipped,
+        "results": results,
+        "message": format!("fetched {ok} of {} missing emails", missing.len()),
+    })))
+}

@@ -1,0 +1,307 @@
+//! API keys with quotas: admin routes (panel session), the key's own balance, a public lookup that masks
+//! the key, and the model-cost table.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::Engine;
+use rand::RngCore;
+use serde_json::{json, Value};
+
+use super::body::parse_json;
+use crate::actors::quota::costs::{effective_table, DEFAULT_COST};
+use crate::actors::quota::{public_view, CostOf, DeleteCost, ForgetKey, GetCosts, SetCost};
+use crate::auth::panel::PanelSession;
+use crate::auth::{authenticate_api, ApiCaller};
+use crate::error::{ApiError, ErrorStyle};
+use crate::gateway::AppState;
+use crate::store::{ApiKeyRecord, StoreError};
+
+fn storage_error(e: StoreError) -> ApiError {
+    log::error!("API key storage: {e}");
+    ApiError::internal("storage failed")
+}
+
+/// `sk-` followed by 32 CSPRNG bytes in URL-safe base64 (43 characters).
+pub fn new_api_key() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!(
+        "sk-{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// `sk-abcdefg...wxyz`: enough to recognise, not to use.
+pub fn mask_key(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    if chars.len() <= 14 {
+        return "sk-***".into();
+    }
+    let head: String = chars.iter().take(10).collect();
+    let tail: String = chars.iter().skip(chars.len() - 4).collect();
+    format!("{head}...{tail}")
+}
+
+fn optional_u64(json: &Value, field: &str) -> Result<Option<u64>, ApiError> {
+    match json.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| ApiError::bad_request(format!("{field}: expected a non-negative integer"))),
+    }
+}
+
+pub async fn create_key(
+    _: PanelSession,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let json = parse_json(&body, ErrorStyle::Google)?;
+    let total_quota = match json.get("total_quota") {
+        None => 1000,
+        Some(v) => match v.as_u64() {
+            Some(q) if q > 0 => q,
+            _ => return Err(ApiError::bad_request("total_quota: expected an integer > 0")),
+        },
+    };
+    let description = match json.get("description") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.chars().take(500).collect::<String>()),
+        Some(_) => return Err(ApiError::bad_request("description: expected a string")),
+    };
+    let allowed_models = match json.get("allowed_models") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|m| m.as_str().map(|s| s.trim().to_string()))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| ApiError::bad_request("allowed_models: expected a list of model names"))?
+            .into_iter()
+            .filter(|m| !m.is_empty())
+            .collect(),
+        Some(_) => return Err(ApiError::bad_request("allowed_models: expected a list of model names")),
+    };
+    let max_concurrent = optional_u64(&json, "max_concurrent")?
+        .map(|n| u32::try_from(n).ok().filter(|n| *n > 0))
+        .map(|n| n.ok_or_else(|| ApiError::bad_request("max_concurrent: expected an integer ≥ 1")))
+        .transpose()?;
+    let expires_at = match optional_u64(&json, "expires_at")? {
+        Some(t) => Some(i64::try_from(t).map_err(|_| ApiError::bad_request("expires_at: out of range"))?),
+        None => None,
+    };
+    let record = ApiKeyRecord {
+        api_key: new_api_key(),
+        total_quota,
+        used_quota: 0,
+        created_at: state.clock.now(),
+        description,
+        model_stats: Default::default(),
+        allowed_models,
+        max_concurrent,
+        expires_at,
+    };
+    state.store.insert_key(&record).await.map_err(storage_error)?;
+    log::info!("API key {} created with quota {total_quota}", mask_key(&record.api_key));
+    Ok(HttpResponse::Ok().json(public_view(&record)))
+}
+
+pub async fn list_keys(
+    _: PanelSession,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let mut keys = state.store.list_keys().await.map_err(storage_error)?;
+    keys.sort_by_key(|k| std::cmp::Reverse(k.created_at));
+    let list: Vec<Value> = keys.iter().map(public_view).collect();
+    Ok(HttpResponse::Ok().json(json!({"total_keys": list.len(), "keys": list})))
+}
+
+pub async fn get_key(
+    _: PanelSession,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let record = state
+        .store
+        .get_key(&path)
+        .await
+        .map_err(storage_error)?
+        .ok_or_else(|| ApiError::not_found("API key not found"))?;
+    Ok(HttpResponse::Ok().json(public_view(&record)))
+}
+
+pub async fn delete_key(
+    _: PanelSession,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let key = path.into_inner();
+    if !state.store.delete_key(&key).await.map_err(storage_error)? {
+        return Err(ApiError::not_found("API key not found"));
+    }
+    state.quota.do_send(ForgetKey(key.clone()));
+    log::info!("API key {} deleted", mask_key(&key));
+    Ok(HttpResponse::Ok().json(json!({"message": "API key deleted", "api_key": mask_key(&key)})))
+}
+
+/// `GET /auth/quota`: the balance of the key that authenticates the request.
+pub async fn own_quota(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let settings = state.settings.current();
+    let key = match authenticate_api(&req, &settings, ErrorStyle::Google)? {
+        ApiCaller::Key(key) => key,
+        ApiCaller::Password => {
+            return Err(ApiError::bad_request(
+                "authenticate with an sk- API key to see its quota",
+            ))
+        }
+    };
+    let record = state
+        .store
+        .get_key(&key)
+        .await
+        .map_err(storage_error)?
+        .ok_or_else(|| ApiError::forbidden("invalid API key"))?;
+    Ok(HttpResponse::Ok().json(json!({
+        "api_key": mask_key(&record.api_key),
+        "total_quota": record.total_quota,
+        "used_quota": record.used_quota,
+        "remaining_quota": record.remaining(),
+        "model_stats": record.model_stats,
+        "expires_at": record.expires_at,
+    })))
+}
+
+/// `POST /auth/query`: public self-service lookup; the answer masks the key.
+pub async fn query_key(
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let json = parse_json(&body, ErrorStyle::Google)?;
+    let key = json
+        .get("api_key")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| ApiError::bad_request("api_key: required"))?;
+    let record = state
+        .store
+        .get_key(key)
+        .await
+        .map_err(storage_error)?
+        .ok_or_else(|| ApiError::not_found("API key not found"))?;
+    let percentage = if record.total_quota == 0 {
+        0.0
+    } else {
+        (record.used_quota as f64 / record.total_quota as f64 * 10_000.0).round() / 100.0
+    };
+    Ok(HttpResponse::Ok().json(json!({
+        "api_key": mask_key(&record.api_key),
+        "total_quota": record.total_quota,
+        "used_quota": record.used_quota,
+        "remaining_quota": record.remaining(),
+        "created_at": record.created_at,
+        "description": record.description,
+        "model_stats": record.model_stats,
+        "expires_at": record.expires_at,
+        "usage_percentage": percentage,
+    })))
+}
+
+pub async fn get_costs(
+    _: PanelSession,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let configured = state
+        .quota
+        .send(GetCosts)
+        .await
+        .map_err(|_| ApiError::internal("quota service unavailable"))?
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let settings = state.settings.current();
+    Ok(HttpResponse::Ok().json(json!({
+        "default_cost": DEFAULT_COST,
+        "model_costs": effective_table(&settings.base_models, &configured),
+        "configured": configured,
+        "anti_truncation_multiplier": 2,
+    })))
+}
+
+pub async fn set_cost(
+    _: PanelSession,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let json = parse_json(&body, ErrorStyle::Google)?;
+    let model = json
+        .get("model_name")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| ApiError::bad_request("model_name: required"))?
+        .to_string();
+    let cost = json
+        .get("cost")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| ApiError::bad_request("cost: expected a non-negative integer"))?;
+    state
+        .quota
+        .send(SetCost {
+            model: model.clone(),
+            cost,
+        })
+        .await
+        .map_err(|_| ApiError::internal("quota service unavailable"))?
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(HttpResponse::Ok().json(json!({"message": "model cost saved", "model_name": model, "cost": cost})))
+}
+
+pub async fn delete_cost(
+    _: PanelSession,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let model = path.into_inner();
+    let existed = state
+        .quota
+        .send(DeleteCost(model.clone()))
+        .await
+        .map_err(|_| ApiError::internal("quota service unavailable"))?
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    if !existed {
+        return Err(ApiError::not_found("no cost configured for this model"));
+    }
+    Ok(HttpResponse::Ok().json(json!({"message": "model cost removed", "model_name": model})))
+}
+
+/// `GET /auth/models/{model}/cost`: public, so users can see what a call costs.
+pub async fn model_cost(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let model = path.into_inner();
+    let (cost, is_default) = state
+        .quota
+        .send(CostOf(model.clone()))
+        .await
+        .map_err(|_| ApiError::internal("quota service unavailable"))?;
+    Ok(HttpResponse::Ok().json(json!({"model_name": model, "cost": cost, "is_default": is_default})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_have_the_documented_shape() {
+        let key = new_api_key();
+        assert!(key.starts_with("sk-"));
+        assert_eq!(key.len(), 46);
+        assert!(key[3..].chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert_ne!(key, new_api_key());
+        let masked = mask_key(&key);
+        assert!(masked.starts_with(&key[..10]) && masked.ends_with(&key[42..]));
+        assert!(!masked.contains(&key[10..42]));
+    }
+}

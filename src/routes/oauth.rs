@@ -1,0 +1,462 @@
+//! Google account onboarding (public, as the `/auth` page is meant for people contributing their
+//! account): `POST /auth/start` → consent URL (Gemini CLI client, PKCE S256, random state);
+//! `GET /oauth2callback` catches the code; `POST /auth/callback` completes the caught flow,
+//! `POST /auth/callback-url` completes one from a pasted callback URL (gateway on a remote host).
+//! The credential is saved and joins the rotation at once.
+
+use std::time::Duration;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::Engine;
+use rand::RngCore;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::body::parse_json;
+use crate::actors::credentials::AddCredential;
+use crate::actors::oauth_flows::{
+    ClaimCode, CodeReceived, Flow, FlowDone, FlowStatus, GetFlow, StartFlow,
+};
+use crate::credential::store_token;
+use crate::error::{ApiError, ErrorStyle};
+use crate::gateway::{AppState, UpstreamClient};
+use crate::store::{CredentialRecord, CredentialState};
+use crate::upstream::oauth::{
+    self, enable_code_assist_services, exchange_code, fetch_email, list_projects, CloudProject,
+    GEMINI_CLI_CLIENT_ID, GEMINI_CLI_CLIENT_SECRET, SCOPES,
+};
+use crate::upstream::onboarding::discover_project;
+
+/// How long `/auth/callback` waits for Google to redirect the browser back.
+const CALLBACK_WAIT: Duration = Duration::from_secs(60);
+const CALLBACK_POLL: Duration = Duration::from_millis(250);
+
+fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
+
+fn pkce_challenge(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn body_or_empty(body: &[u8]) -> Result<Value, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(json!({}))
+    } else {
+        parse_json(body, ErrorStyle::Google)
+    }
+}
+
+fn opt_string(json: &Value, field: &str) -> Result<Option<String>, ApiError> {
+    match json.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+        Some(_) => Err(ApiError::bad_request(format!("{field}: expected a string"))),
+    }
+}
+
+pub async fn start(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let json = body_or_empty(&body)?;
+    let project_id = opt_string(&json, "project_id")?;
+    let get_all_projects = json
+        .get("get_all_projects")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let settings = state.settings.current();
+    let flow_state = random_token(32);
+    let verifier = random_token(48);
+    let redirect_uri = settings.redirect_uri();
+    let flow = Flow {
+        state: flow_state.clone(),
+        verifier: verifier.clone(),
+        redirect_uri: redirect_uri.clone(),
+        project_id: project_id.clone(),
+        get_all_projects,
+        created_at: state.clock.now(),
+        code: None,
+        status: FlowStatus::Pending,
+    };
+    if let Ok(Err(wait)) = state
+        .oauth
+        .send(StartFlow {
+            flow,
+            client: client_address(&req),
+        })
+        .await
+    {
+        return Err(ApiError::too_many(format!(
+            "too many sign-ins started from this address; try again in {wait} s"
+        ))
+        .with_retry_after(wait as u64));
+    }
+    let scope = SCOPES.join(" ");
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", GEMINI_CLI_CLIENT_ID)
+        .append_pair("redirect_uri", &redirect_uri)
+        .append_pair("response_type", "code")
+        .append_pair("scope", &scope)
+        .append_pair("access_type", "offline")
+        .append_pair("prompt", "consent")
+        .append_pair("include_granted_scopes", "true")
+        .append_pair("state", &flow_state)
+        .append_pair("code_challenge", &pkce_challenge(&verifier))
+        .append_pair("code_challenge_method", "S256")
+        .finish();
+    Ok(HttpResponse::Ok().json(json!({
+        "auth_url": format!("{}?{query}", settings.oauth_auth_url),
+        "state": flow_state,
+        "auto_project_detection": project_id.is_none(),
+        "redirect_uri": redirect_uri,
+    })))
+}
+
+fn html(status: actix_web::http::StatusCode, title: &str, text: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(format!(
+            "<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width'>\
+             <title>{title}</title><body style='font-family:system-ui;max-width:36em;margin:3em auto;padding:0 1em'>\
+             <h1>{title}</h1><p>{text}</p></body>"
+        ))
+}
+
+/// Where Google sends the browser back; the gateway catches the code itself.
+pub async fn oauth2callback(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let params: Map<String, Value> = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+        .collect();
+    let (Some(flow_state), Some(code)) = (
+        params.get("state").and_then(Value::as_str),
+        params.get("code").and_then(Value::as_str),
+    ) else {
+        let reason = params
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("the callback lacks a code");
+        return html(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "Authentication failed",
+            &format!("Google did not grant access ({}).", escape(reason)),
+        );
+    };
+    let known = state
+        .oauth
+        .send(CodeReceived {
+            state: flow_state.to_string(),
+            code: code.to_string(),
+        })
+        .await
+        .unwrap_or(false);
+    if known {
+        html(
+            actix_web::http::StatusCode::OK,
+            "Authentication successful",
+            "You can close this tab and return to the gateway page; it will finish saving the credential.",
+        )
+    } else {
+        html(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "Authentication failed",
+            "This sign-in is unknown or expired. Start again from the gateway page.",
+        )
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Picks the project when the user gave none and onboarding found none: one containing "default",
+/// else the first.
+fn pick_project(projects: &[CloudProject]) -> Option<&CloudProject> {
+    projects
+        .iter()
+        .find(|p| {
+            p.project_id.to_lowercase().contains("default") || p.name.to_lowercase().contains("default")
+        })
+        .or_else(|| projects.first())
+}
+
+struct Saved {
+    file: String,
+    project: String,
+}
+
+async fn save_credential(
+    state: &AppState,
+    token: &oauth::TokenResponse,
+    refresh_token: &str,
+    project: &str,
+    email: Option<&str>,
+) -> Result<Saved, ApiError> {
+    let mut credential = Map::new();
+    credential.insert("client_id".into(), json!(GEMINI_CLI_CLIENT_ID));
+    credential.insert("client_secret".into(), json!(GEMINI_CLI_CLIENT_SECRET));
+    credential.insert("refresh_token".into(), json!(refresh_token));
+    credential.insert("scopes".into(), json!(SCOPES));
+    credential.insert("token_uri".into(), json!("https://oauth2.googleapis.com/token"));
+    credential.insert("project_id".into(), json!(project));
+    let expiry = state.clock.now_datetime() + chrono::Duration::seconds(token.expires_in.max(60));
+    store_token(&mut credential, &token.access_token, expiry, None);
+    let safe: String = project
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect();
+    let file = format!("{safe}-{}.json", state.clock.now());
+    let record = CredentialRecord {
+        name: file.clone(),
+        credential,
+        state: CredentialState {
+            user_email: email.map(str::to_string),
+            ..CredentialState::default()
+        },
+    };
+    state
+        .supervisor
+        .send(AddCredential(record))
+        .await
+        .map_err(|_| ApiError::internal("credential registry unavailable"))?
+        .map_err(ApiError::internal)?;
+    log::info!("OAuth: saved credential {file} for project {project}");
+    Ok(Saved {
+        file,
+        project: project.to_string(),
+    })
+}
+
+async fn complete(
+    state: &AppState,
+    client: &UpstreamClient,
+    flow: Flow,
+    code: &str,
+    project_override: Option<String>,
+    get_all: bool,
+) -> Result<HttpResponse, ApiError> {
+    let settings = state.settings.current();
+    let token = exchange_code(
+        &client.0,
+        &settings.oauth_proxy_url,
+        code,
+        &flow.redirect_uri,
+        &flow.verifier,
+    )
+    .await
+    .map_err(|e| ApiError::bad_request(format!("Google refused the sign-in code: {e}")))?;
+    let refresh_token = token.refresh_token.clone().ok_or_else(|| {
+        ApiError::bad_request("Google returned no refresh token; start again (consent is required)")
+    })?;
+    let email = fetch_email(&client.0, &settings.googleapis_proxy_url, &token.access_token)
+        .await
+        .ok();
+    let wanted = project_override.or(flow.project_id.clone());
+    let get_all = get_all || flow.get_all_projects;
+    if get_all {
+        let projects = list_projects(&client.0, &settings.resource_manager_api_url, &token.access_token)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("could not list your projects: {e}")))?;
+        if projects.is_empty() {
+            return Err(ApiError::bad_request("this account has no active Google Cloud project"));
+        }
+        let mut success = Vec::new();
+        let mut failed = Vec::new();
+        for p in &projects {
+            enable_code_assist_services(
+                &client.0,
+                &settings.service_usage_api_url,
+                &token.access_token,
+                &p.project_id,
+            )
+            .await;
+            match save_credential(state, &token, &refresh_token, &p.project_id, email.as_deref()).await {
+                Ok(saved) => success.push(json!({"project_id": saved.project, "project_name": p.name, "file_path": saved.file})),
+                Err(e) => failed.push(json!({"project_id": p.project_id, "project_name": p.name, "error": e.message})),
+            }
+        }
+        state.oauth.do_send(FlowDone(flow.state));
+        return Ok(HttpResponse::Ok().json(json!({
+            "multiple_credentials": {"success": success, "failed": failed},
+            "user_email": email,
+            "message": format!("saved {} credential(s)", success.len()),
+        })));
+    }
+    let (project, auto) = match wanted {
+        Some(p) => (p, false),
+        None => {
+            let discovered = discover_project(
+                &client.0,
+                &settings.code_assist_endpoint,
+                &token.access_token,
+                Duration::from_secs(2),
+            )
+            .await;
+            match discovered {
+                Ok(p) => (p, true),
+                Err(e) => {
+                    log::info!("OAuth: onboarding found no project ({e}); listing projects");
+                    let projects = list_projects(
+                        &client.0,
+                        &settings.resource_manager_api_url,
+                        &token.access_token,
+                    )
+                    .await
+                    .unwrap_or_default();
+                    let chosen = pick_project(&projects).ok_or_else(|| {
+                        ApiError::bad_request(
+                            "could not find a project for this account; enter a Google Cloud project id and try again",
+                        )
+                    })?;
+                    (chosen.project_id.clone(), true)
+                }
+            }
+        }
+    };
+    enable_code_assist_services(
+        &client.0,
+        &settings.service_usage_api_url,
+        &token.access_token,
+        &project,
+    )
+    .await;
+    let saved = save_credential(state, &token, &refresh_token, &project, email.as_deref()).await?;
+    state.oauth.do_send(FlowDone(flow.state));
+    Ok(HttpResponse::Ok().json(json!({
+        "file_path": saved.file,
+        "project_id": saved.project,
+        "user_email": email,
+        "auto_detected_project": auto,
+        "message": "credential saved and in rotation",
+    })))
+}
+
+pub async fn callback(
+    body: web::Bytes,
+    state: web::Data<AppState>,
+    client: web::Data<UpstreamClient>,
+) -> Result<HttpResponse, ApiError> {
+    let json = body_or_empty(&body)?;
+    let wanted_state = opt_string(&json, "state")?;
+    let project = opt_string(&json, "project_id")?;
+    let get_all = json.get("get_all_projects").and_then(Value::as_bool).unwrap_or(false);
+    let flow = state
+        .oauth
+        .send(GetFlow(wanted_state))
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(|| ApiError::bad_request("no sign-in in progress; start one first"))?;
+    let deadline = tokio::time::Instant::now() + CALLBACK_WAIT;
+    loop {
+        if let Some(claimed) = state.oauth.send(ClaimCode(flow.state.clone())).await.ok().flatten() {
+            let code = claimed.code.clone().unwrap_or_default();
+            return complete(&state, &client, claimed, &code, project, get_all).await;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ApiError::bad_request(
+                "timed out waiting for Google's callback; if the gateway runs on another host, paste the callback URL instead",
+            ));
+        }
+        tokio::time::sleep(CALLBACK_POLL).await;
+    }
+}
+
+pub async fn callback_url(
+    body: web::Bytes,
+    state: web::Data<AppState>,
+    client: web::Data<UpstreamClient>,
+) -> Result<HttpResponse, ApiError> {
+    let json = parse_json(&body, ErrorStyle::Google)?;
+    let raw = opt_string(&json, "callback_url")?
+        .ok_or_else(|| ApiError::bad_request("callback_url: required"))?;
+    let parsed = url::Url::parse(&raw)
+        .map_err(|_| ApiError::bad_request("callback_url: not a URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(ApiError::bad_request("callback_url: must start with http:// or https://"));
+    }
+    let param = |name: &str| {
+        parsed
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    if let Some(err) = param("error") {
+        return Err(ApiError::bad_request(format!("Google did not grant access: {err}")));
+    }
+    let flow_state = param("state").ok_or_else(|| ApiError::bad_request("callback_url: no state parameter"))?;
+    let code = param("code").ok_or_else(|| ApiError::bad_request("callback_url: no code parameter"))?;
+    let project = opt_string(&json, "project_id")?;
+    let get_all = json.get("get_all_projects").and_then(Value::as_bool).unwrap_or(false);
+    let known = state
+        .oauth
+        .send(CodeReceived {
+            state: flow_state.clone(),
+            code: code.clone(),
+        })
+        .await
+        .unwrap_or(false);
+    if !known {
+        return Err(ApiError::bad_request(
+            "this sign-in is unknown, expired or already completed; start again",
+        ));
+    }
+    let flow = state
+        .oauth
+        .send(ClaimCode(flow_state))
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(|| ApiError::bad_request("this sign-in is already being completed"))?;
+    complete(&state, &client, flow, &code, project, get_all).await
+}
+
+pub async fn status(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let flow = state.oauth.send(GetFlow(Some(path.into_inner()))).await.ok().flatten();
+    let status = match flow.map(|f| f.status) {
+        Some(FlowStatus::Pending) => "pending",
+        Some(FlowStatus::CodeReceived) => "code_received",
+        Some(FlowStatus::Completed) => "completed",
+        None => "not_found",
+    };
+    Ok(HttpResponse::Ok().json(json!({"status": status})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_challenge_matches_rfc7636_example() {
+        assert_eq!(
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    #[test]
+    fn default_project_is_preferred() {
+        let projects = vec![
+            CloudProject { project_id: "a".into(), name: "A".into() },
+            CloudProject { project_id: "b".into(), name: "My Default Project".into() },
+        ];
+        assert_eq!(pick_project(&projects).unwrap().project_id, "b");
+        assert!(pick_project(&[]).is_none());
+    }
+}

@@ -1,0 +1,63 @@
+//! `POST /auth/login` and `POST /auth/logout` for the control panel.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+
+use super::body::parse_json;
+use crate::actors::sessions::{CheckLogin, LoginFailed, LoginSucceeded, Revoke};
+use crate::auth::constant_time_eq;
+use crate::auth::panel::{issue_token, PanelSession};
+use crate::error::{ApiError, ErrorStyle};
+use crate::gateway::AppState;
+
+fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+pub async fn login(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let address = client_address(&req);
+    if let Ok(Err(wait)) = state.sessions.send(CheckLogin(address.clone())).await {
+        return Err(ApiError::too_many(format!(
+            "too many failed logins; try again in {wait} s"
+        ))
+        .with_retry_after(wait as u64));
+    }
+    let json = parse_json(&body, ErrorStyle::Google)?;
+    let password = json
+        .get("password")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad_request("password: a string is required"))?;
+    let settings = state.settings.current();
+    if !constant_time_eq(password, settings.panel_password()) {
+        state.sessions.do_send(LoginFailed(address));
+        log::warn!("failed panel login from {}", client_address(&req));
+        return Err(ApiError::unauthorized("wrong password"));
+    }
+    state.sessions.do_send(LoginSucceeded(address));
+    let lifetime = settings.jwt_expiry_hours as i64 * 3600;
+    let token = issue_token(&state.panel_secret, state.clock.now(), lifetime)?;
+    Ok(HttpResponse::Ok().json(json!({
+        "token": token,
+        "expires_in": lifetime,
+        "message": "logged in",
+    })))
+}
+
+pub async fn logout(
+    session: PanelSession,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(claims) = session.claims {
+        state.sessions.do_send(Revoke {
+            jti: claims.jti,
+            until: claims.exp,
+        });
+    }
+    Ok(HttpResponse::Ok().json(json!({"message": "logged out"})))
+}
