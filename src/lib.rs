@@ -1,3 +1,4 @@
 //! gcli2api
 
+pub mod convert;
 pub mod store;
