@@ -175,7 +175,7 @@ pub fn google_status(status: StatusCode) -> &'static str {
         501 => "UNIMPLEMENTED",
         503 => "UNAVAILABLE",
         504 => "DEADLINE_EXCEEDED",
-        400..=499 => "FAILED_PRECONDITION",
+        code if (400..500).contains(&code) => "FAILED_PRECONDITION",
         _ => "INTERNAL",
     }
 }

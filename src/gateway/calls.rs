@@ -13,6 +13,15 @@ use super::upstream_events::UpstreamEvents;
 use crate::convert::features::wrap_envelope;
 use crate::upstream::{code_assist, UpstreamError};
 
+/// One upstream job, owned, so streaming drivers can keep it across awaits.
+pub struct Job {
+    pub state: AppState,
+    pub client: UpstreamClient,
+    pub base_model: String,
+    /// The Gemini request (not yet wrapped in the Code Assist envelope).
+    pub request: Value,
+}
+
 /// `generateContent` for the Gemini `request`; answers the unwrapped response.
 pub async fn generate(
     state: &AppState,
@@ -81,7 +90,9 @@ pub async fn open_stream(
             match events.next().await {
                 Some(Ok(first)) => Ok((first, events)),
                 Some(Err(e)) => Err(e),
-                None => Err(UpstreamError::Protocol("stream ended without an event".into())),
+                None => Err(UpstreamError::Protocol(
+                    "stream ended without an event".into(),
+                )),
             }
         }
     })
@@ -104,8 +115,7 @@ pub async fn count_tokens(
         let endpoint = endpoint.clone();
         let body = body.clone();
         async move {
-            code_assist::count_tokens(&client, &endpoint, &lease.access_token, &body, timeout)
-                .await
+            code_assist::count_tokens(&client, &endpoint, &lease.access_token, &body, timeout).await
         }
     })
     .await?;

@@ -2,6 +2,8 @@
 //! buffered beyond the event being converted. When the client goes away actix drops this stream, which
 //! drops the upstream response and closes that connection.
 
+use std::collections::HashMap;
+
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use serde_json::Value;
@@ -9,6 +11,7 @@ use serde_json::Value;
 use super::upstream_events::UpstreamEvents;
 use crate::actors::quota::QuotaGuard;
 use crate::convert::openai_response::{openai_error_chunk, OpenAiStreamConverter};
+use crate::convert::openai_tools::restore_tool_names;
 use crate::streaming::fake_stream::{
     gemini_heartbeat_chunk, gemini_response_as_chunks, openai_heartbeat_chunk,
 };
@@ -31,15 +34,24 @@ pub trait SseDialect {
     }
 }
 
-pub struct OpenAiDialect(pub OpenAiStreamConverter);
+pub struct OpenAiDialect {
+    pub converter: OpenAiStreamConverter,
+    /// Gemini function name → the name the client declared.
+    pub tool_names: HashMap<String, String>,
+}
 
 impl SseDialect for OpenAiDialect {
     fn event(&mut self, response: &Value) -> Vec<Value> {
-        self.0.on_event(response)
+        if self.tool_names.is_empty() {
+            return self.converter.on_event(response);
+        }
+        let mut renamed = response.clone();
+        restore_tool_names(&mut renamed, &self.tool_names);
+        self.converter.on_event(&renamed)
     }
 
     fn finish(&mut self) -> Vec<Value> {
-        self.0.finish()
+        self.converter.finish()
     }
 
     fn error(&mut self, err: &UpstreamError) -> Vec<Value> {
@@ -51,7 +63,11 @@ impl SseDialect for OpenAiDialect {
     }
 
     fn heartbeat(&self) -> Value {
-        openai_heartbeat_chunk(self.0.id(), self.0.created(), self.0.model())
+        openai_heartbeat_chunk(
+            self.converter.id(),
+            self.converter.created(),
+            self.converter.model(),
+        )
     }
 }
 

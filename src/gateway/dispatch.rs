@@ -40,10 +40,9 @@ impl From<DispatchError> for ApiError {
             DispatchError::Upstream(UpstreamError::Status { status, body }) => {
                 ApiError::upstream(status, body, "upstream error")
             }
-            DispatchError::Upstream(UpstreamError::Timeout) => ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "Google did not answer in time",
-            ),
+            DispatchError::Upstream(UpstreamError::Timeout) => {
+                ApiError::new(StatusCode::GATEWAY_TIMEOUT, "Google did not answer in time")
+            }
             DispatchError::Upstream(e) => {
                 log::warn!("upstream failure: {e}");
                 ApiError::new(StatusCode::BAD_GATEWAY, "could not reach Google")
@@ -145,10 +144,7 @@ where
                 return Ok((value, lease));
             }
             Err(err) => {
-                log::warn!(
-                    "credential {} failed for {base_model}: {err}",
-                    lease.name
-                );
+                log::warn!("credential {} failed for {base_model}: {err}", lease.name);
                 lease.actor.do_send(ReportOutcome {
                     base_model: base_model.to_string(),
                     outcome: outcome_of(&err),

@@ -7,6 +7,7 @@ use actix::Addr;
 
 use crate::actors::credentials::CredentialSupervisor;
 use crate::actors::log_broadcaster::LogBroadcaster;
+use crate::actors::oauth_flows::OAuthFlows;
 use crate::actors::quota::QuotaActor;
 use crate::actors::sessions::SessionGuard;
 use crate::actors::storage::StorageActor;
@@ -24,6 +25,7 @@ pub struct AppState {
     pub clock: Clock,
     pub quota: Addr<QuotaActor>,
     pub sessions: Addr<SessionGuard>,
+    pub oauth: Addr<OAuthFlows>,
     /// HS256 key of panel session tokens.
     pub panel_secret: Arc<[u8]>,
 }

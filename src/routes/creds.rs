@@ -340,7 +340,10 @@ pub async fn refresh_all_emails(
         let state = state.clone();
         async move {
             let result = match find(&state, name).await {
-                Ok(actor) => actor.send(FetchEmail).await.unwrap_or_else(|_| Err("unavailable".into())),
+                Ok(actor) => actor
+                    .send(FetchEmail)
+                    .await
+                    .unwrap_or_else(|_| Err("unavailable".into())),
                 Err(e) => Err(e.message),
             };
             match result {

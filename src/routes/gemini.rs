@@ -12,7 +12,7 @@ use crate::convert::gemini_request::{count_tokens_request, prepare_native_reques
 use crate::convert::model_name::{ModelSpec, StreamMode};
 use crate::convert::ConvertOptions;
 use crate::error::{ApiError, ErrorStyle};
-use crate::gateway::calls::{count_tokens, generate, open_stream};
+use crate::gateway::calls::{count_tokens, generate, open_stream, Job};
 use crate::gateway::client_stream::{relay, GeminiDialect};
 use crate::gateway::quota_gate::charge;
 use crate::gateway::{AppState, UpstreamClient};
@@ -108,18 +108,25 @@ pub async fn model_method(
         }
         return Ok(HttpResponse::Ok().json(response));
     }
+    let job = Job {
+        state,
+        client,
+        base_model: base,
+        request,
+    };
     match spec.mode {
         StreamMode::Fake => {
             let interval = settings.heartbeat_interval();
-            fake_stream(state, client, base, request, GeminiDialect, STYLE, interval, quota).await
+            fake_stream(job, GeminiDialect, STYLE, interval, quota).await
         }
         StreamMode::AntiTruncation => {
-            anti_truncation_stream(state, client, base, request, GeminiDialect, STYLE, quota).await
+            anti_truncation_stream(job, GeminiDialect, STYLE, quota).await
         }
         StreamMode::Normal => {
-            let (first, events) = open_stream(&state, &client, &base, &request)
-                .await
-                .map_err(|e| ApiError::from(e).with_style(STYLE))?;
+            let (first, events) =
+                open_stream(&job.state, &job.client, &job.base_model, &job.request)
+                    .await
+                    .map_err(|e| ApiError::from(e).with_style(STYLE))?;
             Ok(sse_response().streaming(relay(first, events, GeminiDialect, quota)))
         }
     }

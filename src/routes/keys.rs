@@ -44,10 +44,9 @@ pub fn mask_key(key: &str) -> String {
 fn optional_u64(json: &Value, field: &str) -> Result<Option<u64>, ApiError> {
     match json.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| ApiError::bad_request(format!("{field}: expected a non-negative integer"))),
+        Some(v) => v.as_u64().map(Some).ok_or_else(|| {
+            ApiError::bad_request(format!("{field}: expected a non-negative integer"))
+        }),
     }
 }
 
@@ -61,7 +60,11 @@ pub async fn create_key(
         None => 1000,
         Some(v) => match v.as_u64() {
             Some(q) if q > 0 => q,
-            _ => return Err(ApiError::bad_request("total_quota: expected an integer > 0")),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "total_quota: expected an integer > 0",
+                ))
+            }
         },
     };
     let description = match json.get("description") {
@@ -79,14 +82,20 @@ pub async fn create_key(
             .into_iter()
             .filter(|m| !m.is_empty())
             .collect(),
-        Some(_) => return Err(ApiError::bad_request("allowed_models: expected a list of model names")),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "allowed_models: expected a list of model names",
+            ))
+        }
     };
     let max_concurrent = optional_u64(&json, "max_concurrent")?
         .map(|n| u32::try_from(n).ok().filter(|n| *n > 0))
         .map(|n| n.ok_or_else(|| ApiError::bad_request("max_concurrent: expected an integer ≥ 1")))
         .transpose()?;
     let expires_at = match optional_u64(&json, "expires_at")? {
-        Some(t) => Some(i64::try_from(t).map_err(|_| ApiError::bad_request("expires_at: out of range"))?),
+        Some(t) => {
+            Some(i64::try_from(t).map_err(|_| ApiError::bad_request("expires_at: out of range"))?)
+        }
         None => None,
     };
     let record = ApiKeyRecord {
@@ -100,8 +109,15 @@ pub async fn create_key(
         max_concurrent,
         expires_at,
     };
-    state.store.insert_key(&record).await.map_err(storage_error)?;
-    log::info!("API key {} created with quota {total_quota}", mask_key(&record.api_key));
+    state
+        .store
+        .insert_key(&record)
+        .await
+        .map_err(storage_error)?;
+    log::info!(
+        "API key {} created with quota {total_quota}",
+        mask_key(&record.api_key)
+    );
     Ok(HttpResponse::Ok().json(public_view(&record)))
 }
 
@@ -254,7 +270,8 @@ pub async fn set_cost(
         .await
         .map_err(|_| ApiError::internal("quota service unavailable"))?
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok(HttpResponse::Ok().json(json!({"message": "model cost saved", "model_name": model, "cost": cost})))
+    Ok(HttpResponse::Ok()
+        .json(json!({"message": "model cost saved", "model_name": model, "cost": cost})))
 }
 
 pub async fn delete_cost(
@@ -286,7 +303,8 @@ pub async fn model_cost(
         .send(CostOf(model.clone()))
         .await
         .map_err(|_| ApiError::internal("quota service unavailable"))?;
-    Ok(HttpResponse::Ok().json(json!({"model_name": model, "cost": cost, "is_default": is_default})))
+    Ok(HttpResponse::Ok()
+        .json(json!({"model_name": model, "cost": cost, "is_default": is_default})))
 }
 
 #[cfg(test)]
@@ -298,7 +316,9 @@ mod tests {
         let key = new_api_key();
         assert!(key.starts_with("sk-"));
         assert_eq!(key.len(), 46);
-        assert!(key[3..].chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(key[3..]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
         assert_ne!(key, new_api_key());
         let masked = mask_key(&key);
         assert!(masked.starts_with(&key[..10]) && masked.ends_with(&key[42..]));

@@ -6,6 +6,7 @@ pub mod fallback;
 pub mod gemini;
 pub mod keys;
 pub mod models;
+pub mod oauth;
 pub mod openai;
 pub mod session;
 pub mod upload;
@@ -51,16 +52,42 @@ fn one(path: &str, route: actix_web::Route) -> actix_web::Resource {
 fn configure_creds(cfg: &mut web::ServiceConfig) {
     cfg.service(one("/creds/status", web::get().to(creds::status)))
         .service(one("/creds/action", web::post().to(creds::action)))
-        .service(one("/creds/batch-action", web::post().to(creds::batch_action)))
-        .service(one("/creds/download/{filename}", web::get().to(creds::download)))
-        .service(one("/creds/download-all", web::get().to(creds::download_all)))
-        .service(one("/creds/fetch-email/{filename}", web::post().to(creds::fetch_email)))
-        .service(one("/creds/refresh-all-emails", web::post().to(creds::refresh_all_emails)))
+        .service(one(
+            "/creds/batch-action",
+            web::post().to(creds::batch_action),
+        ))
+        .service(one(
+            "/creds/download/{filename}",
+            web::get().to(creds::download),
+        ))
+        .service(one(
+            "/creds/download-all",
+            web::get().to(creds::download_all),
+        ))
+        .service(one(
+            "/creds/fetch-email/{filename}",
+            web::post().to(creds::fetch_email),
+        ))
+        .service(one(
+            "/creds/refresh-all-emails",
+            web::post().to(creds::refresh_all_emails),
+        ))
         .service(one("/auth/upload", web::post().to(upload::upload)))
         .service(one("/usage/stats", web::get().to(usage::stats)))
         .service(one("/usage/aggregated", web::get().to(usage::aggregated)))
-        .service(one("/usage/update-limits", web::post().to(usage::update_limits)))
+        .service(one(
+            "/usage/update-limits",
+            web::post().to(usage::update_limits),
+        ))
         .service(one("/usage/reset", web::post().to(usage::reset)));
+    cfg.service(one("/auth/start", web::post().to(oauth::start)))
+        .service(one("/auth/callback", web::post().to(oauth::callback)))
+        .service(one(
+            "/auth/callback-url",
+            web::post().to(oauth::callback_url),
+        ))
+        .service(one("/auth/status/{state}", web::get().to(oauth::status)))
+        .service(one("/oauth2callback", web::get().to(oauth::oauth2callback)));
 }
 
 fn configure_panel(cfg: &mut web::ServiceConfig) {

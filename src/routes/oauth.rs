@@ -188,7 +188,8 @@ fn pick_project(projects: &[CloudProject]) -> Option<&CloudProject> {
     projects
         .iter()
         .find(|p| {
-            p.project_id.to_lowercase().contains("default") || p.name.to_lowercase().contains("default")
+            p.project_id.to_lowercase().contains("default")
+                || p.name.to_lowercase().contains("default")
         })
         .or_else(|| projects.first())
 }
@@ -210,13 +211,22 @@ async fn save_credential(
     credential.insert("client_secret".into(), json!(GEMINI_CLI_CLIENT_SECRET));
     credential.insert("refresh_token".into(), json!(refresh_token));
     credential.insert("scopes".into(), json!(SCOPES));
-    credential.insert("token_uri".into(), json!("https://oauth2.googleapis.com/token"));
+    credential.insert(
+        "token_uri".into(),
+        json!("https://oauth2.googleapis.com/token"),
+    );
     credential.insert("project_id".into(), json!(project));
     let expiry = state.clock.now_datetime() + chrono::Duration::seconds(token.expires_in.max(60));
     store_token(&mut credential, &token.access_token, expiry, None);
     let safe: String = project
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let file = format!("{safe}-{}.json", state.clock.now());
     let record = CredentialRecord {
@@ -261,17 +271,27 @@ async fn complete(
     let refresh_token = token.refresh_token.clone().ok_or_else(|| {
         ApiError::bad_request("Google returned no refresh token; start again (consent is required)")
     })?;
-    let email = fetch_email(&client.0, &settings.googleapis_proxy_url, &token.access_token)
-        .await
-        .ok();
+    let email = fetch_email(
+        &client.0,
+        &settings.googleapis_proxy_url,
+        &token.access_token,
+    )
+    .await
+    .ok();
     let wanted = project_override.or(flow.project_id.clone());
     let get_all = get_all || flow.get_all_projects;
     if get_all {
-        let projects = list_projects(&client.0, &settings.resource_manager_api_url, &token.access_token)
-            .await
-            .map_err(|e| ApiError::bad_request(format!("could not list your projects: {e}")))?;
+        let projects = list_projects(
+            &client.0,
+            &settings.resource_manager_api_url,
+            &token.access_token,
+        )
+        .await
+        .map_err(|e| ApiError::bad_request(format!("could not list your projects: {e}")))?;
         if projects.is_empty() {
-            return Err(ApiError::bad_request("this account has no active Google Cloud project"));
+            return Err(ApiError::bad_request(
+                "this account has no active Google Cloud project",
+            ));
         }
         let mut success = Vec::new();
         let mut failed = Vec::new();
@@ -352,7 +372,10 @@ pub async fn callback(
     let json = body_or_empty(&body)?;
     let wanted_state = opt_string(&json, "state")?;
     let project = opt_string(&json, "project_id")?;
-    let get_all = json.get("get_all_projects").and_then(Value::as_bool).unwrap_or(false);
+    let get_all = json
+        .get("get_all_projects")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let flow = state
         .oauth
         .send(GetFlow(wanted_state))
@@ -362,7 +385,13 @@ pub async fn callback(
         .ok_or_else(|| ApiError::bad_request("no sign-in in progress; start one first"))?;
     let deadline = tokio::time::Instant::now() + CALLBACK_WAIT;
     loop {
-        if let Some(claimed) = state.oauth.send(ClaimCode(flow.state.clone())).await.ok().flatten() {
+        if let Some(claimed) = state
+            .oauth
+            .send(ClaimCode(flow.state.clone()))
+            .await
+            .ok()
+            .flatten()
+        {
             let code = claimed.code.clone().unwrap_or_default();
             return complete(&state, &client, claimed, &code, project, get_all).await;
         }
@@ -383,10 +412,12 @@ pub async fn callback_url(
     let json = parse_json(&body, ErrorStyle::Google)?;
     let raw = opt_string(&json, "callback_url")?
         .ok_or_else(|| ApiError::bad_request("callback_url: required"))?;
-    let parsed = url::Url::parse(&raw)
-        .map_err(|_| ApiError::bad_request("callback_url: not a URL"))?;
+    let parsed =
+        url::Url::parse(&raw).map_err(|_| ApiError::bad_request("callback_url: not a URL"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(ApiError::bad_request("callback_url: must start with http:// or https://"));
+        return Err(ApiError::bad_request(
+            "callback_url: must start with http:// or https://",
+        ));
     }
     let param = |name: &str| {
         parsed
@@ -395,12 +426,19 @@ pub async fn callback_url(
             .map(|(_, v)| v.into_owned())
     };
     if let Some(err) = param("error") {
-        return Err(ApiError::bad_request(format!("Google did not grant access: {err}")));
+        return Err(ApiError::bad_request(format!(
+            "Google did not grant access: {err}"
+        )));
     }
-    let flow_state = param("state").ok_or_else(|| ApiError::bad_request("callback_url: no state parameter"))?;
-    let code = param("code").ok_or_else(|| ApiError::bad_request("callback_url: no code parameter"))?;
+    let flow_state =
+        param("state").ok_or_else(|| ApiError::bad_request("callback_url: no state parameter"))?;
+    let code =
+        param("code").ok_or_else(|| ApiError::bad_request("callback_url: no code parameter"))?;
     let project = opt_string(&json, "project_id")?;
-    let get_all = json.get("get_all_projects").and_then(Value::as_bool).unwrap_or(false);
+    let get_all = json
+        .get("get_all_projects")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let known = state
         .oauth
         .send(CodeReceived {
@@ -428,7 +466,12 @@ pub async fn status(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let flow = state.oauth.send(GetFlow(Some(path.into_inner()))).await.ok().flatten();
+    let flow = state
+        .oauth
+        .send(GetFlow(Some(path.into_inner())))
+        .await
+        .ok()
+        .flatten();
     let status = match flow.map(|f| f.status) {
         Some(FlowStatus::Pending) => "pending",
         Some(FlowStatus::CodeReceived) => "code_received",
@@ -453,8 +496,14 @@ mod tests {
     #[test]
     fn default_project_is_preferred() {
         let projects = vec![
-            CloudProject { project_id: "a".into(), name: "A".into() },
-            CloudProject { project_id: "b".into(), name: "My Default Project".into() },
+            CloudProject {
+                project_id: "a".into(),
+                name: "A".into(),
+            },
+            CloudProject {
+                project_id: "b".into(),
+                name: "My Default Project".into(),
+            },
         ];
         assert_eq!(pick_project(&projects).unwrap().project_id, "b");
         assert!(pick_project(&[]).is_none());

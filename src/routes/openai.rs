@@ -15,9 +15,10 @@ use crate::convert::openai_request::{collect_remote_image_urls, openai_to_gemini
 use crate::convert::openai_response::{
     gemini_to_openai_completion, OpenAiStreamConverter, ResponseOptions,
 };
+use crate::convert::openai_tools::restore_tool_names;
 use crate::convert::ConvertOptions;
 use crate::error::{ApiError, ErrorStyle};
-use crate::gateway::calls::{generate, open_stream};
+use crate::gateway::calls::{generate, open_stream, Job};
 use crate::gateway::client_stream::{relay, OpenAiDialect};
 use crate::gateway::quota_gate::charge;
 use crate::gateway::{AppState, UpstreamClient};
@@ -35,7 +36,8 @@ async fn fetch_images(
     let mut images = HashMap::new();
     for url in urls {
         let (mime_type, bytes) = fetch_image(&client.0, &url, policy).await.map_err(|e| {
-            ApiError::bad_request(format!("image_url {url} could not be used: {e}")).with_style(STYLE)
+            ApiError::bad_request(format!("image_url {url} could not be used: {e}"))
+                .with_style(STYLE)
         })?;
         let data_base64 = base64::engine::general_purpose::STANDARD.encode(bytes);
         images.insert(
@@ -88,32 +90,41 @@ pub async fn chat_completions(
     let state = state.get_ref().clone();
     let client = client.get_ref().clone();
     if !chat.stream {
-        let response = generate(&state, &client, &base, &chat.gemini)
+        let mut response = generate(&state, &client, &base, &chat.gemini)
             .await
             .map_err(|e| ApiError::from(e).with_style(STYLE))?;
+        restore_tool_names(&mut response, &chat.tool_names);
         if let Some(q) = quota.as_mut() {
             q.commit();
         }
         let out = gemini_to_openai_completion(&response, &chat.spec.display, &response_opts);
         return Ok(HttpResponse::Ok().json(out));
     }
-    let dialect = OpenAiDialect(OpenAiStreamConverter::new(
-        &chat.spec.display,
-        response_opts,
-        chat.include_usage,
-    ));
+    let dialect = OpenAiDialect {
+        converter: OpenAiStreamConverter::new(
+            &chat.spec.display,
+            response_opts,
+            chat.include_usage,
+        ),
+        tool_names: chat.tool_names,
+    };
+    let job = Job {
+        state,
+        client,
+        base_model: base,
+        request: chat.gemini,
+    };
     match chat.spec.mode {
         StreamMode::Fake => {
             let interval: Duration = settings.heartbeat_interval();
-            fake_stream(state, client, base, chat.gemini, dialect, STYLE, interval, quota).await
+            fake_stream(job, dialect, STYLE, interval, quota).await
         }
-        StreamMode::AntiTruncation => {
-            anti_truncation_stream(state, client, base, chat.gemini, dialect, STYLE, quota).await
-        }
+        StreamMode::AntiTruncation => anti_truncation_stream(job, dialect, STYLE, quota).await,
         StreamMode::Normal => {
-            let (first, events) = open_stream(&state, &client, &base, &chat.gemini)
-                .await
-                .map_err(|e| ApiError::from(e).with_style(STYLE))?;
+            let (first, events) =
+                open_stream(&job.state, &job.client, &job.base_model, &job.request)
+                    .await
+                    .map_err(|e| ApiError::from(e).with_style(STYLE))?;
             Ok(sse_response().streaming(relay(first, events, dialect, quota)))
         }
     }

@@ -23,10 +23,10 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let address = client_address(&req);
     if let Ok(Err(wait)) = state.sessions.send(CheckLogin(address.clone())).await {
-        return Err(ApiError::too_many(format!(
-            "too many failed logins; try again in {wait} s"
-        ))
-        .with_retry_after(wait as u64));
+        return Err(
+            ApiError::too_many(format!("too many failed logins; try again in {wait} s"))
+                .with_retry_after(wait as u64),
+        );
     }
     let json = parse_json(&body, ErrorStyle::Google)?;
     let password = json

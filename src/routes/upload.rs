@@ -46,8 +46,7 @@ pub fn valid_name(name: &str) -> Result<(), String> {
 }
 
 pub fn parse_credential(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, String> {
-    let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON: {e}"))?;
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON: {e}"))?;
     CredentialFields::parse_value(&value).map_err(|e| e.to_string())?;
     value
         .as_object()
@@ -61,7 +60,10 @@ enum ZipFailure {
     Bad(String),
 }
 
-fn read_zip(bytes: &[u8], outcomes: &mut Vec<(String, Result<Vec<u8>, String>)>) -> Result<(), ZipFailure> {
+fn read_zip(
+    bytes: &[u8],
+    outcomes: &mut Vec<(String, Result<Vec<u8>, String>)>,
+) -> Result<(), ZipFailure> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| ZipFailure::Bad(format!("not a valid ZIP archive: {e}")))?;
     if archive.len() > MAX_FILES {
@@ -205,7 +207,10 @@ pub async fn upload(
             Err(msg) => json!({"filename": o.filename, "status": "error", "message": msg}),
         })
         .collect();
-    log::info!("upload: {ok} of {} credential file(s) added", outcomes.len());
+    log::info!(
+        "upload: {ok} of {} credential file(s) added",
+        outcomes.len()
+    );
     let body = json!({
         "uploaded_count": ok,
         "total_count": outcomes.len(),
@@ -228,7 +233,15 @@ mod tests {
     fn names_with_paths_are_refused() {
         assert!(valid_name("a.json").is_ok());
         assert!(valid_name("proj-1_x@y.json").is_ok());
-        for bad in ["../a.json", "/etc/a.json", "dir/a.json", "a.txt", "..json", ".hidden.json", "a b.json"] {
+        for bad in [
+            "../a.json",
+            "/etc/a.json",
+            "dir/a.json",
+            "a.txt",
+            "..json",
+            ".hidden.json",
+            "a b.json",
+        ] {
             assert!(valid_name(bad).is_err(), "{bad}");
         }
     }
@@ -252,7 +265,10 @@ mod tests {
         let bomb = zip_of(&[("big.json", vec![b' '; 5 * 1024 * 1024])]);
         assert!(bomb.len() < 100 * 1024, "compresses well: {}", bomb.len());
         let mut out = Vec::new();
-        assert!(matches!(read_zip(&bomb, &mut out), Err(ZipFailure::TooBig(_))));
+        assert!(matches!(
+            read_zip(&bomb, &mut out),
+            Err(ZipFailure::TooBig(_))
+        ));
     }
 
     #[test]

@@ -89,7 +89,13 @@ pub async fn aggregated(
         failed += u.failure_total;
     }
     let files = records.len() as u64;
-    let avg = |n: u64| if files == 0 { 0.0 } else { n as f64 / files as f64 };
+    let avg = |n: u64| {
+        if files == 0 {
+            0.0
+        } else {
+            n as f64 / files as f64
+        }
+    };
     let rate = if ok + failed == 0 {
         Value::Null
     } else {
@@ -131,8 +137,11 @@ pub async fn update_limits(
     };
     let pro = read("gemini_2_5_pro_limit")?;
     let total = read("total_limit")?;
-    find(&state, name).await?.do_send(UpdateLimits { total, pro });
-    Ok(HttpResponse::Ok().json(json!({"success": true, "message": format!("limits of {name} updated")})))
+    find(&state, name)
+        .await?
+        .do_send(UpdateLimits { total, pro });
+    Ok(HttpResponse::Ok()
+        .json(json!({"success": true, "message": format!("limits of {name} updated")})))
 }
 
 pub async fn reset(
@@ -148,7 +157,8 @@ pub async fn reset(
     match json.get("filename").and_then(Value::as_str) {
         Some(name) => {
             find(&state, name).await?.do_send(ResetUsage);
-            Ok(HttpResponse::Ok().json(json!({"success": true, "message": format!("usage of {name} reset")})))
+            Ok(HttpResponse::Ok()
+                .json(json!({"success": true, "message": format!("usage of {name} reset")})))
         }
         None => {
             let records = all_records(&state).await?;

@@ -9,13 +9,13 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use super::anti_truncation::{
-    continuation_request, has_finish_reason, held_text_event, needs_continuation,
-    prepare_request, strip_finish_reason, MarkerFilter,
+    continuation_request, has_finish_reason, held_text_event, needs_continuation, prepare_request,
+    strip_finish_reason, MarkerFilter,
 };
 use super::fake_driver::sse_response;
 use crate::actors::quota::QuotaGuard;
 use crate::error::{ApiError, ErrorStyle};
-use crate::gateway::calls::open_stream;
+use crate::gateway::calls::{open_stream, Job};
 use crate::gateway::client_stream::{frames, SseDialect};
 use crate::gateway::dispatch::DispatchError;
 use crate::gateway::upstream_events::UpstreamEvents;
@@ -123,14 +123,17 @@ fn dispatch_to_upstream(err: DispatchError) -> UpstreamError {
 }
 
 pub async fn anti_truncation_stream<D: SseDialect + 'static>(
-    state: AppState,
-    client: UpstreamClient,
-    base_model: String,
-    mut request: Value,
+    job: Job,
     dialect: D,
     style: ErrorStyle,
     quota: Option<QuotaGuard>,
 ) -> Result<HttpResponse, ApiError> {
+    let Job {
+        state,
+        client,
+        base_model,
+        mut request,
+    } = job;
     prepare_request(&mut request);
     let max_attempts = state.settings.current().anti_truncation_max_attempts.max(1);
     let (first, events) = open_stream(&state, &client, &base_model, &request)

@@ -12,10 +12,9 @@ use serde_json::Value;
 
 use crate::actors::quota::QuotaGuard;
 use crate::error::{ApiError, ErrorStyle};
-use crate::gateway::calls::generate;
+use crate::gateway::calls::{generate, Job};
 use crate::gateway::client_stream::{frames, SseDialect};
 use crate::gateway::dispatch::DispatchError;
-use crate::gateway::{AppState, UpstreamClient};
 use crate::upstream::UpstreamError;
 
 type Pending = LocalBoxFuture<'static, Result<Value, DispatchError>>;
@@ -46,10 +45,7 @@ fn dispatch_error_values<D: SseDialect>(dialect: &mut D, err: DispatchError) -> 
 }
 
 pub async fn fake_stream<D: SseDialect + 'static>(
-    state: AppState,
-    client: UpstreamClient,
-    base_model: String,
-    request: Value,
+    job: Job,
     mut dialect: D,
     style: ErrorStyle,
     interval: Duration,
@@ -59,7 +55,7 @@ pub async fn fake_stream<D: SseDialect + 'static>(
     // the client leaves first.
     let call: Pending = async move {
         let mut quota = quota;
-        let result = generate(&state, &client, &base_model, &request).await;
+        let result = generate(&job.state, &job.client, &job.base_model, &job.request).await;
         if result.is_ok() {
             if let Some(q) = quota.as_mut() {
                 q.commit();

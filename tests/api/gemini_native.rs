@@ -11,7 +11,10 @@ fn contents() -> serde_json::Value {
 async fn generate_content_unwraps_the_envelope() {
     let app = spawn_app().await;
     let answer = app
-        .post("/v1beta/models/gemini-2.5-flash:generateContent", &contents())
+        .post(
+            "/v1beta/models/gemini-2.5-flash:generateContent",
+            &contents(),
+        )
         .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     let body = answer.json();
@@ -22,7 +25,10 @@ async fn generate_content_unwraps_the_envelope() {
     );
     let call = &app.upstream_calls()[0];
     assert_eq!(call.body["model"], "gemini-2.5-flash");
-    assert_eq!(call.body["request"]["contents"][0]["parts"][0]["text"], "hi");
+    assert_eq!(
+        call.body["request"]["contents"][0]["parts"][0]["text"],
+        "hi"
+    );
     app.stop().await;
 }
 
@@ -51,22 +57,42 @@ async fn stream_generate_content_is_sse_without_done() {
 async fn every_auth_style_works_on_gemini_routes() {
     let app = spawn_app().await;
     let path = "/v1beta/models/gemini-2.5-flash:generateContent";
-    let bearer = app.send(app.client.post(app.url(path)).bearer_auth(PASSWORD), Some(&contents())).await;
+    let bearer = app
+        .send(
+            app.client.post(app.url(path)).bearer_auth(PASSWORD),
+            Some(&contents()),
+        )
+        .await;
     assert_eq!(bearer.status, 200);
     let header = app
-        .send(app.client.post(app.url(path)).insert_header(("x-goog-api-key", PASSWORD)), Some(&contents()))
+        .send(
+            app.client
+                .post(app.url(path))
+                .insert_header(("x-goog-api-key", PASSWORD)),
+            Some(&contents()),
+        )
         .await;
     assert_eq!(header.status, 200);
     let query = app
-        .send(app.client.post(app.url(&format!("{path}?key={PASSWORD}"))), Some(&contents()))
+        .send(
+            app.client.post(app.url(&format!("{path}?key={PASSWORD}"))),
+            Some(&contents()),
+        )
         .await;
     assert_eq!(query.status, 200);
-    let missing = app.send(app.client.post(app.url(path)), Some(&contents())).await;
+    let missing = app
+        .send(app.client.post(app.url(path)), Some(&contents()))
+        .await;
     assert_eq!(missing.status, 401);
     assert_eq!(missing.json()["error"]["status"], "UNAUTHENTICATED");
     assert_eq!(missing.json()["error"]["code"], 401);
     let wrong = app
-        .send(app.client.post(app.url(path)).insert_header(("x-goog-api-key", "bad")), Some(&contents()))
+        .send(
+            app.client
+                .post(app.url(path))
+                .insert_header(("x-goog-api-key", "bad")),
+            Some(&contents()),
+        )
         .await;
     assert_eq!(wrong.status, 403);
     assert_eq!(wrong.json()["error"]["status"], "PERMISSION_DENIED");
@@ -78,7 +104,10 @@ async fn prefixed_model_names_are_percent_decoded() {
     let app = spawn_app().await;
     let encoded = "%E5%81%87%E6%B5%81%E5%BC%8F%2Fgemini-2.5-flash";
     let answer = app
-        .post(&format!("/v1beta/models/{encoded}:generateContent"), &contents())
+        .post(
+            &format!("/v1beta/models/{encoded}:generateContent"),
+            &contents(),
+        )
         .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(app.upstream_calls()[0].body["model"], "gemini-2.5-flash");
@@ -93,9 +122,13 @@ async fn upstream_429_reaches_gemini_client_in_google_shape() {
             .env("RETRY_429_ENABLED", "false"),
     )
     .await;
-    app.google.enqueue("p1", Reply::quota_exhausted_until("2099-01-01T00:00:00Z"));
+    app.google
+        .enqueue("p1", Reply::quota_exhausted_until("2099-01-01T00:00:00Z"));
     let answer = app
-        .post("/v1beta/models/gemini-2.5-flash:generateContent", &contents())
+        .post(
+            "/v1beta/models/gemini-2.5-flash:generateContent",
+            &contents(),
+        )
         .await;
     assert_eq!(answer.status, 429);
     assert_eq!(answer.json()["error"]["status"], "RESOURCE_EXHAUSTED");
@@ -110,6 +143,9 @@ async fn unknown_routes_and_methods_answer_json() {
     assert!(missing.json()["error"]["message"].is_string());
     let wrong_method = app.get("/v1/chat/completions").await;
     assert_eq!(wrong_method.status, 405);
-    assert_eq!(wrong_method.json()["error"]["type"], "invalid_request_error");
+    assert_eq!(
+        wrong_method.json()["error"]["type"],
+        "invalid_request_error"
+    );
     app.stop().await;
 }

@@ -69,7 +69,8 @@ impl TestOptions {
 
 /// One ready credential (`p1`, refresh token `rt-1`) unless options say otherwise.
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(TestOptions::default().cred("p1.json", credential("rt-1", Some("p1"), None))).await
+    spawn_app_with(TestOptions::default().cred("p1.json", credential("rt-1", Some("p1"), None)))
+        .await
 }
 
 pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
@@ -79,7 +80,11 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
     };
     let dir = opts.dir.unwrap_or_else(|| tempfile::tempdir().unwrap());
     for (name, value) in &opts.creds {
-        std::fs::write(dir.path().join(name), serde_json::to_vec_pretty(value).unwrap()).unwrap();
+        std::fs::write(
+            dir.path().join(name),
+            serde_json::to_vec_pretty(value).unwrap(),
+        )
+        .unwrap();
     }
     let url = google.url();
     let mut env: HashMap<String, String> = [
@@ -183,7 +188,12 @@ impl TestApp {
             None => req.send().await,
         };
         let mut resp = result.expect("gateway answers");
-        let body = resp.body().limit(64 * 1024 * 1024).await.expect("body").to_vec();
+        let body = resp
+            .body()
+            .limit(64 * 1024 * 1024)
+            .await
+            .expect("body")
+            .to_vec();
         Answer {
             status: resp.status().as_u16(),
             headers: resp.headers().clone(),
@@ -192,10 +202,7 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Answer {
-        let req = self
-            .client
-            .post(self.url(path))
-            .bearer_auth(PASSWORD);
+        let req = self.client.post(self.url(path)).bearer_auth(PASSWORD);
         self.send(req, Some(body)).await
     }
 

@@ -34,7 +34,7 @@ impl LogBroadcaster {
         file_path: Option<PathBuf>,
         max_sessions: usize,
     ) -> Self {
-        let file = file_path.as_ref().and_then(|p| open_truncated(p));
+        let file = file_path.as_ref().and_then(open_truncated);
         Self {
             ring: VecDeque::with_capacity(RING_LINES),
             subscribers: HashMap::new(),

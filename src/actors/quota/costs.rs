@@ -45,11 +45,12 @@ fn family_cost(base: &str) -> u64 {
 }
 
 /// The table as the panel shows it: defaults for the listed base models, overridden by configured costs.
-pub fn effective_table(bases: &[String], configured: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
-    let mut table: BTreeMap<String, u64> = bases
-        .iter()
-        .map(|b| (b.clone(), family_cost(b)))
-        .collect();
+pub fn effective_table(
+    bases: &[String],
+    configured: &BTreeMap<String, u64>,
+) -> BTreeMap<String, u64> {
+    let mut table: BTreeMap<String, u64> =
+        bases.iter().map(|b| (b.clone(), family_cost(b))).collect();
     table.extend(configured.iter().map(|(k, v)| (k.clone(), *v)));
     table
 }

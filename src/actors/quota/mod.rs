@@ -73,7 +73,9 @@ impl Handler<DebitQuota> for QuotaActor {
                     } else if !base_allowed {
                         Err(QuotaError::ModelNotAllowed(msg.model.clone()))
                     } else if rec.max_concurrent.is_some_and(|max| in_flight >= max) {
-                        Err(QuotaError::TooManyConcurrent(rec.max_concurrent.unwrap_or(0)))
+                        Err(QuotaError::TooManyConcurrent(
+                            rec.max_concurrent.unwrap_or(0),
+                        ))
                     } else {
                         Ok(())
                     }
