@@ -1,0 +1,86 @@
+/* Public self-service page: an API key holder looks up the key's quota and per-model usage. */
+(function () {
+  'use strict';
+  const { $, h, replace, api, setBusy, formatNumber, formatTime, meter } = GC;
+
+  const form = $('#query-form');
+  const input = $('#query-key');
+  const button = $('#query-submit');
+  const errorBox = $('#query-error');
+  const result = $('#query-result');
+
+  function showError(message) {
+    errorBox.textContent = message;
+    errorBox.hidden = false;
+    result.hidden = true;
+    replace(result);
+  }
+
+  function stat(label, value, id) {
+    return h('div', { class: 'stat', id },
+      h('div', { class: 'stat-value' }, value), h('div', { class: 'stat-label' }, label));
+  }
+
+  function render(data) {
+    const total = Number(data.total_quota) || 0;
+    const used = Number(data.used_quota) || 0;
+    const remaining = data.remaining_quota != null ? Number(data.remaining_quota) : Math.max(0, total - used);
+    const pct = data.usage_percentage != null ? Number(data.usage_percentage) : total > 0 ? (used / total) * 100 : 0;
+    const stats = Object.entries(data.model_stats && typeof data.model_stats === 'object' ? data.model_stats : {})
+      .sort((a, b) => Number(b[1]) - Number(a[1]));
+
+    replace(result,
+      h('div', { class: 'card-head' },
+        h('h2', null, 'Key ', h('code', { class: 'wrap-any' }, String(data.api_key || ''))),
+        remaining <= 0 ? h('span', { class: 'badge danger' }, 'quota used up') : h('span', { class: 'badge ok' }, 'active')),
+      data.description ? h('p', { class: 'wrap-any' }, String(data.description)) : null,
+      h('div', { class: 'stats compact' },
+        stat('Total', formatNumber(total), 'query-total'),
+        stat('Used', formatNumber(used), 'query-used'),
+        stat('Remaining', formatNumber(remaining), 'query-remaining')),
+      meter('Used ' + (isFinite(pct) ? pct.toFixed(2) : '0') + '%', used, total, 'big'),
+      data.created_at ? h('p', { class: 'hint mt' }, 'Created ' + formatTime(data.created_at)) : null,
+      h('h3', null, 'Usage per model'),
+      h('p', { class: 'hint' }, 'Names starting with ', h('code', null, '假流式/'), ' are fake-streaming calls and ',
+        h('code', null, '流式抗截断/'), ' streaming anti-truncation calls; they can cost more than the plain model.'),
+      stats.length
+        ? h('div', { class: 'table-wrap' }, h('table', { id: 'query-models' },
+          h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Model'), h('th', { scope: 'col', class: 'num' }, 'Cost used'),
+            h('th', { scope: 'col', class: 'num' }, 'Share'))),
+          h('tbody', null, stats.map(([model, n]) => h('tr', { dataset: { model } },
+            h('td', null, h('code', { class: 'wrap-any' }, model)),
+            h('td', { class: 'num' }, formatNumber(n)),
+            h('td', { class: 'num' }, used > 0 ? ((Number(n) / used) * 100).toFixed(1) + '%' : '\u2014'))))))
+        : h('p', { class: 'muted' }, 'This key has not been used yet.'));
+    const bar = result.querySelector('.meter.big .bar');
+    if (bar) bar.classList.add('big');
+    result.hidden = false;
+  }
+
+  $('#query-show').addEventListener('change', (event) => {
+    input.type = event.target.checked ? 'text' : 'password';
+  });
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    errorBox.hidden = true;
+    const key = input.value.trim();
+    if (!key) {
+      showError('Paste an API key first.');
+      input.focus();
+      return;
+    }
+    setBusy(button, true, 'Checking\u2026');
+    try {
+      const data = await api.post('/auth/query', { api_key: key }, { auth: false });
+      render(data || {});
+    } catch (e) {
+      if (e.status === 404) showError('No API key matches this value. Check that you pasted the whole key.');
+      else if (e.status === 400) showError('The request was not accepted: ' + e.message);
+      else if (e.status === 429) showError('Too many lookups. Wait a moment and try again.');
+      else showError('The lookup failed: ' + e.message);
+    } finally {
+      setBusy(button, false);
+    }
+  });
+})();

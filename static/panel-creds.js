@@ -1,0 +1,462 @@
+/* Credentials tab: filtered, paged table with per-row and batch actions, downloads, e-mail
+   refresh, upload with progress, and the environment-variable credential buttons. */
+(function () {
+  'use strict';
+  const {
+    $, h, replace, api, toast, reportError, confirmDialog, downloadWithAuth, uploadWithProgress,
+    withBusy, formatDuration, formatRelative, formatTime, formatNumber, meter, parseTime,
+  } = GC;
+
+  const state = {
+    offset: 0,
+    limit: 50,
+    total: 0,
+    hasMore: false,
+    items: [],
+    selected: new Set(),
+    stale: true,
+    loading: false,
+  };
+
+  let ticker = 0;
+
+  const ACTION_LABELS = {
+    enable: 'Enable',
+    disable: 'Disable',
+    clear_cooldown: 'Clear cooldown',
+    fetch_email: 'Fetch email',
+    download: 'Download',
+    delete: 'Delete',
+  };
+
+  function filters() {
+    return {
+      status_filter: $('#creds-status-filter').value,
+      error_code_filter: $('#creds-error-filter').value,
+      cooldown_filter: $('#creds-cooldown-filter').value,
+    };
+  }
+
+  async function load() {
+    if (state.loading) return;
+    state.loading = true;
+    const params = new URLSearchParams(Object.assign({ offset: String(state.offset), limit: String(state.limit) }, filters()));
+    try {
+      const data = await api.get('/creds/status?' + params.toString());
+      state.items = Array.isArray(data && data.items) ? data.items : [];
+      state.total = Number(data && data.total) || 0;
+      state.hasMore = Boolean(data && data.has_more);
+      state.stale = false;
+      const present = new Set(state.items.map((it) => it.filename));
+      for (const name of Array.from(state.selected)) if (!present.has(name)) state.selected.delete(name);
+      renderStats(data && data.stats);
+      renderRows();
+      renderPager();
+      addErrorCodeOptions();
+    } catch (e) {
+      if (e.status !== 401) {
+        replace($('#creds-body'), h('tr', null, h('td', { colspan: 8, class: 'empty' }, 'Could not load credentials: ' + e.message)));
+        reportError(e, 'Credentials');
+      }
+    } finally {
+      state.loading = false;
+    }
+  }
+
+  function renderStats(stats) {
+    const s = stats || {};
+    const cell = (label, value, id) => h('div', { class: 'stat', id },
+      h('div', { class: 'stat-value' }, formatNumber(value || 0)), h('div', { class: 'stat-label' }, label));
+    replace($('#creds-stats'),
+      cell('Total', s.total, 'creds-stat-total'),
+      cell('Working', s.normal, 'creds-stat-normal'),
+      cell('Disabled', s.disabled, 'creds-stat-disabled'),
+      cell('Cooling down', s.cooling, 'creds-stat-cooling'));
+  }
+
+  // Codes seen on the page join the filter list so any recorded code can be filtered on.
+  function addErrorCodeOptions() {
+    const select = $('#creds-error-filter');
+    const known = new Set(Array.from(select.options).map((o) => o.value));
+    for (const item of state.items) {
+      for (const code of item.error_codes || []) {
+        const value = String(code);
+        if (!known.has(value)) {
+          known.add(value);
+          select.appendChild(h('option', { value }, value));
+        }
+      }
+    }
+  }
+
+  function activeCooldowns(item) {
+    const now = Date.now();
+    const out = [];
+    const cooldowns = item.model_cooldowns && typeof item.model_cooldowns === 'object' ? item.model_cooldowns : {};
+    for (const [model, until] of Object.entries(cooldowns)) {
+      const date = parseTime(until);
+      if (date && date.getTime() > now) out.push({ model, until: date });
+    }
+    return out;
+  }
+
+  function errorsByCode(item) {
+    const map = new Map();
+    for (const err of Array.isArray(item.errors) ? item.errors : []) {
+      const key = String(err.code);
+      if (!map.has(key)) map.set(key, []);
+      map.get(key).push(err);
+    }
+    return map;
+  }
+
+  function actionButton(action, filename, extraClass) {
+    return h('button', {
+      type: 'button', class: 'btn btn-sm' + (extraClass ? ' ' + extraClass : ''),
+      dataset: { action }, 'aria-label': ACTION_LABELS[action] + ' ' + filename,
+    }, ACTION_LABELS[action]);
+  }
+
+  function renderRow(item) {
+    const name = String(item.filename || '');
+    const checked = state.selected.has(name);
+    const box = h('input', { type: 'checkbox', class: 'row-select', checked, 'aria-label': 'Select ' + name });
+
+    const account = h('div', { class: 'cell-file' }, name);
+    const email = item.user_email
+      ? h('div', { class: 'wrap-any small', dataset: { field: 'email' } }, item.user_email)
+      : h('div', { class: 'muted small', dataset: { field: 'email' } }, 'email unknown');
+    const project = h('div', { class: 'wrap-any small muted' }, 'project: ', item.project_id ? h('code', null, item.project_id) : '\u2014');
+
+    const status = h('div', null,
+      item.disabled ? h('span', { class: 'badge danger' }, 'Disabled') : h('span', { class: 'badge ok' }, 'Enabled'),
+      item.preview === true ? ' ' : null,
+      item.preview === true ? h('span', { class: 'badge info', title: 'May serve preview models' }, 'preview') : null,
+      item.disabled && item.disabled_reason ? h('div', { class: 'small muted wrap-any' }, item.disabled_reason) : null);
+
+    const codes = Array.isArray(item.error_codes) ? item.error_codes : [];
+    const grouped = errorsByCode(item);
+    let errors;
+    if (!codes.length && !grouped.size) {
+      errors = h('span', { class: 'muted' }, '\u2014');
+    } else {
+      const badges = h('div', { class: 'badges' }, codes.map((code) => {
+        const messages = (grouped.get(String(code)) || []).map((e) => e.message).filter(Boolean);
+        return h('span', { class: 'badge danger', title: messages.length ? messages.join('\n\n') : 'HTTP ' + code }, String(code));
+      }));
+      const all = Array.from(grouped.values()).flat();
+      errors = h('div', null, badges, all.length ? h('details', null,
+        h('summary', { class: 'small' }, 'Messages (' + all.length + ')'),
+        h('div', { class: 'detail-body' }, all.map((e) => h('div', null,
+          h('strong', null, String(e.code)), e.at ? ' \u00b7 ' + formatTime(e.at) : '', '\n', String(e.message || ''), '\n')))) : null);
+    }
+
+    const cooling = activeCooldowns(item);
+    const cooldowns = cooling.length
+      ? h('div', null, cooling.map((c) => h('div', { class: 'small', title: 'Until ' + c.until.toLocaleString() },
+        h('code', { class: 'wrap-any' }, c.model), ': ',
+        h('span', { class: 'cooldown-left', dataset: { until: String(c.until.getTime()) } }, formatDuration((c.until.getTime() - Date.now()) / 1000)))))
+      : h('span', { class: 'muted' }, '\u2014');
+
+    const usage = item.usage || {};
+    const usageCell = h('div', { class: 'stack' },
+      meter('All', usage.total_calls, usage.daily_limit_total),
+      meter('Pro', usage.pro_calls, usage.daily_limit_pro));
+
+    const last = parseTime(item.last_success);
+    const lastCell = last ? h('span', { title: last.toLocaleString() }, formatRelative(last.getTime())) : h('span', { class: 'muted' }, 'never');
+
+    const actions = h('div', { class: 'btn-group' },
+      item.disabled ? actionButton('enable', name) : actionButton('disable', name),
+      actionButton('clear_cooldown', name),
+      actionButton('fetch_email', name),
+      actionButton('download', name),
+      actionButton('delete', name, 'btn-danger'));
+
+    return h('tr', { dataset: { filename: name }, class: checked ? 'selected' : '' },
+      h('td', { class: 'no-label' }, box),
+      h('td', { 'data-label': 'File' }, h('div', null, account, email, project)),
+      h('td', { 'data-label': 'Status' }, status),
+      h('td', { 'data-label': 'Errors' }, errors),
+      h('td', { 'data-label': 'Cooldowns' }, cooldowns),
+      h('td', { 'data-label': 'Today' }, usageCell),
+      h('td', { 'data-label': 'Last success' }, lastCell),
+      h('td', { 'data-label': 'Actions' }, actions));
+  }
+
+  function renderRows() {
+    const body = $('#creds-body');
+    if (!state.items.length) {
+      const filtered = Object.values(filters()).some((v) => v !== 'all');
+      replace(body, h('tr', null, h('td', { colspan: 8, class: 'empty' },
+        filtered ? 'No credential matches these filters.' : 'No credentials yet. Add one in the OAuth tab or upload files below.')));
+    } else {
+      replace(body, state.items.map(renderRow));
+    }
+    updateSelectionUi();
+  }
+
+  function renderPager() {
+    const from = state.items.length ? state.offset + 1 : 0;
+    const to = state.offset + state.items.length;
+    $('#creds-page-info').textContent = from + '\u2013' + to + ' of ' + state.total;
+    $('#creds-prev').disabled = state.offset <= 0;
+    $('#creds-next').disabled = !state.hasMore && to >= state.total;
+  }
+
+  function updateSelectionUi() {
+    const count = state.selected.size;
+    $('#creds-bulkbar').hidden = count === 0;
+    $('#creds-selected-count').textContent = count + ' selected';
+    const all = $('#creds-select-all');
+    const pageCount = state.items.length;
+    all.checked = pageCount > 0 && count === pageCount;
+    all.indeterminate = count > 0 && count < pageCount;
+  }
+
+  function tickCooldowns() {
+    if ($('#panel-creds').hidden) return;
+    const now = Date.now();
+    for (const node of document.querySelectorAll('#creds-body .cooldown-left')) {
+      const left = (Number(node.dataset.until) - now) / 1000;
+      node.textContent = left > 0 ? formatDuration(left) : 'ended';
+    }
+  }
+
+  async function rowAction(button, action, filename) {
+    const enc = encodeURIComponent(filename);
+    if (action === 'download') {
+      await withBusy(button, null, () => downloadWithAuth('/creds/download/' + enc, filename));
+      return;
+    }
+    if (action === 'delete') {
+      const ok = await confirmDialog('Delete the credential "' + filename + '"? This cannot be undone.', 'Delete');
+      if (!ok) return;
+    }
+    if (action === 'fetch_email') {
+      const data = await withBusy(button, '\u2026', () => api.post('/creds/fetch-email/' + enc));
+      if (data) {
+        toast(data.user_email ? 'Email: ' + data.user_email : (data.message || 'No email found.'), data.user_email ? 'ok' : 'warn');
+        load();
+      }
+      return;
+    }
+    const data = await withBusy(button, '\u2026', () => api.post('/creds/action', { filename, action }));
+    if (data) {
+      toast(data.message || ACTION_LABELS[action] + ': done.', 'ok');
+      if (action === 'delete') state.selected.delete(filename);
+      load();
+    }
+  }
+
+  async function batchAction(button, action) {
+    const filenames = Array.from(state.selected);
+    if (!filenames.length) return;
+    if (action === 'delete') {
+      const ok = await confirmDialog('Delete ' + filenames.length + ' credential' + (filenames.length === 1 ? '' : 's') + '? This cannot be undone.', 'Delete');
+      if (!ok) return;
+    }
+    const data = await withBusy(button, '\u2026', () => api.post('/creds/batch-action', { action, filenames }));
+    if (!data) return;
+    const errors = Array.isArray(data.errors) ? data.errors : [];
+    const summary = (data.message ? data.message + ' ' : '') + '(' + (data.success_count || 0) + '/' + (data.total_count || filenames.length) + ' succeeded)';
+    toast(errors.length ? summary + ' Errors: ' + errors.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))).join('; ') : summary,
+      errors.length ? 'warn' : 'ok');
+    if (action === 'delete') state.selected.clear();
+    load();
+  }
+
+  // ---------- upload ----------
+
+  function renderUploadResults(results) {
+    const list = $('#upload-results');
+    replace(list, (results || []).map((r) => h('li', { dataset: { filename: String(r.filename || '') } },
+      h('span', { class: 'badge ' + (r.status === 'success' ? 'ok' : 'danger') }, r.status === 'success' ? 'ok' : 'error'),
+      h('span', null, h('code', null, String(r.filename || '?')), r.message ? ' \u2014 ' + r.message : ''))));
+  }
+
+  async function upload() {
+    const input = $('#upload-input');
+    const button = $('#upload-submit');
+    const files = Array.from(input.files || []);
+    const accepted = files.filter((f) => /\.(json|zip)$/i.test(f.name));
+    const rejected = files.filter((f) => !/\.(json|zip)$/i.test(f.name));
+    if (!files.length) {
+      toast('Choose one or more .json or .zip files first.', 'warn');
+      return;
+    }
+    const local = rejected.map((f) => ({ filename: f.name, status: 'error', message: 'only .json and .zip files can be uploaded' }));
+    if (!accepted.length) {
+      renderUploadResults(local);
+      return;
+    }
+    const form = new FormData();
+    for (const file of accepted) form.append('files', file, file.name);
+    const bar = $('#upload-progress');
+    const summary = $('#upload-summary');
+    bar.value = 0;
+    $('#upload-progress-wrap').hidden = false;
+    replace($('#upload-results'));
+    summary.textContent = 'Uploading ' + accepted.length + ' file' + (accepted.length === 1 ? '' : 's') + '\u2026';
+    GC.setBusy(button, true, 'Uploading\u2026');
+    try {
+      const data = await uploadWithProgress('/auth/upload', form, (loaded, total) => {
+        bar.value = Math.round((loaded / total) * 100);
+      });
+      bar.value = 100;
+      renderUploadResults(local.concat((data && data.results) || []));
+      summary.textContent = (data && data.message) || ((data && data.uploaded_count) + ' of ' + (data && data.total_count) + ' stored');
+      toast(summary.textContent, 'ok');
+      input.value = '';
+      load();
+    } catch (e) {
+      if (e.status === 401) return;
+      const results = e.body && Array.isArray(e.body.results) ? e.body.results : [];
+      renderUploadResults(local.concat(results));
+      summary.textContent = 'Upload failed: ' + e.message;
+      reportError(e, 'Upload');
+    } finally {
+      GC.setBusy(button, false);
+      setTimeout(() => {
+        $('#upload-progress-wrap').hidden = true;
+      }, 1200);
+    }
+  }
+
+  // ---------- environment credentials ----------
+
+  function renderEnv(title, data) {
+    const out = $('#env-output');
+    const d = data && typeof data === 'object' ? data : {};
+    const parts = [h('p', null, h('strong', null, title), d.message ? ' \u2014 ' + d.message : '')];
+    if (d.available_env_vars && typeof d.available_env_vars === 'object') {
+      const names = Object.keys(d.available_env_vars);
+      parts.push(h('p', null, 'Variables set: ', names.length ? names.map((n, i) => [i ? ', ' : '', h('code', null, n)]) : 'none'));
+    }
+    if ('auto_load_enabled' in d) parts.push(h('p', null, 'Load at start-up: ', d.auto_load_enabled ? 'yes' : 'no'));
+    if (Array.isArray(d.existing_env_files)) {
+      parts.push(h('p', null, 'Imported files (' + (d.existing_env_files_count != null ? d.existing_env_files_count : d.existing_env_files.length) + '): ',
+        d.existing_env_files.length ? d.existing_env_files.map((n, i) => [i ? ', ' : '', h('code', { class: 'wrap-any' }, String(n))]) : 'none'));
+    }
+    const rest = Object.assign({}, d);
+    for (const key of ['message', 'available_env_vars', 'auto_load_enabled', 'existing_env_files', 'existing_env_files_count']) delete rest[key];
+    if (Object.keys(rest).length) {
+      parts.push(h('details', null, h('summary', { class: 'small' }, 'Details'), h('div', { class: 'detail-body' }, JSON.stringify(rest, null, 2))));
+    }
+    replace(out, h('div', { class: 'notice' }, parts));
+  }
+
+  function mount() {
+    for (const id of ['#creds-status-filter', '#creds-error-filter', '#creds-cooldown-filter']) {
+      $(id).addEventListener('change', () => {
+        state.offset = 0;
+        load();
+      });
+    }
+    $('#creds-page-size').addEventListener('change', (event) => {
+      state.limit = Number(event.target.value) || 50;
+      state.offset = 0;
+      load();
+    });
+    $('#creds-refresh').addEventListener('click', () => load());
+    $('#creds-prev').addEventListener('click', () => {
+      state.offset = Math.max(0, state.offset - state.limit);
+      load();
+    });
+    $('#creds-next').addEventListener('click', () => {
+      state.offset += state.limit;
+      load();
+    });
+
+    $('#creds-select-all').addEventListener('change', (event) => {
+      if (event.target.checked) for (const item of state.items) state.selected.add(item.filename);
+      else state.selected.clear();
+      for (const row of document.querySelectorAll('#creds-body tr[data-filename]')) {
+        const on = state.selected.has(row.dataset.filename);
+        row.classList.toggle('selected', on);
+        const box = row.querySelector('.row-select');
+        if (box) box.checked = on;
+      }
+      updateSelectionUi();
+    });
+
+    const body = $('#creds-body');
+    body.addEventListener('change', (event) => {
+      const box = event.target.closest('.row-select');
+      if (!box) return;
+      const row = box.closest('tr[data-filename]');
+      if (box.checked) state.selected.add(row.dataset.filename);
+      else state.selected.delete(row.dataset.filename);
+      row.classList.toggle('selected', box.checked);
+      updateSelectionUi();
+    });
+    body.addEventListener('click', (event) => {
+      const button = event.target.closest('button[data-action]');
+      if (!button) return;
+      const row = button.closest('tr[data-filename]');
+      if (row) rowAction(button, button.dataset.action, row.dataset.filename);
+    });
+
+    for (const button of document.querySelectorAll('#creds-bulkbar [data-batch]')) {
+      button.addEventListener('click', () => batchAction(button, button.dataset.batch));
+    }
+
+    $('#creds-download-all').addEventListener('click', (event) =>
+      withBusy(event.currentTarget, 'Preparing\u2026', () => downloadWithAuth('/creds/download-all', 'credentials.zip')));
+
+    $('#creds-refresh-emails').addEventListener('click', async (event) => {
+      const data = await withBusy(event.currentTarget, 'Refreshing\u2026', () => api.post('/creds/refresh-all-emails'));
+      if (data) {
+        toast((data.message || 'Emails refreshed.') + ' (' + (data.success_count || 0) + ' found, ' + (data.skipped_count || 0) + ' skipped)', 'ok');
+        load();
+      }
+    });
+
+    $('#upload-submit').addEventListener('click', upload);
+
+    $('#env-load').addEventListener('click', async (event) => {
+      const data = await withBusy(event.currentTarget, 'Loading\u2026', () => api.post('/auth/load-env-creds'));
+      if (data) {
+        renderEnv('Loaded', data);
+        load();
+      }
+    });
+    $('#env-status').addEventListener('click', async (event) => {
+      const data = await withBusy(event.currentTarget, '\u2026', () => api.get('/auth/env-creds-status'));
+      if (data) renderEnv('Status', data);
+    });
+    $('#env-delete').addEventListener('click', async (event) => {
+      const button = event.currentTarget;
+      const ok = await confirmDialog('Delete every credential imported from environment variables?', 'Delete');
+      if (!ok) return;
+      const data = await withBusy(button, 'Deleting\u2026', () => api.del('/auth/env-creds'));
+      if (data) {
+        renderEnv('Deleted', data);
+        load();
+      }
+    });
+  }
+
+  GC.panels.creds = {
+    mount,
+    enter() {
+      state.stale = true;
+      state.selected.clear();
+      if (!ticker) ticker = setInterval(tickCooldowns, 1000);
+    },
+    show() {
+      if (state.stale) load();
+    },
+    leave() {
+      clearInterval(ticker);
+      ticker = 0;
+      state.items = [];
+      state.selected.clear();
+    },
+    invalidate() {
+      state.stale = true;
+      if (!$('#panel-creds').hidden) load();
+    },
+    reload: load,
+  };
+})();
