@@ -8,6 +8,7 @@ pub mod keys;
 pub mod models;
 pub mod oauth;
 pub mod openai;
+pub mod pages;
 pub mod session;
 pub mod upload;
 pub mod usage;
@@ -88,6 +89,11 @@ fn configure_creds(cfg: &mut web::ServiceConfig) {
         ))
         .service(one("/auth/status/{state}", web::get().to(oauth::status)))
         .service(one("/oauth2callback", web::get().to(oauth::oauth2callback)));
+    cfg.service(one("/", web::get().to(pages::panel)))
+        .service(one("/auth", web::get().to(pages::auth_page)))
+        .service(one("/api-key-admin", web::get().to(pages::key_admin)))
+        .service(one("/api-key-query", web::get().to(pages::key_query)))
+        .service(one("/static/{file}", web::get().to(pages::asset)));
 }
 
 fn configure_panel(cfg: &mut web::ServiceConfig) {
