@@ -7,6 +7,9 @@
 //!   --interval-ms M   pause between events      [FAKE_GOOGLE_INTERVAL_MS] default 0
 //!   --latency-ms L    pause before the answer   [FAKE_GOOGLE_LATENCY_MS]  default 0
 //!   --no-record       do not keep a request log [FAKE_GOOGLE_NO_RECORD=1]
+//!   --stamp           end each stream event's text with the time it was sent, as 20 digits of
+//!                     nanoseconds since the Unix epoch (`… sent at 01767225600123456789. `)
+//!                                                   [FAKE_GOOGLE_STAMP=1]
 //! Prints `listening on http://<addr>` once bound; stops on Ctrl-C or SIGTERM.
 
 #[path = "../tests/support/fake_google.rs"]
@@ -15,7 +18,7 @@ mod fake_google;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
-use fake_google::{FakeGoogle, FakeGoogleOptions, Reply};
+use fake_google::{FakeGoogle, FakeGoogleOptions, Reply, SEND_TIME_MARK};
 
 #[derive(Debug)]
 struct ServerArgs {
@@ -25,6 +28,7 @@ struct ServerArgs {
     interval_ms: u64,
     latency_ms: u64,
     record: bool,
+    stamp: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,11 +64,16 @@ impl ServerArgs {
             interval_ms: env_or("FAKE_GOOGLE_INTERVAL_MS", 0)?,
             latency_ms: env_or("FAKE_GOOGLE_LATENCY_MS", 0)?,
             record: std::env::var("FAKE_GOOGLE_NO_RECORD").map_or(true, |v| v != "1"),
+            stamp: std::env::var("FAKE_GOOGLE_STAMP").is_ok_and(|v| v == "1"),
         };
         let mut raw = std::env::args().skip(1);
         while let Some(option) = raw.next() {
             if option == "--no-record" {
                 args.record = false;
+                continue;
+            }
+            if option == "--stamp" {
+                args.stamp = true;
                 continue;
             }
             let value = raw
@@ -84,9 +93,21 @@ impl ServerArgs {
 
     fn reply(&self) -> Reply {
         let chunks = self.chunks.max(1);
-        Reply::stream_chunks((1..=chunks).map(|i| format!("Chunk {i} of {chunks} from the fake. ")))
-            .interval_ms(self.interval_ms)
-            .delay_ms(self.latency_ms)
+        let stamp = self.stamp;
+        let reply = Reply::stream_chunks((1..=chunks).map(|i| {
+            if stamp {
+                format!("Chunk {i} of {chunks} sent at {SEND_TIME_MARK}. ")
+            } else {
+                format!("Chunk {i} of {chunks} from the fake. ")
+            }
+        }))
+        .interval_ms(self.interval_ms)
+        .delay_ms(self.latency_ms);
+        if stamp {
+            reply.stamp_send_time()
+        } else {
+            reply
+        }
     }
 }
 

@@ -5,7 +5,7 @@ mod fake_google;
 
 use std::time::{Duration, Instant};
 
-use fake_google::{FakeGoogle, LoadCodeAssist, Reply, TokenReply};
+use fake_google::{FakeGoogle, LoadCodeAssist, Reply, TokenReply, SEND_TIME_MARK};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -326,6 +326,69 @@ async fn stream_default_reply_arrives_in_three_events() {
     assert!(events[2]["response"]["usageMetadata"]["totalTokenCount"].is_u64());
     assert_eq!(fake.open_streams(), 0);
     assert_eq!(fake.cancelled_streams(), 0);
+}
+
+#[actix_rt::test]
+async fn stamped_stream_events_carry_their_send_time() {
+    let fake = FakeGoogle::start().await;
+    let token = access_token(&fake, "rt-1").await;
+    let pieces: Vec<String> = (0..3)
+        .map(|i| format!("piece {i} at {SEND_TIME_MARK}. "))
+        .collect();
+    fake.enqueue(
+        "p",
+        Reply::stream_chunks(pieces)
+            .interval_ms(5)
+            .stamp_send_time(),
+    );
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let events = parse_sse(&stream_body(&fake, &token, &envelope("p", "hi")).await);
+    let after = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let stamps: Vec<u128> = events
+        .iter()
+        .map(|event| {
+            let text = event_text(event);
+            let digits = text.split(" at ").nth(1).unwrap().trim_end_matches(". ");
+            assert_eq!(digits.len(), SEND_TIME_MARK.len(), "{text}");
+            digits.parse().unwrap()
+        })
+        .collect();
+    assert_eq!(stamps.len(), 3);
+    assert!(
+        stamps.iter().all(|s| (before..=after).contains(s)),
+        "{stamps:?}"
+    );
+    // The pause between events shows in the stamps: each event was stamped when it was sent.
+    assert!(stamps[1] - stamps[0] >= 4_000_000, "{stamps:?}");
+    assert!(stamps[2] - stamps[1] >= 4_000_000, "{stamps:?}");
+}
+
+#[actix_rt::test]
+async fn unstamped_and_non_stream_replies_keep_the_mark() {
+    let fake = FakeGoogle::start().await;
+    let token = access_token(&fake, "rt-1").await;
+    fake.enqueue("p", Reply::text(format!("at {SEND_TIME_MARK}")));
+    let events = parse_sse(&stream_body(&fake, &token, &envelope("p", "hi")).await);
+    assert_eq!(event_text(&events[0]), format!("at {SEND_TIME_MARK}"));
+    fake.enqueue(
+        "p",
+        Reply::text(format!("at {SEND_TIME_MARK}")).stamp_send_time(),
+    );
+    let (status, body) = post_json(
+        &fake,
+        "/v1internal:generateContent",
+        Some(&token),
+        &envelope("p", "hi"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(event_text(&body), format!("at {SEND_TIME_MARK}"));
 }
 
 #[actix_rt::test]

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpServer};
 
-pub use reply::{LoadCodeAssist, RawEvent, Reply, TokenReply};
+pub use reply::{LoadCodeAssist, RawEvent, Reply, TokenReply, SEND_TIME_MARK};
 pub use state::RecordedRequest;
 
 use state::Shared;

@@ -71,7 +71,10 @@ pub(crate) async fn generate(shared: &Arc<Shared>, call: &Call, stream: bool) ->
     HttpResponse::Ok()
         .content_type(content_type)
         .insert_header((TRACE_HEADER, trace_id))
-        .streaming(PacedBody::new(chunks, pacing(&reply, stream), cut, counted))
+        .streaming(
+            PacedBody::new(chunks, pacing(&reply, stream), cut, counted)
+                .stamped(stream && reply.stamp_send_time),
+        )
 }
 
 fn pacing(reply: &Reply, stream: bool) -> Duration {

@@ -14,6 +14,7 @@ pub struct Reply {
     pub(crate) delay: Duration,
     pub(crate) interval: Duration,
     pub(crate) cut_after: Option<usize>,
+    pub(crate) stamp_send_time: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -73,6 +74,7 @@ impl Reply {
             delay: Duration::ZERO,
             interval: Duration::ZERO,
             cut_after: None,
+            stamp_send_time: false,
         }
     }
 
@@ -235,6 +237,14 @@ impl Reply {
         self
     }
 
+    /// In streams, every [`SEND_TIME_MARK`] in an event is replaced, as the event is handed to the
+    /// connection, by the wall-clock time in nanoseconds since the Unix epoch (same width), so a
+    /// client can tell how long each event took to reach it.
+    pub fn stamp_send_time(mut self) -> Self {
+        self.stamp_send_time = true;
+        self
+    }
+
     /// Close the connection abruptly after `k` stream events (for a non-stream call: after half
     /// of the body), with no clean end of the chunked body.
     pub fn cut_after(mut self, k: usize) -> Self {
@@ -242,6 +252,10 @@ impl Reply {
         self
     }
 }
+
+/// Placeholder replaced by the send time in stamped streams: 20 characters, the width of any
+/// `u64` nanosecond count written zero-padded.
+pub const SEND_TIME_MARK: &str = "@@@@@@@@@@@@@@@@@@@@";
 
 /// Google's common error body.
 pub(crate) fn google_error_body(status: u16, google_status: &str, message: &str) -> Value {

@@ -6,12 +6,13 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use tokio::time::Sleep;
 
+use super::reply::SEND_TIME_MARK;
 use super::state::Shared;
 
 const FLUSH_BEFORE_CUT: Duration = Duration::from_millis(50);
@@ -37,6 +38,7 @@ pub(crate) struct PacedBody {
     cut_armed: bool,
     pause: Option<Pin<Box<Sleep>>>,
     guard: Option<OpenStreamGuard>,
+    stamp: bool,
 }
 
 impl PacedBody {
@@ -61,7 +63,14 @@ impl PacedBody {
             cut_armed: false,
             pause: None,
             guard,
+            stamp: false,
         }
+    }
+
+    /// Replace [`SEND_TIME_MARK`] in each chunk by the time it is handed to the connection.
+    pub(crate) fn stamped(mut self, stamp: bool) -> Self {
+        self.stamp = stamp;
+        self
     }
 
     fn complete(&mut self) {
@@ -87,6 +96,11 @@ impl Stream for PacedBody {
                 if !this.interval.is_zero() && !this.chunks.is_empty() {
                     this.pause = Some(Box::pin(tokio::time::sleep(this.interval)));
                 }
+                let chunk = if this.stamp {
+                    stamp_send_time(&chunk)
+                } else {
+                    chunk
+                };
                 Poll::Ready(Some(Ok(chunk)))
             }
             None if this.cut && !this.cut_armed => {
@@ -114,4 +128,23 @@ impl Stream for PacedBody {
             }
         }
     }
+}
+
+/// The chunk with every [`SEND_TIME_MARK`] replaced by the current Unix time in nanoseconds.
+fn stamp_send_time(chunk: &[u8]) -> Bytes {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let stamp = format!("{nanos:020}");
+    let mark = SEND_TIME_MARK.as_bytes();
+    let mut out = BytesMut::with_capacity(chunk.len());
+    let mut rest = chunk;
+    while let Some(pos) = rest.windows(mark.len()).position(|w| w == mark) {
+        let (head, tail) = rest.split_at(pos);
+        out.extend_from_slice(head);
+        out.extend_from_slice(stamp.as_bytes());
+        rest = tail.get(mark.len()..).unwrap_or_default();
+    }
+    out.extend_from_slice(rest);
+    out.freeze()
 }

@@ -1,0 +1,71 @@
+//! Load generator and probes for `scripts/bench.sh`: the same client measures the gateway and the fake
+//! Google directly, so the two figures differ only by the path under test.
+//!
+//! Subcommands (each prints one JSON object and, with `--out FILE`, writes it there too):
+//!   envelope --chat FILE --project P          the Code Assist envelope the gateway would send for
+//!                                             this OpenAI chat body (for the direct figures)
+//!   load     --url U --body FILE [--header 'K: V']... --concurrency N --seconds S [--warmup S]
+//!                                             closed-loop requests: requests/s and latency percentiles
+//!   stream   --url U --body FILE [--header ..] --count N --expect-chunks K
+//!                                             N streams one after another; every event's text carries
+//!                                             the fake's send stamp (`--stamp`): time to first token,
+//!                                             total time, send→receive gap, events sharing one read
+//!   hold     --url U --body FILE [--header ..] --count N --pid P [--open-timeout S] [--settle-ms M]
+//!                                             N concurrent streams held open; RSS and peak RSS of P
+//!   rss      --pid P                          current and peak RSS of P
+//!   report   --results DIR --markdown FILE    the table with PASS/MISS per goal, printed and written
+
+mod args;
+mod hold;
+mod latency;
+mod load;
+mod proc_status;
+mod report;
+mod request;
+mod stamps;
+mod stream;
+
+use std::process::ExitCode;
+
+use args::{Args, BenchError};
+
+async fn run(args: Args) -> Result<serde_json::Value, BenchError> {
+    match args.command.as_str() {
+        "envelope" => request::envelope(&args),
+        "load" => load::run(&args).await,
+        "stream" => stream::run(&args).await,
+        "hold" => hold::run(&args).await,
+        "rss" => proc_status::run(&args),
+        "report" => report::run(&args),
+        other => Err(BenchError::Args(format!("unknown subcommand {other:?}"))),
+    }
+}
+
+#[actix_rt::main]
+async fn main() -> ExitCode {
+    let args = match Args::from_env() {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("bench_client: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let out = args.optional("out").map(str::to_owned);
+    match run(args).await {
+        Ok(value) => {
+            let text = value.to_string();
+            println!("{text}");
+            if let Some(path) = out {
+                if let Err(e) = std::fs::write(&path, format!("{text}\n")) {
+                    eprintln!("bench_client: cannot write {path}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("bench_client: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Streams one after another, each read event by event: when the first stamped event arrives (time to
+//! first token), when the body ends, how long each event took from the fake's send to this client,
+//! and whether several events ever arrived in one read (a relay that batches).
+
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+
+use crate::args::{Args, BenchError};
+use crate::latency::summarise;
+use crate::request::{client, Target};
+use crate::stamps::{wall_ns, EventSplitter};
+
+#[derive(Default)]
+struct StreamFacts {
+    ttft_ns: Option<u64>,
+    total_ns: u64,
+    gaps_ns: Vec<u64>,
+    stamped_events: usize,
+    /// Reads that completed more than one stamped event.
+    shared_reads: usize,
+    /// Events carrying more than one stamp (chunks merged into one event).
+    merged_events: usize,
+}
+
+fn ns(value: u128) -> u64 {
+    u64::try_from(value).unwrap_or(u64::MAX)
+}
+
+async fn one(client: &awc::Client, target: &Target) -> Result<StreamFacts, BenchError> {
+    let sent = Instant::now();
+    let mut response = target
+        .send(client)
+        .await
+        .map_err(|e| BenchError::Http(e.to_string()))?;
+    if !response.status().is_success() {
+        let body = response.body().await.unwrap_or_default();
+        return Err(BenchError::Http(format!(
+            "HTTP {}: {}",
+            response.status(),
+            String::from_utf8_lossy(&body)
+        )));
+    }
+    let mut facts = StreamFacts::default();
+    let mut splitter = EventSplitter::default();
+    while let Some(read) = response.next().await {
+        let read = read.map_err(|e| BenchError::Http(e.to_string()))?;
+        let arrived = wall_ns();
+        let events = splitter.push(&read);
+        let mut stamped_here = 0;
+        for stamps in events.iter().filter(|s| !s.is_empty()) {
+            stamped_here += 1;
+            if stamps.len() > 1 {
+                facts.merged_events += 1;
+            }
+            for stamp in stamps {
+                facts.gaps_ns.push(ns(arrived.saturating_sub(*stamp)));
+            }
+        }
+        if stamped_here > 0 && facts.ttft_ns.is_none() {
+            facts.ttft_ns = Some(ns(sent.elapsed().as_nanos()));
+        }
+        if stamped_here > 1 {
+            facts.shared_reads += 1;
+        }
+        facts.stamped_events += stamped_here;
+    }
+    facts.total_ns = ns(sent.elapsed().as_nanos());
+    Ok(facts)
+}
+
+pub async fn run(args: &Args) -> Result<Value, BenchError> {
+    let target = Target::from_args(args)?;
+    let count: usize = args.number("count", 20)?;
+    let expect: usize = args.number("expect-chunks", 0)?;
+    let warmup: usize = args.number("warmup", 3)?;
+    let client = client();
+    for _ in 0..warmup {
+        one(&client, &target).await?;
+    }
+    let (mut ttft, mut total, mut gaps) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut shared_reads, mut merged_events) = (0, 0);
+    let (mut min_events, mut max_events) = (usize::MAX, 0);
+    for _ in 0..count.max(1) {
+        let facts = one(&client, &target).await?;
+        let first = facts.ttft_ns.ok_or_else(|| {
+            BenchError::Http(
+                "a stream carried no stamped event: is the fake run with --stamp?".into(),
+            )
+        })?;
+        ttft.push(first);
+        total.push(facts.total_ns);
+        gaps.extend(facts.gaps_ns);
+        shared_reads += facts.shared_reads;
+        merged_events += facts.merged_events;
+        min_events = min_events.min(facts.stamped_events);
+        max_events = max_events.max(facts.stamped_events);
+    }
+    Ok(json!({
+        "streams": count,
+        "expected_events": expect,
+        "min_events": min_events,
+        "max_events": max_events,
+        "shared_reads": shared_reads,
+        "merged_events": merged_events,
+        "ttft": summarise(ttft),
+        "total": summarise(total),
+        "gap": summarise(gaps),
+    }))
+}
