@@ -36,7 +36,11 @@ async fn serve(env: HashMap<String, String>) -> ExitCode {
         .map(|s| s.log_level)
         .unwrap_or_else(|_| "info".into());
     crate::logging::init(&level);
-    let app = match Application::build(layers, StartOptions::default()).await {
+    let options = StartOptions {
+        env,
+        ..StartOptions::default()
+    };
+    let app = match Application::build(layers, options).await {
         Ok(app) => app,
         Err(e) => {
             log::error!("cannot start: {e}");

@@ -119,6 +119,7 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
         StartOptions {
             clock: clock.clone(),
             onboarding_poll: Duration::from_millis(20),
+            env: env.clone(),
         },
     )
     .await
