@@ -154,6 +154,7 @@ impl Application {
             options.clock.clone(),
             storage.clone(),
             options.onboarding_poll,
+            store.clone(),
         )
         .start();
         let panel_secret = crate::auth::panel::load_or_create_secret(store.as_ref()).await?;
