@@ -23,6 +23,36 @@ pub async fn run(args: Vec<String>, env: HashMap<String, String>) -> ExitCode {
     }
 }
 
+async fn migrate(args: &[String]) -> ExitCode {
+    let mut from = None;
+    let mut to = None;
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--from" => from = iter.next().cloned(),
+            "--to" => to = iter.next().cloned(),
+            other => {
+                eprintln!("unknown argument {other:?}\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let (Some(from), Some(to)) = (from, to) else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    match crate::store::migrate::migrate_urls(&from, &to).await {
+        Ok(report) => {
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("migration failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn serve(env: HashMap<String, String>) -> ExitCode {
     let layers = match ConfigLayers::load(ConfigLayers::default_file(&env).as_deref(), &env) {
         Ok(layers) => layers,

@@ -211,8 +211,12 @@ impl Application {
     /// Serves until stopped, then writes what is pending to the store.
     pub async fn run(self) -> std::io::Result<()> {
         let storage = self.state.storage.clone();
+        let store = self.state.store.clone();
         let result = self.server.await;
         let _ = storage.send(Flush).await;
+        if let Err(e) = store.close().await {
+            log::error!("closing the store: {e}");
+        }
         result
     }
 }
