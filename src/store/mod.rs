@@ -81,9 +81,3 @@ pub trait Store: Send + Sync {
     async fn try_lease(&self, name: &str, holder: &str, ttl_ms: u64) -> Result<bool, StoreError>;
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
 }
-pub enum StoreUrl {
-    Files(std::path::PathBuf),
-    Redis { uri: String, database: i64 },
-    Postgres(String),
-    Mongo { uri: String, database: String },
-}
