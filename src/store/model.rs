@@ -130,9 +130,15 @@ impl ApiKeyRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DebitOutcome {
     /// The cost was taken; the balance after it.
-    Debited { used_quota: u64, total_quota: u64 },
+    Debited {
+        used_quota: u64,
+        total_quota: u64,
+    },
     /// Remaining quota is smaller than the cost; nothing taken.
-    Exhausted { used_quota: u64, total_quota: u64 },
+    Exhausted {
+        used_quota: u64,
+        total_quota: u64,
+    },
     /// The key is past its expiry; nothing taken.
     Expired,
     NotFound,
