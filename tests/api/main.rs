@@ -6,4 +6,9 @@ mod fake_google;
 mod harness;
 
 mod chat;
+mod fleet;
 mod gemini_native;
+mod keys;
+mod onboarding;
+mod panel_auth;
+mod protocol;
