@@ -14,8 +14,10 @@
 //! - `logging`: the process logger and secret masking.
 //! - `error`: the mapping from failures to HTTP responses.
 //! - `clock`: adjustable wall clock.
+//! - `allocator`: settings of the binary's allocator.
 
 pub mod actors;
+pub mod allocator;
 pub mod auth;
 pub mod cli;
 pub mod clock;

@@ -238,6 +238,9 @@ fn serve(
             .configure(routes::configure)
             .default_service(web::to(routes::fallback::not_found))
     })
+    // Stream events are small writes: with Nagle's algorithm each one waits for the client to
+    // acknowledge the previous, which delayed ACKs stretch to ~40 ms.
+    .tcp_nodelay(true)
     .listen(listener)
     .map_err(|source| StartupError::Bind {
         addr: "listener".into(),

@@ -13,7 +13,9 @@
 //!   hold     --url U --body FILE [--header ..] --count N --pid P [--open-timeout S] [--settle-ms M]
 //!                                             N concurrent streams held open; RSS and peak RSS of P
 //!   rss      --pid P                          current and peak RSS of P
-//!   report   --results DIR --markdown FILE    the table with PASS/MISS per goal, printed and written
+//!   report   --results DIR --markdown FILE [--notes FILE]
+//!                                             the table with PASS/MISS per goal, printed and written,
+//!                                             followed by the notes file when given
 
 mod args;
 mod hold;

@@ -9,6 +9,9 @@ use serde_json::{json, Value};
 use crate::args::{Args, BenchError};
 
 const MIB: f64 = 1024.0;
+/// Share of chunks the gateway may hold back beyond the direct run before that counts as batching:
+/// a descheduled process on the shared cores delays a chunk now and then.
+const HELD_BACK_NOISE: f64 = 0.01;
 
 struct Results {
     dir: PathBuf,
@@ -158,6 +161,12 @@ fn figures(r: &Results, out: &mut String) {
         String::new(),
     );
     row(
+        "Stream: chunks held back and delivered with the next",
+        count(r.number(g, "/held_back")),
+        count(r.number(d, "/held_back")),
+        String::new(),
+    );
+    row(
         "Memory: idle RSS, 1 credential",
         mib(r.number("idle_1", "/rss_kb")),
         String::new(),
@@ -193,8 +202,18 @@ fn goals(r: &Results) -> Vec<Goal> {
     let min_events = r.number("stream_gateway", "/min_events");
     let shared = r.number("stream_gateway", "/shared_reads");
     let merged = r.number("stream_gateway", "/merged_events");
-    let batching = match (expected, min_events, shared, merged) {
-        (Some(e), Some(m), Some(s), Some(g)) => Some((e, m, s, g)),
+    // Chunks held back beyond what the direct run shows: the direct run measures how often the
+    // shared cores alone delay a chunk past the next one.
+    let held = match (
+        r.number("stream_gateway", "/held_back"),
+        r.number("stream_direct", "/held_back"),
+    ) {
+        (Some(g), Some(d)) => Some((g - d).max(0.0)),
+        _ => None,
+    };
+    let streams = r.number("stream_gateway", "/streams");
+    let batching = match (expected, min_events, shared, merged, held, streams) {
+        (Some(e), Some(m), Some(s), Some(g), Some(h), Some(n)) => Some((e, m, s + g, h, e * n)),
         _ => None,
     };
     let idle_1 = r.number("idle_1", "/rss_kb");
@@ -229,11 +248,16 @@ fn goals(r: &Results) -> Vec<Goal> {
         },
         Goal {
             name: "Stream chunks never batched",
-            budget: "every chunk its own event and read",
-            measured: batching.map_or("n/a".into(), |(e, m, s, g)| {
-                format!("{m:.0} of {e:.0} events per stream at least; {s:.0} shared reads; {g:.0} merged events")
+            budget: "each chunk its own event; held back ≤ direct + 1 %",
+            measured: batching.map_or("n/a".into(), |(e, m, together, held, total)| {
+                format!(
+                    "{m:.0} of {e:.0} chunks per stream at least; {together:.0} sent together; \
+                     {held:.0} of {total:.0} more held back than direct"
+                )
             }),
-            pass: batching.map(|(e, m, s, g)| m >= e && s == 0.0 && g == 0.0),
+            pass: batching.map(|(e, m, together, held, total)| {
+                m >= e && together == 0.0 && held <= total * HELD_BACK_NOISE
+            }),
         },
         Goal {
             name: "Idle RSS, 1 credential",
@@ -266,7 +290,10 @@ fn render(r: &Results) -> (String, usize) {
         out,
         "Produced by `scripts/bench.sh`: the release gateway (file storage) in front of the fake Google \
          (`examples/fake_google_server.rs`), measured with `examples/bench_client`. \"Direct\" sends the \
-         equivalent Code Assist envelope straight to the fake, so the difference is the gateway's cost.\n"
+         equivalent Code Assist envelope straight to the fake, so the difference is the gateway's cost. \
+         Stream chunks are 1 ms apart at the fake; a chunk counts as *held back* when it reached the \
+         client less than 0.1 ms after the previous one although the fake sent it at least 0.5 ms later. \
+         Memory is in MiB (1 MiB = 1,048,576 bytes); the budgets are read in the same unit.\n"
     );
     let _ = writeln!(out, "## Results\n");
     figures(r, &mut out);
@@ -303,7 +330,14 @@ pub fn run(args: &Args) -> Result<Value, BenchError> {
     let results = Results {
         dir: PathBuf::from(args.required("results")?),
     };
-    let (markdown, missed) = render(&results);
+    let (mut markdown, missed) = render(&results);
+    if let Some(path) = args.optional("notes") {
+        // Hand-written analysis kept beside the generated figures (it does not change per run).
+        if let Ok(notes) = std::fs::read_to_string(path) {
+            markdown.push('\n');
+            markdown.push_str(&notes);
+        }
+    }
     eprintln!("{markdown}");
     if let Some(path) = args.optional("markdown") {
         std::fs::write(Path::new(path), &markdown).map_err(|source| BenchError::File {

@@ -22,7 +22,15 @@ struct StreamFacts {
     shared_reads: usize,
     /// Events carrying more than one stamp (chunks merged into one event).
     merged_events: usize,
+    /// Events that arrived right behind the previous one although the fake sent them well apart:
+    /// something on the way held the earlier one back.
+    held_back: usize,
 }
+
+/// Events sent at least this far apart…
+const APART_NS: u128 = 500_000;
+/// …but arriving closer than this were delivered together.
+const TOGETHER_NS: u128 = 100_000;
 
 fn ns(value: u128) -> u64 {
     u64::try_from(value).unwrap_or(u64::MAX)
@@ -44,6 +52,7 @@ async fn one(client: &awc::Client, target: &Target) -> Result<StreamFacts, Bench
     }
     let mut facts = StreamFacts::default();
     let mut splitter = EventSplitter::default();
+    let mut previous: Option<(u128, u128)> = None;
     while let Some(read) = response.next().await {
         let read = read.map_err(|e| BenchError::Http(e.to_string()))?;
         let arrived = wall_ns();
@@ -56,6 +65,14 @@ async fn one(client: &awc::Client, target: &Target) -> Result<StreamFacts, Bench
             }
             for stamp in stamps {
                 facts.gaps_ns.push(ns(arrived.saturating_sub(*stamp)));
+                if let Some((sent_before, arrived_before)) = previous {
+                    if stamp.saturating_sub(sent_before) >= APART_NS
+                        && arrived.saturating_sub(arrived_before) < TOGETHER_NS
+                    {
+                        facts.held_back += 1;
+                    }
+                }
+                previous = Some((*stamp, arrived));
             }
         }
         if stamped_here > 0 && facts.ttft_ns.is_none() {
@@ -80,7 +97,7 @@ pub async fn run(args: &Args) -> Result<Value, BenchError> {
         one(&client, &target).await?;
     }
     let (mut ttft, mut total, mut gaps) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut shared_reads, mut merged_events) = (0, 0);
+    let (mut shared_reads, mut merged_events, mut held_back) = (0, 0, 0);
     let (mut min_events, mut max_events) = (usize::MAX, 0);
     for _ in 0..count.max(1) {
         let facts = one(&client, &target).await?;
@@ -94,6 +111,7 @@ pub async fn run(args: &Args) -> Result<Value, BenchError> {
         gaps.extend(facts.gaps_ns);
         shared_reads += facts.shared_reads;
         merged_events += facts.merged_events;
+        held_back += facts.held_back;
         min_events = min_events.min(facts.stamped_events);
         max_events = max_events.max(facts.stamped_events);
     }
@@ -104,6 +122,7 @@ pub async fn run(args: &Args) -> Result<Value, BenchError> {
         "max_events": max_events,
         "shared_reads": shared_reads,
         "merged_events": merged_events,
+        "held_back": held_back,
         "ttft": summarise(ttft),
         "total": summarise(total),
         "gap": summarise(gaps),

@@ -58,6 +58,15 @@ pub fn wrap_envelope(base_model: &str, project: &str, request: Value) -> Value {
     json!({"model": base_model, "project": project, "request": request})
 }
 
+/// The same envelope borrowing its parts, serialised straight from the caller's request: a retry
+/// loop sends one request per attempt and need not copy it each time.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct EnvelopeRef<'a> {
+    pub model: &'a str,
+    pub project: &'a str,
+    pub request: &'a Value,
+}
+
 fn apply_thinking(obj: &mut Map<String, Value>, spec: &ModelSpec, opts: &ConvertOptions) {
     let family = spec.family();
     let generation = obj
@@ -474,6 +483,20 @@ mod tests {
         assert_eq!(
             wrap_envelope("gemini-2.5-pro", "proj-1", json!({"contents": []})),
             json!({"model": "gemini-2.5-pro", "project": "proj-1", "request": {"contents": []}})
+        );
+    }
+
+    #[test]
+    fn borrowed_envelope_serialises_like_the_owned_one() {
+        let request = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]});
+        let borrowed = EnvelopeRef {
+            model: "gemini-2.5-pro",
+            project: "proj-1",
+            request: &request,
+        };
+        assert_eq!(
+            serde_json::to_string(&borrowed).unwrap(),
+            wrap_envelope("gemini-2.5-pro", "proj-1", request.clone()).to_string()
         );
     }
 }

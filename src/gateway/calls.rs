@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::dispatch::{with_retries, DispatchError};
 use super::state::{AppState, UpstreamClient};
 use super::upstream_events::UpstreamEvents;
-use crate::convert::features::wrap_envelope;
+use crate::convert::features::EnvelopeRef;
 use crate::upstream::{code_assist, UpstreamError};
 
 /// One upstream job, owned, so streaming drivers can keep it across awaits.
@@ -35,8 +35,12 @@ pub async fn generate(
     let (mut resp, _) = with_retries(state, base_model, |lease| {
         let client = client.0.clone();
         let endpoint = endpoint.clone();
-        let envelope = wrap_envelope(base_model, &lease.project, request.clone());
         async move {
+            let envelope = EnvelopeRef {
+                model: base_model,
+                project: &lease.project,
+                request,
+            };
             let resp =
                 code_assist::generate(&client, &endpoint, &lease.access_token, &envelope, timeout)
                     .await?;
@@ -76,8 +80,12 @@ pub async fn open_stream(
     let (pair, _) = with_retries(state, base_model, |lease| {
         let client = client.0.clone();
         let endpoint = endpoint.clone();
-        let envelope = wrap_envelope(base_model, &lease.project, request.clone());
         async move {
+            let envelope = EnvelopeRef {
+                model: base_model,
+                project: &lease.project,
+                request,
+            };
             let resp = code_assist::open_stream(
                 &client,
                 &endpoint,

@@ -5,9 +5,11 @@ use std::time::Duration;
 
 use awc::http::header;
 use bytes::Bytes;
+use serde::Serialize;
 use serde_json::Value;
 
 use super::error::UpstreamError;
+use crate::convert::features::EnvelopeRef;
 
 /// Largest non-streaming answer accepted (images can be large).
 const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -51,12 +53,12 @@ where
 }
 
 /// POST a JSON body and read a JSON answer, bounded by `timeout` as a whole.
-pub async fn post_json(
+pub async fn post_json<B: Serialize>(
     client: &awc::Client,
     url: &str,
     token: &str,
     user_agent: &str,
-    body: &Value,
+    body: &B,
     timeout: Duration,
 ) -> Result<Value, UpstreamError> {
     let call = async {
@@ -84,15 +86,14 @@ pub async fn generate(
     client: &awc::Client,
     endpoint: &str,
     token: &str,
-    envelope: &Value,
+    envelope: &EnvelopeRef<'_>,
     timeout: Duration,
 ) -> Result<Value, UpstreamError> {
-    let model = envelope.get("model").and_then(Value::as_str);
     post_json(
         client,
         &method_url(endpoint, "generateContent"),
         token,
-        &user_agent(model),
+        &user_agent(Some(envelope.model)),
         envelope,
         timeout,
     )
@@ -107,10 +108,10 @@ pub async fn open_stream(
     client: &awc::Client,
     endpoint: &str,
     token: &str,
-    envelope: &Value,
+    envelope: &EnvelopeRef<'_>,
     head_timeout: Duration,
 ) -> Result<StreamResponse, UpstreamError> {
-    let model = envelope.get("model").and_then(Value::as_str);
+    let model = Some(envelope.model);
     let url = format!("{}?alt=sse", method_url(endpoint, "streamGenerateContent"));
     let resp = client
         .post(url)

@@ -87,6 +87,9 @@ impl FakeGoogle {
                 .default_service(web::to(dispatch::dispatch))
         })
         .workers(options.workers.max(1))
+        // Google's front ends send each stream event at once; Nagle's algorithm would hold small
+        // events back until the previous one is acknowledged.
+        .tcp_nodelay(true)
         .disable_signals()
         .shutdown_timeout(0)
         .bind(options.bind)?;

@@ -8,6 +8,7 @@
 //!
 //! Restart: the supervisor starts the actor again from the stored record; nothing lives only here.
 
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,7 +48,9 @@ enum Refreshed {
     ByPeer(CredentialRecord),
 }
 
-/// What every credential actor needs from the rest of the gateway.
+/// What every credential actor needs from the rest of the gateway. One value is shared by all of
+/// them (`Rc`: they run on the supervisor's arbiter): cloning addresses allocates, which adds up over
+/// thousands of credentials.
 #[derive(Clone)]
 pub struct CredentialEnv {
     pub client: awc::Client,
@@ -69,7 +72,7 @@ pub struct CredentialActor {
     record: CredentialRecord,
     fields: Result<CredentialFields, String>,
     token_expiry: i64,
-    env: CredentialEnv,
+    env: Rc<CredentialEnv>,
     refreshing: bool,
     waiters: Vec<Waiter>,
     failures_in_row: u32,
@@ -78,7 +81,7 @@ pub struct CredentialActor {
 }
 
 impl CredentialActor {
-    pub fn new(record: CredentialRecord, env: CredentialEnv) -> Self {
+    pub fn new(record: CredentialRecord, env: Rc<CredentialEnv>) -> Self {
         let fields = CredentialFields::parse(&record.credential).map_err(|e| e.to_string());
         let token_expiry = fields
             .as_ref()

@@ -6,6 +6,7 @@
 //! models only go to credentials not known to lack preview access.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -36,7 +37,7 @@ pub struct CredentialSupervisor {
     clock: Clock,
     storage: Addr<StorageActor>,
     /// Filled in `started` once the supervisor's own address exists.
-    env: Option<CredentialEnv>,
+    env: Option<Rc<CredentialEnv>>,
     client: awc::Client,
     onboarding_poll: std::time::Duration,
     initial: Vec<CredentialRecord>,
@@ -202,7 +203,7 @@ impl Actor for CredentialSupervisor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(4096);
-        self.env = Some(CredentialEnv {
+        self.env = Some(Rc::new(CredentialEnv {
             client: self.client.clone(),
             settings: self.settings.clone(),
             clock: self.clock.clone(),
@@ -211,7 +212,7 @@ impl Actor for CredentialSupervisor {
             onboarding_poll: self.onboarding_poll,
             store: self.store.clone(),
             instance_id: self.instance_id.clone(),
-        });
+        }));
         // The file store serves one instance only; shared stores need the sync.
         if self.store.backend_name() != "files" {
             ctx.run_interval(SYNC_INTERVAL, |act, ctx| act.sync_from_store(ctx));

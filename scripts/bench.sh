@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Gateway-versus-direct benchmark against the in-repository fake Google.
+#
+# Builds the release binaries, then measures in one run (each figure bounded in time):
+#   - non-stream chat at concurrency 1 and 32: requests/s and latency, through the gateway and
+#     straight to the fake with the equivalent Code Assist envelope;
+#   - streaming: time to first token, total time of a 100-chunk stream, and the gap between a
+#     chunk leaving the fake (stamped with its send time) and reaching the client;
+#   - memory: idle RSS with 1 and with 10,000 credentials, peak RSS with 1,000 open streams.
+# Prints the table with PASS/MISS per goal and writes it to docs/benchmark.md.
+#
+# Knobs (environment): BENCH_SECONDS (per load figure, default 10), BENCH_STREAMS (streams per
+# streaming figure, default 40), BENCH_OUT (markdown path, default docs/benchmark.md),
+# CARGO_TARGET_DIR (where the release build goes, default ./target).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+BIN=$TARGET_DIR/release
+LOAD_SECONDS=${BENCH_SECONDS:-10}
+STREAMS=${BENCH_STREAMS:-40}
+OUT=${BENCH_OUT:-$ROOT/docs/benchmark.md}
+PASSWORD=bench-password
+MODEL=gemini-2.5-flash
+CHUNKS=100
+CHUNK_INTERVAL_MS=1
+HOLD_STREAMS=1000
+
+WORK=$(mktemp -d -t gcli2api-bench.XXXXXX)
+RESULTS=$WORK/results
+mkdir -p "$RESULTS"
+STARTED_PIDS=()
+
+cleanup() {
+    for pid in "${STARTED_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${STARTED_PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+log() { printf '== %s\n' "$*" >&2; }
+
+stop() {
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+# Streams, the gateway's upstream connections and the fake's all need descriptors.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+log "building release binaries"
+cargo build --release --quiet --bin gcli2api --example fake_google_server --example bench_client
+CLIENT=$BIN/examples/bench_client
+
+# ---- machine ------------------------------------------------------------------------------
+{
+    echo "nproc: $(nproc)"
+    echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+    echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+    echo "kernel: $(uname -sr)"
+    echo "rustc: $(rustc --version)"
+    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+} > "$RESULTS/machine.txt"
+
+# ---- helpers ------------------------------------------------------------------------------
+# start_fake NAME ARGS...: starts the fake, sets FAKE_URL and FAKE_PID.
+start_fake() {
+    local name=$1
+    shift
+    "$BIN/examples/fake_google_server" --port 0 --no-record "$@" > "$WORK/$name.out" 2>&1 &
+    FAKE_PID=$!
+    STARTED_PIDS+=("$FAKE_PID")
+    for _ in $(seq 100); do
+        FAKE_URL=$(sed -n 's/^listening on //p' "$WORK/$name.out")
+        [ -n "$FAKE_URL" ] && return 0
+        sleep 0.05
+    done
+    echo "fake Google did not start:" >&2
+    cat "$WORK/$name.out" >&2
+    exit 1
+}
+
+# write_credentials DIR COUNT: credential files with a valid token, so start-up refreshes nothing.
+write_credentials() {
+    local dir=$1 count=$2 expiry
+    mkdir -p "$dir"
+    expiry=$(date -u -d '+2 hours' '+%Y-%m-%dT%H:%M:%SZ')
+    for i in $(seq "$count"); do
+        printf '{"client_id":"bench.apps.googleusercontent.com","client_secret":"bench-secret","refresh_token":"rt-bench-%d","project_id":"bench-p%d","token":"at-bench-%d-1","expiry":"%s"}\n' \
+            "$i" "$i" "$i" "$expiry" > "$dir/bench-$i.json"
+    done
+}
+
+# start_gateway NAME CREDENTIAL_DIR FAKE_URL: sets GATEWAY_URL and GATEWAY_PID.
+start_gateway() {
+    local name=$1 dir=$2 fake=$3 port=""
+    HOST=127.0.0.1 PORT=0 PASSWORD=$PASSWORD CREDENTIALS_DIR=$dir LOG_LEVEL=warn LOG_FILE= \
+        CODE_ASSIST_ENDPOINT=$fake OAUTH_PROXY_URL=$fake GOOGLEAPIS_PROXY_URL=$fake \
+        RESOURCE_MANAGER_API_URL=$fake SERVICE_USAGE_API_URL=$fake \
+        "$BIN/gcli2api" > "$WORK/$name.out" 2>&1 &
+    GATEWAY_PID=$!
+    STARTED_PIDS+=("$GATEWAY_PID")
+    for _ in $(seq 1200); do
+        port=$(ss -ltnpH 2>/dev/null | grep "pid=$GATEWAY_PID," | awk '{print $4}' | sed "s/.*://" | head -n1 || true)
+        [ -n "$port" ] && break
+        if ! kill -0 "$GATEWAY_PID" 2>/dev/null; then
+            echo "gateway exited:" >&2
+            cat "$WORK/$name.out" >&2
+            exit 1
+        fi
+        sleep 0.05
+    done
+    if [ -z "$port" ]; then
+        echo "gateway did not start listening:" >&2
+        cat "$WORK/$name.out" >&2
+        exit 1
+    fi
+    GATEWAY_URL="http://127.0.0.1:$port"
+}
+
+rss_of() { "$CLIENT" rss --pid "$1" --out "$RESULTS/$2.json" > /dev/null; }
+
+# ---- request bodies -----------------------------------------------------------------------
+PROMPT="Summarise the benefits of connection pooling for an HTTP gateway in three sentences."
+printf '{"model":"%s","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"%s"}]}' \
+    "$MODEL" "$PROMPT" > "$WORK/chat.json"
+printf '{"model":"%s","stream":true,"messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"%s"}]}' \
+    "$MODEL" "$PROMPT" > "$WORK/chat_stream.json"
+"$CLIENT" envelope --chat "$WORK/chat.json" --project bench-p1 > "$WORK/envelope.json"
+
+# ---- throughput, latency, streaming ------------------------------------------------------
+log "fake Google: $CHUNKS chunks, ${CHUNK_INTERVAL_MS} ms apart, stamped"
+start_fake fake --chunks "$CHUNKS" --interval-ms "$CHUNK_INTERVAL_MS" --stamp
+write_credentials "$WORK/creds-main" 4
+start_gateway gateway "$WORK/creds-main" "$FAKE_URL"
+log "gateway on $GATEWAY_URL (4 credentials), fake on $FAKE_URL"
+
+GATEWAY=(--url "$GATEWAY_URL/v1/chat/completions" --header "Authorization: Bearer $PASSWORD")
+DIRECT_AUTH=(--header "Authorization: Bearer at-bench-1-1")
+
+for c in 1 32; do
+    log "non-stream, concurrency $c: gateway"
+    "$CLIENT" load "${GATEWAY[@]}" --body "$WORK/chat.json" --concurrency "$c" \
+        --seconds "$LOAD_SECONDS" --out "$RESULTS/nonstream_c${c}_gateway.json" > /dev/null
+    log "non-stream, concurrency $c: direct"
+    "$CLIENT" load --url "$FAKE_URL/v1internal:generateContent" "${DIRECT_AUTH[@]}" \
+        --body "$WORK/envelope.json" --concurrency "$c" \
+        --seconds "$LOAD_SECONDS" --out "$RESULTS/nonstream_c${c}_direct.json" > /dev/null
+done
+
+log "streams of $CHUNKS chunks: gateway"
+"$CLIENT" stream "${GATEWAY[@]}" --body "$WORK/chat_stream.json" --count "$STREAMS" \
+    --expect-chunks "$CHUNKS" --out "$RESULTS/stream_gateway.json" > /dev/null
+log "streams of $CHUNKS chunks: direct"
+"$CLIENT" stream --url "$FAKE_URL/v1internal:streamGenerateContent?alt=sse" "${DIRECT_AUTH[@]}" \
+    --body "$WORK/envelope.json" --count "$STREAMS" --expect-chunks "$CHUNKS" \
+    --out "$RESULTS/stream_direct.json" > /dev/null
+stop "$GATEWAY_PID"
+stop "$FAKE_PID"
+
+# ---- memory -------------------------------------------------------------------------------
+log "memory: 1 credential idle, then $HOLD_STREAMS open streams"
+# Slow streams (one chunk a second) stay open while the peak is sampled.
+start_fake slow-fake --chunks 60 --interval-ms 1000
+write_credentials "$WORK/creds-one" 1
+start_gateway gateway-one "$WORK/creds-one" "$FAKE_URL"
+sleep 2
+rss_of "$GATEWAY_PID" idle_1
+GATEWAY=(--url "$GATEWAY_URL/v1/chat/completions" --header "Authorization: Bearer $PASSWORD")
+"$CLIENT" hold "${GATEWAY[@]}" \
+    --body "$WORK/chat_stream.json" --count "$HOLD_STREAMS" --pid "$GATEWAY_PID" \
+    --open-timeout 40 --out "$RESULTS/hold_$HOLD_STREAMS.json" > /dev/null
+stop "$GATEWAY_PID"
+stop "$FAKE_PID"
+
+log "memory: 10,000 credentials idle"
+start_fake idle-fake
+write_credentials "$WORK/creds-many" 10000
+start_gateway gateway-many "$WORK/creds-many" "$FAKE_URL"
+sleep 3
+rss_of "$GATEWAY_PID" idle_10000
+stop "$GATEWAY_PID"
+stop "$FAKE_PID"
+
+# ---- report -------------------------------------------------------------------------------
+{
+    echo "placement: client, fake Google and gateway run on the same $(nproc)-core machine and share its cores; nothing is pinned, so the direct figures also run with the gateway idle beside them"
+    echo "gateway: release build, file storage, LOG_LEVEL=warn, no log file, default WORKERS; 4 credentials with valid tokens for the speed figures"
+    echo "fake Google: examples/fake_google_server, no request log, answers at once; streams of $CHUNKS chunks ${CHUNK_INTERVAL_MS} ms apart, each stamped with its send time"
+    echo "request: OpenAI chat (system + user message) for model $MODEL; direct sends the Code Assist envelope the gateway builds for it"
+    echo "load: closed loop, $LOAD_SECONDS s measured after 1 s warm-up per figure; streams: $STREAMS sequential streams after 3 warm-up ones"
+    echo "memory: RSS from /proc/<pid>/status (VmRSS idle, VmHWM under load), in MiB; idle figures taken 2–3 s after the port opened; open streams are one chunk a second from the fake"
+} > "$RESULTS/setup.txt"
+
+mkdir -p "$(dirname "$OUT")"
+"$CLIENT" report --results "$RESULTS" --markdown "$OUT" --notes "$ROOT/docs/benchmark-notes.md" > /dev/null
+log "written to $OUT"
