@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use crate::fake_google::LoadCodeAssist;
 use crate::harness::*;
 
-fn multipart(files: &[(&str, Vec<u8>)]) -> (String, Vec<u8>) {
+pub fn multipart(files: &[(&str, Vec<u8>)]) -> (String, Vec<u8>) {
     let boundary = "----gcli2apitestboundary";
     let mut body = Vec::new();
     for (name, data) in files {

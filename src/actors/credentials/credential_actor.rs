@@ -16,6 +16,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use super::cooldown::cooldown_until;
+use super::merge::merge;
 use super::messages::*;
 use super::usage;
 use crate::actors::storage::{SaveCredential, StorageActor};
@@ -161,6 +162,11 @@ impl CredentialActor {
         }
         self.record.state.disabled = true;
         self.record.state.disabled_reason = Some(reason);
+        self.record.state.disabled_changed_at = self.now_ms();
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.env.clock.now() * 1000 + i64::from(chrono::Utc::now().timestamp_subsec_millis())
     }
 
     fn push_error(&mut self, code: u16, message: String) {
@@ -543,6 +549,7 @@ impl Handler<SetEnabled> for CredentialActor {
         if msg.enabled {
             self.record.state.disabled = false;
             self.record.state.disabled_reason = None;
+            self.record.state.disabled_changed_at = self.now_ms();
             self.failures_in_row = 0;
             self.changed(true);
             self.start_refresh(ctx);
@@ -632,12 +639,13 @@ impl Handler<ExternalUpdate> for CredentialActor {
     type Result = ();
 
     fn handle(&mut self, msg: ExternalUpdate, ctx: &mut Self::Context) {
-        // Another instance wrote a newer version: adopt it (health, cooldowns, refreshed token).
-        if msg.0.state.revision <= self.record.state.revision {
+        let merged = merge(&self.record, &msg.0);
+        if merged == self.record {
             return;
         }
         let was_disabled = self.record.state.disabled;
-        self.record = msg.0;
+        let we_know_more = merge(&msg.0, &self.record) != msg.0;
+        self.record = merged;
         self.fields = CredentialFields::parse(&self.record.credential).map_err(|e| e.to_string());
         self.token_expiry = self
             .fields
@@ -646,6 +654,10 @@ impl Handler<ExternalUpdate> for CredentialActor {
             .and_then(|f| f.expiry)
             .map_or(0, |e| e.timestamp());
         self.publish();
+        // Write back only what the store lacks, so instances converge instead of echoing each other.
+        if we_know_more {
+            self.persist(false);
+        }
         if was_disabled && !self.record.state.disabled {
             self.start_refresh(ctx);
         }
