@@ -23,6 +23,36 @@ pub async fn run(args: Vec<String>, env: HashMap<String, String>) -> ExitCode {
     }
 }
 
+async fn migrate(args: &[String]) -> ExitCode {
+    let mut from = None;
+    let mut to = None;
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--from" => from = iter.next().cloned(),
+            "--to" => to = iter.next().cloned(),
+            other => {
+                eprintln!("unknown argument {other:?}\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let (Some(from), Some(to)) = (from, to) else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    match crate::store::migrate::migrate_urls(&from, &to).await {
+        Ok(report) => {
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("migration failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn serve(env: HashMap<String, String>) -> ExitCode {
     let layers = match ConfigLayers::load(ConfigLayers::default_file(&env).as_deref(), &env) {
         Ok(layers) => layers,
@@ -36,7 +66,11 @@ async fn serve(env: HashMap<String, String>) -> ExitCode {
         .map(|s| s.log_level)
         .unwrap_or_else(|_| "info".into());
     crate::logging::init(&level);
-    let app = match Application::build(layers, StartOptions::default()).await {
+    let options = StartOptions {
+        env,
+        ..StartOptions::default()
+    };
+    let app = match Application::build(layers, options).await {
         Ok(app) => app,
         Err(e) => {
             log::error!("cannot start: {e}");

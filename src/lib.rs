@@ -22,6 +22,7 @@ pub mod clock;
 pub mod config;
 pub mod convert;
 pub mod credential;
+pub mod env_credentials;
 pub mod error;
 pub mod gateway;
 pub mod logging;

@@ -2,6 +2,7 @@
 //! silent fall-back) → stored config → actors → HTTP server on an already bound listener (port 0 in
 //! tests, so the port is known before serving).
 
+use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use actix::prelude::*;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 
+use crate::actors::config_actor::ConfigActor;
 use crate::actors::credentials::CredentialSupervisor;
 use crate::actors::log_broadcaster::LogBroadcaster;
 use crate::actors::oauth_flows::OAuthFlows;
@@ -53,6 +55,8 @@ pub struct StartOptions {
     pub clock: Clock,
     /// Wait between polls of an onboarding operation.
     pub onboarding_poll: Duration,
+    /// The process environment (credential variables are read from it).
+    pub env: HashMap<String, String>,
 }
 
 impl Default for StartOptions {
@@ -60,6 +64,7 @@ impl Default for StartOptions {
         Self {
             clock: Clock::default(),
             onboarding_poll: Duration::from_secs(2),
+            env: HashMap::new(),
         }
     }
 }
@@ -149,6 +154,7 @@ impl Application {
             options.clock.clone(),
             storage.clone(),
             options.onboarding_poll,
+            store.clone(),
         )
         .start();
         let panel_secret = crate::auth::panel::load_or_create_secret(store.as_ref()).await?;
@@ -156,6 +162,7 @@ impl Application {
         let quota = QuotaActor::new(store.clone(), options.clock.clone(), costs).start();
         let sessions = SessionGuard::new(options.clock.clone()).start();
         let oauth = OAuthFlows::new(options.clock.clone()).start();
+        let config = ConfigActor::new(layers, shared.clone(), store.clone()).start();
         let state = AppState {
             settings: shared,
             supervisor,
@@ -166,9 +173,15 @@ impl Application {
             quota,
             sessions,
             oauth,
+            config,
+            env: Arc::new(options.env),
             panel_secret: Arc::from(panel_secret),
         };
 
+        if settings.auto_load_env_creds {
+            let loaded = crate::routes::env_creds::load_all(&state).await;
+            log::info!("{}", loaded["message"].as_str().unwrap_or_default());
+        }
         let addr = format!("{}:{}", settings.host, settings.port);
         let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
             addr: addr.clone(),
@@ -198,8 +211,12 @@ impl Application {
     /// Serves until stopped, then writes what is pending to the store.
     pub async fn run(self) -> std::io::Result<()> {
         let storage = self.state.storage.clone();
+        let store = self.state.store.clone();
         let result = self.server.await;
         let _ = storage.send(Flush).await;
+        if let Err(e) = store.close().await {
+            log::error!("closing the store: {e}");
+        }
         result
     }
 }

@@ -1,5 +1,6 @@
 //! Actors own the gateway's mutable state; handlers talk to them by message.
 
+pub mod config_actor;
 pub mod credentials;
 pub mod log_broadcaster;
 pub mod oauth_flows;

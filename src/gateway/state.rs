@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use actix::Addr;
 
+use crate::actors::config_actor::ConfigActor;
 use crate::actors::credentials::CredentialSupervisor;
 use crate::actors::log_broadcaster::LogBroadcaster;
 use crate::actors::oauth_flows::OAuthFlows;
@@ -26,6 +27,9 @@ pub struct AppState {
     pub quota: Addr<QuotaActor>,
     pub sessions: Addr<SessionGuard>,
     pub oauth: Addr<OAuthFlows>,
+    pub config: Addr<ConfigActor>,
+    /// The process environment as it was at start (credential variables are read from it).
+    pub env: Arc<std::collections::HashMap<String, String>>,
     /// HS256 key of panel session tokens.
     pub panel_secret: Arc<[u8]>,
 }

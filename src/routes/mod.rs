@@ -1,10 +1,13 @@
 //! HTTP routes, one file per URL family.
 
 pub mod body;
+pub mod config;
 pub mod creds;
+pub mod env_creds;
 pub mod fallback;
 pub mod gemini;
 pub mod keys;
+pub mod logs;
 pub mod models;
 pub mod oauth;
 pub mod openai;
@@ -74,6 +77,12 @@ fn configure_creds(cfg: &mut web::ServiceConfig) {
             web::post().to(creds::refresh_all_emails),
         ))
         .service(one("/auth/upload", web::post().to(upload::upload)))
+        .service(one("/auth/load-env-creds", web::post().to(env_creds::load)))
+        .service(one("/auth/env-creds", web::delete().to(env_creds::delete)))
+        .service(one(
+            "/auth/env-creds-status",
+            web::get().to(env_creds::status),
+        ))
         .service(one("/usage/stats", web::get().to(usage::stats)))
         .service(one("/usage/aggregated", web::get().to(usage::aggregated)))
         .service(one(
@@ -89,6 +98,11 @@ fn configure_creds(cfg: &mut web::ServiceConfig) {
         ))
         .service(one("/auth/status/{state}", web::get().to(oauth::status)))
         .service(one("/oauth2callback", web::get().to(oauth::oauth2callback)));
+    cfg.service(one("/config/get", web::get().to(config::get)))
+        .service(one("/config/save", web::post().to(config::save)))
+        .service(one("/auth/logs/stream", web::get().to(logs::stream)))
+        .service(one("/auth/logs/clear", web::post().to(logs::clear)))
+        .service(one("/auth/logs/download", web::get().to(logs::download)));
     cfg.service(one("/", web::get().to(pages::panel)))
         .service(one("/auth", web::get().to(pages::auth_page)))
         .service(one("/api-key-admin", web::get().to(pages::key_admin)))

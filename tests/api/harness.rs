@@ -24,6 +24,7 @@ pub struct TestApp {
     pub state: AppState,
     pub handle: actix_web::dev::ServerHandle,
     pub client: awc::Client,
+    task: actix_rt::task::JoinHandle<()>,
 }
 
 /// A credential file as Google tools write it. `token` None → the gateway must refresh first.
@@ -119,6 +120,7 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
         StartOptions {
             clock: clock.clone(),
             onboarding_poll: Duration::from_millis(20),
+            env: env.clone(),
         },
     )
     .await
@@ -126,7 +128,7 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
     let port = app.port();
     let state = app.state.clone();
     let handle = app.server_handle();
-    actix_rt::spawn(async move {
+    let task = actix_rt::spawn(async move {
         let _ = app.run().await;
     });
     let client = awc::Client::builder()
@@ -141,6 +143,7 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
         state,
         handle,
         client,
+        task,
     }
 }
 
@@ -235,8 +238,30 @@ impl TestApp {
         panic!("timed out waiting for: {what}");
     }
 
+    /// Like [`eventually`] for conditions that need the gateway.
+    pub async fn eventually_async<F, Fut>(&self, what: &str, mut cond: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        for _ in 0..250 {
+            if cond().await {
+                return;
+            }
+            actix_rt::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("timed out waiting for: {what}");
+    }
+
     pub async fn stop(self) {
-        self.handle.stop(false).await;
+        self.shutdown().await;
+    }
+
+    /// Stops the gateway gracefully (pending writes flushed) and hands back the directory and the fake.
+    pub async fn shutdown(self) -> (tempfile::TempDir, FakeGoogle) {
+        self.handle.stop(true).await;
+        let _ = self.task.await;
         self.google.stop().await;
+        (self.dir, self.google)
     }
 }

@@ -6,4 +6,5 @@ mod fake_google;
 mod harness;
 
 mod chat;
+mod fleet;
 mod gemini_native;

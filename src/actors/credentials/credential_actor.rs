@@ -22,7 +22,7 @@ use crate::actors::storage::{SaveCredential, StorageActor};
 use crate::clock::Clock;
 use crate::config::SharedSettings;
 use crate::credential::{self, CredentialFields};
-use crate::store::{CredentialRecord, ErrorRecord, MAX_ERROR_HISTORY};
+use crate::store::{CredentialRecord, ErrorRecord, Store, MAX_ERROR_HISTORY};
 use crate::upstream::oauth::{self, OAuthError};
 use crate::upstream::onboarding;
 
@@ -32,6 +32,20 @@ const REFRESH_AHEAD_SECS: i64 = 300;
 const MIN_TOKEN_LIFE_SECS: i64 = 30;
 const MAX_BACKOFF_SECS: u64 = 30;
 const MAX_ERROR_MESSAGE: usize = 500;
+/// The refresh lease outlives a slow token call but not a crashed holder for long.
+const LEASE_TTL_MS: u64 = 15_000;
+const LEASE_POLL_MS: u64 = 250;
+const LEASE_WAIT_ROUNDS: u32 = 60;
+
+enum Refreshed {
+    Here(
+        Result<oauth::TokenResponse, OAuthError>,
+        Arc<dyn Store>,
+        Arc<str>,
+        String,
+    ),
+    ByPeer(CredentialRecord),
+}
 
 /// What every credential actor needs from the rest of the gateway.
 #[derive(Clone)]
@@ -42,6 +56,10 @@ pub struct CredentialEnv {
     pub storage: Addr<StorageActor>,
     pub supervisor: Recipient<StatusChanged>,
     pub onboarding_poll: Duration,
+    /// The store itself, for the cluster-wide refresh lease and reading tokens other instances refreshed.
+    pub store: Arc<dyn Store>,
+    /// Identifies this process as a lease holder.
+    pub instance_id: Arc<str>,
 }
 
 type Waiter = oneshot::Sender<Result<(Arc<str>, Arc<str>), CredentialError>>;
@@ -213,20 +231,72 @@ impl CredentialActor {
         self.refreshing = true;
         let client = self.env.client.clone();
         let base = self.env.settings.current().oauth_proxy_url.clone();
+        let store = self.env.store.clone();
+        let holder = self.env.instance_id.clone();
+        let lease = format!("refresh:{}", self.name);
+        let name = self.name.clone();
         let fut = async move {
-            oauth::refresh_access_token(
+            // One refresh per credential across every instance sharing the store: the others wait
+            // for the lease holder and reuse the token it saved.
+            for _ in 0..LEASE_WAIT_ROUNDS {
+                match store.try_lease(&lease, &holder, LEASE_TTL_MS).await {
+                    Ok(true) | Err(_) => break,
+                    Ok(false) => {
+                        tokio::time::sleep(Duration::from_millis(LEASE_POLL_MS)).await;
+                        if let Ok(Some(record)) = store.get_credential(&name).await {
+                            if let Ok(f) = CredentialFields::parse(&record.credential) {
+                                let fresh = f.expiry.is_some_and(|e| {
+                                    e.timestamp()
+                                        > chrono::Utc::now().timestamp() + REFRESH_AHEAD_SECS
+                                });
+                                if fresh && f.access_token.is_some() {
+                                    return Refreshed::ByPeer(record);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let result = oauth::refresh_access_token(
                 &client,
                 &base,
                 &fields.client_id,
                 &fields.client_secret,
                 &fields.refresh_token,
             )
-            .await
+            .await;
+            Refreshed::Here(result, store, holder, lease)
         };
-        ctx.spawn(
-            fut.into_actor(self)
-                .map(|result, act, ctx| act.on_refreshed(result, ctx)),
-        );
+        ctx.spawn(fut.into_actor(self).map(|outcome, act, ctx| match outcome {
+            Refreshed::Here(result, store, holder, lease) => {
+                act.on_refreshed(result, ctx);
+                // Release after our token is queued for saving, so a waiting peer finds it.
+                actix::spawn(async move {
+                    let _ = store.release_lease(&lease, &holder).await;
+                });
+            }
+            Refreshed::ByPeer(record) => {
+                act.refreshing = false;
+                log::info!(
+                    "credential {}: using the token another instance refreshed",
+                    act.name
+                );
+                act.record.credential = record.credential;
+                act.fields =
+                    CredentialFields::parse(&act.record.credential).map_err(|e| e.to_string());
+                act.token_expiry = act
+                    .fields
+                    .as_ref()
+                    .ok()
+                    .and_then(|f| f.expiry)
+                    .map_or(0, |e| e.timestamp());
+                act.publish();
+                if let Some(pair) = act.ready_pair() {
+                    act.answer_waiters(Ok(pair));
+                }
+                act.schedule_ahead_of_expiry(ctx);
+            }
+        }));
     }
 
     fn on_refreshed(
@@ -562,9 +632,8 @@ impl Handler<ExternalUpdate> for CredentialActor {
     type Result = ();
 
     fn handle(&mut self, msg: ExternalUpdate, ctx: &mut Self::Context) {
-        if msg.0.state.revision <= self.record.state.revision
-            && msg.0.credential == self.record.credential
-        {
+        // Another instance wrote a newer version: adopt it (health, cooldowns, refreshed token).
+        if msg.0.state.revision <= self.record.state.revision {
             return;
         }
         let was_disabled = self.record.state.disabled;

@@ -16,7 +16,10 @@ use super::messages::*;
 use crate::actors::storage::{DeleteCredential, StorageActor};
 use crate::clock::Clock;
 use crate::config::SharedSettings;
-use crate::store::CredentialRecord;
+use crate::store::{CredentialRecord, Store};
+
+/// How often the store is checked for changes made by other instances.
+const SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 
 struct Entry {
     addr: Addr<CredentialActor>,
@@ -37,6 +40,11 @@ pub struct CredentialSupervisor {
     client: awc::Client,
     onboarding_poll: std::time::Duration,
     initial: Vec<CredentialRecord>,
+    store: Arc<dyn Store>,
+    instance_id: Arc<str>,
+    /// Last seen value of the store's change counter.
+    generation: Option<u64>,
+    syncing: bool,
 }
 
 impl CredentialSupervisor {
@@ -47,6 +55,7 @@ impl CredentialSupervisor {
         clock: Clock,
         storage: Addr<StorageActor>,
         onboarding_poll: std::time::Duration,
+        store: Arc<dyn Store>,
     ) -> Self {
         Self {
             entries: HashMap::new(),
@@ -60,7 +69,65 @@ impl CredentialSupervisor {
             client,
             onboarding_poll,
             initial: records,
+            store,
+            instance_id: Arc::from(uuid::Uuid::new_v4().to_string()),
+            generation: None,
+            syncing: false,
         }
+    }
+
+    /// Picks up credentials added, changed (banned, cooled, refreshed) or deleted by other instances
+    /// sharing the store. The change counter makes the common case (nothing changed) one cheap read.
+    fn sync_from_store(&mut self, ctx: &mut Context<Self>) {
+        if self.syncing {
+            return;
+        }
+        self.syncing = true;
+        let store = self.store.clone();
+        let seen = self.generation;
+        let fut = async move {
+            let generation = store.credentials_generation().await.ok()?;
+            if Some(generation) == seen {
+                return Some((generation, None));
+            }
+            let records = store.load_credentials().await.ok()?;
+            Some((generation, Some(records)))
+        };
+        ctx.spawn(fut.into_actor(self).map(|result, act, _| {
+            act.syncing = false;
+            let Some((generation, records)) = result else {
+                return;
+            };
+            let first = act.generation.is_none();
+            act.generation = Some(generation);
+            let Some(records) = records else {
+                return;
+            };
+            if first {
+                // Our own start-up load is this generation already.
+                return;
+            }
+            let names: std::collections::HashSet<&str> =
+                records.iter().map(|r| r.name.as_str()).collect();
+            let gone: Vec<Arc<str>> = act
+                .order
+                .iter()
+                .filter(|n| !names.contains(n.as_ref()))
+                .cloned()
+                .collect();
+            for name in gone {
+                if let Some(entry) = act.entries.remove(&name) {
+                    entry.addr.do_send(StopCredential);
+                }
+                act.order.retain(|n| *n != name);
+            }
+            for record in records {
+                match act.entries.get(record.name.as_str()) {
+                    Some(entry) => entry.addr.do_send(ExternalUpdate(record)),
+                    None => act.spawn(record),
+                }
+            }
+        }));
     }
 
     fn spawn(&mut self, record: CredentialRecord) {
@@ -142,7 +209,13 @@ impl Actor for CredentialSupervisor {
             storage: self.storage.clone(),
             supervisor: ctx.address().recipient(),
             onboarding_poll: self.onboarding_poll,
+            store: self.store.clone(),
+            instance_id: self.instance_id.clone(),
         });
+        // The file store serves one instance only; shared stores need the sync.
+        if self.store.backend_name() != "files" {
+            ctx.run_interval(SYNC_INTERVAL, |act, ctx| act.sync_from_store(ctx));
+        }
         let mut records = std::mem::take(&mut self.initial);
         records.sort_by(|a, b| a.name.cmp(&b.name));
         for record in records {

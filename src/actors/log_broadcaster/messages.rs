@@ -29,3 +29,8 @@ pub struct DownloadLogs;
 #[derive(Message)]
 #[rtype(result = "usize")]
 pub struct SessionCount;
+
+/// Whether the session is still subscribed (it is dropped when it falls behind).
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct IsSubscribed(pub u64);

@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use actix::prelude::*;
 use tokio::sync::mpsc;
 
-pub use messages::{ClearLogs, DownloadLogs, LogLine, SessionCount, Subscribe, Unsubscribe};
+pub use messages::{
+    ClearLogs, DownloadLogs, IsSubscribed, LogLine, SessionCount, Subscribe, Unsubscribe,
+};
 
 const RING_LINES: usize = 1000;
 /// Lines a new session receives on connect.
@@ -172,5 +174,13 @@ impl Handler<SessionCount> for LogBroadcaster {
 
     fn handle(&mut self, _: SessionCount, _: &mut Self::Context) -> usize {
         self.subscribers.len()
+    }
+}
+
+impl Handler<IsSubscribed> for LogBroadcaster {
+    type Result = bool;
+
+    fn handle(&mut self, msg: IsSubscribed, _: &mut Self::Context) -> bool {
+        self.subscribers.contains_key(&msg.0)
     }
 }

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The test command: formatting, lints, the Rust test suites (storage contract tests against the local
+# Redis and PostgreSQL when they answer), the official-SDK tests and the browser tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+step() { printf '\n== %s\n' "$*"; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Redis and PostgreSQL run on these machines before any session; start them if they stopped.
+ensure_services() {
+  if ! port_open 6379 && command -v redis-server >/dev/null; then
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null || true
+  fi
+  if ! port_open 5432 && command -v pg_ctlcluster >/dev/null; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start >/dev/null 2>&1 || true
+  fi
+  for _ in $(seq 1 20); do
+    port_open 6379 && port_open 5432 && break
+    sleep 0.5
+  done
+  if port_open 6379; then
+    export REDIS_URI="${REDIS_URI:-redis://127.0.0.1:6379}"
+  fi
+  if port_open 5432; then
+    export POSTGRES_DSN="${POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test}"
+  fi
+  if [ "${CI:-}" = "true" ] && { [ -z "${REDIS_URI:-}" ] || [ -z "${POSTGRES_DSN:-}" ]; }; then
+    echo "CI needs Redis on 127.0.0.1:6379 and PostgreSQL on 127.0.0.1:5432" >&2
+    exit 1
+  fi
+  echo "REDIS_URI=${REDIS_URI:-<not set: Redis tests skipped>}"
+  echo "POSTGRES_DSN=${POSTGRES_DSN:-<not set: Postgres tests skipped>}"
+  echo "MONGODB_URI=${MONGODB_URI:-<not set: MongoDB tests skipped>}"
+}
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --all-targets -- -D warnings
+
+step "services"
+ensure_services
+
+step "Rust tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --no-fail-fast
+else
+  cargo test --no-fail-fast
+fi
+
+if [ -f scripts/sdk-tests.sh ]; then
+  step "official SDK tests"
+  bash scripts/sdk-tests.sh
+fi
+
+if [ -f scripts/e2e-tests.sh ]; then
+  step "browser tests"
+  bash scripts/e2e-tests.sh
+fi
+
+step "all tests passed"

@@ -1,0 +1,124 @@
+//! Credentials given in the environment, for containers without a writable volume: `GCLI_CREDS_<id>`
+//! (JSON) and `GOOGLE_CREDENTIALS` / `GOOGLE_CREDENTIALS_<n>` (JSON or base64 of it). Each becomes a
+//! credential named `env-<id>.json`; the names are stable, so loading twice replaces instead of
+//! duplicating.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use serde_json::{Map, Value};
+
+use crate::credential::CredentialFields;
+
+pub const ENV_PREFIX: &str = "env-";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvCredential {
+    pub var: String,
+    pub name: String,
+    pub result: Result<Map<String, Value>, String>,
+}
+
+fn sanitise(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn decode(raw: &str) -> Result<Map<String, Value>, String> {
+    let raw = raw.trim();
+    let text = if raw.starts_with('{') {
+        raw.to_string()
+    } else {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(raw)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(raw))
+            .map_err(|_| "neither JSON nor base64 of JSON".to_string())?;
+        String::from_utf8(bytes).map_err(|_| "base64 does not decode to text".to_string())?
+    };
+    let value: Value = serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}"))?;
+    CredentialFields::parse_value(&value).map_err(|e| e.to_string())?;
+    value
+        .as_object()
+        .cloned()
+        .ok_or_else(|| "not a JSON object".to_string())
+}
+
+/// Names of the variables that carry credentials.
+pub fn is_credential_var(name: &str) -> bool {
+    name.starts_with("GCLI_CREDS_")
+        || name == "GOOGLE_CREDENTIALS"
+        || name.starts_with("GOOGLE_CREDENTIALS_")
+}
+
+/// Every credential variable in `env`, parsed, in name order.
+pub fn collect(env: &HashMap<String, String>) -> Vec<EnvCredential> {
+    let mut vars: Vec<(&String, &String)> =
+        env.iter().filter(|(k, _)| is_credential_var(k)).collect();
+    vars.sort();
+    vars.into_iter()
+        .map(|(var, raw)| {
+            let id = var
+                .strip_prefix("GCLI_CREDS_")
+                .map(str::to_string)
+                .unwrap_or_else(|| var.to_ascii_lowercase().replace('_', "-"));
+            let result = decode(raw);
+            let id = match (&result, id.chars().all(|c| c.is_ascii_digit())) {
+                // A numbered variable is named after its project, so names say which account it is.
+                (Ok(map), true) => match map.get("project_id").and_then(Value::as_str) {
+                    Some(p) => format!("{}-{id}", sanitise(p)),
+                    None => id,
+                },
+                _ => id,
+            };
+            EnvCredential {
+                var: var.clone(),
+                name: format!("{ENV_PREFIX}{}.json", sanitise(&id)),
+                result,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cred(project: &str) -> String {
+        json!({"client_id":"c","client_secret":"s","refresh_token":"r","project_id":project})
+            .to_string()
+    }
+
+    #[test]
+    fn json_and_base64_forms_are_read() {
+        let mut env = HashMap::new();
+        env.insert("GCLI_CREDS_1".to_string(), cred("proj-a"));
+        env.insert("GCLI_CREDS_team".to_string(), cred("proj-b"));
+        env.insert(
+            "GOOGLE_CREDENTIALS".to_string(),
+            base64::engine::general_purpose::STANDARD.encode(cred("proj-c")),
+        );
+        env.insert("GCLI_CREDS_bad".to_string(), "{not json".to_string());
+        env.insert("PATH".to_string(), "/bin".to_string());
+        let found = collect(&env);
+        let names: Vec<&str> = found.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            vec![
+                "env-proj-a-1.json",
+                "env-bad.json",
+                "env-team.json",
+                "env-google-credentials.json"
+            ]
+        );
+        assert!(found[1].result.is_err());
+        assert_eq!(found[3].result.as_ref().unwrap()["project_id"], "proj-c");
+    }
+}

@@ -1,0 +1,94 @@
+//! Credentials from environment variables: load them now, delete the loaded ones, or see what is set.
+
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Map, Value};
+
+use super::creds::all_records;
+use crate::actors::credentials::{AddCredential, RemoveCredential};
+use crate::auth::panel::PanelSession;
+use crate::env_credentials::{collect, ENV_PREFIX};
+use crate::error::ApiError;
+use crate::gateway::AppState;
+use crate::store::{CredentialRecord, CredentialState};
+
+/// Adds every valid credential variable to the rotation; answers a per-variable result.
+pub async fn load_all(state: &AppState) -> Value {
+    let mut results = Vec::new();
+    let mut loaded = 0usize;
+    for found in collect(&state.env) {
+        match found.result {
+            Ok(credential) => {
+                let record = CredentialRecord {
+                    name: found.name.clone(),
+                    credential,
+                    state: CredentialState::default(),
+                };
+                let added = matches!(
+                    state.supervisor.send(AddCredential(record)).await,
+                    Ok(Ok(()))
+                );
+                if added {
+                    loaded += 1;
+                }
+                results
+                    .push(json!({"variable": found.var, "filename": found.name, "success": added}));
+            }
+            Err(e) => {
+                log::warn!("environment credential {} ignored: {e}", found.var);
+                results.push(json!({"variable": found.var, "filename": found.name, "success": false, "error": e}));
+            }
+        }
+    }
+    json!({
+        "loaded_count": loaded,
+        "total_count": results.len(),
+        "results": results,
+        "message": format!("loaded {loaded} credential(s) from the environment"),
+    })
+}
+
+pub async fn load(_: PanelSession, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(load_all(&state).await))
+}
+
+pub async fn delete(_: PanelSession, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let names: Vec<String> = all_records(&state)
+        .await?
+        .into_iter()
+        .map(|r| r.name)
+        .filter(|n| n.starts_with(ENV_PREFIX))
+        .collect();
+    for name in &names {
+        let _ = state.supervisor.send(RemoveCredential(name.clone())).await;
+    }
+    Ok(HttpResponse::Ok().json(json!({
+        "deleted_count": names.len(),
+        "deleted_files": names,
+        "message": format!("deleted {} environment credential(s)", names.len()),
+    })))
+}
+
+pub async fn status(_: PanelSession, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let available: Map<String, Value> = collect(&state.env)
+        .into_iter()
+        .map(|c| {
+            let shown = match c.result {
+                Ok(_) => "set".to_string(),
+                Err(e) => format!("set but invalid: {e}"),
+            };
+            (c.var, Value::String(shown))
+        })
+        .collect();
+    let existing: Vec<String> = all_records(&state)
+        .await?
+        .into_iter()
+        .map(|r| r.name)
+        .filter(|n| n.starts_with(ENV_PREFIX))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "available_env_vars": available,
+        "auto_load_enabled": state.settings.current().auto_load_env_creds,
+        "existing_env_files_count": existing.len(),
+        "existing_env_files": existing,
+    })))
+}
