@@ -22,10 +22,7 @@ use crate::clock::Clock;
 use crate::config::{ConfigError, ConfigLayers, Settings, SharedSettings};
 use crate::gateway::{AppState, UpstreamClient};
 use crate::routes;
-use crate::store::StoreUrl;
-async fn open_store(_: &StoreUrl, _: &str) -> Result<Arc<dyn Store>, StoreError> {
-    Err(StoreError::Backend("x".into()))
-}
+use crate::store::open::{open_store, StoreUrl};
 use crate::store::{Store, StoreError};
 use crate::upstream::transport::{build_client, load_ca_file, TransportConfig, TransportError};
 

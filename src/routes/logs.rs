@@ -152,7 +152,14 @@ pub async fn stream(
             check_panel_token(&state, &token).await?;
             true
         }
-        None => false,
+        // Without a token only a real WebSocket may ask to authenticate with its first message.
+        None if req.headers().contains_key(actix_web::http::header::UPGRADE) => false,
+        None => {
+            return Err(ApiError::unauthorized(
+                "log in first: pass the session token as ?token=<token>",
+            )
+            .into())
+        }
     };
     let session = LogSession {
         broadcaster: state.logs.clone(),

@@ -3,17 +3,26 @@
 //! Backend choice (first set wins): `REDIS_URI` > `POSTGRES_DSN` > `MONGODB_URI` > files in `CREDENTIALS_DIR`.
 //! Every write a method acknowledges is durable when the call returns.
 
+pub mod file;
+pub mod migrate;
 pub mod model;
+pub mod mongo;
+pub mod open;
+pub mod postgres;
+pub mod redis;
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
+pub use file::{FileStore, FileStoreOptions};
+pub use migrate::{migrate, MigrationReport};
 pub use model::{
     ApiKeyRecord, CredentialRecord, CredentialState, DebitOutcome, ErrorRecord, UsageCounters,
     MAX_ERROR_HISTORY,
 };
+pub use open::{open_store, StoreUrl, DEFAULT_MONGODB_DATABASE, DEFAULT_PREFIX};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -38,6 +47,7 @@ pub trait Store: Send + Sync {
     fn backend_name(&self) -> &'static str;
 
     // ---- credentials ----
+    /// Sorted by name.
     async fn load_credentials(&self) -> Result<Vec<CredentialRecord>, StoreError>;
     async fn get_credential(&self, name: &str) -> Result<Option<CredentialRecord>, StoreError>;
     /// Insert or replace the whole record (credential JSON and state).
@@ -54,6 +64,7 @@ pub trait Store: Send + Sync {
     async fn save_config(&self, changes: &Map<String, Value>) -> Result<(), StoreError>;
 
     // ---- API keys ----
+    /// Oldest first (by `created_at`, then by key).
     async fn list_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
     async fn get_key(&self, api_key: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
     /// Fails with `Conflict` when the key exists.
@@ -80,10 +91,21 @@ pub trait Store: Send + Sync {
     /// Take the lease `name` for `holder` for `ttl_ms` if it is free, expired, or already held by `holder`.
     async fn try_lease(&self, name: &str, holder: &str, ttl_ms: u64) -> Result<bool, StoreError>;
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+
+    /// Graceful shutdown: the files backend compacts its journal into the TOML files; network backends
+    /// have nothing to do. Every acknowledged write is already durable, so skipping this loses nothing.
+    async fn close(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
-pub enum StoreUrl {
-    Files(std::path::PathBuf),
-    Redis { uri: String, database: i64 },
-    Postgres(String),
-    Mongo { uri: String, database: String },
+
+/// Enough of a secret (an API key, a lease holder token) to tell two apart in an error text.
+pub(crate) fn masked(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    if chars.len() <= 8 {
+        return "***".to_string();
+    }
+    let head: String = chars.iter().take(6).collect();
+    let tail: String = chars.iter().skip(chars.len() - 4).collect();
+    format!("{head}…{tail}")
 }

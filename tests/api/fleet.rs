@@ -49,7 +49,8 @@ async fn a_429_with_reset_hint_cools_the_credential_for_that_model() {
     let app = spawn_app_with(three_creds().env("CALLS_PER_ROTATION", "100")).await;
     wait_ready(&app, 3).await;
     let reset = (chrono::Utc::now() + chrono::Duration::minutes(10)).to_rfc3339();
-    app.google.enqueue("pa", Reply::quota_exhausted_until(&reset));
+    app.google
+        .enqueue("pa", Reply::quota_exhausted_until(&reset));
     let answer = app.chat(ask("gemini-2.5-pro")).await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(projects(&app), ["pa", "pb"]);
@@ -65,8 +66,17 @@ async fn a_429_with_reset_hint_cools_the_credential_for_that_model() {
     app.clock.advance(11 * 60);
     app.google.clear_requests();
     let status = app.get("/creds/status").await.json();
-    let pa = status["items"].as_array().unwrap().iter().find(|i| i["filename"] == "a.json").unwrap().clone();
-    assert!(pa["model_cooldowns"].as_object().unwrap().is_empty(), "{pa}");
+    let pa = status["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["filename"] == "a.json")
+        .unwrap()
+        .clone();
+    assert!(
+        pa["model_cooldowns"].as_object().unwrap().is_empty(),
+        "{pa}"
+    );
     app.stop().await;
 }
 
@@ -74,7 +84,8 @@ async fn a_429_with_reset_hint_cools_the_credential_for_that_model() {
 async fn retries_exhausted_hand_the_429_to_the_client() {
     let app = spawn_app_with(three_creds().env("RETRY_429_MAX_RETRIES", "2")).await;
     wait_ready(&app, 3).await;
-    app.google.set_default_reply(None, Reply::resource_exhausted());
+    app.google
+        .set_default_reply(None, Reply::resource_exhausted());
     let answer = app.chat(ask("gemini-2.5-flash")).await;
     assert_eq!(answer.status, 429, "{}", answer.text());
     assert_eq!(answer.json()["error"]["type"], "rate_limit_error");
@@ -99,7 +110,10 @@ async fn auto_ban_disables_on_403_and_retries_elsewhere() {
     let items = status["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["filename"], "a.json");
-    assert!(items[0]["disabled_reason"].as_str().unwrap().contains("403"));
+    assert!(items[0]["disabled_reason"]
+        .as_str()
+        .unwrap()
+        .contains("403"));
     assert_eq!(items[0]["error_codes"], json!([403]));
     app.stop().await;
 }
@@ -108,14 +122,23 @@ async fn auto_ban_disables_on_403_and_retries_elsewhere() {
 async fn invalid_grant_disables_the_credential() {
     let google = crate::fake_google::FakeGoogle::start().await;
     google.set_token_reply("rt-a", TokenReply::InvalidGrant);
-    let app = spawn_app_with(TestOptions { google: Some(google), ..three_creds() }).await;
+    let app = spawn_app_with(TestOptions {
+        google: Some(google),
+        ..three_creds()
+    })
+    .await;
     let answer = app.chat(ask("gemini-2.5-flash")).await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert!(!projects(&app).contains(&"pa".to_string()));
     app.eventually_async("a.json disabled for invalid_grant", || async {
         let s = app.get("/creds/status?status_filter=disabled").await.json();
         s["items"].as_array().is_some_and(|items| {
-            items.iter().any(|i| i["filename"] == "a.json" && i["disabled_reason"].as_str().is_some_and(|r| r.contains("invalid_grant")))
+            items.iter().any(|i| {
+                i["filename"] == "a.json"
+                    && i["disabled_reason"]
+                        .as_str()
+                        .is_some_and(|r| r.contains("invalid_grant"))
+            })
         })
     })
     .await;
@@ -126,14 +149,21 @@ async fn invalid_grant_disables_the_credential() {
 async fn transient_refresh_failure_recovers_by_itself() {
     let google = crate::fake_google::FakeGoogle::start().await;
     google.set_token_reply("rt-a", TokenReply::Status(503));
-    let app = spawn_app_with(TestOptions { google: Some(google), ..TestOptions::default() }
-        .cred("a.json", credential("rt-a", Some("pa"), None)))
+    let app = spawn_app_with(
+        TestOptions {
+            google: Some(google),
+            ..TestOptions::default()
+        }
+        .cred("a.json", credential("rt-a", Some("pa"), None)),
+    )
     .await;
     let google = &app.google;
-    app.eventually("a refresh failed", || google.token_refreshes("rt-a") >= 1).await;
+    app.eventually("a refresh failed", || google.token_refreshes("rt-a") >= 1)
+        .await;
     // The endpoint recovers; the credential comes back without anyone touching it.
     app.google.set_token_reply("rt-a", TokenReply::Ok);
-    app.eventually("refresh retried", || google.token_refreshes("rt-a") >= 2).await;
+    app.eventually("refresh retried", || google.token_refreshes("rt-a") >= 2)
+        .await;
     let answer = app.chat(ask("gemini-2.5-flash")).await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     let status = app.get("/creds/status").await.json();
@@ -148,13 +178,18 @@ async fn tokens_are_refreshed_in_the_background_before_expiry() {
     cred["expiry"] = json!((chrono::Utc::now() + chrono::Duration::minutes(4)).to_rfc3339());
     let app = spawn_app_with(TestOptions::default().cred("a.json", cred)).await;
     let google = &app.google;
-    app.eventually("background refresh", || google.token_refreshes("rt-a") == 1).await;
+    app.eventually("background refresh", || google.token_refreshes("rt-a") == 1)
+        .await;
     actix_rt::time::sleep(std::time::Duration::from_millis(100)).await;
     let answer = app.chat(ask("gemini-2.5-flash")).await;
     assert_eq!(answer.status, 200);
     let token = app.upstream_calls()[0].access_token.clone().unwrap();
     assert!(token.starts_with("at-rt-a"), "{token}");
-    assert_eq!(app.google.token_refreshes("rt-a"), 1, "the request did not trigger a refresh");
+    assert_eq!(
+        app.google.token_refreshes("rt-a"),
+        1,
+        "the request did not trigger a refresh"
+    );
     app.stop().await;
 }
 
@@ -162,8 +197,13 @@ async fn tokens_are_refreshed_in_the_background_before_expiry() {
 async fn usage_survives_a_restart_and_resets_at_seven_utc() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_path_buf();
-    let app = spawn_app_with(TestOptions { dir: Some(dir), ..TestOptions::default() }
-        .cred("a.json", credential("rt-a", Some("pa"), None)))
+    let app = spawn_app_with(
+        TestOptions {
+            dir: Some(dir),
+            ..TestOptions::default()
+        }
+        .cred("a.json", credential("rt-a", Some("pa"), None)),
+    )
     .await;
     for model in ["gemini-2.5-pro", "gemini-2.5-pro", "gemini-2.5-flash"] {
         assert_eq!(app.chat(ask(model)).await.status, 200);
@@ -174,13 +214,19 @@ async fn usage_survives_a_restart_and_resets_at_seven_utc() {
     let (dir, _google) = app.shutdown().await;
     let _ = path;
 
-    let app = spawn_app_with(TestOptions { dir: Some(dir), ..TestOptions::default() }).await;
+    let app = spawn_app_with(TestOptions {
+        dir: Some(dir),
+        ..TestOptions::default()
+    })
+    .await;
     let stats = app.get("/usage/stats").await.json();
     assert_eq!(stats["data"]["a.json"]["total_calls"], 3, "{stats}");
     // Move the clock past the next 07:00 UTC boundary.
-    let next = chrono::DateTime::parse_from_rfc3339(stats["data"]["a.json"]["next_reset_time"].as_str().unwrap())
-        .unwrap()
-        .timestamp();
+    let next = chrono::DateTime::parse_from_rfc3339(
+        stats["data"]["a.json"]["next_reset_time"].as_str().unwrap(),
+    )
+    .unwrap()
+    .timestamp();
     app.clock.advance(next - chrono::Utc::now().timestamp() + 1);
     let stats = app.get("/usage/stats").await.json();
     assert_eq!(stats["data"]["a.json"]["total_calls"], 0);

@@ -8,3 +8,7 @@ mod harness;
 mod chat;
 mod fleet;
 mod gemini_native;
+mod keys;
+mod onboarding;
+mod panel_auth;
+mod protocol;

@@ -1,0 +1,293 @@
+//! Files backend (the default): human-readable TOML in `CREDENTIALS_DIR` plus a write-ahead journal.
+//!
+//! Layout of the directory:
+//! - `creds.toml` — a table per credential name: the credential's fields and a `state` sub-table;
+//! - `config.toml` — flat keys; `api_keys.toml` — a table per key; `model_costs.toml` — model = cost;
+//! - `journal.jsonl` — mutations since the last compaction, one JSON object a line;
+//! - `.lock` — held while a store has the directory open.
+//!
+//! Durability: a write is acknowledged only after its journal line is fsynced (one fsync per batch
+//! of concurrent writes), so `kill -9` or a power cut loses nothing acknowledged. Compaction rewrites
+//! the changed TOML files atomically and then empties the journal: past ~1 MiB or 1000 entries, on
+//! [`FileStore::close`] and when the store is dropped.
+//!
+//! Single instance: debits are read-modify-write inside the one writer thread, atomic within this
+//! process only; the directory lock keeps a second process out. Leases live in memory.
+//!
+//! On open, loose `*.json` credential files in the directory are imported and renamed to
+//! `*.json.imported` once the import is on disk.
+
+mod dir_lock;
+mod disk;
+mod state;
+mod toml_format;
+mod writer;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+use tokio::sync::{mpsc, oneshot};
+
+use self::writer::{Command, Reply, Request};
+use super::{ApiKeyRecord, CredentialRecord, DebitOutcome, Store, StoreError};
+
+/// Requests waiting for the writer before callers are made to wait.
+const QUEUE_CAPACITY: usize = 8192;
+
+#[derive(Debug, Clone)]
+pub struct FileStoreOptions {
+    /// Compact once the journal holds this many bytes.
+    pub compact_after_bytes: u64,
+    /// Compact once the journal holds this many entries.
+    pub compact_after_entries: usize,
+    /// Compact when the store is dropped without [`FileStore::close`]. Turning it off leaves the
+    /// journal as a crash would.
+    pub compact_on_drop: bool,
+    /// How long `open` waits for the directory lock: a store of the same directory dropped a moment
+    /// ago may still be finishing its last compaction.
+    pub lock_wait: Duration,
+}
+
+impl Default for FileStoreOptions {
+    fn default() -> Self {
+        Self {
+            compact_after_bytes: 1024 * 1024,
+            compact_after_entries: 1000,
+            compact_on_drop: true,
+            lock_wait: Duration::from_secs(10),
+        }
+    }
+}
+
+struct Lease {
+    holder: String,
+    until: Instant,
+}
+
+pub struct FileStore {
+    dir: PathBuf,
+    requests: mpsc::Sender<Request>,
+    generation: Arc<AtomicU64>,
+    leases: Mutex<HashMap<String, Lease>>,
+}
+
+impl FileStore {
+    pub async fn open(dir: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        Self::open_with(dir, FileStoreOptions::default()).await
+    }
+
+    pub async fn open_with(
+        dir: impl Into<PathBuf>,
+        options: FileStoreOptions,
+    ) -> Result<Self, StoreError> {
+        let dir = dir.into();
+        let generation = Arc::new(AtomicU64::new(0));
+        let (requests, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let ready = writer::spawn(dir.clone(), options, generation.clone(), receiver)?;
+        ready.await.map_err(|_| closed())??;
+        Ok(Self {
+            dir,
+            requests,
+            generation,
+            leases: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Compacts the journal into the TOML files and releases the directory. Later calls fail with
+    /// `Unavailable`.
+    pub async fn close(&self) -> Result<(), StoreError> {
+        self.request(Command::Close).await.map(|_| ())
+    }
+
+    async fn request(&self, command: Command) -> Result<Reply, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Request { command, reply })
+            .await
+            .map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+
+    fn leases(&self) -> std::sync::MutexGuard<'_, HashMap<String, Lease>> {
+        // The map stays consistent even if a holder panicked mid-update: every update is one insert.
+        self.leases.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Unavailable("files store is closed".into())
+}
+
+fn unexpected() -> StoreError {
+    StoreError::Backend("files store writer answered with the wrong kind of reply".into())
+}
+
+#[async_trait]
+impl Store for FileStore {
+    fn backend_name(&self) -> &'static str {
+        "files"
+    }
+
+    async fn load_credentials(&self) -> Result<Vec<CredentialRecord>, StoreError> {
+        match self.request(Command::LoadCredentials).await? {
+            Reply::Credentials(records) => Ok(records),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn get_credential(&self, name: &str) -> Result<Option<CredentialRecord>, StoreError> {
+        match self.request(Command::GetCredential(name.into())).await? {
+            Reply::Credential(record) => Ok(record),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn put_credential(&self, record: &CredentialRecord) -> Result<(), StoreError> {
+        self.request(Command::PutCredential(record.clone()))
+            .await
+            .map(|_| ())
+    }
+
+    async fn delete_credential(&self, name: &str) -> Result<bool, StoreError> {
+        match self.request(Command::DeleteCredential(name.into())).await? {
+            Reply::Existed(existed) => Ok(existed),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn credentials_generation(&self) -> Result<u64, StoreError> {
+        Ok(self.generation.load(Ordering::SeqCst))
+    }
+
+    async fn load_config(&self) -> Result<Map<String, Value>, StoreError> {
+        match self.request(Command::LoadConfig).await? {
+            Reply::Config(config) => Ok(config),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn save_config(&self, changes: &Map<String, Value>) -> Result<(), StoreError> {
+        self.request(Command::SaveConfig(changes.clone()))
+            .await
+            .map(|_| ())
+    }
+
+    async fn list_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        match self.request(Command::ListKeys).await? {
+            Reply::Keys(keys) => Ok(keys),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn get_key(&self, api_key: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        match self.request(Command::GetKey(api_key.into())).await? {
+            Reply::Key(key) => Ok(key),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn insert_key(&self, record: &ApiKeyRecord) -> Result<(), StoreError> {
+        self.request(Command::InsertKey(record.clone()))
+            .await
+            .map(|_| ())
+    }
+
+    async fn delete_key(&self, api_key: &str) -> Result<bool, StoreError> {
+        match self.request(Command::DeleteKey(api_key.into())).await? {
+            Reply::Existed(existed) => Ok(existed),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn debit_key(
+        &self,
+        api_key: &str,
+        model: &str,
+        cost: u64,
+        now: i64,
+    ) -> Result<DebitOutcome, StoreError> {
+        let command = Command::Debit {
+            api_key: api_key.into(),
+            model: model.into(),
+            cost,
+            now,
+        };
+        match self.request(command).await? {
+            Reply::Debit(outcome) => Ok(outcome),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn refund_key(&self, api_key: &str, model: &str, cost: u64) -> Result<(), StoreError> {
+        let command = Command::Refund {
+            api_key: api_key.into(),
+            model: model.into(),
+            cost,
+        };
+        self.request(command).await.map(|_| ())
+    }
+
+    async fn load_model_costs(&self) -> Result<BTreeMap<String, u64>, StoreError> {
+        match self.request(Command::LoadCosts).await? {
+            Reply::Costs(costs) => Ok(costs),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn set_model_cost(&self, model: &str, cost: u64) -> Result<(), StoreError> {
+        let command = Command::SetCost {
+            model: model.into(),
+            cost,
+        };
+        self.request(command).await.map(|_| ())
+    }
+
+    async fn delete_model_cost(&self, model: &str) -> Result<bool, StoreError> {
+        match self.request(Command::DeleteCost(model.into())).await? {
+            Reply::Existed(existed) => Ok(existed),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn try_lease(&self, name: &str, holder: &str, ttl_ms: u64) -> Result<bool, StoreError> {
+        let now = Instant::now();
+        let mut leases = self.leases();
+        let free = leases
+            .get(name)
+            .is_none_or(|lease| lease.holder == holder || lease.until <= now);
+        if free {
+            let until = now
+                .checked_add(Duration::from_millis(ttl_ms))
+                .unwrap_or(now);
+            leases.insert(
+                name.to_string(),
+                Lease {
+                    holder: holder.to_string(),
+                    until,
+                },
+            );
+        }
+        Ok(free)
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let mut leases = self.leases();
+        if leases.get(name).is_some_and(|lease| lease.holder == holder) {
+            leases.remove(name);
+        }
+        Ok(())
+    }
+
+    async fn close(&self) -> Result<(), StoreError> {
+        FileStore::close(self).await
+    }
+}

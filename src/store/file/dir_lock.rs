@@ -1,0 +1,61 @@
+//! An advisory lock on the credentials directory: the files backend keeps its state in one process,
+//! so a second process (or a second store in the same process) must not write the same files.
+//! The kernel drops the lock when the holder dies, even on `kill -9`.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::store::StoreError;
+
+const LOCK_FILE: &str = ".lock";
+const RETRY_EVERY: Duration = Duration::from_millis(20);
+
+pub(super) struct DirLock {
+    _file: File,
+}
+
+impl DirLock {
+    /// Waits up to `wait` because a store dropped a moment ago may still be compacting on its thread.
+    pub fn acquire(dir: &Path, wait: Duration) -> Result<Self, StoreError> {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(LOCK_FILE))?;
+        let deadline = Instant::now() + wait;
+        loop {
+            if try_lock(&file)? {
+                return Ok(Self { _file: file });
+            }
+            if Instant::now() >= deadline {
+                return Err(StoreError::Unavailable(format!(
+                    "{} is in use by another gcli2api store (lock file {LOCK_FILE})",
+                    dir.display()
+                )));
+            }
+            std::thread::sleep(RETRY_EVERY);
+        }
+    }
+}
+
+#[cfg(unix)]
+fn try_lock(file: &File) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `flock` only reads the descriptor, which stays open while `file` is borrowed.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let err = io::Error::last_os_error();
+    match err.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(false),
+        _ => Err(err),
+    }
+}
+
+#[cfg(not(unix))]
+fn try_lock(_file: &File) -> io::Result<bool> {
+    Ok(true)
+}

@@ -1,0 +1,391 @@
+//! The writer thread of the files backend: it alone owns the state and the files.
+//!
+//! Requests are taken in batches (everything queued while the previous batch was being synced).
+//! Each batch's mutations are appended to the journal and fsynced once; only then does any request
+//! of the batch get its answer, so nobody ever observes a write that a crash could take back.
+//! A dedicated OS thread rather than a runtime task: fsync blocks, and a thread also finishes its
+//! shutdown compaction when the store is dropped outside any runtime.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use tokio::sync::{mpsc, oneshot};
+
+use super::dir_lock::DirLock;
+use super::disk;
+use super::state::{FileState, JournalEntry, Section};
+use super::FileStoreOptions;
+use crate::store::{ApiKeyRecord, CredentialRecord, DebitOutcome, StoreError};
+
+/// Most requests folded into one fsync.
+const MAX_BATCH: usize = 4096;
+
+pub(super) enum Command {
+    LoadCredentials,
+    GetCredential(String),
+    PutCredential(CredentialRecord),
+    DeleteCredential(String),
+    LoadConfig,
+    SaveConfig(Map<String, Value>),
+    ListKeys,
+    GetKey(String),
+    InsertKey(ApiKeyRecord),
+    DeleteKey(String),
+    Debit {
+        api_key: String,
+        model: String,
+        cost: u64,
+        now: i64,
+    },
+    Refund {
+        api_key: String,
+        model: String,
+        cost: u64,
+    },
+    LoadCosts,
+    SetCost {
+        model: String,
+        cost: u64,
+    },
+    DeleteCost(String),
+    /// Compact, release the directory and stop.
+    Close,
+}
+
+pub(super) enum Reply {
+    Done,
+    Existed(bool),
+    Credentials(Vec<CredentialRecord>),
+    Credential(Option<CredentialRecord>),
+    Config(Map<String, Value>),
+    Keys(Vec<ApiKeyRecord>),
+    Key(Option<ApiKeyRecord>),
+    Debit(DebitOutcome),
+    Costs(std::collections::BTreeMap<String, u64>),
+}
+
+pub(super) type ReplySender = oneshot::Sender<Result<Reply, StoreError>>;
+
+pub(super) struct Request {
+    pub command: Command,
+    pub reply: ReplySender,
+}
+
+struct Writer {
+    dir: PathBuf,
+    options: FileStoreOptions,
+    state: FileState,
+    journal: File,
+    journal_entries: usize,
+    journal_bytes: u64,
+    /// Sections changed since the last compaction, indexed by [`Section::index`].
+    dirty: [bool; 4],
+    generation: Arc<AtomicU64>,
+    /// Set when a journal write failed: the in-memory state may now be ahead of the disk, so the
+    /// store refuses everything until it is reopened.
+    failed: Option<String>,
+    _lock: DirLock,
+}
+
+/// Starts the writer; the receiver yields once the directory is loaded (or failed to load).
+pub(super) fn spawn(
+    dir: PathBuf,
+    options: FileStoreOptions,
+    generation: Arc<AtomicU64>,
+    requests: mpsc::Receiver<Request>,
+) -> Result<oneshot::Receiver<Result<(), StoreError>>, StoreError> {
+    let (ready_tx, ready_rx) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("gcli2api-file-store".into())
+        .spawn(move || match Writer::open(dir, options, generation) {
+            Ok(writer) => {
+                let _ = ready_tx.send(Ok(()));
+                writer.run(requests);
+            }
+            Err(e) => {
+                let _ = ready_tx.send(Err(e));
+            }
+        })?;
+    Ok(ready_rx)
+}
+
+impl Writer {
+    fn open(
+        dir: PathBuf,
+        options: FileStoreOptions,
+        generation: Arc<AtomicU64>,
+    ) -> Result<Self, StoreError> {
+        if !dir.exists() {
+            std::fs::create_dir_all(&dir)?;
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                disk::sync_dir(parent)?;
+            }
+        }
+        let lock = DirLock::acquire(&dir, options.lock_wait)?;
+        disk::remove_stale_temp_files(&dir)?;
+        let mut state = disk::load_state(&dir)?;
+        let replay = disk::replay_journal(&dir, &mut state)?;
+        if replay.applied > 0 {
+            log::info!("files store: replayed {} journal entries", replay.applied);
+        }
+        let imported = disk::import_loose_json(&dir, &mut state)?;
+        let journal = disk::open_journal(&dir)?;
+        // A journal created just now must keep its name through a power cut, or its fsynced
+        // entries are unreachable.
+        disk::sync_dir(&dir)?;
+        let mut dirty = replay.touched;
+        if !imported.is_empty() {
+            dirty[Section::Credentials.index()] = true;
+        }
+        let mut writer = Self {
+            dir,
+            options,
+            state,
+            journal,
+            journal_entries: replay.applied,
+            journal_bytes: 0,
+            dirty,
+            generation,
+            failed: None,
+            _lock: lock,
+        };
+        // Folding the journal in now also drops a torn tail, which later appends must not follow.
+        if replay.non_empty || !imported.is_empty() {
+            writer.compact()?;
+        }
+        disk::mark_imported(&writer.dir, &imported)?;
+        Ok(writer)
+    }
+
+    fn run(mut self, mut requests: mpsc::Receiver<Request>) {
+        while let Some(first) = requests.blocking_recv() {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match requests.try_recv() {
+                    Ok(request) => batch.push(request),
+                    Err(_) => break,
+                }
+            }
+            let closers = self.process(batch);
+            if !closers.is_empty() {
+                let result = match &self.failed {
+                    Some(reason) => Err(failed_error(reason)),
+                    None => self.compact(),
+                };
+                // Release the lock before answering, so a reopen right after `close` finds it free.
+                drop(self);
+                for closer in closers {
+                    let _ = closer.send(result.as_ref().map(|()| Reply::Done).map_err(clone_error));
+                }
+                return;
+            }
+        }
+        // Every handle is gone (the store was dropped without `close`).
+        if self.options.compact_on_drop && self.failed.is_none() {
+            if let Err(e) = self.compact() {
+                log::error!(
+                    "files store: final compaction failed, the journal keeps the data: {e}"
+                );
+            }
+        }
+    }
+
+    /// Runs one batch and answers it; returns the `Close` requests found in it.
+    fn process(&mut self, batch: Vec<Request>) -> Vec<ReplySender> {
+        let mut replies: Vec<(ReplySender, Result<Reply, StoreError>)> =
+            Vec::with_capacity(batch.len());
+        let mut closers = Vec::new();
+        let mut lines = Vec::new();
+        let mut entries = 0usize;
+        let mut credential_writes = 0u64;
+        for request in batch {
+            if let Command::Close = request.command {
+                closers.push(request.reply);
+                continue;
+            }
+            if let Some(reason) = &self.failed {
+                replies.push((request.reply, Err(failed_error(reason))));
+                continue;
+            }
+            let (mut result, entry) = self.execute(request.command);
+            if let Some(entry) = entry {
+                match serde_json::to_vec(&entry) {
+                    Ok(line) => {
+                        lines.extend_from_slice(&line);
+                        lines.push(b'\n');
+                        self.state.apply(&entry);
+                        self.dirty[entry.section().index()] = true;
+                        entries += 1;
+                        if entry.touches_credentials() {
+                            credential_writes += 1;
+                        }
+                    }
+                    Err(e) => result = Err(StoreError::Backend(format!("journal entry: {e}"))),
+                }
+            }
+            replies.push((request.reply, result));
+        }
+        if !lines.is_empty() {
+            match self.append(&lines) {
+                Ok(()) => {
+                    self.journal_entries += entries;
+                    self.journal_bytes += lines.len() as u64;
+                    self.generation
+                        .fetch_add(credential_writes, Ordering::SeqCst);
+                }
+                Err(e) => {
+                    log::error!(
+                        "files store: journal write failed, refusing further requests: {e}"
+                    );
+                    let reason = e.to_string();
+                    for (_, result) in &mut replies {
+                        *result = Err(failed_error(&reason));
+                    }
+                    self.failed = Some(reason);
+                }
+            }
+        }
+        for (reply, result) in replies {
+            let _ = reply.send(result);
+        }
+        if self.failed.is_none()
+            && (self.journal_entries >= self.options.compact_after_entries
+                || self.journal_bytes >= self.options.compact_after_bytes)
+        {
+            if let Err(e) = self.compact() {
+                log::error!("files store: compaction failed, the journal keeps the data: {e}");
+            }
+        }
+        closers
+    }
+
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.journal.write_all(bytes)?;
+        self.journal.sync_data()
+    }
+
+    /// Rewrites the changed TOML files atomically, then empties the journal.
+    fn compact(&mut self) -> Result<(), StoreError> {
+        let mut renamed = false;
+        for section in Section::ALL {
+            if self.dirty[section.index()] {
+                let text = disk::render_section(&self.state, section)?;
+                disk::write_atomically(&self.dir, section.file_name(), text.as_bytes())?;
+                renamed = true;
+            }
+        }
+        if renamed {
+            // The renames must be durable before the journal that could rebuild them is gone.
+            disk::sync_dir(&self.dir)?;
+        }
+        self.journal.set_len(0)?;
+        self.journal.sync_all()?;
+        self.dirty = [false; 4];
+        self.journal_entries = 0;
+        self.journal_bytes = 0;
+        Ok(())
+    }
+
+    fn execute(&self, command: Command) -> (Result<Reply, StoreError>, Option<JournalEntry>) {
+        let state = &self.state;
+        let read = |reply: Reply| (Ok(reply), None);
+        let write = |entry: Result<JournalEntry, StoreError>, reply: Reply| match entry {
+            Ok(entry) => (Ok(reply), Some(entry)),
+            Err(e) => (Err(e), None),
+        };
+        match command {
+            Command::LoadCredentials => read(Reply::Credentials(
+                state.credentials.values().cloned().collect(),
+            )),
+            Command::GetCredential(name) => {
+                read(Reply::Credential(state.credentials.get(&name).cloned()))
+            }
+            Command::PutCredential(record) => write(state.put_credential(&record), Reply::Done),
+            Command::DeleteCredential(name) => {
+                if state.credentials.contains_key(&name) {
+                    (
+                        Ok(Reply::Existed(true)),
+                        Some(JournalEntry::DeleteCredential { name }),
+                    )
+                } else {
+                    read(Reply::Existed(false))
+                }
+            }
+            Command::LoadConfig => read(Reply::Config(state.config.clone())),
+            Command::SaveConfig(changes) => {
+                if changes.is_empty() {
+                    read(Reply::Done)
+                } else {
+                    write(state.save_config(&changes), Reply::Done)
+                }
+            }
+            Command::ListKeys => {
+                let mut keys: Vec<ApiKeyRecord> = state.keys.values().cloned().collect();
+                keys.sort_by(|a, b| (a.created_at, &a.api_key).cmp(&(b.created_at, &b.api_key)));
+                read(Reply::Keys(keys))
+            }
+            Command::GetKey(api_key) => read(Reply::Key(state.keys.get(&api_key).cloned())),
+            Command::InsertKey(record) => write(state.insert_key(&record), Reply::Done),
+            Command::DeleteKey(api_key) => {
+                if state.keys.contains_key(&api_key) {
+                    (
+                        Ok(Reply::Existed(true)),
+                        Some(JournalEntry::DeleteKey { api_key }),
+                    )
+                } else {
+                    read(Reply::Existed(false))
+                }
+            }
+            Command::Debit {
+                api_key,
+                model,
+                cost,
+                now,
+            } => {
+                let (outcome, entry) = state.debit(&api_key, &model, cost, now);
+                (Ok(Reply::Debit(outcome)), entry)
+            }
+            Command::Refund {
+                api_key,
+                model,
+                cost,
+            } => (Ok(Reply::Done), state.refund(&api_key, &model, cost)),
+            Command::LoadCosts => read(Reply::Costs(state.costs.clone())),
+            Command::SetCost { model, cost } => {
+                write(state.set_model_cost(&model, cost), Reply::Done)
+            }
+            Command::DeleteCost(model) => {
+                if state.costs.contains_key(&model) {
+                    (
+                        Ok(Reply::Existed(true)),
+                        Some(JournalEntry::DeleteModelCost { model }),
+                    )
+                } else {
+                    read(Reply::Existed(false))
+                }
+            }
+            Command::Close => read(Reply::Done),
+        }
+    }
+}
+
+fn failed_error(reason: &str) -> StoreError {
+    StoreError::Unavailable(format!(
+        "files store stopped after a failed journal write ({reason}); reopen it"
+    ))
+}
+
+/// `StoreError` is not `Clone` (it wraps `io::Error`); several `close` callers each get a copy.
+fn clone_error(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        StoreError::Io(io) => StoreError::Io(std::io::Error::new(io.kind(), io.to_string())),
+        StoreError::Corrupt(m) => StoreError::Corrupt(m.clone()),
+        StoreError::Backend(m) => StoreError::Backend(m.clone()),
+        StoreError::Conflict(m) => StoreError::Conflict(m.clone()),
+    }
+}

@@ -1,0 +1,58 @@
+//! Copying everything from one backend to another (e.g. files → Redis when moving to several
+//! instances). Credentials, config and costs are upserted; an API key already present in the target
+//! is replaced, so the target ends with the source's balances.
+
+use super::{Store, StoreError};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MigrationReport {
+    pub credentials: usize,
+    pub config_keys: usize,
+    pub api_keys: usize,
+    /// API keys that existed in the target and were overwritten.
+    pub api_keys_replaced: usize,
+    pub model_costs: usize,
+}
+
+pub async fn migrate(from: &dyn Store, to: &dyn Store) -> Result<MigrationReport, StoreError> {
+    let mut report = MigrationReport::default();
+
+    for record in from.load_credentials().await? {
+        to.put_credential(&record).await?;
+        report.credentials += 1;
+    }
+
+    let config = from.load_config().await?;
+    to.save_config(&config).await?;
+    report.config_keys = config.len();
+
+    for key in from.list_keys().await? {
+        match to.insert_key(&key).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                to.delete_key(&key.api_key).await?;
+                to.insert_key(&key).await?;
+                report.api_keys_replaced += 1;
+            }
+            Err(e) => return Err(e),
+        }
+        report.api_keys += 1;
+    }
+
+    for (model, cost) in from.load_model_costs().await? {
+        to.set_model_cost(&model, cost).await?;
+        report.model_costs += 1;
+    }
+
+    log::info!(
+        "migrated {} → {}: {} credentials, {} config keys, {} API keys ({} replaced), {} model costs",
+        from.backend_name(),
+        to.backend_name(),
+        report.credentials,
+        report.config_keys,
+        report.api_keys,
+        report.api_keys_replaced,
+        report.model_costs
+    );
+    Ok(report)
+}

@@ -1,0 +1,611 @@
+//! PostgreSQL backend (`POSTGRES_DSN`). Every table lives in a schema named after the prefix;
+//! the schema is created and migrated at open, serialised across instances by an advisory lock.
+//! Connections are plain TCP (no TLS connector is built in): use a DSN the server accepts without
+//! `sslmode=require`, or a TLS-terminating proxy.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use serde_json::{Map, Value};
+use tokio_postgres::{NoTls, Row};
+
+use super::{masked, ApiKeyRecord, CredentialRecord, DebitOutcome, Store, StoreError};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const POOL_SIZE: usize = 16;
+
+/// Applied in order, each once, recorded in `schema_migrations`. `{s}` is the quoted schema.
+const MIGRATIONS: &[(i32, &str)] = &[(
+    1,
+    r"
+CREATE TABLE {s}.credentials (
+    name text PRIMARY KEY,
+    credential jsonb NOT NULL,
+    state jsonb NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE {s}.generation (
+    id int PRIMARY KEY CHECK (id = 1),
+    value bigint NOT NULL
+);
+INSERT INTO {s}.generation (id, value) VALUES (1, 0);
+CREATE TABLE {s}.config (
+    key text PRIMARY KEY,
+    value jsonb NOT NULL
+);
+CREATE TABLE {s}.api_keys (
+    api_key text PRIMARY KEY,
+    total_quota bigint NOT NULL,
+    used_quota bigint NOT NULL DEFAULT 0,
+    created_at bigint NOT NULL,
+    description text,
+    model_stats jsonb NOT NULL DEFAULT '{}'::jsonb,
+    allowed_models jsonb NOT NULL DEFAULT '[]'::jsonb,
+    max_concurrent int,
+    expires_at bigint
+);
+CREATE TABLE {s}.model_costs (
+    model text PRIMARY KEY,
+    cost bigint NOT NULL
+);
+CREATE TABLE {s}.leases (
+    name text PRIMARY KEY,
+    holder text NOT NULL,
+    expires_at timestamptz NOT NULL
+);
+",
+)];
+
+/// The SQL of every operation, with the schema filled in once.
+struct Sql {
+    load_credentials: String,
+    get_credential: String,
+    put_credential: String,
+    delete_credential: String,
+    generation: String,
+    load_config: String,
+    upsert_config: String,
+    delete_config: String,
+    list_keys: String,
+    get_key: String,
+    insert_key: String,
+    delete_key: String,
+    debit: String,
+    key_balance: String,
+    refund: String,
+    load_costs: String,
+    set_cost: String,
+    delete_cost: String,
+    try_lease: String,
+    release_lease: String,
+}
+
+const KEY_COLUMNS: &str =
+    "api_key, total_quota, used_quota, created_at, description, model_stats, \
+                           allowed_models, max_concurrent, expires_at";
+
+impl Sql {
+    fn new(s: &str) -> Self {
+        Self {
+            load_credentials: format!(
+                "SELECT name, credential, state FROM {s}.credentials ORDER BY name"
+            ),
+            get_credential: format!(
+                "SELECT name, credential, state FROM {s}.credentials WHERE name = $1"
+            ),
+            // One statement, so the generation moves in the same transaction as the write.
+            put_credential: format!(
+                "WITH written AS (
+                     INSERT INTO {s}.credentials (name, credential, state, updated_at)
+                     VALUES ($1, $2, $3, now())
+                     ON CONFLICT (name) DO UPDATE
+                     SET credential = EXCLUDED.credential, state = EXCLUDED.state, updated_at = now()
+                     RETURNING 1)
+                 UPDATE {s}.generation SET value = value + 1 WHERE id = 1"
+            ),
+            delete_credential: format!(
+                "WITH removed AS (DELETE FROM {s}.credentials WHERE name = $1 RETURNING 1),
+                      bumped AS (UPDATE {s}.generation SET value = value + 1
+                                 WHERE id = 1 AND EXISTS (SELECT 1 FROM removed) RETURNING 1)
+                 SELECT count(*) FROM removed"
+            ),
+            generation: format!("SELECT value FROM {s}.generation WHERE id = 1"),
+            load_config: format!("SELECT key, value FROM {s}.config ORDER BY key"),
+            upsert_config: format!(
+                "INSERT INTO {s}.config (key, value) VALUES ($1, $2)
+                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+            ),
+            delete_config: format!("DELETE FROM {s}.config WHERE key = $1"),
+            list_keys: format!("SELECT {KEY_COLUMNS} FROM {s}.api_keys ORDER BY created_at, api_key"),
+            get_key: format!("SELECT {KEY_COLUMNS} FROM {s}.api_keys WHERE api_key = $1"),
+            insert_key: format!(
+                "INSERT INTO {s}.api_keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT (api_key) DO NOTHING"
+            ),
+            delete_key: format!("DELETE FROM {s}.api_keys WHERE api_key = $1"),
+            debit: format!(
+                "UPDATE {s}.api_keys
+                 SET used_quota = used_quota + $2,
+                     model_stats = jsonb_set(model_stats, ARRAY[$3::text],
+                         to_jsonb(COALESCE((model_stats ->> $3::text)::bigint, 0) + $2))
+                 WHERE api_key = $1 AND total_quota - used_quota >= $2
+                   AND (expires_at IS NULL OR expires_at > $4)
+                 RETURNING used_quota, total_quota"
+            ),
+            key_balance: format!(
+                "SELECT used_quota, total_quota, expires_at FROM {s}.api_keys WHERE api_key = $1"
+            ),
+            refund: format!(
+                "UPDATE {s}.api_keys
+                 SET used_quota = GREATEST(used_quota - $2, 0),
+                     model_stats = CASE WHEN model_stats -> $3::text IS NULL THEN model_stats
+                         ELSE jsonb_set(model_stats, ARRAY[$3::text],
+                             to_jsonb(GREATEST((model_stats ->> $3::text)::bigint - $2, 0))) END
+                 WHERE api_key = $1"
+            ),
+            load_costs: format!("SELECT model, cost FROM {s}.model_costs ORDER BY model"),
+            set_cost: format!(
+                "INSERT INTO {s}.model_costs (model, cost) VALUES ($1, $2)
+                 ON CONFLICT (model) DO UPDATE SET cost = EXCLUDED.cost"
+            ),
+            delete_cost: format!("DELETE FROM {s}.model_costs WHERE model = $1"),
+            // The database clock decides expiry, so instances with skewed clocks agree.
+            try_lease: format!(
+                "INSERT INTO {s}.leases (name, holder, expires_at)
+                 VALUES ($1, $2, now() + make_interval(secs => $3::float8 / 1000.0))
+                 ON CONFLICT (name) DO UPDATE
+                 SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+                 WHERE {s}.leases.holder = EXCLUDED.holder OR {s}.leases.expires_at <= now()
+                 RETURNING 1"
+            ),
+            release_lease: format!("DELETE FROM {s}.leases WHERE name = $1 AND holder = $2"),
+        }
+    }
+}
+
+pub struct PostgresStore {
+    pool: Pool,
+    sql: Sql,
+}
+
+/// Double-quoted identifier; the prefix is validated by `open_store`, quoting keeps it exact.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Where the DSN points, without user or password.
+fn describe(config: &tokio_postgres::Config) -> String {
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            tokio_postgres::config::Host::Tcp(name) => name.clone(),
+            #[cfg(unix)]
+            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".into());
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let db = config.get_dbname().unwrap_or("");
+    format!("{host}:{port}/{db}")
+}
+
+/// The server's message and SQLSTATE, never its DETAIL (which can quote key values); for client-side
+/// errors the cause (`tokio_postgres` prints only "error connecting to server").
+fn pg_error(e: tokio_postgres::Error) -> StoreError {
+    if let Some(db) = e.as_db_error() {
+        return StoreError::Backend(format!(
+            "PostgreSQL: {} (SQLSTATE {})",
+            db.message(),
+            db.code().code()
+        ));
+    }
+    let cause = std::error::Error::source(&e);
+    let text = match cause {
+        Some(cause) => format!("PostgreSQL: {e}: {cause}"),
+        None => format!("PostgreSQL: {e}"),
+    };
+    if e.is_closed() || cause.is_some_and(|c| c.is::<std::io::Error>()) {
+        StoreError::Unavailable(text)
+    } else {
+        StoreError::Backend(text)
+    }
+}
+
+fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => match pg_error(e) {
+            StoreError::Backend(m) => StoreError::Unavailable(m),
+            other => other,
+        },
+        other => StoreError::Unavailable(format!("PostgreSQL pool: {other}")),
+    }
+}
+
+fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
+    i64::try_from(value)
+        .map_err(|_| StoreError::Backend(format!("{what} is too large for PostgreSQL bigint")))
+}
+
+fn to_u64(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+fn json<T: serde::Serialize>(value: &T, what: &str) -> Result<Value, StoreError> {
+    serde_json::to_value(value).map_err(|e| StoreError::Backend(format!("serialise {what}: {e}")))
+}
+
+fn credential_from_row(row: &Row) -> Result<CredentialRecord, StoreError> {
+    let name: String = row.try_get(0).map_err(pg_error)?;
+    let corrupt = |e: String| StoreError::Corrupt(format!("PostgreSQL credential `{name}`: {e}"));
+    let credential: Value = row.try_get(1).map_err(|e| corrupt(e.to_string()))?;
+    let state: Value = row.try_get(2).map_err(|e| corrupt(e.to_string()))?;
+    let Value::Object(credential) = credential else {
+        return Err(corrupt("credential is not a JSON object".into()));
+    };
+    let state = serde_json::from_value(state).map_err(|e| corrupt(e.to_string()))?;
+    Ok(CredentialRecord {
+        name: name.clone(),
+        credential,
+        state,
+    })
+}
+
+fn key_from_row(row: &Row) -> Result<ApiKeyRecord, StoreError> {
+    let corrupt = |e: String| StoreError::Corrupt(format!("PostgreSQL API key row: {e}"));
+    let get_err = |e: tokio_postgres::Error| corrupt(e.to_string());
+    let model_stats: Value = row.try_get(5).map_err(get_err)?;
+    let allowed_models: Value = row.try_get(6).map_err(get_err)?;
+    let max_concurrent: Option<i32> = row.try_get(7).map_err(get_err)?;
+    Ok(ApiKeyRecord {
+        api_key: row.try_get(0).map_err(get_err)?,
+        total_quota: to_u64(row.try_get(1).map_err(get_err)?),
+        used_quota: to_u64(row.try_get(2).map_err(get_err)?),
+        created_at: row.try_get(3).map_err(get_err)?,
+        description: row.try_get(4).map_err(get_err)?,
+        model_stats: serde_json::from_value(model_stats).map_err(|e| corrupt(e.to_string()))?,
+        allowed_models: serde_json::from_value(allowed_models)
+            .map_err(|e| corrupt(e.to_string()))?,
+        max_concurrent: max_concurrent.and_then(|n| u32::try_from(n).ok()),
+        expires_at: row.try_get(8).map_err(get_err)?,
+    })
+}
+
+impl PostgresStore {
+    pub async fn open(dsn: &str, prefix: &str) -> Result<Self, StoreError> {
+        let mut config: tokio_postgres::Config = dsn
+            .parse()
+            .map_err(|e| StoreError::Unavailable(format!("PostgreSQL DSN is invalid: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let target = describe(&config);
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(CONNECT_TIMEOUT * 2))
+            .create_timeout(Some(CONNECT_TIMEOUT * 2))
+            .build()
+            .map_err(|e| StoreError::Backend(format!("PostgreSQL pool: {e}")))?;
+        let schema = quote_ident(prefix);
+        apply_migrations(&pool, &schema, prefix)
+            .await
+            .map_err(|e| match e {
+                StoreError::Unavailable(m) => {
+                    StoreError::Unavailable(format!("PostgreSQL at {target} unreachable: {m}"))
+                }
+                other => other,
+            })?;
+        Ok(Self {
+            pool,
+            sql: Sql::new(&schema),
+        })
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(pool_error)
+    }
+
+    async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
+        client.query(&statement, params).await.map_err(pg_error)
+    }
+
+    async fn execute(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
+        client.execute(&statement, params).await.map_err(pg_error)
+    }
+}
+
+async fn apply_migrations(pool: &Pool, schema: &str, prefix: &str) -> Result<(), StoreError> {
+    let mut client = pool.get().await.map_err(pool_error)?;
+    let tx = client.transaction().await.map_err(pg_error)?;
+    // Two instances starting together would otherwise race on CREATE SCHEMA / CREATE TABLE.
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtext($1))",
+        &[&format!("gcli2api-migrations:{prefix}")],
+    )
+    .await
+    .map_err(pg_error)?;
+    tx.batch_execute(&format!(
+        "CREATE SCHEMA IF NOT EXISTS {schema};
+         CREATE TABLE IF NOT EXISTS {schema}.schema_migrations (
+             version int PRIMARY KEY,
+             applied_at timestamptz NOT NULL DEFAULT now());"
+    ))
+    .await
+    .map_err(pg_error)?;
+    let applied: Vec<i32> = tx
+        .query(
+            &format!("SELECT version FROM {schema}.schema_migrations"),
+            &[],
+        )
+        .await
+        .map_err(pg_error)?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()
+        .map_err(pg_error)?;
+    for (version, sql) in MIGRATIONS {
+        if applied.contains(version) {
+            continue;
+        }
+        tx.batch_execute(&sql.replace("{s}", schema))
+            .await
+            .map_err(pg_error)?;
+        tx.execute(
+            &format!("INSERT INTO {schema}.schema_migrations (version) VALUES ($1)"),
+            &[version],
+        )
+        .await
+        .map_err(pg_error)?;
+        log::info!("PostgreSQL schema {schema}: applied migration {version}");
+    }
+    tx.commit().await.map_err(pg_error)
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend_name(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn load_credentials(&self) -> Result<Vec<CredentialRecord>, StoreError> {
+        self.query(&self.sql.load_credentials, &[])
+            .await?
+            .iter()
+            .map(credential_from_row)
+            .collect()
+    }
+
+    async fn get_credential(&self, name: &str) -> Result<Option<CredentialRecord>, StoreError> {
+        self.query(&self.sql.get_credential, &[&name])
+            .await?
+            .first()
+            .map(credential_from_row)
+            .transpose()
+    }
+
+    async fn put_credential(&self, record: &CredentialRecord) -> Result<(), StoreError> {
+        let credential = Value::Object(record.credential.clone());
+        let state = json(&record.state, "credential state")?;
+        self.execute(
+            &self.sql.put_credential,
+            &[&record.name, &credential, &state],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn delete_credential(&self, name: &str) -> Result<bool, StoreError> {
+        let rows = self.query(&self.sql.delete_credential, &[&name]).await?;
+        let removed: i64 = match rows.first() {
+            Some(row) => row.try_get(0).map_err(pg_error)?,
+            None => 0,
+        };
+        Ok(removed > 0)
+    }
+
+    async fn credentials_generation(&self) -> Result<u64, StoreError> {
+        let rows = self.query(&self.sql.generation, &[]).await?;
+        match rows.first() {
+            Some(row) => Ok(to_u64(row.try_get(0).map_err(pg_error)?)),
+            None => Ok(0),
+        }
+    }
+
+    async fn load_config(&self) -> Result<Map<String, Value>, StoreError> {
+        self.query(&self.sql.load_config, &[])
+            .await?
+            .iter()
+            .map(|row| {
+                let key: String = row.try_get(0).map_err(pg_error)?;
+                let value: Value = row.try_get(1).map_err(pg_error)?;
+                Ok((key, value))
+            })
+            .collect()
+    }
+
+    async fn save_config(&self, changes: &Map<String, Value>) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_error)?;
+        let upsert = tx
+            .prepare_cached(&self.sql.upsert_config)
+            .await
+            .map_err(pg_error)?;
+        let delete = tx
+            .prepare_cached(&self.sql.delete_config)
+            .await
+            .map_err(pg_error)?;
+        for (key, value) in changes {
+            if value.is_null() {
+                tx.execute(&delete, &[key]).await.map_err(pg_error)?;
+            } else {
+                tx.execute(&upsert, &[key, value]).await.map_err(pg_error)?;
+            }
+        }
+        tx.commit().await.map_err(pg_error)
+    }
+
+    async fn list_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        self.query(&self.sql.list_keys, &[])
+            .await?
+            .iter()
+            .map(key_from_row)
+            .collect()
+    }
+
+    async fn get_key(&self, api_key: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.query(&self.sql.get_key, &[&api_key])
+            .await?
+            .first()
+            .map(key_from_row)
+            .transpose()
+    }
+
+    async fn insert_key(&self, record: &ApiKeyRecord) -> Result<(), StoreError> {
+        let total = to_i64(record.total_quota, "total_quota")?;
+        let used = to_i64(record.used_quota, "used_quota")?;
+        for (model, used) in &record.model_stats {
+            to_i64(*used, &format!("model_stats[{model}]"))?;
+        }
+        let model_stats = json(&record.model_stats, "model_stats")?;
+        let allowed_models = json(&record.allowed_models, "allowed_models")?;
+        let max_concurrent = record
+            .max_concurrent
+            .map(|n| i32::try_from(n).unwrap_or(i32::MAX));
+        let inserted = self
+            .execute(
+                &self.sql.insert_key,
+                &[
+                    &record.api_key,
+                    &total,
+                    &used,
+                    &record.created_at,
+                    &record.description,
+                    &model_stats,
+                    &allowed_models,
+                    &max_concurrent,
+                    &record.expires_at,
+                ],
+            )
+            .await?;
+        if inserted == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(format!(
+                "API key {}",
+                masked(&record.api_key)
+            )))
+        }
+    }
+
+    async fn delete_key(&self, api_key: &str) -> Result<bool, StoreError> {
+        Ok(self.execute(&self.sql.delete_key, &[&api_key]).await? > 0)
+    }
+
+    async fn debit_key(
+        &self,
+        api_key: &str,
+        model: &str,
+        cost: u64,
+        now: i64,
+    ) -> Result<DebitOutcome, StoreError> {
+        let cost = to_i64(cost, "cost")?;
+        let rows = self
+            .query(&self.sql.debit, &[&api_key, &cost, &model, &now])
+            .await?;
+        if let Some(row) = rows.first() {
+            return Ok(DebitOutcome::Debited {
+                used_quota: to_u64(row.try_get(0).map_err(pg_error)?),
+                total_quota: to_u64(row.try_get(1).map_err(pg_error)?),
+            });
+        }
+        // Nothing taken: find out why.
+        let rows = self.query(&self.sql.key_balance, &[&api_key]).await?;
+        let Some(row) = rows.first() else {
+            return Ok(DebitOutcome::NotFound);
+        };
+        let used: i64 = row.try_get(0).map_err(pg_error)?;
+        let total: i64 = row.try_get(1).map_err(pg_error)?;
+        let expires_at: Option<i64> = row.try_get(2).map_err(pg_error)?;
+        if expires_at.is_some_and(|at| at <= now) {
+            return Ok(DebitOutcome::Expired);
+        }
+        Ok(DebitOutcome::Exhausted {
+            used_quota: to_u64(used),
+            total_quota: to_u64(total),
+        })
+    }
+
+    async fn refund_key(&self, api_key: &str, model: &str, cost: u64) -> Result<(), StoreError> {
+        let cost = to_i64(cost, "cost")?;
+        self.execute(&self.sql.refund, &[&api_key, &cost, &model])
+            .await
+            .map(|_| ())
+    }
+
+    async fn load_model_costs(&self) -> Result<BTreeMap<String, u64>, StoreError> {
+        self.query(&self.sql.load_costs, &[])
+            .await?
+            .iter()
+            .map(|row| {
+                let model: String = row.try_get(0).map_err(pg_error)?;
+                let cost: i64 = row.try_get(1).map_err(pg_error)?;
+                Ok((model, to_u64(cost)))
+            })
+            .collect()
+    }
+
+    async fn set_model_cost(&self, model: &str, cost: u64) -> Result<(), StoreError> {
+        let cost = to_i64(cost, "cost")?;
+        self.execute(&self.sql.set_cost, &[&model, &cost])
+            .await
+            .map(|_| ())
+    }
+
+    async fn delete_model_cost(&self, model: &str) -> Result<bool, StoreError> {
+        Ok(self.execute(&self.sql.delete_cost, &[&model]).await? > 0)
+    }
+
+    async fn try_lease(&self, name: &str, holder: &str, ttl_ms: u64) -> Result<bool, StoreError> {
+        // f64 is exact for every TTL anyone would use.
+        let ttl_ms = ttl_ms as f64;
+        let rows = self
+            .query(&self.sql.try_lease, &[&name, &holder, &ttl_ms])
+            .await?;
+        Ok(!rows.is_empty())
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        self.execute(&self.sql.release_lease, &[&name, &holder])
+            .await
+            .map(|_| ())
+    }
+
+    async fn close(&self) -> Result<(), StoreError> {
+        self.pool.close();
+        Ok(())
+    }
+}

@@ -1,0 +1,524 @@
+//! Redis backend (`REDIS_URI`, database `REDIS_DATABASE`). Keys, all under `<prefix>:`:
+//!
+//! | key | type | content |
+//! |---|---|---|
+//! | `credentials` | hash | name → JSON [`CredentialRecord`] |
+//! | `cred_generation` | string | counter, `INCR`'d atomically with every credential write |
+//! | `config` | hash | key → JSON value |
+//! | `api_keys` | hash | key → JSON [`ApiKeyRecord`] without `used_quota` / `model_stats` |
+//! | `api_key_used` | hash | key → used quota (integer) |
+//! | `api_key_models:<key>` | hash | model → quota used by it |
+//! | `model_costs` | hash | model → cost |
+//! | `lease:<name>` | string | holder, with a `PX` expiry |
+//!
+//! The counters sit in hashes of their own so the debit script changes them with `HINCRBY` and never
+//! re-encodes the key's JSON (Lua's cjson would turn `[]` into `{}` and big integers into floats).
+//! The script only reads `total_quota` and `expires_at` from that JSON, exactly up to 2^53.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::AsyncConnectionConfig;
+use ::redis::{AsyncCommands, Client, IntoConnectionInfo, RedisError, Script};
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use super::{masked, ApiKeyRecord, CredentialRecord, DebitOutcome, Store, StoreError};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// KEYS: credentials, generation. ARGV: name. Bumps the generation only when something was deleted.
+const DELETE_CREDENTIAL: &str = r"
+local removed = redis.call('HDEL', KEYS[1], ARGV[1])
+if removed == 1 then redis.call('INCR', KEYS[2]) end
+return removed
+";
+
+/// KEYS: api_keys, api_key_used, api_key_models:<key>. ARGV: key, JSON, used, then model/used pairs.
+const INSERT_KEY: &str = r"
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('DEL', KEYS[3])
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+return 1
+";
+
+/// KEYS: api_keys, api_key_used, api_key_models:<key>. ARGV: key, model, cost, now.
+/// Returns {0} not found, {1} expired, {2, used, total} exhausted, {3, used, total} debited.
+const DEBIT: &str = r"
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return {0} end
+local record = cjson.decode(raw)
+local now = tonumber(ARGV[4])
+if type(record.expires_at) == 'number' and record.expires_at <= now then return {1} end
+local total = tonumber(record.total_quota) or 0
+local used = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if total - used < tonumber(ARGV[3]) then return {2, used, total} end
+used = redis.call('HINCRBY', KEYS[2], ARGV[1], ARGV[3])
+redis.call('HINCRBY', KEYS[3], ARGV[2], ARGV[3])
+return {3, used, total}
+";
+
+/// KEYS: api_keys, api_key_used, api_key_models:<key>. ARGV: key, model, cost.
+/// Decrements are formatted with `%d`: Lua's default number format would send `-0` or `1e+15`,
+/// which `HINCRBY` refuses.
+const REFUND: &str = r"
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+local cost = tonumber(ARGV[3])
+local function give_back(key, field, current)
+  local amount = math.min(cost, tonumber(current))
+  if amount > 0 then redis.call('HINCRBY', key, field, string.format('%d', -amount)) end
+end
+give_back(KEYS[2], ARGV[1], redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+local model = redis.call('HGET', KEYS[3], ARGV[2])
+if model then give_back(KEYS[3], ARGV[2], model) end
+return 1
+";
+
+/// KEYS: lease. ARGV: holder, ttl ms. Takes a free lease or renews one held by the same holder.
+const TRY_LEASE: &str = r"
+local current = redis.call('GET', KEYS[1])
+if current == false or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+";
+
+/// KEYS: lease. ARGV: holder.
+const RELEASE_LEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
+
+struct Scripts {
+    delete_credential: Script,
+    insert_key: Script,
+    debit: Script,
+    refund: Script,
+    try_lease: Script,
+    release_lease: Script,
+}
+
+pub struct RedisStore {
+    connection: ConnectionManager,
+    prefix: String,
+    scripts: Scripts,
+}
+
+impl RedisStore {
+    /// Connects and checks the server answers; `database` overrides the URI's own index.
+    pub async fn open(uri: &str, database: i64, prefix: &str) -> Result<Self, StoreError> {
+        let unreachable =
+            |e: &dyn std::fmt::Display| StoreError::Unavailable(format!("Redis: {e}"));
+        let mut info = uri.into_connection_info().map_err(|e| unreachable(&e))?;
+        info.redis.db = database;
+        let client = Client::open(info).map_err(|e| unreachable(&e))?;
+        // One direct attempt first: the manager's own retries would hide a dead server for seconds.
+        let mut probe = client
+            .get_multiplexed_async_connection_with_config(
+                &AsyncConnectionConfig::new()
+                    .set_connection_timeout(CONNECT_TIMEOUT)
+                    .set_response_timeout(RESPONSE_TIMEOUT),
+            )
+            .await
+            .map_err(|e| unreachable(&e))?;
+        let _: String = ::redis::cmd("PING")
+            .query_async(&mut probe)
+            .await
+            .map_err(|e| unreachable(&e))?;
+        drop(probe);
+        // Reconnects wait ~1 s, then ~2 s: the manager's default base of 100 would mean minutes.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(CONNECT_TIMEOUT)
+            .set_response_timeout(RESPONSE_TIMEOUT)
+            .set_factor(2)
+            .set_max_delay(2000)
+            .set_number_of_retries(2);
+        let connection = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(|e| unreachable(&e))?;
+        Ok(Self {
+            connection,
+            prefix: prefix.to_string(),
+            scripts: Scripts {
+                delete_credential: Script::new(DELETE_CREDENTIAL),
+                insert_key: Script::new(INSERT_KEY),
+                debit: Script::new(DEBIT),
+                refund: Script::new(REFUND),
+                try_lease: Script::new(TRY_LEASE),
+                release_lease: Script::new(RELEASE_LEASE),
+            },
+        })
+    }
+
+    fn key(&self, name: &str) -> String {
+        format!("{}:{name}", self.prefix)
+    }
+
+    fn models_key(&self, api_key: &str) -> String {
+        format!("{}:api_key_models:{api_key}", self.prefix)
+    }
+
+    fn lease_key(&self, name: &str) -> String {
+        format!("{}:lease:{name}", self.prefix)
+    }
+
+    /// The manager reconnects by itself; each call works on a cheap clone.
+    fn conn(&self) -> ConnectionManager {
+        self.connection.clone()
+    }
+}
+
+fn redis_error(e: RedisError) -> StoreError {
+    if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout() {
+        StoreError::Unavailable(format!("Redis: {e}"))
+    } else {
+        StoreError::Backend(format!("Redis: {e}"))
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Backend(format!("serialise: {e}")))
+}
+
+fn parse_credential(name: &str, raw: &str) -> Result<CredentialRecord, StoreError> {
+    serde_json::from_str(raw)
+        .map_err(|e| StoreError::Corrupt(format!("Redis credential `{name}`: {e}")))
+}
+
+/// The key's JSON without its counters, which live in their own hashes.
+fn static_key_json(record: &ApiKeyRecord) -> Result<String, StoreError> {
+    let mut value = serde_json::to_value(record)
+        .map_err(|e| StoreError::Backend(format!("serialise API key: {e}")))?;
+    if let Value::Object(map) = &mut value {
+        map.remove("used_quota");
+        map.remove("model_stats");
+    }
+    to_json(&value)
+}
+
+fn assemble_key(
+    raw: &str,
+    used: Option<u64>,
+    models: HashMap<String, u64>,
+) -> Result<ApiKeyRecord, StoreError> {
+    let corrupt = |e: serde_json::Error| {
+        StoreError::Corrupt(format!("Redis API key record is unreadable: {e}"))
+    };
+    let mut value: Value = serde_json::from_str(raw).map_err(corrupt)?;
+    if let Value::Object(map) = &mut value {
+        map.insert("used_quota".into(), Value::from(used.unwrap_or(0)));
+        let stats: Map<String, Value> = models
+            .into_iter()
+            .map(|(model, used)| (model, Value::from(used)))
+            .collect();
+        map.insert("model_stats".into(), Value::Object(stats));
+    }
+    serde_json::from_value(value).map_err(corrupt)
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    fn backend_name(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn load_credentials(&self) -> Result<Vec<CredentialRecord>, StoreError> {
+        let all: HashMap<String, String> = self
+            .conn()
+            .hgetall(self.key("credentials"))
+            .await
+            .map_err(redis_error)?;
+        let mut records = all
+            .iter()
+            .map(|(name, raw)| parse_credential(name, raw))
+            .collect::<Result<Vec<_>, _>>()?;
+        records.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(records)
+    }
+
+    async fn get_credential(&self, name: &str) -> Result<Option<CredentialRecord>, StoreError> {
+        let raw: Option<String> = self
+            .conn()
+            .hget(self.key("credentials"), name)
+            .await
+            .map_err(redis_error)?;
+        raw.map(|raw| parse_credential(name, &raw)).transpose()
+    }
+
+    async fn put_credential(&self, record: &CredentialRecord) -> Result<(), StoreError> {
+        let json = to_json(record)?;
+        let _: () = ::redis::pipe()
+            .atomic()
+            .hset(self.key("credentials"), &record.name, json)
+            .ignore()
+            .incr(self.key("cred_generation"), 1)
+            .ignore()
+            .query_async(&mut self.conn())
+            .await
+            .map_err(redis_error)?;
+        Ok(())
+    }
+
+    async fn delete_credential(&self, name: &str) -> Result<bool, StoreError> {
+        let removed: i64 = self
+            .scripts
+            .delete_credential
+            .key(self.key("credentials"))
+            .key(self.key("cred_generation"))
+            .arg(name)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(redis_error)?;
+        Ok(removed == 1)
+    }
+
+    async fn credentials_generation(&self) -> Result<u64, StoreError> {
+        let generation: Option<u64> = self
+            .conn()
+            .get(self.key("cred_generation"))
+            .await
+            .map_err(redis_error)?;
+        Ok(generation.unwrap_or(0))
+    }
+
+    async fn load_config(&self) -> Result<Map<String, Value>, StoreError> {
+        let all: HashMap<String, String> = self
+            .conn()
+            .hgetall(self.key("config"))
+            .await
+            .map_err(redis_error)?;
+        let mut keys: Vec<_> = all.into_iter().collect();
+        keys.sort();
+        keys.into_iter()
+            .map(|(key, raw)| {
+                let value = serde_json::from_str(&raw)
+                    .map_err(|e| StoreError::Corrupt(format!("Redis config `{key}`: {e}")))?;
+                Ok((key, value))
+            })
+            .collect()
+    }
+
+    async fn save_config(&self, changes: &Map<String, Value>) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let config = self.key("config");
+        let mut pipe = ::redis::pipe();
+        pipe.atomic();
+        for (key, value) in changes {
+            if value.is_null() {
+                pipe.hdel(&config, key).ignore();
+            } else {
+                pipe.hset(&config, key, to_json(value)?).ignore();
+            }
+        }
+        let _: () = pipe
+            .query_async(&mut self.conn())
+            .await
+            .map_err(redis_error)?;
+        Ok(())
+    }
+
+    async fn list_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let (records, used): (HashMap<String, String>, HashMap<String, u64>) = ::redis::pipe()
+            .atomic()
+            .hgetall(self.key("api_keys"))
+            .hgetall(self.key("api_key_used"))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(redis_error)?;
+        let mut names: Vec<&String> = records.keys().collect();
+        names.sort();
+        let mut pipe = ::redis::pipe();
+        for name in &names {
+            pipe.hgetall(self.models_key(name));
+        }
+        let models: Vec<HashMap<String, u64>> = if names.is_empty() {
+            Vec::new()
+        } else {
+            pipe.query_async(&mut self.conn())
+                .await
+                .map_err(redis_error)?
+        };
+        let mut keys = names
+            .iter()
+            .zip(models)
+            .filter_map(|(name, models)| {
+                records
+                    .get(*name)
+                    .map(|raw| assemble_key(raw, used.get(*name).copied(), models))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        keys.sort_by(|a, b| (a.created_at, &a.api_key).cmp(&(b.created_at, &b.api_key)));
+        Ok(keys)
+    }
+
+    async fn get_key(&self, api_key: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let (raw, used, models): (Option<String>, Option<u64>, HashMap<String, u64>) =
+            ::redis::pipe()
+                .atomic()
+                .hget(self.key("api_keys"), api_key)
+                .hget(self.key("api_key_used"), api_key)
+                .hgetall(self.models_key(api_key))
+                .query_async(&mut self.conn())
+                .await
+                .map_err(redis_error)?;
+        raw.map(|raw| assemble_key(&raw, used, models)).transpose()
+    }
+
+    async fn insert_key(&self, record: &ApiKeyRecord) -> Result<(), StoreError> {
+        let mut invocation = self.scripts.insert_key.prepare_invoke();
+        invocation
+            .key(self.key("api_keys"))
+            .key(self.key("api_key_used"))
+            .key(self.models_key(&record.api_key))
+            .arg(&record.api_key)
+            .arg(static_key_json(record)?)
+            .arg(record.used_quota);
+        for (model, used) in &record.model_stats {
+            invocation.arg(model).arg(*used);
+        }
+        let inserted: i64 = invocation
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(redis_error)?;
+        if inserted == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(format!(
+                "API key {}",
+                masked(&record.api_key)
+            )))
+        }
+    }
+
+    async fn delete_key(&self, api_key: &str) -> Result<bool, StoreError> {
+        let (removed,): (i64,) = ::redis::pipe()
+            .atomic()
+            .hdel(self.key("api_keys"), api_key)
+            .hdel(self.key("api_key_used"), api_key)
+            .ignore()
+            .del(self.models_key(api_key))
+            .ignore()
+            .query_async(&mut self.conn())
+            .await
+            .map_err(redis_error)?;
+        Ok(removed == 1)
+    }
+
+    async fn debit_key(
+        &self,
+        api_key: &str,
+        model: &str,
+        cost: u64,
+        now: i64,
+    ) -> Result<DebitOutcome, StoreError> {
+        let reply: Vec<i64> = self
+            .scripts
+            .debit
+            .key(self.key("api_keys"))
+            .key(self.key("api_key_used"))
+            .key(self.models_key(api_key))
+            .arg(api_key)
+            .arg(model)
+            .arg(cost)
+            .arg(now)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(redis_error)?;
+        let number = |i: usize| {
+            reply
+                .get(i)
+                .and_then(|n| u64::try_from(*n).ok())
+                .ok_or_else(|| StoreError::Backend("Redis debit script: short reply".into()))
+        };
+        match reply.first() {
+            Some(0) => Ok(DebitOutcome::NotFound),
+            Some(1) => Ok(DebitOutcome::Expired),
+            Some(2) => Ok(DebitOutcome::Exhausted {
+                used_quota: number(1)?,
+                total_quota: number(2)?,
+            }),
+            Some(3) => Ok(DebitOutcome::Debited {
+                used_quota: number(1)?,
+                total_quota: number(2)?,
+            }),
+            _ => Err(StoreError::Backend(
+                "Redis debit script: unexpected reply".into(),
+            )),
+        }
+    }
+
+    async fn refund_key(&self, api_key: &str, model: &str, cost: u64) -> Result<(), StoreError> {
+        let _: i64 = self
+            .scripts
+            .refund
+            .key(self.key("api_keys"))
+            .key(self.key("api_key_used"))
+            .key(self.models_key(api_key))
+            .arg(api_key)
+            .arg(model)
+            .arg(cost)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(redis_error)?;
+        Ok(())
+    }
+
+    async fn load_model_costs(&self) -> Result<BTreeMap<String, u64>, StoreError> {
+        let all: HashMap<String, u64> = self
+            .conn()
+            .hgetall(self.key("model_costs"))
+            .await
+            .map_err(redis_error)?;
+        Ok(all.into_iter().collect())
+    }
+
+    async fn set_model_cost(&self, model: &str, cost: u64) -> Result<(), StoreError> {
+        let _: () = self
+            .conn()
+            .hset(self.key("model_costs"), model, cost)
+            .await
+            .map_err(redis_error)?;
+        Ok(())
+    }
+
+    async fn delete_model_cost(&self, model: &str) -> Result<bool, StoreError> {
+        let removed: i64 = self
+            .conn()
+            .hdel(self.key("model_costs"), model)
+            .await
+            .map_err(redis_error)?;
+        Ok(removed == 1)
+    }
+
+    async fn try_lease(&self, name: &str, holder: &str, ttl_ms: u64) -> Result<bool, StoreError> {
+        let taken: i64 = self
+            .scripts
+            .try_lease
+            .key(self.lease_key(name))
+            .arg(holder)
+            // `PX 0` is an error; a zero TTL means "gone at once" anyway.
+            .arg(ttl_ms.max(1))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(redis_error)?;
+        Ok(taken == 1)
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let _: i64 = self
+            .scripts
+            .release_lease
+            .key(self.lease_key(name))
+            .arg(holder)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(redis_error)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,832 @@
+//! One contract, every backend. Files always run (in a temp dir); Redis, PostgreSQL and MongoDB run
+//! when `REDIS_URI`, `POSTGRES_DSN` and `MONGODB_URI` are set. With `CI=true`, a missing
+//! `REDIS_URI` or `POSTGRES_DSN` fails the test instead of skipping it.
+//!
+//! Each test works under its own prefix (`t_<random>`) and removes it afterwards, also on failure.
+//!
+//!     REDIS_URI=redis://127.0.0.1:6379 POSTGRES_DSN=postgres://postgres@127.0.0.1:5432/test \
+//!         cargo test --test store_contract
+
+use std::future::Future;
+use std::sync::Arc;
+
+use gcli2api::store::{open_store, Store, StoreUrl};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Files,
+    Redis,
+    Postgres,
+    Mongo,
+}
+
+/// Where a test's data lives, so it can be removed.
+enum Cleanup {
+    TempDir(tempfile::TempDir),
+    Redis { uri: String, prefix: String },
+    Postgres { dsn: String, prefix: String },
+    Mongo { url: StoreUrl, prefix: String },
+}
+
+/// The URL of a service, or `None` to skip; on CI the Redis and PostgreSQL services are mandatory.
+fn service(var: &str, mandatory_on_ci: bool) -> Option<String> {
+    match std::env::var(var) {
+        Ok(value) if !value.trim().is_empty() => Some(value),
+        _ => {
+            let on_ci = std::env::var("CI").is_ok_and(|v| v == "true");
+            assert!(
+                !(on_ci && mandatory_on_ci),
+                "{var} must be set when CI=true: the storage contract runs against every backend"
+            );
+            eprintln!("{var} not set: skipping this backend");
+            None
+        }
+    }
+}
+
+fn unique_prefix() -> String {
+    format!("t_{}", uuid::Uuid::new_v4().simple())
+}
+
+async fn open(backend: Backend) -> Option<(Arc<dyn Store>, Cleanup)> {
+    let prefix = unique_prefix();
+    let (url, cleanup) = match backend {
+        Backend::Files => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = StoreUrl::Files(dir.path().to_path_buf());
+            (url, Cleanup::TempDir(dir))
+        }
+        Backend::Redis => {
+            let uri = service("REDIS_URI", true)?;
+            let url = StoreUrl::parse(&uri).unwrap();
+            (
+                url,
+                Cleanup::Redis {
+                    uri,
+                    prefix: prefix.clone(),
+                },
+            )
+        }
+        Backend::Postgres => {
+            let dsn = service("POSTGRES_DSN", true)?;
+            let url = StoreUrl::parse(&dsn).unwrap();
+            (
+                url,
+                Cleanup::Postgres {
+                    dsn,
+                    prefix: prefix.clone(),
+                },
+            )
+        }
+        Backend::Mongo => {
+            let uri = service("MONGODB_URI", false)?;
+            let url = StoreUrl::parse(&uri).unwrap();
+            (
+                url.clone(),
+                Cleanup::Mongo {
+                    url,
+                    prefix: prefix.clone(),
+                },
+            )
+        }
+    };
+    let store = open_store(&url, &prefix).await.unwrap();
+    assert_eq!(store.backend_name(), url.backend_name());
+    Some((store, cleanup))
+}
+
+async fn clean(cleanup: Cleanup) {
+    match cleanup {
+        Cleanup::TempDir(dir) => drop(dir),
+        Cleanup::Redis { uri, prefix } => {
+            let client = ::redis::Client::open(uri.as_str()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let keys: Vec<String> = ::redis::cmd("KEYS")
+                .arg(format!("{prefix}:*"))
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            if !keys.is_empty() {
+                let _: () = ::redis::cmd("DEL")
+                    .arg(&keys)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+            }
+        }
+        Cleanup::Postgres { dsn, prefix } => {
+            let (client, connection) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            let driver = tokio::spawn(connection);
+            client
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{prefix}\" CASCADE"))
+                .await
+                .unwrap();
+            drop(client);
+            let _ = driver.await;
+        }
+        Cleanup::Mongo { url, prefix } => {
+            let StoreUrl::Mongo { uri, database } = url else {
+                return;
+            };
+            let client = mongodb::Client::with_uri_str(&uri).await.unwrap();
+            let db = client.database(&database);
+            for name in db.list_collection_names().await.unwrap() {
+                if name.starts_with(&format!("{prefix}_")) {
+                    db.collection::<mongodb::bson::Document>(&name)
+                        .drop()
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+    }
+}
+
+/// Runs one behaviour against one backend and always cleans up, re-raising a failure afterwards.
+async fn run<F, Fut>(backend: Backend, behaviour: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some((store, cleanup)) = open(backend).await else {
+        return;
+    };
+    let outcome = tokio::spawn(behaviour(store.clone())).await;
+    store.close().await.unwrap();
+    drop(store);
+    clean(cleanup).await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+macro_rules! backend_tests {
+    ($module:ident, $backend:expr, [$($behaviour:ident),*]) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $behaviour() {
+                    crate::run($backend, crate::behaviours::$behaviour).await;
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! contract {
+    ($($behaviour:ident),* $(,)?) => {
+        backend_tests!(files, crate::Backend::Files, [$($behaviour),*]);
+        backend_tests!(redis, crate::Backend::Redis, [$($behaviour),*]);
+        backend_tests!(postgres, crate::Backend::Postgres, [$($behaviour),*]);
+        backend_tests!(mongo, crate::Backend::Mongo, [$($behaviour),*]);
+    };
+}
+
+contract!(
+    credentials_round_trip_keeps_unknown_fields,
+    generation_moves_on_credential_writes,
+    config_merges_and_null_deletes,
+    keys_insert_conflict_list_delete,
+    debit_outcomes_and_model_stats,
+    refund_never_goes_below_zero,
+    concurrent_debits_take_exactly_the_quota,
+    leases_are_exclusive_reentrant_and_expire,
+    model_costs_round_trip,
+    migrate_from_files_copies_everything,
+);
+
+mod behaviours {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use gcli2api::store::{
+        migrate, ApiKeyRecord, CredentialRecord, CredentialState, DebitOutcome, ErrorRecord,
+        FileStore, Store, StoreError,
+    };
+    use serde_json::{json, Map, Value};
+
+    fn now() -> i64 {
+        chrono::Utc::now().timestamp()
+    }
+
+    fn object(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap()
+    }
+
+    fn credential(name: &str, project: &str) -> CredentialRecord {
+        let mut state = CredentialState::default();
+        state.errors.push(ErrorRecord {
+            code: 429,
+            message: "Resource has been exhausted".into(),
+            at: 1_751_713_000,
+        });
+        state
+            .model_cooldowns
+            .insert("gemini-2.5-pro".into(), 1_751_720_000);
+        state
+            .usage
+            .calls_per_model
+            .insert("gemini-2.5-flash".into(), 12);
+        state.usage.history.insert("2025-07-05".into(), 40);
+        state.user_email = Some("someone@example.com".into());
+        state.revision = 3;
+        CredentialRecord {
+            name: name.into(),
+            credential: object(json!({
+                "client_id": "123.apps.googleusercontent.com",
+                "client_secret": "GOCSPX-secret",
+                "refresh_token": "1//refresh",
+                "token": "ya29.token",
+                "expiry": "2025-07-05T12:00:00Z",
+                "project_id": project,
+                "scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+                "quota_project_id": null,
+                "universe_domain": "googleapis.com",
+                "extra": {"nested": {"list": [1, 2.5, true, "x"]}, "n": -7},
+            })),
+            state,
+        }
+    }
+
+    fn key(api_key: &str, total: u64) -> ApiKeyRecord {
+        ApiKeyRecord {
+            api_key: api_key.into(),
+            total_quota: total,
+            used_quota: 0,
+            created_at: 1_751_700_000,
+            description: None,
+            model_stats: BTreeMap::new(),
+            allowed_models: vec![],
+            max_concurrent: None,
+            expires_at: None,
+        }
+    }
+
+    fn by_name(mut records: Vec<CredentialRecord>) -> Vec<CredentialRecord> {
+        records.sort_by(|a, b| a.name.cmp(&b.name));
+        records
+    }
+
+    fn by_key(mut keys: Vec<ApiKeyRecord>) -> Vec<ApiKeyRecord> {
+        keys.sort_by(|a, b| a.api_key.cmp(&b.api_key));
+        keys
+    }
+
+    pub async fn credentials_round_trip_keeps_unknown_fields(store: Arc<dyn Store>) {
+        assert!(store.load_credentials().await.unwrap().is_empty());
+        let a = credential("proj-a-1751713012.json", "proj-a");
+        let b = credential("proj-b-1751713013.json", "proj-b");
+        store.put_credential(&a).await.unwrap();
+        store.put_credential(&b).await.unwrap();
+
+        assert_eq!(
+            store.get_credential(&a.name).await.unwrap(),
+            Some(a.clone())
+        );
+        // Sorted by name.
+        assert_eq!(
+            store.load_credentials().await.unwrap(),
+            vec![a.clone(), b.clone()]
+        );
+
+        let mut changed = a.clone();
+        changed.state.disabled = true;
+        changed.state.disabled_reason = Some("invalid_grant".into());
+        changed.credential.insert("token".into(), json!("ya29.new"));
+        changed.credential.remove("universe_domain");
+        store.put_credential(&changed).await.unwrap();
+        assert_eq!(store.get_credential(&a.name).await.unwrap(), Some(changed));
+
+        assert!(store.delete_credential(&a.name).await.unwrap());
+        assert!(!store.delete_credential(&a.name).await.unwrap());
+        assert_eq!(store.get_credential(&a.name).await.unwrap(), None);
+        assert_eq!(store.load_credentials().await.unwrap(), vec![b]);
+    }
+
+    pub async fn generation_moves_on_credential_writes(store: Arc<dyn Store>) {
+        let g0 = store.credentials_generation().await.unwrap();
+        assert_eq!(store.credentials_generation().await.unwrap(), g0);
+        let record = credential("gen.json", "p");
+        store.put_credential(&record).await.unwrap();
+        let g1 = store.credentials_generation().await.unwrap();
+        assert_ne!(g1, g0);
+        store.put_credential(&record).await.unwrap();
+        let g2 = store.credentials_generation().await.unwrap();
+        assert_ne!(g2, g1);
+        // Writes elsewhere do not count.
+        store
+            .save_config(&object(json!({"calls_per_rotation": 10})))
+            .await
+            .unwrap();
+        assert_eq!(store.credentials_generation().await.unwrap(), g2);
+        assert!(store.delete_credential("gen.json").await.unwrap());
+        assert_ne!(store.credentials_generation().await.unwrap(), g2);
+    }
+
+    pub async fn config_merges_and_null_deletes(store: Arc<dyn Store>) {
+        assert!(store.load_config().await.unwrap().is_empty());
+        let first = object(json!({
+            "calls_per_rotation": 100,
+            "proxy": "http://127.0.0.1:8080",
+            "auto_ban_enabled": true,
+            "auto_ban_error_codes": [400, 403],
+            "nested": {"a": 1, "b": "two"},
+        }));
+        store.save_config(&first).await.unwrap();
+        assert_eq!(store.load_config().await.unwrap(), first);
+
+        store
+            .save_config(&object(
+                json!({"proxy": null, "calls_per_rotation": 5, "new_key": 1.5}),
+            ))
+            .await
+            .unwrap();
+        let expected = object(json!({
+            "calls_per_rotation": 5,
+            "auto_ban_enabled": true,
+            "auto_ban_error_codes": [400, 403],
+            "nested": {"a": 1, "b": "two"},
+            "new_key": 1.5,
+        }));
+        assert_eq!(store.load_config().await.unwrap(), expected);
+
+        store.save_config(&Map::new()).await.unwrap();
+        store
+            .save_config(&object(json!({"never_stored": null})))
+            .await
+            .unwrap();
+        assert_eq!(store.load_config().await.unwrap(), expected);
+    }
+
+    pub async fn keys_insert_conflict_list_delete(store: Arc<dyn Store>) {
+        let mut first = key("sk-first-0000000000000000", 1000);
+        first.description = Some("team A".into());
+        first.allowed_models = vec!["gemini-2.5-pro".into(), "gemini-2.5-flash".into()];
+        first.max_concurrent = Some(4);
+        first.expires_at = Some(now() + 86_400);
+        first.used_quota = 30;
+        first.model_stats = BTreeMap::from([("gemini-2.5-pro".into(), 30)]);
+        let mut second = key("sk-second-000000000000000", 5);
+        second.created_at = first.created_at - 10;
+
+        store.insert_key(&first).await.unwrap();
+        store.insert_key(&second).await.unwrap();
+        let mut duplicate = first.clone();
+        duplicate.total_quota = 1;
+        match store.insert_key(&duplicate).await {
+            Err(StoreError::Conflict(message)) => {
+                assert!(!message.contains(&first.api_key), "key leaked: {message}")
+            }
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+
+        assert_eq!(
+            store.get_key(&first.api_key).await.unwrap(),
+            Some(first.clone())
+        );
+        // Oldest first.
+        assert_eq!(
+            store.list_keys().await.unwrap(),
+            vec![second.clone(), first.clone()]
+        );
+
+        assert!(store.delete_key(&first.api_key).await.unwrap());
+        assert!(!store.delete_key(&first.api_key).await.unwrap());
+        assert_eq!(store.get_key(&first.api_key).await.unwrap(), None);
+        assert_eq!(store.list_keys().await.unwrap(), vec![second]);
+        // A deleted key can be created again from scratch.
+        store.insert_key(&key(&first.api_key, 7)).await.unwrap();
+        assert_eq!(
+            store.get_key(&first.api_key).await.unwrap(),
+            Some(key(&first.api_key, 7))
+        );
+    }
+
+    pub async fn debit_outcomes_and_model_stats(store: Arc<dyn Store>) {
+        let now = now();
+        let mut live = key("sk-live-00000000000000000", 10);
+        live.expires_at = Some(now + 3600);
+        store.insert_key(&live).await.unwrap();
+        let pro = "gemini-2.5-pro";
+        let odd = "$odd.model-name";
+
+        let d = |used, total| DebitOutcome::Debited {
+            used_quota: used,
+            total_quota: total,
+        };
+        assert_eq!(
+            store.debit_key(&live.api_key, pro, 3, now).await.unwrap(),
+            d(3, 10)
+        );
+        assert_eq!(
+            store.debit_key(&live.api_key, odd, 4, now).await.unwrap(),
+            d(7, 10)
+        );
+        assert_eq!(
+            store.debit_key(&live.api_key, pro, 4, now).await.unwrap(),
+            DebitOutcome::Exhausted {
+                used_quota: 7,
+                total_quota: 10
+            }
+        );
+        assert_eq!(
+            store.debit_key(&live.api_key, pro, 3, now).await.unwrap(),
+            d(10, 10)
+        );
+        assert_eq!(
+            store.debit_key(&live.api_key, pro, 0, now).await.unwrap(),
+            d(10, 10)
+        );
+        assert_eq!(
+            store.debit_key(&live.api_key, pro, 1, now).await.unwrap(),
+            DebitOutcome::Exhausted {
+                used_quota: 10,
+                total_quota: 10
+            }
+        );
+        let stored = store.get_key(&live.api_key).await.unwrap().unwrap();
+        assert_eq!(stored.used_quota, 10);
+        assert_eq!(
+            stored.model_stats,
+            BTreeMap::from([(pro.to_string(), 6), (odd.to_string(), 4)])
+        );
+
+        let mut expired = key("sk-expired-0000000000000", 10);
+        expired.expires_at = Some(now);
+        store.insert_key(&expired).await.unwrap();
+        assert_eq!(
+            store
+                .debit_key(&expired.api_key, pro, 1, now)
+                .await
+                .unwrap(),
+            DebitOutcome::Expired
+        );
+        assert_eq!(
+            store
+                .debit_key(&expired.api_key, pro, 1, now - 1)
+                .await
+                .unwrap(),
+            d(1, 10)
+        );
+        assert_eq!(
+            store
+                .debit_key(&expired.api_key, pro, 1, now + 10)
+                .await
+                .unwrap(),
+            DebitOutcome::Expired
+        );
+        assert_eq!(
+            store
+                .get_key(&expired.api_key)
+                .await
+                .unwrap()
+                .unwrap()
+                .used_quota,
+            1
+        );
+
+        assert_eq!(
+            store
+                .debit_key("sk-missing-0000000000000", pro, 1, now)
+                .await
+                .unwrap(),
+            DebitOutcome::NotFound
+        );
+    }
+
+    pub async fn refund_never_goes_below_zero(store: Arc<dyn Store>) {
+        let now = now();
+        let record = key("sk-refund-000000000000000", 100);
+        store.insert_key(&record).await.unwrap();
+        let model = "gemini-2.5-flash";
+        store
+            .debit_key(&record.api_key, model, 5, now)
+            .await
+            .unwrap();
+        store
+            .debit_key(&record.api_key, "other", 2, now)
+            .await
+            .unwrap();
+
+        store.refund_key(&record.api_key, model, 3).await.unwrap();
+        let stored = store.get_key(&record.api_key).await.unwrap().unwrap();
+        assert_eq!(stored.used_quota, 4);
+        assert_eq!(stored.model_stats[model], 2);
+
+        store.refund_key(&record.api_key, model, 50).await.unwrap();
+        let stored = store.get_key(&record.api_key).await.unwrap().unwrap();
+        assert_eq!(stored.used_quota, 0);
+        assert_eq!(stored.model_stats[model], 0);
+        assert_eq!(stored.model_stats["other"], 2);
+
+        store
+            .refund_key(&record.api_key, "never-used", 1)
+            .await
+            .unwrap();
+        let stored = store.get_key(&record.api_key).await.unwrap().unwrap();
+        assert_eq!(stored.used_quota, 0);
+        assert!(!stored.model_stats.contains_key("never-used"));
+
+        store
+            .refund_key("sk-missing-0000000000000", model, 1)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.get_key("sk-missing-0000000000000").await.unwrap(),
+            None
+        );
+    }
+
+    pub async fn concurrent_debits_take_exactly_the_quota(store: Arc<dyn Store>) {
+        let record = key("sk-race-00000000000000000", 50);
+        store.insert_key(&record).await.unwrap();
+        let now = now();
+        let tasks: Vec<_> = (0..200)
+            .map(|_| {
+                let store = store.clone();
+                let api_key = record.api_key.clone();
+                tokio::spawn(
+                    async move { store.debit_key(&api_key, "gemini-2.5-pro", 1, now).await },
+                )
+            })
+            .collect();
+        let mut debited = BTreeSet::new();
+        let mut exhausted = 0;
+        for task in tasks {
+            match task.await.unwrap().unwrap() {
+                DebitOutcome::Debited { used_quota, .. } => {
+                    assert!(
+                        debited.insert(used_quota),
+                        "balance {used_quota} seen twice"
+                    );
+                }
+                DebitOutcome::Exhausted { used_quota, .. } => {
+                    assert_eq!(used_quota, 50);
+                    exhausted += 1;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(debited, (1..=50).collect::<BTreeSet<u64>>());
+        assert_eq!(exhausted, 150);
+        let stored = store.get_key(&record.api_key).await.unwrap().unwrap();
+        assert_eq!(stored.used_quota, 50);
+        assert_eq!(stored.model_stats["gemini-2.5-pro"], 50);
+    }
+
+    pub async fn leases_are_exclusive_reentrant_and_expire(store: Arc<dyn Store>) {
+        let ttl = 400;
+        assert!(store
+            .try_lease("refresh:a.json", "alpha", ttl)
+            .await
+            .unwrap());
+        assert!(!store
+            .try_lease("refresh:a.json", "beta", ttl)
+            .await
+            .unwrap());
+        assert!(store
+            .try_lease("refresh:a.json", "alpha", ttl)
+            .await
+            .unwrap());
+        // Another lease name is independent.
+        assert!(store
+            .try_lease("refresh:b.json", "beta", ttl)
+            .await
+            .unwrap());
+        // Only the holder can release.
+        store.release_lease("refresh:a.json", "beta").await.unwrap();
+        assert!(!store
+            .try_lease("refresh:a.json", "beta", ttl)
+            .await
+            .unwrap());
+
+        tokio::time::sleep(Duration::from_millis(ttl + 300)).await;
+        assert!(store
+            .try_lease("refresh:a.json", "beta", 10_000)
+            .await
+            .unwrap());
+        assert!(!store
+            .try_lease("refresh:a.json", "alpha", ttl)
+            .await
+            .unwrap());
+        store.release_lease("refresh:a.json", "beta").await.unwrap();
+        assert!(store
+            .try_lease("refresh:a.json", "alpha", ttl)
+            .await
+            .unwrap());
+    }
+
+    pub async fn model_costs_round_trip(store: Arc<dyn Store>) {
+        assert!(store.load_model_costs().await.unwrap().is_empty());
+        store.set_model_cost("gemini-2.5-pro", 5).await.unwrap();
+        store.set_model_cost("gemini-2.5-flash", 1).await.unwrap();
+        store.set_model_cost("gemini-2.5-pro", 7).await.unwrap();
+        assert_eq!(
+            store.load_model_costs().await.unwrap(),
+            BTreeMap::from([
+                ("gemini-2.5-flash".to_string(), 1),
+                ("gemini-2.5-pro".to_string(), 7)
+            ])
+        );
+        assert!(store.delete_model_cost("gemini-2.5-flash").await.unwrap());
+        assert!(!store.delete_model_cost("gemini-2.5-flash").await.unwrap());
+        assert_eq!(
+            store.load_model_costs().await.unwrap(),
+            BTreeMap::from([("gemini-2.5-pro".to_string(), 7)])
+        );
+    }
+
+    pub async fn migrate_from_files_copies_everything(target: Arc<dyn Store>) {
+        let dir = tempfile::tempdir().unwrap();
+        let source = FileStore::open(dir.path()).await.unwrap();
+        let creds = vec![credential("m-1.json", "m1"), credential("m-2.json", "m2")];
+        for record in &creds {
+            source.put_credential(record).await.unwrap();
+        }
+        let config = object(json!({"calls_per_rotation": 3, "proxy": "socks5://h:1"}));
+        source.save_config(&config).await.unwrap();
+        let mut used = key("sk-used-00000000000000000", 100);
+        used.description = Some("migrated".into());
+        used.allowed_models = vec!["gemini-2.5-pro".into()];
+        used.expires_at = Some(now() + 1000);
+        source.insert_key(&used).await.unwrap();
+        source
+            .debit_key(&used.api_key, "gemini-2.5-pro", 9, now())
+            .await
+            .unwrap();
+        source
+            .insert_key(&key("sk-fresh-0000000000000000", 3))
+            .await
+            .unwrap();
+        source.set_model_cost("gemini-2.5-pro", 3).await.unwrap();
+
+        // A key already in the target is replaced by the source's.
+        target
+            .insert_key(&key("sk-fresh-0000000000000000", 999))
+            .await
+            .unwrap();
+
+        let report = migrate(&source, target.as_ref()).await.unwrap();
+        assert_eq!(report.credentials, 2);
+        assert_eq!(report.config_keys, 2);
+        assert_eq!(report.api_keys, 2);
+        assert_eq!(report.api_keys_replaced, 1);
+        assert_eq!(report.model_costs, 1);
+
+        assert_eq!(by_name(target.load_credentials().await.unwrap()), creds);
+        assert_eq!(target.load_config().await.unwrap(), config);
+        let source_keys = by_key(source.list_keys().await.unwrap());
+        assert_eq!(source_keys[1].used_quota, 9);
+        assert_eq!(by_key(target.list_keys().await.unwrap()), source_keys);
+        assert_eq!(
+            target.load_model_costs().await.unwrap(),
+            source.load_model_costs().await.unwrap()
+        );
+        source.close().await.unwrap();
+    }
+}
+
+/// A backend that cannot be reached fails the open with `Unavailable`, naming the backend and never
+/// showing the password; nothing falls back to another backend.
+#[tokio::test]
+async fn unreachable_backends_fail_with_unavailable() {
+    use gcli2api::store::StoreError;
+    for url in [
+        "redis://:hunter2@127.0.0.1:1/0",
+        "postgres://postgres:hunter2@127.0.0.1:1/test",
+        "mongodb://admin:hunter2@127.0.0.1:1/?serverSelectionTimeoutMS=300&connectTimeoutMS=300",
+    ] {
+        let url = StoreUrl::parse(url).unwrap();
+        match open_store(&url, "gcli2api").await {
+            Err(StoreError::Unavailable(message)) => {
+                assert!(!message.contains("hunter2"), "password shown: {message}");
+                assert!(
+                    message.contains(url.backend_name()),
+                    "backend not named: {message}"
+                );
+            }
+            Err(other) => panic!("{url}: expected Unavailable, got {other:?}"),
+            Ok(store) => panic!("{url}: opened {}", store.backend_name()),
+        }
+    }
+}
+
+/// The Redis store reconnects by itself after the server drops its connection.
+#[tokio::test]
+async fn redis_reconnects_after_the_server_drops_the_connection() {
+    // A database of its own, so killing its clients cannot disturb tests running alongside.
+    const DATABASE: i64 = 13;
+    let Some(uri) = service("REDIS_URI", true) else {
+        return;
+    };
+    let prefix = unique_prefix();
+    let url = StoreUrl::Redis {
+        uri: uri.clone(),
+        database: DATABASE,
+    };
+    let store = open_store(&url, &prefix).await.unwrap();
+    store.set_model_cost("gemini-2.5-pro", 3).await.unwrap();
+
+    let mut info = ::redis::IntoConnectionInfo::into_connection_info(uri.as_str()).unwrap();
+    info.redis.db = 0;
+    let admin = ::redis::Client::open(info).unwrap();
+    let mut admin = admin.get_multiplexed_async_connection().await.unwrap();
+    let clients: String = ::redis::cmd("CLIENT")
+        .arg("LIST")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let ids: Vec<String> = clients
+        .lines()
+        .filter(|line| line.contains(&format!(" db={DATABASE} ")))
+        .filter_map(|line| line.strip_prefix("id="))
+        .filter_map(|rest| rest.split(' ').next())
+        .map(str::to_string)
+        .collect();
+    assert!(!ids.is_empty(), "the store's connection is not listed");
+    for id in &ids {
+        let _: i64 = ::redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("ID")
+            .arg(id)
+            .query_async(&mut admin)
+            .await
+            .unwrap();
+    }
+
+    // The request that meets the dead socket may fail; the manager must be back within seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let costs = loop {
+        match store.load_model_costs().await {
+            Ok(costs) => break costs,
+            Err(e) if std::time::Instant::now() < deadline => {
+                eprintln!("while reconnecting: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("no reconnection: {e}"),
+        }
+    };
+    assert_eq!(costs.get("gemini-2.5-pro"), Some(&3));
+    assert!(store.delete_model_cost("gemini-2.5-pro").await.unwrap());
+    let left: Vec<String> = {
+        let mut info = ::redis::IntoConnectionInfo::into_connection_info(uri.as_str()).unwrap();
+        info.redis.db = DATABASE;
+        let mut conn = ::redis::Client::open(info)
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        ::redis::cmd("KEYS")
+            .arg(format!("{prefix}:*"))
+            .query_async(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// Instances starting together migrate the schema once, without tripping over each other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_instances_opening_together_share_one_schema() {
+    let Some(dsn) = service("POSTGRES_DSN", true) else {
+        return;
+    };
+    let prefix = unique_prefix();
+    let url = StoreUrl::parse(&dsn).unwrap();
+    let opens: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            let prefix = prefix.clone();
+            tokio::spawn(async move { open_store(&url, &prefix).await })
+        })
+        .collect();
+    let mut stores = Vec::new();
+    let mut failures = Vec::new();
+    for open in opens {
+        match open.await.unwrap() {
+            Ok(store) => stores.push(store),
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    let written = match stores.first() {
+        Some(store) => store
+            .set_model_cost("m", 1)
+            .await
+            .map_err(|e| e.to_string()),
+        None => Err("no store opened".into()),
+    };
+    let seen = match stores.last() {
+        Some(store) => store.load_model_costs().await.map_err(|e| e.to_string()),
+        None => Err("no store opened".into()),
+    };
+    for store in &stores {
+        store.close().await.unwrap();
+    }
+    clean(Cleanup::Postgres { dsn, prefix }).await;
+    assert!(failures.is_empty(), "{failures:?}");
+    written.unwrap();
+    assert_eq!(seen.unwrap().get("m"), Some(&1));
+}
