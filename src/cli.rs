@@ -11,7 +11,7 @@ const USAGE: &str = "usage: gcli2api [serve]\n       gcli2api migrate --from <ba
 pub async fn run(args: Vec<String>, env: HashMap<String, String>) -> ExitCode {
     match args.first().map(String::as_str) {
         None | Some("serve") => serve(env).await,
-        Some("migrate") => ExitCode::SUCCESS,
+        Some("migrate") => migrate(&args[1..]).await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -43,7 +43,7 @@ async fn migrate(args: &[String]) -> ExitCode {
     };
     match crate::store::migrate::migrate_urls(&from, &to).await {
         Ok(report) => {
-            println!("{report}");
+            println!("{report:?}");
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -56,3 +56,15 @@ pub async fn migrate(from: &dyn Store, to: &dyn Store) -> Result<MigrationReport
     );
     Ok(report)
 }
+
+/// `gcli2api migrate --from <url-or-dir> --to <url-or-dir>`: opens both stores (default prefix), copies,
+/// and closes them so the file store's journal is compacted.
+pub async fn migrate_urls(from: &str, to: &str) -> Result<MigrationReport, StoreError> {
+    use super::open::{open_store, StoreUrl, DEFAULT_PREFIX};
+    let source = open_store(&StoreUrl::parse(from)?, DEFAULT_PREFIX).await?;
+    let target = open_store(&StoreUrl::parse(to)?, DEFAULT_PREFIX).await?;
+    let report = migrate(source.as_ref(), target.as_ref()).await?;
+    target.close().await?;
+    source.close().await?;
+    Ok(report)
+}

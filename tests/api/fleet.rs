@@ -54,17 +54,6 @@ async fn a_429_with_reset_hint_cools_the_credential_for_that_model() {
     let answer = app.chat(ask("gemini-2.5-pro")).await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(projects(&app), ["pa", "pb"]);
-    // pa is skipped for gemini-2.5-pro until the reset…
-    app.google.clear_requests();
-    app.chat(ask("gemini-2.5-pro")).await;
-    assert_eq!(projects(&app), ["pb"]);
-    // …but still serves other models.
-    app.google.clear_requests();
-    app.chat(ask("gemini-2.5-flash")).await;
-    assert_eq!(projects(&app), ["pa"]);
-    // Past the reset it is used again for the pro model.
-    app.clock.advance(11 * 60);
-    app.google.clear_requests();
     let status = app.get("/creds/status").await.json();
     let pa = status["items"]
         .as_array()
@@ -73,10 +62,36 @@ async fn a_429_with_reset_hint_cools_the_credential_for_that_model() {
         .find(|i| i["filename"] == "a.json")
         .unwrap()
         .clone();
-    assert!(
-        pa["model_cooldowns"].as_object().unwrap().is_empty(),
-        "{pa}"
-    );
+    let cooling: Vec<&String> = pa["model_cooldowns"].as_object().unwrap().keys().collect();
+    assert_eq!(cooling, ["gemini-2.5-pro"]);
+    assert_eq!(pa["disabled"], false);
+    // With the others out of the way: pa still serves other models, but not the cooling one…
+    for name in ["b.json", "c.json"] {
+        app.post(
+            "/creds/action",
+            &json!({"filename": name, "action": "disable"}),
+        )
+        .await;
+    }
+    app.google.clear_requests();
+    assert_eq!(app.chat(ask("gemini-2.5-flash")).await.status, 200);
+    assert_eq!(projects(&app), ["pa"]);
+    let cooling = app.chat(ask("gemini-2.5-pro")).await;
+    assert_eq!(cooling.status, 503, "{}", cooling.text());
+    let wait: i64 = cooling
+        .headers
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((590..=600).contains(&wait), "{wait}");
+    // …until the reset time has passed.
+    app.clock.advance(11 * 60);
+    app.google.clear_requests();
+    assert_eq!(app.chat(ask("gemini-2.5-pro")).await.status, 200);
+    assert_eq!(projects(&app), ["pa"]);
     app.stop().await;
 }
 

@@ -17,7 +17,6 @@ pub const PASSWORD: &str = "test-password";
 
 pub struct TestApp {
     pub base: String,
-    pub port: u16,
     pub google: FakeGoogle,
     pub dir: TempDir,
     pub clock: Clock,
@@ -136,7 +135,7 @@ pub async fn spawn_app_with(opts: TestOptions) -> TestApp {
         .finish();
     TestApp {
         base: format!("http://127.0.0.1:{port}"),
-        port,
+
         google,
         dir,
         clock,

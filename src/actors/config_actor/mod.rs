@@ -136,11 +136,12 @@ impl Handler<SaveConfig> for ConfigActor {
                 errors.push(format!("{key}: unknown configuration key"));
                 continue;
             };
-            if locked.contains(&key) {
-                skipped.push(key);
+            // The placeholder means "unchanged", whether or not the key is locked.
+            if def.kind == keys::Kind::Secret && value.as_str() == Some(SECRET_PLACEHOLDER) {
                 continue;
             }
-            if def.kind == keys::Kind::Secret && value.as_str() == Some(SECRET_PLACEHOLDER) {
+            if locked.contains(&key) {
+                skipped.push(key);
                 continue;
             }
             match keys::validate(def, &value) {

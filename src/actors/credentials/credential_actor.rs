@@ -44,7 +44,7 @@ enum Refreshed {
         Arc<str>,
         String,
     ),
-    ByPeer(CredentialRecord),
+    ByPeer(Box<CredentialRecord>),
 }
 
 /// What every credential actor needs from the rest of the gateway.
@@ -250,7 +250,7 @@ impl CredentialActor {
                                         > chrono::Utc::now().timestamp() + REFRESH_AHEAD_SECS
                                 });
                                 if fresh && f.access_token.is_some() {
-                                    return Refreshed::ByPeer(record);
+                                    return Refreshed::ByPeer(Box::new(record));
                                 }
                             }
                         }
@@ -281,7 +281,7 @@ impl CredentialActor {
                     "credential {}: using the token another instance refreshed",
                     act.name
                 );
-                act.record.credential = record.credential;
+                act.record.credential = record.credential.clone();
                 act.fields =
                     CredentialFields::parse(&act.record.credential).map_err(|e| e.to_string());
                 act.token_expiry = act
