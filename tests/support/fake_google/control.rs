@@ -200,10 +200,7 @@ async fn set_default(body: web::Bytes, shared: web::Data<Shared>) -> HttpRespons
     HttpResponse::Ok().json(json!({"ok": true}))
 }
 
-async fn requests(
-    query: web::Query<RequestsQuery>,
-    shared: web::Data<Shared>,
-) -> HttpResponse {
+async fn requests(query: web::Query<RequestsQuery>, shared: web::Data<Shared>) -> HttpResponse {
     let filter = query.path.as_deref().unwrap_or("");
     let listed: Vec<Value> = shared
         .lock()
@@ -244,8 +241,8 @@ fn recorded_json(recorded: &RecordedRequest) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::reply::ReplyBody;
+    use super::*;
 
     fn spec(value: Value) -> ReplySpec {
         serde_json::from_value(value).unwrap()
