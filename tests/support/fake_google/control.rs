@@ -4,7 +4,8 @@
 //!
 //! - `POST /__fake/enqueue` `{"project": "p1", "reply": REPLY}` queues a reply; answers `{"pending": n}`.
 //! - `POST /__fake/default` `{"project": "p1" | null, "reply": REPLY}` sets a per-project or global default.
-//! - `GET /__fake/requests[?path=<substring>]` lists recorded requests, oldest first.
+//! - `GET /__fake/requests[?path=<substring>]` lists recorded requests, oldest first (none when
+//!   recording is off).
 //! - `POST /__fake/reset` forgets queues, per-project defaults and recorded requests and restores the
 //!   global default the server started with.
 //!
