@@ -7,6 +7,8 @@
 //!   --interval-ms M   pause between events      [FAKE_GOOGLE_INTERVAL_MS] default 0
 //!   --latency-ms L    pause before the answer   [FAKE_GOOGLE_LATENCY_MS]  default 0
 //!   --no-record       do not keep a request log [FAKE_GOOGLE_NO_RECORD=1]
+//!   --control         serve the test control API under /__fake/ (see tests/support/fake_google/control.rs);
+//!                     flag only, so a benchmark run can never expose it
 //! Prints `listening on http://<addr>` once bound; stops on Ctrl-C or SIGTERM.
 
 #[path = "../tests/support/fake_google.rs"]
@@ -25,6 +27,7 @@ struct ServerArgs {
     interval_ms: u64,
     latency_ms: u64,
     record: bool,
+    control: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,11 +63,16 @@ impl ServerArgs {
             interval_ms: env_or("FAKE_GOOGLE_INTERVAL_MS", 0)?,
             latency_ms: env_or("FAKE_GOOGLE_LATENCY_MS", 0)?,
             record: std::env::var("FAKE_GOOGLE_NO_RECORD").map_or(true, |v| v != "1"),
+            control: false,
         };
         let mut raw = std::env::args().skip(1);
         while let Some(option) = raw.next() {
             if option == "--no-record" {
                 args.record = false;
+                continue;
+            }
+            if option == "--control" {
+                args.control = true;
                 continue;
             }
             let value = raw
@@ -115,6 +123,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         workers,
         record: args.record,
         default_reply: Some(args.reply()),
+        control: args.control,
     })
     .await?;
     println!("listening on {}", fake.url());
