@@ -35,7 +35,7 @@ impl Gateway {
             .or_insert_with(|| PASSWORD.into());
         env.entry("LOG_LEVEL".into())
             .or_insert_with(|| "warn".into());
-        env.entry("LOG_FILE".into()).or_insert_with(String::new);
+        env.entry("LOG_FILE".into()).or_default();
         env.entry("WORKERS".into()).or_insert_with(|| "2".into());
         let mut gateway = Gateway {
             child: spawn(&env),
