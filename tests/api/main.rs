@@ -10,6 +10,7 @@ mod cluster;
 mod fleet;
 mod gemini_native;
 mod keys;
+mod management;
 mod onboarding;
 mod panel_auth;
 mod process;
