@@ -177,7 +177,8 @@ impl Application {
 
         if settings.auto_load_env_creds {
             let loaded = crate::routes::env_creds::load_all(&state).await;
-            log::info!("{}", loaded["message"].as_str().unwrap_or_default());
+            let message = loaded.get("message").and_then(serde_json::Value::as_str);
+            log::info!("{}", message.unwrap_or_default());
         }
         let addr = format!("{}:{}", settings.host, settings.port);
         let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
