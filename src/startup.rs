@@ -123,7 +123,7 @@ impl Application {
         ]);
         if settings.uses_default_password() {
             log::warn!(
-                "the default password `pwd` is in use: set PASSWORD (or API_PASSWORD / PANEL_PASSWORD) before exposing this gateway"
+                "the built-in default password is in use: set PASSWORD (or API_PASSWORD / PANEL_PASSWORD) before exposing this gateway"
             );
         }
         let transport = transport_config(&settings)?;
