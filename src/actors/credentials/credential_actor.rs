@@ -104,6 +104,17 @@ impl CredentialActor {
         self.env.clock.now()
     }
 
+    /// Re-reads the fields (and the token's expiry) after the credential JSON changed.
+    fn reload_fields(&mut self) {
+        self.fields = CredentialFields::parse(&self.record.credential).map_err(|e| e.to_string());
+        self.token_expiry = self
+            .fields
+            .as_ref()
+            .ok()
+            .and_then(|f| f.expiry)
+            .map_or(0, |e| e.timestamp());
+    }
+
     fn token(&self) -> Option<&str> {
         self.fields.as_ref().ok()?.access_token.as_deref()
     }
@@ -288,14 +299,7 @@ impl CredentialActor {
                     act.name
                 );
                 act.record.credential = record.credential.clone();
-                act.fields =
-                    CredentialFields::parse(&act.record.credential).map_err(|e| e.to_string());
-                act.token_expiry = act
-                    .fields
-                    .as_ref()
-                    .ok()
-                    .and_then(|f| f.expiry)
-                    .map_or(0, |e| e.timestamp());
+                act.reload_fields();
                 act.publish();
                 if let Some(pair) = act.ready_pair() {
                     act.answer_waiters(Ok(pair));
@@ -623,13 +627,7 @@ impl Handler<ReplaceCredential> for CredentialActor {
 
     fn handle(&mut self, msg: ReplaceCredential, ctx: &mut Self::Context) {
         self.record.credential = msg.0;
-        self.fields = CredentialFields::parse(&self.record.credential).map_err(|e| e.to_string());
-        self.token_expiry = self
-            .fields
-            .as_ref()
-            .ok()
-            .and_then(|f| f.expiry)
-            .map_or(0, |e| e.timestamp());
+        self.reload_fields();
         self.changed(true);
         self.start_refresh(ctx);
     }
@@ -646,13 +644,7 @@ impl Handler<ExternalUpdate> for CredentialActor {
         let was_disabled = self.record.state.disabled;
         let we_know_more = merge(&msg.0, &self.record) != msg.0;
         self.record = merged;
-        self.fields = CredentialFields::parse(&self.record.credential).map_err(|e| e.to_string());
-        self.token_expiry = self
-            .fields
-            .as_ref()
-            .ok()
-            .and_then(|f| f.expiry)
-            .map_or(0, |e| e.timestamp());
+        self.reload_fields();
         self.publish();
         // Write back only what the store lacks, so instances converge instead of echoing each other.
         if we_know_more {
