@@ -371,3 +371,69 @@ async fn an_unreachable_store_stops_start_up() {
         "{stderr}"
     );
 }
+
+async fn one_refresh_across_instances(kind: &str) {
+    let Some(backend) = backend(kind) else {
+        eprintln!("{kind} not configured: skipped");
+        return;
+    };
+    let google = FakeGoogle::start().await;
+    // A slow token endpoint widens the window in which every instance wants to refresh.
+    google.set_token_reply("rt-shared", crate::fake_google::TokenReply::Delay(400));
+    let env = gateway_env(&google.url(), &backend.env);
+    // Seed the shared store with a credential that has no token yet, as a restart would find it.
+    let url = if kind == "redis" {
+        gcli2api::store::StoreUrl::Redis {
+            uri: env["REDIS_URI"].clone(),
+            database: 0,
+        }
+    } else {
+        gcli2api::store::StoreUrl::Postgres(env["POSTGRES_DSN"].clone())
+    };
+    let store = gcli2api::store::open_store(&url, &env["STORAGE_PREFIX"])
+        .await
+        .unwrap();
+    let record = gcli2api::store::CredentialRecord {
+        name: "shared.json".into(),
+        credential: credential("rt-shared", Some("pshared"), None)
+            .as_object()
+            .cloned()
+            .unwrap(),
+        state: Default::default(),
+    };
+    store.put_credential(&record).await.unwrap();
+    let instances = join_all((0..3).map(|_| Gateway::start(&env))).await;
+    for gw in &instances {
+        assert_eq!(gw.chat(PASSWORD, "gemini-2.5-flash").await, 200);
+    }
+    assert_eq!(
+        google.token_refreshes("rt-shared"),
+        1,
+        "{kind}: one refresh for the whole cluster"
+    );
+    let tokens: std::collections::HashSet<Option<String>> = google
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("generateContent"))
+        .map(|r| r.access_token.clone())
+        .collect();
+    assert_eq!(
+        tokens.len(),
+        1,
+        "{kind}: every instance used the same token"
+    );
+    drop(instances);
+    store.close().await.unwrap();
+    google.stop().await;
+    backend.clean().await;
+}
+
+#[actix_rt::test]
+async fn one_refresh_across_instances_redis() {
+    one_refresh_across_instances("redis").await;
+}
+
+#[actix_rt::test]
+async fn one_refresh_across_instances_postgres() {
+    one_refresh_across_instances("postgres").await;
+}

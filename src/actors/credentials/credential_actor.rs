@@ -286,9 +286,17 @@ impl CredentialActor {
         };
         ctx.spawn(fut.into_actor(self).map(|outcome, act, ctx| match outcome {
             Refreshed::Here(result, store, holder, lease) => {
+                let refreshed = result.is_ok();
                 act.on_refreshed(result, ctx);
-                // Release after our token is queued for saving, so a waiting peer finds it.
+                // Release only once the new token is in the store, so a waiting peer finds it
+                // instead of taking the lease and refreshing again.
+                let record = refreshed.then(|| act.record.clone());
                 actix::spawn(async move {
+                    if let Some(record) = record {
+                        if let Err(e) = store.put_credential(&record).await {
+                            log::warn!("saving refreshed token of {}: {e}", record.name);
+                        }
+                    }
                     let _ = store.release_lease(&lease, &holder).await;
                 });
             }
