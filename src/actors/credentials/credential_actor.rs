@@ -646,17 +646,21 @@ impl Handler<ExternalUpdate> for CredentialActor {
 
     fn handle(&mut self, msg: ExternalUpdate, ctx: &mut Self::Context) {
         let merged = merge(&self.record, &msg.0);
+        // Whether the store lacks something we know (e.g. another instance overwrote our ban).
+        let we_know_more = merge(&msg.0, &self.record) != msg.0;
         if merged == self.record {
+            if we_know_more {
+                self.persist(true);
+            }
             return;
         }
         let was_disabled = self.record.state.disabled;
-        let we_know_more = merge(&msg.0, &self.record) != msg.0;
         self.record = merged;
         self.reload_fields();
         self.publish();
         // Write back only what the store lacks, so instances converge instead of echoing each other.
         if we_know_more {
-            self.persist(false);
+            self.persist(true);
         }
         if was_disabled && !self.record.state.disabled {
             self.start_refresh(ctx);
