@@ -7,6 +7,8 @@
 //!   --interval-ms M   pause between events      [FAKE_GOOGLE_INTERVAL_MS] default 0
 //!   --latency-ms L    pause before the answer   [FAKE_GOOGLE_LATENCY_MS]  default 0
 //!   --no-record       do not keep a request log [FAKE_GOOGLE_NO_RECORD=1]
+//!   --auth-code C=R   accept OAuth code C for refresh token R; repeatable
+//!                                             [FAKE_GOOGLE_AUTH_CODES=C1=R1,C2=R2]
 //! Prints `listening on http://<addr>` once bound; stops on Ctrl-C or SIGTERM.
 
 #[path = "../tests/support/fake_google.rs"]
@@ -25,6 +27,8 @@ struct ServerArgs {
     interval_ms: u64,
     latency_ms: u64,
     record: bool,
+    /// (code, refresh token) pairs the token endpoint exchanges, for sign-in flows run from outside.
+    auth_codes: Vec<(String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +39,18 @@ enum ArgsError {
     MissingValue(String),
     #[error("invalid value {value:?} for {option}")]
     Invalid { option: String, value: String },
+}
+
+fn parse_auth_code(option: &str, value: &str) -> Result<(String, String), ArgsError> {
+    match value.split_once('=') {
+        Some((code, refresh)) if !code.is_empty() && !refresh.is_empty() => {
+            Ok((code.to_owned(), refresh.to_owned()))
+        }
+        _ => Err(ArgsError::Invalid {
+            option: option.to_owned(),
+            value: value.to_owned(),
+        }),
+    }
 }
 
 fn parse_value<T: FromStr>(option: &str, value: &str) -> Result<T, ArgsError> {
@@ -60,7 +76,14 @@ impl ServerArgs {
             interval_ms: env_or("FAKE_GOOGLE_INTERVAL_MS", 0)?,
             latency_ms: env_or("FAKE_GOOGLE_LATENCY_MS", 0)?,
             record: std::env::var("FAKE_GOOGLE_NO_RECORD").map_or(true, |v| v != "1"),
+            auth_codes: Vec::new(),
         };
+        if let Ok(list) = std::env::var("FAKE_GOOGLE_AUTH_CODES") {
+            for pair in list.split(',').filter(|p| !p.trim().is_empty()) {
+                args.auth_codes
+                    .push(parse_auth_code("FAKE_GOOGLE_AUTH_CODES", pair.trim())?);
+            }
+        }
         let mut raw = std::env::args().skip(1);
         while let Some(option) = raw.next() {
             if option == "--no-record" {
@@ -76,6 +99,7 @@ impl ServerArgs {
                 "--chunks" => args.chunks = parse_value(&option, &value)?,
                 "--interval-ms" => args.interval_ms = parse_value(&option, &value)?,
                 "--latency-ms" => args.latency_ms = parse_value(&option, &value)?,
+                "--auth-code" => args.auth_codes.push(parse_auth_code(&option, &value)?),
                 _ => return Err(ArgsError::Unknown(option)),
             }
         }
@@ -117,6 +141,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         default_reply: Some(args.reply()),
     })
     .await?;
+    for (code, refresh_token) in &args.auth_codes {
+        fake.set_auth_code(code, refresh_token);
+    }
     println!("listening on {}", fake.url());
     shutdown_signal().await;
     fake.stop().await;
