@@ -232,7 +232,16 @@ fn serve(
             log::error!("worker client with default settings: {e}");
             awc::Client::default()
         });
+        // Browser chat apps call the API from their own origin; authentication is by bearer token,
+        // never by cookie, so any origin may call.
+        let cors = actix_cors::Cors::default()
+            .allow_any_origin()
+            .allow_any_method()
+            .allow_any_header()
+            .expose_any_header()
+            .max_age(3600);
         App::new()
+            .wrap(cors)
             .app_data(data.clone())
             .app_data(web::Data::new(UpstreamClient(client)))
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
