@@ -22,5 +22,5 @@ ENV HOST=0.0.0.0 PORT=7861 CREDENTIALS_DIR=/app/creds
 EXPOSE 7861
 VOLUME ["/app/creds"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s \
-  CMD curl -fsS -o /dev/null -H "Authorization: Bearer ${API_PASSWORD:-${PASSWORD:-pwd}}" "http://127.0.0.1:${PORT}/v1/models" || exit 1
+  CMD curl -fsS -o /dev/null "http://127.0.0.1:${PORT}/keepalive" || exit 1
 CMD ["gcli2api"]

@@ -10,6 +10,10 @@
 //!   --stamp           end each stream event's text with the time it was sent, as 20 digits of
 //!                     nanoseconds since the Unix epoch (`… sent at 01767225600123456789. `)
 //!                                                   [FAKE_GOOGLE_STAMP=1]
+//!   --control         serve the test control API under /__fake/ (see tests/support/fake_google/control.rs);
+//!                     flag only, so a benchmark run can never expose it
+//!   --auth-code C=R   accept OAuth code C for refresh token R; repeatable
+//!                                             [FAKE_GOOGLE_AUTH_CODES=C1=R1,C2=R2]
 //! Prints `listening on http://<addr>` once bound; stops on Ctrl-C or SIGTERM.
 
 #[path = "../tests/support/fake_google.rs"]
@@ -29,6 +33,9 @@ struct ServerArgs {
     latency_ms: u64,
     record: bool,
     stamp: bool,
+    control: bool,
+    /// (code, refresh token) pairs the token endpoint exchanges, for sign-in flows run from outside.
+    auth_codes: Vec<(String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +46,18 @@ enum ArgsError {
     MissingValue(String),
     #[error("invalid value {value:?} for {option}")]
     Invalid { option: String, value: String },
+}
+
+fn parse_auth_code(option: &str, value: &str) -> Result<(String, String), ArgsError> {
+    match value.split_once('=') {
+        Some((code, refresh)) if !code.is_empty() && !refresh.is_empty() => {
+            Ok((code.to_owned(), refresh.to_owned()))
+        }
+        _ => Err(ArgsError::Invalid {
+            option: option.to_owned(),
+            value: value.to_owned(),
+        }),
+    }
 }
 
 fn parse_value<T: FromStr>(option: &str, value: &str) -> Result<T, ArgsError> {
@@ -65,7 +84,15 @@ impl ServerArgs {
             latency_ms: env_or("FAKE_GOOGLE_LATENCY_MS", 0)?,
             record: std::env::var("FAKE_GOOGLE_NO_RECORD").map_or(true, |v| v != "1"),
             stamp: std::env::var("FAKE_GOOGLE_STAMP").is_ok_and(|v| v == "1"),
+            control: false,
+            auth_codes: Vec::new(),
         };
+        if let Ok(list) = std::env::var("FAKE_GOOGLE_AUTH_CODES") {
+            for pair in list.split(',').filter(|p| !p.trim().is_empty()) {
+                args.auth_codes
+                    .push(parse_auth_code("FAKE_GOOGLE_AUTH_CODES", pair.trim())?);
+            }
+        }
         let mut raw = std::env::args().skip(1);
         while let Some(option) = raw.next() {
             if option == "--no-record" {
@@ -74,6 +101,10 @@ impl ServerArgs {
             }
             if option == "--stamp" {
                 args.stamp = true;
+                continue;
+            }
+            if option == "--control" {
+                args.control = true;
                 continue;
             }
             let value = raw
@@ -85,6 +116,7 @@ impl ServerArgs {
                 "--chunks" => args.chunks = parse_value(&option, &value)?,
                 "--interval-ms" => args.interval_ms = parse_value(&option, &value)?,
                 "--latency-ms" => args.latency_ms = parse_value(&option, &value)?,
+                "--auth-code" => args.auth_codes.push(parse_auth_code(&option, &value)?),
                 _ => return Err(ArgsError::Unknown(option)),
             }
         }
@@ -136,8 +168,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         workers,
         record: args.record,
         default_reply: Some(args.reply()),
+        control: args.control,
     })
     .await?;
+    for (code, refresh_token) in &args.auth_codes {
+        fake.set_auth_code(code, refresh_token);
+    }
     println!("listening on {}", fake.url());
     shutdown_signal().await;
     fake.stop().await;

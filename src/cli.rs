@@ -11,7 +11,7 @@ const USAGE: &str = "usage: gcli2api [serve]\n       gcli2api migrate --from <ba
 pub async fn run(args: Vec<String>, env: HashMap<String, String>) -> ExitCode {
     match args.first().map(String::as_str) {
         None | Some("serve") => serve(env).await,
-        Some("migrate") => migrate(&args[1..]).await,
+        Some("migrate") => migrate(args.get(1..).unwrap_or_default()).await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS

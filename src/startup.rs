@@ -123,7 +123,7 @@ impl Application {
         ]);
         if settings.uses_default_password() {
             log::warn!(
-                "the default password `pwd` is in use: set PASSWORD (or API_PASSWORD / PANEL_PASSWORD) before exposing this gateway"
+                "the built-in default password is in use: set PASSWORD (or API_PASSWORD / PANEL_PASSWORD) before exposing this gateway"
             );
         }
         let transport = transport_config(&settings)?;
@@ -177,7 +177,8 @@ impl Application {
 
         if settings.auto_load_env_creds {
             let loaded = crate::routes::env_creds::load_all(&state).await;
-            log::info!("{}", loaded["message"].as_str().unwrap_or_default());
+            let message = loaded.get("message").and_then(serde_json::Value::as_str);
+            log::info!("{}", message.unwrap_or_default());
         }
         let addr = format!("{}:{}", settings.host, settings.port);
         let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
@@ -231,7 +232,16 @@ fn serve(
             log::error!("worker client with default settings: {e}");
             awc::Client::default()
         });
+        // Browser chat apps call the API from their own origin; authentication is by bearer token,
+        // never by cookie, so any origin may call.
+        let cors = actix_cors::Cors::default()
+            .allow_any_origin()
+            .allow_any_method()
+            .allow_any_header()
+            .expose_any_header()
+            .max_age(3600);
         App::new()
+            .wrap(cors)
             .app_data(data.clone())
             .app_data(web::Data::new(UpstreamClient(client)))
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))

@@ -150,21 +150,33 @@
       pollTimer = setTimeout(poll, POLL_MS);
     }
 
-    // The gateway's callback listener records that the code arrived; finishing then needs no extra click.
+    // The gateway's callback listener records that the code arrived (`code_received`); POST /auth/callback
+    // then exchanges it, so finishing needs no extra click. `completed` means the flow was finished
+    // elsewhere (another tab, a pasted URL); `not_found` that it expired or the gateway restarted.
     async function poll() {
       const current = state;
       if (!current || busy) return;
       try {
         const data = await api.get('/auth/status/' + encodeURIComponent(current), reqOpts);
         pollFailures = 0;
-        if (current !== state) return;
+        // A finish started meanwhile claims the code itself; its own answer settles the flow.
+        if (current !== state || busy) return;
         const status = data && data.status;
-        if (status === 'completed') {
+        if (status === 'code_received') {
           waitLine.textContent = 'Google answered. Saving the credential\u2026';
           finish(callbackBtn, '/auth/callback', { state: current });
           return;
         }
-        if (status === 'expired') {
+        if (status === 'completed') {
+          waitLine.textContent = 'This sign-in was completed elsewhere; the credential is saved.';
+          stepAuthorise.classList.add('done');
+          stepFinish.classList.add('done');
+          setFinishEnabled(false);
+          state = '';
+          if (opts.onSuccess) opts.onSuccess({});
+          return;
+        }
+        if (status === 'not_found') {
           waitLine.textContent = 'This authorisation link has expired. Start again.';
           setFinishEnabled(false);
           state = '';

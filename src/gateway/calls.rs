@@ -44,19 +44,7 @@ pub async fn generate(
             let resp =
                 code_assist::generate(&client, &endpoint, &lease.access_token, &envelope, timeout)
                     .await?;
-            // Google can answer 200 with an error object; treat it like the status it carries.
-            if let Some(err) = resp.get("error") {
-                let status = err
-                    .get("code")
-                    .and_then(Value::as_u64)
-                    .and_then(|c| u16::try_from(c).ok())
-                    .unwrap_or(500);
-                return Err(UpstreamError::Status {
-                    status,
-                    body: Some(resp),
-                });
-            }
-            Ok(resp)
+            UpstreamError::from_error_body(resp)
         }
     })
     .await?;

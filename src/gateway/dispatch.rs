@@ -137,6 +137,7 @@ where
         };
         match call(lease.clone()).await {
             Ok(value) => {
+                log::info!("{base_model} answered by credential {}", lease.name);
                 lease.actor.do_send(ReportOutcome {
                     base_model: base_model.to_string(),
                     outcome: Outcome::Success,

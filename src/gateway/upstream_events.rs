@@ -68,18 +68,8 @@ fn is_final(event: &Value) -> bool {
 }
 
 /// An event is either `{"response":{…}}` or, when Google fails mid-stream, `{"error":{…}}`.
-fn event_value(mut value: Value) -> Result<Value, UpstreamError> {
-    if let Some(err) = value.get("error") {
-        let status = err
-            .get("code")
-            .and_then(Value::as_u64)
-            .and_then(|c| u16::try_from(c).ok())
-            .unwrap_or(500);
-        return Err(UpstreamError::Status {
-            status,
-            body: Some(value),
-        });
-    }
+fn event_value(value: Value) -> Result<Value, UpstreamError> {
+    let mut value = UpstreamError::from_error_body(value)?;
     Ok(match value.get_mut("response") {
         Some(inner) => inner.take(),
         None => value,

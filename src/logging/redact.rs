@@ -27,7 +27,11 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     'outer: while !rest.is_empty() {
-        let at_boundary = out.chars().last().is_none_or(|c| !is_token_char(c));
+        // '=' and '+' may end a base64 token but also introduce one (`token=ya29…`).
+        let at_boundary = out
+            .chars()
+            .last()
+            .is_none_or(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')));
         if at_boundary {
             for prefix in SECRET_PREFIXES {
                 if rest.starts_with(prefix) {

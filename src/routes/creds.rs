@@ -163,24 +163,33 @@ pub async fn find(state: &AppState, name: &str) -> Result<Addr<CredentialActor>,
         .ok_or_else(|| ApiError::not_found(format!("no credential named {name:?}")))
 }
 
+/// Waits for the credential actor, so the change is in effect (rotation included) when the panel
+/// hears back.
 async fn apply(state: &AppState, name: &str, action: &str) -> Result<String, ApiError> {
+    let gone = |_| ApiError::internal("credential unavailable");
     match action {
         "enable" => {
-            find(state, name).await?.do_send(SetEnabled {
+            let msg = SetEnabled {
                 enabled: true,
                 reason: None,
-            });
+            };
+            find(state, name).await?.send(msg).await.map_err(gone)?;
             Ok(format!("{name} enabled"))
         }
         "disable" => {
-            find(state, name).await?.do_send(SetEnabled {
+            let msg = SetEnabled {
                 enabled: false,
                 reason: Some("disabled by hand".into()),
-            });
+            };
+            find(state, name).await?.send(msg).await.map_err(gone)?;
             Ok(format!("{name} disabled"))
         }
         "clear_cooldown" => {
-            find(state, name).await?.do_send(ClearCooldown);
+            find(state, name)
+                .await?
+                .send(ClearCooldown)
+                .await
+                .map_err(gone)?;
             Ok(format!("{name}: cooldowns cleared"))
         }
         "delete" => {

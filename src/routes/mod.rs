@@ -103,6 +103,12 @@ fn configure_creds(cfg: &mut web::ServiceConfig) {
         .service(one("/auth/logs/stream", web::get().to(logs::stream)))
         .service(one("/auth/logs/clear", web::post().to(logs::clear)))
         .service(one("/auth/logs/download", web::get().to(logs::download)));
+    cfg.service(
+        web::resource("/keepalive")
+            .route(web::get().to(keepalive))
+            .route(web::head().to(keepalive))
+            .default_service(web::to(fallback::method_not_allowed)),
+    );
     cfg.service(one("/", web::get().to(pages::panel)))
         .service(one("/auth", web::get().to(pages::auth_page)))
         .service(one("/api-key-admin", web::get().to(pages::key_admin)))
@@ -160,4 +166,9 @@ fn configure_panel(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(keys::model_cost))
             .default_service(not_allowed()),
     );
+}
+
+/// Liveness probe for load balancers and container health checks; no authentication, no body.
+async fn keepalive() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().finish()
 }

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use super::body::parse_json;
 use crate::actors::credentials::AddCredential;
 use crate::actors::oauth_flows::{
-    ClaimCode, CodeReceived, Flow, FlowDone, FlowStatus, GetFlow, StartFlow,
+    ClaimCode, CodeReceived, Flow, FlowDone, FlowStatus, GetFlow, ReleaseCode, StartFlow,
 };
 use crate::credential::store_token;
 use crate::error::{ApiError, ErrorStyle};
@@ -250,6 +250,24 @@ async fn save_credential(
     })
 }
 
+/// Completes a claimed flow; on failure the flow is released so its status is `pending` again rather
+/// than `completed`.
+async fn complete_or_release(
+    state: &AppState,
+    client: &UpstreamClient,
+    flow: Flow,
+    code: &str,
+    project_override: Option<String>,
+    get_all: bool,
+) -> Result<HttpResponse, ApiError> {
+    let flow_state = flow.state.clone();
+    let result = complete(state, client, flow, code, project_override, get_all).await;
+    if result.is_err() {
+        state.oauth.do_send(ReleaseCode(flow_state));
+    }
+    result
+}
+
 async fn complete(
     state: &AppState,
     client: &UpstreamClient,
@@ -393,7 +411,7 @@ pub async fn callback(
             .flatten()
         {
             let code = claimed.code.clone().unwrap_or_default();
-            return complete(&state, &client, claimed, &code, project, get_all).await;
+            return complete_or_release(&state, &client, claimed, &code, project, get_all).await;
         }
         if tokio::time::Instant::now() >= deadline {
             return Err(ApiError::bad_request(
@@ -459,7 +477,7 @@ pub async fn callback_url(
         .ok()
         .flatten()
         .ok_or_else(|| ApiError::bad_request("this sign-in is already being completed"))?;
-    complete(&state, &client, flow, &code, project, get_all).await
+    complete_or_release(&state, &client, flow, &code, project, get_all).await
 }
 
 pub async fn status(

@@ -219,7 +219,12 @@ pub async fn upload(
     });
     if ok == 0 {
         let mut err = body;
-        err["error"] = json!({"code": 400, "message": "no valid credential in the upload", "status": "INVALID_ARGUMENT"});
+        if let Some(obj) = err.as_object_mut() {
+            obj.insert(
+                "error".into(),
+                json!({"code": 400, "message": "no valid credential in the upload", "status": "INVALID_ARGUMENT"}),
+            );
+        }
         return Ok(HttpResponse::BadRequest().json(err));
     }
     Ok(HttpResponse::Ok().json(body))

@@ -156,7 +156,11 @@ pub async fn reset(
     };
     match json.get("filename").and_then(Value::as_str) {
         Some(name) => {
-            find(&state, name).await?.do_send(ResetUsage);
+            find(&state, name)
+                .await?
+                .send(ResetUsage)
+                .await
+                .map_err(|_| ApiError::internal("credential unavailable"))?;
             Ok(HttpResponse::Ok()
                 .json(json!({"success": true, "message": format!("usage of {name} reset")})))
         }

@@ -27,6 +27,8 @@ pub struct CredentialState {
     pub disabled: bool,
     /// Why it is disabled: `invalid_grant`, `auto-ban: 403`, `by hand`, …
     pub disabled_reason: Option<String>,
+    /// Unix milliseconds of the last enable/disable, so instances sharing a store agree on the latest.
+    pub disabled_changed_at: i64,
     /// Most recent last; at most [`MAX_ERROR_HISTORY`].
     pub errors: Vec<ErrorRecord>,
     /// Unix seconds of the last successful upstream call.
@@ -46,6 +48,7 @@ impl Default for CredentialState {
         Self {
             disabled: false,
             disabled_reason: None,
+            disabled_changed_at: 0,
             errors: Vec::new(),
             last_success: None,
             user_email: None,

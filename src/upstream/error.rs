@@ -52,6 +52,25 @@ impl UpstreamError {
     }
 }
 
+impl UpstreamError {
+    /// Google sometimes answers 2xx (or mid-stream) with `{"error":{"code":…}}`: that is a failure
+    /// with the status it carries.
+    pub fn from_error_body(body: Value) -> Result<Value, UpstreamError> {
+        let Some(err) = body.get("error") else {
+            return Ok(body);
+        };
+        let status = err
+            .get("code")
+            .and_then(Value::as_u64)
+            .and_then(|c| u16::try_from(c).ok())
+            .unwrap_or(500);
+        Err(UpstreamError::Status {
+            status,
+            body: Some(body),
+        })
+    }
+}
+
 impl From<awc::error::SendRequestError> for UpstreamError {
     fn from(e: awc::error::SendRequestError) -> Self {
         match e {

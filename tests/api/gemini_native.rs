@@ -149,3 +149,40 @@ async fn unknown_routes_and_methods_answer_json() {
     );
     app.stop().await;
 }
+
+#[actix_rt::test]
+async fn browser_clients_get_cors_headers() {
+    let app = spawn_app().await;
+    let preflight = app
+        .send(
+            app.client
+                .request(awc::http::Method::OPTIONS, app.url("/v1/chat/completions"))
+                .insert_header(("Origin", "https://chat.example"))
+                .insert_header(("Access-Control-Request-Method", "POST"))
+                .insert_header((
+                    "Access-Control-Request-Headers",
+                    "authorization, content-type",
+                )),
+            None,
+        )
+        .await;
+    assert!(preflight.status < 300, "{}", preflight.status);
+    assert!(preflight
+        .headers
+        .get("access-control-allow-origin")
+        .is_some());
+    let models = app
+        .send(
+            app.client
+                .get(app.url("/v1/models"))
+                .bearer_auth(PASSWORD)
+                .insert_header(("Origin", "https://chat.example")),
+            None,
+        )
+        .await;
+    assert_eq!(models.status, 200);
+    assert!(models.headers.get("access-control-allow-origin").is_some());
+    let probe = app.send(app.client.head(app.url("/keepalive")), None).await;
+    assert_eq!(probe.status, 200);
+    app.stop().await;
+}

@@ -316,3 +316,58 @@ async fn model_costs_are_editable() {
     assert_eq!(del.status, 404);
     app.stop().await;
 }
+
+#[actix_rt::test]
+async fn concurrency_limit_and_expiry_per_key() {
+    let app = spawn_app().await;
+    let token = login(&app).await;
+    let key = create_key(
+        &app,
+        &token,
+        json!({"total_quota": 100, "max_concurrent": 1}),
+    )
+    .await;
+    app.google.enqueue("p1", Reply::text("slow").delay_ms(500));
+    let (first, second) =
+        futures_util::future::join(chat_as(&app, &key, "gemini-2.5-flash"), async {
+            actix_rt::time::sleep(std::time::Duration::from_millis(150)).await;
+            chat_as(&app, &key, "gemini-2.5-flash").await
+        })
+        .await;
+    assert_eq!(first.status, 200);
+    assert_eq!(second.status, 429, "{}", second.text());
+    assert!(second.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("in flight"));
+    assert_eq!(
+        chat_as(&app, &key, "gemini-2.5-flash").await.status,
+        200,
+        "the slot was released"
+    );
+    assert_eq!(
+        key_info(&app, &token, &key).await["used_quota"],
+        4,
+        "the refused request paid nothing"
+    );
+
+    let soon = chrono::Utc::now().timestamp() + 60;
+    let expiring = create_key(
+        &app,
+        &token,
+        json!({"total_quota": 100, "expires_at": soon}),
+    )
+    .await;
+    assert_eq!(
+        chat_as(&app, &expiring, "gemini-2.5-flash").await.status,
+        200
+    );
+    app.clock.advance(120);
+    let expired = chat_as(&app, &expiring, "gemini-2.5-flash").await;
+    assert_eq!(expired.status, 403);
+    assert!(expired.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("expired"));
+    app.stop().await;
+}

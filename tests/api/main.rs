@@ -6,9 +6,12 @@ mod fake_google;
 mod harness;
 
 mod chat;
+mod cluster;
 mod fleet;
 mod gemini_native;
 mod keys;
+mod management;
 mod onboarding;
 mod panel_auth;
+mod process;
 mod protocol;

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use crate::fake_google::LoadCodeAssist;
 use crate::harness::*;
 
-fn multipart(files: &[(&str, Vec<u8>)]) -> (String, Vec<u8>) {
+pub fn multipart(files: &[(&str, Vec<u8>)]) -> (String, Vec<u8>) {
     let boundary = "----gcli2apitestboundary";
     let mut body = Vec::new();
     for (name, data) in files {
@@ -289,5 +289,54 @@ async fn oauth_flow_with_a_pasted_callback_url_and_all_projects() {
         )
         .await;
     assert_eq!(bad.status, 400);
+    app.stop().await;
+}
+
+async fn flow_status(app: &TestApp, state: &str) -> Value {
+    app.get(&format!("/auth/status/{state}")).await.json()["status"].clone()
+}
+
+#[actix_rt::test]
+async fn a_refused_code_leaves_the_flow_pending_for_a_retry() {
+    let app = spawn_app_with(TestOptions::default()).await;
+    app.google.set_projects(vec![("proj-r".into(), "R".into())]);
+    let started = start_flow(&app, json!({"project_id": "proj-r"})).await;
+    let state = started["state"].as_str().unwrap();
+    assert_eq!(flow_status(&app, state).await, "pending");
+    assert_eq!(flow_status(&app, "no-such-state").await, "not_found");
+
+    let paste = |code: &str| {
+        let url = format!("http://localhost:7861/oauth2callback?state={state}&code={code}");
+        json!({ "callback_url": url })
+    };
+    let refused = app
+        .send(
+            app.client.post(app.url("/auth/callback-url")),
+            Some(&paste("unknown-code")),
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    // Nothing was saved, so pollers must not read "completed".
+    assert_eq!(flow_status(&app, state).await, "pending");
+
+    app.google.set_auth_code("good-code", "rt-retry");
+    let back = app
+        .send(
+            app.client
+                .get(app.url(&format!("/oauth2callback?state={state}&code=good-code"))),
+            None,
+        )
+        .await;
+    assert_eq!(back.status, 200, "the same link can be used again");
+    assert_eq!(flow_status(&app, state).await, "code_received");
+    let done = app
+        .send(
+            app.client.post(app.url("/auth/callback")),
+            Some(&json!({"state": state})),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text());
+    assert_eq!(flow_status(&app, state).await, "completed");
+    assert_eq!(names(&app).await.len(), 1);
     app.stop().await;
 }

@@ -12,6 +12,8 @@
 mod accounts;
 #[path = "fake_google/code_assist.rs"]
 mod code_assist;
+#[path = "fake_google/control.rs"]
+mod control;
 #[path = "fake_google/dispatch.rs"]
 mod dispatch;
 #[path = "fake_google/render.rs"]
@@ -47,6 +49,8 @@ pub struct FakeGoogleOptions {
     pub record: bool,
     /// Global default reply installed before the first request.
     pub default_reply: Option<Reply>,
+    /// Serve the HTTP control API under `/__fake/` (see `fake_google/control.rs`).
+    pub control: bool,
 }
 
 impl Default for FakeGoogleOptions {
@@ -56,6 +60,7 @@ impl Default for FakeGoogleOptions {
             workers: 1,
             record: true,
             default_reply: None,
+            control: false,
         }
     }
 }
@@ -78,12 +83,19 @@ impl FakeGoogle {
 
     pub async fn start_with(options: FakeGoogleOptions) -> io::Result<FakeGoogle> {
         let shared = Arc::new(Shared::new(options.record));
-        shared.lock().global_default = options.default_reply;
+        shared.lock().global_default = options.default_reply.clone();
         let data = web::Data::from(Arc::clone(&shared));
+        let control = options.control.then_some(options.default_reply);
         let server = HttpServer::new(move || {
+            let control = control.clone();
             App::new()
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .configure(move |cfg| {
+                    if let Some(initial_default) = control {
+                        control::configure(cfg, initial_default);
+                    }
+                })
                 .default_service(web::to(dispatch::dispatch))
         })
         .workers(options.workers.max(1))

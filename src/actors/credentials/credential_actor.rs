@@ -17,6 +17,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use super::cooldown::cooldown_until;
+use super::merge::merge;
 use super::messages::*;
 use super::usage;
 use crate::actors::storage::{SaveCredential, StorageActor};
@@ -45,7 +46,7 @@ enum Refreshed {
         Arc<str>,
         String,
     ),
-    ByPeer(CredentialRecord),
+    ByPeer(Box<CredentialRecord>),
 }
 
 /// What every credential actor needs from the rest of the gateway. One value is shared by all of
@@ -106,6 +107,17 @@ impl CredentialActor {
         self.env.clock.now()
     }
 
+    /// Re-reads the fields (and the token's expiry) after the credential JSON changed.
+    fn reload_fields(&mut self) {
+        self.fields = CredentialFields::parse(&self.record.credential).map_err(|e| e.to_string());
+        self.token_expiry = self
+            .fields
+            .as_ref()
+            .ok()
+            .and_then(|f| f.expiry)
+            .map_or(0, |e| e.timestamp());
+    }
+
     fn token(&self) -> Option<&str> {
         self.fields.as_ref().ok()?.access_token.as_deref()
     }
@@ -164,6 +176,11 @@ impl CredentialActor {
         }
         self.record.state.disabled = true;
         self.record.state.disabled_reason = Some(reason);
+        self.record.state.disabled_changed_at = self.now_ms();
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.env.clock.now() * 1000 + i64::from(chrono::Utc::now().timestamp_subsec_millis())
     }
 
     fn push_error(&mut self, code: u16, message: String) {
@@ -253,7 +270,7 @@ impl CredentialActor {
                                         > chrono::Utc::now().timestamp() + REFRESH_AHEAD_SECS
                                 });
                                 if fresh && f.access_token.is_some() {
-                                    return Refreshed::ByPeer(record);
+                                    return Refreshed::ByPeer(Box::new(record));
                                 }
                             }
                         }
@@ -272,9 +289,17 @@ impl CredentialActor {
         };
         ctx.spawn(fut.into_actor(self).map(|outcome, act, ctx| match outcome {
             Refreshed::Here(result, store, holder, lease) => {
+                let refreshed = result.is_ok();
                 act.on_refreshed(result, ctx);
-                // Release after our token is queued for saving, so a waiting peer finds it.
+                // Release only once the new token is in the store, so a waiting peer finds it
+                // instead of taking the lease and refreshing again.
+                let record = refreshed.then(|| act.record.clone());
                 actix::spawn(async move {
+                    if let Some(record) = record {
+                        if let Err(e) = store.put_credential(&record).await {
+                            log::warn!("saving refreshed token of {}: {e}", record.name);
+                        }
+                    }
                     let _ = store.release_lease(&lease, &holder).await;
                 });
             }
@@ -284,15 +309,8 @@ impl CredentialActor {
                     "credential {}: using the token another instance refreshed",
                     act.name
                 );
-                act.record.credential = record.credential;
-                act.fields =
-                    CredentialFields::parse(&act.record.credential).map_err(|e| e.to_string());
-                act.token_expiry = act
-                    .fields
-                    .as_ref()
-                    .ok()
-                    .and_then(|f| f.expiry)
-                    .map_or(0, |e| e.timestamp());
+                act.record.credential = record.credential.clone();
+                act.reload_fields();
                 act.publish();
                 if let Some(pair) = act.ready_pair() {
                     act.answer_waiters(Ok(pair));
@@ -546,6 +564,7 @@ impl Handler<SetEnabled> for CredentialActor {
         if msg.enabled {
             self.record.state.disabled = false;
             self.record.state.disabled_reason = None;
+            self.record.state.disabled_changed_at = self.now_ms();
             self.failures_in_row = 0;
             self.changed(true);
             self.start_refresh(ctx);
@@ -619,13 +638,7 @@ impl Handler<ReplaceCredential> for CredentialActor {
 
     fn handle(&mut self, msg: ReplaceCredential, ctx: &mut Self::Context) {
         self.record.credential = msg.0;
-        self.fields = CredentialFields::parse(&self.record.credential).map_err(|e| e.to_string());
-        self.token_expiry = self
-            .fields
-            .as_ref()
-            .ok()
-            .and_then(|f| f.expiry)
-            .map_or(0, |e| e.timestamp());
+        self.reload_fields();
         self.changed(true);
         self.start_refresh(ctx);
     }
@@ -635,20 +648,23 @@ impl Handler<ExternalUpdate> for CredentialActor {
     type Result = ();
 
     fn handle(&mut self, msg: ExternalUpdate, ctx: &mut Self::Context) {
-        // Another instance wrote a newer version: adopt it (health, cooldowns, refreshed token).
-        if msg.0.state.revision <= self.record.state.revision {
+        let merged = merge(&self.record, &msg.0);
+        // Whether the store lacks something we know (e.g. another instance overwrote our ban).
+        let we_know_more = merge(&msg.0, &self.record) != msg.0;
+        if merged == self.record {
+            if we_know_more {
+                self.persist(true);
+            }
             return;
         }
         let was_disabled = self.record.state.disabled;
-        self.record = msg.0;
-        self.fields = CredentialFields::parse(&self.record.credential).map_err(|e| e.to_string());
-        self.token_expiry = self
-            .fields
-            .as_ref()
-            .ok()
-            .and_then(|f| f.expiry)
-            .map_or(0, |e| e.timestamp());
+        self.record = merged;
+        self.reload_fields();
         self.publish();
+        // Write back only what the store lacks, so instances converge instead of echoing each other.
+        if we_know_more {
+            self.persist(true);
+        }
         if was_disabled && !self.record.state.disabled {
             self.start_refresh(ctx);
         }

@@ -2,6 +2,7 @@
 
 pub mod cooldown;
 pub mod credential_actor;
+pub mod merge;
 pub mod messages;
 pub mod supervisor;
 pub mod usage;

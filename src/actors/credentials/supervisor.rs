@@ -99,15 +99,10 @@ impl CredentialSupervisor {
             let Some((generation, records)) = result else {
                 return;
             };
-            let first = act.generation.is_none();
             act.generation = Some(generation);
             let Some(records) = records else {
                 return;
             };
-            if first {
-                // Our own start-up load is this generation already.
-                return;
-            }
             let names: std::collections::HashSet<&str> =
                 records.iter().map(|r| r.name.as_str()).collect();
             let gone: Vec<Arc<str>> = act

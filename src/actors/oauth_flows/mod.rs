@@ -62,6 +62,13 @@ pub struct ClaimCode(pub String);
 #[rtype(result = "()")]
 pub struct FlowDone(pub String);
 
+/// Completing a claimed code failed (Google refused it, no project was found): the flow waits for a
+/// new code again, so the same consent link can be retried and status pollers don't see `completed`
+/// for a sign-in that saved nothing.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReleaseCode(pub String);
+
 pub struct OAuthFlows {
     clock: Clock,
     flows: HashMap<String, Flow>,
@@ -163,6 +170,17 @@ impl Handler<ClaimCode> for OAuthFlows {
         }
         flow.status = FlowStatus::Completed;
         Some(flow.clone())
+    }
+}
+
+impl Handler<ReleaseCode> for OAuthFlows {
+    type Result = ();
+
+    fn handle(&mut self, msg: ReleaseCode, _: &mut Self::Context) {
+        if let Some(flow) = self.flows.get_mut(&msg.0) {
+            flow.status = FlowStatus::Pending;
+            flow.code = None;
+        }
     }
 }
 

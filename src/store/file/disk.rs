@@ -166,7 +166,9 @@ pub(super) fn replay_journal(dir: &Path, state: &mut FileState) -> Result<Replay
     }
     for entry in &entries {
         state.apply(entry);
-        replay.touched[entry.section().index()] = true;
+        if let Some(flag) = replay.touched.get_mut(entry.section().index()) {
+            *flag = true;
+        }
     }
     replay.applied = entries.len();
     Ok(replay)

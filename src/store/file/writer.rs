@@ -139,7 +139,9 @@ impl Writer {
         disk::sync_dir(&dir)?;
         let mut dirty = replay.touched;
         if !imported.is_empty() {
-            dirty[Section::Credentials.index()] = true;
+            if let Some(flag) = dirty.get_mut(Section::Credentials.index()) {
+                *flag = true;
+            }
         }
         let mut writer = Self {
             dir,
@@ -218,7 +220,9 @@ impl Writer {
                         lines.extend_from_slice(&line);
                         lines.push(b'\n');
                         self.state.apply(&entry);
-                        self.dirty[entry.section().index()] = true;
+                        if let Some(flag) = self.dirty.get_mut(entry.section().index()) {
+                            *flag = true;
+                        }
                         entries += 1;
                         if entry.touches_credentials() {
                             credential_writes += 1;
@@ -272,7 +276,7 @@ impl Writer {
     fn compact(&mut self) -> Result<(), StoreError> {
         let mut renamed = false;
         for section in Section::ALL {
-            if self.dirty[section.index()] {
+            if self.dirty.get(section.index()).copied().unwrap_or(true) {
                 let text = disk::render_section(&self.state, section)?;
                 disk::write_atomically(&self.dir, section.file_name(), text.as_bytes())?;
                 renamed = true;

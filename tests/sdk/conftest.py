@@ -1,0 +1,287 @@
+"""Starts the fake Google (with its /__fake/ control API) and the real gateway binary once per session.
+
+Both binaries must already be built (scripts/sdk-tests.sh does it); they are looked up in
+$CARGO_TARGET_DIR/debug, then target/debug. Every test starts with the fake reset: no queued replies,
+no recorded requests.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PASSWORD = "sdk-test-password"
+# Both credentials name the same project so that one reply queue serves whichever credential the
+# gateway picks; the fake scripts replies per project.
+PROJECT = "sdk-project"
+HEARTBEAT_SECONDS = 0.2
+START_TIMEOUT = 60.0
+
+# Loopback traffic must never go through a proxy configured for the machine.
+for _name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+    os.environ.pop(_name, None)
+os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+
+
+def _binary(relative: str) -> Path:
+    roots = []
+    if os.environ.get("CARGO_TARGET_DIR"):
+        roots.append(Path(os.environ["CARGO_TARGET_DIR"]))
+    roots.append(REPO / "target")
+    for root in roots:
+        candidate = root / "debug" / relative
+        if candidate.is_file():
+            return candidate
+    raise RuntimeError(
+        f"{relative} is not built under {', '.join(str(r) for r in roots)}; "
+        "run `cargo build --bin gcli2api --example fake_google_server` first"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _credential(refresh_token: str) -> dict:
+    return {
+        "client_id": "sdk-client.apps.googleusercontent.com",
+        "client_secret": "sdk-secret",
+        "refresh_token": refresh_token,
+        "project_id": PROJECT,
+        "scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: if the test process is killed outright (no finalizers), Linux
+    sends the server SIGTERM instead of leaving it running."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no output)"
+
+
+def _start_fake(workdir: Path) -> tuple[subprocess.Popen, str]:
+    output = workdir / "fake-google.out"
+    sink = output.open("w")
+    process = subprocess.Popen(
+        [str(_binary("examples/fake_google_server")), "--port", "0", "--control"],
+        stdout=subprocess.PIPE,
+        stderr=sink,
+        text=True,
+        cwd=workdir,
+        preexec_fn=_die_with_parent,
+    )
+    found: list[str] = []
+
+    def read_banner() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("listening on "):
+                found.append(line.removeprefix("listening on ").strip())
+                break
+        # Keep draining so the server never blocks on a full pipe.
+        for line in process.stdout:
+            sink.write(line)
+        sink.close()
+
+    threading.Thread(target=read_banner, daemon=True).start()
+    deadline = time.monotonic() + START_TIMEOUT
+    while not found:
+        if process.poll() is not None or time.monotonic() > deadline:
+            _stop(process)
+            raise RuntimeError(f"fake Google did not start:\n{_tail(output)}")
+        time.sleep(0.05)
+    return process, found[0]
+
+
+def _gateway_env(port: int, fake_url: str, workdir: Path) -> dict:
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR") if key in os.environ}
+    env.update(
+        {
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "WORKERS": "2",
+            "PASSWORD": PASSWORD,
+            "CREDENTIALS_DIR": str(workdir / "creds"),
+            "LOG_FILE": str(workdir / "gateway-log.txt"),
+            "LOG_LEVEL": "info",
+            "CODE_ASSIST_ENDPOINT": fake_url,
+            "OAUTH_PROXY_URL": fake_url,
+            "GOOGLEAPIS_PROXY_URL": fake_url,
+            "RESOURCE_MANAGER_API_URL": fake_url,
+            "SERVICE_USAGE_API_URL": fake_url,
+            "OAUTH_AUTH_URL": f"{fake_url}/o/oauth2/auth",
+            "RETRY_429_INTERVAL": "0",
+            "IMAGE_FETCH_ALLOW_PRIVATE": "true",
+            "FAKE_STREAM_HEARTBEAT_INTERVAL": str(HEARTBEAT_SECONDS),
+            "ANTI_TRUNCATION_MAX_ATTEMPTS": "3",
+        }
+    )
+    return env
+
+
+def _start_gateway(fake_url: str, workdir: Path) -> tuple[subprocess.Popen, str]:
+    creds = workdir / "creds"
+    creds.mkdir()
+    for name in ("sdk-a", "sdk-b"):
+        (creds / f"{name}.json").write_text(json.dumps(_credential(f"rt-{name}")))
+    port = _free_port()
+    output = workdir / "gateway.out"
+    with output.open("w") as sink:
+        process = subprocess.Popen(
+            [str(_binary("gcli2api"))],
+            env=_gateway_env(port, fake_url, workdir),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            # The gateway reads config/gcli2api.toml relative to its working directory.
+            cwd=workdir,
+            preexec_fn=_die_with_parent,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"gateway exited with {process.returncode}:\n{_tail(output)}")
+        try:
+            answer = httpx.get(
+                f"{url}/v1/models", headers={"Authorization": f"Bearer {PASSWORD}"}, timeout=2
+            )
+            if answer.status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            _stop(process)
+            raise RuntimeError(f"gateway did not become ready:\n{_tail(output)}")
+        time.sleep(0.1)
+
+
+class FakeControl:
+    """Client of the fake's /__fake/ control API."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._http = httpx.Client(base_url=url, timeout=10)
+
+    def enqueue(self, reply: dict, project: str = PROJECT) -> None:
+        answer = self._http.post("/__fake/enqueue", json={"project": project, "reply": reply})
+        answer.raise_for_status()
+
+    def reset(self) -> None:
+        self._http.post("/__fake/reset").raise_for_status()
+
+    def requests(self, path: str | None = None) -> list[dict]:
+        params = {"path": path} if path else None
+        answer = self._http.get("/__fake/requests", params=params)
+        answer.raise_for_status()
+        return answer.json()
+
+    def generate_requests(self) -> list[dict]:
+        """Code Assist generate / stream calls, oldest first."""
+        return [
+            r
+            for r in self.requests("/v1internal:")
+            if r["path"].endswith((":generateContent", ":streamGenerateContent"))
+        ]
+
+    def close(self) -> None:
+        self._http.close()
+
+
+@dataclass
+class Stack:
+    gateway_url: str
+    password: str
+    fake: FakeControl
+    workdir: Path
+
+    def gateway_log(self) -> str:
+        return _tail(self.workdir / "gateway.out", 80)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    with tempfile.TemporaryDirectory(prefix="gcli2api-sdk-") as tmp:
+        workdir = Path(tmp)
+        fake_process, fake_url = _start_fake(workdir)
+        gateway_process = None
+        control = FakeControl(fake_url)
+        try:
+            gateway_process, gateway_url = _start_gateway(fake_url, workdir)
+            yield Stack(gateway_url, PASSWORD, control, workdir)
+        finally:
+            control.close()
+            if gateway_process is not None:
+                _stop(gateway_process)
+            _stop(fake_process)
+
+
+@pytest.fixture
+def fake(stack) -> FakeControl:
+    stack.fake.reset()
+    return stack.fake
+
+
+@pytest.fixture
+def gateway(stack) -> str:
+    return stack.gateway_url
+
+
+@pytest.fixture
+def openai_client(stack, fake):
+    from openai import OpenAI
+
+    client = OpenAI(
+        api_key=stack.password,
+        base_url=f"{stack.gateway_url}/v1",
+        max_retries=0,
+        timeout=30,
+    )
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def genai_client(stack, fake):
+    from google import genai
+
+    return genai.Client(
+        api_key=stack.password,
+        http_options={"base_url": stack.gateway_url, "timeout": 30_000},
+    )
