@@ -1,17 +1,31 @@
 //! Settings of the process allocator. The binary allocates with mimalloc (`main.rs`), built without
 //! transparent huge pages (feature `no_thp`: a huge page makes a few touched kilobytes resident as
-//! 2 MiB). Its defaults suit a server that allocates all the time; this one parses its whole
-//! credential store once at start and may then sit idle, and by default memory freed by a thread
-//! stays resident until that thread allocates again, so the start-up peak would stay as the idle
-//! footprint.
+//! 2 MiB).
+//!
+//! Start-up parses the whole credential store once and throws most of that memory away. mimalloc
+//! hands freed pages back to the system only after a delay, checked when the freeing thread
+//! allocates again; the store's thread then sits idle, so the start-up peak would stay as the idle
+//! footprint. Start-up therefore runs with immediate purging, and the usual delay comes back once the
+//! gateway serves: purging every freed page at once costs measurable CPU under load.
+
+use std::os::raw::c_long;
+use std::sync::{Mutex, PoisonError};
 
 use libmimalloc_sys as ffi;
 
 /// `mi_option_purge_delay` in mimalloc 3 (`mi_option_e` in `mimalloc.h`); the Rust bindings name
 /// only a few older options.
 const PURGE_DELAY: ffi::mi_option_t = 15;
-/// The option numbers above hold for this major version only.
+/// The option number above holds for this major version only.
 const MAJOR_VERSION: i32 = 3;
+/// The usual purge delay while start-up purging is on.
+static SAVED_PURGE_DELAY: Mutex<Option<c_long>> = Mutex::new(None);
+
+fn saved_purge_delay() -> std::sync::MutexGuard<'static, Option<c_long>> {
+    SAVED_PURGE_DELAY
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+}
 
 /// mimalloc's version as `major * 10000 + minor * 100 + patch`.
 pub fn mimalloc_version() -> i32 {
@@ -19,28 +33,61 @@ pub fn mimalloc_version() -> i32 {
     unsafe { ffi::mi_version() }
 }
 
-/// Hand freed pages back to the system at once instead of after a delay counted in later allocator
-/// calls. Call first thing in `main`, before other threads start. Returns whether the setting was
-/// applied (it is skipped on a mimalloc whose option numbering is unknown).
-pub fn tune_mimalloc() -> bool {
-    if mimalloc_version() / 10_000 != MAJOR_VERSION {
+fn known_layout() -> bool {
+    mimalloc_version() / 10_000 == MAJOR_VERSION
+}
+
+/// Purge freed pages at once. Call first thing in `main`; returns whether it took effect (not on a
+/// mimalloc whose option numbering is unknown).
+pub fn purge_during_startup() -> bool {
+    if !known_layout() {
         return false;
     }
-    // SAFETY: setting a known option to a valid value; mimalloc reads options with atomics.
-    unsafe { ffi::mi_option_set(PURGE_DELAY, 0) };
+    let mut saved = saved_purge_delay();
+    // SAFETY: reading and setting a known option to a valid value; options are atomics.
+    unsafe {
+        saved.get_or_insert(ffi::mi_option_get(PURGE_DELAY));
+        ffi::mi_option_set(PURGE_DELAY, 0);
+    }
     true
+}
+
+/// Back to the usual purge delay, once start-up garbage is gone; a no-op without
+/// [`purge_during_startup`].
+pub fn purge_as_usual() {
+    let Some(usual) = saved_purge_delay().take() else {
+        return;
+    };
+    // SAFETY: restoring the value read from the same option; collecting is always allowed.
+    unsafe {
+        ffi::mi_collect(true);
+        ffi::mi_option_set(PURGE_DELAY, usual);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn purge_delay() -> c_long {
+        // SAFETY: a getter of a known option.
+        unsafe { ffi::mi_option_get(PURGE_DELAY) }
+    }
+
     #[test]
-    fn option_numbers_match_the_linked_mimalloc() {
+    fn startup_purging_is_switched_on_and_back() {
         assert_eq!(mimalloc_version() / 10_000, MAJOR_VERSION);
-        assert!(tune_mimalloc());
-        // SAFETY: the getter of the option just set.
-        let delay = unsafe { ffi::mi_option_get(PURGE_DELAY) };
-        assert_eq!(delay, 0);
+        let usual = purge_delay();
+        assert!(
+            usual > 0,
+            "mimalloc purges with a delay by default: {usual}"
+        );
+        assert!(purge_during_startup());
+        assert_eq!(purge_delay(), 0);
+        purge_as_usual();
+        assert_eq!(purge_delay(), usual);
+        // A second call has nothing saved and changes nothing.
+        purge_as_usual();
+        assert_eq!(purge_delay(), usual);
     }
 }

@@ -77,6 +77,7 @@ async fn serve(env: HashMap<String, String>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    crate::allocator::purge_as_usual();
     match app.run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

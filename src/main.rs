@@ -7,7 +7,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    gcli2api::allocator::tune_mimalloc();
+    gcli2api::allocator::purge_during_startup();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let env = std::env::vars().collect();
     gcli2api::cli::run(args, env).await

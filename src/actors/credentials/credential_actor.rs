@@ -82,7 +82,8 @@ pub struct CredentialActor {
 }
 
 impl CredentialActor {
-    pub fn new(record: CredentialRecord, env: Rc<CredentialEnv>) -> Self {
+    /// `name` is `record.name`, shared with the supervisor's registry rather than allocated twice.
+    pub fn new(name: Arc<str>, record: CredentialRecord, env: Rc<CredentialEnv>) -> Self {
         let fields = CredentialFields::parse(&record.credential).map_err(|e| e.to_string());
         let token_expiry = fields
             .as_ref()
@@ -90,7 +91,7 @@ impl CredentialActor {
             .and_then(|f| f.expiry)
             .map_or(0, |e| e.timestamp());
         Self {
-            name: Arc::from(record.name.as_str()),
+            name,
             record,
             fields,
             token_expiry,

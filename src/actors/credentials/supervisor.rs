@@ -131,7 +131,7 @@ impl CredentialSupervisor {
             return;
         };
         let name: Arc<str> = Arc::from(record.name.as_str());
-        let addr = CredentialActor::new(record, env).start();
+        let addr = CredentialActor::new(name.clone(), record, env).start();
         if !self.entries.contains_key(&name) {
             self.order.push(name.clone());
         }
