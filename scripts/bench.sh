@@ -140,26 +140,28 @@ write_credentials "$WORK/creds-main" 4
 start_gateway gateway "$WORK/creds-main" "$FAKE_URL"
 log "gateway on $GATEWAY_URL (4 credentials), fake on $FAKE_URL"
 
-GATEWAY=(--url "$GATEWAY_URL/v1/chat/completions" --header "Authorization: Bearer $PASSWORD")
-DIRECT_AUTH=(--header "Authorization: Bearer at-bench-1-1")
+# Gateway and direct figures are taken in alternating rounds (load) or alternating streams, so a
+# change in the machine's speed during the run falls on both alike.
+PAIR=(--gateway-url "$GATEWAY_URL/v1/chat/completions"
+      --gateway-header "Authorization: Bearer $PASSWORD"
+      --direct-header "Authorization: Bearer at-bench-1-1")
 
 for c in 1 32; do
-    log "non-stream, concurrency $c: gateway"
-    "$CLIENT" load "${GATEWAY[@]}" --body "$WORK/chat.json" --concurrency "$c" \
-        --seconds "$LOAD_SECONDS" --out "$RESULTS/nonstream_c${c}_gateway.json" > /dev/null
-    log "non-stream, concurrency $c: direct"
-    "$CLIENT" load --url "$FAKE_URL/v1internal:generateContent" "${DIRECT_AUTH[@]}" \
-        --body "$WORK/envelope.json" --concurrency "$c" \
-        --seconds "$LOAD_SECONDS" --out "$RESULTS/nonstream_c${c}_direct.json" > /dev/null
+    log "non-stream, concurrency $c: gateway and direct, alternating"
+    "$CLIENT" compare-load "${PAIR[@]}" \
+        --gateway-body "$WORK/chat.json" \
+        --direct-url "$FAKE_URL/v1internal:generateContent" --direct-body "$WORK/envelope.json" \
+        --concurrency "$c" --seconds "$LOAD_SECONDS" --rounds 4 \
+        --out-gateway "$RESULTS/nonstream_c${c}_gateway.json" \
+        --out-direct "$RESULTS/nonstream_c${c}_direct.json" > /dev/null
 done
 
-log "streams of $CHUNKS chunks: gateway"
-"$CLIENT" stream "${GATEWAY[@]}" --body "$WORK/chat_stream.json" --count "$STREAMS" \
-    --expect-chunks "$CHUNKS" --out "$RESULTS/stream_gateway.json" > /dev/null
-log "streams of $CHUNKS chunks: direct"
-"$CLIENT" stream --url "$FAKE_URL/v1internal:streamGenerateContent?alt=sse" "${DIRECT_AUTH[@]}" \
-    --body "$WORK/envelope.json" --count "$STREAMS" --expect-chunks "$CHUNKS" \
-    --out "$RESULTS/stream_direct.json" > /dev/null
+log "streams of $CHUNKS chunks: gateway and direct, alternating"
+"$CLIENT" compare-stream "${PAIR[@]}" \
+    --gateway-body "$WORK/chat_stream.json" \
+    --direct-url "$FAKE_URL/v1internal:streamGenerateContent?alt=sse" --direct-body "$WORK/envelope.json" \
+    --count "$STREAMS" --expect-chunks "$CHUNKS" \
+    --out-gateway "$RESULTS/stream_gateway.json" --out-direct "$RESULTS/stream_direct.json" > /dev/null
 stop "$GATEWAY_PID"
 stop "$FAKE_PID"
 
@@ -193,7 +195,7 @@ stop "$FAKE_PID"
     echo "gateway: release build, file storage, LOG_LEVEL=warn, no log file, default WORKERS; 4 credentials with valid tokens for the speed figures"
     echo "fake Google: examples/fake_google_server, no request log, answers at once; streams of $CHUNKS chunks ${CHUNK_INTERVAL_MS} ms apart, each stamped with its send time"
     echo "request: OpenAI chat (system + user message) for model $MODEL; direct sends the Code Assist envelope the gateway builds for it"
-    echo "load: closed loop, $LOAD_SECONDS s measured after 1 s warm-up per figure; streams: $STREAMS sequential streams after 3 warm-up ones"
+    echo "load: closed loop, $LOAD_SECONDS s measured per figure after 1 s warm-up, in 4 rounds alternating gateway and direct; streams: $STREAMS sequential streams per target after 3 warm-up ones, alternating gateway and direct"
     echo "memory: RSS from /proc/<pid>/status (VmRSS idle, VmHWM under load), in MiB; idle figures taken 2–3 s after the port opened; open streams are one chunk a second from the fake"
 } > "$RESULTS/setup.txt"
 

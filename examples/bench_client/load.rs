@@ -1,5 +1,8 @@
 //! Closed-loop load: `concurrency` tasks each send the next request as soon as the last one is read
 //! whole. Requests that complete inside the measuring window (after the warm-up) are counted.
+//!
+//! `compare` measures two targets in alternating rounds, so that a change in how much of the shared
+//! machine the benchmark gets (other tenants, frequency) falls on both alike.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -19,6 +22,38 @@ struct Tally {
     latencies_ns: Vec<u64>,
     errors: u64,
     first_error: Option<String>,
+    seconds: f64,
+}
+
+impl Tally {
+    fn absorb(&mut self, other: Tally) {
+        self.latencies_ns.extend(other.latencies_ns);
+        self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+        self.seconds += other.seconds;
+    }
+
+    fn report(self, concurrency: usize) -> Result<Value, BenchError> {
+        if self.latencies_ns.is_empty() {
+            return Err(BenchError::Http(format!(
+                "no request succeeded ({} errors; first: {})",
+                self.errors,
+                self.first_error.unwrap_or_default()
+            )));
+        }
+        let requests = self.latencies_ns.len();
+        Ok(json!({
+            "concurrency": concurrency,
+            "seconds": self.seconds,
+            "requests": requests,
+            "errors": self.errors,
+            "first_error": self.first_error,
+            "rps": requests as f64 / self.seconds,
+            "latency": summarise(self.latencies_ns),
+        }))
+    }
 }
 
 async fn one(client: &awc::Client, target: &Target) -> Result<(), String> {
@@ -38,21 +73,20 @@ async fn one(client: &awc::Client, target: &Target) -> Result<(), String> {
     Ok(())
 }
 
-pub async fn run(args: &Args) -> Result<Value, BenchError> {
-    let target = Rc::new(Target::from_args(args)?);
-    let concurrency: usize = args.number("concurrency", 1)?;
-    let seconds: f64 = args.number("seconds", 5.0)?;
-    let warmup: f64 = args.number("warmup", 1.0)?;
-    let client = client();
-    let start = Instant::now();
-    let measure_from = start + Duration::from_secs_f64(warmup);
-    let end = measure_from + Duration::from_secs_f64(seconds);
+async fn measure(
+    client: &awc::Client,
+    target: &Rc<Target>,
+    concurrency: usize,
+    warmup: Duration,
+    seconds: Duration,
+) -> Result<Tally, BenchError> {
+    let measure_from = Instant::now() + warmup;
+    let end = measure_from + seconds;
     let tally = Rc::new(RefCell::new(Tally::default()));
-
     let tasks: Vec<_> = (0..concurrency.max(1))
         .map(|_| {
             let client = client.clone();
-            let target = Rc::clone(&target);
+            let target = Rc::clone(target);
             let tally = Rc::clone(&tally);
             actix_rt::spawn(async move {
                 loop {
@@ -84,23 +118,44 @@ pub async fn run(args: &Args) -> Result<Value, BenchError> {
         task.await
             .map_err(|e| BenchError::Http(format!("load task failed: {e}")))?;
     }
-    let tally = std::mem::take(&mut *tally.borrow_mut());
-    if tally.latencies_ns.is_empty() {
-        return Err(BenchError::Http(format!(
-            "no request succeeded ({} errors; first: {})",
-            tally.errors,
-            tally.first_error.unwrap_or_default()
-        )));
+    let mut tally = std::mem::take(&mut *tally.borrow_mut());
+    tally.seconds = seconds.as_secs_f64();
+    Ok(tally)
+}
+
+pub async fn run(args: &Args) -> Result<Value, BenchError> {
+    let target = Rc::new(Target::from_args(args)?);
+    let concurrency: usize = args.number("concurrency", 1)?;
+    let seconds = Duration::from_secs_f64(args.number("seconds", 5.0)?);
+    let warmup = Duration::from_secs_f64(args.number("warmup", 1.0)?);
+    measure(&client(), &target, concurrency, warmup, seconds)
+        .await?
+        .report(concurrency)
+}
+
+/// `--gateway-*` and `--direct-*` targets, `--rounds` rounds of `--seconds / --rounds` each.
+pub async fn compare(args: &Args) -> Result<Value, BenchError> {
+    let targets = [
+        ("gateway", Rc::new(Target::named(args, "gateway-")?)),
+        ("direct", Rc::new(Target::named(args, "direct-")?)),
+    ];
+    let concurrency: usize = args.number("concurrency", 1)?;
+    let rounds: u32 = args.number::<u32>("rounds", 4)?.max(1);
+    let slice = Duration::from_secs_f64(args.number("seconds", 10.0)?) / rounds;
+    let warmup = Duration::from_secs_f64(args.number("warmup", 1.0)?);
+    let client = client();
+    let mut tallies = [Tally::default(), Tally::default()];
+    for round in 0..rounds {
+        let warm = if round == 0 { warmup } else { Duration::ZERO };
+        for ((_, target), tally) in targets.iter().zip(tallies.iter_mut()) {
+            tally.absorb(measure(&client, target, concurrency, warm, slice).await?);
+        }
     }
-    let requests = tally.latencies_ns.len();
-    let latency = summarise(tally.latencies_ns);
-    Ok(json!({
-        "concurrency": concurrency,
-        "seconds": seconds,
-        "requests": requests,
-        "errors": tally.errors,
-        "first_error": tally.first_error,
-        "rps": requests as f64 / seconds,
-        "latency": latency,
-    }))
+    let [gateway, direct] = tallies;
+    let results = json!({
+        "gateway": gateway.report(concurrency)?,
+        "direct": direct.report(concurrency)?,
+    });
+    crate::write_parts(args, &results, &targets.map(|(name, _)| name))?;
+    Ok(results)
 }

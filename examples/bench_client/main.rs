@@ -6,6 +6,10 @@
 //!                                             this OpenAI chat body (for the direct figures)
 //!   load     --url U --body FILE [--header 'K: V']... --concurrency N --seconds S [--warmup S]
 //!                                             closed-loop requests: requests/s and latency percentiles
+//!   compare-load   --gateway-url U --gateway-body F [--gateway-header H].. and the same with
+//!                  --direct-*, --concurrency N --seconds S [--rounds R] --out-gateway F --out-direct F
+//!                                             both targets in alternating rounds (same figures as load)
+//!   compare-stream the same targets, --count N --expect-chunks K, streams alternating
 //!   stream   --url U --body FILE [--header ..] --count N --expect-chunks K
 //!                                             N streams one after another; every event's text carries
 //!                                             the fake's send stamp (`--stamp`): time to first token,
@@ -35,12 +39,29 @@ async fn run(args: Args) -> Result<serde_json::Value, BenchError> {
     match args.command.as_str() {
         "envelope" => request::envelope(&args),
         "load" => load::run(&args).await,
+        "compare-load" => load::compare(&args).await,
+        "compare-stream" => stream::compare(&args).await,
         "stream" => stream::run(&args).await,
         "hold" => hold::run(&args).await,
         "rss" => proc_status::run(&args),
         "report" => report::run(&args),
         other => Err(BenchError::Args(format!("unknown subcommand {other:?}"))),
     }
+}
+
+/// Writes each named part of `results` to the file given as `--out-<name>`, when given.
+fn write_parts(args: &Args, results: &serde_json::Value, names: &[&str]) -> Result<(), BenchError> {
+    for name in names {
+        let Some(path) = args.optional(&format!("out-{name}")) else {
+            continue;
+        };
+        let part = results.get(*name).cloned().unwrap_or_default();
+        std::fs::write(path, format!("{part}\n")).map_err(|source| BenchError::File {
+            path: path.to_owned(),
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 #[actix_rt::main]

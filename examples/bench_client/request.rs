@@ -18,8 +18,13 @@ pub struct Target {
 
 impl Target {
     pub fn from_args(args: &Args) -> Result<Self, BenchError> {
+        Self::named(args, "")
+    }
+
+    /// The target described by `--{prefix}url`, `--{prefix}body` and `--{prefix}header`.
+    pub fn named(args: &Args, prefix: &str) -> Result<Self, BenchError> {
         let headers = args
-            .all("header")
+            .all(&format!("{prefix}header"))
             .iter()
             .map(|raw| {
                 raw.split_once(':')
@@ -28,8 +33,8 @@ impl Target {
             })
             .collect::<Result<_, _>>()?;
         Ok(Self {
-            url: args.required("url")?.to_owned(),
-            body: Bytes::from(args.read_file("body")?),
+            url: args.required(&format!("{prefix}url"))?.to_owned(),
+            body: Bytes::from(args.read_file(&format!("{prefix}body"))?),
             headers,
         })
     }

@@ -87,44 +87,108 @@ async fn one(client: &awc::Client, target: &Target) -> Result<StreamFacts, Bench
     Ok(facts)
 }
 
-pub async fn run(args: &Args) -> Result<Value, BenchError> {
-    let target = Target::from_args(args)?;
-    let count: usize = args.number("count", 20)?;
-    let expect: usize = args.number("expect-chunks", 0)?;
-    let warmup: usize = args.number("warmup", 3)?;
-    let client = client();
-    for _ in 0..warmup {
-        one(&client, &target).await?;
+/// Everything measured over several streams of one target.
+struct Totals {
+    expect: usize,
+    streams: usize,
+    ttft: Vec<u64>,
+    total: Vec<u64>,
+    gaps: Vec<u64>,
+    shared_reads: usize,
+    merged_events: usize,
+    held_back: usize,
+    min_events: usize,
+    max_events: usize,
+}
+
+impl Totals {
+    fn new(expect: usize) -> Self {
+        Self {
+            expect,
+            streams: 0,
+            ttft: Vec::new(),
+            total: Vec::new(),
+            gaps: Vec::new(),
+            shared_reads: 0,
+            merged_events: 0,
+            held_back: 0,
+            min_events: usize::MAX,
+            max_events: 0,
+        }
     }
-    let (mut ttft, mut total, mut gaps) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut shared_reads, mut merged_events, mut held_back) = (0, 0, 0);
-    let (mut min_events, mut max_events) = (usize::MAX, 0);
-    for _ in 0..count.max(1) {
-        let facts = one(&client, &target).await?;
+
+    fn add(&mut self, facts: StreamFacts) -> Result<(), BenchError> {
         let first = facts.ttft_ns.ok_or_else(|| {
             BenchError::Http(
                 "a stream carried no stamped event: is the fake run with --stamp?".into(),
             )
         })?;
-        ttft.push(first);
-        total.push(facts.total_ns);
-        gaps.extend(facts.gaps_ns);
-        shared_reads += facts.shared_reads;
-        merged_events += facts.merged_events;
-        held_back += facts.held_back;
-        min_events = min_events.min(facts.stamped_events);
-        max_events = max_events.max(facts.stamped_events);
+        self.streams += 1;
+        self.ttft.push(first);
+        self.total.push(facts.total_ns);
+        self.gaps.extend(facts.gaps_ns);
+        self.shared_reads += facts.shared_reads;
+        self.merged_events += facts.merged_events;
+        self.held_back += facts.held_back;
+        self.min_events = self.min_events.min(facts.stamped_events);
+        self.max_events = self.max_events.max(facts.stamped_events);
+        Ok(())
     }
-    Ok(json!({
-        "streams": count,
-        "expected_events": expect,
-        "min_events": min_events,
-        "max_events": max_events,
-        "shared_reads": shared_reads,
-        "merged_events": merged_events,
-        "held_back": held_back,
-        "ttft": summarise(ttft),
-        "total": summarise(total),
-        "gap": summarise(gaps),
-    }))
+
+    fn report(self) -> Value {
+        json!({
+            "streams": self.streams,
+            "expected_events": self.expect,
+            "min_events": self.min_events,
+            "max_events": self.max_events,
+            "shared_reads": self.shared_reads,
+            "merged_events": self.merged_events,
+            "held_back": self.held_back,
+            "ttft": summarise(self.ttft),
+            "total": summarise(self.total),
+            "gap": summarise(self.gaps),
+        })
+    }
+}
+
+pub async fn run(args: &Args) -> Result<Value, BenchError> {
+    let target = Target::from_args(args)?;
+    let count: usize = args.number("count", 20)?;
+    let warmup: usize = args.number("warmup", 3)?;
+    let client = client();
+    for _ in 0..warmup {
+        one(&client, &target).await?;
+    }
+    let mut totals = Totals::new(args.number("expect-chunks", 0)?);
+    for _ in 0..count.max(1) {
+        totals.add(one(&client, &target).await?)?;
+    }
+    Ok(totals.report())
+}
+
+/// `--gateway-*` and `--direct-*` targets, streams alternating between them.
+pub async fn compare(args: &Args) -> Result<Value, BenchError> {
+    let targets = [
+        ("gateway", Target::named(args, "gateway-")?),
+        ("direct", Target::named(args, "direct-")?),
+    ];
+    let count: usize = args.number("count", 20)?;
+    let warmup: usize = args.number("warmup", 3)?;
+    let expect: usize = args.number("expect-chunks", 0)?;
+    let client = client();
+    for (_, target) in &targets {
+        for _ in 0..warmup {
+            one(&client, target).await?;
+        }
+    }
+    let mut totals = [Totals::new(expect), Totals::new(expect)];
+    for _ in 0..count.max(1) {
+        for ((_, target), totals) in targets.iter().zip(totals.iter_mut()) {
+            totals.add(one(&client, target).await?)?;
+        }
+    }
+    let [gateway, direct] = totals;
+    let results = json!({"gateway": gateway.report(), "direct": direct.report()});
+    crate::write_parts(args, &results, &targets.map(|(name, _)| name))?;
+    Ok(results)
 }
