@@ -11,7 +11,8 @@
 #
 # Knobs (environment): BENCH_SECONDS (per load figure, default 10), BENCH_STREAMS (streams per
 # streaming figure, default 40), BENCH_OUT (markdown path, default docs/benchmark.md),
-# CARGO_TARGET_DIR (where the release build goes, default ./target).
+# BENCH_RESULTS (keep the raw JSON results in this directory), CARGO_TARGET_DIR (where the
+# release build goes, default ./target).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -28,7 +29,7 @@ CHUNK_INTERVAL_MS=1
 HOLD_STREAMS=1000
 
 WORK=$(mktemp -d -t gcli2api-bench.XXXXXX)
-RESULTS=$WORK/results
+RESULTS=${BENCH_RESULTS:-$WORK/results}
 mkdir -p "$RESULTS"
 STARTED_PIDS=()
 
