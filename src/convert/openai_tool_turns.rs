@@ -14,6 +14,7 @@ use super::ConvertError;
 /// lost (e.g. history written by another model or a client that drops ids).
 pub const SKIP_SIGNATURE_SENTINEL: &str = "skip_thought_signature_validator";
 
+use super::openai_tools::required_name;
 use super::tool_call_id::decode as decode_tool_call_id;
 
 /// Parts for an assistant message's `tool_calls` (and the legacy `function_call`).
@@ -43,7 +44,7 @@ pub fn assistant_call_parts(
         None | Some(Value::Null) => {}
         Some(Value::Object(function)) => {
             let function_field = format!("{field}.function_call");
-            let name = function_name(function, &function_field)?;
+            let name = required_name(function, &function_field)?;
             let args = parse_arguments(function.get("arguments"), &function_field, None)?;
             let gemini_name = ctx.names.gemini_name(name);
             let call = json!({"name": gemini_name, "args": args});
@@ -86,7 +87,7 @@ fn tool_call_part(
         }
         Some(_) => return Err(ConvertError::invalid(function_field, "must be an object")),
     };
-    let name = function_name(function, &function_field)?;
+    let name = required_name(function, &function_field)?;
     let args = parse_arguments(function.get("arguments"), &function_field, id)?;
     let gemini_name = ctx.names.gemini_name(name);
 
@@ -124,27 +125,6 @@ fn function_call_part(call: Value, signature: Option<String>, needs_signatures: 
         part.insert("thoughtSignature".into(), Value::String(signature));
     }
     Value::Object(part)
-}
-
-fn function_name<'a>(
-    function: &'a Map<String, Value>,
-    field: &str,
-) -> Result<&'a str, ConvertError> {
-    match function.get("name") {
-        Some(Value::String(name)) if !name.is_empty() => Ok(name),
-        Some(Value::String(_)) => Err(ConvertError::invalid(
-            format!("{field}.name"),
-            "must not be empty",
-        )),
-        None | Some(Value::Null) => Err(ConvertError::invalid(
-            format!("{field}.name"),
-            "is required",
-        )),
-        Some(_) => Err(ConvertError::invalid(
-            format!("{field}.name"),
-            "must be a string",
-        )),
-    }
 }
 
 /// Tool-call arguments arrive as a JSON string; Gemini wants the object.

@@ -162,7 +162,8 @@ pub fn convert_tools(
     Ok(Some(json!([{"functionDeclarations": declarations}])))
 }
 
-fn required_name<'a>(
+/// `<field>.name`: a non-empty string, or an error naming the field.
+pub(super) fn required_name<'a>(
     function: &'a Map<String, Value>,
     field: &str,
 ) -> Result<&'a str, ConvertError> {
