@@ -266,7 +266,8 @@ async fn compaction_rewrites_toml_atomically_and_empties_the_journal() {
         names_in(dir.path()),
         vec![".lock", "creds.toml", "journal.jsonl"]
     );
-    // Closed means closed.
+    // Closed means closed; closing again is harmless.
+    store.close().await.unwrap();
     assert!(matches!(
         store.get_credential("c00.json").await,
         Err(StoreError::Unavailable(_))

@@ -102,9 +102,12 @@ impl FileStore {
         &self.dir
     }
 
-    /// Compacts the journal into the TOML files and releases the directory. Later calls fail with
-    /// `Unavailable`.
+    /// Compacts the journal into the TOML files and releases the directory. Closing again does
+    /// nothing; any other call afterwards fails with `Unavailable`.
     pub async fn close(&self) -> Result<(), StoreError> {
+        if self.requests.is_closed() {
+            return Ok(());
+        }
         self.request(Command::Close).await.map(|_| ())
     }
 

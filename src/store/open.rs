@@ -1,7 +1,7 @@
 //! Choosing and opening a backend from a URL.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::file::FileStore;
@@ -68,6 +68,56 @@ impl StoreUrl {
         }
     }
 
+    /// The backend the settings name, first set wins: `REDIS_URI` > `POSTGRES_DSN` > `MONGODB_URI` >
+    /// files in `CREDENTIALS_DIR`. A non-zero `redis_database` overrides the index in the URI.
+    /// A URL in the wrong setting (a `postgres://` DSN in `REDIS_URI`) is refused, not guessed at.
+    pub fn select(
+        redis_uri: Option<&str>,
+        redis_database: i64,
+        postgres_dsn: Option<&str>,
+        mongodb_uri: Option<&str>,
+        mongodb_database: &str,
+        credentials_dir: &Path,
+    ) -> Result<Self, StoreError> {
+        let misplaced = |setting: &str, expected: &str, url: &StoreUrl| {
+            StoreError::Backend(format!(
+                "{setting} must name a {expected} URL, not {}",
+                url.backend_name()
+            ))
+        };
+        if let Some(uri) = set(redis_uri) {
+            return match StoreUrl::parse(uri)? {
+                StoreUrl::Redis { uri, database } => Ok(StoreUrl::Redis {
+                    uri,
+                    database: if redis_database != 0 {
+                        redis_database
+                    } else {
+                        database
+                    },
+                }),
+                other => Err(misplaced("REDIS_URI", "redis", &other)),
+            };
+        }
+        if let Some(dsn) = set(postgres_dsn) {
+            return match StoreUrl::parse(dsn)? {
+                url @ StoreUrl::Postgres(_) => Ok(url),
+                other => Err(misplaced("POSTGRES_DSN", "postgres", &other)),
+            };
+        }
+        if let Some(uri) = set(mongodb_uri) {
+            return match StoreUrl::parse(uri)? {
+                StoreUrl::Mongo { uri, .. } => Ok(StoreUrl::Mongo {
+                    uri,
+                    database: set(Some(mongodb_database))
+                        .unwrap_or(DEFAULT_MONGODB_DATABASE)
+                        .to_string(),
+                }),
+                other => Err(misplaced("MONGODB_URI", "mongodb", &other)),
+            };
+        }
+        Ok(StoreUrl::Files(credentials_dir.to_path_buf()))
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             StoreUrl::Files(_) => "files",
@@ -76,6 +126,11 @@ impl StoreUrl {
             StoreUrl::Mongo { .. } => "mongodb",
         }
     }
+}
+
+/// An unset or blank setting.
+fn set(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|v| !v.is_empty())
 }
 
 fn redis_database(uri: &str) -> Result<i64, StoreError> {
@@ -210,6 +265,59 @@ mod tests {
         assert!(StoreUrl::parse("mysql://h/db").is_err());
         assert!(StoreUrl::parse("redis://h/x").is_err());
         assert!(StoreUrl::parse("").is_err());
+    }
+
+    #[test]
+    fn select_follows_the_priority_and_checks_each_setting() {
+        let dir = Path::new("./creds");
+        let pick =
+            |redis, db, pg, mongo, mongo_db| StoreUrl::select(redis, db, pg, mongo, mongo_db, dir);
+        let all = pick(
+            Some("redis://h/2"),
+            0,
+            Some("postgres://h/d"),
+            Some("mongodb://h"),
+            "",
+        );
+        assert_eq!(
+            all.unwrap(),
+            StoreUrl::Redis {
+                uri: "redis://h/2".into(),
+                database: 2
+            }
+        );
+        assert!(matches!(
+            pick(Some("redis://h/2"), 5, None, None, "").unwrap(),
+            StoreUrl::Redis { database: 5, .. }
+        ));
+        assert!(matches!(
+            pick(
+                Some(" "),
+                0,
+                Some("postgresql://h/d"),
+                Some("mongodb://h"),
+                ""
+            )
+            .unwrap(),
+            StoreUrl::Postgres(_)
+        ));
+        assert_eq!(
+            pick(None, 0, None, Some("mongodb://h"), "").unwrap(),
+            StoreUrl::Mongo {
+                uri: "mongodb://h".into(),
+                database: "gcli2api".into()
+            }
+        );
+        assert!(matches!(
+            pick(None, 0, None, Some("mongodb://h"), "other").unwrap(),
+            StoreUrl::Mongo { database, .. } if database == "other"
+        ));
+        assert_eq!(
+            pick(None, 0, None, None, "").unwrap(),
+            StoreUrl::Files(dir.into())
+        );
+        assert!(pick(Some("postgres://h/d"), 0, None, None, "").is_err());
+        assert!(pick(None, 0, Some("redis://h"), None, "").is_err());
     }
 
     #[test]

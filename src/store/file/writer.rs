@@ -88,6 +88,8 @@ struct Writer {
     /// Set when a journal write failed: the in-memory state may now be ahead of the disk, so the
     /// store refuses everything until it is reopened.
     failed: Option<String>,
+    /// After a failed compaction, the journal length at which to try again (not after every batch).
+    retry_compaction_at: usize,
     _lock: DirLock,
 }
 
@@ -153,6 +155,7 @@ impl Writer {
             dirty,
             generation,
             failed: None,
+            retry_compaction_at: 0,
             _lock: lock,
         };
         // Folding the journal in now also drops a torn tail, which later appends must not follow.
@@ -178,8 +181,10 @@ impl Writer {
                     Some(reason) => Err(failed_error(reason)),
                     None => self.compact(),
                 };
-                // Release the lock before answering, so a reopen right after `close` finds it free.
+                // Release the lock and refuse new requests before answering, so a reopen right
+                // after `close` finds the directory free and a second `close` sees it closed.
                 drop(self);
+                requests.close();
                 for closer in closers {
                     let _ = closer.send(result.as_ref().map(|()| Reply::Done).map_err(clone_error));
                 }
@@ -256,12 +261,17 @@ impl Writer {
         for (reply, result) in replies {
             let _ = reply.send(result);
         }
-        if self.failed.is_none()
-            && (self.journal_entries >= self.options.compact_after_entries
-                || self.journal_bytes >= self.options.compact_after_bytes)
-        {
-            if let Err(e) = self.compact() {
-                log::error!("files store: compaction failed, the journal keeps the data: {e}");
+        let due = self.journal_entries >= self.options.compact_after_entries
+            || self.journal_bytes >= self.options.compact_after_bytes;
+        if self.failed.is_none() && due && self.journal_entries >= self.retry_compaction_at {
+            match self.compact() {
+                Ok(()) => self.retry_compaction_at = 0,
+                Err(e) => {
+                    log::error!("files store: compaction failed, the journal keeps the data: {e}");
+                    self.retry_compaction_at = self
+                        .journal_entries
+                        .saturating_add(self.options.compact_after_entries);
+                }
             }
         }
         closers
