@@ -99,13 +99,5 @@ pub trait Store: Send + Sync {
     }
 }
 
-/// Enough of a secret (an API key, a lease holder token) to tell two apart in an error text.
-pub(crate) fn masked(secret: &str) -> String {
-    let chars: Vec<char> = secret.chars().collect();
-    if chars.len() <= 8 {
-        return "***".to_string();
-    }
-    let head: String = chars.iter().take(6).collect();
-    let tail: String = chars.iter().skip(chars.len() - 4).collect();
-    format!("{head}…{tail}")
-}
+/// Masking of secrets in error texts: the one the logger uses.
+pub(crate) use crate::logging::mask as masked;
