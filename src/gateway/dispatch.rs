@@ -64,6 +64,7 @@ pub async fn acquire(
             .send(AcquireCredential {
                 base_model: base_model.to_string(),
                 exclude: exclude.clone(),
+                session: None,
             })
             .await
             .map_err(|_| DispatchError::Mailbox)??;

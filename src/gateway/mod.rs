@@ -1,5 +1,6 @@
 //! The request path shared by the client APIs.
 
+pub mod affinity;
 pub mod calls;
 pub mod client_stream;
 pub mod dispatch;

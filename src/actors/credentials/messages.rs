@@ -5,6 +5,7 @@ use actix::prelude::*;
 use serde_json::Value;
 
 use super::credential_actor::CredentialActor;
+use crate::gateway::affinity::SessionKey;
 use crate::store::CredentialRecord;
 
 /// What a handler needs to call Google with one credential, and to report back.
@@ -61,6 +62,8 @@ pub struct AcquireCredential {
     pub base_model: String,
     /// Credentials already tried by this request.
     pub exclude: Vec<Arc<str>>,
+    /// The conversation the request belongs to (session affinity), if known.
+    pub session: Option<SessionKey>,
 }
 
 pub enum Choice {
