@@ -5,8 +5,10 @@ mod fake_google;
 
 mod harness;
 
+mod affinity;
 mod chat;
 mod cluster;
+mod field_lessons;
 mod fleet;
 mod gemini_native;
 mod keys;
