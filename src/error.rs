@@ -260,7 +260,8 @@ impl ApiError {
 
     /// An upstream HTTP error answered to the client with the upstream status.
     pub fn upstream(status: u16, body: Option<Value>, fallback: &str) -> Self {
-        let status = if StatusCode::from_u16(status).is_ok() {
+        // Only an error status can be relayed; anything else means Google's answer made no sense.
+        let status = if (400..600).contains(&status) {
             status
         } else {
             502
