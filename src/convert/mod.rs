@@ -1,13 +1,20 @@
-//! Pure request-side conversion: model-name features, OpenAI → Gemini request bodies, Gemini-native
-//! request preparation and tool-schema cleaning. No I/O here: remote images are fetched by the caller
-//! and handed in, so every rule can be tested with plain JSON.
+//! Pure conversion and shaping: model-name features, OpenAI → Gemini request bodies, Gemini-native
+//! request preparation, tool-schema cleaning, the client dialects that render Google's answers
+//! (`dialect`, `openai_dialect`, `gemini_dialect`), fake-stream chunks and the anti-truncation text
+//! rules. No I/O here: remote images are fetched by the caller and handed in, so every rule can be
+//! tested with plain JSON.
 
+pub mod anti_truncation;
 pub mod detect;
+pub mod dialect;
+pub mod fake_stream;
 pub mod features;
+pub mod gemini_dialect;
 pub mod gemini_request;
 pub mod lenient_json;
 pub mod model_name;
 pub mod openai_content;
+pub mod openai_dialect;
 pub mod openai_messages;
 pub mod openai_params;
 pub mod openai_request;
@@ -15,6 +22,7 @@ pub mod openai_response;
 pub mod openai_tool_turns;
 pub mod openai_tools;
 pub mod schema;
+pub mod session_key;
 pub mod tool_call_id;
 
 /// Runtime switches that change how requests are converted (hot-reloadable config values).

@@ -4,13 +4,12 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use actix_web::http::StatusCode;
-
-use super::state::AppState;
 use crate::actors::credentials::{
     AcquireCredential, Choice, CredentialError, EnsureReady, Lease, Outcome, ReportOutcome,
 };
-use crate::error::ApiError;
+use crate::convert::session_key::SessionKey;
+use crate::error::{ApiError, ErrorKind};
+use crate::state::AppState;
 use crate::upstream::UpstreamError;
 
 #[derive(Debug, thiserror::Error)]
@@ -37,17 +36,31 @@ impl From<DispatchError> for ApiError {
                     None => err,
                 }
             }
-            DispatchError::Upstream(UpstreamError::Status { status, body }) => {
+            DispatchError::Upstream(e) => e.into(),
+            DispatchError::Mailbox => ApiError::actor_unavailable("the credential registry"),
+        }
+    }
+}
+
+/// Google's failure as the client sees it, before the stream started (HTTP status) or after (an
+/// error event): the same kind either way.
+impl From<UpstreamError> for ApiError {
+    fn from(e: UpstreamError) -> Self {
+        match e {
+            UpstreamError::Status { status, body } => {
                 ApiError::upstream(status, body, "upstream error")
             }
-            DispatchError::Upstream(UpstreamError::Timeout) => {
-                ApiError::new(StatusCode::GATEWAY_TIMEOUT, "Google did not answer in time")
+            UpstreamError::Timeout => {
+                ApiError::new(ErrorKind::GatewayTimeout, "Google did not answer in time")
             }
-            DispatchError::Upstream(e) => {
-                log::warn!("upstream failure: {e}");
-                ApiError::new(StatusCode::BAD_GATEWAY, "could not reach Google")
+            UpstreamError::Cut => ApiError::new(
+                ErrorKind::BadGateway,
+                "Google's stream ended before the answer was complete",
+            ),
+            other => {
+                log::warn!("upstream failure: {other}");
+                ApiError::new(ErrorKind::BadGateway, "could not reach Google")
             }
-            DispatchError::Mailbox => ApiError::internal("internal error"),
         }
     }
 }
@@ -57,6 +70,7 @@ pub async fn acquire(
     state: &AppState,
     base_model: &str,
     exclude: &mut Vec<Arc<str>>,
+    session: Option<SessionKey>,
 ) -> Result<Lease, DispatchError> {
     loop {
         let choice = state
@@ -64,7 +78,7 @@ pub async fn acquire(
             .send(AcquireCredential {
                 base_model: base_model.to_string(),
                 exclude: exclude.clone(),
-                session: None,
+                session,
             })
             .await
             .map_err(|_| DispatchError::Mailbox)??;
@@ -117,10 +131,13 @@ fn outcome_of(err: &UpstreamError) -> Outcome {
 }
 
 /// Runs `call` with one credential after another until it succeeds, a failure is final, or the retry
-/// budget (`RETRY_429_MAX_RETRIES`) is spent. Success is reported for usage counting.
+/// budget (`RETRY_429_MAX_RETRIES`) is spent. Success is reported for usage counting. `session` is the
+/// conversation the call belongs to (session affinity); a retry asks for it again, so the supervisor
+/// rebinds it to the credential that takes over.
 pub async fn with_retries<T, F, Fut>(
     state: &AppState,
     base_model: &str,
+    session: Option<SessionKey>,
     mut call: F,
 ) -> Result<(T, Lease), DispatchError>
 where
@@ -131,7 +148,7 @@ where
     let mut failures = 0u32;
     let mut last_error: Option<UpstreamError> = None;
     loop {
-        let lease = match acquire(state, base_model, &mut exclude).await {
+        let lease = match acquire(state, base_model, &mut exclude, session).await {
             Ok(lease) => lease,
             // Credentials ran out mid-retry: the client learns what Google last said.
             Err(e) => return Err(last_error.map(DispatchError::Upstream).unwrap_or(e)),

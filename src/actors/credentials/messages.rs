@@ -5,7 +5,7 @@ use actix::prelude::*;
 use serde_json::Value;
 
 use super::credential_actor::CredentialActor;
-use crate::gateway::affinity::SessionKey;
+use crate::convert::session_key::SessionKey;
 use crate::store::CredentialRecord;
 
 /// What a handler needs to call Google with one credential, and to report back.

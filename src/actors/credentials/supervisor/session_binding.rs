@@ -16,7 +16,7 @@ use actix::prelude::*;
 
 use super::CredentialSupervisor;
 use crate::actors::credentials::messages::{AcquireCredential, Choice, CredentialError, Lease};
-use crate::gateway::affinity::SessionKey;
+use crate::convert::session_key::SessionKey;
 
 impl Handler<AcquireCredential> for CredentialSupervisor {
     type Result = Result<Choice, CredentialError>;

@@ -3,8 +3,9 @@
 //! thought signatures are checked against the account that issued them; hopping between credentials
 //! loses both.
 //!
-//! Every client dialect builds one [`SessionKey`] from what it knows ([`SessionParts`]); the gateway
-//! hands it to the credential supervisor, which owns the binding table.
+//! Every client dialect builds one [`SessionKey`] from what it knows ([`SessionParts`]) and puts it on
+//! its `gateway::ModelCall`; the gateway hands it to the credential supervisor, which owns the binding
+//! table (`actors::credentials::affinity`). Pure: the header value is read by the route.
 //!
 //! The conversation is identified by, first of:
 //! 1. the client's own key: OpenAI chat / Responses `prompt_cache_key`, Anthropic `metadata.user_id`;
@@ -103,13 +104,6 @@ impl SessionKey {
     pub fn follows_binding(&self) -> bool {
         self.follows_binding
     }
-}
-
-/// The value of the [`SESSION_HEADER`] header, if present and valid text.
-pub fn session_header(headers: &actix_web::http::header::HeaderMap) -> Option<&str> {
-    headers
-        .get(SESSION_HEADER)
-        .and_then(|value| value.to_str().ok())
 }
 
 /// First 128 bits of the SHA-256 of length-prefixed fields (so field boundaries cannot shift).
