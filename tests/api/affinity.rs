@@ -18,7 +18,10 @@ fn two_creds() -> TestOptions {
 async fn wait_ready(app: &TestApp, n: usize) {
     app.eventually_async("every credential has a token", || async {
         let records = app.state.supervisor.send(ListCredentials).await.unwrap();
-        records.len() == n && records.iter().all(|r| r.credential["token"].is_string())
+        records.len() == n
+            && records
+                .iter()
+                .all(|r| r.credential.get("token").is_some_and(|t| t.is_string()))
     })
     .await;
 }
