@@ -174,6 +174,35 @@ async fn a_conversation_whose_credential_got_a_429_moves_and_stays_moved() {
 }
 
 #[actix_rt::test]
+async fn a_conversation_whose_credential_is_cooling_moves_without_trying_it() {
+    let app = spawn_app_with(two_creds()).await;
+    wait_ready(&app, 2).await;
+    let ask = |topic: &str, turn: usize| json!({"model": "gemini-2.5-pro", "messages": conversation(topic, turn)});
+    assert_eq!(app.chat(ask("Accra", 1)).await.status, 200);
+    assert_eq!(last_project(&app), "pa");
+    assert_eq!(app.chat(ask("Quito", 1)).await.status, 200);
+    assert_eq!(last_project(&app), "pb");
+    // Another conversation exhausts pa's quota for the model: pa cools down.
+    let reset = (chrono::Utc::now() + chrono::Duration::minutes(10)).to_rfc3339();
+    app.google
+        .enqueue("pa", Reply::quota_exhausted_until(&reset));
+    assert_eq!(app.chat(ask("Hanoi", 1)).await.status, 200);
+    app.google.clear_requests();
+    // Accra's next turn goes straight to pb, and stays there.
+    for turn in 2..=3 {
+        assert_eq!(app.chat(ask("Accra", turn)).await.status, 200);
+        let projects: Vec<String> = app
+            .upstream_calls()
+            .iter()
+            .map(|c| c.project.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(projects, ["pb"], "turn {turn}");
+        app.google.clear_requests();
+    }
+    app.stop().await;
+}
+
+#[actix_rt::test]
 async fn a_disabled_credential_loses_its_conversations() {
     let app = spawn_app_with(two_creds()).await;
     wait_ready(&app, 2).await;
