@@ -70,26 +70,29 @@ impl SessionKey {
             .and_then(Value::as_array)
             .map(Vec::as_slice)
             .unwrap_or_default();
-        let role_of = |c: &Value| c.get("role").and_then(Value::as_str).map(str::to_owned);
         let first_user = contents
             .iter()
-            .find(|c| matches!(role_of(c).as_deref(), None | Some("user")));
+            .find(|c| matches!(role_of(c), None | Some("user")));
         let system = request.get("systemInstruction");
         if first_user.is_none() && system.is_none() {
             return None;
         }
-        let system = system.map(Value::to_string).unwrap_or_default();
-        let first_user = first_user.map(Value::to_string).unwrap_or_default();
-        let continues = contents
-            .iter()
-            .any(|c| role_of(c).as_deref() == Some("model"));
+        // The JSON is serialised straight into the hash (no copy of a possibly large first turn). A
+        // NUL byte separates the parts: serialised JSON never contains one.
+        let mut hasher = Sha256::new();
+        hasher.update(b"prefix");
+        hasher.update((model.len() as u64).to_le_bytes());
+        hasher.update(model.as_bytes());
+        for part in [system, first_user] {
+            hasher.update([0u8]);
+            if let Some(part) = part {
+                // Writing into a hasher cannot fail; a serialisation error would only shorten the input.
+                let _ = serde_json::to_writer(HashWriter(&mut hasher), part);
+            }
+        }
+        let continues = contents.iter().any(|c| role_of(c) == Some("model"));
         Some(SessionKey {
-            id: digest(&[
-                b"prefix",
-                model.as_bytes(),
-                system.as_bytes(),
-                first_user.as_bytes(),
-            ]),
+            id: first_128_bits(hasher),
             follows_binding: continues,
         })
     }
@@ -106,13 +109,35 @@ impl SessionKey {
     }
 }
 
-/// First 128 bits of the SHA-256 of length-prefixed fields (so field boundaries cannot shift).
+fn role_of(content: &Value) -> Option<&str> {
+    content.get("role").and_then(Value::as_str)
+}
+
+/// Feeds serialised JSON into the hash.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// SHA-256 of length-prefixed fields (so field boundaries cannot shift), first 128 bits.
 fn digest(fields: &[&[u8]]) -> u128 {
     let mut hasher = Sha256::new();
     for field in fields {
         hasher.update((field.len() as u64).to_le_bytes());
         hasher.update(field);
     }
+    first_128_bits(hasher)
+}
+
+fn first_128_bits(hasher: Sha256) -> u128 {
     let hash = hasher.finalize();
     let mut first = [0u8; 16];
     for (slot, byte) in first.iter_mut().zip(hash.iter()) {
