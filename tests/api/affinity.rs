@@ -225,6 +225,30 @@ async fn a_disabled_credential_loses_its_conversations() {
 }
 
 #[actix_rt::test]
+async fn an_idle_conversation_is_forgotten_after_the_ttl() {
+    let app = spawn_app_with(two_creds().env("SESSION_AFFINITY_TTL", "60")).await;
+    wait_ready(&app, 2).await;
+    let ask =
+        |turn: usize| json!({"model": "gemini-2.5-pro", "messages": conversation("Bern", turn)});
+    let mut used = Vec::new();
+    for turn in 1..=2 {
+        assert_eq!(app.chat(ask(turn)).await.status, 200);
+        used.push(last_project(&app));
+    }
+    app.clock.advance(59);
+    assert_eq!(app.chat(ask(3)).await.status, 200);
+    used.push(last_project(&app));
+    // 60 s without a request: the binding is gone, the next turn rotates and binds anew.
+    app.clock.advance(60);
+    for turn in 4..=5 {
+        assert_eq!(app.chat(ask(turn)).await.status, 200);
+        used.push(last_project(&app));
+    }
+    assert_eq!(used, ["pa", "pa", "pa", "pb", "pb"]);
+    app.stop().await;
+}
+
+#[actix_rt::test]
 async fn without_affinity_every_call_rotates() {
     let app = spawn_app_with(two_creds().env("SESSION_AFFINITY", "false")).await;
     wait_ready(&app, 2).await;
