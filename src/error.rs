@@ -23,6 +23,8 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// OpenAI's `error.type` when the status alone does not say it (e.g. `insufficient_quota`).
     pub openai_type: Option<&'static str>,
+    /// OpenAI's `error.code` when it differs from the type (e.g. `model_cooldown`).
+    pub openai_code: Option<&'static str>,
 }
 
 impl ApiError {
@@ -34,6 +36,7 @@ impl ApiError {
             upstream_body: None,
             retry_after: None,
             openai_type: None,
+            openai_code: None,
         }
     }
 
@@ -81,6 +84,7 @@ impl ApiError {
             upstream_body: body.filter(|b| b.pointer("/error/code").is_some()),
             retry_after: None,
             openai_type: None,
+            openai_code: None,
         }
     }
 
@@ -91,6 +95,11 @@ impl ApiError {
 
     pub fn with_openai_type(mut self, kind: &'static str) -> Self {
         self.openai_type = Some(kind);
+        self
+    }
+
+    pub fn with_openai_code(mut self, code: &'static str) -> Self {
+        self.openai_code = Some(code);
         self
     }
 
@@ -105,7 +114,10 @@ impl ApiError {
             ErrorStyle::OpenAi => json!({"error": {
                 "message": self.message,
                 "type": self.openai_type.unwrap_or_else(|| openai_type(self.status)),
-                "code": self.openai_type.map_or_else(|| openai_code(self.status), |t| json!(t)),
+                "code": self
+                    .openai_code
+                    .or(self.openai_type)
+                    .map_or_else(|| openai_code(self.status), |c| json!(c)),
             }}),
             ErrorStyle::Google => match &self.upstream_body {
                 Some(body) => body.clone(),
@@ -135,8 +147,13 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        if let Some(secs) = self.retry_after {
-            builder.insert_header((header::RETRY_AFTER, secs.to_string()));
+        // Every 429 tells the client when to come back; one second when nothing better is known.
+        let retry_after = match self.retry_after {
+            None if self.status == StatusCode::TOO_MANY_REQUESTS => Some(1),
+            other => other,
+        };
+        if let Some(secs) = retry_after {
+            builder.insert_header((header::RETRY_AFTER, secs.max(1).to_string()));
         }
         builder.json(self.body())
     }

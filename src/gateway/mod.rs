@@ -1,6 +1,7 @@
 //! The request path shared by the client APIs.
 
 pub mod calls;
+pub mod classify;
 pub mod client_stream;
 pub mod dispatch;
 pub mod quota_gate;

@@ -2,6 +2,7 @@
 
 pub mod code_assist;
 pub mod error;
+pub mod google_error;
 pub mod image_fetch;
 pub mod oauth;
 pub mod onboarding;

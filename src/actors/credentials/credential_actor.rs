@@ -16,7 +16,7 @@ use actix::prelude::*;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::cooldown::cooldown_until;
+use super::cooldown::{self, RestPolicy};
 use super::merge::merge;
 use super::messages::*;
 use super::usage;
@@ -24,7 +24,8 @@ use crate::actors::storage::{SaveCredential, StorageActor};
 use crate::clock::Clock;
 use crate::config::SharedSettings;
 use crate::credential::{self, CredentialFields};
-use crate::store::{CredentialRecord, ErrorRecord, Store, MAX_ERROR_HISTORY};
+use crate::gateway::classify::{FailureKind, Scope, Verdict, Wait};
+use crate::store::{CooldownRecord, CredentialRecord, ErrorRecord, Store, MAX_ERROR_HISTORY};
 use crate::upstream::oauth::{self, OAuthError};
 use crate::upstream::onboarding;
 
@@ -426,41 +427,65 @@ impl CredentialActor {
         }));
     }
 
-    fn on_failure(&mut self, base_model: &str, status: u16, body: Option<Value>, now: i64) {
+    /// Books a failure by its verdict: error history, the rest for this model (or the whole
+    /// credential benched), preview access, a stale token. Answers until when it rests for the model.
+    fn on_failure(
+        &mut self,
+        base_model: &str,
+        status: u16,
+        verdict: &Verdict,
+        now: i64,
+    ) -> Option<i64> {
         let settings = self.env.settings.current();
-        let message = body
-            .as_ref()
-            .and_then(|b| b.pointer("/error/message"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("HTTP {status}"));
+        let message = verdict.message.clone();
         self.push_error(status, message.clone());
         usage::count_failure(&mut self.record.state.usage, now);
-        if matches!(status, 429 | 503) {
-            if let Some(until) =
-                cooldown_until(status, body.as_ref(), now, settings.cooldown_max_seconds)
-            {
+        let mut rests_until = None;
+        if verdict.wait == Wait::Disabled {
+            let reason = match verdict.kind {
+                FailureKind::NoCredits => format!("no credits: {message}"),
+                _ => format!("auto-ban: HTTP {status}: {message}"),
+            };
+            self.disable(reason);
+        } else if verdict.scope == Scope::Model {
+            let previous = cooldown::streak(&self.record.state, base_model);
+            let streak = match verdict.kind {
+                FailureKind::RateLimited => previous.saturating_add(1),
+                _ => previous,
+            };
+            let policy = RestPolicy {
+                backoff_base_secs: settings.rate_limit_backoff_seconds,
+                max_secs: settings.cooldown_max_seconds,
+            };
+            let until = cooldown::rest_until(verdict.wait, now, streak.max(1), policy);
+            if let Some(until) = until {
                 log::info!(
-                    "credential {} cooling down for {base_model} for {} s",
+                    "credential {} rests for {base_model} for {} s ({}: {message})",
                     self.name,
-                    until - now
+                    until - now,
+                    verdict.kind
                 );
-                self.record
-                    .state
-                    .model_cooldowns
-                    .insert(base_model.to_string(), until);
             }
+            if until.is_some() || streak != previous {
+                let entry = CooldownRecord {
+                    until: until.unwrap_or(0),
+                    kind: verdict.kind.as_str().to_string(),
+                    message,
+                    streak,
+                    at: self.now_ms(),
+                };
+                cooldown::record(&mut self.record.state, base_model, entry);
+            }
+            rests_until = until;
         }
-        if settings.auto_ban && settings.auto_ban_error_codes.contains(&status) {
-            self.disable(format!("auto-ban: HTTP {status}: {message}"));
-        }
-        if status == 404 && base_model.contains("preview") {
+        if verdict.kind == FailureKind::NoModelAccess {
             self.record.state.preview = false;
         }
         if status == 401 {
             // Google no longer accepts this token: make the next use refresh it.
             self.token_expiry = 0;
         }
+        rests_until
     }
 }
 
@@ -514,35 +539,34 @@ impl Handler<EnsureReady> for CredentialActor {
 }
 
 impl Handler<ReportOutcome> for CredentialActor {
-    type Result = ();
+    type Result = Option<i64>;
 
-    fn handle(&mut self, msg: ReportOutcome, ctx: &mut Self::Context) {
+    fn handle(&mut self, msg: ReportOutcome, ctx: &mut Self::Context) -> Option<i64> {
         let now = self.now();
         match msg.outcome {
             Outcome::Success => {
                 usage::count_success(&mut self.record.state.usage, &msg.base_model, now);
                 self.record.state.last_success = Some(now);
-                let cooled = self
-                    .record
-                    .state
-                    .model_cooldowns
-                    .remove(&msg.base_model)
-                    .is_some();
+                let at = self.now_ms();
+                let ended = cooldown::end(&mut self.record.state, &msg.base_model, at);
                 // Success counters are many and cheap to lose a second of: write them lazily.
-                self.persist(false);
-                if cooled {
+                self.persist(ended);
+                if ended {
                     self.publish();
                 }
+                None
             }
-            Outcome::Failure { status, body } => {
-                self.on_failure(&msg.base_model, status, body, now);
+            Outcome::Failure { status, verdict } => {
+                let until = self.on_failure(&msg.base_model, status, &verdict, now);
                 self.changed(true);
                 if status == 401 {
                     self.start_refresh(ctx);
                 }
+                until
             }
             Outcome::Transport(message) => {
                 log::debug!("credential {}: transport error: {message}", self.name);
+                None
             }
         }
     }
@@ -580,7 +604,9 @@ impl Handler<ClearCooldown> for CredentialActor {
     type Result = ();
 
     fn handle(&mut self, _: ClearCooldown, _: &mut Self::Context) {
-        self.record.state.model_cooldowns.clear();
+        let at = self.now_ms();
+        cooldown::clear_all(&mut self.record.state, at);
+        log::info!("credential {}: cooldowns cleared", self.name);
         self.changed(true);
     }
 }

@@ -17,6 +17,7 @@ use super::messages::*;
 use crate::actors::storage::{DeleteCredential, StorageActor};
 use crate::clock::Clock;
 use crate::config::SharedSettings;
+use crate::gateway::classify::is_preview_model;
 use crate::store::{CredentialRecord, Store};
 
 /// How often the store is checked for changes made by other instances.
@@ -151,7 +152,7 @@ impl CredentialSupervisor {
             .cooldowns
             .get(&msg.base_model)
             .is_some_and(|until| *until > now);
-        let preview_ok = !msg.base_model.contains("preview") || s.preview;
+        let preview_ok = !is_preview_model(&msg.base_model) || s.preview;
         let ok = s.enabled && !s.broken && !cooling && preview_ok && !msg.exclude.contains(name);
         ok.then_some(entry)
     }
@@ -169,7 +170,7 @@ impl CredentialSupervisor {
         if enabled.is_empty() {
             return CredentialError::AllDisabled;
         }
-        if msg.base_model.contains("preview") && enabled.iter().all(|e| !e.status.preview) {
+        if is_preview_model(&msg.base_model) && enabled.iter().all(|e| !e.status.preview) {
             return CredentialError::NoPreviewAccess(msg.base_model.clone());
         }
         let soonest = enabled
