@@ -110,7 +110,11 @@ async fn one_plain_429_benches_for_seconds_and_repeats_double_until_a_success() 
     app.google.enqueue("pa", google_429("429_plain"));
     let first = app.chat(ask(FLASH)).await;
     assert_eq!(first.status, 429, "{}", first.text());
-    assert!((1..=2).contains(&retry_after(&first)), "{:?}", first.headers);
+    assert!(
+        (1..=2).contains(&retry_after(&first)),
+        "{:?}",
+        first.headers
+    );
     let rest = cooldown_of(&app, "a.json", FLASH).await;
     if let Some(rest) = &rest {
         // Read before the two seconds ran out: kind, Google's words, a short wait.
@@ -135,7 +139,11 @@ async fn one_plain_429_benches_for_seconds_and_repeats_double_until_a_success() 
     let t1 = app.clock.now();
     let doubled = app.chat(ask(PRO)).await;
     assert_eq!(doubled.status, 429);
-    assert!((3..=4).contains(&retry_after(&doubled)), "{:?}", doubled.headers);
+    assert!(
+        (3..=4).contains(&retry_after(&doubled)),
+        "{:?}",
+        doubled.headers
+    );
     let second = cooldown_of(&app, "a.json", PRO).await;
     if let Some(second) = second {
         assert_eq!(second["streak"], 2, "{second}");
@@ -148,7 +156,11 @@ async fn one_plain_429_benches_for_seconds_and_repeats_double_until_a_success() 
     let t2 = app.clock.now();
     let reset = app.chat(ask(PRO)).await;
     assert_eq!(reset.status, 429);
-    assert!((1..=2).contains(&retry_after(&reset)), "{:?}", reset.headers);
+    assert!(
+        (1..=2).contains(&retry_after(&reset)),
+        "{:?}",
+        reset.headers
+    );
     if let Some(third) = cooldown_of(&app, "a.json", PRO).await {
         assert_eq!(third["streak"], 1, "the success reset the streak");
         assert!(third["until"].as_i64().unwrap() - t2 <= 3, "{third}");
@@ -190,7 +202,11 @@ async fn retry_info_3s_keeps_the_credential_out_for_3_seconds_only() {
     for _ in 0..2 {
         assert_eq!(app.chat(ask(PRO)).await.status, 200);
     }
-    assert!(projects(&app).contains(&"pa".to_string()), "{:?}", projects(&app));
+    assert!(
+        projects(&app).contains(&"pa".to_string()),
+        "{:?}",
+        projects(&app)
+    );
     app.stop().await;
 }
 
@@ -242,7 +258,11 @@ async fn a_daily_quota_benches_one_model_until_the_reset_and_an_admin_can_clear_
     let left = rest["seconds_left"].as_i64().unwrap();
     assert!(left > 0 && left <= 24 * 3600, "{rest}");
     let reset = chrono::DateTime::from_timestamp(until, 0).unwrap();
-    assert_eq!(reset.format("%H:%M").to_string(), "07:00", "the daily reset");
+    assert_eq!(
+        reset.format("%H:%M").to_string(),
+        "07:00",
+        "the daily reset"
+    );
     assert!(until > now);
     // Alone, a does not serve that model, but still serves another.
     disable(&app, "b.json").await;
@@ -251,7 +271,10 @@ async fn a_daily_quota_benches_one_model_until_the_reset_and_an_admin_can_clear_
     assert_eq!(pro.status, 429, "{}", pro.text());
     assert_eq!(pro.json()["error"]["code"], "model_cooldown");
     let wait = retry_after(&pro);
-    assert!((until - app.clock.now() - 2..=until - now).contains(&wait), "{wait}");
+    assert!(
+        (until - app.clock.now() - 2..=until - now).contains(&wait),
+        "{wait}"
+    );
     let flash = app.chat(ask(FLASH)).await;
     assert_eq!(flash.status, 200, "{}", flash.text());
     assert_eq!(projects(&app), ["pa"], "only the flash call went upstream");
@@ -292,15 +315,20 @@ async fn everyone_limited_is_a_429_with_retry_after_on_both_apis() {
     let wait = retry_after(&next);
     assert!((55..=61).contains(&wait), "{wait}");
     let gemini = app
-        .post(&format!("/v1beta/models/{PRO}:generateContent"), &json!({
-            "contents": [{"role": "user", "parts": [{"text": "hi"}]}]
-        }))
+        .post(
+            &format!("/v1beta/models/{PRO}:generateContent"),
+            &json!({
+                "contents": [{"role": "user", "parts": [{"text": "hi"}]}]
+            }),
+        )
         .await;
     assert_eq!(gemini.status, 429, "{}", gemini.text());
     assert_eq!(gemini.json()["error"]["status"], "RESOURCE_EXHAUSTED");
     assert!((55..=61).contains(&retry_after(&gemini)));
     let streamed = app
-        .chat(json!({"model": PRO, "stream": true, "messages": [{"role": "user", "content": "hi"}]}))
+        .chat(
+            json!({"model": PRO, "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
+        )
         .await;
     assert_eq!(streamed.status, 429, "{}", streamed.text());
     assert!(retry_after(&streamed) >= 1);
@@ -317,18 +345,23 @@ async fn everyone_limited_is_a_429_with_retry_after_on_both_apis() {
 #[actix_rt::test]
 async fn plain_429s_everywhere_still_answer_429_with_retry_after() {
     let app = start(creds(&["a", "b"], 100), 2).await;
-    app.google
-        .set_default_reply(None, google_429("429_plain"));
+    app.google.set_default_reply(None, google_429("429_plain"));
     for _ in 0..2 {
         let answer = app.chat(ask(FLASH)).await;
         assert_eq!(answer.status, 429, "{}", answer.text());
         let wait = retry_after(&answer);
-        assert!((1..=4).contains(&wait), "a few seconds, not minutes: {wait}");
+        assert!(
+            (1..=4).contains(&wait),
+            "a few seconds, not minutes: {wait}"
+        );
     }
     let gemini = app
-        .post(&format!("/v1/models/{FLASH}:generateContent"), &json!({
-            "contents": [{"role": "user", "parts": [{"text": "hi"}]}]
-        }))
+        .post(
+            &format!("/v1/models/{FLASH}:generateContent"),
+            &json!({
+                "contents": [{"role": "user", "parts": [{"text": "hi"}]}]
+            }),
+        )
         .await;
     assert_eq!(gemini.status, 429, "{}", gemini.text());
     assert!((1..=8).contains(&retry_after(&gemini)));
@@ -349,7 +382,10 @@ async fn no_credits_benches_the_credential_with_that_reason() {
         .starts_with("no credits:"));
     // Re-enabling puts it back.
     let enabled = app
-        .post("/creds/action", &json!({"filename": "a.json", "action": "enable"}))
+        .post(
+            "/creds/action",
+            &json!({"filename": "a.json", "action": "enable"}),
+        )
         .await;
     assert_eq!(enabled.status, 200);
     disable(&app, "b.json").await;
