@@ -14,8 +14,8 @@ use crate::onboarding::multipart;
 use crate::process::{gateway_env, Gateway};
 
 /// A shared backend for one test: its settings and how to clean up after it.
-struct Backend {
-    env: Vec<(&'static str, String)>,
+pub(crate) struct Backend {
+    pub(crate) env: Vec<(&'static str, String)>,
     cleanup: Option<Cleanup>,
     _dir: tempfile::TempDir,
 }
@@ -30,7 +30,7 @@ fn unique_prefix() -> String {
 }
 
 /// The backend named by `kind`, or `None` when its service is not configured (outside CI).
-fn backend(kind: &str) -> Option<Backend> {
+pub(crate) fn backend(kind: &str) -> Option<Backend> {
     let dir = tempfile::tempdir().unwrap();
     let prefix = unique_prefix();
     let files = ("CREDENTIALS_DIR", dir.path().display().to_string());
@@ -75,7 +75,7 @@ fn backend(kind: &str) -> Option<Backend> {
 }
 
 impl Backend {
-    async fn clean(self) {
+    pub(crate) async fn clean(self) {
         match self.cleanup {
             Some(Cleanup::Redis { uri, prefix }) => {
                 let client = redis::Client::open(uri).unwrap();
@@ -108,7 +108,7 @@ impl Backend {
     }
 }
 
-async fn upload_creds(gw: &Gateway, creds: &[(&str, &str, &str)]) {
+pub(crate) async fn upload_creds(gw: &Gateway, creds: &[(&str, &str, &str)]) {
     let files: Vec<(String, Vec<u8>)> = creds
         .iter()
         .map(|(name, rt, project)| {
@@ -131,7 +131,7 @@ async fn upload_creds(gw: &Gateway, creds: &[(&str, &str, &str)]) {
     assert_eq!(resp.status().as_u16(), 200);
 }
 
-async fn credential_names(gw: &Gateway) -> Vec<String> {
+pub(crate) async fn credential_names(gw: &Gateway) -> Vec<String> {
     let status = gw.send("GET", "/creds/status", PASSWORD, None).await.json();
     status["items"]
         .as_array()
@@ -141,7 +141,7 @@ async fn credential_names(gw: &Gateway) -> Vec<String> {
         .collect()
 }
 
-async fn until<F, Fut>(what: &str, mut cond: F)
+pub(crate) async fn until<F, Fut>(what: &str, mut cond: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

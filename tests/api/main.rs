@@ -7,6 +7,7 @@ mod harness;
 
 mod chat;
 mod cluster;
+mod cluster_cooldowns;
 mod fleet;
 mod gemini_native;
 mod keys;

@@ -11,7 +11,7 @@ const PRO: &str = "gemini-2.5-pro";
 const FLASH: &str = "gemini-2.5-flash";
 
 /// One of Google's error bodies, as stored under tests/fixtures/google_errors.
-fn google_body(name: &str) -> Value {
+pub(crate) fn google_body(name: &str) -> Value {
     let path = format!(
         "{}/tests/fixtures/google_errors/{name}.json",
         env!("CARGO_MANIFEST_DIR")
