@@ -1,7 +1,7 @@
 //! A credential's rests per model: turning a verdict's [`Wait`] into "until when", and keeping the
 //! `cooldowns` records and their `model_cooldowns` mirror in step.
 
-use crate::gateway::classify::Wait;
+use crate::gateway::classify::{FailureKind, Scope, Verdict, Wait};
 use crate::store::{CooldownRecord, CredentialState};
 
 use super::usage::next_reset_after;
@@ -39,6 +39,65 @@ pub fn rest_until(wait: Wait, now: i64, streak: u32, policy: RestPolicy) -> Opti
         Wait::DailyReset => next_reset_after(now) - now,
     };
     Some(now + secs.clamp(1, cap))
+}
+
+/// What a failure does to the credential beyond its error history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Booked {
+    /// Until when (unix seconds) the credential rests for the model.
+    pub rests_until: Option<i64>,
+    /// Why the whole credential must be taken out (auto-ban, no credits).
+    pub disable: Option<String>,
+}
+
+/// Books a failure's verdict for `model`: a rest with its kind, Google's message and the 429 streak, or
+/// the reason to take the whole credential out; a 404 on a preview model ends preview access. `now` is
+/// `(unix seconds, unix milliseconds)`.
+pub fn book(
+    state: &mut CredentialState,
+    model: &str,
+    status: u16,
+    verdict: &Verdict,
+    now: (i64, i64),
+    policy: RestPolicy,
+) -> Booked {
+    let (now, at_ms) = now;
+    let mut booked = Booked {
+        rests_until: None,
+        disable: None,
+    };
+    if verdict.kind == FailureKind::NoModelAccess {
+        state.preview = false;
+    }
+    if verdict.wait == Wait::Disabled {
+        let message = &verdict.message;
+        booked.disable = Some(match verdict.kind {
+            FailureKind::NoCredits => format!("no credits: {message}"),
+            _ => format!("auto-ban: HTTP {status}: {message}"),
+        });
+        return booked;
+    }
+    if verdict.scope != Scope::Model {
+        return booked;
+    }
+    let previous = streak(state, model);
+    let streak = match verdict.kind {
+        FailureKind::RateLimited => previous.saturating_add(1),
+        _ => previous,
+    };
+    let until = rest_until(verdict.wait, now, streak.max(1), policy);
+    if until.is_some() || streak != previous {
+        let entry = CooldownRecord {
+            until: until.unwrap_or(0),
+            kind: verdict.kind.as_str().to_string(),
+            message: verdict.message.clone(),
+            streak,
+            at: at_ms,
+        };
+        record(state, model, entry);
+    }
+    booked.rests_until = until;
+    booked
 }
 
 /// The 429 streak this model has built up for the credential.
@@ -136,6 +195,56 @@ mod tests {
             rest_until(Wait::DailyReset, now, 1, POLICY),
             Some(now + 23 * 3600)
         );
+    }
+
+    fn verdict(kind: FailureKind, wait: Wait, scope: Scope) -> Verdict {
+        Verdict {
+            kind,
+            wait,
+            scope,
+            retry_elsewhere: true,
+            message: "Google says no".into(),
+        }
+    }
+
+    #[test]
+    fn booking_rests_the_model_or_benches_the_credential() {
+        let mut state = CredentialState::default();
+        let plain = verdict(FailureKind::RateLimited, Wait::Backoff, Scope::Model);
+        let first = book(&mut state, "m", 429, &plain, (1000, 1), POLICY);
+        assert_eq!(first.rests_until, Some(1002));
+        let second = book(&mut state, "m", 429, &plain, (1010, 2), POLICY);
+        assert_eq!(second.rests_until, Some(1014), "doubled");
+        let entry = &state.cooldowns["m"];
+        assert_eq!(
+            (entry.kind.as_str(), entry.streak, entry.at),
+            ("rate_limited", 2, 2)
+        );
+        assert_eq!(entry.message, "Google says no");
+        // A capacity blip keeps the streak and rests briefly.
+        let capacity = verdict(FailureKind::Capacity, Wait::Secs(2.0), Scope::Model);
+        let booked = book(&mut state, "m", 429, &capacity, (1020, 3), POLICY);
+        assert_eq!(booked.rests_until, Some(1022));
+        assert_eq!(streak(&state, "m"), 2);
+        // No credits and auto-ban take the whole credential out, with the reason.
+        let credits = verdict(FailureKind::NoCredits, Wait::Disabled, Scope::Credential);
+        let booked = book(&mut state, "other", 429, &credits, (1030, 4), POLICY);
+        assert_eq!(
+            booked.disable.as_deref(),
+            Some("no credits: Google says no")
+        );
+        assert_eq!(booked.rests_until, None);
+        let ban = verdict(FailureKind::Auth, Wait::Disabled, Scope::Credential);
+        let booked = book(&mut state, "other", 403, &ban, (1030, 5), POLICY);
+        assert_eq!(
+            booked.disable.as_deref(),
+            Some("auto-ban: HTTP 403: Google says no")
+        );
+        assert!(!state.cooldowns.contains_key("other"));
+        let preview = verdict(FailureKind::NoModelAccess, Wait::None, Scope::Model);
+        book(&mut state, "p-preview", 404, &preview, (1040, 6), POLICY);
+        assert!(!state.preview);
+        assert!(!state.model_cooldowns.contains_key("p-preview"));
     }
 
     #[test]

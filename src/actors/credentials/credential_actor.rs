@@ -24,8 +24,8 @@ use crate::actors::storage::{SaveCredential, StorageActor};
 use crate::clock::Clock;
 use crate::config::SharedSettings;
 use crate::credential::{self, CredentialFields};
-use crate::gateway::classify::{FailureKind, Scope, Verdict, Wait};
-use crate::store::{CooldownRecord, CredentialRecord, ErrorRecord, Store, MAX_ERROR_HISTORY};
+use crate::gateway::classify::Verdict;
+use crate::store::{CredentialRecord, ErrorRecord, Store, MAX_ERROR_HISTORY};
 use crate::upstream::oauth::{self, OAuthError};
 use crate::upstream::onboarding;
 
@@ -427,8 +427,8 @@ impl CredentialActor {
         }));
     }
 
-    /// Books a failure by its verdict: error history, the rest for this model (or the whole
-    /// credential benched), preview access, a stale token. Answers until when it rests for the model.
+    /// Books a failure by its verdict (see [`cooldown::book`]) next to the error history. Answers until
+    /// when the credential rests for the model.
     fn on_failure(
         &mut self,
         base_model: &str,
@@ -437,55 +437,38 @@ impl CredentialActor {
         now: i64,
     ) -> Option<i64> {
         let settings = self.env.settings.current();
-        let message = verdict.message.clone();
-        self.push_error(status, message.clone());
+        self.push_error(status, verdict.message.clone());
         usage::count_failure(&mut self.record.state.usage, now);
-        let mut rests_until = None;
-        if verdict.wait == Wait::Disabled {
-            let reason = match verdict.kind {
-                FailureKind::NoCredits => format!("no credits: {message}"),
-                _ => format!("auto-ban: HTTP {status}: {message}"),
-            };
-            self.disable(reason);
-        } else if verdict.scope == Scope::Model {
-            let previous = cooldown::streak(&self.record.state, base_model);
-            let streak = match verdict.kind {
-                FailureKind::RateLimited => previous.saturating_add(1),
-                _ => previous,
-            };
-            let policy = RestPolicy {
-                backoff_base_secs: settings.rate_limit_backoff_seconds,
-                max_secs: settings.cooldown_max_seconds,
-            };
-            let until = cooldown::rest_until(verdict.wait, now, streak.max(1), policy);
-            if let Some(until) = until {
-                log::info!(
-                    "credential {} rests for {base_model} for {} s ({}: {message})",
-                    self.name,
-                    until - now,
-                    verdict.kind
-                );
-            }
-            if until.is_some() || streak != previous {
-                let entry = CooldownRecord {
-                    until: until.unwrap_or(0),
-                    kind: verdict.kind.as_str().to_string(),
-                    message,
-                    streak,
-                    at: self.now_ms(),
-                };
-                cooldown::record(&mut self.record.state, base_model, entry);
-            }
-            rests_until = until;
+        let policy = RestPolicy {
+            backoff_base_secs: settings.rate_limit_backoff_seconds,
+            max_secs: settings.cooldown_max_seconds,
+        };
+        let at_ms = self.now_ms();
+        let booked = cooldown::book(
+            &mut self.record.state,
+            base_model,
+            status,
+            verdict,
+            (now, at_ms),
+            policy,
+        );
+        if let Some(until) = booked.rests_until {
+            log::info!(
+                "credential {} rests for {base_model} for {} s ({}: {})",
+                self.name,
+                until - now,
+                verdict.kind,
+                verdict.message
+            );
         }
-        if verdict.kind == FailureKind::NoModelAccess {
-            self.record.state.preview = false;
+        if let Some(reason) = booked.disable {
+            self.disable(reason);
         }
         if status == 401 {
             // Google no longer accepts this token: make the next use refresh it.
             self.token_expiry = 0;
         }
-        rests_until
+        booked.rests_until
     }
 }
 
