@@ -4,12 +4,12 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use super::classify::{classify_error, Verdict};
 use crate::actors::credentials::{
     AcquireCredential, Choice, CredentialError, EnsureReady, Lease, Outcome, ReportOutcome,
 };
 use crate::error::{ApiError, ErrorKind};
 use crate::state::AppState;
+use crate::upstream::classify::{classify_error, Verdict};
 use crate::upstream::UpstreamError;
 
 #[derive(Debug, thiserror::Error)]

@@ -5,7 +5,6 @@
 
 pub mod anti_truncation_driver;
 pub mod calls;
-pub mod classify;
 pub mod dispatch;
 pub mod fake_driver;
 pub mod quota_gate;

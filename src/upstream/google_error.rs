@@ -1,6 +1,6 @@
 //! Reading Google's structured error bodies: `{"error":{"code","message","status","details":[…]}}`
 //! whose `details` may hold `google.rpc.ErrorInfo`, `RetryInfo` and `QuotaFailure`. Only reading — what
-//! a body *means* for a credential is decided in `gateway::classify`.
+//! a body *means* for a credential is decided in `upstream::classify`.
 //!
 //! The same body reaches us in several wrappings: bare, as the first item of a JSON array (the stream
 //! endpoint without `alt=sse`), or stringified inside another error's `message`. All are unwrapped.

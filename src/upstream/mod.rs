@@ -1,5 +1,6 @@
 //! Everything that talks to Google, and the outbound HTTP transport it runs on.
 
+pub mod classify;
 pub mod code_assist;
 pub mod error;
 pub mod google_error;

@@ -1,8 +1,8 @@
 //! A credential's rests per model: turning a verdict's [`Wait`] into "until when", and keeping the
 //! `cooldowns` records and their `model_cooldowns` mirror in step.
 
-use crate::gateway::classify::{FailureKind, Scope, Verdict, Wait};
 use crate::store::{CooldownRecord, CredentialState};
+use crate::upstream::classify::{FailureKind, Scope, Verdict, Wait};
 
 use super::usage::next_reset_after;
 

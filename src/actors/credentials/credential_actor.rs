@@ -24,8 +24,8 @@ use crate::actors::storage::{SaveCredential, StorageActor};
 use crate::clock::Clock;
 use crate::config::SharedSettings;
 use crate::credential::{self, CredentialFields};
-use crate::gateway::classify::Verdict;
 use crate::store::{CredentialRecord, ErrorRecord, Store, MAX_ERROR_HISTORY};
+use crate::upstream::classify::Verdict;
 use crate::upstream::oauth::{self, OAuthError};
 use crate::upstream::onboarding;
 

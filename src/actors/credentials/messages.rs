@@ -5,8 +5,8 @@ use actix::prelude::*;
 use serde_json::Value;
 
 use super::credential_actor::CredentialActor;
-use crate::gateway::classify::Verdict;
 use crate::store::CredentialRecord;
+use crate::upstream::classify::Verdict;
 
 /// What a handler needs to call Google with one credential, and to report back.
 #[derive(Clone)]

@@ -17,8 +17,8 @@ use super::messages::*;
 use crate::actors::storage::{DeleteCredential, StorageActor};
 use crate::clock::Clock;
 use crate::config::SharedSettings;
-use crate::gateway::classify::is_preview_model;
 use crate::store::{CredentialRecord, Store};
+use crate::upstream::classify::is_preview_model;
 
 /// How often the store is checked for changes made by other instances.
 const SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);

@@ -10,9 +10,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::google_error::GoogleError;
+use super::UpstreamError;
 use crate::config::Settings;
-use crate::upstream::google_error::GoogleError;
-use crate::upstream::UpstreamError;
 
 /// A hint longer than this is not a burst limit but a spent quota (the CLI's "terminal" threshold).
 const LONG_WAIT_SECS: f64 = 300.0;
