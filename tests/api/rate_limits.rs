@@ -401,3 +401,26 @@ async fn no_credits_benches_the_credential_with_that_reason() {
     assert_eq!(projects(&app), ["pa"]);
     app.stop().await;
 }
+
+#[actix_rt::test]
+async fn a_preview_model_is_cooling_when_every_credential_with_access_rests() {
+    let app = start(creds(&["a", "b"], 100), 2).await;
+    let preview = "gemini-3-pro-preview";
+    app.google
+        .enqueue("pa", Reply::error(404, google_body("404_not_found")));
+    app.google.enqueue("pb", google_429("429_per_minute"));
+    // One credential lacks preview access, the other is rate-limited for the model…
+    let first = app.chat(ask(preview)).await;
+    assert_eq!(first.status, 429, "{}", first.text());
+    assert_eq!(status_of(&app, "a.json").await["preview"], false);
+    assert_eq!(
+        cooldown_of(&app, "b.json", preview).await.unwrap()["kind"],
+        "rate_limited"
+    );
+    // …so the next request is told to wait for it, not that the gateway is down.
+    let next = app.chat(ask(preview)).await;
+    assert_eq!(next.status, 429, "{}", next.text());
+    assert_eq!(next.json()["error"]["code"], "model_cooldown");
+    assert!((55..=61).contains(&retry_after(&next)));
+    app.stop().await;
+}

@@ -173,6 +173,11 @@ impl CredentialSupervisor {
         if is_preview_model(&msg.base_model) && enabled.iter().all(|e| !e.status.preview) {
             return CredentialError::NoPreviewAccess(msg.base_model.clone());
         }
+        // Only credentials that could serve this model count towards "everyone is cooling".
+        let enabled: Vec<&Entry> = enabled
+            .into_iter()
+            .filter(|e| !is_preview_model(&msg.base_model) || e.status.preview)
+            .collect();
         let soonest = enabled
             .iter()
             .filter_map(|e| e.status.cooldowns.get(&msg.base_model))
