@@ -9,7 +9,8 @@
 //! - `gateway`: the request path shared by the client APIs (credential choice, retries, relaying streams).
 //! - `convert`: OpenAI ⇄ Gemini conversion, model-name features, tool-schema cleaning.
 //! - `streaming`: fake streaming and anti-truncation, their logic and their drivers.
-//! - `upstream`: calls to Google (Code Assist, OAuth, onboarding), the outbound transport and SSE reader.
+//! - `upstream`: calls to Google (Code Assist, OAuth, onboarding), the outbound transport and SSE reader,
+//!   and the one classifier of Google's error answers.
 //! - `store`: persistence backends behind one trait (files, Redis, PostgreSQL, MongoDB).
 //! - `auth`: API callers (password or `sk-` key) and panel sessions (JWT).
 //! - `credential`: the OAuth credential JSON format.
