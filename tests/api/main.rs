@@ -7,6 +7,8 @@ mod harness;
 
 mod chat;
 mod cluster;
+#[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
+mod cluster_cooldowns;
 mod fleet;
 mod gemini_native;
 mod keys;
@@ -15,3 +17,4 @@ mod onboarding;
 mod panel_auth;
 mod process;
 mod protocol;
+mod rate_limits;
