@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::actors::credentials::{
     AcquireCredential, Choice, CredentialError, EnsureReady, Lease, Outcome, ReportOutcome,
 };
+use crate::convert::session_key::SessionKey;
 use crate::error::{ApiError, ErrorKind};
 use crate::state::AppState;
 use crate::upstream::classify::{classify_error, Verdict};
@@ -84,6 +85,7 @@ pub async fn acquire(
     state: &AppState,
     base_model: &str,
     exclude: &mut Vec<Arc<str>>,
+    session: Option<SessionKey>,
 ) -> Result<Lease, DispatchError> {
     loop {
         let choice = state
@@ -91,6 +93,7 @@ pub async fn acquire(
             .send(AcquireCredential {
                 base_model: base_model.to_string(),
                 exclude: exclude.clone(),
+                session,
             })
             .await
             .map_err(|_| DispatchError::Mailbox)??;
@@ -153,9 +156,12 @@ fn give_up(err: UpstreamError, free_at: Option<i64>, now: i64) -> DispatchError 
 /// Runs `call` with one credential after another until it succeeds, a failure is final, or the retry
 /// budget (`RETRY_429_MAX_RETRIES`) is spent. Every failure is read once by the classifier; its verdict
 /// decides both the retry here and the credential's rest. Success is reported for usage counting.
+/// `session` is the conversation the call belongs to (session affinity); a retry asks for it again, so
+/// the supervisor rebinds it to the credential that takes over.
 pub async fn with_retries<T, F, Fut>(
     state: &AppState,
     base_model: &str,
+    session: Option<SessionKey>,
     mut call: F,
 ) -> Result<(T, Lease), DispatchError>
 where
@@ -168,7 +174,7 @@ where
     // The earliest moment one of the credentials tried here is free again.
     let mut free_at: Option<i64> = None;
     loop {
-        let lease = match acquire(state, base_model, &mut exclude).await {
+        let lease = match acquire(state, base_model, &mut exclude, session).await {
             Ok(lease) => lease,
             // Credentials ran out mid-retry: the client learns what Google last said.
             Err(e) => {

@@ -5,10 +5,12 @@ mod fake_google;
 
 mod harness;
 
+mod affinity;
 mod chat;
 mod cluster;
 #[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
 mod cluster_cooldowns;
+mod field_lessons;
 mod fleet;
 mod gemini_native;
 mod keys;

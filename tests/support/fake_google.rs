@@ -16,6 +16,8 @@ mod code_assist;
 mod control;
 #[path = "fake_google/dispatch.rs"]
 mod dispatch;
+#[path = "fake_google/implicit_cache.rs"]
+mod implicit_cache;
 #[path = "fake_google/render.rs"]
 mod render;
 #[path = "fake_google/reply.rs"]
@@ -167,6 +169,13 @@ impl FakeGoogle {
             .queues
             .get(project)
             .map_or(0, |q| q.len())
+    }
+
+    /// Models Gemini's implicit context cache: a request repeating the prompt prefix of an earlier
+    /// request of the same project reports the repeated words as `cachedContentTokenCount` (see
+    /// `fake_google/implicit_cache.rs`).
+    pub fn enable_implicit_cache(&self) {
+        self.shared.lock().implicit_cache = Some(implicit_cache::ImplicitCache::default());
     }
 
     // ---- accounts scripting ----------------------------------------------------------------

@@ -5,6 +5,7 @@ use actix::prelude::*;
 use serde_json::Value;
 
 use super::credential_actor::CredentialActor;
+use crate::convert::session_key::SessionKey;
 use crate::store::CredentialRecord;
 use crate::upstream::classify::Verdict;
 
@@ -62,6 +63,8 @@ pub struct AcquireCredential {
     pub base_model: String,
     /// Credentials already tried by this request.
     pub exclude: Vec<Arc<str>>,
+    /// The conversation the request belongs to (session affinity), if known.
+    pub session: Option<SessionKey>,
 }
 
 pub enum Choice {
