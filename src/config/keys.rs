@@ -308,6 +308,14 @@ pub static KEYS: &[KeyDef] = &[
         "Upper bound of a 429 cooldown.",
     ),
     def(
+        "rate_limit_backoff_seconds",
+        "RATE_LIMIT_BACKOFF_SECONDS",
+        Kind::Int { min: 1, max: 60 },
+        true,
+        || json!(2),
+        "First rest after a 429 that names no wait; doubles per 429 in a row, reset by a success.",
+    ),
+    def(
         "anti_truncation_max_attempts",
         "ANTI_TRUNCATION_MAX_ATTEMPTS",
         Kind::Int { min: 1, max: 10 },

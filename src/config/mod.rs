@@ -65,6 +65,7 @@ pub struct Settings {
     pub auto_ban: bool,
     pub auto_ban_error_codes: Vec<u16>,
     pub cooldown_max_seconds: i64,
+    pub rate_limit_backoff_seconds: i64,
     pub anti_truncation_max_attempts: u32,
     pub compatibility_mode: bool,
     pub return_thoughts_to_frontend: bool,

@@ -21,6 +21,7 @@ use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
 use crate::store::{CredentialRecord, Store};
+use crate::upstream::classify::is_preview_model;
 
 mod session_binding;
 
@@ -159,7 +160,7 @@ impl CredentialSupervisor {
             .cooldowns
             .get(&msg.base_model)
             .is_some_and(|until| *until > now);
-        let preview_ok = !msg.base_model.contains("preview") || s.preview;
+        let preview_ok = !is_preview_model(&msg.base_model) || s.preview;
         let ok = s.enabled && !s.broken && !cooling && preview_ok && !msg.exclude.contains(name);
         ok.then_some(entry)
     }
@@ -177,9 +178,14 @@ impl CredentialSupervisor {
         if enabled.is_empty() {
             return CredentialError::AllDisabled;
         }
-        if msg.base_model.contains("preview") && enabled.iter().all(|e| !e.status.preview) {
+        if is_preview_model(&msg.base_model) && enabled.iter().all(|e| !e.status.preview) {
             return CredentialError::NoPreviewAccess(msg.base_model.clone());
         }
+        // Only credentials that could serve this model count towards "everyone is cooling".
+        let enabled: Vec<&Entry> = enabled
+            .into_iter()
+            .filter(|e| !is_preview_model(&msg.base_model) || e.status.preview)
+            .collect();
         let soonest = enabled
             .iter()
             .filter_map(|e| e.status.cooldowns.get(&msg.base_model))
