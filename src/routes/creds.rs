@@ -325,11 +325,15 @@ pub async fn fetch_email(
         Ok(Ok(email)) => Ok(HttpResponse::Ok().json(json!({
             "filename": name, "user_email": email, "message": "email fetched",
         }))),
-        Ok(Err(e)) => Ok(HttpResponse::BadRequest().json(json!({
-            "filename": name, "user_email": Value::Null,
-            "message": format!("could not fetch the email: {e}"),
-            "error": {"code": 400, "message": format!("could not fetch the email: {e}"), "status": "FAILED_PRECONDITION"},
-        }))),
+        Ok(Err(e)) => {
+            let message = format!("could not fetch the email: {e}");
+            let error = ApiError::bad_request(message.clone()).render(ErrorStyle::Google);
+            Ok(HttpResponse::BadRequest().json(json!({
+                "filename": name, "user_email": Value::Null,
+                "message": message,
+                "error": error.get("error"),
+            })))
+        }
         Err(_) => Err(ApiError::actor_unavailable("the credential")),
     }
 }

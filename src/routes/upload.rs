@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use crate::actors::credentials::AddCredential;
 use crate::auth::panel::PanelSession;
 use crate::credential::CredentialFields;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorStyle};
 use crate::state::AppState;
 use crate::store::{CredentialRecord, CredentialState};
 
@@ -220,9 +220,11 @@ pub async fn upload(
     if ok == 0 {
         let mut err = body;
         if let Some(obj) = err.as_object_mut() {
+            let error = ApiError::bad_request("no valid credential in the upload")
+                .render(ErrorStyle::Google);
             obj.insert(
                 "error".into(),
-                json!({"code": 400, "message": "no valid credential in the upload", "status": "INVALID_ARGUMENT"}),
+                error.get("error").cloned().unwrap_or_default(),
             );
         }
         return Ok(HttpResponse::BadRequest().json(err));
