@@ -10,7 +10,7 @@ use actix_web::{web, HttpResponse};
 use futures_util::TryStreamExt;
 use serde_json::{json, Value};
 
-use crate::actors::credentials::AddCredential;
+use crate::actors::credentials::messages::AddCredential;
 use crate::auth::panel::PanelSession;
 use crate::credential::CredentialFields;
 use crate::error::{ApiError, ErrorStyle};
@@ -189,9 +189,8 @@ pub async fn upload(
                     credential,
                     state: CredentialState::default(),
                 };
-                match state.supervisor.send(AddCredential(record)).await {
-                    Ok(Ok(())) => Ok("credential added".to_string()),
-                    Ok(Err(e)) => Err(e),
+                match state.supervisor.send(AddCredential { record }).await {
+                    Ok(()) => Ok("credential added".to_string()),
                     Err(_) => Err("credential registry unavailable".into()),
                 }
             }
