@@ -84,6 +84,8 @@ pub(crate) struct FakeState {
     pub(crate) operation_seq: usize,
     pub(crate) enabled_services: HashSet<(String, String)>,
     pub(crate) requests: Vec<RecordedRequest>,
+    /// Present when the implicit context cache is modelled.
+    pub(crate) implicit_cache: Option<super::implicit_cache::ImplicitCache>,
 }
 
 impl FakeState {
