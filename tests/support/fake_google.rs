@@ -3,6 +3,8 @@
 //!
 //! Code Assist replies are scripted per envelope `project` (FIFO queue, then per-project default,
 //! then global default, then `Hello from <model>` in three events); every request is recorded.
+//! As strict as Google: API calls need an unexpired access token the fake issued, and the token
+//! endpoint answers only known OAuth clients (`state::KNOWN_CLIENTS`, or `register_client`).
 //! Shared by the integration tests and `examples/fake_google_server.rs`.
 
 // Each consumer (a test binary, the benchmark server) uses a different part of this API.
