@@ -18,6 +18,7 @@
 //! - `error`: the one mapping from failures to HTTP responses.
 //! - `clock`: wall clock with an adjustable offset for tests.
 //! - `allocator`: settings of the binary's allocator.
+//! - `private_files`: owner-only modes for every directory and file the gateway writes.
 
 // A panic inside an actor silently kills it: none outside tests.
 #![cfg_attr(
@@ -45,6 +46,7 @@ pub mod env_credentials;
 pub mod error;
 pub mod gateway;
 pub mod logging;
+pub mod private_files;
 pub mod routes;
 pub mod startup;
 pub mod store;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use serde_json::{json, Map, Value};
 
-use crate::config::{keys, ConfigLayers, SharedSettings, KEYS};
+use crate::config::{keys, url_mask, ConfigLayers, SharedSettings, KEYS};
 use crate::store::Store;
 
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -104,7 +104,7 @@ impl Handler<GetConfig> for ConfigActor {
             let shown = if def.kind == keys::Kind::Secret && !value.is_null() {
                 json!(SECRET_PLACEHOLDER)
             } else {
-                value
+                url_mask::masked_value(&value)
             };
             config.insert(def.key.into(), shown);
             docs.insert(
@@ -128,6 +128,7 @@ impl Handler<SaveConfig> for ConfigActor {
 
     fn handle(&mut self, msg: SaveConfig, _: &mut Self::Context) -> Self::Result {
         let locked: BTreeSet<String> = self.layers.env_locked();
+        let current = self.layers.merged();
         let mut changes = Map::new();
         let mut skipped = Vec::new();
         let mut errors = Vec::new();
@@ -138,6 +139,10 @@ impl Handler<SaveConfig> for ConfigActor {
             };
             // The placeholder means "unchanged", whether or not the key is locked.
             if def.kind == keys::Kind::Secret && value.as_str() == Some(SECRET_PLACEHOLDER) {
+                continue;
+            }
+            // So is a URL whose user name and password came back masked.
+            if url_mask::is_masked_echo(&value, current.get(def.key)) {
                 continue;
             }
             if locked.contains(&key) {
@@ -191,7 +196,7 @@ impl Handler<SaveConfig> for ConfigActor {
                             if secret {
                                 json!(SECRET_PLACEHOLDER)
                             } else {
-                                v.clone()
+                                url_mask::masked_value(v)
                             },
                         )
                     })

@@ -5,7 +5,7 @@
 pub mod messages;
 
 use std::collections::{HashMap, VecDeque};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -65,13 +65,18 @@ impl LogBroadcaster {
 }
 
 /// The file starts empty each run, as the original did, so downloads show this run only.
+/// Owner-only: the log names clients, keys (masked) and credentials.
 fn open_truncated(path: &PathBuf) -> Option<File> {
-    OpenOptions::new()
+    let file = crate::private_files::private_options()
         .create(true)
         .write(true)
         .truncate(true)
         .open(path)
-        .ok()
+        .ok()?;
+    if let Err(e) = crate::private_files::private_file(path) {
+        log::warn!("{}: cannot make the log file owner-only: {e}", path.display());
+    }
+    Some(file)
 }
 
 impl Actor for LogBroadcaster {
