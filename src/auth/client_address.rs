@@ -36,9 +36,13 @@ pub fn invalid_trusted_proxies(entries: &[String]) -> Vec<String> {
 /// The client address as text (`unknown` when the peer is not known, as in some tests).
 pub fn client_address(req: &HttpRequest, settings: &Settings) -> String {
     let peer = req.peer_addr().map(|a| a.ip());
-    resolve(peer, req.headers(), &trusted_nets(&settings.trusted_proxies))
-        .map(|ip| ip.to_string())
-        .unwrap_or_else(|| "unknown".into())
+    resolve(
+        peer,
+        req.headers(),
+        &trusted_nets(&settings.trusted_proxies),
+    )
+    .map(|ip| ip.to_string())
+    .unwrap_or_else(|| "unknown".into())
 }
 
 /// The client behind a chain of trusted proxies: walk the forwarded addresses from the nearest hop

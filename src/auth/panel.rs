@@ -14,8 +14,8 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::constant_time_eq;
 use super::client_address::client_address;
+use super::constant_time_eq;
 use crate::actors::sessions::{CheckLogin, IsRevoked, LoginFailed};
 use crate::error::ApiError;
 use crate::gateway::AppState;

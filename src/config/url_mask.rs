@@ -75,7 +75,10 @@ mod tests {
         assert_eq!(mask_credentials("http://proxy:3128"), None);
         assert_eq!(mask_credentials("./creds"), None);
         let current = json!("socks5://a:b@h:1");
-        assert!(is_masked_echo(&json!("socks5://********@h:1"), Some(&current)));
+        assert!(is_masked_echo(
+            &json!("socks5://********@h:1"),
+            Some(&current)
+        ));
         assert!(!is_masked_echo(&json!("socks5://c:d@h:1"), Some(&current)));
         assert_eq!(masked_value(&json!(3)), json!(3));
     }

@@ -76,6 +76,7 @@ pub fn prepare_native_request(
         "must be a string",
     )?;
     expect_kind(&request, "labels", Value::is_object, "must be an object")?;
+    super::gemini_validate::validate_request(&request)?;
 
     let mut request = Value::Object(request);
     apply_model_features(&mut request, spec, opts);
@@ -105,6 +106,7 @@ pub fn count_tokens_request(body: &Value, base_model: &str) -> Result<Value, Con
         },
     };
     validate_contents(&mut contents, field)?;
+    super::gemini_validate::validate_contents_parts(&contents, field)?;
     Ok(json!({"request": {"model": format!("models/{base_model}"), "contents": contents}}))
 }
 

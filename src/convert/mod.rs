@@ -5,6 +5,7 @@
 pub mod detect;
 pub mod features;
 pub mod gemini_request;
+pub mod gemini_validate;
 pub mod model_name;
 pub mod openai_content;
 pub mod openai_messages;

@@ -6,8 +6,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use percent_encoding::percent_decode_str;
 
 use super::body::parse_json;
-use super::models::gemini_model_entry;
 use super::guarded_body::GuardedBody;
+use super::models::gemini_model_entry;
 use crate::auth::authenticate_api;
 use crate::auth::caller_check::verify_caller;
 use crate::convert::gemini_request::{count_tokens_request, prepare_native_request};

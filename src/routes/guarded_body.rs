@@ -171,7 +171,9 @@ async fn read_guarded(req: HttpRequest, mut payload: Payload) -> Result<GuardedB
         bytes: 0,
     };
     if let Some(len) = announced {
-        reservation.permits.push(budget.try_reserve(len).ok_or_else(busy)?);
+        reservation
+            .permits
+            .push(budget.try_reserve(len).ok_or_else(busy)?);
         reservation.bytes = len;
     }
     let capacity = announced.unwrap_or(0).min(limit);
@@ -251,7 +253,10 @@ mod tests {
             style_for_path("/v1beta/models/x:generateContent"),
             ErrorStyle::Google
         );
-        assert_eq!(style_for_path("/v1/models/x:countTokens"), ErrorStyle::Google);
+        assert_eq!(
+            style_for_path("/v1/models/x:countTokens"),
+            ErrorStyle::Google
+        );
         assert_eq!(style_for_path("/v1/chat/completions"), ErrorStyle::OpenAi);
     }
 }

@@ -392,9 +392,8 @@ pub async fn callback(
 ) -> Result<HttpResponse, ApiError> {
     let access = onboarding_access(&req, &state).await?;
     let json = body_or_empty(&body)?;
-    let wanted_state = opt_string(&json, "state")?.ok_or_else(|| {
-        ApiError::bad_request("state: required (the value /auth/start returned)")
-    })?;
+    let wanted_state = opt_string(&json, "state")?
+        .ok_or_else(|| ApiError::bad_request("state: required (the value /auth/start returned)"))?;
     let project = opt_string(&json, "project_id")?;
     let get_all = json
         .get("get_all_projects")
@@ -408,6 +407,11 @@ pub async fn callback(
         .flatten()
         .filter(|flow| access.may_complete(flow))
         .ok_or_else(|| ApiError::bad_request("no such sign-in in progress; start one first"))?;
+    if flow.status == FlowStatus::Completed {
+        return Err(ApiError::bad_request(
+            "this sign-in is already completed; start again",
+        ));
+    }
     let deadline = tokio::time::Instant::now() + CALLBACK_WAIT;
     loop {
         if let Some(claimed) = state

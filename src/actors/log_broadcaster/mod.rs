@@ -74,7 +74,10 @@ fn open_truncated(path: &PathBuf) -> Option<File> {
         .open(path)
         .ok()?;
     if let Err(e) = crate::private_files::private_file(path) {
-        log::warn!("{}: cannot make the log file owner-only: {e}", path.display());
+        log::warn!(
+            "{}: cannot make the log file owner-only: {e}",
+            path.display()
+        );
     }
     Some(file)
 }
