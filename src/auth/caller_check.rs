@@ -8,7 +8,7 @@ use super::{authenticate_api, ApiCaller};
 use crate::actors::quota::check_key::CheckKey;
 use crate::actors::quota::QuotaError;
 use crate::error::{ApiError, ErrorStyle};
-use crate::gateway::AppState;
+use crate::state::AppState;
 
 /// Checks `caller` against the key table; the password always passes.
 pub async fn verify_caller(

@@ -18,7 +18,7 @@ use super::client_address::client_address;
 use super::constant_time_eq;
 use crate::actors::sessions::{CheckLogin, IsRevoked, LoginFailed};
 use crate::error::ApiError;
-use crate::gateway::AppState;
+use crate::state::AppState;
 use crate::store::{Store, StoreError};
 
 /// Config-store key of the signing secret (not a user-editable setting).

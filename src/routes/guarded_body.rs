@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Payload;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
@@ -21,8 +21,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::auth::caller_check::authorize_api;
 use crate::auth::ApiCaller;
-use crate::error::{ApiError, ErrorStyle};
-use crate::gateway::AppState;
+use crate::error::{ApiError, ErrorKind, ErrorStyle};
+use crate::state::AppState;
 
 const MIB: u64 = 1024 * 1024;
 /// Budget accounting unit: a semaphore permit stands for one KiB.
@@ -116,6 +116,8 @@ impl std::ops::Deref for GuardedBody {
 pub fn style_for_path(path: &str) -> ErrorStyle {
     if path.starts_with("/v1beta/") || path.starts_with("/v1/models/") {
         ErrorStyle::Google
+    } else if path.starts_with("/v1/messages") {
+        ErrorStyle::Anthropic
     } else {
         ErrorStyle::OpenAi
     }
@@ -147,7 +149,7 @@ async fn read_guarded(req: HttpRequest, mut payload: Payload) -> Result<GuardedB
     let limit = settings.max_request_body_mb.saturating_mul(MIB);
     let too_large = |size: String| {
         ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::PayloadTooLarge,
             format!(
                 "request body is {size}; the limit is {} MiB (MAX_REQUEST_BODY_MB)",
                 settings.max_request_body_mb
@@ -184,7 +186,7 @@ async fn read_guarded(req: HttpRequest, mut payload: Payload) -> Result<GuardedB
         let chunk = match tokio::time::timeout_at(deadline, payload.next()).await {
             Err(_) => {
                 return Err(ApiError::new(
-                    StatusCode::REQUEST_TIMEOUT,
+                    ErrorKind::RequestTimeout,
                     format!(
                         "the request body did not arrive within {} s (CLIENT_BODY_TIMEOUT)",
                         settings.client_body_timeout

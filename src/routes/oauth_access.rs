@@ -9,7 +9,7 @@ use crate::actors::oauth_flows::Flow;
 use crate::auth::client_address::client_address;
 use crate::auth::panel::{check_panel_token, presented_panel_token};
 use crate::error::ApiError;
-use crate::gateway::AppState;
+use crate::state::AppState;
 
 pub struct OnboardingAccess {
     pub client: String,

@@ -116,9 +116,7 @@ pub async fn panel() -> Result<HttpResponse, ApiError> {
 }
 
 /// The public onboarding page; gone when `PUBLIC_ONBOARDING=false` (the panel's OAuth tab remains).
-pub async fn auth_page(
-    state: web::Data<crate::gateway::AppState>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn auth_page(state: web::Data<crate::state::AppState>) -> Result<HttpResponse, ApiError> {
     if !state.settings.current().public_onboarding {
         return Err(ApiError::not_found(
             "public onboarding is turned off; accounts are added from the panel",

@@ -9,7 +9,7 @@ use crate::auth::client_address::client_address;
 use crate::auth::constant_time_eq;
 use crate::auth::panel::{issue_token, PanelSession};
 use crate::error::{ApiError, ErrorStyle};
-use crate::gateway::AppState;
+use crate::state::AppState;
 
 pub async fn login(
     req: HttpRequest,
