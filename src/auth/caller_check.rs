@@ -6,7 +6,7 @@ use actix_web::HttpRequest;
 
 use super::{authenticate_api, ApiCaller};
 use crate::actors::quota::check_key::CheckKey;
-use crate::actors::quota::QuotaError;
+use crate::actors::quota::messages::QuotaError;
 use crate::error::{ApiError, ErrorStyle};
 use crate::state::AppState;
 

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::client_address::client_address;
 use super::constant_time_eq;
-use crate::actors::sessions::{CheckLogin, IsRevoked, LoginFailed};
+use crate::actors::sessions::messages::{CheckLogin, IsRevoked, LoginFailed};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
@@ -127,18 +127,24 @@ pub async fn check_panel_token(
     token: &str,
     client: &str,
 ) -> Result<PanelSession, ApiError> {
-    if let Ok(Err(wait)) = state.sessions.send(CheckLogin(client.to_string())).await {
+    let check = CheckLogin {
+        address: client.to_string(),
+    };
+    if let Ok(Err(throttled)) = state.sessions.send(check).await {
         return Err(ApiError::too_many(format!(
-            "too many failed panel logins from this address; try again in {wait} s"
+            "too many failed panel logins from this address; try again in {} s",
+            throttled.wait_secs
         ))
-        .with_retry_after(wait.max(1) as u64));
+        .with_retry_after(throttled.wait_secs.max(1).unsigned_abs()));
     }
     let settings = state.settings.current();
     if constant_time_eq(token, settings.panel_password()) {
         return Ok(PanelSession { claims: None });
     }
     let Some(claims) = decode_signed(&state.panel_secret, token) else {
-        state.sessions.do_send(LoginFailed(client.to_string()));
+        state.sessions.do_send(LoginFailed {
+            address: client.to_string(),
+        });
         log::warn!("failed panel authentication from {client}");
         return Err(ApiError::unauthorized("invalid session; log in again"));
     };
@@ -149,7 +155,9 @@ pub async fn check_panel_token(
     }
     let revoked = state
         .sessions
-        .send(IsRevoked(claims.jti.clone()))
+        .send(IsRevoked {
+            jti: claims.jti.clone(),
+        })
         .await
         .unwrap_or(true);
     if revoked {

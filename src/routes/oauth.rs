@@ -16,9 +16,8 @@ use sha2::{Digest, Sha256};
 use super::body::parse_json;
 use super::oauth_access::onboarding_access;
 use crate::actors::credentials::AddCredential;
-use crate::actors::oauth_flows::{
+use crate::actors::oauth_flows::messages::{
     ClaimCode, CodeReceived, Flow, FlowDone, FlowStatus, GetFlow, ReleaseCode, StartFlow,
-    StartRefused,
 };
 use crate::credential::store_token;
 use crate::error::{ApiError, ErrorStyle};
@@ -90,17 +89,9 @@ pub async fn start(
     };
     match state.oauth.send(StartFlow { flow }).await {
         Ok(Ok(())) => {}
-        Ok(Err(StartRefused::TooManyStarts(wait))) => {
-            return Err(ApiError::too_many(format!(
-                "too many sign-ins started from this address; try again in {wait} s"
-            ))
-            .with_retry_after(wait as u64))
-        }
-        Ok(Err(StartRefused::Full(wait))) => {
-            return Err(ApiError::too_many(format!(
-                "too many sign-ins are in progress; try again in {wait} s"
-            ))
-            .with_retry_after(wait as u64))
+        Ok(Err(refused)) => {
+            return Err(ApiError::too_many(refused.to_string())
+                .with_retry_after(refused.wait_secs().unsigned_abs()))
         }
         Err(_) => return Err(ApiError::internal("sign-in service unavailable")),
     }
@@ -265,7 +256,7 @@ async fn complete_or_release(
     let flow_state = flow.state.clone();
     let result = complete(state, client, flow, code, project_override, get_all).await;
     if result.is_err() {
-        state.oauth.do_send(ReleaseCode(flow_state));
+        state.oauth.do_send(ReleaseCode { state: flow_state });
     }
     result
 }
@@ -328,7 +319,7 @@ async fn complete(
                 Err(e) => failed.push(json!({"project_id": p.project_id, "project_name": p.name, "error": e.message})),
             }
         }
-        state.oauth.do_send(FlowDone(flow.state));
+        state.oauth.do_send(FlowDone { state: flow.state });
         return Ok(HttpResponse::Ok().json(json!({
             "multiple_credentials": {"success": success, "failed": failed},
             "user_email": email,
@@ -374,7 +365,7 @@ async fn complete(
     )
     .await;
     let saved = save_credential(state, &token, &refresh_token, &project, email.as_deref()).await?;
-    state.oauth.do_send(FlowDone(flow.state));
+    state.oauth.do_send(FlowDone { state: flow.state });
     Ok(HttpResponse::Ok().json(json!({
         "file_path": saved.file,
         "project_id": saved.project,
@@ -401,7 +392,9 @@ pub async fn callback(
         .unwrap_or(false);
     let flow = state
         .oauth
-        .send(GetFlow(wanted_state))
+        .send(GetFlow {
+            state: wanted_state,
+        })
         .await
         .ok()
         .flatten()
@@ -416,7 +409,9 @@ pub async fn callback(
     loop {
         if let Some(claimed) = state
             .oauth
-            .send(ClaimCode(flow.state.clone()))
+            .send(ClaimCode {
+                state: flow.state.clone(),
+            })
             .await
             .ok()
             .flatten()
@@ -472,7 +467,9 @@ pub async fn callback_url(
         .unwrap_or(false);
     let owned = state
         .oauth
-        .send(GetFlow(flow_state.clone()))
+        .send(GetFlow {
+            state: flow_state.clone(),
+        })
         .await
         .ok()
         .flatten()
@@ -497,7 +494,7 @@ pub async fn callback_url(
     }
     let flow = state
         .oauth
-        .send(ClaimCode(flow_state))
+        .send(ClaimCode { state: flow_state })
         .await
         .ok()
         .flatten()
@@ -513,7 +510,9 @@ pub async fn status(
     onboarding_access(&req, &state).await?;
     let flow = state
         .oauth
-        .send(GetFlow(path.into_inner()))
+        .send(GetFlow {
+            state: path.into_inner(),
+        })
         .await
         .ok()
         .flatten();

@@ -5,7 +5,7 @@
 
 use actix_web::HttpRequest;
 
-use crate::actors::oauth_flows::Flow;
+use crate::actors::oauth_flows::messages::Flow;
 use crate::auth::client_address::client_address;
 use crate::auth::panel::{check_panel_token, presented_panel_token};
 use crate::error::ApiError;

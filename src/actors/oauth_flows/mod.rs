@@ -8,6 +8,12 @@ use std::collections::{HashMap, VecDeque};
 
 use actix::prelude::*;
 
+pub mod messages;
+
+use self::messages::{
+    ClaimCode, CodeReceived, Flow, FlowDone, FlowStatus, GetFlow, ReleaseCode, StartFlow,
+    StartRefused,
+};
 use crate::clock::Clock;
 
 pub const FLOW_TTL_SECS: i64 = 600;
@@ -17,71 +23,6 @@ const MAX_FLOWS_PER_CLIENT: usize = 5;
 /// Starts allowed per address per `RATE_WINDOW_SECS`.
 const MAX_STARTS: usize = 20;
 const RATE_WINDOW_SECS: i64 = 600;
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum FlowStatus {
-    Pending,
-    CodeReceived,
-    Completed,
-}
-
-#[derive(Debug, Clone)]
-pub struct Flow {
-    pub state: String,
-    pub verifier: String,
-    pub redirect_uri: String,
-    pub project_id: Option<String>,
-    pub get_all_projects: bool,
-    pub created_at: i64,
-    pub code: Option<String>,
-    pub status: FlowStatus,
-    /// The address that started the flow: only it (or the panel) may complete it.
-    pub owner: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum StartRefused {
-    /// This address started too many flows lately; seconds to wait.
-    TooManyStarts(i64),
-    /// The table is full of other people's pending flows; seconds until the oldest expires.
-    Full(i64),
-}
-
-/// Start `flow`, owned by `flow.owner`.
-#[derive(Message)]
-#[rtype(result = "Result<(), StartRefused>")]
-pub struct StartFlow {
-    pub flow: Flow,
-}
-
-/// Record the code Google sent back; false when the state is unknown or expired.
-#[derive(Message)]
-#[rtype(result = "bool")]
-pub struct CodeReceived {
-    pub state: String,
-    pub code: String,
-}
-
-/// The flow for `state`.
-#[derive(Message)]
-#[rtype(result = "Option<Flow>")]
-pub struct GetFlow(pub String);
-
-/// Take the code for completion (so it is exchanged once).
-#[derive(Message)]
-#[rtype(result = "Option<Flow>")]
-pub struct ClaimCode(pub String);
-
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct FlowDone(pub String);
-
-/// Completing a claimed code failed (Google refused it, no project was found): the flow waits for a
-/// new code again, so the same consent link can be retried and status pollers don't see `completed`
-/// for a sign-in that saved nothing.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct ReleaseCode(pub String);
 
 pub struct OAuthFlows {
     clock: Clock,
@@ -127,9 +68,9 @@ impl Handler<StartFlow> for OAuthFlows {
         let times = self.starts.entry(owner.clone()).or_default();
         if times.len() >= MAX_STARTS {
             let oldest = times.front().copied().unwrap_or(now);
-            return Err(StartRefused::TooManyStarts(
-                (oldest + RATE_WINDOW_SECS - now).max(1),
-            ));
+            return Err(StartRefused::TooManyStarts {
+                wait_secs: (oldest + RATE_WINDOW_SECS - now).max(1),
+            });
         }
         let own: Vec<String> = self
             .order
@@ -148,7 +89,9 @@ impl Handler<StartFlow> for OAuthFlows {
                 .front()
                 .and_then(|s| self.flows.get(s))
                 .map_or(now, |f| f.created_at);
-            return Err(StartRefused::Full((oldest + FLOW_TTL_SECS - now).max(1)));
+            return Err(StartRefused::Full {
+                wait_secs: (oldest + FLOW_TTL_SECS - now).max(1),
+            });
         }
         if let Some(times) = self.starts.get_mut(&owner) {
             times.push_back(now);
@@ -180,7 +123,7 @@ impl Handler<GetFlow> for OAuthFlows {
 
     fn handle(&mut self, msg: GetFlow, _: &mut Self::Context) -> Self::Result {
         self.prune(self.clock.now());
-        self.flows.get(&msg.0).cloned()
+        self.flows.get(&msg.state).cloned()
     }
 }
 
@@ -189,7 +132,7 @@ impl Handler<ClaimCode> for OAuthFlows {
 
     fn handle(&mut self, msg: ClaimCode, _: &mut Self::Context) -> Self::Result {
         self.prune(self.clock.now());
-        let flow = self.flows.get_mut(&msg.0)?;
+        let flow = self.flows.get_mut(&msg.state)?;
         if flow.status != FlowStatus::CodeReceived {
             return None;
         }
@@ -202,7 +145,7 @@ impl Handler<ReleaseCode> for OAuthFlows {
     type Result = ();
 
     fn handle(&mut self, msg: ReleaseCode, _: &mut Self::Context) {
-        if let Some(flow) = self.flows.get_mut(&msg.0) {
+        if let Some(flow) = self.flows.get_mut(&msg.state) {
             flow.status = FlowStatus::Pending;
             flow.code = None;
         }
@@ -213,7 +156,7 @@ impl Handler<FlowDone> for OAuthFlows {
     type Result = ();
 
     fn handle(&mut self, msg: FlowDone, _: &mut Self::Context) {
-        if let Some(flow) = self.flows.get_mut(&msg.0) {
+        if let Some(flow) = self.flows.get_mut(&msg.state) {
             flow.status = FlowStatus::Completed;
         }
     }
