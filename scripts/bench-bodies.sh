@@ -41,7 +41,7 @@ if [ "${BENCH_SKIP_BUILD:-}" != 1 ]; then
     cargo build --release --quiet --bin gcli2api --example fake_google_server
 fi
 
-"$BIN/examples/fake_google_server" --port 0 --no-record --accept-unissued-tokens > "$WORK/fake.out" 2>"$BIN/examples/fake_google_server" --port 0 --no-record > "$WORK/fake.out" 2>&1 &1 &
+"$BIN/examples/fake_google_server" --port 0 --no-record --accept-unissued-tokens > "$WORK/fake.out" 2>&1 &
 FAKE_PID=$!
 STARTED_PIDS+=("$FAKE_PID")
 FAKE_URL=""
