@@ -95,16 +95,16 @@ post() {
     curl -s -o /dev/null -w '%{http_code}\n' --max-time 120 -X POST -T "$1" \
         -H 'Content-Type: application/json' -H 'Expect:' -H "$2" "$URL" || true
 }
+POSTS=()
 for _ in $(seq "$CONCURRENCY"); do
     post "$WORK/auth.json" "Authorization: Bearer $PASSWORD" >> "$WORK/auth.codes" &
+    POSTS+=($!)
     post "$WORK/anon.bin" "X-Bench: anonymous" >> "$WORK/anon.codes" &
+    POSTS+=($!)
 done
-wait_for_posts() {
-    for pid in $(jobs -p); do
-        wait "$pid" 2>/dev/null || true
-    done
-}
-wait_for_posts
+for pid in "${POSTS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+done
 PEAK=$(rss_kib "$GATEWAY_PID" VmHWM)
 AFTER_BURST=$(rss_kib "$GATEWAY_PID" VmRSS)
 sleep 10
