@@ -2,14 +2,17 @@
 
 pub mod body;
 pub mod config;
+pub mod cors;
 pub mod creds;
 pub mod env_creds;
 pub mod fallback;
 pub mod gemini;
+pub mod guarded_body;
 pub mod keys;
 pub mod logs;
 pub mod models;
 pub mod oauth;
+pub mod oauth_access;
 pub mod openai;
 pub mod pages;
 pub mod session;

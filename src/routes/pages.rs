@@ -115,7 +115,13 @@ pub async fn panel() -> Result<HttpResponse, ApiError> {
     serve("panel.html")
 }
 
-pub async fn auth_page() -> Result<HttpResponse, ApiError> {
+/// The public onboarding page; gone when `PUBLIC_ONBOARDING=false` (the panel's OAuth tab remains).
+pub async fn auth_page(state: web::Data<crate::state::AppState>) -> Result<HttpResponse, ApiError> {
+    if !state.settings.current().public_onboarding {
+        return Err(ApiError::not_found(
+            "public onboarding is turned off; accounts are added from the panel",
+        ));
+    }
     serve("auth.html")
 }
 

@@ -21,3 +21,4 @@ mod panel_auth;
 mod process;
 mod protocol;
 mod rate_limits;
+mod security;
