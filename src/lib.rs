@@ -15,6 +15,7 @@
 //! - `credential`: the OAuth credential JSON format.
 //! - `env_credentials`: credentials given in environment variables.
 //! - `logging`: the process logger and secret masking.
+//! - `observe`: Prometheus metrics, request ids and the decision trace of each request.
 //! - `error`: the one mapping from failures to HTTP responses.
 //! - `clock`: wall clock with an adjustable offset for tests.
 //! - `allocator`: settings of the binary's allocator.
@@ -45,6 +46,7 @@ pub mod env_credentials;
 pub mod error;
 pub mod gateway;
 pub mod logging;
+pub mod observe;
 pub mod routes;
 pub mod startup;
 pub mod store;

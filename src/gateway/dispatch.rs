@@ -11,6 +11,8 @@ use crate::actors::credentials::{
     AcquireCredential, Choice, CredentialError, EnsureReady, Lease, Outcome, ReportOutcome,
 };
 use crate::error::ApiError;
+use crate::observe::outcome;
+use crate::observe::trace::{self, Attempt};
 use crate::upstream::UpstreamError;
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +117,21 @@ fn outcome_of(err: &UpstreamError) -> Outcome {
     }
 }
 
+/// The trace entry of one call (timings are filled in by [`trace::note_attempt`]).
+fn attempt(credential: &str, err: Option<&UpstreamError>, decision: &str) -> Attempt {
+    Attempt {
+        credential: credential.to_string(),
+        start_ms: 0,
+        latency_ms: 0,
+        status: err.and_then(UpstreamError::status),
+        kind: err.map_or_else(|| "ok".to_string(), outcome::kind_of),
+        reason: err.and_then(|e| outcome::google_reason(e.body())),
+        decision: decision.to_string(),
+        wait_ms: 0,
+        cooldown_secs: None,
+    }
+}
+
 /// Runs `call` with one credential after another until it succeeds, a failure is final, or the retry
 /// budget (`RETRY_429_MAX_RETRIES`) is spent. Success is reported for usage counting.
 pub async fn with_retries<T, F, Fut>(
@@ -129,14 +146,20 @@ where
     let mut exclude: Vec<Arc<str>> = Vec::new();
     let mut failures = 0u32;
     let mut last_error: Option<UpstreamError> = None;
+    trace::note_model(base_model);
     loop {
         let lease = match acquire(state, base_model, &mut exclude).await {
             Ok(lease) => lease,
             // Credentials ran out mid-retry: the client learns what Google last said.
-            Err(e) => return Err(last_error.map(DispatchError::Upstream).unwrap_or(e)),
+            Err(e) => {
+                trace::note_error(&e.to_string());
+                return Err(last_error.map(DispatchError::Upstream).unwrap_or(e));
+            }
         };
+        let started = std::time::Instant::now();
         match call(lease.clone()).await {
             Ok(value) => {
+                trace::note_attempt(started, attempt(&lease.name, None, "answered"));
                 log::info!("{base_model} answered by credential {}", lease.name);
                 lease.actor.do_send(ReportOutcome {
                     base_model: base_model.to_string(),
@@ -154,12 +177,15 @@ where
                 let settings = state.settings.current();
                 let budget = settings.retry_429_max_retries + 1;
                 if !should_retry(&err, base_model, state) || failures >= budget {
+                    trace::note_attempt(started, attempt(&lease.name, Some(&err), "gave_up"));
                     return Err(DispatchError::Upstream(err));
                 }
+                trace::note_attempt(started, attempt(&lease.name, Some(&err), "retried"));
                 exclude.push(lease.name.clone());
                 last_error = Some(err);
                 let wait = settings.retry_interval();
                 if !wait.is_zero() {
+                    trace::note_wait(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
                     tokio::time::sleep(wait).await;
                 }
             }

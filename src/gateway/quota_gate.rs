@@ -29,8 +29,10 @@ pub async fn charge(
     style: ErrorStyle,
 ) -> Result<Option<QuotaGuard>, ApiError> {
     let ApiCaller::Key(key) = caller else {
+        crate::observe::trace::note_caller(None);
         return Ok(None);
     };
+    crate::observe::trace::note_caller(Some(key));
     let debit = state
         .quota
         .send(DebitQuota {
@@ -40,5 +42,6 @@ pub async fn charge(
         .await
         .map_err(|_| ApiError::internal("quota service unavailable").with_style(style))?
         .map_err(|e| quota_error(e, style))?;
+    crate::observe::trace::note_debit(debit.cost, debit.remaining);
     Ok(Some(QuotaGuard::new(state.quota.clone(), debit)))
 }

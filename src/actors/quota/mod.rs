@@ -268,6 +268,7 @@ impl Drop for QuotaGuard {
         if let Some(debit) = self.debit.take() {
             self.quota.do_send(ReleaseSlot(debit.key.clone()));
             if !self.committed {
+                crate::observe::trace::note_refund();
                 self.quota.do_send(Refund(debit));
             }
         }
