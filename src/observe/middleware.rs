@@ -52,12 +52,14 @@ pub async fn observe(
     let at = state.as_ref().map(|s| s.clock.now()).unwrap_or_default();
     let traced = is_client_api(req.method().as_str(), req.path());
     let trace = Trace::new(id.clone(), at, req.method().as_str(), req.path());
-    let http_req = req.request().clone();
     req.extensions_mut().insert(RequestId(id.clone()));
-    let mut res = match trace.clone().scope(next.call(req)).await {
-        Ok(res) => res.map_into_boxed_body(),
-        Err(e) => ServiceResponse::from_err(e, http_req).map_into_boxed_body(),
-    };
+    // Handlers' errors arrive here as responses; an `Err` only comes from a failing inner middleware
+    // (the request must not be cloned before routing, so no response can be made for it here).
+    let mut res = trace
+        .clone()
+        .scope(next.call(req))
+        .await?
+        .map_into_boxed_body();
     let route = res
         .request()
         .match_pattern()
@@ -128,7 +130,7 @@ impl Finisher {
             }
         }
         match serde_json::to_string(&record) {
-            Ok(line) => log::info!(target: "gcli2api::trace", "{line}"),
+            Ok(line) => log::info!(target: "gcli2api::trace", "trace {line}"),
             Err(e) => log::warn!("trace {} not logged: {e}", record.id),
         }
         self.history.do_send(Record(Arc::new(record)));
