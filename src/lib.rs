@@ -49,6 +49,6 @@ pub mod logging;
 pub mod observe;
 pub mod routes;
 pub mod startup;
+pub mod state;
 pub mod store;
-pub mod streaming;
 pub mod upstream;

@@ -21,8 +21,8 @@ use crate::actors::sessions::SessionGuard;
 use crate::actors::storage::{Flush, StorageActor};
 use crate::clock::Clock;
 use crate::config::{ConfigError, ConfigLayers, Settings, SharedSettings};
-use crate::gateway::{AppState, UpstreamClient};
 use crate::routes;
+use crate::state::{AppState, UpstreamClient};
 use crate::store::open::{open_store, StoreUrl};
 use crate::store::{Store, StoreError};
 use crate::upstream::transport::{build_client, load_ca_file, TransportConfig, TransportError};
@@ -256,7 +256,7 @@ fn serve(
             .wrap(cors)
             // Outermost: every answer, CORS preflights included, carries its request id.
             .wrap(actix_web::middleware::from_fn(
-                crate::observe::middleware::observe,
+                crate::routes::observing::observe,
             ))
             .app_data(data.clone())
             .app_data(web::Data::new(UpstreamClient(client)))

@@ -1,7 +1,7 @@
-//! Observability: Prometheus metrics, the request id and decision trace of each request, and how failures
-//! are named in them. The history of traces is kept by the `request_history` actor.
+//! Observability: Prometheus metrics, the decision trace of each request, and how failures are named in
+//! them. The request id middleware is `routes::observing`; the history of traces is kept by the
+//! `request_history` actor. Nothing here depends on actors or state, so every layer may note into a trace.
 
 pub mod metrics;
-pub mod middleware;
 pub mod outcome;
 pub mod trace;

@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use crate::actors::credentials::ListCredentials;
-use crate::gateway::AppState;
+use crate::state::AppState;
 use crate::store::CredentialRecord;
 
 /// A probe that waits longer than this has its answer: not ready.

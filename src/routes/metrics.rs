@@ -9,8 +9,8 @@ use crate::actors::credentials::ListCredentials;
 use crate::auth::constant_time_eq;
 use crate::auth::panel::{check_panel_token, presented_panel_token};
 use crate::error::ApiError;
-use crate::gateway::AppState;
 use crate::observe::trace::key_hash;
+use crate::state::AppState;
 
 /// Label of a cooldown's kind when the credential does not record one.
 const UNCLASSIFIED: &str = "unclassified";

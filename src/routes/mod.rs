@@ -12,6 +12,7 @@ pub mod logs;
 pub mod metrics;
 pub mod models;
 pub mod oauth;
+pub mod observing;
 pub mod openai;
 pub mod pages;
 pub mod requests;

@@ -11,9 +11,9 @@ use serde_json::{json, Value};
 use crate::actors::request_history::{GetRequest, ListRequests, RequestFilter, TokenUsage};
 use crate::auth::panel::PanelSession;
 use crate::error::ApiError;
-use crate::gateway::AppState;
 use crate::logging::redact::mask;
 use crate::observe::trace::{key_hash, TraceRecord};
+use crate::state::AppState;
 
 fn summary(r: &TraceRecord) -> Value {
     let credential = r

@@ -15,10 +15,10 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 use bytes::Bytes;
 
-use super::metrics::Metrics;
-use super::trace::{Trace, TraceRecord};
 use crate::actors::request_history::{Record, RequestHistory};
-use crate::gateway::AppState;
+use crate::observe::metrics::Metrics;
+use crate::observe::trace::{Trace, TraceRecord};
+use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
