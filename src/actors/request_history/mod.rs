@@ -32,7 +32,7 @@ pub struct RequestFilter {
     /// An exact status (`429`), a class (`4xx`), or `error` (anything but 2xx).
     pub status: Option<String>,
     pub model: Option<String>,
-    /// The key's short hash (`k-…`) or `password`.
+    /// The key's short hash (`k-…`), its masked form (`sk-abc…wxyz`) or `password`.
     pub key: Option<String>,
     /// A credential tried by the request.
     pub credential: Option<String>,
@@ -67,7 +67,9 @@ impl RequestFilter {
         };
         self.status_matches(r.status)
             && given(&self.model).is_none_or(|m| r.model.as_deref() == Some(m.as_str()))
-            && given(&self.key).is_none_or(|k| r.key.as_deref() == Some(k.as_str()))
+            && given(&self.key).is_none_or(|k| {
+                r.key.as_deref() == Some(k.as_str()) || r.key_masked.as_deref() == Some(k.as_str())
+            })
             && given(&self.credential).is_none_or(|c| r.attempts.iter().any(|a| a.credential == c))
     }
 }
