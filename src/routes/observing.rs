@@ -129,9 +129,11 @@ impl Finisher {
                 m.quota_refunds.with_label_values(&[model]).inc_by(q.cost);
             }
         }
-        match serde_json::to_string(&record) {
-            Ok(line) => log::info!(target: "gcli2api::trace", "trace {line}"),
-            Err(e) => log::warn!("trace {} not logged: {e}", record.id),
+        if log::log_enabled!(target: "gcli2api::trace", log::Level::Info) {
+            match serde_json::to_string(&record) {
+                Ok(line) => log::info!(target: "gcli2api::trace", "trace {line}"),
+                Err(e) => log::warn!("trace {} not logged: {e}", record.id),
+            }
         }
         self.history.do_send(Record(Arc::new(record)));
     }
