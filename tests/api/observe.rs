@@ -476,3 +476,54 @@ async fn readyz_without_credentials_says_so() {
     assert_eq!(probe.json()["reason"], "no credentials are loaded");
     app.stop().await;
 }
+
+#[actix_rt::test]
+async fn a_streamed_answer_is_traced_when_the_stream_ends() {
+    let app = spawn_app_with(two_creds()).await;
+    wait_ready(&app, 2).await;
+    let token = login(&app).await;
+    app.google.enqueue(
+        "pa",
+        Reply::text("one two three four").chunks(4).usage(
+            json!({"promptTokenCount": 9, "candidatesTokenCount": 4, "totalTokenCount": 13}),
+        ),
+    );
+    let answer = app
+        .post(
+            "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+            &json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let id = request_id(&answer);
+    let state = app.state.clone();
+    let wanted = id.clone();
+    app.eventually_async("the stream's trace recorded", || {
+        let state = state.clone();
+        let wanted = wanted.clone();
+        async move {
+            state
+                .history
+                .send(gcli2api::actors::request_history::GetRequest(wanted))
+                .await
+                .is_ok_and(|r| r.is_some())
+        }
+    })
+    .await;
+    let t = trace(&app, &token, &id).await;
+    assert_eq!(t["model"], "gemini-2.5-flash");
+    assert_eq!(t["key"], "password");
+    assert_eq!(t["attempts"][0]["credential"], "a.json");
+    assert_eq!(t["tokens"]["input"], 9);
+    assert_eq!(t["tokens"]["output"], 4);
+    assert!(t["ttft_ms"].as_u64().unwrap() <= t["duration_ms"].as_u64().unwrap());
+    let text = scrape(&app).await;
+    assert_eq!(
+        sample(
+            &text,
+            "gcli2api_tokens_total{model=\"gemini-2.5-flash\",type=\"output\"}"
+        ),
+        Some(4.0)
+    );
+    app.stop().await;
+}
