@@ -130,7 +130,21 @@ fn outcome_of(err: &UpstreamError) -> Outcome {
 }
 
 /// The trace entry of one call (timings are filled in by [`trace::note_attempt`]).
-fn attempt(credential: &str, err: Option<&UpstreamError>, decision: &str) -> Attempt {
+fn attempt(
+    state: &AppState,
+    credential: &str,
+    err: Option<&UpstreamError>,
+    decision: &str,
+) -> Attempt {
+    // The rest the credential actor applies for this failure, by the same rule it uses.
+    let cooldown_secs = err.and_then(|e| {
+        let status = e.status().filter(|s| matches!(s, 429 | 503))?;
+        let now = state.clock.now();
+        let cap = state.settings.current().cooldown_max_seconds;
+        let until =
+            crate::actors::credentials::cooldown::cooldown_until(status, e.body(), now, cap)?;
+        u64::try_from(until - now).ok()
+    });
     Attempt {
         credential: credential.to_string(),
         start_ms: 0,
@@ -140,7 +154,7 @@ fn attempt(credential: &str, err: Option<&UpstreamError>, decision: &str) -> Att
         reason: err.and_then(|e| outcome::google_reason(e.body())),
         decision: decision.to_string(),
         wait_ms: 0,
-        cooldown_secs: None,
+        cooldown_secs,
     }
 }
 
@@ -171,7 +185,7 @@ where
         let started = std::time::Instant::now();
         match call(lease.clone()).await {
             Ok(value) => {
-                trace::note_attempt(started, attempt(&lease.name, None, "answered"));
+                trace::note_attempt(started, attempt(state, &lease.name, None, "answered"));
                 log::info!("{base_model} answered by credential {}", lease.name);
                 lease.actor.do_send(ReportOutcome {
                     base_model: base_model.to_string(),
@@ -189,10 +203,13 @@ where
                 let settings = state.settings.current();
                 let budget = settings.retry_429_max_retries + 1;
                 if !should_retry(&err, base_model, state) || failures >= budget {
-                    trace::note_attempt(started, attempt(&lease.name, Some(&err), "gave_up"));
+                    trace::note_attempt(
+                        started,
+                        attempt(state, &lease.name, Some(&err), "gave_up"),
+                    );
                     return Err(DispatchError::Upstream(err));
                 }
-                trace::note_attempt(started, attempt(&lease.name, Some(&err), "retried"));
+                trace::note_attempt(started, attempt(state, &lease.name, Some(&err), "retried"));
                 exclude.push(lease.name.clone());
                 last_error = Some(err);
                 let wait = settings.retry_interval();

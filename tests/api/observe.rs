@@ -249,6 +249,9 @@ async fn scripted_traffic_shows_in_metrics_trace_history_and_token_counts() {
         "RESOURCE_EXHAUSTED / QUOTA_EXHAUSTED"
     );
     assert_eq!(attempts[0]["decision"], "retried");
+    // Cooling until Google's reset time, ten minutes from now.
+    let cooldown = attempts[0]["cooldown_secs"].as_u64().unwrap();
+    assert!((590..=600).contains(&cooldown), "{cooldown}");
     assert_eq!(attempts[1]["credential"], "b.json");
     assert_eq!(attempts[1]["decision"], "answered");
     assert_eq!(
