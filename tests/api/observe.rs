@@ -530,3 +530,43 @@ async fn a_streamed_answer_is_traced_when_the_stream_ends() {
     );
     app.stop().await;
 }
+
+#[actix_rt::test]
+async fn fake_streaming_runs_google_inside_the_body_and_is_still_traced() {
+    let app = spawn_app_with(two_creds().env("FAKE_STREAM_HEARTBEAT_INTERVAL", "0.1")).await;
+    wait_ready(&app, 2).await;
+    let token = login(&app).await;
+    app.google.enqueue(
+        "pa",
+        Reply::text("slow whole answer")
+            .delay_ms(250)
+            .usage(json!({"promptTokenCount": 6, "candidatesTokenCount": 3, "totalTokenCount": 9})),
+    );
+    let answer = app
+        .chat(json!({"model": "假流式/gemini-2.5-flash", "stream": true,
+            "messages": [{"role": "user", "content": "hi"}]}))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let id = request_id(&answer);
+    let state = app.state.clone();
+    let wanted = id.clone();
+    app.eventually_async("the fake stream's trace recorded", || {
+        let state = state.clone();
+        let wanted = wanted.clone();
+        async move {
+            state
+                .history
+                .send(gcli2api::actors::request_history::GetRequest(wanted))
+                .await
+                .is_ok_and(|r| r.is_some())
+        }
+    })
+    .await;
+    let t = trace(&app, &token, &id).await;
+    assert_eq!(t["model"], "gemini-2.5-flash");
+    assert_eq!(t["attempts"].as_array().unwrap().len(), 1, "{t}");
+    assert_eq!(t["attempts"][0]["decision"], "answered");
+    assert_eq!(t["tokens"]["input"], 6);
+    assert_eq!(t["tokens"]["output"], 3);
+    app.stop().await;
+}
