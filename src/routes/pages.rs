@@ -38,6 +38,16 @@ static ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/favicon.svg"),
     ),
     (
+        "i18n-zh-CN.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/i18n-zh-CN.js"),
+    ),
+    (
+        "i18n-en.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/i18n-en.js"),
+    ),
+    (
         "i18n.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../static/i18n.js"),

@@ -28,7 +28,8 @@ function loadTables() {
       getElementById: () => null,
     },
   };
-  vm.runInNewContext(readFileSync(join(STATIC, 'i18n.js'), 'utf8'), context);
+  vm.createContext(context);
+  for (const file of ['i18n-zh-CN.js', 'i18n-en.js', 'i18n.js']) vm.runInContext(readFileSync(join(STATIC, file), 'utf8'), context);
   return context.window.I18N.tables;
 }
 
@@ -36,7 +37,7 @@ function loadTables() {
 function usedKeys() {
   const used = new Set();
   for (const file of readdirSync(STATIC)) {
-    if (file === 'i18n.js' || !/\.(html|js)$/.test(file)) continue;
+    if (file.startsWith('i18n') || !/\.(html|js)$/.test(file)) continue;
     const text = readFileSync(join(STATIC, file), 'utf8');
     for (const m of text.matchAll(/\bt\('([\w.]+)'/g)) used.add(m[1]);
     for (const m of text.matchAll(/data-i18n="([\w.]+)"/g)) used.add(m[1]);
