@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { startStack, credentialJson } from './support/stack.mjs';
-import { launchBrowser, openPage, login, screenshot, PHONE } from './support/browser.mjs';
+import { launchBrowser, openPage, login, screenshot, assertNoHorizontalScroll, PHONE } from './support/browser.mjs';
 
 let stack;
 let browser;
@@ -189,6 +189,8 @@ test('large numbers on the key-query page stay whole on a phone', async () => {
       return out;
     });
     assert.deepEqual(broken, [], `numbers broken across lines (${locale})`);
+    // Whole numbers still fit: the stats wrap onto more rows instead of running off the screen.
+    await assertNoHorizontalScroll(assert, page, `/api-key-query with ten-digit numbers at 390 px (${locale})`);
     assert.ok((await page.locator('#query-total .stat-value').textContent()).includes('1,234,567,890'));
     await screenshot(page, `i18n-api-key-query-390-${locale}`);
     await page.context().close();
