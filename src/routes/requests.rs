@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -41,21 +42,29 @@ fn summary(r: &TraceRecord) -> Value {
     })
 }
 
+/// The query string as `T`, or a JSON 400 naming what did not parse.
+fn query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
+    web::Query::<T>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|e| ApiError::bad_request(format!("query: {e}")))
+}
+
 fn history_unavailable() -> ApiError {
     ApiError::internal("request history unavailable")
 }
 
 pub async fn list(
     _: PanelSession,
-    query: web::Query<RequestFilter>,
+    req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    if query.limit.is_some_and(|l| l == 0 || l > 1000) {
+    let filter: RequestFilter = query(&req)?;
+    if filter.limit.is_some_and(|l| l == 0 || l > 1000) {
         return Err(ApiError::bad_request("limit: expected 1 to 1000"));
     }
     let records = state
         .history
-        .send(ListRequests(query.into_inner()))
+        .send(ListRequests(filter))
         .await
         .map_err(|_| history_unavailable())?;
     let items: Vec<Value> = records.iter().map(|r| summary(r)).collect();
@@ -84,10 +93,10 @@ pub struct TokensQuery {
 
 pub async fn tokens(
     _: PanelSession,
-    query: web::Query<TokensQuery>,
+    req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let want = query.days.unwrap_or(14);
+    let want = query::<TokensQuery>(&req)?.days.unwrap_or(14);
     if !(1..=31).contains(&want) {
         return Err(ApiError::bad_request("days: expected 1 to 31"));
     }

@@ -306,6 +306,10 @@ async fn scripted_traffic_shows_in_metrics_trace_history_and_token_counts() {
     let unknown = app.get("/auth/requests/no-such-id").await;
     assert_eq!(unknown.status, 404);
     assert_eq!(app.get("/auth/requests?limit=0").await.status, 400);
+    let bad = app.get("/auth/requests?limit=many").await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.json()["error"]["message"].is_string(), "{}", bad.text());
+    assert_eq!(app.get("/usage/tokens?days=x").await.status, 400);
 
     // Metrics after the three requests.
     let text = scrape(&app).await;
