@@ -7,10 +7,12 @@ use std::sync::Arc;
 use crate::actors::credentials::{
     AcquireCredential, Choice, CredentialError, EnsureReady, Lease, Outcome, ReportOutcome,
 };
+use crate::convert::session_key::SessionKey;
 use crate::error::{ApiError, ErrorKind};
 use crate::observe::outcome;
 use crate::observe::trace::{self, Attempt};
 use crate::state::AppState;
+use crate::upstream::classify::{classify_error, Verdict};
 use crate::upstream::UpstreamError;
 
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +21,13 @@ pub enum DispatchError {
     NoCredential(#[from] CredentialError),
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    /// Google's 429, relayed once no other credential could take over, with the seconds until a
+    /// credential is expected to be free again.
+    #[error("{error} (retry after {retry_after} s)")]
+    Limited {
+        error: UpstreamError,
+        retry_after: u64,
+    },
     #[error("the credential registry is not answering")]
     Mailbox,
 }
@@ -26,16 +35,23 @@ pub enum DispatchError {
 impl From<DispatchError> for ApiError {
     fn from(e: DispatchError) -> Self {
         match e {
+            // Everyone is resting for this model: a rate limit, not an outage. Clients back off by
+            // `Retry-After` instead of treating the gateway as down.
+            DispatchError::NoCredential(CredentialError::AllCooling { model, wait_secs }) => {
+                ApiError::new(
+                    ErrorKind::ModelCooldown,
+                    format!(
+                        "every credential is cooling down for {model}; the first is free again in {} s",
+                        wait_secs.max(1)
+                    ),
+                )
+                .with_retry_after(wait_secs.max(1) as u64)
+            }
             DispatchError::NoCredential(e) => {
-                let retry = match &e {
-                    CredentialError::AllCooling { wait_secs, .. } => Some(*wait_secs as u64),
-                    _ => None,
-                };
-                let err = ApiError::unavailable(format!("no credential available: {e}"));
-                match retry {
-                    Some(secs) => err.with_retry_after(secs),
-                    None => err,
-                }
+                ApiError::unavailable(format!("no credential available: {e}"))
+            }
+            DispatchError::Limited { error, retry_after } => {
+                ApiError::from(error).with_retry_after(retry_after)
             }
             DispatchError::Upstream(e) => e.into(),
             DispatchError::Mailbox => ApiError::actor_unavailable("the credential registry"),
@@ -71,6 +87,7 @@ pub async fn acquire(
     state: &AppState,
     base_model: &str,
     exclude: &mut Vec<Arc<str>>,
+    session: Option<SessionKey>,
 ) -> Result<Lease, DispatchError> {
     loop {
         let choice = state
@@ -78,6 +95,7 @@ pub async fn acquire(
             .send(AcquireCredential {
                 base_model: base_model.to_string(),
                 exclude: exclude.clone(),
+                session,
             })
             .await
             .map_err(|_| DispatchError::Mailbox)??;
@@ -102,67 +120,71 @@ pub async fn acquire(
     }
 }
 
-/// Whether another credential might succeed where this one failed.
-fn should_retry(err: &UpstreamError, base_model: &str, state: &AppState) -> bool {
-    let settings = state.settings.current();
-    match err {
-        UpstreamError::Status { status, .. } => {
-            let status = *status;
-            (settings.retry_429_enabled && matches!(status, 429 | 500 | 503))
-                || (settings.auto_ban && settings.auto_ban_error_codes.contains(&status))
-                || (status == 404 && base_model.contains("preview"))
-        }
-        UpstreamError::Timeout | UpstreamError::Network(_) | UpstreamError::Cut => {
-            settings.retry_429_enabled
-        }
-        UpstreamError::Protocol(_) => false,
-    }
-}
-
-fn outcome_of(err: &UpstreamError) -> Outcome {
-    match err {
-        UpstreamError::Status { status, body } => Outcome::Failure {
+/// Reports a failed attempt to its credential and waits for the bookkeeping, so the next choice already
+/// sees the rest. Answers until when the credential rests for the model, if it does.
+async fn report_failure(
+    lease: &Lease,
+    base_model: &str,
+    err: &UpstreamError,
+    verdict: &Verdict,
+) -> Option<i64> {
+    let outcome = match err {
+        UpstreamError::Status { status, .. } => Outcome::Failure {
             status: *status,
-            body: body.clone(),
+            verdict: verdict.clone(),
         },
         other => Outcome::Transport(other.to_string()),
+    };
+    let report = ReportOutcome {
+        base_model: base_model.to_string(),
+        outcome,
+    };
+    lease.actor.send(report).await.ok().flatten()
+}
+
+/// The final answer after the last attempt failed with `err`. A 429 carries the seconds until the first
+/// credential that rested is free again (at least one).
+fn give_up(err: UpstreamError, free_at: Option<i64>, now: i64) -> DispatchError {
+    if err.status() != Some(429) {
+        return DispatchError::Upstream(err);
+    }
+    let retry_after = free_at.map_or(1, |at| (at - now).max(1)) as u64;
+    DispatchError::Limited {
+        error: err,
+        retry_after,
     }
 }
 
-/// The trace entry of one call (timings are filled in by [`trace::note_attempt`]).
+/// The trace entry of one call (timings are filled in by [`trace::note_attempt`]): the classifier's kind,
+/// Google's own status and reason, and how long the credential was set to rest.
 fn attempt(
-    state: &AppState,
     credential: &str,
-    err: Option<&UpstreamError>,
+    failure: Option<(&UpstreamError, &Verdict)>,
+    rest_secs: Option<u64>,
     decision: &str,
 ) -> Attempt {
-    // The rest the credential actor applies for this failure, by the same rule it uses.
-    let cooldown_secs = err.and_then(|e| {
-        let status = e.status().filter(|s| matches!(s, 429 | 503))?;
-        let now = state.clock.now();
-        let cap = state.settings.current().cooldown_max_seconds;
-        let until =
-            crate::actors::credentials::cooldown::cooldown_until(status, e.body(), now, cap)?;
-        u64::try_from(until - now).ok()
-    });
     Attempt {
         credential: credential.to_string(),
         start_ms: 0,
         latency_ms: 0,
-        status: err.and_then(UpstreamError::status),
-        kind: err.map_or_else(|| "ok".to_string(), outcome::kind_of),
-        reason: err.and_then(|e| outcome::google_reason(e.body())),
+        status: failure.and_then(|(e, _)| e.status()),
+        kind: failure.map_or_else(|| "ok".to_string(), |(_, v)| v.kind.as_str().to_string()),
+        reason: failure.and_then(|(e, _)| outcome::google_reason(e.body())),
         decision: decision.to_string(),
         wait_ms: 0,
-        cooldown_secs,
+        cooldown_secs: rest_secs,
     }
 }
 
 /// Runs `call` with one credential after another until it succeeds, a failure is final, or the retry
-/// budget (`RETRY_429_MAX_RETRIES`) is spent. Success is reported for usage counting.
+/// budget (`RETRY_429_MAX_RETRIES`) is spent. Every failure is read once by the classifier; its verdict
+/// decides both the retry here and the credential's rest. Success is reported for usage counting.
+/// `session` is the conversation the call belongs to (session affinity); a retry asks for it again, so
+/// the supervisor rebinds it to the credential that takes over.
 pub async fn with_retries<T, F, Fut>(
     state: &AppState,
     base_model: &str,
+    session: Option<SessionKey>,
     mut call: F,
 ) -> Result<(T, Lease), DispatchError>
 where
@@ -173,19 +195,31 @@ where
     let mut failures = 0u32;
     let mut last_error: Option<UpstreamError> = None;
     trace::note_model(base_model);
+    // The earliest moment one of the credentials tried here is free again.
+    let mut free_at: Option<i64> = None;
     loop {
-        let lease = match acquire(state, base_model, &mut exclude).await {
+        let lease = match acquire(state, base_model, &mut exclude, session).await {
             Ok(lease) => lease,
             // Credentials ran out mid-retry: the client learns what Google last said.
             Err(e) => {
                 trace::note_error(&e.to_string());
-                return Err(last_error.map(DispatchError::Upstream).unwrap_or(e));
+                let now = state.clock.now();
+                return Err(match (last_error, e) {
+                    (None, e) => e,
+                    (
+                        Some(err),
+                        DispatchError::NoCredential(CredentialError::AllCooling {
+                            wait_secs, ..
+                        }),
+                    ) => give_up(err, Some(now + wait_secs), now),
+                    (Some(err), _) => give_up(err, free_at, now),
+                });
             }
         };
         let started = std::time::Instant::now();
         match call(lease.clone()).await {
             Ok(value) => {
-                trace::note_attempt(started, attempt(state, &lease.name, None, "answered"));
+                trace::note_attempt(started, attempt(&lease.name, None, None, "answered"));
                 log::info!("{base_model} answered by credential {}", lease.name);
                 lease.actor.do_send(ReportOutcome {
                     base_model: base_model.to_string(),
@@ -194,22 +228,32 @@ where
                 return Ok((value, lease));
             }
             Err(err) => {
-                log::warn!("credential {} failed for {base_model}: {err}", lease.name);
-                lease.actor.do_send(ReportOutcome {
-                    base_model: base_model.to_string(),
-                    outcome: outcome_of(&err),
-                });
-                failures += 1;
                 let settings = state.settings.current();
+                let verdict = classify_error(&err, base_model, &settings);
+                log::warn!(
+                    "credential {} failed for {base_model} ({}): {err}: {}",
+                    lease.name,
+                    verdict.kind,
+                    verdict.message
+                );
+                let rested_until = report_failure(&lease, base_model, &err, &verdict).await;
+                if let Some(until) = rested_until {
+                    free_at = Some(free_at.map_or(until, |f| f.min(until)));
+                }
+                let rest = rested_until.and_then(|u| u64::try_from(u - state.clock.now()).ok());
+                failures += 1;
                 let budget = settings.retry_429_max_retries + 1;
-                if !should_retry(&err, base_model, state) || failures >= budget {
+                if !verdict.retry_elsewhere || failures >= budget {
                     trace::note_attempt(
                         started,
-                        attempt(state, &lease.name, Some(&err), "gave_up"),
+                        attempt(&lease.name, Some((&err, &verdict)), rest, "gave_up"),
                     );
-                    return Err(DispatchError::Upstream(err));
+                    return Err(give_up(err, free_at, state.clock.now()));
                 }
-                trace::note_attempt(started, attempt(state, &lease.name, Some(&err), "retried"));
+                trace::note_attempt(
+                    started,
+                    attempt(&lease.name, Some((&err, &verdict)), rest, "retried"),
+                );
                 exclude.push(lease.name.clone());
                 last_error = Some(err);
                 let wait = settings.retry_interval();

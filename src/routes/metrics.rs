@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::observe::trace::key_hash;
 use crate::state::AppState;
 
-/// Label of a cooldown's kind when the credential does not record one.
+/// Label of a cooldown's kind when the credential does not record one (records from before kinds).
 const UNCLASSIFIED: &str = "unclassified";
 
 async fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
@@ -45,11 +45,18 @@ async fn fill_gauges(state: &AppState) {
         m.cooldowns.reset();
         for r in &records {
             for (model, until) in &r.state.model_cooldowns {
-                if *until > now {
-                    m.cooldowns
-                        .with_label_values(&[&r.name, model, UNCLASSIFIED])
-                        .set(until - now);
+                if *until <= now {
+                    continue;
                 }
+                let kind = r
+                    .state
+                    .cooldowns
+                    .get(model)
+                    .filter(|c| c.until > now && !c.kind.is_empty())
+                    .map_or(UNCLASSIFIED, |c| c.kind.as_str());
+                m.cooldowns
+                    .with_label_values(&[&r.name, model, kind])
+                    .set(until - now);
             }
         }
     }

@@ -243,7 +243,7 @@ async fn scripted_traffic_shows_in_metrics_trace_history_and_token_counts() {
     assert_eq!(attempts.len(), 2, "{t}");
     assert_eq!(attempts[0]["credential"], "a.json");
     assert_eq!(attempts[0]["status"], 429);
-    assert_eq!(attempts[0]["kind"], "rate_limit:quota_exhausted");
+    assert_eq!(attempts[0]["kind"], "daily_quota");
     assert_eq!(
         attempts[0]["reason"],
         "RESOURCE_EXHAUSTED / QUOTA_EXHAUSTED"
@@ -329,7 +329,7 @@ async fn scripted_traffic_shows_in_metrics_trace_history_and_token_counts() {
         Some(1.0)
     );
     assert_eq!(
-        series(&format!("gcli2api_upstream_requests_total{{credential=\"a.json\",kind=\"rate_limit:quota_exhausted\",model=\"{model}\",status=\"429\"}}")),
+        series(&format!("gcli2api_upstream_requests_total{{credential=\"a.json\",kind=\"daily_quota\",model=\"{model}\",status=\"429\"}}")),
         Some(1.0)
     );
     assert_eq!(
@@ -341,7 +341,7 @@ async fn scripted_traffic_shows_in_metrics_trace_history_and_token_counts() {
         Some(1.0)
     );
     assert_eq!(
-        series("gcli2api_retries_total{reason=\"rate_limit:quota_exhausted\"}"),
+        series("gcli2api_retries_total{reason=\"daily_quota\"}"),
         Some(1.0)
     );
     assert_eq!(

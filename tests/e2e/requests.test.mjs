@@ -32,7 +32,7 @@ async function chat() {
 
 before(async () => {
   stack = await startStack({
-    control: true,
+    fakeControl: true,
     credentials: { 'a.json': credentialJson('a'), 'b.json': credentialJson('b') },
     env: { CALLS_PER_ROTATION: '100', RETRY_429_INTERVAL: '0' },
   });
@@ -77,7 +77,7 @@ test('the Requests view lists a failover and its trace names both credentials an
   await attempts.first().waitFor();
   assert.equal(await attempts.count(), 2);
   assert.equal(await attempts.nth(0).getAttribute('data-credential'), 'a.json');
-  assert.equal(await attempts.nth(0).locator('.trace-kind').textContent(), 'rate_limit:quota_exhausted');
+  assert.equal(await attempts.nth(0).locator('.trace-kind').textContent(), 'daily_quota');
   assert.match(await attempts.nth(0).textContent(), /429/);
   assert.match(await attempts.nth(0).textContent(), /RESOURCE_EXHAUSTED \/ QUOTA_EXHAUSTED/);
   assert.equal(await attempts.nth(1).getAttribute('data-credential'), 'b.json');
