@@ -409,6 +409,9 @@ async fn scripted_traffic_shows_in_metrics_trace_history_and_token_counts() {
         cooldown.contains(&format!("model=\"{model}\"")),
         "{cooldown}"
     );
+    assert!(cooldown.contains("kind=\"daily_quota\""), "{cooldown}");
+    let left: f64 = cooldown.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!((590.0..=600.0).contains(&left), "{cooldown}");
     // 100 - 10 - 10 (the third was refunded).
     assert_eq!(
         series(&format!(
