@@ -158,10 +158,6 @@ impl Trace {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    pub fn started(&self) -> Instant {
-        self.started
-    }
-
     /// Runs `fut` with this trace as the current one.
     pub fn scope<F: Future>(self, fut: F) -> impl Future<Output = F::Output> {
         CURRENT.scope(self, fut)
