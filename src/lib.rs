@@ -22,6 +22,7 @@
 //! - `credential`: the OAuth credential JSON format.
 //! - `env_credentials`: credentials given in environment variables.
 //! - `logging`: the process logger and secret masking.
+//! - `observe`: Prometheus metrics and the decision trace of each request.
 //! - `error`: the one error table (`ErrorKind` → status, OpenAI / Google / Anthropic shapes) and its
 //!   renderer per `ErrorStyle`, for HTTP bodies and in-stream errors alike.
 //! - `clock`: wall clock with an adjustable offset for tests.
@@ -57,6 +58,7 @@ pub mod env_credentials;
 pub mod error;
 pub mod gateway;
 pub mod logging;
+pub mod observe;
 pub mod private_files;
 pub mod routes;
 pub mod startup;

@@ -43,6 +43,8 @@ pub struct Settings {
     password: String,
     api_password: Option<String>,
     panel_password: Option<String>,
+    pub metrics_token: Option<String>,
+    pub request_history_size: usize,
     pub credentials_dir: PathBuf,
     pub code_assist_endpoint: String,
     pub oauth_proxy_url: String,

@@ -16,6 +16,7 @@ mod fleet;
 mod gemini_native;
 mod keys;
 mod management;
+mod observe;
 mod onboarding;
 mod panel_auth;
 mod process;
