@@ -1,7 +1,16 @@
-//! Pure request-side conversion: model-name features, OpenAI → Gemini request bodies, Gemini-native
+//! Pure conversion: model-name features, OpenAI and Anthropic ⇄ Gemini bodies, Gemini-native
 //! request preparation and tool-schema cleaning. No I/O here: remote images are fetched by the caller
 //! and handed in, so every rule can be tested with plain JSON.
 
+pub mod anthropic_blocks;
+pub mod anthropic_messages;
+pub mod anthropic_model;
+pub mod anthropic_request;
+pub mod anthropic_response;
+pub mod anthropic_signature;
+pub mod anthropic_stop;
+pub mod anthropic_stream;
+pub mod anthropic_tools;
 pub mod detect;
 pub mod features;
 pub mod gemini_request;
