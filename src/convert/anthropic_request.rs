@@ -26,7 +26,10 @@ const MAX_OUTPUT_TOKENS: i64 = 65_536;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessagesRequest {
+    /// Parsed from the mapped name: `spec.requested` is the Gemini name keys are charged for.
     pub spec: ModelSpec,
+    /// The model name exactly as the client sent it, echoed back in answers.
+    pub client_model: String,
     pub stream: bool,
     /// The Gemini request with model features applied, not wrapped in the Code Assist envelope.
     pub gemini: Value,
@@ -48,6 +51,11 @@ pub fn anthropic_to_gemini(
 ) -> Result<MessagesRequest, ConvertError> {
     let obj = body_object(body)?;
     let spec = model_spec(obj, models)?;
+    let client_model = obj
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let stream = match obj.get("stream") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(stream)) => *stream,
@@ -97,6 +105,7 @@ pub fn anthropic_to_gemini(
     apply_model_features(&mut gemini, &spec, opts);
     Ok(MessagesRequest {
         spec,
+        client_model,
         stream,
         gemini,
         tool_names,
@@ -143,12 +152,8 @@ fn body_object(body: &Value) -> Result<&Map<String, Value>, ConvertError> {
 
 fn model_spec(obj: &Map<String, Value>, models: &ModelMap) -> Result<ModelSpec, ConvertError> {
     match obj.get("model") {
-        Some(Value::String(model)) => {
-            let mut spec = ModelSpec::parse(&models.resolve(model))?;
-            // Clients match answers to what they asked for.
-            spec.requested.clone_from(model);
-            Ok(spec)
-        }
+        // Keys' costs and allow-lists speak Gemini names, so the mapped name is what is charged.
+        Some(Value::String(model)) => ModelSpec::parse(&models.resolve(model)),
         None | Some(Value::Null) => Err(ConvertError::invalid("model", "Field required")),
         Some(_) => Err(ConvertError::invalid("model", "must be a string")),
     }

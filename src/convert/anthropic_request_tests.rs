@@ -34,7 +34,8 @@ fn minimal_claude_request_golden() {
         "metadata": {"user_id": "u"}, "service_tier": "auto"
     }));
     assert_eq!(out.spec.base, "gemini-2.5-pro");
-    assert_eq!(out.spec.requested, "claude-opus-4-8[1m]");
+    assert_eq!(out.spec.requested, "gemini-2.5-pro");
+    assert_eq!(out.client_model, "claude-opus-4-8[1m]");
     assert!(!out.stream);
     assert!(out.show_thinking);
     assert_eq!(

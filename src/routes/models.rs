@@ -1,4 +1,4 @@
-//! Model lists: OpenAI form at `/v1/models`, Gemini form at `/v1beta/models` (and `/v1beta/models/{m}`).
+//! Model lists: OpenAI form at `/v1/models` (Anthropic form when `anthropic-version` is sent), Gemini form at `/v1beta/models` (and `/v1beta/models/{m}`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::auth::authenticate_api;
 use crate::convert::model_name::{model_catalogue, ModelSpec};
 use crate::error::{ApiError, ErrorStyle};
-use crate::gateway::AppState;
+use crate::state::AppState;
 
 /// Fixed so that repeated listings are identical (clients cache by it).
 const CREATED: i64 = 1_735_689_600;
@@ -16,6 +16,10 @@ pub async fn openai_models(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let settings = state.settings.current();
+    if req.headers().contains_key(super::anthropic::VERSION_HEADER) {
+        authenticate_api(&req, &settings, ErrorStyle::Anthropic)?;
+        return Ok(HttpResponse::Ok().json(super::anthropic::models_list(&settings)));
+    }
     authenticate_api(&req, &settings, ErrorStyle::OpenAi)?;
     let data: Vec<Value> = model_catalogue(&settings.base_models)
         .into_iter()

@@ -5,6 +5,7 @@ mod fake_google;
 
 mod harness;
 
+mod anthropic;
 mod chat;
 mod cluster;
 mod fleet;

@@ -1,0 +1,559 @@
+//! Anthropic Messages API (`/v1/messages`, `/v1/messages/count_tokens`) through the real gateway.
+
+use serde_json::{json, Value};
+
+use crate::fake_google::Reply;
+use crate::harness::*;
+
+const VERSION: (&str, &str) = ("anthropic-version", "2023-06-01");
+
+/// `(event name, data)` of a named SSE body; every data's `type` must equal its event name.
+fn named_events(answer: &Answer) -> Vec<(String, Value)> {
+    answer
+        .text()
+        .split("\n\n")
+        .filter(|frame| !frame.trim().is_empty())
+        .map(|frame| {
+            let event = frame
+                .lines()
+                .find_map(|l| l.strip_prefix("event: "))
+                .unwrap_or_else(|| panic!("frame without event line: {frame}"));
+            let data = frame
+                .lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .unwrap_or_else(|| panic!("frame without data line: {frame}"));
+            let data: Value = serde_json::from_str(data).unwrap();
+            assert_eq!(data["type"], event, "{frame}");
+            (event.to_owned(), data)
+        })
+        .collect()
+}
+
+fn names(events: &[(String, Value)]) -> Vec<&str> {
+    events.iter().map(|(name, _)| name.as_str()).collect()
+}
+
+async fn messages_as(app: &TestApp, key: &str, body: &Value) -> Answer {
+    let req = app
+        .client
+        .post(app.url("/v1/messages?beta=true"))
+        .insert_header(("x-api-key", key))
+        .insert_header(VERSION)
+        .insert_header((
+            "anthropic-beta",
+            "claude-code-20250219,interleaved-thinking-2025-05-14",
+        ));
+    app.send(req, Some(body)).await
+}
+
+async fn messages(app: &TestApp, body: &Value) -> Answer {
+    messages_as(app, PASSWORD, body).await
+}
+
+fn hello(model: &str, stream: bool) -> Value {
+    json!({
+        "model": model, "max_tokens": 1024, "stream": stream,
+        "system": [
+            {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.332; cc_entrypoint=cli;"},
+            {"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}
+        ],
+        "messages": [{"role": "user", "content": "hi"}],
+        "metadata": {"user_id": "user-1"}
+    })
+}
+
+#[actix_rt::test]
+async fn non_stream_message_with_a_claude_name_and_x_api_key() {
+    let app = spawn_app().await;
+    let answer = messages(&app, &hello("claude-opus-4-8[1m]", false)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let body = answer.json();
+    assert!(body["id"].as_str().unwrap().starts_with("msg_"));
+    assert_eq!(body["type"], "message");
+    assert_eq!(body["role"], "assistant");
+    assert_eq!(body["model"], "claude-opus-4-8[1m]");
+    assert_eq!(
+        body["content"],
+        json!([{"type": "text", "text": "Hello from gemini-2.5-pro"}])
+    );
+    assert_eq!(body["stop_reason"], "end_turn");
+    assert_eq!(body["stop_sequence"], Value::Null);
+    assert!(body["usage"]["input_tokens"].as_u64().unwrap() > 0);
+    assert_eq!(body["usage"]["output_tokens"], 3);
+
+    let calls = app.upstream_calls();
+    assert_eq!(calls.len(), 1);
+    assert!(
+        calls[0].path.ends_with(":generateContent"),
+        "{}",
+        calls[0].path
+    );
+    assert_eq!(calls[0].body["model"], "gemini-2.5-pro");
+    assert_eq!(
+        calls[0].body["request"]["systemInstruction"],
+        json!({"parts": [{"text": "Be brief."}]})
+    );
+    assert_eq!(
+        calls[0].body["request"]["generationConfig"]["maxOutputTokens"],
+        1024
+    );
+    app.stop().await;
+}
+
+#[actix_rt::test]
+async fn streamed_message_has_anthropics_event_order() {
+    let app = spawn_app().await;
+    app.google.enqueue(
+        "p1",
+        Reply::stream_chunks(["Hel", "lo ", "there"]).with_thought("thinking hard"),
+    );
+    let req = app
+        .client
+        .post(app.url("/v1/messages"))
+        .bearer_auth(PASSWORD)
+        .insert_header(VERSION);
+    let answer = app.send(req, Some(&hello("claude-haiku-4-5", true))).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert!(answer
+        .headers
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let events = named_events(&answer);
+    assert_eq!(
+        names(&events),
+        [
+            "message_start",
+            "content_block_start",
+            "content_block_delta",
+            "content_block_stop",
+            "content_block_start",
+            "content_block_delta",
+            "content_block_delta",
+            "content_block_delta",
+            "content_block_stop",
+            "message_delta",
+            "message_stop"
+        ]
+    );
+    assert_eq!(events[0].1["message"]["model"], "claude-haiku-4-5");
+    assert_eq!(events[1].1["content_block"]["type"], "thinking");
+    assert_eq!(
+        events[2].1["delta"],
+        json!({"type": "thinking_delta", "thinking": "thinking hard"})
+    );
+    let text: String = events
+        .iter()
+        .filter(|(_, d)| d["delta"]["type"] == "text_delta")
+        .map(|(_, d)| d["delta"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(text, "Hello there");
+    assert_eq!(events[9].1["delta"]["stop_reason"], "end_turn");
+    assert_eq!(events[9].1["usage"]["output_tokens"], 4);
+    assert_eq!(app.upstream_calls()[0].body["model"], "gemini-2.5-flash");
+    app.stop().await;
+}
+
+#[actix_rt::test]
+async fn tool_round_trip_returns_the_signature_upstream() {
+    let app = spawn_app().await;
+    let tools = json!([{"name": "Read", "description": "Read a file",
+        "input_schema": {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+                         "properties": {"file_path": {"type": "string"}}, "required": ["file_path"],
+                         "additionalProperties": false}}]);
+    app.google.enqueue(
+        "p1",
+        Reply::function_call("Read", json!({"file_path": "/tmp/a.txt"}), Some("c2lnLTE=")),
+    );
+    let first = json!({"model": "gemini-3-pro-preview", "max_tokens": 100, "stream": true, "tools": tools,
+                       "messages": [{"role": "user", "content": "read /tmp/a.txt"}]});
+    let answer = messages(&app, &first).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let events = named_events(&answer);
+    let start = events
+        .iter()
+        .find(|(_, d)| d["content_block"]["type"] == "tool_use")
+        .expect("a tool_use block");
+    let tool_use = start.1["content_block"].clone();
+    assert_eq!(tool_use["name"], "Read");
+    let id = tool_use["id"].as_str().unwrap().to_owned();
+    let input = events
+        .iter()
+        .find(|(_, d)| d["delta"]["type"] == "input_json_delta")
+        .unwrap()
+        .1["delta"]["partial_json"]
+        .clone();
+    assert_eq!(input, json!("{\"file_path\":\"/tmp/a.txt\"}"));
+    assert_eq!(
+        events.iter().rev().nth(1).unwrap().1["delta"]["stop_reason"],
+        "tool_use"
+    );
+    let declared = &app.upstream_calls()[0].body["request"]["tools"][0]["functionDeclarations"][0];
+    assert_eq!(declared["name"], "Read");
+    assert_eq!(declared["parametersJsonSchema"].get("$schema"), None);
+
+    app.google.enqueue("p1", Reply::text("The file says 42."));
+    let second = json!({"model": "gemini-3-pro-preview", "max_tokens": 100, "tools": tools, "messages": [
+        {"role": "user", "content": "read /tmp/a.txt"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": id, "name": "Read", "input": {"file_path": "/tmp/a.txt"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": id, "content": "42"}]}
+    ]});
+    let answer = messages(&app, &second).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(answer.json()["content"][0]["text"], "The file says 42.");
+    let sent = &app.upstream_calls()[1].body["request"]["contents"];
+    let call_part = &sent[1]["parts"][0];
+    assert_eq!(call_part["thoughtSignature"], "c2lnLTE=");
+    assert_eq!(call_part["functionCall"]["name"], "Read");
+    let call_id = call_part["functionCall"]["id"].as_str().unwrap();
+    assert!(!call_id.contains("__sig__"), "{call_id}");
+    assert_eq!(
+        sent[2]["parts"][0]["functionResponse"],
+        json!({"id": call_id, "name": "Read", "response": {"result": "42"}})
+    );
+    app.stop().await;
+}
+
+#[actix_rt::test]
+async fn thought_and_text_signatures_come_back_on_their_parts() {
+    let app = spawn_app().await;
+    app.google.enqueue(
+        "p1",
+        // A non-stream call is answered with the (single) event.
+        Reply::raw_events([
+            json!({"candidates": [{"content": {"role": "model", "parts": [
+            {"text": "plan", "thought": true, "thoughtSignature": "VEhPVUdIVA=="},
+            {"text": "Answer."}, {"text": "", "thoughtSignature": "VEVYVA=="}
+        ]}, "finishReason": "STOP"}]}),
+        ]),
+    );
+    let mut body = hello("gemini-3-flash-preview", false);
+    let answer = messages(&app, &body).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let content = answer.json()["content"].clone();
+    assert_eq!(content[0]["type"], "thinking");
+    assert_eq!(content[1], json!({"type": "text", "text": "Answer."}));
+    assert_eq!(content[2]["type"], "thinking");
+
+    body["messages"] = json!([
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": content},
+        {"role": "user", "content": "more"}
+    ]);
+    assert_eq!(messages(&app, &body).await.status, 200);
+    assert_eq!(
+        app.upstream_calls()[1].body["request"]["contents"][1],
+        json!({"role": "model", "parts": [
+            {"text": "plan", "thought": true, "thoughtSignature": "VEhPVUdIVA=="},
+            {"text": "Answer.", "thoughtSignature": "VEVYVA=="}
+        ]})
+    );
+    app.stop().await;
+}
+
+#[actix_rt::test]
+async fn count_tokens_is_forwarded_to_code_assist() {
+    let app = spawn_app().await;
+    let req = app
+        .client
+        .post(app.url("/v1/messages/count_tokens?beta=true"))
+        .insert_header(("x-api-key", PASSWORD))
+        .insert_header(VERSION);
+    let body = json!({"model": "claude-sonnet-4-5", "system": "one two",
+                      "messages": [{"role": "user", "content": "three four five"}]});
+    let answer = app.send(req, Some(&body)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(answer.json(), json!({"input_tokens": 5}));
+    let calls = app.google.requests_to(":countTokens");
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].body["request"]["model"], "models/gemini-2.5-pro");
+    assert!(app.upstream_calls().is_empty());
+    app.stop().await;
+}
+
+#[actix_rt::test]
+async fn errors_use_anthropics_envelope() {
+    let app = spawn_app_with(
+        TestOptions::default()
+            .cred("p1.json", credential("rt-1", Some("p1"), None))
+            .env("RETRY_429_ENABLED", "false"),
+    )
+    .await;
+    let check = |answer: &Answer, status: u16, kind: &str| {
+        assert_eq!(answer.status, status, "{}", answer.text());
+        let body = answer.json();
+        assert_eq!(body["type"], "error", "{body}");
+        assert_eq!(body["error"]["type"], kind, "{body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().len() > 3,
+            "{body}"
+        );
+    };
+    let body = hello("claude-opus-4", false);
+    let anonymous = app
+        .client
+        .post(app.url("/v1/messages"))
+        .insert_header(VERSION);
+    check(
+        &app.send(anonymous, Some(&body)).await,
+        401,
+        "authentication_error",
+    );
+    check(
+        &messages_as(&app, "wrong", &body).await,
+        403,
+        "permission_error",
+    );
+    let mut invalid = body.clone();
+    invalid.as_object_mut().unwrap().remove("max_tokens");
+    let answer = messages(&app, &invalid).await;
+    check(&answer, 400, "invalid_request_error");
+    assert!(answer.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("max_tokens"));
+    let mut raw = app
+        .client
+        .post(app.url("/v1/messages"))
+        .bearer_auth(PASSWORD)
+        .insert_header(("content-type", "application/json"))
+        .send_body("{")
+        .await
+        .unwrap();
+    let answer = Answer {
+        status: raw.status().as_u16(),
+        headers: raw.headers().clone(),
+        body: raw.body().await.unwrap().to_vec(),
+    };
+    check(&answer, 400, "invalid_request_error");
+
+    app.google
+        .enqueue("p1", Reply::google_error(404, "NOT_FOUND", "no such model"));
+    check(&messages(&app, &body).await, 404, "not_found_error");
+    app.google.enqueue("p1", Reply::internal_error());
+    check(&messages(&app, &body).await, 500, "api_error");
+    app.google.enqueue("p1", Reply::resource_exhausted());
+    check(&messages(&app, &body).await, 429, "rate_limit_error");
+    // The only credential now cools down: the gateway itself is overloaded, and says when to retry.
+    let answer = messages(&app, &body).await;
+    check(&answer, 503, "overloaded_error");
+    assert!(answer.headers.get("retry-after").is_some());
+    app.stop().await;
+}
+
+#[actix_rt::test]
+async fn a_failure_inside_a_stream_is_an_error_event() {
+    let app = spawn_app().await;
+    app.google.enqueue(
+        "p1",
+        Reply::stream_chunks(["one ", "two ", "three"]).cut_after(1),
+    );
+    let answer = messages(&app, &hello("claude-sonnet-4", true)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let events = named_events(&answer);
+    let (last, data) = events.last().unwrap();
+    assert_eq!(last, "error", "{}", answer.text());
+    assert_eq!(data["error"]["type"], "api_error");
+    assert!(!names(&events).contains(&"message_stop"));
+    app.stop().await;
+}
+
+#[actix_rt::test]
+async fn fake_streaming_pings_then_sends_the_whole_answer() {
+    let app = spawn_app().await;
+    app.google
+        .enqueue("p1", Reply::text("All at once").delay_ms(700));
+    let answer = messages(&app, &hello("假流式/claude-haiku-4-5", true)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let events = named_events(&answer);
+    assert_eq!(events[0].0, "ping", "{}", answer.text());
+    let rest: Vec<&str> = names(&events)
+        .into_iter()
+        .filter(|n| *n != "ping")
+        .collect();
+    assert_eq!(
+        rest,
+        [
+            "message_start",
+            "content_block_start",
+            "content_block_delta",
+            "content_block_stop",
+            "message_delta",
+            "message_stop"
+        ]
+    );
+    let calls = app.upstream_calls();
+    assert!(calls[0].path.ends_with(":generateContent"));
+    assert_eq!(calls[0].body["model"], "gemini-2.5-flash");
+    app.stop().await;
+}
+
+#[actix_rt::test]
+async fn anti_truncation_continues_until_the_marker() {
+    let app = spawn_app().await;
+    app.google
+        .enqueue("p1", Reply::stream_chunks(["part one "]));
+    app.google
+        .enqueue("p1", Reply::stream_chunks(["part two [done]"]));
+    let answer = messages(&app, &hello("流式抗截断/claude-haiku-4-5", true)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let events = named_events(&answer);
+    let text: String = events
+        .iter()
+        .filter(|(_, d)| d["delta"]["type"] == "text_delta")
+        .map(|(_, d)| d["delta"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(text, "part one part two");
+    assert_eq!(
+        names(&events)
+            .iter()
+            .filter(|n| **n == "message_stop")
+            .count(),
+        1
+    );
+    assert_eq!(app.upstream_calls().len(), 2);
+    app.stop().await;
+}
+
+#[actix_rt::test]
+async fn stop_sequences_end_the_stream_early() {
+    let app = spawn_app().await;
+    app.google.enqueue(
+        "p1",
+        Reply::stream_chunks(["alpha ", "beta ST", "OP gamma", " delta"]),
+    );
+    let mut body = hello("claude-haiku-4-5", true);
+    body["stop_sequences"] = json!(["STOP"]);
+    let answer = messages(&app, &body).await;
+    let events = named_events(&answer);
+    let text: String = events
+        .iter()
+        .filter(|(_, d)| d["delta"]["type"] == "text_delta")
+        .map(|(_, d)| d["delta"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(text, "alpha beta ");
+    let delta = &events.iter().find(|(n, _)| n == "message_delta").unwrap().1;
+    assert_eq!(
+        delta["delta"],
+        json!({"stop_reason": "stop_sequence", "stop_sequence": "STOP"})
+    );
+    let sent = &app.upstream_calls()[0].body["request"]["generationConfig"];
+    assert_eq!(sent.get("stopSequences"), None);
+    app.stop().await;
+}
+
+#[actix_rt::test]
+async fn keys_are_debited_by_the_mapped_model_and_its_allow_list() {
+    let app = spawn_app().await;
+    let login = app
+        .send(
+            app.client.post(app.url("/auth/login")),
+            Some(&json!({"password": PASSWORD})),
+        )
+        .await;
+    let token = login.json()["token"].as_str().unwrap().to_owned();
+    let create = app
+        .send(
+            app.client.post(app.url("/auth/keys")).bearer_auth(&token),
+            Some(&json!({"total_quota": 100, "allowed_models": ["gemini-2.5-flash"]})),
+        )
+        .await;
+    let key = create.json()["api_key"].as_str().unwrap().to_owned();
+    let answer = messages_as(&app, &key, &hello("claude-haiku-4-5", false)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let denied = messages_as(&app, &key, &hello("claude-opus-4", false)).await;
+    assert_eq!(denied.status, 403, "{}", denied.text());
+    assert_eq!(denied.json()["error"]["type"], "permission_error");
+    let info = app
+        .send(
+            app.client
+                .get(app.url(&format!("/auth/keys/{key}")))
+                .bearer_auth(&token),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(info["used_quota"], 2, "{info}");
+    assert_eq!(info["model_stats"]["gemini-2.5-flash"], 2, "{info}");
+    app.stop().await;
+}
+
+#[actix_rt::test]
+async fn models_head_and_config_speak_to_anthropic_clients() {
+    let app = spawn_app().await;
+    let req = app
+        .client
+        .get(app.url("/v1/models"))
+        .insert_header(("x-api-key", PASSWORD))
+        .insert_header(VERSION);
+    let list = app.send(req, None).await.json();
+    assert_eq!(list["has_more"], false);
+    assert_eq!(list["data"][0]["type"], "model");
+    assert_eq!(list["data"][0]["id"], "gemini-2.5-pro");
+    assert_eq!(list["first_id"], "gemini-2.5-pro");
+    // Without the header the OpenAI list is unchanged.
+    assert_eq!(app.get("/v1/models").await.json()["object"], "list");
+
+    let head = app.send(app.client.head(app.url("/")), None).await;
+    assert_eq!(head.status, 200);
+
+    let login = app
+        .send(
+            app.client.post(app.url("/auth/login")),
+            Some(&json!({"password": PASSWORD})),
+        )
+        .await;
+    let token = login.json()["token"].as_str().unwrap().to_owned();
+    let config = app
+        .send(
+            app.client.get(app.url("/config/get")).bearer_auth(&token),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(
+        config["config"]["anthropic_model_map"],
+        json!([
+            "opus=gemini-2.5-pro",
+            "sonnet=gemini-2.5-pro",
+            "haiku=gemini-2.5-flash"
+        ]),
+        "{config}"
+    );
+    app.stop().await;
+}
+
+#[actix_rt::test]
+async fn the_model_map_is_configurable() {
+    let app = spawn_app_with(
+        TestOptions::default()
+            .cred("p1.json", credential("rt-1", Some("p1"), None))
+            .env(
+                "ANTHROPIC_MODEL_MAP",
+                "opus=gemini-3-pro-preview-low,haiku=gemini-2.5-flash-lite",
+            ),
+    )
+    .await;
+    assert_eq!(
+        messages(&app, &hello("claude-opus-4-8[1m]", false))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        messages(&app, &hello("claude-3-5-haiku", false))
+            .await
+            .status,
+        200
+    );
+    let calls = app.upstream_calls();
+    assert_eq!(calls[0].body["model"], "gemini-3-pro-preview");
+    assert_eq!(
+        calls[0].body["request"]["generationConfig"]["thinkingConfig"]["thinkingLevel"],
+        "low"
+    );
+    assert_eq!(calls[1].body["model"], "gemini-2.5-flash-lite");
+    app.stop().await;
+}
