@@ -13,8 +13,8 @@ use super::dialect::{Dialect, SseFrame};
 use super::openai_tools::restore_tool_names;
 use crate::error::{ApiError, ErrorStyle};
 
-/// Longest silence of a live stream before a `ping` (Anthropic clients expect one well within 15 s).
-const PING_EVERY: Duration = Duration::from_secs(10);
+/// Longest silence of a live stream before a `ping` (Anthropic clients expect one within 15 s).
+const MAX_PING_INTERVAL: Duration = Duration::from_secs(10);
 
 pub struct AnthropicDialect {
     converter: AnthropicStreamConverter,
@@ -25,15 +25,19 @@ pub struct AnthropicDialect {
     opts: StreamOptions,
     /// After an `error` event the stream just ends, as Anthropic's does.
     failed: bool,
+    ping_every: Duration,
 }
 
 impl AnthropicDialect {
+    /// `heartbeat` is the configured heartbeat interval; live streams ping at least every 10 s.
     pub fn new(
         client_model: &str,
         opts: StreamOptions,
         tool_names: HashMap<String, String>,
+        heartbeat: Duration,
     ) -> Self {
         Self {
+            ping_every: heartbeat.min(MAX_PING_INTERVAL),
             converter: AnthropicStreamConverter::new(client_model, opts.clone()),
             tool_names,
             client_model: client_model.to_owned(),
@@ -98,7 +102,7 @@ impl Dialect for AnthropicDialect {
     }
 
     fn idle_heartbeat(&self) -> Option<Duration> {
-        Some(PING_EVERY)
+        Some(self.ping_every)
     }
 
     fn is_complete(&self) -> bool {
@@ -120,6 +124,7 @@ mod tests {
                 stop_sequences: vec!["STOP".into()],
             },
             tool_names,
+            Duration::from_secs(3),
         )
     }
 
@@ -144,6 +149,14 @@ mod tests {
             d.heartbeat(),
             SseFrame::named("ping", json!({"type": "ping"}))
         );
+        assert_eq!(d.idle_heartbeat(), Some(Duration::from_secs(3)));
+        let slow = AnthropicDialect::new(
+            "m",
+            StreamOptions::default(),
+            HashMap::new(),
+            Duration::from_secs(60),
+        );
+        assert_eq!(slow.idle_heartbeat(), Some(MAX_PING_INTERVAL));
     }
 
     #[test]

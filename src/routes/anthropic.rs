@@ -86,6 +86,7 @@ pub async fn messages(
             stop_sequences: converted.stop_sequences,
         },
         converted.tool_names,
+        settings.heartbeat_interval(),
     );
     let call = ModelCall {
         caller,

@@ -336,11 +336,13 @@ async fn errors_use_anthropics_envelope() {
     check(&messages(&app, &body).await, 500, "api_error");
     app.google.enqueue("p1", Reply::resource_exhausted());
     check(&messages(&app, &body).await, 429, "rate_limit_error");
-    // The only credential now cools down: the gateway itself is overloaded, and says when to retry.
-    let answer = messages(&app, &body).await;
-    check(&answer, 503, "overloaded_error");
-    assert!(answer.headers.get("retry-after").is_some());
     app.stop().await;
+
+    // No credential can serve: the gateway itself is overloaded.
+    let empty = spawn_app_with(TestOptions::default()).await;
+    let answer = messages(&empty, &body).await;
+    check(&answer, 503, "overloaded_error");
+    empty.stop().await;
 }
 
 #[actix_rt::test]
@@ -555,5 +557,23 @@ async fn the_model_map_is_configurable() {
         "low"
     );
     assert_eq!(calls[1].body["model"], "gemini-2.5-flash-lite");
+    app.stop().await;
+}
+
+#[actix_rt::test]
+async fn a_silent_live_stream_gets_pings() {
+    // The harness sets FAKE_STREAM_HEARTBEAT_INTERVAL=0.2 s; Google pauses 700 ms between events.
+    let app = spawn_app().await;
+    app.google.enqueue(
+        "p1",
+        Reply::stream_chunks(["slow ", "answer"]).interval_ms(700),
+    );
+    let answer = messages(&app, &hello("claude-haiku-4-5", true)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let events = named_events(&answer);
+    let pings = names(&events).iter().filter(|n| **n == "ping").count();
+    assert!(pings >= 2, "{}", answer.text());
+    assert_eq!(events[0].0, "message_start");
+    assert_eq!(events.last().unwrap().0, "message_stop");
     app.stop().await;
 }
