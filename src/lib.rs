@@ -1,4 +1,5 @@
-//! gcli2api: OpenAI-compatible and Gemini-native APIs over the Gemini CLI / Code Assist backend.
+//! gcli2api: OpenAI-compatible, Anthropic-compatible and Gemini-native APIs over the Gemini CLI / Code
+//! Assist backend.
 //!
 //! - `cli`: the command line (`serve`, `migrate`).
 //! - `config`: layered settings (defaults → TOML → panel-saved → env) and the table of every key.
@@ -7,7 +8,7 @@
 //!   sessions, OAuth flows, log broadcaster.
 //! - `routes`: HTTP handlers, one file per URL family.
 //! - `gateway`: the request path shared by the client APIs (credential choice, retries, relaying streams).
-//! - `convert`: OpenAI ⇄ Gemini conversion, model-name features, tool-schema cleaning.
+//! - `convert`: OpenAI and Anthropic ⇄ Gemini conversion, model-name features, tool-schema cleaning.
 //! - `streaming`: fake streaming and anti-truncation, their logic and their drivers.
 //! - `upstream`: calls to Google (Code Assist, OAuth, onboarding), the outbound transport and SSE reader.
 //! - `store`: persistence backends behind one trait (files, Redis, PostgreSQL, MongoDB).
