@@ -240,3 +240,23 @@ def test_server_error_and_error_inside_a_stream(client, fake, monkeypatch):
             for _ in stream:
                 pass
     assert raised.value.body["error"]["type"] == "api_error"
+
+
+def test_fake_streaming_and_anti_truncation_prefixes(client, fake):
+    # Google answers after several heartbeat intervals: the SDK skips the pings before message_start.
+    fake.enqueue({"text": "All at once", "delay_ms": 700})
+    with client.messages.stream(
+        model="假流式/claude-haiku-4-5", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        final = stream.get_final_message()
+    assert final.content[0].text == "All at once"
+    assert fake.generate_requests()[-1]["path"].endswith(":generateContent")
+
+    fake.enqueue({"chunks": ["part one "]})
+    fake.enqueue({"chunks": ["part two [done]"]})
+    with client.messages.stream(
+        model="流式抗截断/claude-haiku-4-5", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        final = stream.get_final_message()
+    assert final.content[0].text == "part one part two"
+    assert final.stop_reason == "end_turn"
