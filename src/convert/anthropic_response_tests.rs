@@ -159,9 +159,12 @@ fn omitted_thinking_keeps_only_the_signature() {
     let mut o = opts();
     o.show_thinking = false;
     let events = stream(
-        &[parts_event(
-            json!([{"text": "secret plan", "thought": true, "thoughtSignature": "U0lH"}, {"text": "Hi"}]),
-        )],
+        &[
+            parts_event(json!([{"text": "unsigned", "thought": true}])),
+            parts_event(
+                json!([{"text": "secret plan", "thought": true, "thoughtSignature": "U0lH"}, {"text": "Hi"}]),
+            ),
+        ],
         o,
     );
     assert_eq!(

@@ -241,6 +241,10 @@ impl AnthropicStreamConverter {
     }
 
     fn thought(&mut self, text: &str, signature: Option<&str>, out: &mut Vec<Value>) {
+        // Hidden thinking without a signature would be an empty block that carries nothing.
+        if !self.show_thinking && signature.is_none() && self.open != Some(Open::Thinking) {
+            return;
+        }
         // One signature per thinking block: a second one starts the next block.
         let needs_new = self.open != Some(Open::Thinking)
             || (signature.is_some() && self.pending_thought_signature.is_some());
