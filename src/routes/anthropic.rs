@@ -17,7 +17,7 @@ use crate::convert::anthropic_dialect::AnthropicDialect;
 use crate::convert::anthropic_model::ModelMap;
 use crate::convert::anthropic_request::{anthropic_to_gemini, count_tokens_to_gemini};
 use crate::convert::anthropic_stream::StreamOptions;
-use crate::convert::model_name::model_catalogue;
+use crate::convert::model_name::{model_catalogue, ModelSpec};
 use crate::convert::openai_request::InlineImage;
 use crate::convert::ConvertOptions;
 use crate::error::{ApiError, ErrorKind, ErrorStyle};
@@ -127,18 +127,38 @@ pub async fn count_tokens(
     Ok(HttpResponse::Ok().json(json!({"input_tokens": total})))
 }
 
+fn model_entry(id: &str) -> Value {
+    json!({"type": "model", "id": id, "display_name": id, "created_at": "2025-01-01T00:00:00Z"})
+}
+
 /// `GET /v1/models` for Anthropic clients: the same catalogue in Anthropic's list shape.
 pub fn models_list(settings: &Settings) -> Value {
     let data: Vec<Value> = model_catalogue(&settings.base_models)
-        .into_iter()
-        .map(|id| {
-            json!({"type": "model", "id": id, "display_name": id,
-                   "created_at": "2025-01-01T00:00:00Z"})
-        })
+        .iter()
+        .map(|id| model_entry(id))
         .collect();
     let first = data.first().and_then(|m| m.get("id")).cloned();
     let last = data.last().and_then(|m| m.get("id")).cloned();
     json!({"data": data, "has_more": false, "first_id": first, "last_id": last})
+}
+
+/// `GET /v1/models/{id}` for Anthropic clients: any name the gateway would accept, Claude names included.
+pub fn model_info(req: &HttpRequest, settings: &Settings) -> Result<HttpResponse, ApiError> {
+    authenticate_api(req, settings, STYLE)?;
+    let id = req
+        .match_info()
+        .get("tail")
+        .map(|tail| {
+            percent_encoding::percent_decode_str(tail)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .unwrap_or_default();
+    let resolved = ModelMap::parse(&settings.anthropic_model_map).resolve(&id);
+    if id.trim().is_empty() || ModelSpec::parse(&resolved).is_err() {
+        return Err(ApiError::not_found(format!("model {id:?} not found")).with_style(STYLE));
+    }
+    Ok(HttpResponse::Ok().json(model_entry(&id)))
 }
 
 /// `HEAD /`: Claude Code checks that the base URL answers before its first request.

@@ -45,6 +45,9 @@ pub async fn model_info(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let settings = state.settings.current();
+    if req.headers().contains_key(super::anthropic::VERSION_HEADER) {
+        return super::anthropic::model_info(&req, &settings);
+    }
     authenticate_api(&req, &settings, STYLE)?;
     let (model, method) = model_and_method(&req)?;
     if method.is_some() {

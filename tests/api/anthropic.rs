@@ -495,6 +495,14 @@ async fn models_head_and_config_speak_to_anthropic_clients() {
     assert_eq!(list["data"][0]["type"], "model");
     assert_eq!(list["data"][0]["id"], "gemini-2.5-pro");
     assert_eq!(list["first_id"], "gemini-2.5-pro");
+    let req = app
+        .client
+        .get(app.url("/v1/models/claude-opus-4-8"))
+        .insert_header(("x-api-key", PASSWORD))
+        .insert_header(VERSION);
+    let one = app.send(req, None).await.json();
+    assert_eq!(one["type"], "model");
+    assert_eq!(one["id"], "claude-opus-4-8");
     // Without the header the OpenAI list is unchanged.
     assert_eq!(app.get("/v1/models").await.json()["object"], "list");
 
