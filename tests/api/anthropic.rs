@@ -576,12 +576,18 @@ async fn a_silent_live_stream_gets_pings() {
         "p1",
         Reply::stream_chunks(["slow ", "answer"]).interval_ms(700),
     );
-    let answer = messages(&app, &hello("claude-haiku-4-5", true)).await;
-    assert_eq!(answer.status, 200, "{}", answer.text());
-    let events = named_events(&answer);
-    let pings = names(&events).iter().filter(|n| **n == "ping").count();
-    assert!(pings >= 2, "{}", answer.text());
-    assert_eq!(events[0].0, "message_start");
-    assert_eq!(events.last().unwrap().0, "message_stop");
+    app.google.enqueue(
+        "p1",
+        Reply::stream_chunks(["slow ", "answer [done]"]).interval_ms(700),
+    );
+    for model in ["claude-haiku-4-5", "流式抗截断/claude-haiku-4-5"] {
+        let answer = messages(&app, &hello(model, true)).await;
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        let events = named_events(&answer);
+        let pings = names(&events).iter().filter(|n| **n == "ping").count();
+        assert!(pings >= 2, "{model}: {}", answer.text());
+        assert_eq!(events[0].0, "message_start");
+        assert_eq!(events.last().unwrap().0, "message_stop");
+    }
     app.stop().await;
 }
