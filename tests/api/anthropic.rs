@@ -591,3 +591,55 @@ async fn a_silent_live_stream_gets_pings() {
     }
     app.stop().await;
 }
+
+async fn image_server() -> (String, actix_web::dev::ServerHandle) {
+    use actix_web::{web, App, HttpResponse, HttpServer};
+    let png: &'static [u8] = &[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3];
+    let server = HttpServer::new(move || {
+        App::new().route(
+            "/cat.png",
+            web::get()
+                .to(move || async move { HttpResponse::Ok().content_type("image/png").body(png) }),
+        )
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let port = server.addrs()[0].port();
+    let server = server.run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    (format!("http://127.0.0.1:{port}"), handle)
+}
+
+#[actix_rt::test]
+async fn image_urls_are_fetched_with_the_ssrf_guard() {
+    let (base, images) = image_server().await;
+    let ask = |url: String| {
+        json!({"model": "claude-haiku-4-5", "max_tokens": 10, "messages": [{"role": "user", "content": [
+            {"type": "image", "source": {"type": "url", "url": url}},
+            {"type": "text", "text": "what is this"}]}]})
+    };
+    let app = spawn_app().await;
+    let answer = messages(&app, &ask(format!("{base}/cat.png"))).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let parts = &app.upstream_calls()[0].body["request"]["contents"][0]["parts"];
+    assert_eq!(
+        parts[0],
+        json!({"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgoBAgM="}})
+    );
+    app.stop().await;
+
+    let strict = spawn_app_with(
+        TestOptions::default()
+            .cred("p1.json", credential("rt-1", Some("p1"), None))
+            .env("IMAGE_FETCH_ALLOW_PRIVATE", "false"),
+    )
+    .await;
+    let refused = messages(&strict, &ask(format!("{base}/cat.png"))).await;
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert_eq!(refused.json()["error"]["type"], "invalid_request_error");
+    assert!(strict.upstream_calls().is_empty());
+    strict.stop().await;
+    images.stop(false).await;
+}
