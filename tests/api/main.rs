@@ -6,6 +6,7 @@ mod fake_google;
 mod harness;
 
 mod anthropic;
+mod anthropic_stream;
 mod chat;
 mod cluster;
 mod fleet;
