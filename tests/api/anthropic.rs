@@ -351,6 +351,12 @@ async fn models_head_and_config_speak_to_anthropic_clients() {
 
     let head = app.send(app.client.head(app.url("/")), None).await;
     assert_eq!(head.status, 200);
+    let wrong_method = app.get("/v1/messages").await;
+    assert_eq!(wrong_method.status, 405);
+    assert_eq!(wrong_method.json()["type"], "error");
+    let unknown = app.post("/v1/messages/batches", &json!({})).await;
+    assert_eq!(unknown.status, 404);
+    assert_eq!(unknown.json()["error"]["type"], "not_found_error");
 
     let login = app
         .send(
