@@ -140,6 +140,11 @@ impl Store for FileStore {
         "files"
     }
 
+    fn is_shared(&self) -> bool {
+        // One process owns the directory (it holds the lock file).
+        false
+    }
+
     async fn load_credentials(&self) -> Result<Vec<CredentialRecord>, StoreError> {
         match self.request(Command::LoadCredentials).await? {
             Reply::Credentials(records) => Ok(records),

@@ -54,6 +54,9 @@ pub struct FakeGoogleOptions {
     pub default_reply: Option<Reply>,
     /// Serve the HTTP control API under `/__fake/` (see `fake_google/control.rs`).
     pub control: bool,
+    /// Refuse bearer tokens the fake never issued, as Google does. Only the benchmark server turns
+    /// this off, because its credential files carry tokens the script made up.
+    pub strict_tokens: bool,
 }
 
 impl Default for FakeGoogleOptions {
@@ -64,6 +67,7 @@ impl Default for FakeGoogleOptions {
             record: true,
             default_reply: None,
             control: false,
+            strict_tokens: true,
         }
     }
 }
@@ -87,6 +91,7 @@ impl FakeGoogle {
     pub async fn start_with(options: FakeGoogleOptions) -> io::Result<FakeGoogle> {
         let shared = Arc::new(Shared::new(options.record));
         shared.lock().global_default = options.default_reply.clone();
+        shared.lock().strict_tokens = options.strict_tokens;
         let data = web::Data::from(Arc::clone(&shared));
         let control = options.control.then_some(options.default_reply);
         let server = HttpServer::new(move || {
@@ -183,6 +188,14 @@ impl FakeGoogle {
     }
 
     /// Email userinfo reports for the account of this refresh token (default `<refresh>@example.com`).
+    /// Accept one more OAuth client at the token endpoint (besides the built-in ones).
+    pub fn register_client(&self, client_id: &str, client_secret: &str) {
+        self.shared
+            .lock()
+            .extra_clients
+            .push((client_id.to_owned(), client_secret.to_owned()));
+    }
+
     pub fn set_email(&self, refresh_token: &str, email: &str) {
         self.shared
             .lock()

@@ -20,7 +20,8 @@ use super::cooldown::cooldown_until;
 use super::merge::merge;
 use super::messages::*;
 use super::usage;
-use crate::actors::storage::{SaveCredential, StorageActor};
+use crate::actors::storage::messages::{SaveCredential, SaveCredentialNow};
+use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
 use crate::credential::{self, CredentialFields};
@@ -181,7 +182,7 @@ impl CredentialActor {
     }
 
     fn now_ms(&self) -> i64 {
-        self.env.clock.now() * 1000 + i64::from(chrono::Utc::now().timestamp_subsec_millis())
+        self.env.clock.now_millis()
     }
 
     fn push_error(&mut self, code: u16, message: String) {
@@ -253,6 +254,7 @@ impl CredentialActor {
         let client = self.env.client.clone();
         let base = self.env.settings.current().oauth_proxy_url.clone();
         let store = self.env.store.clone();
+        let clock = self.env.clock.clone();
         let holder = self.env.instance_id.clone();
         let lease = format!("refresh:{}", self.name);
         let name = self.name.clone();
@@ -267,8 +269,7 @@ impl CredentialActor {
                         if let Ok(Some(record)) = store.get_credential(&name).await {
                             if let Ok(f) = CredentialFields::parse(&record.credential) {
                                 let fresh = f.expiry.is_some_and(|e| {
-                                    e.timestamp()
-                                        > chrono::Utc::now().timestamp() + REFRESH_AHEAD_SECS
+                                    e.timestamp() > clock.now() + REFRESH_AHEAD_SECS
                                 });
                                 if fresh && f.access_token.is_some() {
                                     return Refreshed::ByPeer(Box::new(record));
@@ -295,10 +296,14 @@ impl CredentialActor {
                 // Release only once the new token is in the store, so a waiting peer finds it
                 // instead of taking the lease and refreshing again.
                 let record = refreshed.then(|| act.record.clone());
+                let storage = act.env.storage.clone();
                 actix::spawn(async move {
                     if let Some(record) = record {
-                        if let Err(e) = store.put_credential(&record).await {
-                            log::warn!("saving refreshed token of {}: {e}", record.name);
+                        let name = record.name.clone();
+                        match storage.send(SaveCredentialNow { record }).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(e)) => log::warn!("saving refreshed token of {name}: {e}"),
+                            Err(_) => log::warn!("saving refreshed token of {name}: storage gone"),
                         }
                     }
                     let _ = store.release_lease(&lease, &holder).await;

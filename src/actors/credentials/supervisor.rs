@@ -14,7 +14,8 @@ use futures_util::future::join_all;
 
 use super::credential_actor::{CredentialActor, CredentialEnv};
 use super::messages::*;
-use crate::actors::storage::{DeleteCredential, StorageActor};
+use crate::actors::storage::messages::{DeleteCredential, SaveCredential};
+use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
 use crate::store::{CredentialRecord, Store};
@@ -208,8 +209,8 @@ impl Actor for CredentialSupervisor {
             store: self.store.clone(),
             instance_id: self.instance_id.clone(),
         }));
-        // The file store serves one instance only; shared stores need the sync.
-        if self.store.backend_name() != "files" {
+        // Only a store other instances write too needs the sync.
+        if self.store.is_shared() {
             ctx.run_interval(SYNC_INTERVAL, |act, ctx| act.sync_from_store(ctx));
         }
         let mut records = std::mem::take(&mut self.initial);
@@ -295,11 +296,10 @@ impl Handler<AddCredential> for CredentialSupervisor {
             entry.addr.do_send(ReplaceCredential(msg.0.credential));
             return Ok(());
         }
-        self.storage
-            .do_send(crate::actors::storage::SaveCredential {
-                record: msg.0.clone(),
-                urgent: true,
-            });
+        self.storage.do_send(SaveCredential {
+            record: msg.0.clone(),
+            urgent: true,
+        });
         self.spawn(msg.0);
         Ok(())
     }
@@ -320,7 +320,7 @@ impl Handler<RemoveCredential> for CredentialSupervisor {
         self.order.retain(|n| *n != name);
         let storage = self.storage.clone();
         Box::pin(async move {
-            let deleted = storage.send(DeleteCredential(msg.0)).await;
+            let deleted = storage.send(DeleteCredential { name: msg.0 }).await;
             existed || matches!(deleted, Ok(Ok(true)))
         })
     }

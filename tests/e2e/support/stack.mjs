@@ -74,7 +74,7 @@ async function waitFor(description, probe, process_) {
 
 /** A credential file as the fake Google accepts it (any refresh token works). */
 export function credentialJson(name) {
-  return JSON.stringify({ client_id: 'c', client_secret: 's', refresh_token: `rt-${name}`, project_id: `px-${name}` });
+  return JSON.stringify({ client_id: 'test-client.apps.googleusercontent.com', client_secret: 'test-secret', refresh_token: `rt-${name}`, project_id: `px-${name}` });
 }
 
 /**
