@@ -383,6 +383,14 @@ pub static KEYS: &[KeyDef] = &[
         "Base models listed by /v1/models.",
     ),
     def(
+        "anthropic_model_map",
+        "ANTHROPIC_MODEL_MAP",
+        Kind::StrList,
+        true,
+        || json!(crate::convert::anthropic_model::default_model_map()),
+        "Claude model names on /v1/messages: `<name part>=<Gemini model>`, first match wins.",
+    ),
+    def(
         "image_fetch_allow_private",
         "IMAGE_FETCH_ALLOW_PRIVATE",
         Kind::Bool,

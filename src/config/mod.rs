@@ -74,6 +74,7 @@ pub struct Settings {
     pub return_thoughts_to_frontend: bool,
     pub fake_stream_heartbeat_interval: f64,
     pub base_models: Vec<String>,
+    pub anthropic_model_map: Vec<String>,
     pub image_fetch_allow_private: bool,
     pub image_fetch_max_bytes: usize,
     pub daily_limit_total: u64,
