@@ -4,8 +4,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::actors::credentials::{
-    AcquireCredential, Choice, CredentialError, EnsureReady, Lease, Outcome, ReportOutcome,
+use crate::actors::credentials::messages::{
+    AcquireCredential, Choice, CredentialError, EnsureReady, Lease, Outcome, ReadyToken,
+    ReportOutcome,
 };
 use crate::convert::session_key::SessionKey;
 use crate::error::{ApiError, ErrorKind};
@@ -99,8 +100,11 @@ pub async fn acquire(
             .map_err(|_| DispatchError::Mailbox)??;
         match choice {
             Choice::Ready(lease) => return Ok(lease),
-            Choice::NeedsRefresh(name, actor) => match actor.send(EnsureReady).await {
-                Ok(Ok((access_token, project))) => {
+            Choice::NeedsRefresh { name, actor } => match actor.send(EnsureReady).await {
+                Ok(Ok(ReadyToken {
+                    access_token,
+                    project,
+                })) => {
                     return Ok(Lease {
                         name,
                         access_token,

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::body::parse_json;
 use super::oauth_access::onboarding_access;
-use crate::actors::credentials::AddCredential;
+use crate::actors::credentials::messages::AddCredential;
 use crate::actors::oauth_flows::messages::{
     ClaimCode, CodeReceived, Flow, FlowDone, FlowStatus, GetFlow, ReleaseCode, StartFlow,
 };
@@ -232,10 +232,9 @@ async fn save_credential(
     };
     state
         .supervisor
-        .send(AddCredential(record))
+        .send(AddCredential { record })
         .await
-        .map_err(ApiError::mailbox("the credential registry"))?
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::mailbox("the credential registry"))?;
     log::info!("OAuth: saved credential {file} for project {project}");
     Ok(Saved {
         file,

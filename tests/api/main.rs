@@ -10,6 +10,7 @@ mod chat;
 mod cluster;
 #[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
 mod cluster_cooldowns;
+mod dialects;
 mod field_lessons;
 mod fleet;
 mod gemini_native;
