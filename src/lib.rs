@@ -15,7 +15,8 @@
 //! - `convert`: pure shaping — OpenAI and Anthropic ⇄ Gemini conversion, model-name features,
 //!   tool-schema cleaning, the client dialects (`Dialect`: how an API renders answers, streams and
 //!   errors), fake-stream chunks and the anti-truncation text rules.
-//! - `upstream`: calls to Google (Code Assist, OAuth, onboarding), the outbound transport and SSE reader.
+//! - `upstream`: calls to Google (Code Assist, OAuth, onboarding), the outbound transport and SSE reader,
+//!   and the one classifier of Google's error answers.
 //! - `store`: persistence backends behind one trait (files, Redis, PostgreSQL, MongoDB); its module
 //!   doc lists the one writer of each kind of record.
 //! - `auth`: API callers (password or `sk-` key) and panel sessions (JWT).

@@ -208,8 +208,8 @@ mod behaviours {
     use std::time::Duration;
 
     use gcli2api::store::{
-        migrate, ApiKeyRecord, CredentialRecord, CredentialState, DebitOutcome, ErrorRecord,
-        FileStore, Store, StoreError,
+        migrate, ApiKeyRecord, CooldownRecord, CredentialRecord, CredentialState, DebitOutcome,
+        ErrorRecord, FileStore, Store, StoreError,
     };
     use serde_json::{json, Map, Value};
 
@@ -231,6 +231,24 @@ mod behaviours {
         state
             .model_cooldowns
             .insert("gemini-2.5-pro".into(), 1_751_720_000);
+        // Why it rests (kind, Google's message) travels with the record, so every instance shows it.
+        state.cooldowns.insert(
+            "gemini-2.5-pro".into(),
+            CooldownRecord {
+                until: 1_751_720_000,
+                kind: "daily_quota".into(),
+                message: "Quota exceeded for metric: generate_content_free_tier_requests".into(),
+                streak: 2,
+                at: 1_751_713_000_123,
+            },
+        );
+        state.cooldowns.insert(
+            "gemini-2.5-flash".into(),
+            CooldownRecord {
+                at: 1_751_713_000_456,
+                ..CooldownRecord::default()
+            },
+        );
         state
             .usage
             .calls_per_model

@@ -19,10 +19,11 @@ use crate::convert::anthropic_request::{anthropic_to_gemini, count_tokens_to_gem
 use crate::convert::anthropic_stream::StreamOptions;
 use crate::convert::model_name::{model_catalogue, ModelSpec};
 use crate::convert::openai_request::InlineImage;
+use crate::convert::session_key::{SessionKey, SessionParts};
 use crate::convert::ConvertOptions;
 use crate::error::{ApiError, ErrorKind, ErrorStyle};
 use crate::gateway::calls::count_tokens as upstream_count_tokens;
-use crate::gateway::{serve, ModelCall};
+use crate::gateway::{serve, session_header, ModelCall};
 use crate::state::{AppState, UpstreamClient};
 use crate::upstream::image_fetch::{fetch_image, ImageFetchPolicy};
 
@@ -88,6 +89,18 @@ pub async fn messages(
         converted.tool_names,
         settings.heartbeat_interval(),
     );
+    // Session affinity: `metadata.user_id` (Claude Code puts its session id there), else
+    // `x-session-id`, else the conversation's prefix.
+    let user_id = json
+        .get("metadata")
+        .and_then(|m| m.get("user_id"))
+        .and_then(Value::as_str);
+    let session = SessionKey::of(SessionParts {
+        client_key: user_id,
+        header: session_header(req.headers()),
+        model: &converted.spec.base,
+        gemini_request: &converted.gemini,
+    });
     let call = ModelCall {
         caller,
         requested_model: converted.spec.requested,
@@ -95,6 +108,7 @@ pub async fn messages(
         request: converted.gemini,
         stream: converted.stream,
         mode: converted.spec.mode,
+        session,
     };
     serve(&state, &client, call, dialect).await
 }

@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::body::parse_json;
-use crate::actors::credentials::AddCredential;
+use crate::actors::credentials::messages::AddCredential;
 use crate::actors::oauth_flows::messages::{
     ClaimCode, CodeReceived, Flow, FlowDone, FlowStatus, GetFlow, ReleaseCode, StartFlow,
 };
@@ -237,10 +237,9 @@ async fn save_credential(
     };
     state
         .supervisor
-        .send(AddCredential(record))
+        .send(AddCredential { record })
         .await
-        .map_err(ApiError::mailbox("the credential registry"))?
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::mailbox("the credential registry"))?;
     log::info!("OAuth: saved credential {file} for project {project}");
     Ok(Saved {
         file,

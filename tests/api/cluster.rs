@@ -19,8 +19,8 @@ use crate::onboarding::multipart;
 use crate::process::{gateway_env, Gateway};
 
 /// A shared backend for one test: its settings and how to clean up after it.
-struct Backend {
-    env: Vec<(&'static str, String)>,
+pub(crate) struct Backend {
+    pub(crate) env: Vec<(&'static str, String)>,
     cleanup: Option<Cleanup>,
     _dir: tempfile::TempDir,
 }
@@ -36,7 +36,7 @@ fn unique_prefix() -> String {
 
 /// The backend named by `kind`. A service backend's tests are compiled only with its feature, so its
 /// settings must be there.
-fn backend(kind: &str) -> Backend {
+pub(crate) fn backend(kind: &str) -> Backend {
     let dir = tempfile::tempdir().unwrap();
     let prefix = unique_prefix();
     let files = ("CREDENTIALS_DIR", dir.path().display().to_string());
@@ -79,7 +79,7 @@ fn backend(kind: &str) -> Backend {
 }
 
 impl Backend {
-    async fn clean(self) {
+    pub(crate) async fn clean(self) {
         match self.cleanup {
             Some(Cleanup::Redis { uri, prefix }) => {
                 let client = redis::Client::open(uri).unwrap();
@@ -112,7 +112,7 @@ impl Backend {
     }
 }
 
-async fn upload_creds(gw: &Gateway, creds: &[(&str, &str, &str)]) {
+pub(crate) async fn upload_creds(gw: &Gateway, creds: &[(&str, &str, &str)]) {
     let files: Vec<(String, Vec<u8>)> = creds
         .iter()
         .map(|(name, rt, project)| {
@@ -136,7 +136,7 @@ async fn upload_creds(gw: &Gateway, creds: &[(&str, &str, &str)]) {
 }
 
 #[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
-async fn credential_names(gw: &Gateway) -> Vec<String> {
+pub(crate) async fn credential_names(gw: &Gateway) -> Vec<String> {
     let status = gw.send("GET", "/creds/status", PASSWORD, None).await.json();
     status["items"]
         .as_array()
@@ -146,7 +146,7 @@ async fn credential_names(gw: &Gateway) -> Vec<String> {
         .collect()
 }
 
-async fn until<F, Fut>(what: &str, mut cond: F)
+pub(crate) async fn until<F, Fut>(what: &str, mut cond: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

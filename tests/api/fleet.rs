@@ -80,7 +80,8 @@ async fn a_429_with_reset_hint_cools_the_credential_for_that_model() {
     assert_eq!(app.chat(ask("gemini-2.5-flash")).await.status, 200);
     assert_eq!(projects(&app), ["pa"]);
     let cooling = app.chat(ask("gemini-2.5-pro")).await;
-    assert_eq!(cooling.status, 503, "{}", cooling.text());
+    assert_eq!(cooling.status, 429, "{}", cooling.text());
+    assert_eq!(cooling.json()["error"]["code"], "model_cooldown");
     let wait: i64 = cooling
         .headers
         .get("retry-after")

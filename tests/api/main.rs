@@ -5,10 +5,15 @@ mod fake_google;
 
 mod harness;
 
+mod affinity;
 mod anthropic;
 mod anthropic_stream;
 mod chat;
 mod cluster;
+#[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
+mod cluster_cooldowns;
+mod dialects;
+mod field_lessons;
 mod fleet;
 mod gemini_native;
 mod keys;
@@ -17,3 +22,4 @@ mod onboarding;
 mod panel_auth;
 mod process;
 mod protocol;
+mod rate_limits;

@@ -16,7 +16,7 @@ use actix::prelude::*;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::cooldown::cooldown_until;
+use super::cooldown::{self, RestPolicy};
 use super::merge::merge;
 use super::messages::*;
 use super::usage;
@@ -26,6 +26,7 @@ use crate::clock::Clock;
 use crate::config::SharedSettings;
 use crate::credential::{self, CredentialFields};
 use crate::store::{CredentialRecord, ErrorRecord, Store, MAX_ERROR_HISTORY};
+use crate::upstream::classify::Verdict;
 use crate::upstream::oauth::{self, OAuthError};
 use crate::upstream::onboarding;
 
@@ -67,7 +68,7 @@ pub struct CredentialEnv {
     pub instance_id: Arc<str>,
 }
 
-type Waiter = oneshot::Sender<Result<(Arc<str>, Arc<str>), CredentialError>>;
+type Waiter = oneshot::Sender<Result<ReadyToken, CredentialError>>;
 
 pub struct CredentialActor {
     name: Arc<str>,
@@ -220,17 +221,20 @@ impl CredentialActor {
         self.schedule_refresh(ctx, Duration::from_secs(secs as u64));
     }
 
-    fn answer_waiters(&mut self, result: Result<(Arc<str>, Arc<str>), CredentialError>) {
+    fn answer_waiters(&mut self, result: Result<ReadyToken, CredentialError>) {
         for waiter in self.waiters.drain(..) {
             let _ = waiter.send(result.clone());
         }
     }
 
-    fn ready_pair(&self) -> Option<(Arc<str>, Arc<str>)> {
+    fn ready_pair(&self) -> Option<ReadyToken> {
         if !self.token_fresh(MIN_TOKEN_LIFE_SECS) {
             return None;
         }
-        Some((Arc::from(self.token()?), Arc::from(self.project()?)))
+        Some(ReadyToken {
+            access_token: Arc::from(self.token()?),
+            project: Arc::from(self.project()?),
+        })
     }
 
     /// Refreshes the token if it is due (or missing), then discovers the project if missing.
@@ -431,41 +435,48 @@ impl CredentialActor {
         }));
     }
 
-    fn on_failure(&mut self, base_model: &str, status: u16, body: Option<Value>, now: i64) {
+    /// Books a failure by its verdict (see [`cooldown::book`]) next to the error history. Answers until
+    /// when the credential rests for the model.
+    fn on_failure(
+        &mut self,
+        base_model: &str,
+        status: u16,
+        verdict: &Verdict,
+        now: i64,
+    ) -> Option<i64> {
         let settings = self.env.settings.current();
-        let message = body
-            .as_ref()
-            .and_then(|b| b.pointer("/error/message"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("HTTP {status}"));
-        self.push_error(status, message.clone());
+        self.push_error(status, verdict.message.clone());
         usage::count_failure(&mut self.record.state.usage, now);
-        if matches!(status, 429 | 503) {
-            if let Some(until) =
-                cooldown_until(status, body.as_ref(), now, settings.cooldown_max_seconds)
-            {
-                log::info!(
-                    "credential {} cooling down for {base_model} for {} s",
-                    self.name,
-                    until - now
-                );
-                self.record
-                    .state
-                    .model_cooldowns
-                    .insert(base_model.to_string(), until);
-            }
+        let policy = RestPolicy {
+            backoff_base_secs: settings.rate_limit_backoff_seconds,
+            max_secs: settings.cooldown_max_seconds,
+        };
+        let at_ms = self.now_ms();
+        let booked = cooldown::book(
+            &mut self.record.state,
+            base_model,
+            status,
+            verdict,
+            (now, at_ms),
+            policy,
+        );
+        if let Some(until) = booked.rests_until {
+            log::info!(
+                "credential {} rests for {base_model} for {} s ({}: {})",
+                self.name,
+                until - now,
+                verdict.kind,
+                verdict.message
+            );
         }
-        if settings.auto_ban && settings.auto_ban_error_codes.contains(&status) {
-            self.disable(format!("auto-ban: HTTP {status}: {message}"));
-        }
-        if status == 404 && base_model.contains("preview") {
-            self.record.state.preview = false;
+        if let Some(reason) = booked.disable {
+            self.disable(reason);
         }
         if status == 401 {
             // Google no longer accepts this token: make the next use refresh it.
             self.token_expiry = 0;
         }
+        booked.rests_until
     }
 }
 
@@ -484,7 +495,7 @@ impl Actor for CredentialActor {
 }
 
 impl Handler<EnsureReady> for CredentialActor {
-    type Result = ResponseFuture<Result<(Arc<str>, Arc<str>), CredentialError>>;
+    type Result = ResponseFuture<Result<ReadyToken, CredentialError>>;
 
     fn handle(&mut self, _: EnsureReady, ctx: &mut Self::Context) -> Self::Result {
         if let Err(reason) = &self.fields {
@@ -519,35 +530,34 @@ impl Handler<EnsureReady> for CredentialActor {
 }
 
 impl Handler<ReportOutcome> for CredentialActor {
-    type Result = ();
+    type Result = Option<i64>;
 
-    fn handle(&mut self, msg: ReportOutcome, ctx: &mut Self::Context) {
+    fn handle(&mut self, msg: ReportOutcome, ctx: &mut Self::Context) -> Option<i64> {
         let now = self.now();
         match msg.outcome {
             Outcome::Success => {
                 usage::count_success(&mut self.record.state.usage, &msg.base_model, now);
                 self.record.state.last_success = Some(now);
-                let cooled = self
-                    .record
-                    .state
-                    .model_cooldowns
-                    .remove(&msg.base_model)
-                    .is_some();
+                let at = self.now_ms();
+                let ended = cooldown::end(&mut self.record.state, &msg.base_model, at);
                 // Success counters are many and cheap to lose a second of: write them lazily.
-                self.persist(false);
-                if cooled {
+                self.persist(ended);
+                if ended {
                     self.publish();
                 }
+                None
             }
-            Outcome::Failure { status, body } => {
-                self.on_failure(&msg.base_model, status, body, now);
+            Outcome::Failure { status, verdict } => {
+                let until = self.on_failure(&msg.base_model, status, &verdict, now);
                 self.changed(true);
                 if status == 401 {
                     self.start_refresh(ctx);
                 }
+                until
             }
             Outcome::Transport(message) => {
                 log::debug!("credential {}: transport error: {message}", self.name);
+                None
             }
         }
     }
@@ -585,7 +595,9 @@ impl Handler<ClearCooldown> for CredentialActor {
     type Result = ();
 
     fn handle(&mut self, _: ClearCooldown, _: &mut Self::Context) {
-        self.record.state.model_cooldowns.clear();
+        let at = self.now_ms();
+        cooldown::clear_all(&mut self.record.state, at);
+        log::info!("credential {}: cooldowns cleared", self.name);
         self.changed(true);
     }
 }
@@ -617,17 +629,17 @@ impl Handler<ResetUsage> for CredentialActor {
 }
 
 impl Handler<FetchEmail> for CredentialActor {
-    type Result = ResponseActFuture<Self, Result<String, String>>;
+    type Result = ResponseActFuture<Self, Result<String, FetchEmailError>>;
 
     fn handle(&mut self, _: FetchEmail, _: &mut Self::Context) -> Self::Result {
         let client = self.env.client.clone();
         let base = self.env.settings.current().googleapis_proxy_url.clone();
         let token = self.token().map(str::to_string);
         let fut = async move {
-            let token = token.ok_or_else(|| "credential has no access token yet".to_string())?;
+            let token = token.ok_or(FetchEmailError::NoToken)?;
             oauth::fetch_email(&client, &base, &token)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| FetchEmailError::Google(e.to_string()))
         };
         Box::pin(fut.into_actor(self).map(|result, act, _| {
             if let Ok(email) = &result {
@@ -643,7 +655,7 @@ impl Handler<ReplaceCredential> for CredentialActor {
     type Result = ();
 
     fn handle(&mut self, msg: ReplaceCredential, ctx: &mut Self::Context) {
-        self.record.credential = msg.0;
+        self.record.credential = msg.credential;
         self.reload_fields();
         self.changed(true);
         self.start_refresh(ctx);
@@ -654,9 +666,9 @@ impl Handler<ExternalUpdate> for CredentialActor {
     type Result = ();
 
     fn handle(&mut self, msg: ExternalUpdate, ctx: &mut Self::Context) {
-        let merged = merge(&self.record, &msg.0);
+        let merged = merge(&self.record, &msg.record);
         // Whether the store lacks something we know (e.g. another instance overwrote our ban).
-        let we_know_more = merge(&msg.0, &self.record) != msg.0;
+        let we_know_more = merge(&msg.record, &self.record) != msg.record;
         if merged == self.record {
             if we_know_more {
                 self.persist(true);

@@ -3,7 +3,8 @@
 //!
 //! Rotation: the credential under the cursor serves `CALLS_PER_ROTATION` calls, then the cursor moves on.
 //! Disabled, cooling (for the requested model), broken or already-tried credentials are skipped; preview
-//! models only go to credentials not known to lack preview access.
+//! models only go to credentials not known to lack preview access. A request of a known conversation
+//! goes to the credential its session is bound to while that one is usable (`session_binding`).
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use futures_util::future::join_all;
 
+use super::affinity::AffinityTable;
 use super::credential_actor::{CredentialActor, CredentialEnv};
 use super::messages::*;
 use crate::actors::storage::messages::{DeleteCredential, SaveCredential};
@@ -19,6 +21,9 @@ use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
 use crate::store::{CredentialRecord, Store};
+use crate::upstream::classify::is_preview_model;
+
+mod session_binding;
 
 /// How often the store is checked for changes made by other instances.
 const SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
@@ -47,6 +52,8 @@ pub struct CredentialSupervisor {
     /// Last seen value of the store's change counter.
     generation: Option<u64>,
     syncing: bool,
+    /// Session → credential bindings (session affinity), per instance: see `session_binding`.
+    affinity: AffinityTable,
 }
 
 impl CredentialSupervisor {
@@ -75,6 +82,7 @@ impl CredentialSupervisor {
             instance_id: Arc::from(uuid::Uuid::new_v4().to_string()),
             generation: None,
             syncing: false,
+            affinity: AffinityTable::default(),
         }
     }
 
@@ -120,7 +128,7 @@ impl CredentialSupervisor {
             }
             for record in records {
                 match act.entries.get(record.name.as_str()) {
-                    Some(entry) => entry.addr.do_send(ExternalUpdate(record)),
+                    Some(entry) => entry.addr.do_send(ExternalUpdate { record }),
                     None => act.spawn(record),
                 }
             }
@@ -152,7 +160,7 @@ impl CredentialSupervisor {
             .cooldowns
             .get(&msg.base_model)
             .is_some_and(|until| *until > now);
-        let preview_ok = !msg.base_model.contains("preview") || s.preview;
+        let preview_ok = !is_preview_model(&msg.base_model) || s.preview;
         let ok = s.enabled && !s.broken && !cooling && preview_ok && !msg.exclude.contains(name);
         ok.then_some(entry)
     }
@@ -170,9 +178,14 @@ impl CredentialSupervisor {
         if enabled.is_empty() {
             return CredentialError::AllDisabled;
         }
-        if msg.base_model.contains("preview") && enabled.iter().all(|e| !e.status.preview) {
+        if is_preview_model(&msg.base_model) && enabled.iter().all(|e| !e.status.preview) {
             return CredentialError::NoPreviewAccess(msg.base_model.clone());
         }
+        // Only credentials that could serve this model count towards "everyone is cooling".
+        let enabled: Vec<&Entry> = enabled
+            .into_iter()
+            .filter(|e| !is_preview_model(&msg.base_model) || e.status.preview)
+            .collect();
         let soonest = enabled
             .iter()
             .filter_map(|e| e.status.cooldowns.get(&msg.base_model))
@@ -231,10 +244,10 @@ impl Handler<StatusChanged> for CredentialSupervisor {
     }
 }
 
-impl Handler<AcquireCredential> for CredentialSupervisor {
-    type Result = Result<Choice, CredentialError>;
-
-    fn handle(&mut self, msg: AcquireCredential, _: &mut Self::Context) -> Self::Result {
+impl CredentialSupervisor {
+    /// The next credential in rotation (the handler of [`AcquireCredential`] is in `session_binding`,
+    /// which asks the session's binding first).
+    fn rotate(&mut self, msg: &AcquireCredential) -> Result<Choice, CredentialError> {
         let n = self.order.len();
         if n == 0 {
             return Err(CredentialError::NoneLoaded);
@@ -248,7 +261,7 @@ impl Handler<AcquireCredential> for CredentialSupervisor {
             let Some(name) = self.order.get(idx).cloned() else {
                 continue;
             };
-            let Some(entry) = self.usable(&name, &msg, now) else {
+            let Some(entry) = self.usable(&name, msg, now) else {
                 continue;
             };
             let s = &entry.status;
@@ -281,27 +294,28 @@ impl Handler<AcquireCredential> for CredentialSupervisor {
             return Ok(Choice::Ready(lease));
         }
         match fallback {
-            Some((_, name, addr)) => Ok(Choice::NeedsRefresh(name, addr)),
-            None => Err(self.explain(&msg, now)),
+            Some((_, name, actor)) => Ok(Choice::NeedsRefresh { name, actor }),
+            None => Err(self.explain(msg, now)),
         }
     }
 }
 
 impl Handler<AddCredential> for CredentialSupervisor {
-    type Result = Result<(), String>;
+    type Result = ();
 
     fn handle(&mut self, msg: AddCredential, _: &mut Self::Context) -> Self::Result {
-        let name: Arc<str> = Arc::from(msg.0.name.as_str());
+        let name: Arc<str> = Arc::from(msg.record.name.as_str());
         if let Some(entry) = self.entries.get(&name) {
-            entry.addr.do_send(ReplaceCredential(msg.0.credential));
-            return Ok(());
+            entry.addr.do_send(ReplaceCredential {
+                credential: msg.record.credential,
+            });
+            return;
         }
         self.storage.do_send(SaveCredential {
-            record: msg.0.clone(),
+            record: msg.record.clone(),
             urgent: true,
         });
-        self.spawn(msg.0);
-        Ok(())
+        self.spawn(msg.record);
     }
 }
 
@@ -309,7 +323,7 @@ impl Handler<RemoveCredential> for CredentialSupervisor {
     type Result = ResponseFuture<bool>;
 
     fn handle(&mut self, msg: RemoveCredential, _: &mut Self::Context) -> Self::Result {
-        let name: Arc<str> = Arc::from(msg.0.as_str());
+        let name: Arc<str> = Arc::from(msg.name.as_str());
         let existed = match self.entries.remove(&name) {
             Some(entry) => {
                 entry.addr.do_send(StopCredential);
@@ -320,7 +334,7 @@ impl Handler<RemoveCredential> for CredentialSupervisor {
         self.order.retain(|n| *n != name);
         let storage = self.storage.clone();
         Box::pin(async move {
-            let deleted = storage.send(DeleteCredential { name: msg.0 }).await;
+            let deleted = storage.send(DeleteCredential { name: msg.name }).await;
             existed || matches!(deleted, Ok(Ok(true)))
         })
     }
@@ -350,7 +364,7 @@ impl Handler<FindCredential> for CredentialSupervisor {
 
     fn handle(&mut self, msg: FindCredential, _: &mut Self::Context) -> Self::Result {
         self.entries
-            .get(msg.0.as_str())
+            .get(msg.name.as_str())
             .map(|entry| entry.addr.clone())
     }
 }
@@ -367,9 +381,9 @@ impl Handler<ExternalUpdate> for CredentialSupervisor {
     type Result = ();
 
     fn handle(&mut self, msg: ExternalUpdate, _: &mut Self::Context) {
-        match self.entries.get(msg.0.name.as_str()) {
+        match self.entries.get(msg.record.name.as_str()) {
             Some(entry) => entry.addr.do_send(msg),
-            None => self.spawn(msg.0),
+            None => self.spawn(msg.record),
         }
     }
 }

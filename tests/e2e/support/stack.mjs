@@ -78,7 +78,7 @@ export function credentialJson(name) {
 }
 
 /**
- * startStack({credentials: {'a.json': '{...}'}, password, authCodes: {code: refreshToken}, env}) → {url, fakeUrl, password, dir, api(), stop()}.
+ * startStack({credentials: {'a.json': '{...}'}, password, authCodes: {code: refreshToken}, env, fakeControl}) → {url, fakeUrl, password, dir, api(), stop()}.
  * The gateway gets a minimal environment so storage or credential variables of the calling shell
  * (REDIS_URI, GCLI_CREDS_*, ...) cannot leak into it.
  */
@@ -93,6 +93,8 @@ export async function startStack(options = {}) {
   const fakeArgs = ['--host', '127.0.0.1', '--port', '0'];
   // OAuth codes the fake's token endpoint exchanges: {code: refreshToken}.
   for (const [code, refreshToken] of Object.entries(options.authCodes || {})) fakeArgs.push('--auth-code', `${code}=${refreshToken}`);
+  // The fake's /__fake/ control API, for tests that script Google's answers.
+  if (options.fakeControl) fakeArgs.push('--control');
   const fake = launch(FAKE_BIN, fakeArgs, baseEnv, join(dir, 'fake.out'));
   let gateway;
   try {

@@ -85,6 +85,8 @@ pub(crate) struct FakeState {
     pub(crate) enabled_services: HashSet<(String, String)>,
     pub(crate) requests: Vec<RecordedRequest>,
     pub(crate) tool_scripts: Vec<super::tool_script::ToolScript>,
+    /// Present when the implicit context cache is modelled.
+    pub(crate) implicit_cache: Option<super::implicit_cache::ImplicitCache>,
 }
 
 impl FakeState {
@@ -153,13 +155,6 @@ impl FakeState {
                 .extra_clients
                 .iter()
                 .any(|(i, s)| i == id && s == secret)
-    }
-
-    /// Only tokens the fake issued can expire; hand-made `at-` tokens never do.
-    pub(crate) fn is_expired(&self, access_token: &str) -> bool {
-        self.access_tokens
-            .get(access_token)
-            .is_some_and(|issued| issued.expires_at <= Instant::now())
     }
 }
 
