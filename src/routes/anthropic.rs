@@ -10,7 +10,9 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use super::body::parse_json;
+use super::guarded_body::GuardedBody;
 use crate::auth::authenticate_api;
+use crate::auth::caller_check::verify_caller;
 use crate::config::Settings;
 use crate::convert::anthropic_blocks::collect_remote_image_urls;
 use crate::convert::anthropic_dialect::AnthropicDialect;
@@ -69,12 +71,12 @@ async fn fetch_images(
 
 pub async fn messages(
     req: HttpRequest,
-    body: web::Bytes,
+    body: GuardedBody,
     state: web::Data<AppState>,
     client: web::Data<UpstreamClient>,
 ) -> Result<HttpResponse, ApiError> {
     let settings = state.settings.current();
-    let caller = authenticate_api(&req, &settings, STYLE)?;
+    let caller = body.caller.clone();
     let json = parse_json(&body, STYLE)?;
     let images = fetch_images(&client, &json, &settings).await?;
     let models = ModelMap::parse(&settings.anthropic_model_map);
@@ -115,19 +117,19 @@ pub async fn messages(
 
 /// Counted by Code Assist `countTokens` on the converted request; nothing is charged.
 pub async fn count_tokens(
-    req: HttpRequest,
-    body: web::Bytes,
+    body: GuardedBody,
     state: web::Data<AppState>,
     client: web::Data<UpstreamClient>,
 ) -> Result<HttpResponse, ApiError> {
     let settings = state.settings.current();
-    authenticate_api(&req, &settings, STYLE)?;
     let json = parse_json(&body, STYLE)?;
     let images = fetch_images(&client, &json, &settings).await?;
     let models = ModelMap::parse(&settings.anthropic_model_map);
     let (spec, request) =
         count_tokens_to_gemini(&json, &images, &convert_options(&settings), &models)
             .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
+    // The key must exist and may use this model, as for generation; counting itself costs nothing.
+    verify_caller(&state, &body.caller, Some(&spec.requested), STYLE).await?;
     let answer = upstream_count_tokens(&state, &client, &spec.base, &request)
         .await
         .map_err(|e| ApiError::from(e).with_style(STYLE))?;

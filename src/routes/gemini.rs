@@ -6,8 +6,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use percent_encoding::percent_decode_str;
 
 use super::body::parse_json;
+use super::guarded_body::GuardedBody;
 use super::models::gemini_model_entry;
 use crate::auth::authenticate_api;
+use crate::auth::caller_check::{authorize_api, verify_caller};
 use crate::convert::gemini_dialect::GeminiDialect;
 use crate::convert::gemini_request::{count_tokens_request, prepare_native_request};
 use crate::convert::model_name::ModelSpec;
@@ -47,10 +49,12 @@ pub async fn model_info(
 ) -> Result<HttpResponse, ApiError> {
     let settings = state.settings.current();
     if req.headers().contains_key(super::anthropic::VERSION_HEADER) {
+        authorize_api(&req, &state, None, ErrorStyle::Anthropic).await?;
         return super::anthropic::model_info(&req, &settings);
     }
-    authenticate_api(&req, &settings, STYLE)?;
+    let caller = authenticate_api(&req, &settings, STYLE)?;
     let (model, method) = model_and_method(&req)?;
+    verify_caller(&state, &caller, Some(&model), STYLE).await?;
     if method.is_some() {
         return Err(
             ApiError::new(ErrorKind::MethodNotAllowed, "use POST for model methods")
@@ -62,12 +66,12 @@ pub async fn model_info(
 
 pub async fn model_method(
     req: HttpRequest,
-    body: web::Bytes,
+    body: GuardedBody,
     state: web::Data<AppState>,
     client: web::Data<UpstreamClient>,
 ) -> Result<HttpResponse, ApiError> {
     let settings = state.settings.current();
-    let caller = authenticate_api(&req, &settings, STYLE)?;
+    let caller = body.caller.clone();
     let (model, method) = model_and_method(&req)?;
     let method = method.unwrap_or_default();
     if !matches!(
@@ -83,6 +87,8 @@ pub async fn model_method(
         .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
     let json = parse_json(&body, STYLE)?;
     if method == "countTokens" {
+        // Free, but only for a caller whose key may use this model (see README, Security).
+        verify_caller(&state, &caller, Some(&spec.requested), STYLE).await?;
         let request = count_tokens_request(&json, &spec.base)
             .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
         let answer = count_tokens(&state, &client, &spec.base, &request)

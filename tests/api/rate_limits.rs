@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::fake_google::{FakeGoogle, Reply};
+use crate::fake_google::Reply;
 use crate::harness::*;
 
 const PRO: &str = "gemini-2.5-pro";
@@ -28,36 +28,26 @@ fn ask(model: &str) -> Value {
     json!({"model": model, "messages": [{"role": "user", "content": "hi"}]})
 }
 
-/// Credentials with a usable token from the start, so no refresh races the first request.
+/// Credentials `a`, `b`, … (projects `pa`, `pb`, …) rotating every `rotation` calls.
 fn creds(names: &[&str], rotation: u32) -> TestOptions {
     let mut opts = TestOptions::default().env("CALLS_PER_ROTATION", rotation.to_string());
     for n in names {
-        let cred = credential(
-            &format!("rt-{n}"),
-            Some(&format!("p{n}")),
-            Some(&format!("at-rt-{n}-1")),
-        );
+        let cred = credential(&format!("rt-{n}"), Some(&format!("p{n}")), None);
         opts = opts.cred(&format!("{n}.json"), cred);
     }
     opts
 }
 
-/// Waits until the fleet is registered (the status listing goes through every credential actor, after
-/// they announced themselves to the supervisor).
-async fn start(mut opts: TestOptions, n: usize) -> TestApp {
-    // The fake issues the credentials' starting tokens, as after an earlier sign-in: it refuses
-    // tokens it never issued.
-    let google = FakeGoogle::start().await;
-    for (_, cred) in &mut opts.creds {
-        let refresh = cred["refresh_token"].as_str().map(str::to_string);
-        if let (Some(refresh), Some(_)) = (refresh, cred.get("token")) {
-            cred["token"] = json!(google.issue_access_token(&refresh));
-        }
-    }
-    opts.google = Some(google);
+/// Starts the gateway and waits until every credential holds the token the fake issued, so no refresh
+/// races the first request.
+async fn start(opts: TestOptions, n: usize) -> TestApp {
     let app = spawn_app_with(opts).await;
-    app.eventually_async("credentials loaded", || async {
-        app.get("/creds/status").await.json()["total"] == n
+    app.eventually_async("credentials refreshed", || async {
+        let tokens = app.credential_tokens().await;
+        tokens.len() == n
+            && tokens
+                .iter()
+                .all(|t| t.as_deref().is_some_and(|t| t.starts_with("at-")))
     })
     .await;
     app

@@ -84,9 +84,9 @@ pub(crate) struct FakeState {
     pub(crate) operation_seq: usize,
     pub(crate) enabled_services: HashSet<(String, String)>,
     pub(crate) requests: Vec<RecordedRequest>,
-    pub(crate) tool_scripts: Vec<super::tool_script::ToolScript>,
     /// Present when the implicit context cache is modelled.
     pub(crate) implicit_cache: Option<super::implicit_cache::ImplicitCache>,
+    pub(crate) tool_scripts: Vec<super::tool_script::ToolScript>,
 }
 
 impl FakeState {
