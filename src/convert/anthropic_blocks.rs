@@ -1,6 +1,6 @@
 //! Single Anthropic content blocks → Gemini parts: images (base64, data or http(s) URL), documents
-//! (PDF base64, plain text, nested content), system text; and the lenient reading of a `tool_use`
-//! input that a client stored broken. Remote images must already be fetched by the caller.
+//! (PDF base64, plain text, nested content) and system text. Remote images must already be fetched by
+//! the caller.
 
 use std::collections::HashMap;
 
@@ -244,28 +244,6 @@ pub fn collect_remote_image_urls(body: &Value) -> Vec<String> {
     urls
 }
 
-/// A `tool_use` input from history as a JSON object. Clients sometimes store the streamed input as
-/// a string, truncated or with trailing garbage; the first JSON object found in it is used, else
-/// `{}` — the call happened, and Gemini only needs its shape back.
-pub fn lenient_tool_input(input: Option<&Value>) -> Value {
-    match input {
-        Some(object @ Value::Object(_)) => object.clone(),
-        Some(Value::String(text)) => first_json_object(text).unwrap_or_else(|| json!({})),
-        _ => json!({}),
-    }
-}
-
-fn first_json_object(text: &str) -> Option<Value> {
-    text.match_indices('{').find_map(|(start, _)| {
-        let rest = text.get(start..)?;
-        let mut values = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
-        match values.next() {
-            Some(Ok(object @ Value::Object(_))) => Some(object),
-            _ => None,
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,21 +370,5 @@ mod tests {
             collect_remote_image_urls(&body),
             vec!["https://a/x.png".to_owned(), "HTTP://b/y.png".to_owned()]
         );
-    }
-
-    #[test]
-    fn broken_tool_input_uses_the_first_json_object() {
-        assert_eq!(lenient_tool_input(Some(&json!({"a": 1}))), json!({"a": 1}));
-        assert_eq!(
-            lenient_tool_input(Some(&json!("{\"path\": \"/x\"}{\"path\": \"/y\"}"))),
-            json!({"path": "/x"})
-        );
-        assert_eq!(
-            lenient_tool_input(Some(&json!("garbage {\"ok\": true} tail"))),
-            json!({"ok": true})
-        );
-        assert_eq!(lenient_tool_input(Some(&json!("{\"cut"))), json!({}));
-        assert_eq!(lenient_tool_input(Some(&json!([1]))), json!({}));
-        assert_eq!(lenient_tool_input(None), json!({}));
     }
 }

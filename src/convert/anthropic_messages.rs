@@ -10,10 +10,9 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 
-use super::anthropic_blocks::{
-    block_type, document_parts, image_part, lenient_tool_input, required_str, system_texts,
-};
+use super::anthropic_blocks::{block_type, document_parts, image_part, required_str, system_texts};
 use super::anthropic_signature::{decode as decode_signature, SignatureTarget};
+use super::lenient_json::{history_arguments, warn_repaired};
 use super::openai_messages::push_turn;
 use super::openai_request::InlineImage;
 use super::openai_tool_turns::SKIP_SIGNATURE_SENTINEL;
@@ -73,7 +72,8 @@ pub fn convert_messages(
                 push_turn(&mut out.contents, "user", parts);
             }
             "assistant" => {
-                let parts = assistant_parts(&blocks, &field, ctx, &mut call_names)?;
+                let history = i + 1 < messages.len();
+                let parts = assistant_parts(&blocks, &field, history, ctx, &mut call_names)?;
                 push_turn(&mut out.contents, "model", parts);
             }
             "system" => {
@@ -239,9 +239,11 @@ fn tool_result_parts(
     Ok(())
 }
 
+/// `history`: the message is followed by another one (see `lenient_json` for what that allows).
 fn assistant_parts(
     blocks: &[Value],
     field: &str,
+    history: bool,
     ctx: &mut MessageContext<'_>,
     call_names: &mut HashMap<String, String>,
 ) -> Result<Vec<Value>, ConvertError> {
@@ -260,7 +262,7 @@ fn assistant_parts(
                 let data = obj.get("data").and_then(Value::as_str).unwrap_or("");
                 restore_signature(&mut parts, "", data);
             }
-            "tool_use" => parts.push(tool_use_part(obj, &block_field, ctx, call_names)?),
+            "tool_use" => parts.push(tool_use_part(obj, &block_field, history, ctx, call_names)?),
             // Results of Anthropic's own server tools cannot be replayed to Gemini.
             "server_tool_use" | "web_search_tool_result" | "web_fetch_tool_result" => {}
             other => {
@@ -301,6 +303,7 @@ fn restore_signature(parts: &mut Vec<Value>, thinking: &str, signature: &str) {
 fn tool_use_part(
     obj: &Map<String, Value>,
     field: &str,
+    history: bool,
     ctx: &mut MessageContext<'_>,
     call_names: &mut HashMap<String, String>,
 ) -> Result<Value, ConvertError> {
@@ -314,7 +317,7 @@ fn tool_use_part(
     }
     let (plain_id, signature) = decode_tool_call_id(id);
     let gemini_name = ctx.names.gemini_name(name);
-    let args = lenient_tool_input(obj.get("input"));
+    let args = tool_input(obj.get("input"), field, history, id, name)?;
     let mut call = Map::new();
     if !plain_id.is_empty() {
         call.insert("id".into(), json!(plain_id));
@@ -333,6 +336,33 @@ fn tool_use_part(
         part.insert("thoughtSignature".into(), Value::String(signature));
     }
     Ok(Value::Object(part))
+}
+
+/// A `tool_use` input as an object. Replayed history is read leniently (a client that stored broken
+/// input cannot repair it); the last message is new content and must be right.
+fn tool_input(
+    input: Option<&Value>,
+    field: &str,
+    history: bool,
+    id: &str,
+    name: &str,
+) -> Result<Value, ConvertError> {
+    if history {
+        let read = history_arguments(input);
+        if let Some(repair) = read.repair {
+            let call = format!("tool call \"{id}\" ({name})");
+            warn_repaired(repair, &call, &format!("{field}.input"));
+        }
+        return Ok(read.args);
+    }
+    match input {
+        None | Some(Value::Null) => Ok(json!({})),
+        Some(object @ Value::Object(_)) => Ok(object.clone()),
+        Some(_) => Err(ConvertError::invalid(
+            format!("{field}.input"),
+            "must be a JSON object",
+        )),
+    }
 }
 
 /// Set of client tool names used by `tool_use` blocks in the history (their declarations must be

@@ -330,6 +330,13 @@ fn validation_errors_name_the_field() {
             with("messages", json!([{"role": "user", "content": ""}])),
             "messages",
         ),
+        (
+            with(
+                "messages",
+                json!([{"role": "user", "content": "x"}, {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "f", "input": "{\"cut"}]}]),
+            ),
+            "messages.1.content.0.input",
+        ),
         (with("temperature", json!(1.5)), "temperature"),
         (with("top_p", json!("x")), "top_p"),
         (with("top_k", json!(-1)), "top_k"),

@@ -91,7 +91,8 @@ pub async fn messages(
         converted.tool_names,
         settings.heartbeat_interval(),
     );
-    // Session affinity: Claude Code names its session in `metadata.user_id`.
+    // Session affinity: `metadata.user_id` (Claude Code puts its session id there), else
+    // `x-session-id`, else the conversation's prefix.
     let user_id = json
         .get("metadata")
         .and_then(|m| m.get("user_id"))

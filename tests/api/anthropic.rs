@@ -1,5 +1,6 @@
 //! Anthropic Messages API (`/v1/messages`, `/v1/messages/count_tokens`) through the real gateway.
 
+use gcli2api::actors::credentials::messages::ListCredentials;
 use serde_json::{json, Value};
 
 use crate::fake_google::Reply;
@@ -467,4 +468,59 @@ async fn image_urls_are_fetched_with_the_ssrf_guard() {
     assert!(strict.upstream_calls().is_empty());
     strict.stop().await;
     images.stop(false).await;
+}
+
+#[actix_rt::test]
+async fn metadata_user_id_keeps_a_conversation_on_one_credential() {
+    let app = spawn_app_with(
+        TestOptions::default()
+            .cred("a.json", credential("rt-a", Some("pa"), None))
+            .cred("b.json", credential("rt-b", Some("pb"), None))
+            .env("CALLS_PER_ROTATION", "1"),
+    )
+    .await;
+    // Rotation only alternates between credentials that are ready.
+    app.eventually_async("both credentials have a token", || async {
+        let records = app.state.supervisor.send(ListCredentials).await.unwrap();
+        records.len() == 2
+            && records
+                .iter()
+                .all(|r| r.credential.get("token").is_some_and(|t| t.is_string()))
+    })
+    .await;
+    let mut projects = Vec::new();
+    for turn in 0..4 {
+        // Every turn differs, as a new conversation would; only the session id ties them together.
+        let body = json!({"model": "claude-haiku-4-5", "max_tokens": 10,
+            "metadata": {"user_id": "{\"device_id\":\"d\",\"session_id\":\"s-1\"}"},
+            "messages": [{"role": "user", "content": format!("question {turn}")}]});
+        let answer = messages(&app, &body).await;
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        projects.push(
+            app.upstream_calls()
+                .last()
+                .unwrap()
+                .project
+                .clone()
+                .unwrap(),
+        );
+    }
+    assert!(projects.iter().all(|p| *p == projects[0]), "{projects:?}");
+    // Without the id the same requests rotate.
+    let mut rotating = Vec::new();
+    for turn in 0..2 {
+        let body = json!({"model": "claude-haiku-4-5", "max_tokens": 10,
+            "messages": [{"role": "user", "content": format!("other {turn}")}]});
+        assert_eq!(messages(&app, &body).await.status, 200);
+        rotating.push(
+            app.upstream_calls()
+                .last()
+                .unwrap()
+                .project
+                .clone()
+                .unwrap(),
+        );
+    }
+    assert_ne!(rotating[0], rotating[1], "{rotating:?}");
+    app.stop().await;
 }
