@@ -305,7 +305,11 @@ async fn three_instances_share_one_store(kind: &str) {
     let statuses = join_all(calls).await;
     let served = statuses.iter().filter(|s| **s == 200).count();
     let refused = statuses.iter().filter(|s| **s == 429).count();
-    assert_eq!((served, refused), (300, 700), "{kind}");
+    let mut seen = std::collections::BTreeMap::new();
+    for s in &statuses {
+        *seen.entry(*s).or_insert(0) += 1;
+    }
+    assert_eq!((served, refused), (300, 700), "{kind}: statuses {seen:?}");
     let upstream = google
         .requests()
         .iter()
