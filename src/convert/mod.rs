@@ -13,6 +13,10 @@ pub mod openai_request;
 pub mod openai_response;
 pub mod openai_tool_turns;
 pub mod openai_tools;
+pub mod responses_input;
+pub mod responses_request;
+pub mod responses_signature;
+pub mod responses_tools;
 pub mod schema;
 pub mod tool_call_id;
 

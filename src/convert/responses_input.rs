@@ -1,0 +1,637 @@
+//! Responses API `input` items → Gemini `systemInstruction` parts and `contents`.
+//!
+//! Items: `message` (roles user / assistant / system / developer), `function_call` and
+//! `function_call_output`, `custom_tool_call` and `custom_tool_call_output`, and `reasoning`, whose
+//! `encrypted_content` puts the Gemini thought signature back on the next model part. Consecutive
+//! contents with the same role are merged, as Gemini wants alternating turns.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Map, Value};
+
+use super::openai_content::{mime_for_filename, parse_data_url};
+use super::openai_request::InlineImage;
+use super::openai_tool_turns::SKIP_SIGNATURE_SENTINEL;
+use super::responses_signature;
+use super::responses_tools::{required_str, ToolKind, ToolRegistry};
+use super::ConvertError;
+
+/// What input conversion needs besides the items.
+pub struct InputContext<'a> {
+    pub images: &'a HashMap<String, InlineImage>,
+    pub registry: &'a mut ToolRegistry,
+    pub compatibility_mode: bool,
+    /// Gemini 3 rejects function calls without a thought signature.
+    pub needs_signatures: bool,
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct ConvertedInput {
+    /// Parts of leading system / developer messages (to follow `instructions`).
+    pub system_parts: Vec<Value>,
+    pub contents: Vec<Value>,
+}
+
+#[derive(Default)]
+struct State {
+    out: ConvertedInput,
+    before_conversation: bool,
+    /// A signature from a `reasoning` item, waiting for the next model part.
+    pending_signature: Option<String>,
+    /// Call id → Gemini function name, to name the outputs.
+    call_names: HashMap<String, String>,
+}
+
+/// Converts `(field, item)` pairs: the field names the item in error messages (`input[3]`).
+pub fn convert_input<'v>(
+    items: impl IntoIterator<Item = (String, &'v Value)>,
+    ctx: &mut InputContext<'_>,
+) -> Result<ConvertedInput, ConvertError> {
+    let mut st = State {
+        before_conversation: true,
+        ..State::default()
+    };
+    for (field, item) in items {
+        let Some(item) = item.as_object() else {
+            return Err(ConvertError::invalid(field, "must be an object"));
+        };
+        let kind = match item.get("type") {
+            Some(Value::String(kind)) => kind.as_str(),
+            // The short form `{"role": …, "content": …}` is a message.
+            None | Some(Value::Null) if item.contains_key("role") => "message",
+            None | Some(Value::Null) => {
+                return Err(ConvertError::invalid(
+                    format!("{field}.type"),
+                    "is required",
+                ))
+            }
+            Some(_) => {
+                return Err(ConvertError::invalid(
+                    format!("{field}.type"),
+                    "must be a string",
+                ))
+            }
+        };
+        match kind {
+            "message" => message(item, &field, ctx, &mut st)?,
+            "reasoning" => {
+                let signature = item
+                    .get("encrypted_content")
+                    .and_then(Value::as_str)
+                    .and_then(responses_signature::decode);
+                if let Some(signature) = signature {
+                    st.pending_signature = Some(signature.to_owned());
+                }
+            }
+            "function_call" => {
+                let name = required_str(item, "name", &field)?;
+                let namespace = item.get("namespace").and_then(Value::as_str);
+                let gemini = ctx
+                    .registry
+                    .gemini_name(name, namespace, ToolKind::Function);
+                let args = lenient_arguments(item.get("arguments"), &field)?;
+                call(item, &field, gemini, args, ctx, &mut st)?;
+            }
+            "custom_tool_call" => {
+                let name = required_str(item, "name", &field)?;
+                let gemini = ctx.registry.gemini_name(name, None, ToolKind::Custom);
+                let input = match item.get("input") {
+                    None | Some(Value::Null) => "",
+                    Some(Value::String(input)) => input.as_str(),
+                    Some(_) => {
+                        return Err(ConvertError::invalid(
+                            format!("{field}.input"),
+                            "must be a string",
+                        ))
+                    }
+                };
+                call(item, &field, gemini, json!({"input": input}), ctx, &mut st)?;
+            }
+            "function_call_output" | "custom_tool_call_output" => {
+                call_output(item, &field, ctx, &mut st)?
+            }
+            // Our own hosted-search items (and other servers') carry nothing Gemini can replay.
+            "web_search_call" => {}
+            other => {
+                return Err(ConvertError::invalid(
+                    format!("{field}.type"),
+                    format!("unsupported input item type \"{other}\""),
+                ))
+            }
+        }
+    }
+    if st.out.contents.is_empty() {
+        if st.out.system_parts.is_empty() {
+            return Err(ConvertError::invalid("input", "no item has any content"));
+        }
+        // Only instructions were sent: Gemini needs a user turn, so they become one.
+        let parts = std::mem::take(&mut st.out.system_parts);
+        st.out
+            .contents
+            .push(json!({"role": "user", "parts": parts}));
+    }
+    Ok(st.out)
+}
+
+fn message(
+    item: &Map<String, Value>,
+    field: &str,
+    ctx: &InputContext<'_>,
+    st: &mut State,
+) -> Result<(), ConvertError> {
+    let role = required_str(item, "role", field)?;
+    let mut parts = content_parts(item.get("content"), field, ctx.images)?;
+    match role {
+        "system" | "developer" => {
+            if let Some(j) = parts.iter().position(|p| p.get("text").is_none()) {
+                return Err(ConvertError::invalid(
+                    format!("{field}.content[{j}]"),
+                    "system and developer messages may only contain text",
+                ));
+            }
+            if st.before_conversation && !ctx.compatibility_mode {
+                st.out.system_parts.extend(parts);
+            } else {
+                push_turn(&mut st.out.contents, "user", parts);
+            }
+        }
+        "user" => {
+            st.before_conversation = false;
+            st.pending_signature = None;
+            push_turn(&mut st.out.contents, "user", parts);
+        }
+        "assistant" => {
+            st.before_conversation = false;
+            if let (Some(signature), Some(Value::Object(first))) =
+                (st.pending_signature.take(), parts.first_mut())
+            {
+                first.insert("thoughtSignature".into(), json!(signature));
+            }
+            push_turn(&mut st.out.contents, "model", parts);
+        }
+        other => {
+            return Err(ConvertError::invalid(
+                format!("{field}.role"),
+                format!("unknown role \"{other}\" (expected user, assistant, system or developer)"),
+            ))
+        }
+    }
+    Ok(())
+}
+
+fn call(
+    item: &Map<String, Value>,
+    field: &str,
+    gemini_name: String,
+    args: Value,
+    ctx: &InputContext<'_>,
+    st: &mut State,
+) -> Result<(), ConvertError> {
+    st.before_conversation = false;
+    let call_id = required_str(item, "call_id", field)?;
+    st.call_names
+        .insert(call_id.to_owned(), gemini_name.clone());
+    let mut part = Map::new();
+    part.insert(
+        "functionCall".into(),
+        json!({"id": call_id, "name": gemini_name, "args": args}),
+    );
+    let signature = match st.pending_signature.take() {
+        Some(signature) => Some(signature),
+        None if ctx.needs_signatures => Some(SKIP_SIGNATURE_SENTINEL.to_owned()),
+        None => None,
+    };
+    if let Some(signature) = signature {
+        part.insert("thoughtSignature".into(), Value::String(signature));
+    }
+    push_turn(&mut st.out.contents, "model", vec![Value::Object(part)]);
+    Ok(())
+}
+
+fn call_output(
+    item: &Map<String, Value>,
+    field: &str,
+    ctx: &InputContext<'_>,
+    st: &mut State,
+) -> Result<(), ConvertError> {
+    st.before_conversation = false;
+    st.pending_signature = None;
+    let call_id = required_str(item, "call_id", field)?;
+    let Some(name) = st.call_names.get(call_id).cloned() else {
+        return Err(ConvertError::invalid(
+            format!("{field}.call_id"),
+            format!("\"{call_id}\" matches no earlier function_call or custom_tool_call"),
+        ));
+    };
+    let mut extra = Vec::new();
+    let text = match item.get("output") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(text)) => text.clone(),
+        Some(Value::Array(_)) => {
+            // Rich output: the text goes into the function response, images follow it as parts.
+            let parts = content_parts(item.get("output"), field, ctx.images)?;
+            let mut texts = Vec::new();
+            for part in parts {
+                match part.get("text").and_then(Value::as_str) {
+                    Some(text) => texts.push(text.to_owned()),
+                    None => extra.push(part),
+                }
+            }
+            texts.join("\n")
+        }
+        Some(_) => {
+            return Err(ConvertError::invalid(
+                format!("{field}.output"),
+                "must be a string or an array of content items",
+            ))
+        }
+    };
+    let response = match serde_json::from_str::<Value>(&text) {
+        Ok(object @ Value::Object(_)) => object,
+        _ => json!({"result": text}),
+    };
+    let mut parts =
+        vec![json!({"functionResponse": {"id": call_id, "name": name, "response": response}})];
+    parts.extend(extra);
+    push_turn(&mut st.out.contents, "user", parts);
+    Ok(())
+}
+
+/// Arguments arrive as a JSON string. Broken history (a truncated or doubled string) must not fail the
+/// whole conversation, so the first complete JSON object in the text is used; no object at all means
+/// empty arguments.
+fn lenient_arguments(arguments: Option<&Value>, field: &str) -> Result<Value, ConvertError> {
+    match arguments {
+        None | Some(Value::Null) => Ok(json!({})),
+        Some(object @ Value::Object(_)) => Ok(object.clone()),
+        Some(Value::String(text)) => Ok(first_json_object(text).unwrap_or_else(|| json!({}))),
+        Some(_) => Err(ConvertError::invalid(
+            format!("{field}.arguments"),
+            "must be a JSON string",
+        )),
+    }
+}
+
+fn first_json_object(text: &str) -> Option<Value> {
+    for (start, _) in text.match_indices('{') {
+        let rest = text.get(start..)?;
+        let mut values = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
+        if let Some(Ok(object @ Value::Object(_))) = values.next() {
+            return Some(object);
+        }
+    }
+    None
+}
+
+/// Append parts as a turn, merging into the previous turn when it has the same role.
+fn push_turn(contents: &mut Vec<Value>, role: &str, parts: Vec<Value>) {
+    if parts.is_empty() {
+        return;
+    }
+    if let Some(last) = contents.last_mut() {
+        if last.get("role").and_then(Value::as_str) == Some(role) {
+            if let Some(Value::Array(existing)) = last.get_mut("parts") {
+                existing.extend(parts);
+                return;
+            }
+        }
+    }
+    contents.push(json!({"role": role, "parts": parts}));
+}
+
+/// A message's `content` (a string or content items) → Gemini parts. Empty text is skipped.
+fn content_parts(
+    content: Option<&Value>,
+    field: &str,
+    images: &HashMap<String, InlineImage>,
+) -> Result<Vec<Value>, ConvertError> {
+    let text_part = |text: &str| (!text.is_empty()).then(|| json!({"text": text}));
+    let items = match content {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::String(text)) => return Ok(text_part(text).into_iter().collect()),
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            return Err(ConvertError::invalid(
+                format!("{field}.content"),
+                "must be a string or an array of content items",
+            ))
+        }
+    };
+    let mut parts = Vec::new();
+    for (j, item) in items.iter().enumerate() {
+        let item_field = format!("{field}.content[{j}]");
+        let Some(obj) = item.as_object() else {
+            return Err(ConvertError::invalid(item_field, "must be an object"));
+        };
+        let kind = required_str(obj, "type", &item_field)?;
+        let part = match kind {
+            "input_text" | "output_text" | "text" | "summary_text" | "reasoning_text" => {
+                text_part(required_str_or_empty(obj, "text", &item_field)?)
+            }
+            "refusal" => text_part(required_str_or_empty(obj, "refusal", &item_field)?),
+            "input_image" => Some(image_part(obj, &item_field, images)?),
+            "input_file" => Some(file_part(obj, &item_field)?),
+            other => {
+                return Err(ConvertError::invalid(
+                    format!("{item_field}.type"),
+                    format!("unsupported content type \"{other}\""),
+                ))
+            }
+        };
+        parts.extend(part);
+    }
+    Ok(parts)
+}
+
+fn required_str_or_empty<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+    field: &str,
+) -> Result<&'a str, ConvertError> {
+    match obj.get(key) {
+        Some(Value::String(text)) => Ok(text),
+        None | Some(Value::Null) => Err(ConvertError::invalid(
+            format!("{field}.{key}"),
+            "is required",
+        )),
+        Some(_) => Err(ConvertError::invalid(
+            format!("{field}.{key}"),
+            "must be a string",
+        )),
+    }
+}
+
+fn inline_data(mime_type: &str, data: &str) -> Value {
+    json!({"inlineData": {"mimeType": mime_type, "data": data}})
+}
+
+fn image_part(
+    obj: &Map<String, Value>,
+    field: &str,
+    images: &HashMap<String, InlineImage>,
+) -> Result<Value, ConvertError> {
+    if obj.get("file_id").is_some_and(|id| !id.is_null()) && !obj.contains_key("image_url") {
+        return Err(ConvertError::invalid(
+            format!("{field}.file_id"),
+            "uploaded file references are not supported; send image_url",
+        ));
+    }
+    let url = required_str(obj, "image_url", field)?;
+    let url_field = format!("{field}.image_url");
+    if url.starts_with("data:") {
+        let (mime, data) = parse_data_url(url).ok_or_else(|| {
+            ConvertError::invalid(
+                &url_field,
+                "malformed data URL (expected data:<mime type>;base64,<data>)",
+            )
+        })?;
+        return Ok(inline_data(mime, data));
+    }
+    if is_remote(url) {
+        return match images.get(url) {
+            Some(image) => Ok(inline_data(&image.mime_type, &image.data_base64)),
+            None => Err(ConvertError::invalid(
+                url_field,
+                "image could not be fetched",
+            )),
+        };
+    }
+    Err(ConvertError::invalid(
+        url_field,
+        "must be a data URL or an http(s) URL",
+    ))
+}
+
+fn file_part(obj: &Map<String, Value>, field: &str) -> Result<Value, ConvertError> {
+    let data_field = format!("{field}.file_data");
+    let data = match obj.get("file_data") {
+        Some(Value::String(data)) => data.as_str(),
+        Some(_) => return Err(ConvertError::invalid(data_field, "must be a string")),
+        None if obj.contains_key("file_id") || obj.contains_key("file_url") => {
+            return Err(ConvertError::invalid(
+                field,
+                "file references (file_id, file_url) are not supported; send file_data",
+            ))
+        }
+        None => return Err(ConvertError::invalid(data_field, "is required")),
+    };
+    if data.starts_with("data:") {
+        let (mime, data) = parse_data_url(data).ok_or_else(|| {
+            ConvertError::invalid(
+                &data_field,
+                "malformed data URL (expected data:<mime type>;base64,<data>)",
+            )
+        })?;
+        return Ok(inline_data(mime, data));
+    }
+    let filename = obj.get("filename").and_then(Value::as_str).unwrap_or("");
+    let mime = mime_for_filename(filename).unwrap_or("application/pdf");
+    if data.is_empty()
+        || !data
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'='))
+    {
+        return Err(ConvertError::invalid(
+            data_field,
+            "must be a data URL or base64 data",
+        ));
+    }
+    Ok(inline_data(mime, data))
+}
+
+/// Whether an image URL must be fetched by the caller before conversion.
+pub fn is_remote(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn convert_with(items: Value, gemini3: bool) -> Result<ConvertedInput, ConvertError> {
+        let images = HashMap::new();
+        let mut registry = ToolRegistry::default();
+        let mut ctx = InputContext {
+            images: &images,
+            registry: &mut registry,
+            compatibility_mode: false,
+            needs_signatures: gemini3,
+        };
+        let list = items.as_array().unwrap();
+        convert_input(
+            list.iter()
+                .enumerate()
+                .map(|(i, item)| (format!("input[{i}]"), item)),
+            &mut ctx,
+        )
+    }
+
+    fn convert(items: Value) -> ConvertedInput {
+        convert_with(items, false).unwrap()
+    }
+
+    #[test]
+    fn messages_golden() {
+        let out = convert(json!([
+            {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "be brief"}]},
+            {"role": "system", "content": "no emoji"},
+            {"role": "user", "content": [
+                {"type": "input_text", "text": "look"},
+                {"type": "input_image", "image_url": "data:image/png;base64,AAAA", "detail": "auto"},
+                {"type": "input_file", "filename": "a.pdf", "file_data": "data:application/pdf;base64,JVBE"},
+                {"type": "input_file", "filename": "b.pdf", "file_data": "JVBF"}
+            ]},
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "seen", "annotations": []}]},
+            {"role": "developer", "content": "late rule"}
+        ]));
+        assert_eq!(
+            out,
+            ConvertedInput {
+                system_parts: vec![json!({"text": "be brief"}), json!({"text": "no emoji"})],
+                contents: vec![
+                    json!({"role": "user", "parts": [
+                        {"text": "look"},
+                        {"inlineData": {"mimeType": "image/png", "data": "AAAA"}},
+                        {"inlineData": {"mimeType": "application/pdf", "data": "JVBE"}},
+                        {"inlineData": {"mimeType": "application/pdf", "data": "JVBF"}}
+                    ]}),
+                    json!({"role": "model", "parts": [{"text": "seen"}]}),
+                    json!({"role": "user", "parts": [{"text": "late rule"}]}),
+                ],
+            }
+        );
+    }
+
+    #[test]
+    fn tool_round_trip_carries_the_signature_onto_the_call() {
+        let out = convert_with(
+            json!([
+                {"role": "user", "content": "list files"},
+                {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "thinking"}],
+                 "encrypted_content": "gemini-thought-signature:SIG1"},
+                {"type": "function_call", "call_id": "call_1", "name": "exec_command", "arguments": "{\"cmd\":\"ls\"}"},
+                {"type": "function_call", "call_id": "call_2", "name": "close_agent", "namespace": "multi", "arguments": "{}"},
+                {"type": "function_call_output", "call_id": "call_1", "output": "a.txt"},
+                {"type": "function_call_output", "call_id": "call_2", "output": "{\"ok\":true}"},
+                {"type": "custom_tool_call", "call_id": "call_3", "name": "apply_patch", "input": "*** Begin Patch"},
+                {"type": "custom_tool_call_output", "call_id": "call_3", "output": [{"type": "input_text", "text": "done"}]}
+            ]),
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            out.contents,
+            vec![
+                json!({"role": "user", "parts": [{"text": "list files"}]}),
+                json!({"role": "model", "parts": [
+                    {"functionCall": {"id": "call_1", "name": "exec_command", "args": {"cmd": "ls"}}, "thoughtSignature": "SIG1"},
+                    {"functionCall": {"id": "call_2", "name": "multi__close_agent", "args": {}}, "thoughtSignature": "skip_thought_signature_validator"}
+                ]}),
+                json!({"role": "user", "parts": [
+                    {"functionResponse": {"id": "call_1", "name": "exec_command", "response": {"result": "a.txt"}}},
+                    {"functionResponse": {"id": "call_2", "name": "multi__close_agent", "response": {"ok": true}}}
+                ]}),
+                json!({"role": "model", "parts": [
+                    {"functionCall": {"id": "call_3", "name": "apply_patch", "args": {"input": "*** Begin Patch"}}, "thoughtSignature": "skip_thought_signature_validator"}
+                ]}),
+                json!({"role": "user", "parts": [
+                    {"functionResponse": {"id": "call_3", "name": "apply_patch", "response": {"result": "done"}}}
+                ]}),
+            ]
+        );
+    }
+
+    #[test]
+    fn signature_goes_onto_an_assistant_message_and_foreign_reasoning_is_ignored() {
+        let out = convert(json!([
+            {"role": "user", "content": "hi"},
+            {"type": "reasoning", "summary": [], "encrypted_content": "gAAAAforeign"},
+            {"type": "reasoning", "summary": [], "encrypted_content": "gemini-thought-signature:S2"},
+            {"role": "assistant", "content": "hello"}
+        ]));
+        assert_eq!(
+            out.contents[1],
+            json!({"role": "model", "parts": [{"text": "hello", "thoughtSignature": "S2"}]})
+        );
+    }
+
+    #[test]
+    fn broken_arguments_use_the_first_json_object() {
+        let out = convert(json!([
+            {"role": "user", "content": "go"},
+            {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{\"a\":1}{\"a\":1}"},
+            {"type": "function_call", "call_id": "d", "name": "f", "arguments": "oops {\"b\":2"},
+            {"type": "function_call", "call_id": "e", "name": "f", "arguments": "x {\"c\":3} y"}
+        ]));
+        let args: Vec<&Value> = out.contents[1]["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| &p["functionCall"]["args"])
+            .collect();
+        assert_eq!(args, vec![&json!({"a": 1}), &json!({}), &json!({"c": 3})]);
+    }
+
+    #[test]
+    fn only_instructions_become_a_user_turn() {
+        let out = convert(json!([{"role": "developer", "content": "say hi"}]));
+        assert!(out.system_parts.is_empty());
+        assert_eq!(
+            out.contents,
+            vec![json!({"role": "user", "parts": [{"text": "say hi"}]})]
+        );
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let user = json!({"role": "user", "content": "x"});
+        let cases = [
+            (json!([1]), "input[0]"),
+            (json!([{"content": "x"}]), "input[0].type"),
+            (
+                json!([{"type": "message", "content": "x"}]),
+                "input[0].role",
+            ),
+            (json!([{"role": "robot", "content": "x"}]), "input[0].role"),
+            (json!([{"role": "user", "content": 5}]), "input[0].content"),
+            (
+                json!([{"role": "user", "content": [{"type": "input_audio"}]}]),
+                "input[0].content[0].type",
+            ),
+            (
+                json!([{"role": "user", "content": [{"type": "input_image", "image_url": "ftp://x"}]}]),
+                "input[0].content[0].image_url",
+            ),
+            (
+                json!([{"role": "user", "content": [{"type": "input_image", "image_url": "https://x/y.png"}]}]),
+                "input[0].content[0].image_url",
+            ),
+            (
+                json!([{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]),
+                "input[0].content[0]",
+            ),
+            (
+                json!([{"role": "system", "content": [{"type": "input_image", "image_url": "data:image/png;base64,AA"}]}]),
+                "input[0].content[0]",
+            ),
+            (
+                json!([user, {"type": "function_call", "name": "f", "arguments": "{}"}]),
+                "input[1].call_id",
+            ),
+            (
+                json!([user, {"type": "function_call_output", "call_id": "zz", "output": "x"}]),
+                "input[1].call_id",
+            ),
+            (
+                json!([user, {"type": "item_reference", "id": "x"}]),
+                "input[1].type",
+            ),
+            (json!([{"role": "user", "content": ""}]), "input"),
+        ];
+        for (items, field) in cases {
+            let err = convert_with(items.clone(), false).unwrap_err();
+            assert_eq!(err.field(), field, "{items}");
+        }
+    }
+}
