@@ -15,6 +15,7 @@ pub mod openai_tool_turns;
 pub mod openai_tools;
 pub mod responses_input;
 pub mod responses_request;
+pub mod responses_response;
 pub mod responses_signature;
 pub mod responses_tools;
 pub mod schema;
