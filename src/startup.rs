@@ -160,6 +160,11 @@ impl Application {
         let sessions = SessionGuard::new(options.clock.clone()).start();
         let oauth = OAuthFlows::new(options.clock.clone()).start();
         let config = ConfigActor::new(layers, shared.clone(), store.clone()).start();
+        let responses = crate::actors::response_store::ResponseStore::new(
+            shared.clone(),
+            options.clock.clone(),
+        )
+        .start();
         let state = AppState {
             settings: shared,
             supervisor,
@@ -171,6 +176,7 @@ impl Application {
             sessions,
             oauth,
             config,
+            responses,
             env: Arc::new(options.env),
             panel_secret: Arc::from(panel_secret),
         };

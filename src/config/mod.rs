@@ -69,6 +69,8 @@ pub struct Settings {
     pub base_models: Vec<String>,
     pub image_fetch_allow_private: bool,
     pub image_fetch_max_bytes: usize,
+    pub responses_store_ttl: u64,
+    pub responses_store_max: usize,
     pub daily_limit_total: u64,
     pub daily_limit_pro: u64,
     pub auto_load_env_creds: bool,

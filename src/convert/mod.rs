@@ -13,6 +13,7 @@ pub mod openai_request;
 pub mod openai_response;
 pub mod openai_tool_turns;
 pub mod openai_tools;
+pub mod responses_dialect;
 pub mod responses_input;
 pub mod responses_request;
 pub mod responses_response;

@@ -36,7 +36,12 @@ pub struct ResponseHeader {
 }
 
 impl ResponseHeader {
-    pub fn new(model: &str, echo: Map<String, Value>, tools: ToolMap, return_thoughts: bool) -> Self {
+    pub fn new(
+        model: &str,
+        echo: Map<String, Value>,
+        tools: ToolMap,
+        return_thoughts: bool,
+    ) -> Self {
         Self {
             id: new_id("resp"),
             created_at: chrono::Utc::now().timestamp(),
@@ -45,6 +50,13 @@ impl ResponseHeader {
             tools,
             return_thoughts,
         }
+    }
+}
+
+/// Sets a key of a JSON object (other values are left alone; every caller passes an object).
+fn set(target: &mut Value, key: &str, value: Value) {
+    if let Value::Object(map) = target {
+        map.insert(key.to_owned(), value);
     }
 }
 
@@ -135,18 +147,15 @@ impl ResponsesStream {
         out.push(self.emit("response.in_progress", json!({"response": response})));
     }
 
-    /// Keeps a waiting stream alive: the opening events first, then `response.in_progress` again.
-    pub fn heartbeat(&mut self) -> Vec<Value> {
-        let mut out = Vec::new();
-        if !self.started {
-            self.start(&mut out);
-            return out;
+    /// One event that keeps a waiting stream alive: `response.created` first, then
+    /// `response.in_progress` (fake streaming sends these while Google works on the answer).
+    pub fn heartbeat(&mut self) -> Value {
+        let response = self.response_object("in_progress", None);
+        if self.started {
+            return self.emit("response.in_progress", json!({"response": response}));
         }
-        if self.last.is_none() {
-            let response = self.response_object("in_progress", None);
-            out.push(self.emit("response.in_progress", json!({"response": response})));
-        }
-        out
+        self.started = true;
+        self.emit("response.created", json!({"response": response}))
     }
 
     /// Events for one unwrapped Gemini stream event (possibly none).
@@ -245,11 +254,15 @@ impl ResponsesStream {
             if show {
                 if !*summary_started {
                     *summary_started = true;
-                    summary_added = Some(json!({"item_id": id, "output_index": index, "summary_index": 0,
-                        "part": {"type": "summary_text", "text": ""}}));
+                    summary_added = Some(
+                        json!({"item_id": id, "output_index": index, "summary_index": 0,
+                        "part": {"type": "summary_text", "text": ""}}),
+                    );
                 }
                 so_far.push_str(text);
-                delta = Some(json!({"item_id": id, "output_index": index, "summary_index": 0, "delta": text}));
+                delta = Some(
+                    json!({"item_id": id, "output_index": index, "summary_index": 0, "delta": text}),
+                );
             }
         }
         if let Some(fields) = summary_added {
@@ -281,7 +294,12 @@ impl ResponsesStream {
     /// middle of a message is not needed for replay and is dropped.
     fn signature_before_item(&mut self, signature: Option<String>, out: &mut Vec<Value>) {
         match (&mut self.open, signature) {
-            (Some(OpenItem::Reasoning { signature: held, .. }), signature) => {
+            (
+                Some(OpenItem::Reasoning {
+                    signature: held, ..
+                }),
+                signature,
+            ) => {
                 if signature.is_some() {
                     *held = signature;
                 }
@@ -291,7 +309,10 @@ impl ResponsesStream {
             (Some(OpenItem::Message { .. }), Some(_)) => {}
             (None, Some(signature)) => {
                 self.open_reasoning(out);
-                if let Some(OpenItem::Reasoning { signature: held, .. }) = &mut self.open {
+                if let Some(OpenItem::Reasoning {
+                    signature: held, ..
+                }) = &mut self.open
+                {
                     *held = Some(signature);
                 }
                 self.close_open(out);
@@ -327,7 +348,9 @@ impl ResponsesStream {
         }) = &mut self.open
         {
             so_far.push_str(text);
-            fields = Some(json!({"item_id": id, "output_index": index, "content_index": 0, "delta": text, "logprobs": []}));
+            fields = Some(
+                json!({"item_id": id, "output_index": index, "content_index": 0, "delta": text, "logprobs": []}),
+            );
         }
         if let Some(fields) = fields {
             out.push(self.emit("response.output_text.delta", fields));
@@ -362,7 +385,8 @@ impl ResponsesStream {
                 )
             }
             OpenItem::Message { id, index, text } => {
-                let part = json!({"type": "output_text", "text": text, "annotations": [], "logprobs": []});
+                let part =
+                    json!({"type": "output_text", "text": text, "annotations": [], "logprobs": []});
                 out.push(self.emit(
                     "response.output_text.done",
                     json!({"item_id": id, "output_index": index, "content_index": 0, "text": text, "logprobs": []}),
@@ -413,12 +437,14 @@ impl ResponsesStream {
                     "response.output_item.added",
                     json!({"output_index": index, "item": item}),
                 ));
-                out.push(self.emit("response.function_call_arguments.delta",
-                    json!({"item_id": id, "output_index": index, "delta": arguments})));
+                out.push(self.emit(
+                    "response.function_call_arguments.delta",
+                    json!({"item_id": id, "output_index": index, "delta": arguments}),
+                ));
                 out.push(self.emit("response.function_call_arguments.done",
                     json!({"item_id": id, "output_index": index, "name": tool.name, "arguments": arguments})));
-                item["status"] = json!("completed");
-                item["arguments"] = json!(arguments);
+                set(&mut item, "status", json!("completed"));
+                set(&mut item, "arguments", json!(arguments));
                 item
             }
             ToolKind::Custom => {
@@ -430,12 +456,16 @@ impl ResponsesStream {
                     "response.output_item.added",
                     json!({"output_index": index, "item": item}),
                 ));
-                out.push(self.emit("response.custom_tool_call_input.delta",
-                    json!({"item_id": id, "output_index": index, "delta": input})));
-                out.push(self.emit("response.custom_tool_call_input.done",
-                    json!({"item_id": id, "output_index": index, "input": input})));
-                item["status"] = json!("completed");
-                item["input"] = json!(input);
+                out.push(self.emit(
+                    "response.custom_tool_call_input.delta",
+                    json!({"item_id": id, "output_index": index, "delta": input}),
+                ));
+                out.push(self.emit(
+                    "response.custom_tool_call_input.done",
+                    json!({"item_id": id, "output_index": index, "input": input}),
+                ));
+                set(&mut item, "status", json!("completed"));
+                set(&mut item, "input", json!(input));
                 item
             }
         };
@@ -464,10 +494,17 @@ impl ResponsesStream {
         let (kind, response) = match incomplete {
             Some(reason) => {
                 let mut response = self.response_object("incomplete", None);
-                response["incomplete_details"] = json!({"reason": reason});
+                set(
+                    &mut response,
+                    "incomplete_details",
+                    json!({"reason": reason}),
+                );
                 ("response.incomplete", response)
             }
-            None => ("response.completed", self.response_object("completed", None)),
+            None => (
+                "response.completed",
+                self.response_object("completed", None),
+            ),
         };
         self.last = Some(response.clone());
         out.push(self.emit(kind, json!({"response": response})));
@@ -504,9 +541,10 @@ impl ResponsesStream {
         response.insert("status".into(), json!(status));
         response.insert(
             "error".into(),
-            error.map_or(Value::Null, |(message, code)| {
-                json!({"code": code, "message": message})
-            }),
+            error.map_or(
+                Value::Null,
+                |(message, code)| json!({"code": code, "message": message}),
+            ),
         );
         response.insert("incomplete_details".into(), Value::Null);
         response.insert("model".into(), json!(self.header.model));

@@ -394,9 +394,10 @@ fn allowed_tools(obj: &Map<String, Value>, registry: &ToolRegistry) -> Result<Va
         })?;
         allowed.push(Value::String(gemini));
     }
-    let mut config = json!({"mode": mode});
+    let mut config = Map::new();
+    config.insert("mode".into(), json!(mode));
     if !allowed.is_empty() {
-        config["allowedFunctionNames"] = Value::Array(allowed);
+        config.insert("allowedFunctionNames".into(), Value::Array(allowed));
     }
     Ok(json!({"functionCallingConfig": config}))
 }

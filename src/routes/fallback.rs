@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use crate::error::{ApiError, ErrorStyle};
 
 fn style_for(path: &str) -> ErrorStyle {
-    if path.starts_with("/v1/chat") || path == "/v1/models" {
+    if path.starts_with("/v1/chat") || path.starts_with("/v1/responses") || path == "/v1/models" {
         ErrorStyle::OpenAi
     } else {
         ErrorStyle::Google

@@ -12,6 +12,7 @@ pub mod models;
 pub mod oauth;
 pub mod openai;
 pub mod pages;
+pub mod responses;
 pub mod session;
 pub mod upload;
 pub mod usage;
@@ -24,6 +25,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/v1/chat/completions")
             .route(web::post().to(openai::chat_completions))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/v1/responses")
+            .route(web::post().to(responses::create))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/v1/responses/compact")
+            .route(web::post().to(responses::compact))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/v1/responses/{id}")
+            .route(web::get().to(responses::get))
             .default_service(not_allowed()),
     )
     .service(

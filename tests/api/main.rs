@@ -15,3 +15,4 @@ mod onboarding;
 mod panel_auth;
 mod process;
 mod protocol;
+mod responses;

@@ -1,0 +1,284 @@
+//! OpenAI Responses API: `POST /v1/responses` (stream and not), `GET /v1/responses/{id}` for stored
+//! answers, and `POST /v1/responses/compact`, which this gateway does not offer (501).
+//!
+//! The same pool, quotas, allow-lists, stream modes and error envelope as `/v1/chat/completions`; only
+//! the conversion (`convert::responses_*`) and the response store differ.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::Engine;
+use serde_json::{json, Value};
+
+use super::body::parse_json;
+use crate::actors::response_store::{LoadConversation, LoadResponse, ResponseStore, SaveResponse};
+use crate::auth::{authenticate_api, ApiCaller};
+use crate::convert::model_name::StreamMode;
+use crate::convert::openai_request::InlineImage;
+use crate::convert::responses_dialect::{failure_code, ResponsesDialect};
+use crate::convert::responses_request::{
+    collect_remote_image_urls, previous_response_id, responses_to_gemini,
+};
+use crate::convert::responses_response::{ResponseHeader, ResponsesStream};
+use crate::convert::ConvertOptions;
+use crate::error::{ApiError, ErrorStyle};
+use crate::gateway::calls::{generate, open_stream, Job};
+use crate::gateway::client_stream::{relay, SseDialect};
+use crate::gateway::quota_gate::charge;
+use crate::gateway::{AppState, UpstreamClient};
+use crate::streaming::anti_truncation_driver::anti_truncation_stream;
+use crate::streaming::fake_driver::{fake_stream, sse_response};
+use crate::upstream::image_fetch::{fetch_image, ImageFetchPolicy};
+use crate::upstream::UpstreamError;
+
+const STYLE: ErrorStyle = ErrorStyle::OpenAi;
+
+/// Where a finished response is kept for `previous_response_id`.
+struct StoreTarget {
+    store: actix::Addr<ResponseStore>,
+    owner: String,
+    /// The conversation before this answer (stored items of the previous response + this input).
+    conversation: Vec<Value>,
+}
+
+impl StoreTarget {
+    /// Keeps `response` with its output appended to the conversation; failed answers are not kept.
+    fn save(self, response: &Value) {
+        let status = response.get("status").and_then(Value::as_str);
+        if !matches!(status, Some("completed" | "incomplete")) {
+            return;
+        }
+        let Some(id) = response.get("id").and_then(Value::as_str) else {
+            return;
+        };
+        let mut conversation = self.conversation;
+        if let Some(Value::Array(output)) = response.get("output") {
+            conversation.extend(output.iter().cloned());
+        }
+        self.store.do_send(SaveResponse {
+            id: id.to_owned(),
+            owner: self.owner,
+            conversation,
+            response: response.clone(),
+        });
+    }
+}
+
+/// Who may read a stored response: the caller that created it. Never shown anywhere.
+fn owner_of(caller: &ApiCaller) -> String {
+    match caller {
+        ApiCaller::Password => "password".to_owned(),
+        ApiCaller::Key(key) => format!("key:{key}"),
+    }
+}
+
+/// OpenAI's answer for an unknown response id (`param` and `code` as the API has them).
+fn not_found(id: &str, param: Option<&str>) -> HttpResponse {
+    HttpResponse::NotFound().json(json!({"error": {
+        "message": format!("Response with id '{id}' not found."),
+        "type": "invalid_request_error",
+        "param": param,
+        "code": if param.is_some() { "previous_response_not_found" } else { "response_not_found" },
+    }}))
+}
+
+async fn fetch_images(
+    client: &UpstreamClient,
+    urls: Vec<String>,
+    policy: &ImageFetchPolicy,
+) -> Result<HashMap<String, InlineImage>, ApiError> {
+    let mut images = HashMap::new();
+    for url in urls {
+        let (mime_type, bytes) = fetch_image(&client.0, &url, policy).await.map_err(|e| {
+            ApiError::bad_request(format!("input_image {url} could not be used: {e}"))
+                .with_style(STYLE)
+        })?;
+        let data_base64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+        images.insert(
+            url,
+            InlineImage {
+                mime_type,
+                data_base64,
+            },
+        );
+    }
+    Ok(images)
+}
+
+pub async fn create(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+    client: web::Data<UpstreamClient>,
+) -> Result<HttpResponse, ApiError> {
+    let settings = state.settings.current();
+    let caller = authenticate_api(&req, &settings, STYLE)?;
+    let json = parse_json(&body, STYLE)?;
+    let owner = owner_of(&caller);
+    let bad_request =
+        |e: crate::convert::ConvertError| ApiError::bad_request(e.to_string()).with_style(STYLE);
+
+    let history = match previous_response_id(&json).map_err(bad_request)? {
+        None => Vec::new(),
+        Some(id) => {
+            let found = state
+                .responses
+                .send(LoadConversation {
+                    id: id.clone(),
+                    owner: owner.clone(),
+                })
+                .await
+                .map_err(|_| ApiError::internal("response store unavailable").with_style(STYLE))?;
+            match found {
+                Some(items) => items.as_ref().clone(),
+                None => return Ok(not_found(&id, Some("previous_response_id"))),
+            }
+        }
+    };
+    let urls = collect_remote_image_urls(&json);
+    let images = if urls.is_empty() {
+        HashMap::new()
+    } else {
+        let policy = ImageFetchPolicy {
+            max_bytes: settings.image_fetch_max_bytes,
+            allow_private: settings.image_fetch_allow_private,
+            ..ImageFetchPolicy::default()
+        };
+        fetch_images(&client, urls, &policy).await?
+    };
+    let opts = ConvertOptions {
+        compatibility_mode: settings.compatibility_mode,
+        return_thoughts: settings.return_thoughts_to_frontend,
+    };
+    let request = responses_to_gemini(&json, &history, &images, &opts).map_err(bad_request)?;
+
+    let mut quota = charge(&state, &caller, &request.spec.requested, STYLE).await?;
+    let header = ResponseHeader::new(
+        &request.spec.display,
+        request.echo.clone(),
+        request.tools.clone(),
+        settings.return_thoughts_to_frontend,
+    );
+    let target = request.store.then(|| {
+        let mut conversation = history;
+        conversation.extend(request.input_items.iter().cloned());
+        StoreTarget {
+            store: state.responses.clone(),
+            owner,
+            conversation,
+        }
+    });
+    let base = request.spec.base.clone();
+    let state = state.get_ref().clone();
+    let client = client.get_ref().clone();
+    if !request.stream {
+        let response = generate(&state, &client, &base, &request.gemini)
+            .await
+            .map_err(|e| ApiError::from(e).with_style(STYLE))?;
+        if let Some(q) = quota.as_mut() {
+            q.commit();
+        }
+        let out = crate::convert::responses_response::gemini_to_response(&response, header);
+        if let Some(target) = target {
+            target.save(&out);
+        }
+        return Ok(HttpResponse::Ok().json(out));
+    }
+    let dialect = ResponsesSse(RefCell::new(ResponsesDialect {
+        stream: ResponsesStream::new(header),
+        on_final: target.map(|target| {
+            Box::new(move |response: &Value| target.save(response))
+                as crate::convert::responses_dialect::OnFinal
+        }),
+    }));
+    let job = Job {
+        state,
+        client,
+        base_model: base,
+        request: request.gemini,
+    };
+    match request.spec.mode {
+        StreamMode::Fake => {
+            let interval: Duration = settings.heartbeat_interval();
+            fake_stream(job, dialect, STYLE, interval, quota).await
+        }
+        StreamMode::AntiTruncation => anti_truncation_stream(job, dialect, STYLE, quota).await,
+        StreamMode::Normal => {
+            let (first, events) =
+                open_stream(&job.state, &job.client, &job.base_model, &job.request)
+                    .await
+                    .map_err(|e| ApiError::from(e).with_style(STYLE))?;
+            Ok(sse_response().streaming(relay(first, events, dialect, quota)))
+        }
+    }
+}
+
+/// The stream drivers' interface for the Responses dialect. The heartbeat advances the sequence
+/// numbers, which the interface only lends immutably; the cell is never borrowed twice because every
+/// call runs to completion on one task.
+struct ResponsesSse(RefCell<ResponsesDialect>);
+
+impl SseDialect for ResponsesSse {
+    fn event(&mut self, response: &Value) -> Vec<Value> {
+        self.0.get_mut().event(response)
+    }
+
+    fn finish(&mut self) -> Vec<Value> {
+        self.0.get_mut().finish()
+    }
+
+    fn error(&mut self, err: &UpstreamError) -> Vec<Value> {
+        let status = err.client_status();
+        self.0.get_mut().fail(&err.message(), failure_code(status))
+    }
+
+    fn done_marker(&self) -> bool {
+        false
+    }
+
+    fn heartbeat(&self) -> Value {
+        match self.0.try_borrow_mut() {
+            Ok(mut dialect) => dialect.heartbeat(),
+            Err(_) => json!({"type": "response.in_progress"}),
+        }
+    }
+}
+
+pub async fn get(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let settings = state.settings.current();
+    let caller = authenticate_api(&req, &settings, STYLE)?;
+    let id = path.into_inner();
+    let found = state
+        .responses
+        .send(LoadResponse {
+            id: id.clone(),
+            owner: owner_of(&caller),
+        })
+        .await
+        .map_err(|_| ApiError::internal("response store unavailable").with_style(STYLE))?;
+    Ok(match found {
+        Some(response) => HttpResponse::Ok().json(response.as_ref()),
+        None => not_found(&id, None),
+    })
+}
+
+pub async fn compact(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let settings = state.settings.current();
+    authenticate_api(&req, &settings, STYLE)?;
+    Err(ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "POST /v1/responses/compact is not supported by this gateway: keep sending the conversation \
+         (full input or previous_response_id) to POST /v1/responses",
+    )
+    .with_style(STYLE))
+}
