@@ -1,6 +1,12 @@
-//! One mapping from failures to HTTP. OpenAI routes answer `{"error":{"message","type","code"}}`, Gemini
-//! and panel routes answer Google's `{"error":{"code","message","status"}}`. Bodies carry client-safe text
-//! only; the cause chain goes to the log.
+//! The one mapping from failures to what clients see. Every failure is an [`ErrorKind`]; one table
+//! ([`ErrorKind::spec`]) gives its HTTP status, OpenAI `type`/`code`, Google `status` and Anthropic `type`,
+//! and one renderer per [`ErrorStyle`] ([`ApiError::render`]) builds the body — for HTTP answers and for
+//! error events inside a stream alike. Bodies carry client-safe text only; the cause chain goes to the log.
+//!
+//! Shapes:
+//! - OpenAI: `{"error":{"message","type","code"}}`
+//! - Google: `{"error":{"code","message","status"}}` (Google's own error body is relayed as it came)
+//! - Anthropic: `{"type":"error","error":{"type","message"}}`
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
@@ -11,63 +17,255 @@ use serde_json::{json, Value};
 pub enum ErrorStyle {
     OpenAi,
     Google,
+    Anthropic,
+}
+
+/// What went wrong, in the client's terms. Each kind has exactly one row in [`ErrorKind::spec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// 400: the request cannot be used as sent.
+    BadRequest,
+    /// 401: no or a wrong password / key.
+    Unauthenticated,
+    /// 403: the caller is known but may not do this (unknown/expired key, model not allowed).
+    Forbidden,
+    /// 404
+    NotFound,
+    /// 405
+    MethodNotAllowed,
+    /// 408: the client took too long to send the request.
+    RequestTimeout,
+    /// 413
+    PayloadTooLarge,
+    /// 429: too many requests (logins, concurrent requests, Google's own rate limit).
+    RateLimited,
+    /// 429: every credential is cooling down for this model.
+    ModelCooldown,
+    /// 429: the caller's key has spent its quota.
+    InsufficientQuota,
+    /// 500
+    Internal,
+    /// 501
+    NotImplemented,
+    /// 502: Google could not be reached or answered something unreadable.
+    BadGateway,
+    /// 503: no credential can serve the request, or an actor is not answering.
+    Unavailable,
+    /// 504: Google did not answer in time.
+    GatewayTimeout,
+    /// Google's own error, relayed with the status Google gave.
+    Upstream(u16),
+}
+
+/// OpenAI's `error.code`: a fixed string, or the HTTP status as a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenAiCode {
+    Text(&'static str),
+    Status,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindSpec {
+    pub status: u16,
+    pub openai_type: &'static str,
+    pub openai_code: OpenAiCode,
+    pub google_status: &'static str,
+    pub anthropic_type: &'static str,
+}
+
+const fn row(
+    status: u16,
+    openai_type: &'static str,
+    openai_code: OpenAiCode,
+    google_status: &'static str,
+    anthropic_type: &'static str,
+) -> KindSpec {
+    KindSpec {
+        status,
+        openai_type,
+        openai_code,
+        google_status,
+        anthropic_type,
+    }
+}
+
+use OpenAiCode::{Status as Num, Text};
+
+impl ErrorKind {
+    /// The table.
+    pub fn spec(self) -> KindSpec {
+        match self {
+            Self::BadRequest => row(
+                400,
+                "invalid_request_error",
+                Num,
+                "INVALID_ARGUMENT",
+                "invalid_request_error",
+            ),
+            Self::Unauthenticated => row(
+                401,
+                "authentication_error",
+                Text("invalid_api_key"),
+                "UNAUTHENTICATED",
+                "authentication_error",
+            ),
+            Self::Forbidden => row(
+                403,
+                "permission_error",
+                Num,
+                "PERMISSION_DENIED",
+                "permission_error",
+            ),
+            Self::NotFound => row(404, "not_found_error", Num, "NOT_FOUND", "not_found_error"),
+            Self::MethodNotAllowed => row(
+                405,
+                "invalid_request_error",
+                Num,
+                "METHOD_NOT_ALLOWED",
+                "invalid_request_error",
+            ),
+            Self::RequestTimeout => row(
+                408,
+                "invalid_request_error",
+                Num,
+                "DEADLINE_EXCEEDED",
+                "invalid_request_error",
+            ),
+            Self::PayloadTooLarge => row(
+                413,
+                "invalid_request_error",
+                Num,
+                "PAYLOAD_TOO_LARGE",
+                "request_too_large",
+            ),
+            Self::RateLimited => row(
+                429,
+                "rate_limit_error",
+                Text("rate_limit_exceeded"),
+                "RESOURCE_EXHAUSTED",
+                "rate_limit_error",
+            ),
+            Self::ModelCooldown => row(
+                429,
+                "rate_limit_error",
+                Text("model_cooldown"),
+                "RESOURCE_EXHAUSTED",
+                "rate_limit_error",
+            ),
+            Self::InsufficientQuota => row(
+                429,
+                "insufficient_quota",
+                Text("insufficient_quota"),
+                "RESOURCE_EXHAUSTED",
+                "rate_limit_error",
+            ),
+            Self::Internal => row(500, "api_error", Num, "INTERNAL", "api_error"),
+            Self::NotImplemented => row(501, "api_error", Num, "UNIMPLEMENTED", "api_error"),
+            Self::BadGateway => row(502, "api_error", Num, "INTERNAL", "api_error"),
+            Self::Unavailable => row(503, "api_error", Num, "UNAVAILABLE", "overloaded_error"),
+            Self::GatewayTimeout => row(504, "api_error", Num, "DEADLINE_EXCEEDED", "api_error"),
+            Self::Upstream(status) => {
+                // Google's status picks the row of the kind it means; the status itself is kept.
+                let like = Self::closest(status).spec();
+                KindSpec { status, ..like }
+            }
+        }
+    }
+
+    /// The kind a bare HTTP status stands for (used for Google's statuses).
+    pub fn closest(status: u16) -> Self {
+        match status {
+            401 => Self::Unauthenticated,
+            403 => Self::Forbidden,
+            404 => Self::NotFound,
+            405 => Self::MethodNotAllowed,
+            408 => Self::RequestTimeout,
+            413 => Self::PayloadTooLarge,
+            429 => Self::RateLimited,
+            501 => Self::NotImplemented,
+            502 => Self::BadGateway,
+            503 => Self::Unavailable,
+            504 => Self::GatewayTimeout,
+            400..=499 => Self::BadRequest,
+            _ => Self::Internal,
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        StatusCode::from_u16(self.spec().status).unwrap_or(StatusCode::BAD_GATEWAY)
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    pub status: StatusCode,
+    pub kind: ErrorKind,
     pub message: String,
     pub style: ErrorStyle,
     /// An upstream Google error body forwarded as it came (already in Google's shape).
     pub upstream_body: Option<Value>,
+    /// Seconds after which a retry may succeed; sent as `Retry-After` on 429 and 503.
     pub retry_after: Option<u64>,
-    /// OpenAI's `error.type` when the status alone does not say it (e.g. `insufficient_quota`).
-    pub openai_type: Option<&'static str>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
-            status,
+            kind,
             message: message.into(),
             style: ErrorStyle::Google,
             upstream_body: None,
             retry_after: None,
-            openai_type: None,
         }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, message)
+        Self::new(ErrorKind::BadRequest, message)
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, message)
+        Self::new(ErrorKind::Unauthenticated, message)
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, message)
+        Self::new(ErrorKind::Forbidden, message)
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, message)
+        Self::new(ErrorKind::NotFound, message)
     }
 
     pub fn too_many(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::TOO_MANY_REQUESTS, message)
+        Self::new(ErrorKind::RateLimited, message)
     }
 
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
+        Self::new(ErrorKind::Unavailable, message)
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+        Self::new(ErrorKind::Internal, message)
+    }
+
+    /// An actor did not answer (its mailbox is closed or full): the service is unavailable for now.
+    pub fn actor_unavailable(what: &str) -> Self {
+        Self::unavailable(format!("{what} is not answering"))
+    }
+
+    /// [`actor_unavailable`](Self::actor_unavailable) for `.map_err` on an actor `send`:
+    /// `addr.send(msg).await.map_err(ApiError::mailbox("the quota service"))?`.
+    pub fn mailbox<E>(what: &'static str) -> impl FnOnce(E) -> Self {
+        move |_| Self::actor_unavailable(what)
     }
 
     /// An upstream HTTP error answered to the client with the upstream status.
     pub fn upstream(status: u16, body: Option<Value>, fallback: &str) -> Self {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+        // Only an error status can be relayed; anything else means Google's answer made no sense.
+        let status = if (400..600).contains(&status) {
+            status
+        } else {
+            502
+        };
         let message = body
             .as_ref()
             .and_then(|b| b.pointer("/error/message"))
@@ -75,12 +273,11 @@ impl ApiError {
             .map(str::to_string)
             .unwrap_or_else(|| fallback.to_string());
         Self {
-            status,
+            kind: ErrorKind::Upstream(status),
             message,
             style: ErrorStyle::Google,
             upstream_body: body.filter(|b| b.pointer("/error/code").is_some()),
             retry_after: None,
-            openai_type: None,
         }
     }
 
@@ -89,94 +286,72 @@ impl ApiError {
         self
     }
 
-    pub fn with_openai_type(mut self, kind: &'static str) -> Self {
-        self.openai_type = Some(kind);
-        self
-    }
-
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
         self
     }
 
-    /// The JSON body in the requested style.
+    pub fn status(&self) -> StatusCode {
+        self.kind.status()
+    }
+
+    /// The JSON body in the error's own style.
     pub fn body(&self) -> Value {
-        match self.style {
+        self.render(self.style)
+    }
+
+    /// The JSON body in `style`: the one renderer for HTTP answers and in-stream error events.
+    pub fn render(&self, style: ErrorStyle) -> Value {
+        let spec = self.kind.spec();
+        match style {
             ErrorStyle::OpenAi => json!({"error": {
                 "message": self.message,
-                "type": self.openai_type.unwrap_or_else(|| openai_type(self.status)),
-                "code": self.openai_type.map_or_else(|| openai_code(self.status), |t| json!(t)),
+                "type": spec.openai_type,
+                "code": match spec.openai_code {
+                    OpenAiCode::Text(code) => json!(code),
+                    OpenAiCode::Status => json!(spec.status),
+                },
             }}),
             ErrorStyle::Google => match &self.upstream_body {
                 Some(body) => body.clone(),
-                None => json!({"error": {
-                    "code": self.status.as_u16(),
-                    "message": self.message,
-                    "status": google_status(self.status),
-                }}),
+                None => google_body(spec.status, &self.message, spec.google_status),
             },
+            ErrorStyle::Anthropic => json!({
+                "type": "error",
+                "error": {"type": spec.anthropic_type, "message": self.message},
+            }),
         }
     }
 }
 
+/// Google's error body; the only place it is built.
+fn google_body(code: u16, message: &str, status: &str) -> Value {
+    json!({"error": {"code": code, "message": message, "status": status}})
+}
+
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.status.as_u16(), self.message)
+        write!(f, "{} {}", self.status().as_u16(), self.message)
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.status()
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut builder = HttpResponse::build(self.status);
-        if self.status == StatusCode::UNAUTHORIZED {
+        let status = self.status();
+        let mut builder = HttpResponse::build(status);
+        if status == StatusCode::UNAUTHORIZED {
             builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
         if let Some(secs) = self.retry_after {
-            builder.insert_header((header::RETRY_AFTER, secs.to_string()));
+            if matches!(status.as_u16(), 429 | 503) {
+                builder.insert_header((header::RETRY_AFTER, secs.to_string()));
+            }
         }
         builder.json(self.body())
-    }
-}
-
-fn openai_type(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        401 | 403 => "authentication_error",
-        404 => "not_found_error",
-        429 => "rate_limit_error",
-        400..=499 => "invalid_request_error",
-        _ => "api_error",
-    }
-}
-
-fn openai_code(status: StatusCode) -> Value {
-    match status.as_u16() {
-        401 => json!("invalid_api_key"),
-        429 => json!("rate_limit_exceeded"),
-        code => json!(code),
-    }
-}
-
-/// Google's canonical status names, as Google's own error bodies use them.
-pub fn google_status(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        400 => "INVALID_ARGUMENT",
-        401 => "UNAUTHENTICATED",
-        403 => "PERMISSION_DENIED",
-        404 => "NOT_FOUND",
-        405 => "METHOD_NOT_ALLOWED",
-        409 => "ALREADY_EXISTS",
-        413 => "PAYLOAD_TOO_LARGE",
-        429 => "RESOURCE_EXHAUSTED",
-        499 => "CANCELLED",
-        501 => "UNIMPLEMENTED",
-        503 => "UNAVAILABLE",
-        504 => "DEADLINE_EXCEEDED",
-        code if (400..500).contains(&code) => "FAILED_PRECONDITION",
-        _ => "INTERNAL",
     }
 }
 
@@ -202,10 +377,98 @@ mod tests {
     fn upstream_body_is_forwarded_in_google_style() {
         let body = json!({"error":{"code":429,"message":"quota","status":"RESOURCE_EXHAUSTED"}});
         let e = ApiError::upstream(429, Some(body.clone()), "x");
-        assert_eq!(e.status.as_u16(), 429);
+        assert_eq!(e.status().as_u16(), 429);
         assert_eq!(e.body(), body);
         let o = e.with_style(ErrorStyle::OpenAi);
         assert_eq!(o.body()["error"]["message"], "quota");
         assert_eq!(o.body()["error"]["type"], "rate_limit_error");
+    }
+
+    #[test]
+    fn forbidden_is_a_permission_error_in_every_style() {
+        let e = ApiError::forbidden("key expired");
+        assert_eq!(
+            e.render(ErrorStyle::OpenAi)["error"]["type"],
+            "permission_error"
+        );
+        assert_eq!(
+            e.render(ErrorStyle::Anthropic)["error"]["type"],
+            "permission_error"
+        );
+        assert_eq!(
+            e.render(ErrorStyle::Google)["error"]["status"],
+            "PERMISSION_DENIED"
+        );
+    }
+
+    #[test]
+    fn anthropic_shape_and_types() {
+        assert_eq!(
+            ApiError::bad_request("no messages").render(ErrorStyle::Anthropic),
+            json!({"type":"error","error":{"type":"invalid_request_error","message":"no messages"}})
+        );
+        let types: Vec<(u16, &str)> = [
+            ErrorKind::Unauthenticated,
+            ErrorKind::NotFound,
+            ErrorKind::PayloadTooLarge,
+            ErrorKind::RateLimited,
+            ErrorKind::Internal,
+            ErrorKind::Unavailable,
+        ]
+        .iter()
+        .map(|k| (k.spec().status, k.spec().anthropic_type))
+        .collect();
+        assert_eq!(
+            types,
+            vec![
+                (401, "authentication_error"),
+                (404, "not_found_error"),
+                (413, "request_too_large"),
+                (429, "rate_limit_error"),
+                (500, "api_error"),
+                (503, "overloaded_error"),
+            ]
+        );
+    }
+
+    #[test]
+    fn quota_and_cooldown_kinds_name_themselves() {
+        let q = ApiError::new(ErrorKind::InsufficientQuota, "spent").render(ErrorStyle::OpenAi);
+        assert_eq!(
+            q,
+            json!({"error":{"message":"spent","type":"insufficient_quota","code":"insufficient_quota"}})
+        );
+        let c = ApiError::new(ErrorKind::ModelCooldown, "cooling");
+        assert_eq!(c.status().as_u16(), 429);
+        assert_eq!(
+            c.render(ErrorStyle::OpenAi)["error"]["code"],
+            "model_cooldown"
+        );
+        assert_eq!(
+            c.render(ErrorStyle::Google)["error"]["status"],
+            "RESOURCE_EXHAUSTED"
+        );
+    }
+
+    #[test]
+    fn retry_after_only_on_429_and_503() {
+        let r = ApiError::unavailable("busy")
+            .with_retry_after(7)
+            .error_response();
+        assert_eq!(r.headers().get(header::RETRY_AFTER).unwrap(), "7");
+        let r = ApiError::internal("x").with_retry_after(7).error_response();
+        assert!(r.headers().get(header::RETRY_AFTER).is_none());
+    }
+
+    #[test]
+    fn upstream_status_keeps_its_number_and_borrows_the_closest_row() {
+        let e = ApiError::upstream(409, None, "conflict");
+        assert_eq!(e.status().as_u16(), 409);
+        assert_eq!(e.render(ErrorStyle::OpenAi)["error"]["code"], 409);
+        assert_eq!(
+            e.render(ErrorStyle::OpenAi)["error"]["type"],
+            "invalid_request_error"
+        );
+        assert_eq!(ApiError::upstream(999, None, "x").status().as_u16(), 502);
     }
 }

@@ -47,6 +47,6 @@ pub mod gateway;
 pub mod logging;
 pub mod routes;
 pub mod startup;
+pub mod state;
 pub mod store;
-pub mod streaming;
 pub mod upstream;

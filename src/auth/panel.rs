@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use super::constant_time_eq;
 use crate::actors::sessions::IsRevoked;
 use crate::error::ApiError;
-use crate::gateway::AppState;
+use crate::state::AppState;
 use crate::store::{Store, StoreError};
 
 /// Config-store key of the signing secret (not a user-editable setting).

@@ -1,12 +1,19 @@
-//! Pure request-side conversion: model-name features, OpenAI → Gemini request bodies, Gemini-native
-//! request preparation and tool-schema cleaning. No I/O here: remote images are fetched by the caller
-//! and handed in, so every rule can be tested with plain JSON.
+//! Pure conversion and shaping: model-name features, OpenAI → Gemini request bodies, Gemini-native
+//! request preparation, tool-schema cleaning, the client dialects that render Google's answers
+//! (`dialect`, `openai_dialect`, `gemini_dialect`), fake-stream chunks and the anti-truncation text
+//! rules. No I/O here: remote images are fetched by the caller and handed in, so every rule can be
+//! tested with plain JSON.
 
+pub mod anti_truncation;
 pub mod detect;
+pub mod dialect;
+pub mod fake_stream;
 pub mod features;
+pub mod gemini_dialect;
 pub mod gemini_request;
 pub mod model_name;
 pub mod openai_content;
+pub mod openai_dialect;
 pub mod openai_messages;
 pub mod openai_params;
 pub mod openai_request;

@@ -331,16 +331,10 @@ fn completion_choice(candidate: &Value, position: usize, opts: &ResponseOptions)
     })
 }
 
-/// An OpenAI-shaped error event, for failures after the stream has started.
+/// An OpenAI-shaped error event for a failure with HTTP status `code`, from the one error table
+/// (the same body an HTTP answer with that status carries).
 pub fn openai_error_chunk(message: &str, code: u16) -> Value {
-    let kind = match code {
-        400 | 404 | 413 | 422 => "invalid_request_error",
-        401 => "authentication_error",
-        403 => "permission_error",
-        429 => "rate_limit_error",
-        _ => "api_error",
-    };
-    json!({"error": {"message": message, "type": kind, "code": code}})
+    crate::error::ApiError::upstream(code, None, message).render(crate::error::ErrorStyle::OpenAi)
 }
 
 #[derive(Debug, Default)]
@@ -1037,7 +1031,7 @@ mod tests {
     fn error_chunk_shape() {
         assert_eq!(
             openai_error_chunk("quota exhausted", 429),
-            json!({"error": {"message": "quota exhausted", "type": "rate_limit_error", "code": 429}})
+            json!({"error": {"message": "quota exhausted", "type": "rate_limit_error", "code": "rate_limit_exceeded"}})
         );
         assert_eq!(
             openai_error_chunk("boom", 502)["error"]["type"],

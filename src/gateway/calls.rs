@@ -8,9 +8,9 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use super::dispatch::{with_retries, DispatchError};
-use super::state::{AppState, UpstreamClient};
 use super::upstream_events::UpstreamEvents;
 use crate::convert::features::EnvelopeRef;
+use crate::state::{AppState, UpstreamClient};
 use crate::upstream::{code_assist, UpstreamError};
 
 /// One upstream job, owned, so streaming drivers can keep it across awaits.

@@ -4,13 +4,11 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use actix_web::http::StatusCode;
-
-use super::state::AppState;
 use crate::actors::credentials::{
     AcquireCredential, Choice, CredentialError, EnsureReady, Lease, Outcome, ReportOutcome,
 };
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
+use crate::state::AppState;
 use crate::upstream::UpstreamError;
 
 #[derive(Debug, thiserror::Error)]
@@ -37,17 +35,31 @@ impl From<DispatchError> for ApiError {
                     None => err,
                 }
             }
-            DispatchError::Upstream(UpstreamError::Status { status, body }) => {
+            DispatchError::Upstream(e) => e.into(),
+            DispatchError::Mailbox => ApiError::actor_unavailable("the credential registry"),
+        }
+    }
+}
+
+/// Google's failure as the client sees it, before the stream started (HTTP status) or after (an
+/// error event): the same kind either way.
+impl From<UpstreamError> for ApiError {
+    fn from(e: UpstreamError) -> Self {
+        match e {
+            UpstreamError::Status { status, body } => {
                 ApiError::upstream(status, body, "upstream error")
             }
-            DispatchError::Upstream(UpstreamError::Timeout) => {
-                ApiError::new(StatusCode::GATEWAY_TIMEOUT, "Google did not answer in time")
+            UpstreamError::Timeout => {
+                ApiError::new(ErrorKind::GatewayTimeout, "Google did not answer in time")
             }
-            DispatchError::Upstream(e) => {
-                log::warn!("upstream failure: {e}");
-                ApiError::new(StatusCode::BAD_GATEWAY, "could not reach Google")
+            UpstreamError::Cut => ApiError::new(
+                ErrorKind::BadGateway,
+                "Google's stream ended before the answer was complete",
+            ),
+            other => {
+                log::warn!("upstream failure: {other}");
+                ApiError::new(ErrorKind::BadGateway, "could not reach Google")
             }
-            DispatchError::Mailbox => ApiError::internal("internal error"),
         }
     }
 }

@@ -1,10 +1,15 @@
-//! The request path shared by the client APIs.
+//! The request path shared by the client APIs. [`serve`](serve::serve) is the one entry point of a model
+//! call: quota guard, credential choice and retries (`dispatch`), the upstream calls (`calls`), and the
+//! stream modes — plain relay (`relay`), fake streaming (`fake_driver`), anti-truncation
+//! (`anti_truncation_driver`). Output is shaped by the client's `convert::dialect::Dialect`.
 
+pub mod anti_truncation_driver;
 pub mod calls;
-pub mod client_stream;
 pub mod dispatch;
+pub mod fake_driver;
 pub mod quota_gate;
-pub mod state;
+pub mod relay;
+pub mod serve;
 pub mod upstream_events;
 
-pub use state::{AppState, UpstreamClient};
+pub use serve::{serve, ModelCall};

@@ -3,30 +3,27 @@
 
 use crate::actors::quota::{DebitQuota, QuotaError, QuotaGuard};
 use crate::auth::ApiCaller;
-use crate::error::{ApiError, ErrorStyle};
+use crate::error::{ApiError, ErrorKind};
+use crate::state::AppState;
 
-use super::AppState;
-
-pub fn quota_error(e: QuotaError, style: ErrorStyle) -> ApiError {
-    let err = match &e {
+pub fn quota_error(e: QuotaError) -> ApiError {
+    let kind = match &e {
         QuotaError::UnknownKey | QuotaError::Expired | QuotaError::ModelNotAllowed(_) => {
-            ApiError::forbidden(e.to_string())
+            ErrorKind::Forbidden
         }
-        QuotaError::Exhausted { .. } => {
-            ApiError::too_many(e.to_string()).with_openai_type("insufficient_quota")
-        }
-        QuotaError::TooManyConcurrent(_) => ApiError::too_many(e.to_string()),
-        QuotaError::Storage => ApiError::internal("quota storage failed"),
+        QuotaError::Exhausted { .. } => ErrorKind::InsufficientQuota,
+        QuotaError::TooManyConcurrent(_) => ErrorKind::RateLimited,
+        QuotaError::Storage => return ApiError::internal("quota storage failed"),
     };
-    err.with_style(style)
+    ApiError::new(kind, e.to_string())
 }
 
-/// Debits the caller's key for `model` (the name as requested). The password pays nothing.
+/// Debits the caller's key for `model` (the name as requested). The password pays nothing. Errors are
+/// in the default style; the caller sets its own.
 pub async fn charge(
     state: &AppState,
     caller: &ApiCaller,
     model: &str,
-    style: ErrorStyle,
 ) -> Result<Option<QuotaGuard>, ApiError> {
     let ApiCaller::Key(key) = caller else {
         return Ok(None);
@@ -38,7 +35,7 @@ pub async fn charge(
             model: model.to_string(),
         })
         .await
-        .map_err(|_| ApiError::internal("quota service unavailable").with_style(style))?
-        .map_err(|e| quota_error(e, style))?;
+        .map_err(ApiError::mailbox("the quota service"))?
+        .map_err(quota_error)?;
     Ok(Some(QuotaGuard::new(state.quota.clone(), debit)))
 }

@@ -7,14 +7,14 @@ use super::body::parse_json;
 use crate::actors::config_actor::{ConfigSaveError, GetConfig, SaveConfig};
 use crate::auth::panel::PanelSession;
 use crate::error::{ApiError, ErrorStyle};
-use crate::gateway::AppState;
+use crate::state::AppState;
 
 pub async fn get(_: PanelSession, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let config = state
         .config
         .send(GetConfig)
         .await
-        .map_err(|_| ApiError::internal("config service unavailable"))?;
+        .map_err(ApiError::mailbox("the config service"))?;
     Ok(HttpResponse::Ok().json(config))
 }
 
@@ -36,7 +36,7 @@ pub async fn save(
         .config
         .send(SaveConfig(changes))
         .await
-        .map_err(|_| ApiError::internal("config service unavailable"))?;
+        .map_err(ApiError::mailbox("the config service"))?;
     match result {
         Ok(answer) => Ok(HttpResponse::Ok().json(answer)),
         Err(ConfigSaveError::Invalid(msg)) => Err(ApiError::bad_request(msg)),

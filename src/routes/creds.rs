@@ -16,7 +16,7 @@ use crate::actors::credentials::{
 };
 use crate::auth::panel::PanelSession;
 use crate::error::{ApiError, ErrorStyle};
-use crate::gateway::AppState;
+use crate::state::AppState;
 use crate::store::CredentialRecord;
 
 const PAGE_SIZES: &[usize] = &[10, 20, 50, 100, 200, 500, 1000];
@@ -92,7 +92,7 @@ pub async fn all_records(state: &AppState) -> Result<Vec<CredentialRecord>, ApiE
         .supervisor
         .send(ListCredentials)
         .await
-        .map_err(|_| ApiError::internal("credential registry unavailable"))
+        .map_err(ApiError::mailbox("the credential registry"))
 }
 
 pub async fn status(
@@ -159,14 +159,14 @@ pub async fn find(state: &AppState, name: &str) -> Result<Addr<CredentialActor>,
         .supervisor
         .send(FindCredential(name.to_string()))
         .await
-        .map_err(|_| ApiError::internal("credential registry unavailable"))?
+        .map_err(ApiError::mailbox("the credential registry"))?
         .ok_or_else(|| ApiError::not_found(format!("no credential named {name:?}")))
 }
 
 /// Waits for the credential actor, so the change is in effect (rotation included) when the panel
 /// hears back.
 async fn apply(state: &AppState, name: &str, action: &str) -> Result<String, ApiError> {
-    let gone = |_| ApiError::internal("credential unavailable");
+    let gone = ApiError::mailbox::<actix::MailboxError>("the credential");
     match action {
         "enable" => {
             let msg = SetEnabled {
@@ -197,7 +197,7 @@ async fn apply(state: &AppState, name: &str, action: &str) -> Result<String, Api
                 .supervisor
                 .send(RemoveCredential(name.to_string()))
                 .await
-                .map_err(|_| ApiError::internal("credential registry unavailable"))?;
+                .map_err(ApiError::mailbox("the credential registry"))?;
             if !existed {
                 return Err(ApiError::not_found(format!("no credential named {name:?}")));
             }
@@ -330,7 +330,7 @@ pub async fn fetch_email(
             "message": format!("could not fetch the email: {e}"),
             "error": {"code": 400, "message": format!("could not fetch the email: {e}"), "status": "FAILED_PRECONDITION"},
         }))),
-        Err(_) => Err(ApiError::internal("credential unavailable")),
+        Err(_) => Err(ApiError::actor_unavailable("the credential")),
     }
 }
 

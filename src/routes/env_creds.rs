@@ -8,7 +8,7 @@ use crate::actors::credentials::{AddCredential, RemoveCredential};
 use crate::auth::panel::PanelSession;
 use crate::env_credentials::{collect, ENV_PREFIX};
 use crate::error::ApiError;
-use crate::gateway::AppState;
+use crate::state::AppState;
 use crate::store::{CredentialRecord, CredentialState};
 
 /// Adds every valid credential variable to the rotation; answers a per-variable result.

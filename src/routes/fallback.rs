@@ -20,7 +20,7 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 
 pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
     let err = ApiError::new(
-        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        crate::error::ErrorKind::MethodNotAllowed,
         format!("method {} is not allowed on {}", req.method(), req.path()),
     )
     .with_style(style_for(req.path()));

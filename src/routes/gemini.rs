@@ -8,16 +8,14 @@ use percent_encoding::percent_decode_str;
 use super::body::parse_json;
 use super::models::gemini_model_entry;
 use crate::auth::authenticate_api;
+use crate::convert::gemini_dialect::GeminiDialect;
 use crate::convert::gemini_request::{count_tokens_request, prepare_native_request};
-use crate::convert::model_name::{ModelSpec, StreamMode};
+use crate::convert::model_name::ModelSpec;
 use crate::convert::ConvertOptions;
-use crate::error::{ApiError, ErrorStyle};
-use crate::gateway::calls::{count_tokens, generate, open_stream, Job};
-use crate::gateway::client_stream::{relay, GeminiDialect};
-use crate::gateway::quota_gate::charge;
-use crate::gateway::{AppState, UpstreamClient};
-use crate::streaming::anti_truncation_driver::anti_truncation_stream;
-use crate::streaming::fake_driver::{fake_stream, sse_response};
+use crate::error::{ApiError, ErrorKind, ErrorStyle};
+use crate::gateway::calls::count_tokens;
+use crate::gateway::{serve, ModelCall};
+use crate::state::{AppState, UpstreamClient};
 
 const STYLE: ErrorStyle = ErrorStyle::Google;
 
@@ -50,11 +48,10 @@ pub async fn model_info(
     authenticate_api(&req, &settings, STYLE)?;
     let (model, method) = model_and_method(&req)?;
     if method.is_some() {
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
-            "use POST for model methods",
-        )
-        .with_style(STYLE));
+        return Err(
+            ApiError::new(ErrorKind::MethodNotAllowed, "use POST for model methods")
+                .with_style(STYLE),
+        );
     }
     Ok(HttpResponse::Ok().json(gemini_model_entry(&model)))
 }
@@ -81,8 +78,6 @@ pub async fn model_method(
     let spec = ModelSpec::parse(&model)
         .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
     let json = parse_json(&body, STYLE)?;
-    let state = state.get_ref().clone();
-    let client = client.get_ref().clone();
     if method == "countTokens" {
         let request = count_tokens_request(&json, &spec.base)
             .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
@@ -97,37 +92,13 @@ pub async fn model_method(
     };
     let request = prepare_native_request(json, &spec, &opts)
         .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
-    let base = spec.base.clone();
-    let mut quota = charge(&state, &caller, &spec.requested, STYLE).await?;
-    if method == "generateContent" {
-        let response = generate(&state, &client, &base, &request)
-            .await
-            .map_err(|e| ApiError::from(e).with_style(STYLE))?;
-        if let Some(q) = quota.as_mut() {
-            q.commit();
-        }
-        return Ok(HttpResponse::Ok().json(response));
-    }
-    let job = Job {
-        state,
-        client,
-        base_model: base,
+    let call = ModelCall {
+        caller,
+        requested_model: spec.requested,
+        base_model: spec.base,
         request,
+        stream: method == "streamGenerateContent",
+        mode: spec.mode,
     };
-    match spec.mode {
-        StreamMode::Fake => {
-            let interval = settings.heartbeat_interval();
-            fake_stream(job, GeminiDialect, STYLE, interval, quota).await
-        }
-        StreamMode::AntiTruncation => {
-            anti_truncation_stream(job, GeminiDialect, STYLE, quota).await
-        }
-        StreamMode::Normal => {
-            let (first, events) =
-                open_stream(&job.state, &job.client, &job.base_model, &job.request)
-                    .await
-                    .map_err(|e| ApiError::from(e).with_style(STYLE))?;
-            Ok(sse_response().streaming(relay(first, events, GeminiDialect, quota)))
-        }
-    }
+    serve(&state, &client, call, GeminiDialect).await
 }

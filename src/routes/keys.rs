@@ -12,7 +12,7 @@ use crate::actors::quota::{public_view, CostOf, DeleteCost, ForgetKey, GetCosts,
 use crate::auth::panel::PanelSession;
 use crate::auth::{authenticate_api, ApiCaller};
 use crate::error::{ApiError, ErrorStyle};
-use crate::gateway::AppState;
+use crate::state::AppState;
 use crate::store::{ApiKeyRecord, StoreError};
 
 fn storage_error(e: StoreError) -> ApiError {
@@ -233,7 +233,7 @@ pub async fn get_costs(
         .quota
         .send(GetCosts)
         .await
-        .map_err(|_| ApiError::internal("quota service unavailable"))?
+        .map_err(ApiError::mailbox("the quota service"))?
         .map_err(|e| ApiError::internal(e.to_string()))?;
     let settings = state.settings.current();
     Ok(HttpResponse::Ok().json(json!({
@@ -268,7 +268,7 @@ pub async fn set_cost(
             cost,
         })
         .await
-        .map_err(|_| ApiError::internal("quota service unavailable"))?
+        .map_err(ApiError::mailbox("the quota service"))?
         .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(HttpResponse::Ok()
         .json(json!({"message": "model cost saved", "model_name": model, "cost": cost})))
@@ -284,7 +284,7 @@ pub async fn delete_cost(
         .quota
         .send(DeleteCost(model.clone()))
         .await
-        .map_err(|_| ApiError::internal("quota service unavailable"))?
+        .map_err(ApiError::mailbox("the quota service"))?
         .map_err(|e| ApiError::internal(e.to_string()))?;
     if !existed {
         return Err(ApiError::not_found("no cost configured for this model"));
@@ -302,7 +302,7 @@ pub async fn model_cost(
         .quota
         .send(CostOf(model.clone()))
         .await
-        .map_err(|_| ApiError::internal("quota service unavailable"))?;
+        .map_err(ApiError::mailbox("the quota service"))?;
     Ok(HttpResponse::Ok()
         .json(json!({"model_name": model, "cost": cost, "is_default": is_default})))
 }

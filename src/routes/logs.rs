@@ -13,7 +13,7 @@ use crate::actors::log_broadcaster::{
 };
 use crate::auth::panel::{check_panel_token, presented_panel_token, PanelSession};
 use crate::error::ApiError;
-use crate::gateway::AppState;
+use crate::state::AppState;
 
 const HEARTBEAT: Duration = Duration::from_secs(15);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(45);
@@ -179,7 +179,7 @@ pub async fn clear(_: PanelSession, state: web::Data<AppState>) -> Result<HttpRe
         .logs
         .send(ClearLogs)
         .await
-        .map_err(|_| ApiError::internal("log service unavailable"))?;
+        .map_err(ApiError::mailbox("the log service"))?;
     Ok(HttpResponse::Ok().json(json!({"message": "logs cleared"})))
 }
 
@@ -191,7 +191,7 @@ pub async fn download(
         .logs
         .send(DownloadLogs)
         .await
-        .map_err(|_| ApiError::internal("log service unavailable"))?;
+        .map_err(ApiError::mailbox("the log service"))?;
     let name = format!(
         "gcli2api_logs_{}.txt",
         chrono::Utc::now().format("%Y%m%d_%H%M%S")

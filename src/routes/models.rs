@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::auth::authenticate_api;
 use crate::convert::model_name::{model_catalogue, ModelSpec};
 use crate::error::{ApiError, ErrorStyle};
-use crate::gateway::AppState;
+use crate::state::AppState;
 
 /// Fixed so that repeated listings are identical (clients cache by it).
 const CREATED: i64 = 1_735_689_600;

@@ -19,7 +19,7 @@ use crate::actors::oauth_flows::{
 };
 use crate::credential::store_token;
 use crate::error::{ApiError, ErrorStyle};
-use crate::gateway::{AppState, UpstreamClient};
+use crate::state::{AppState, UpstreamClient};
 use crate::store::{CredentialRecord, CredentialState};
 use crate::upstream::oauth::{
     self, enable_code_assist_services, exchange_code, fetch_email, list_projects, CloudProject,
@@ -241,7 +241,7 @@ async fn save_credential(
         .supervisor
         .send(AddCredential(record))
         .await
-        .map_err(|_| ApiError::internal("credential registry unavailable"))?
+        .map_err(ApiError::mailbox("the credential registry"))?
         .map_err(ApiError::internal)?;
     log::info!("OAuth: saved credential {file} for project {project}");
     Ok(Saved {

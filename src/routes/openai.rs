@@ -2,7 +2,6 @@
 //! body (`contents`, …) posted here is recognised and answered in OpenAI format too.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
@@ -10,20 +9,13 @@ use base64::Engine;
 use super::body::parse_json;
 use crate::auth::authenticate_api;
 use crate::convert::detect::{gemini_body_as_chat, is_gemini_body};
-use crate::convert::model_name::StreamMode;
+use crate::convert::openai_dialect::OpenAiDialect;
 use crate::convert::openai_request::{collect_remote_image_urls, openai_to_gemini, InlineImage};
-use crate::convert::openai_response::{
-    gemini_to_openai_completion, OpenAiStreamConverter, ResponseOptions,
-};
-use crate::convert::openai_tools::restore_tool_names;
+use crate::convert::openai_response::ResponseOptions;
 use crate::convert::ConvertOptions;
 use crate::error::{ApiError, ErrorStyle};
-use crate::gateway::calls::{generate, open_stream, Job};
-use crate::gateway::client_stream::{relay, OpenAiDialect};
-use crate::gateway::quota_gate::charge;
-use crate::gateway::{AppState, UpstreamClient};
-use crate::streaming::anti_truncation_driver::anti_truncation_stream;
-use crate::streaming::fake_driver::{fake_stream, sse_response};
+use crate::gateway::{serve, ModelCall};
+use crate::state::{AppState, UpstreamClient};
 use crate::upstream::image_fetch::{fetch_image, ImageFetchPolicy};
 
 const STYLE: ErrorStyle = ErrorStyle::OpenAi;
@@ -82,50 +74,21 @@ pub async fn chat_completions(
     }
     .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
 
-    let mut quota = charge(&state, &caller, &chat.spec.requested, STYLE).await?;
-    let base = chat.spec.base.clone();
-    let response_opts = ResponseOptions {
-        return_thoughts: settings.return_thoughts_to_frontend,
-    };
-    let state = state.get_ref().clone();
-    let client = client.get_ref().clone();
-    if !chat.stream {
-        let mut response = generate(&state, &client, &base, &chat.gemini)
-            .await
-            .map_err(|e| ApiError::from(e).with_style(STYLE))?;
-        restore_tool_names(&mut response, &chat.tool_names);
-        if let Some(q) = quota.as_mut() {
-            q.commit();
-        }
-        let out = gemini_to_openai_completion(&response, &chat.spec.display, &response_opts);
-        return Ok(HttpResponse::Ok().json(out));
-    }
-    let dialect = OpenAiDialect {
-        converter: OpenAiStreamConverter::new(
-            &chat.spec.display,
-            response_opts,
-            chat.include_usage,
-        ),
-        tool_names: chat.tool_names,
-    };
-    let job = Job {
-        state,
-        client,
-        base_model: base,
+    let dialect = OpenAiDialect::new(
+        &chat.spec.display,
+        ResponseOptions {
+            return_thoughts: settings.return_thoughts_to_frontend,
+        },
+        chat.include_usage,
+        chat.tool_names,
+    );
+    let call = ModelCall {
+        caller,
+        requested_model: chat.spec.requested,
+        base_model: chat.spec.base,
         request: chat.gemini,
+        stream: chat.stream,
+        mode: chat.spec.mode,
     };
-    match chat.spec.mode {
-        StreamMode::Fake => {
-            let interval: Duration = settings.heartbeat_interval();
-            fake_stream(job, dialect, STYLE, interval, quota).await
-        }
-        StreamMode::AntiTruncation => anti_truncation_stream(job, dialect, STYLE, quota).await,
-        StreamMode::Normal => {
-            let (first, events) =
-                open_stream(&job.state, &job.client, &job.base_model, &job.request)
-                    .await
-                    .map_err(|e| ApiError::from(e).with_style(STYLE))?;
-            Ok(sse_response().streaming(relay(first, events, dialect, quota)))
-        }
-    }
+    serve(&state, &client, call, dialect).await
 }

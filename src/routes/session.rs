@@ -8,7 +8,7 @@ use crate::actors::sessions::{CheckLogin, LoginFailed, LoginSucceeded, Revoke};
 use crate::auth::constant_time_eq;
 use crate::auth::panel::{issue_token, PanelSession};
 use crate::error::{ApiError, ErrorStyle};
-use crate::gateway::AppState;
+use crate::state::AppState;
 
 fn client_address(req: &HttpRequest) -> String {
     req.peer_addr()

@@ -14,7 +14,7 @@ use crate::actors::credentials::AddCredential;
 use crate::auth::panel::PanelSession;
 use crate::credential::CredentialFields;
 use crate::error::ApiError;
-use crate::gateway::AppState;
+use crate::state::AppState;
 use crate::store::{CredentialRecord, CredentialState};
 
 pub const MAX_UPLOAD_BYTES: usize = 32 * 1024 * 1024;
@@ -135,7 +135,7 @@ pub async fn upload(
             received += chunk.len();
             if received > MAX_UPLOAD_BYTES {
                 return Err(ApiError::new(
-                    actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    crate::error::ErrorKind::PayloadTooLarge,
                     format!("upload exceeds {} MiB", MAX_UPLOAD_BYTES / 1024 / 1024),
                 ));
             }
@@ -154,7 +154,7 @@ pub async fn upload(
                 Ok(()) => {}
                 Err(ZipFailure::TooBig(msg)) => {
                     return Err(ApiError::new(
-                        actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                        crate::error::ErrorKind::PayloadTooLarge,
                         format!("{base}: {msg}"),
                     ))
                 }
@@ -167,7 +167,7 @@ pub async fn upload(
         }
         if files.len() > MAX_FILES {
             return Err(ApiError::new(
-                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                crate::error::ErrorKind::PayloadTooLarge,
                 format!("at most {MAX_FILES} files per upload"),
             ));
         }

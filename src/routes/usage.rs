@@ -12,7 +12,7 @@ use crate::actors::credentials::usage::next_reset_after;
 use crate::actors::credentials::{ResetUsage, UpdateLimits};
 use crate::auth::panel::PanelSession;
 use crate::error::{ApiError, ErrorStyle};
-use crate::gateway::AppState;
+use crate::state::AppState;
 use crate::store::CredentialRecord;
 
 #[derive(Deserialize)]
@@ -160,7 +160,7 @@ pub async fn reset(
                 .await?
                 .send(ResetUsage)
                 .await
-                .map_err(|_| ApiError::internal("credential unavailable"))?;
+                .map_err(ApiError::mailbox("the credential"))?;
             Ok(HttpResponse::Ok()
                 .json(json!({"success": true, "message": format!("usage of {name} reset")})))
         }

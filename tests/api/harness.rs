@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use gcli2api::clock::Clock;
 use gcli2api::config::ConfigLayers;
-use gcli2api::gateway::AppState;
 use gcli2api::startup::{Application, StartOptions};
+use gcli2api::state::AppState;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 

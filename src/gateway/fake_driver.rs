@@ -10,15 +10,15 @@ use futures_util::future::{select, Either, LocalBoxFuture};
 use futures_util::FutureExt;
 use serde_json::Value;
 
+use super::calls::{generate, Job};
+use super::dispatch::DispatchError;
 use crate::actors::quota::QuotaGuard;
-use crate::error::{ApiError, ErrorStyle};
-use crate::gateway::calls::{generate, Job};
-use crate::gateway::client_stream::{frames, SseDialect};
-use crate::gateway::dispatch::DispatchError;
-use crate::upstream::UpstreamError;
+use crate::convert::dialect::{encode_frames, Dialect, SseFrame};
+use crate::error::ApiError;
 
 type Pending = LocalBoxFuture<'static, Result<Value, DispatchError>>;
 
+/// The headers of every SSE answer.
 pub fn sse_response() -> actix_web::HttpResponseBuilder {
     let mut builder = HttpResponse::Ok();
     builder
@@ -28,26 +28,15 @@ pub fn sse_response() -> actix_web::HttpResponseBuilder {
     builder
 }
 
-fn dispatch_error_values<D: SseDialect>(dialect: &mut D, err: DispatchError) -> Vec<Value> {
-    let upstream = match err {
-        DispatchError::Upstream(e) => e,
-        other => {
-            let api: ApiError = other.into();
-            UpstreamError::Status {
-                status: api.status.as_u16(),
-                body: Some(api.with_style(ErrorStyle::Google).body()),
-            }
-        }
-    };
-    let mut values = dialect.error(&upstream);
-    values.extend(dialect.finish());
-    values
+fn error_frames<D: Dialect>(dialect: &mut D, err: DispatchError) -> Vec<SseFrame> {
+    let mut frames = dialect.error(&ApiError::from(err));
+    frames.extend(dialect.finish());
+    frames
 }
 
-pub async fn fake_stream<D: SseDialect + 'static>(
+pub async fn fake_stream<D: Dialect>(
     job: Job,
     mut dialect: D,
-    style: ErrorStyle,
     interval: Duration,
     quota: Option<QuotaGuard>,
 ) -> Result<HttpResponse, ApiError> {
@@ -66,14 +55,14 @@ pub async fn fake_stream<D: SseDialect + 'static>(
     .boxed_local();
     let call = match select(call, Box::pin(tokio::time::sleep(interval))).await {
         Either::Left((result, _)) => {
-            let response = result.map_err(|e| ApiError::from(e).with_style(style))?;
-            let values = dialect.whole_answer(&response);
+            let response = result?;
+            let frames = dialect.whole_answer(&response);
             let done = dialect.done_marker();
-            return Ok(sse_response().body(frames(&values, done)));
+            return Ok(sse_response().body(encode_frames(&frames, done)));
         }
         Either::Right((_, call)) => call,
     };
-    let first = frames(&[dialect.heartbeat()], false);
+    let first = encode_frames(&[dialect.heartbeat()], false);
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     struct St<D> {
@@ -95,15 +84,15 @@ pub async fn fake_stream<D: SseDialect + 'static>(
         let mut call = st.call.take()?;
         tokio::select! {
             result = &mut call => {
-                let values = match result {
+                let frames = match result {
                     Ok(response) => st.dialect.whole_answer(&response),
-                    Err(err) => dispatch_error_values(&mut st.dialect, err),
+                    Err(err) => error_frames(&mut st.dialect, err),
                 };
                 let done = st.dialect.done_marker();
-                Some((Ok(frames(&values, done)), st))
+                Some((Ok(encode_frames(&frames, done)), st))
             }
             _ = st.ticker.tick() => {
-                let beat = frames(&[st.dialect.heartbeat()], false);
+                let beat = encode_frames(&[st.dialect.heartbeat()], false);
                 st.call = Some(call);
                 Some((Ok(beat), st))
             }

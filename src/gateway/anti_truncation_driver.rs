@@ -8,18 +8,17 @@ use actix_web::HttpResponse;
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use super::anti_truncation::{
+use super::calls::{open_stream, Job};
+use super::fake_driver::sse_response;
+use super::upstream_events::UpstreamEvents;
+use crate::actors::quota::QuotaGuard;
+use crate::convert::anti_truncation::{
     continuation_request, has_finish_reason, held_text_event, needs_continuation, prepare_request,
     strip_finish_reason, MarkerFilter,
 };
-use super::fake_driver::sse_response;
-use crate::actors::quota::QuotaGuard;
-use crate::error::{ApiError, ErrorStyle};
-use crate::gateway::calls::{open_stream, Job};
-use crate::gateway::client_stream::{frames, SseDialect};
-use crate::gateway::dispatch::DispatchError;
-use crate::gateway::upstream_events::UpstreamEvents;
-use crate::gateway::{AppState, UpstreamClient};
+use crate::convert::dialect::{encode_frames, Dialect, SseFrame};
+use crate::error::ApiError;
+use crate::state::{AppState, UpstreamClient};
 use crate::upstream::UpstreamError;
 
 struct Run<D> {
@@ -38,12 +37,12 @@ struct Run<D> {
     _quota: Option<QuotaGuard>,
 }
 
-impl<D: SseDialect> Run<D> {
+impl<D: Dialect> Run<D> {
     fn more_attempts(&self) -> bool {
         self.attempt < self.max_attempts
     }
 
-    fn forward(&mut self, mut event: Value) -> Vec<Value> {
+    fn forward(&mut self, mut event: Value) -> Vec<SseFrame> {
         self.filter.filter(&mut event);
         if has_finish_reason(&event) && needs_continuation(&self.filter) && self.more_attempts() {
             strip_finish_reason(&mut event);
@@ -51,7 +50,7 @@ impl<D: SseDialect> Run<D> {
         self.dialect.event(&event)
     }
 
-    fn fail(&mut self, err: UpstreamError) -> Vec<Value> {
+    fn fail(&mut self, err: ApiError) -> Vec<SseFrame> {
         self.finished = true;
         let mut values = self.dialect.error(&err);
         values.extend(self.dialect.finish());
@@ -59,7 +58,7 @@ impl<D: SseDialect> Run<D> {
     }
 
     /// The current attempt's stream ended: release held text and either continue or finish.
-    async fn end_of_attempt(&mut self) -> Vec<Value> {
+    async fn end_of_attempt(&mut self) -> Vec<SseFrame> {
         let mut values = Vec::new();
         if let Some(held) = self.filter.flush() {
             values.extend(self.dialect.event(&held_text_event(&held)));
@@ -84,12 +83,12 @@ impl<D: SseDialect> Run<D> {
                 self.first = Some(first);
                 self.events = Some(events);
             }
-            Err(err) => values.extend(self.fail(dispatch_to_upstream(err))),
+            Err(err) => values.extend(self.fail(ApiError::from(err))),
         }
         values
     }
 
-    async fn step(&mut self) -> Vec<Value> {
+    async fn step(&mut self) -> Vec<SseFrame> {
         if let Some(first) = self.first.take() {
             return self.forward(first);
         }
@@ -104,28 +103,14 @@ impl<D: SseDialect> Run<D> {
                 self.events = None;
                 self.end_of_attempt().await
             }
-            Some(Err(err)) => self.fail(err),
+            Some(Err(err)) => self.fail(ApiError::from(err)),
         }
     }
 }
 
-fn dispatch_to_upstream(err: DispatchError) -> UpstreamError {
-    match err {
-        DispatchError::Upstream(e) => e,
-        other => {
-            let api: ApiError = other.into();
-            UpstreamError::Status {
-                status: api.status.as_u16(),
-                body: Some(api.with_style(ErrorStyle::Google).body()),
-            }
-        }
-    }
-}
-
-pub async fn anti_truncation_stream<D: SseDialect + 'static>(
+pub async fn anti_truncation_stream<D: Dialect>(
     job: Job,
     dialect: D,
-    style: ErrorStyle,
     quota: Option<QuotaGuard>,
 ) -> Result<HttpResponse, ApiError> {
     let Job {
@@ -136,9 +121,7 @@ pub async fn anti_truncation_stream<D: SseDialect + 'static>(
     } = job;
     prepare_request(&mut request);
     let max_attempts = state.settings.current().anti_truncation_max_attempts.max(1);
-    let (first, events) = open_stream(&state, &client, &base_model, &request)
-        .await
-        .map_err(|e| ApiError::from(e).with_style(style))?;
+    let (first, events) = open_stream(&state, &client, &base_model, &request).await?;
     let quota = quota.map(|mut q| {
         q.commit();
         q
@@ -164,7 +147,7 @@ pub async fn anti_truncation_stream<D: SseDialect + 'static>(
         }
         let values = run.step().await;
         let done = run.finished && run.dialect.done_marker();
-        Some((Ok::<_, actix_web::Error>(frames(&values, done)), run))
+        Some((Ok::<_, actix_web::Error>(encode_frames(&values, done)), run))
     })
     .filter(|item| {
         let keep = !matches!(item, Ok(b) if b.is_empty());

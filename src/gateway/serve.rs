@@ -1,0 +1,85 @@
+//! The one entry point of a model call, shared by every client API: charge the caller's key, call
+//! Google in the requested stream mode, and render through the client's [`Dialect`]. Route handlers
+//! only extract, authenticate and convert; everything after that happens here, once.
+
+use actix_web::HttpResponse;
+use serde_json::Value;
+
+use super::anti_truncation_driver::anti_truncation_stream;
+use super::calls::{generate, open_stream, Job};
+use super::fake_driver::{fake_stream, sse_response};
+use super::quota_gate::charge;
+use super::relay::relay;
+use crate::auth::ApiCaller;
+use crate::convert::dialect::Dialect;
+use crate::convert::model_name::StreamMode;
+use crate::error::ApiError;
+use crate::state::{AppState, UpstreamClient};
+
+/// One model call, converted to Gemini and ready to send.
+#[derive(Debug, Clone)]
+pub struct ModelCall {
+    /// Who pays: an `sk-` key is debited, the password is not.
+    pub caller: ApiCaller,
+    /// The model name as the client requested it (feature prefixes included): what a key is charged for.
+    pub requested_model: String,
+    /// The Gemini model to call.
+    pub base_model: String,
+    /// The Gemini request body (not yet wrapped in the Code Assist envelope).
+    pub request: Value,
+    /// Whether the client asked for a stream.
+    pub stream: bool,
+    /// How a stream is produced: relayed, faked with heartbeats, or continued past truncation.
+    pub mode: StreamMode,
+}
+
+/// Runs `call` and answers in `dialect`'s shape. Every error, HTTP or in-stream, is rendered in the
+/// dialect's [`ErrorStyle`](crate::error::ErrorStyle).
+///
+/// The key's debit is committed as soon as Google has answered (the first event of a stream) and
+/// refunded if the client ends up with nothing.
+pub async fn serve<D: Dialect>(
+    state: &AppState,
+    client: &UpstreamClient,
+    call: ModelCall,
+    dialect: D,
+) -> Result<HttpResponse, ApiError> {
+    let style = dialect.style();
+    run(state, client, call, dialect)
+        .await
+        .map_err(|e| e.with_style(style))
+}
+
+async fn run<D: Dialect>(
+    state: &AppState,
+    client: &UpstreamClient,
+    call: ModelCall,
+    mut dialect: D,
+) -> Result<HttpResponse, ApiError> {
+    let mut quota = charge(state, &call.caller, &call.requested_model).await?;
+    if !call.stream {
+        let response = generate(state, client, &call.base_model, &call.request).await?;
+        if let Some(q) = quota.as_mut() {
+            q.commit();
+        }
+        return Ok(HttpResponse::Ok().json(dialect.render_response(response)));
+    }
+    let job = Job {
+        state: state.clone(),
+        client: client.clone(),
+        base_model: call.base_model,
+        request: call.request,
+    };
+    match call.mode {
+        StreamMode::Fake => {
+            let interval = state.settings.current().heartbeat_interval();
+            fake_stream(job, dialect, interval, quota).await
+        }
+        StreamMode::AntiTruncation => anti_truncation_stream(job, dialect, quota).await,
+        StreamMode::Normal => {
+            let (first, events) =
+                open_stream(&job.state, &job.client, &job.base_model, &job.request).await?;
+            Ok(sse_response().streaming(relay(first, events, dialect, quota)))
+        }
+    }
+}
