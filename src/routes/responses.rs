@@ -4,11 +4,8 @@
 //! The same pool, quotas, allow-lists, stream modes and error envelope as `/v1/chat/completions`; only
 //! the conversion (`convert::responses_*`) and the response store differ.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::time::Duration;
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
 use serde_json::{json, Value};
@@ -16,23 +13,17 @@ use serde_json::{json, Value};
 use super::body::parse_json;
 use crate::actors::response_store::{LoadConversation, LoadResponse, ResponseStore, SaveResponse};
 use crate::auth::{authenticate_api, ApiCaller};
-use crate::convert::model_name::StreamMode;
 use crate::convert::openai_request::InlineImage;
-use crate::convert::responses_dialect::{failure_code, ResponsesDialect};
+use crate::convert::responses_dialect::{OnFinal, ResponsesDialect};
 use crate::convert::responses_request::{
     collect_remote_image_urls, previous_response_id, responses_to_gemini,
 };
 use crate::convert::responses_response::{ResponseHeader, ResponsesStream};
 use crate::convert::ConvertOptions;
-use crate::error::{ApiError, ErrorStyle};
-use crate::gateway::calls::{generate, open_stream, Job};
-use crate::gateway::client_stream::{relay, SseDialect};
-use crate::gateway::quota_gate::charge;
-use crate::gateway::{AppState, UpstreamClient};
-use crate::streaming::anti_truncation_driver::anti_truncation_stream;
-use crate::streaming::fake_driver::{fake_stream, sse_response};
+use crate::error::{ApiError, ErrorKind, ErrorStyle};
+use crate::gateway::{serve, ModelCall};
+use crate::state::{AppState, UpstreamClient};
 use crate::upstream::image_fetch::{fetch_image, ImageFetchPolicy};
-use crate::upstream::UpstreamError;
 
 const STYLE: ErrorStyle = ErrorStyle::OpenAi;
 
@@ -131,7 +122,7 @@ pub async fn create(
                     owner: owner.clone(),
                 })
                 .await
-                .map_err(|_| ApiError::internal("response store unavailable").with_style(STYLE))?;
+                .map_err(|_| ApiError::actor_unavailable("the response store").with_style(STYLE))?;
             match found {
                 Some(items) => items.as_ref().clone(),
                 None => return Ok(not_found(&id, Some("previous_response_id"))),
@@ -155,96 +146,32 @@ pub async fn create(
     };
     let request = responses_to_gemini(&json, &history, &images, &opts).map_err(bad_request)?;
 
-    let mut quota = charge(&state, &caller, &request.spec.requested, STYLE).await?;
     let header = ResponseHeader::new(
         &request.spec.display,
         request.echo.clone(),
         request.tools.clone(),
         settings.return_thoughts_to_frontend,
     );
-    let target = request.store.then(|| {
+    let on_final = request.store.then(|| {
         let mut conversation = history;
         conversation.extend(request.input_items.iter().cloned());
-        StoreTarget {
+        let target = StoreTarget {
             store: state.responses.clone(),
             owner,
             conversation,
-        }
+        };
+        Box::new(move |response: &Value| target.save(response)) as OnFinal
     });
-    let base = request.spec.base.clone();
-    let state = state.get_ref().clone();
-    let client = client.get_ref().clone();
-    if !request.stream {
-        let response = generate(&state, &client, &base, &request.gemini)
-            .await
-            .map_err(|e| ApiError::from(e).with_style(STYLE))?;
-        if let Some(q) = quota.as_mut() {
-            q.commit();
-        }
-        let out = crate::convert::responses_response::gemini_to_response(&response, header);
-        if let Some(target) = target {
-            target.save(&out);
-        }
-        return Ok(HttpResponse::Ok().json(out));
-    }
-    let dialect = ResponsesSse(RefCell::new(ResponsesDialect {
-        stream: ResponsesStream::new(header),
-        on_final: target.map(|target| {
-            Box::new(move |response: &Value| target.save(response))
-                as crate::convert::responses_dialect::OnFinal
-        }),
-    }));
-    let job = Job {
-        state,
-        client,
-        base_model: base,
+    let dialect = ResponsesDialect::new(ResponsesStream::new(header), on_final);
+    let call = ModelCall {
+        caller,
+        requested_model: request.spec.requested,
+        base_model: request.spec.base,
         request: request.gemini,
+        stream: request.stream,
+        mode: request.spec.mode,
     };
-    match request.spec.mode {
-        StreamMode::Fake => {
-            let interval: Duration = settings.heartbeat_interval();
-            fake_stream(job, dialect, STYLE, interval, quota).await
-        }
-        StreamMode::AntiTruncation => anti_truncation_stream(job, dialect, STYLE, quota).await,
-        StreamMode::Normal => {
-            let (first, events) =
-                open_stream(&job.state, &job.client, &job.base_model, &job.request)
-                    .await
-                    .map_err(|e| ApiError::from(e).with_style(STYLE))?;
-            Ok(sse_response().streaming(relay(first, events, dialect, quota)))
-        }
-    }
-}
-
-/// The stream drivers' interface for the Responses dialect. The heartbeat advances the sequence
-/// numbers, which the interface only lends immutably; the cell is never borrowed twice because every
-/// call runs to completion on one task.
-struct ResponsesSse(RefCell<ResponsesDialect>);
-
-impl SseDialect for ResponsesSse {
-    fn event(&mut self, response: &Value) -> Vec<Value> {
-        self.0.get_mut().event(response)
-    }
-
-    fn finish(&mut self) -> Vec<Value> {
-        self.0.get_mut().finish()
-    }
-
-    fn error(&mut self, err: &UpstreamError) -> Vec<Value> {
-        let status = err.client_status();
-        self.0.get_mut().fail(&err.message(), failure_code(status))
-    }
-
-    fn done_marker(&self) -> bool {
-        false
-    }
-
-    fn heartbeat(&self) -> Value {
-        match self.0.try_borrow_mut() {
-            Ok(mut dialect) => dialect.heartbeat(),
-            Err(_) => json!({"type": "response.in_progress"}),
-        }
-    }
+    serve(&state, &client, call, dialect).await
 }
 
 pub async fn get(
@@ -262,7 +189,7 @@ pub async fn get(
             owner: owner_of(&caller),
         })
         .await
-        .map_err(|_| ApiError::internal("response store unavailable").with_style(STYLE))?;
+        .map_err(|_| ApiError::actor_unavailable("the response store").with_style(STYLE))?;
     Ok(match found {
         Some(response) => HttpResponse::Ok().json(response.as_ref()),
         None => not_found(&id, None),
@@ -276,7 +203,7 @@ pub async fn compact(
     let settings = state.settings.current();
     authenticate_api(&req, &settings, STYLE)?;
     Err(ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
+        ErrorKind::NotImplemented,
         "POST /v1/responses/compact is not supported by this gateway: keep sending the conversation \
          (full input or previous_response_id) to POST /v1/responses",
     )

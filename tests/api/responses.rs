@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use crate::fake_google::Reply;
 use crate::harness::*;
 
-/// The events of a Responses SSE body, in order; each frame's `event:` name must match its type.
+/// The events of a Responses SSE body, in order; each frame has an `event:` name equal to its type.
 fn sse_events(answer: &Answer) -> Vec<Value> {
     let text = answer.text();
     let mut out = Vec::new();
@@ -20,9 +20,8 @@ fn sse_events(answer: &Answer) -> Vec<Value> {
             }
         }
         let data = data.unwrap_or_else(|| panic!("frame without data: {frame:?}"));
-        if let Some(name) = name {
-            assert_eq!(data["type"], json!(name), "{frame}");
-        }
+        let name = name.unwrap_or_else(|| panic!("frame without an event name: {frame:?}"));
+        assert_eq!(data["type"], json!(name), "{frame}");
         out.push(data);
     }
     out
