@@ -545,3 +545,56 @@ async fn keys_pay_and_allow_lists_apply() {
     assert_eq!(info["model_stats"], json!({"gemini-2.5-flash": 2}));
     app.stop().await;
 }
+
+#[actix_rt::test]
+async fn scripted_agent_loop_runs_a_tool_and_quotes_its_output() {
+    let app = spawn_app().await;
+    app.google.add_tool_script(crate::fake_google::ToolScript {
+        function: "exec_command".into(),
+        args: json!({"cmd": "echo hi"}),
+    });
+    let tools = json!([{"type": "function", "name": "exec_command", "parameters": {"type": "object", "properties": {"cmd": {"type": "string"}}}}]);
+    let input = json!([{"role": "user", "content": "run it"}]);
+    let first = responses(
+        &app,
+        json!({"model": "gemini-2.5-pro", "input": input, "tools": tools, "stream": true, "store": false,
+               "include": ["reasoning.encrypted_content"]}),
+    )
+    .await;
+    let output = sse_events(&first).pop().unwrap()["response"]["output"].clone();
+    let call = output
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["type"] == "function_call")
+        .unwrap()
+        .clone();
+    assert_eq!(call["arguments"], "{\"cmd\":\"echo hi\"}");
+    let mut replay = input.as_array().unwrap().clone();
+    replay.extend(output.as_array().unwrap().iter().cloned());
+    replay.push(
+        json!({"type": "function_call_output", "call_id": call["call_id"], "output": "hi\n"}),
+    );
+    let second = responses(
+        &app,
+        json!({"model": "gemini-2.5-pro", "input": replay, "tools": tools, "store": false}),
+    )
+    .await;
+    assert_eq!(second.status, 200, "{}", second.text());
+    assert_eq!(
+        second.json()["output"][0]["content"][0]["text"],
+        "The exec_command tool returned: hi"
+    );
+    // Without the reasoning item the signature is lost and the fake refuses, as Gemini 3 does.
+    let unsigned: Vec<Value> = replay
+        .into_iter()
+        .filter(|i| i["type"] != "reasoning")
+        .collect();
+    let refused = responses(
+        &app,
+        json!({"model": "gemini-2.5-pro", "input": unsigned, "tools": tools, "store": false}),
+    )
+    .await;
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    app.stop().await;
+}

@@ -68,6 +68,7 @@ pub(crate) struct FakeState {
     pub(crate) operation_seq: usize,
     pub(crate) enabled_services: HashSet<(String, String)>,
     pub(crate) requests: Vec<RecordedRequest>,
+    pub(crate) tool_scripts: Vec<super::tool_script::ToolScript>,
 }
 
 impl FakeState {
