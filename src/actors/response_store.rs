@@ -1,6 +1,9 @@
 //! `ResponseStore` owns the recent `/v1/responses` answers that `previous_response_id` and
-//! `GET /v1/responses/{id}` refer to: each the whole conversation so far (stored input items + this
-//! answer's output items) and the response object.
+//! `GET /v1/responses/{id}` refer to: each the conversation so far and the response object.
+//!
+//! A conversation is a chain: each answer keeps only its own input and output items and points at the
+//! conversation it continued, so a long thread costs memory once, not once per turn. A continued
+//! answer keeps its ancestors alive even after their own entries expired.
 //!
 //! Kept in this process's memory, bounded by age (`responses_store_ttl`) and count
 //! (`responses_store_max`, oldest evicted first); both are read at each message, so a panel change
@@ -17,19 +20,47 @@ use serde_json::Value;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
 
+/// One answer's items (its input, then its output), after the conversation it continued.
+#[derive(Debug)]
+pub struct Conversation {
+    parent: Option<Arc<Conversation>>,
+    items: Vec<Value>,
+}
+
+impl Conversation {
+    pub fn new(parent: Option<Arc<Conversation>>, items: Vec<Value>) -> Self {
+        Self { parent, items }
+    }
+
+    /// Every item of the conversation, oldest first.
+    pub fn items(&self) -> Vec<Value> {
+        let mut chain = vec![self];
+        let mut node = self;
+        while let Some(parent) = node.parent.as_deref() {
+            chain.push(parent);
+            node = parent;
+        }
+        chain
+            .iter()
+            .rev()
+            .flat_map(|node| node.items.iter().cloned())
+            .collect()
+    }
+}
+
 /// Keep a finished response. `owner` identifies the caller (never shown anywhere).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct SaveResponse {
     pub id: String,
     pub owner: String,
-    pub conversation: Vec<Value>,
+    pub conversation: Conversation,
     pub response: Value,
 }
 
-/// The conversation items of a stored response, if it exists, is fresh and belongs to `owner`.
+/// The conversation of a stored response, if it exists, is fresh and belongs to `owner`.
 #[derive(Message)]
-#[rtype(result = "Option<Arc<Vec<Value>>>")]
+#[rtype(result = "Option<Arc<Conversation>>")]
 pub struct LoadConversation {
     pub id: String,
     pub owner: String,
@@ -46,7 +77,7 @@ pub struct LoadResponse {
 struct Entry {
     owner: String,
     expires_at: i64,
-    conversation: Arc<Vec<Value>>,
+    conversation: Arc<Conversation>,
     response: Arc<Value>,
 }
 
@@ -111,7 +142,7 @@ impl Handler<SaveResponse> for ResponseStore {
 }
 
 impl Handler<LoadConversation> for ResponseStore {
-    type Result = Option<Arc<Vec<Value>>>;
+    type Result = Option<Arc<Conversation>>;
 
     fn handle(&mut self, msg: LoadConversation, _: &mut Self::Context) -> Self::Result {
         self.entry(&msg.id, &msg.owner)
@@ -148,7 +179,7 @@ mod tests {
         SaveResponse {
             id: id.into(),
             owner: owner.into(),
-            conversation: vec![json!({"id": id})],
+            conversation: Conversation::new(None, vec![json!({"id": id})]),
             response: json!({"id": id}),
         }
     }
@@ -165,7 +196,7 @@ mod tests {
         let store = ResponseStore::new(settings(60, 10), Clock::default()).start();
         store.send(save("r1", "k1")).await.unwrap();
         let items = store.send(load("r1", "k1")).await.unwrap().unwrap();
-        assert_eq!(*items, vec![json!({"id": "r1"})]);
+        assert_eq!(items.items(), vec![json!({"id": "r1"})]);
         assert!(store.send(load("r1", "k2")).await.unwrap().is_none());
         assert!(store.send(load("r9", "k1")).await.unwrap().is_none());
         let response = store
@@ -177,6 +208,17 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(*response, json!({"id": "r1"}));
+    }
+
+    #[test]
+    fn a_conversation_lists_its_ancestors_first() {
+        let first = Arc::new(Conversation::new(None, vec![json!(1), json!(2)]));
+        let second = Arc::new(Conversation::new(Some(first), vec![json!(3)]));
+        let third = Conversation::new(Some(second), vec![json!(4), json!(5)]);
+        assert_eq!(
+            third.items(),
+            vec![json!(1), json!(2), json!(3), json!(4), json!(5)]
+        );
     }
 
     #[actix::test]

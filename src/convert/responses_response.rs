@@ -418,6 +418,18 @@ impl ResponsesStream {
                 return;
             }
         }
+        // Gemini has no switch for parallel calls: with `parallel_tool_calls: false` the client gets the
+        // first call only.
+        let parallel = self.header.echo.get("parallel_tool_calls") != Some(&Value::Bool(false));
+        let has_call = self.output.iter().any(|item| {
+            matches!(
+                item.get("type").and_then(Value::as_str),
+                Some("function_call" | "custom_tool_call")
+            )
+        });
+        if !parallel && has_call {
+            return;
+        }
         self.close_open(out);
         let call_id = upstream_id.map_or_else(new_call_id, str::to_owned);
         let gemini_name = call.get("name").and_then(Value::as_str).unwrap_or_default();

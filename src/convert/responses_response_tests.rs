@@ -279,3 +279,23 @@ fn whole_response_equals_the_stream_result() {
         "gemini-thought-signature:T"
     );
 }
+
+#[test]
+fn without_parallel_tool_calls_only_the_first_call_is_reported() {
+    let mut h = header(ToolMap::default(), true);
+    h.echo.insert("parallel_tool_calls".into(), json!(false));
+    let resp = json!({"candidates": [{"content": {"parts": [
+        {"functionCall": {"id": "a", "name": "f", "args": {}}},
+        {"functionCall": {"id": "b", "name": "g", "args": {}}}
+    ]}}]});
+    let out = gemini_to_response(&resp, h);
+    let calls: Vec<&str> = out["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["call_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(calls, ["a"]);
+    let out = gemini_to_response(&resp, header(ToolMap::default(), true));
+    assert_eq!(out["output"].as_array().unwrap().len(), 2);
+}

@@ -11,7 +11,11 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use super::body::parse_json;
-use crate::actors::response_store::{LoadConversation, LoadResponse, ResponseStore, SaveResponse};
+use std::sync::Arc;
+
+use crate::actors::response_store::{
+    Conversation, LoadConversation, LoadResponse, ResponseStore, SaveResponse,
+};
 use crate::auth::{authenticate_api, ApiCaller};
 use crate::convert::openai_request::InlineImage;
 use crate::convert::responses_dialect::{OnFinal, ResponsesDialect};
@@ -31,8 +35,10 @@ const STYLE: ErrorStyle = ErrorStyle::OpenAi;
 struct StoreTarget {
     store: actix::Addr<ResponseStore>,
     owner: String,
-    /// The conversation before this answer (stored items of the previous response + this input).
-    conversation: Vec<Value>,
+    /// The conversation this answer continues (`previous_response_id`), if any.
+    parent: Option<Arc<Conversation>>,
+    /// This request's input items.
+    input: Vec<Value>,
 }
 
 impl StoreTarget {
@@ -45,10 +51,11 @@ impl StoreTarget {
         let Some(id) = response.get("id").and_then(Value::as_str) else {
             return;
         };
-        let mut conversation = self.conversation;
+        let mut items = self.input;
         if let Some(Value::Array(output)) = response.get("output") {
-            conversation.extend(output.iter().cloned());
+            items.extend(output.iter().cloned());
         }
+        let conversation = Conversation::new(self.parent, items);
         self.store.do_send(SaveResponse {
             id: id.to_owned(),
             owner: self.owner,
@@ -112,8 +119,8 @@ pub async fn create(
     let bad_request =
         |e: crate::convert::ConvertError| ApiError::bad_request(e.to_string()).with_style(STYLE);
 
-    let history = match previous_response_id(&json).map_err(bad_request)? {
-        None => Vec::new(),
+    let parent = match previous_response_id(&json).map_err(bad_request)? {
+        None => None,
         Some(id) => {
             let found = state
                 .responses
@@ -124,11 +131,15 @@ pub async fn create(
                 .await
                 .map_err(|_| ApiError::actor_unavailable("the response store").with_style(STYLE))?;
             match found {
-                Some(items) => items.as_ref().clone(),
+                Some(conversation) => Some(conversation),
                 None => return Ok(not_found(&id, Some("previous_response_id"))),
             }
         }
     };
+    let history = parent
+        .as_deref()
+        .map(Conversation::items)
+        .unwrap_or_default();
     let urls = collect_remote_image_urls(&json);
     let images = if urls.is_empty() {
         HashMap::new()
@@ -153,12 +164,11 @@ pub async fn create(
         settings.return_thoughts_to_frontend,
     );
     let on_final = request.store.then(|| {
-        let mut conversation = history;
-        conversation.extend(request.input_items.iter().cloned());
         let target = StoreTarget {
             store: state.responses.clone(),
             owner,
-            conversation,
+            parent,
+            input: request.input_items.clone(),
         };
         Box::new(move |response: &Value| target.save(response)) as OnFinal
     });
