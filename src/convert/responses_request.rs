@@ -13,7 +13,8 @@ use super::features::apply_model_features;
 use super::model_name::ModelSpec;
 use super::openai_params::generation_config;
 use super::openai_request::InlineImage;
-use super::responses_input::{convert_input, is_remote, InputContext};
+use super::responses_content::is_remote;
+use super::responses_input::{convert_input, InputContext};
 use super::responses_tools::{convert_tool_choice, convert_tools, ToolMap, ToolRegistry};
 use super::{ConvertError, ConvertOptions};
 

@@ -17,52 +17,11 @@ use serde_json::{json, Map, Value};
 use super::openai_response::is_content_filter_reason;
 use super::openai_tool_turns::SKIP_SIGNATURE_SENTINEL;
 use super::responses_signature;
-use super::responses_tools::{ToolKind, ToolMap};
+use super::responses_tools::ToolKind;
 use super::tool_call_id::new_call_id;
 
-/// What the response object reports besides Google's answer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ResponseHeader {
-    pub id: String,
-    pub created_at: i64,
-    /// The model name shown to the client.
-    pub model: String,
-    /// Request settings echoed on the response (`instructions`, `tools`, …).
-    pub echo: Map<String, Value>,
-    /// Gemini function name → the client's tool.
-    pub tools: ToolMap,
-    /// Whether thought text is shown (as reasoning summary).
-    pub return_thoughts: bool,
-}
-
-impl ResponseHeader {
-    pub fn new(
-        model: &str,
-        echo: Map<String, Value>,
-        tools: ToolMap,
-        return_thoughts: bool,
-    ) -> Self {
-        Self {
-            id: new_id("resp"),
-            created_at: chrono::Utc::now().timestamp(),
-            model: model.to_owned(),
-            echo,
-            tools,
-            return_thoughts,
-        }
-    }
-}
-
-/// Sets a key of a JSON object (other values are left alone; every caller passes an object).
-fn set(target: &mut Value, key: &str, value: Value) {
-    if let Value::Object(map) = target {
-        map.insert(key.to_owned(), value);
-    }
-}
-
-fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
-}
+use super::responses_header::{custom_input, new_id, set};
+pub use super::responses_header::{usage, ResponseHeader};
 
 #[derive(Debug)]
 enum OpenItem {
@@ -572,41 +531,6 @@ impl ResponsesStream {
         response.insert("usage".into(), usage);
         Value::Object(response)
     }
-}
-
-/// A custom tool's text: the `input` argument, else the only string argument, else the arguments as JSON.
-fn custom_input(args: Option<&Value>) -> String {
-    let Some(Value::Object(map)) = args else {
-        return String::new();
-    };
-    if let Some(Value::String(input)) = map.get("input") {
-        return input.clone();
-    }
-    let mut strings = map.values().filter_map(Value::as_str);
-    match (strings.next(), strings.next(), map.len()) {
-        (Some(only), None, 1) => only.to_owned(),
-        _ => Value::Object(map.clone()).to_string(),
-    }
-}
-
-/// Responses `usage` from Gemini `usageMetadata`. The detail objects are always present (Codex fails
-/// without them); thinking tokens count as output tokens.
-pub fn usage(meta: &Value) -> Value {
-    let count = |key: &str| meta.get(key).and_then(Value::as_u64).unwrap_or(0);
-    let input = count("promptTokenCount");
-    let thoughts = count("thoughtsTokenCount");
-    let output = count("candidatesTokenCount").saturating_add(thoughts);
-    let total = meta
-        .get("totalTokenCount")
-        .and_then(Value::as_u64)
-        .unwrap_or(input.saturating_add(output));
-    json!({
-        "input_tokens": input,
-        "input_tokens_details": {"cached_tokens": count("cachedContentTokenCount")},
-        "output_tokens": output,
-        "output_tokens_details": {"reasoning_tokens": thoughts},
-        "total_tokens": total,
-    })
 }
 
 /// A whole (non-streamed) Gemini response as one `response` object.

@@ -1,5 +1,5 @@
 use super::*;
-use crate::convert::responses_tools::ToolRegistry;
+use crate::convert::responses_tools::{ToolMap, ToolRegistry};
 
 fn header(tools: ToolMap, return_thoughts: bool) -> ResponseHeader {
     let mut echo = Map::new();
