@@ -164,8 +164,8 @@ codex_answers_a_prompt() {
 codex_runs_a_shell_command() {
   codex_setup
   local marker="codex-shell-ok-$RANDOM$RANDOM"
-  # The fake answers with an exec_command call, then quotes the command's output; it refuses a replay
-  # whose thought signature was lost.
+  # The fake answers with a thought and an exec_command call, then quotes the command's output; it
+  # refuses a replay whose thought signature was lost.
   fake_control tool-scripts "{\"scripts\": [{\"function\": \"exec_command\", \"args\": {\"cmd\": \"echo $marker\"}}]}"
   run_codex codex-shell "Run a shell command that prints a marker."
   MARKER=$marker check_codex codex-shell '
@@ -173,6 +173,9 @@ codex_runs_a_shell_command() {
     const command = items.find(i => i.type === "command_execution");
     if (!command || command.exit_code !== 0 || !command.aggregated_output.includes(marker))
       fail("the shell command did not run");
+    const reasoning = items.find(i => i.type === "reasoning");
+    if (!reasoning || !reasoning.text.includes("I will call exec_command."))
+      fail("the reasoning summary did not arrive");
     const answer = items.find(i => i.type === "agent_message");
     if (!answer || !answer.text.startsWith("The exec_command tool returned:") || !answer.text.includes(marker))
       fail("the answer does not quote the command output");'
