@@ -5,19 +5,18 @@
 //! the conversion (`convert::responses_*`) and the response store differ.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use base64::Engine;
 use serde_json::{json, Value};
 
 use super::body::parse_json;
-use std::sync::Arc;
+use super::openai::fetch_images;
 
 use crate::actors::response_store::{
     Conversation, LoadConversation, LoadResponse, ResponseStore, SaveResponse,
 };
 use crate::auth::{authenticate_api, ApiCaller};
-use crate::convert::openai_request::InlineImage;
 use crate::convert::responses_dialect::{OnFinal, ResponsesDialect};
 use crate::convert::responses_request::{
     collect_remote_image_urls, previous_response_id, responses_to_gemini,
@@ -27,7 +26,7 @@ use crate::convert::ConvertOptions;
 use crate::error::{ApiError, ErrorKind, ErrorStyle};
 use crate::gateway::{serve, ModelCall};
 use crate::state::{AppState, UpstreamClient};
-use crate::upstream::image_fetch::{fetch_image, ImageFetchPolicy};
+use crate::upstream::image_fetch::ImageFetchPolicy;
 
 const STYLE: ErrorStyle = ErrorStyle::OpenAi;
 
@@ -81,29 +80,6 @@ fn not_found(id: &str, param: Option<&str>) -> HttpResponse {
         "param": param,
         "code": if param.is_some() { "previous_response_not_found" } else { "response_not_found" },
     }}))
-}
-
-async fn fetch_images(
-    client: &UpstreamClient,
-    urls: Vec<String>,
-    policy: &ImageFetchPolicy,
-) -> Result<HashMap<String, InlineImage>, ApiError> {
-    let mut images = HashMap::new();
-    for url in urls {
-        let (mime_type, bytes) = fetch_image(&client.0, &url, policy).await.map_err(|e| {
-            ApiError::bad_request(format!("input_image {url} could not be used: {e}"))
-                .with_style(STYLE)
-        })?;
-        let data_base64 = base64::engine::general_purpose::STANDARD.encode(bytes);
-        images.insert(
-            url,
-            InlineImage {
-                mime_type,
-                data_base64,
-            },
-        );
-    }
-    Ok(images)
 }
 
 pub async fn create(

@@ -70,8 +70,12 @@ pub(crate) fn scripted_reply(scripts: &[ToolScript], envelope: &Value) -> Option
     });
     let Some(result) = result else {
         return Some(
-            Reply::function_call(&script.function, script.args.clone(), Some(SCRIPT_SIGNATURE))
-                .with_thought(format!("I will call {}.", script.function)),
+            Reply::function_call(
+                &script.function,
+                script.args.clone(),
+                Some(SCRIPT_SIGNATURE),
+            )
+            .with_thought(format!("I will call {}.", script.function)),
         );
     };
     let signed = contents.iter().rev().skip(1).any(|turn| {
