@@ -428,6 +428,36 @@ mod tests {
     }
 
     #[test]
+    fn remote_images_come_from_the_fetched_map() {
+        let mut images = HashMap::new();
+        images.insert(
+            "https://a.example/x.png".to_owned(),
+            InlineImage {
+                mime_type: "image/png".into(),
+                data_base64: "QQ==".into(),
+            },
+        );
+        let mut registry = ToolRegistry::default();
+        let items = json!([{"role": "user", "content": [{"type": "input_image", "image_url": "https://a.example/x.png"}]}]);
+        let out = convert_input(
+            [("input[0]".to_owned(), &items[0])],
+            &mut InputContext {
+                images: &images,
+                registry: &mut registry,
+                compatibility_mode: false,
+                needs_signatures: false,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            out.contents,
+            vec![
+                json!({"role": "user", "parts": [{"inlineData": {"mimeType": "image/png", "data": "QQ=="}}]})
+            ]
+        );
+    }
+
+    #[test]
     fn only_instructions_become_a_user_turn() {
         let out = convert(json!([{"role": "developer", "content": "say hi"}]));
         assert!(out.system_parts.is_empty());
