@@ -17,6 +17,10 @@
 //!                     tool_script.rs); repeatable
 //!   --auth-code C=R   accept OAuth code C for refresh token R; repeatable
 //!                                             [FAKE_GOOGLE_AUTH_CODES=C1=R1,C2=R2]
+//!   --accept-unissued-tokens
+//!                     accept bearer tokens shaped `at-<refresh token>-<n>` that the fake never issued
+//!                     (the benchmark's credential files carry such tokens); flag only, the tests
+//!                     always run the fake as strictly as Google
 //! Prints `listening on http://<addr>` once bound; stops on Ctrl-C or SIGTERM.
 
 #[path = "../tests/support/fake_google.rs"]
@@ -39,6 +43,7 @@ struct ServerArgs {
     record: bool,
     stamp: bool,
     control: bool,
+    accept_unissued_tokens: bool,
     /// (code, refresh token) pairs the token endpoint exchanges, for sign-in flows run from outside.
     auth_codes: Vec<(String, String)>,
     /// Functions answered with a scripted call and then with their output (agent client tests).
@@ -92,6 +97,7 @@ impl ServerArgs {
             record: std::env::var("FAKE_GOOGLE_NO_RECORD").map_or(true, |v| v != "1"),
             stamp: std::env::var("FAKE_GOOGLE_STAMP").is_ok_and(|v| v == "1"),
             control: false,
+            accept_unissued_tokens: false,
             auth_codes: Vec::new(),
             tool_scripts: Vec::new(),
         };
@@ -109,6 +115,10 @@ impl ServerArgs {
             }
             if option == "--stamp" {
                 args.stamp = true;
+                continue;
+            }
+            if option == "--accept-unissued-tokens" {
+                args.accept_unissued_tokens = true;
                 continue;
             }
             if option == "--control" {
@@ -184,6 +194,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         record: args.record,
         default_reply: Some(args.reply()),
         control: args.control,
+        strict_tokens: !args.accept_unissued_tokens,
     })
     .await?;
     for (code, refresh_token) in &args.auth_codes {

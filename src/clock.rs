@@ -15,6 +15,11 @@ impl Clock {
         chrono::Utc::now().timestamp() + self.offset_secs.load(Ordering::Relaxed)
     }
 
+    /// Unix milliseconds.
+    pub fn now_millis(&self) -> i64 {
+        self.now_datetime().timestamp_millis()
+    }
+
     pub fn now_datetime(&self) -> chrono::DateTime<chrono::Utc> {
         chrono::Utc::now() + chrono::Duration::seconds(self.offset_secs.load(Ordering::Relaxed))
     }

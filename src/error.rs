@@ -346,9 +346,14 @@ impl ResponseError for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        if let Some(secs) = self.retry_after {
+        // Every 429 tells the client when to come back: one second when nothing better is known.
+        let retry_after = match self.retry_after {
+            None if status == StatusCode::TOO_MANY_REQUESTS => Some(1),
+            other => other,
+        };
+        if let Some(secs) = retry_after {
             if matches!(status.as_u16(), 429 | 503) {
-                builder.insert_header((header::RETRY_AFTER, secs.to_string()));
+                builder.insert_header((header::RETRY_AFTER, secs.max(1).to_string()));
             }
         }
         builder.json(self.body())
@@ -458,6 +463,9 @@ mod tests {
         assert_eq!(r.headers().get(header::RETRY_AFTER).unwrap(), "7");
         let r = ApiError::internal("x").with_retry_after(7).error_response();
         assert!(r.headers().get(header::RETRY_AFTER).is_none());
+        // A 429 always says when to come back.
+        let r = ApiError::upstream(429, None, "slow down").error_response();
+        assert_eq!(r.headers().get(header::RETRY_AFTER).unwrap(), "1");
     }
 
     #[test]

@@ -1,23 +1,34 @@
 //! gcli2api: OpenAI-compatible and Gemini-native APIs over the Gemini CLI / Code Assist backend.
+//! `docs/architecture.md` draws the request path, the actors and who writes what to the store.
 //!
 //! - `cli`: the command line (`serve`, `migrate`).
 //! - `config`: layered settings (defaults → TOML → panel-saved → env) and the table of every key.
 //! - `startup`: binds the listener, starts the actors in order, builds the HTTP server.
-//! - `actors`: the owners of mutable state — credential fleet, storage writer, quotas, config, panel
-//!   sessions, OAuth flows, log broadcaster.
-//! - `routes`: HTTP handlers, one file per URL family.
-//! - `gateway`: the request path shared by the client APIs (credential choice, retries, relaying streams).
-//! - `convert`: OpenAI ⇄ Gemini conversion, model-name features, tool-schema cleaning.
-//! - `streaming`: fake streaming and anti-truncation, their logic and their drivers.
-//! - `upstream`: calls to Google (Code Assist, OAuth, onboarding), the outbound transport and SSE reader.
-//! - `store`: persistence backends behind one trait (files, Redis, PostgreSQL, MongoDB).
+//! - `state`: `AppState` (actor addresses, settings, store) and the per-worker `UpstreamClient`.
+//! - `actors`: the owners of mutable state — credential fleet, storage writer, quotas and keys, config,
+//!   panel sessions, OAuth flows, log broadcaster. Each has a `messages.rs`.
+//! - `routes`: HTTP handlers, one file per URL family. Model routes extract, authenticate, convert with
+//!   their dialect, and make one `gateway::serve` call.
+//! - `gateway`: the one request path of a model call: quota guard, credential choice and retries, the
+//!   stream modes (relay, fake streaming, anti-truncation) and their drivers.
+//! - `convert`: pure shaping — OpenAI ⇄ Gemini conversion, model-name features, tool-schema cleaning,
+//!   the client dialects (`Dialect`: how an API renders answers, streams and errors), fake-stream
+//!   chunks and the anti-truncation text rules.
+//! - `upstream`: calls to Google (Code Assist, OAuth, onboarding), the outbound transport and SSE reader,
+//!   and the one classifier of Google's error answers.
+//! - `store`: persistence backends behind one trait (files, Redis, PostgreSQL, MongoDB); its module
+//!   doc lists the one writer of each kind of record.
 //! - `auth`: API callers (password or `sk-` key) and panel sessions (JWT).
 //! - `credential`: the OAuth credential JSON format.
 //! - `env_credentials`: credentials given in environment variables.
 //! - `logging`: the process logger and secret masking.
-//! - `error`: the one mapping from failures to HTTP responses.
+//! - `error`: the one error table (`ErrorKind` → status, OpenAI / Google / Anthropic shapes) and its
+//!   renderer per `ErrorStyle`, for HTTP bodies and in-stream errors alike.
 //! - `clock`: wall clock with an adjustable offset for tests.
 //! - `allocator`: settings of the binary's allocator.
+//!
+//! Modules depend on each other in one direction (`tests/layering.rs` fails on a cycle):
+//! routes → gateway → auth → state → actors → store / upstream → convert → error.
 
 // A panic inside an actor silently kills it: none outside tests.
 #![cfg_attr(

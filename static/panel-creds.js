@@ -89,13 +89,34 @@
     }
   }
 
+  // What each cooldown kind means, for the badge's tooltip.
+  const COOLDOWN_KINDS = {
+    rate_limited: 'Short-term rate limit: back in seconds (longer after several 429s in a row)',
+    daily_quota: 'Daily quota of this model spent: back at the reset Google named, else the daily reset',
+    capacity: 'Google had no capacity for this model: a short pause, not the account\'s fault',
+    no_credits: 'The account has no credits left',
+    auth: 'Google refused the credential',
+    no_model_access: 'The account may not use this model',
+    transient: 'A passing server error',
+    client_error: 'The request was refused',
+  };
+
+  // Prefers the server's `seconds_left` (its clock decides), else the model_cooldowns map.
   function activeCooldowns(item) {
     const now = Date.now();
     const out = [];
+    if (Array.isArray(item.cooldowns)) {
+      for (const c of item.cooldowns) {
+        const left = Number(c.seconds_left);
+        if (!(left > 0)) continue;
+        out.push({ model: String(c.model), until: new Date(now + left * 1000), kind: c.kind ? String(c.kind) : '', message: c.message ? String(c.message) : '' });
+      }
+      return out;
+    }
     const cooldowns = item.model_cooldowns && typeof item.model_cooldowns === 'object' ? item.model_cooldowns : {};
     for (const [model, until] of Object.entries(cooldowns)) {
       const date = parseTime(until);
-      if (date && date.getTime() > now) out.push({ model, until: date });
+      if (date && date.getTime() > now) out.push({ model, until: date, kind: '', message: '' });
     }
     return out;
   }
@@ -153,9 +174,12 @@
 
     const cooling = activeCooldowns(item);
     const cooldowns = cooling.length
-      ? h('div', null, cooling.map((c) => h('div', { class: 'small', title: 'Until ' + c.until.toLocaleString() },
+      ? h('div', null, cooling.map((c) => h('div', { class: 'small cooldown', dataset: { model: c.model, kind: c.kind }, title: 'Until ' + c.until.toLocaleString() },
         h('code', { class: 'wrap-any' }, c.model), ': ',
-        h('span', { class: 'cooldown-left', dataset: { until: String(c.until.getTime()) } }, formatDuration((c.until.getTime() - Date.now()) / 1000)))))
+        c.kind ? h('span', { class: 'badge warn', title: COOLDOWN_KINDS[c.kind] || c.kind }, c.kind.replace(/_/g, ' ')) : null,
+        c.kind ? ' ' : null,
+        h('span', { class: 'cooldown-left', dataset: { until: String(c.until.getTime()) } }, formatDuration((c.until.getTime() - Date.now()) / 1000)),
+        c.message ? h('div', { class: 'muted wrap-any cooldown-message' }, c.message) : null)))
       : h('span', { class: 'muted' }, '\u2014');
 
     const usage = item.usage || {};

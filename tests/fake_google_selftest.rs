@@ -24,8 +24,8 @@ async fn refresh(fake: &FakeGoogle, refresh_token: &str) -> (u16, Value) {
         .send_form(&[
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),
-            ("client_id", "client"),
-            ("client_secret", "secret"),
+            ("client_id", "test-client.apps.googleusercontent.com"),
+            ("client_secret", "test-secret"),
         ])
         .await
         .expect("token request");
@@ -129,12 +129,13 @@ fn event_text(event: &Value) -> String {
 /// Plain HTTP/1.1 over TCP, read until the server closes: shows whether a body ended cleanly,
 /// which awc does not report (it treats a close between chunks as the end of the body).
 async fn raw_post(fake: &FakeGoogle, path: &str, body: &Value) -> String {
+    let token = access_token(fake, "rt-raw").await;
     let mut socket = tokio::net::TcpStream::connect(fake.addr())
         .await
         .expect("connect");
     let body = body.to_string();
     let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer at-raw-1\r\n\
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         fake.addr(),
         body.len()
@@ -216,7 +217,12 @@ async fn authorization_code_exchange_and_userinfo() {
     fake.set_email("rt-new", "alice@example.org");
     let mut response = client()
         .post(format!("{}/token", fake.url()))
-        .send_form(&[("grant_type", "authorization_code"), ("code", "code-1")])
+        .send_form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "code-1"),
+            ("client_id", "test-client.apps.googleusercontent.com"),
+            ("client_secret", "test-secret"),
+        ])
         .await
         .expect("exchange");
     assert_eq!(response.status().as_u16(), 200);
@@ -233,7 +239,12 @@ async fn authorization_code_exchange_and_userinfo() {
 
     let mut bad = client()
         .post(format!("{}/token", fake.url()))
-        .send_form(&[("grant_type", "authorization_code"), ("code", "nope")])
+        .send_form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "nope"),
+            ("client_id", "test-client.apps.googleusercontent.com"),
+            ("client_secret", "test-secret"),
+        ])
         .await
         .expect("exchange");
     assert_eq!(bad.status().as_u16(), 400);
@@ -298,6 +309,7 @@ async fn code_assist_refuses_missing_or_expired_tokens() {
     let (status, _) = post_json(&fake, "/v1internal:generateContent", Some(&expired), &body).await;
     assert_eq!(status, 401);
 
+    // A token of the fake's shape that it never issued is refused, as Google refuses made-up ones.
     let (status, _) = post_json(
         &fake,
         "/v1internal:generateContent",
@@ -305,7 +317,46 @@ async fn code_assist_refuses_missing_or_expired_tokens() {
         &body,
     )
     .await;
+    assert_eq!(status, 401);
+    let issued = access_token(&fake, "rt-handmade").await;
+    let (status, _) = post_json(&fake, "/v1internal:generateContent", Some(&issued), &body).await;
     assert_eq!(status, 200);
+}
+
+#[actix_rt::test]
+async fn token_endpoint_refuses_unknown_clients() {
+    let fake = FakeGoogle::start().await;
+    let url = fake.url();
+    let ask = |client_id: &'static str, client_secret: &'static str| {
+        let url = url.clone();
+        async move {
+            let mut response = client()
+                .post(format!("{url}/token"))
+                .send_form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", "rt-a"),
+                    ("client_id", client_id),
+                    ("client_secret", client_secret),
+                ])
+                .await
+                .expect("token request");
+            let body = response.json::<Value>().await.expect("token body");
+            (response.status().as_u16(), body)
+        }
+    };
+    let (status, body) = ask("test-client.apps.googleusercontent.com", "wrong-secret").await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "invalid_client");
+    let (status, _) = ask("someone-else.apps.googleusercontent.com", "test-secret").await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        fake.token_refreshes("rt-a"),
+        0,
+        "refused before any refresh"
+    );
+    fake.register_client("someone-else.apps.googleusercontent.com", "their-secret");
+    let (status, body) = ask("someone-else.apps.googleusercontent.com", "their-secret").await;
+    assert_eq!(status, 200, "{body}");
 }
 
 #[actix_rt::test]

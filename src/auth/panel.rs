@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::constant_time_eq;
-use crate::actors::sessions::IsRevoked;
+use crate::actors::sessions::messages::IsRevoked;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
@@ -116,7 +116,9 @@ pub async fn check_panel_token(state: &AppState, token: &str) -> Result<PanelSes
         .ok_or_else(|| ApiError::unauthorized("session expired or invalid; log in again"))?;
     let revoked = state
         .sessions
-        .send(IsRevoked(claims.jti.clone()))
+        .send(IsRevoked {
+            jti: claims.jti.clone(),
+        })
         .await
         .unwrap_or(true);
     if revoked {

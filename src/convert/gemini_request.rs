@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::features::apply_model_features;
 use super::model_name::ModelSpec;
+use super::schema::normalise_tool_enums;
 use super::{ConvertError, ConvertOptions};
 
 /// Request keys forwarded upstream, with the snake_case spellings the REST API also accepts.
@@ -78,6 +79,8 @@ pub fn prepare_native_request(
     expect_kind(&request, "labels", Value::is_object, "must be an object")?;
 
     let mut request = Value::Object(request);
+    // Native clients write Gemini's schema shape themselves, but enums on non-strings still fail.
+    normalise_tool_enums(&mut request);
     apply_model_features(&mut request, spec, opts);
     let has_contents = request
         .get("contents")

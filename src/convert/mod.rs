@@ -11,6 +11,7 @@ pub mod fake_stream;
 pub mod features;
 pub mod gemini_dialect;
 pub mod gemini_request;
+pub mod lenient_json;
 pub mod model_name;
 pub mod openai_content;
 pub mod openai_dialect;
@@ -29,6 +30,7 @@ pub mod responses_response;
 pub mod responses_signature;
 pub mod responses_tools;
 pub mod schema;
+pub mod session_key;
 pub mod tool_call_id;
 
 /// Runtime switches that change how requests are converted (hot-reloadable config values).

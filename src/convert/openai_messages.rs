@@ -44,6 +44,8 @@ pub fn convert_messages(
 
     for (i, message) in messages.iter().enumerate() {
         let field = format!("messages[{i}]");
+        // Every message but the last is history the client replays (see `lenient_json`).
+        let history = i + 1 < messages.len();
         let Some(message) = message.as_object() else {
             return Err(ConvertError::invalid(field, "must be an object"));
         };
@@ -84,7 +86,7 @@ pub fn convert_messages(
             }
             "assistant" => {
                 before_conversation = false;
-                let parts = assistant_parts(message, &field, ctx, &mut call_names)?;
+                let parts = assistant_parts(message, &field, ctx, &mut call_names, history)?;
                 push_turn(&mut contents, "model", parts);
             }
             "tool" => {
@@ -149,9 +151,12 @@ fn assistant_parts(
     field: &str,
     ctx: &mut MessageContext<'_>,
     call_names: &mut HashMap<String, String>,
+    history: bool,
 ) -> Result<Vec<Value>, ConvertError> {
     let mut parts = content_parts(message.get("content"), field, ctx.images)?;
-    parts.extend(assistant_call_parts(message, field, ctx, call_names)?);
+    parts.extend(assistant_call_parts(
+        message, field, ctx, call_names, history,
+    )?);
     Ok(parts)
 }
 

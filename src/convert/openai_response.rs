@@ -233,21 +233,15 @@ fn openai_usage(meta: &Value) -> Value {
         .get("totalTokenCount")
         .and_then(Value::as_u64)
         .unwrap_or(prompt.saturating_add(completion));
-    let mut usage = json!({
+    // Like OpenAI, the cached count is always present (0 when nothing was cached), so clients can
+    // read it without checking; Gemini's prompt count already includes the cached tokens.
+    json!({
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": total,
+        "prompt_tokens_details": {"cached_tokens": cached},
         "completion_tokens_details": {"reasoning_tokens": thoughts},
-    });
-    if cached > 0 {
-        if let Some(obj) = usage.as_object_mut() {
-            obj.insert(
-                "prompt_tokens_details".into(),
-                json!({"cached_tokens": cached}),
-            );
-        }
-    }
-    usage
+    })
 }
 
 fn now_unix() -> i64 {
@@ -618,7 +612,8 @@ mod tests {
         assert_eq!(
             usage,
             json!({"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5,
-                   "completion_tokens_details": {"reasoning_tokens": 0}})
+                   "completion_tokens_details": {"reasoning_tokens": 0},
+                          "prompt_tokens_details": {"cached_tokens": 0}})
         );
     }
 
@@ -715,7 +710,8 @@ mod tests {
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": ""},
                              "finish_reason": "content_filter"}],
                 "usage": {"prompt_tokens": 8, "completion_tokens": 0, "total_tokens": 8,
-                          "completion_tokens_details": {"reasoning_tokens": 0}}
+                          "completion_tokens_details": {"reasoning_tokens": 0},
+                          "prompt_tokens_details": {"cached_tokens": 0}}
             })
         );
     }
@@ -912,7 +908,8 @@ mod tests {
                 chunk(json!([{"index": 0, "delta": {}, "finish_reason": "stop"}])),
                 json!({"object": "chat.completion.chunk", "model": "m", "choices": [],
                        "usage": {"prompt_tokens": 4, "completion_tokens": 2, "total_tokens": 6,
-                                 "completion_tokens_details": {"reasoning_tokens": 0}}}),
+                                 "completion_tokens_details": {"reasoning_tokens": 0},
+                          "prompt_tokens_details": {"cached_tokens": 0}}}),
             ]
         );
         let mut without = OpenAiStreamConverter::new("m", opts(false), false);
@@ -1022,7 +1019,8 @@ mod tests {
                 chunk(json!([{"index": 0, "delta": {}, "finish_reason": "tool_calls"}])),
                 json!({"object": "chat.completion.chunk", "model": "m", "choices": [],
                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2,
-                                 "completion_tokens_details": {"reasoning_tokens": 0}}}),
+                                 "completion_tokens_details": {"reasoning_tokens": 0},
+                          "prompt_tokens_details": {"cached_tokens": 0}}}),
             ]
         );
     }

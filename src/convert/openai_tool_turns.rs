@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
+use super::lenient_json::{history_arguments, warn_repaired};
 use super::openai_content::text_of_content;
 use super::openai_messages::MessageContext;
 use super::openai_tools::ToolNames;
@@ -17,12 +18,15 @@ pub const SKIP_SIGNATURE_SENTINEL: &str = "skip_thought_signature_validator";
 use super::openai_tools::required_name;
 use super::tool_call_id::decode as decode_tool_call_id;
 
-/// Parts for an assistant message's `tool_calls` (and the legacy `function_call`).
+/// Parts for an assistant message's `tool_calls` (and the legacy `function_call`). `history` says
+/// whether a later message follows: broken arguments there are repaired instead of refused (see
+/// [`super::lenient_json`]).
 pub fn assistant_call_parts(
     message: &Map<String, Value>,
     field: &str,
     ctx: &mut MessageContext<'_>,
     call_names: &mut HashMap<String, String>,
+    history: bool,
 ) -> Result<Vec<Value>, ConvertError> {
     let mut parts = Vec::new();
     match message.get("tool_calls") {
@@ -30,7 +34,7 @@ pub fn assistant_call_parts(
         Some(Value::Array(calls)) => {
             for (j, call) in calls.iter().enumerate() {
                 let call_field = format!("{field}.tool_calls[{j}]");
-                parts.push(tool_call_part(call, &call_field, ctx, call_names)?);
+                parts.push(tool_call_part(call, &call_field, ctx, call_names, history)?);
             }
         }
         Some(_) => {
@@ -45,7 +49,7 @@ pub fn assistant_call_parts(
         Some(Value::Object(function)) => {
             let function_field = format!("{field}.function_call");
             let name = required_name(function, &function_field)?;
-            let args = parse_arguments(function.get("arguments"), &function_field, None)?;
+            let args = call_arguments(function, &function_field, None, history)?;
             let gemini_name = ctx.names.gemini_name(name);
             let call = json!({"name": gemini_name, "args": args});
             parts.push(function_call_part(call, None, ctx.needs_signatures));
@@ -65,6 +69,7 @@ fn tool_call_part(
     field: &str,
     ctx: &mut MessageContext<'_>,
     call_names: &mut HashMap<String, String>,
+    history: bool,
 ) -> Result<Value, ConvertError> {
     let Some(call) = call.as_object() else {
         return Err(ConvertError::invalid(field, "must be an object"));
@@ -88,7 +93,7 @@ fn tool_call_part(
         Some(_) => return Err(ConvertError::invalid(function_field, "must be an object")),
     };
     let name = required_name(function, &function_field)?;
-    let args = parse_arguments(function.get("arguments"), &function_field, id)?;
+    let args = call_arguments(function, &function_field, id, history)?;
     let gemini_name = ctx.names.gemini_name(name);
 
     let (plain_id, signature) = match id {
@@ -125,6 +130,29 @@ fn function_call_part(call: Value, signature: Option<String>, needs_signatures: 
         part.insert("thoughtSignature".into(), Value::String(signature));
     }
     Value::Object(part)
+}
+
+/// The arguments of one call: strict for the new message, lenient for history.
+fn call_arguments(
+    function: &Map<String, Value>,
+    function_field: &str,
+    call_id: Option<&str>,
+    history: bool,
+) -> Result<Value, ConvertError> {
+    let arguments = function.get("arguments");
+    if !history {
+        return parse_arguments(arguments, function_field, call_id);
+    }
+    let read = history_arguments(arguments);
+    if let Some(repair) = read.repair {
+        let name = function.get("name").and_then(Value::as_str).unwrap_or("");
+        let call = match call_id {
+            Some(id) => format!("tool call \"{id}\" ({name})"),
+            None => format!("tool call {name}"),
+        };
+        warn_repaired(repair, &call, &format!("{function_field}.arguments"));
+    }
+    Ok(read.args)
 }
 
 /// Tool-call arguments arrive as a JSON string; Gemini wants the object.
@@ -335,6 +363,56 @@ mod tests {
             out.contents[1],
             json!({"role": "model", "parts": [{"functionCall": {"name": "f", "args": {"a": 1}}}]})
         );
+    }
+
+    #[test]
+    fn broken_arguments_in_history_keep_the_first_object_and_the_pairing() {
+        let out = convert(json!([
+            {"role": "user", "content": "weather in two cities?"},
+            {"role": "assistant", "content": null, "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "get_weather",
+                 "arguments": "{\"city\": \"Beijing\"}{\"city\": \"Shanghai\"}"}},
+                {"id": "call_2", "type": "function", "function": {"name": "now", "arguments": "{oops"}}
+            ]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+            {"role": "tool", "tool_call_id": "call_2", "content": "noon"},
+            {"role": "assistant", "function_call": {"name": "legacy", "arguments": 7}},
+            {"role": "function", "name": "legacy", "content": "ok"},
+            {"role": "user", "content": "and tomorrow?"}
+        ]));
+        assert_eq!(
+            out.contents[1],
+            json!({"role": "model", "parts": [
+                {"functionCall": {"id": "call_1", "name": "get_weather", "args": {"city": "Beijing"}}},
+                {"functionCall": {"id": "call_2", "name": "now", "args": {}}}
+            ]})
+        );
+        assert_eq!(
+            out.contents[2],
+            json!({"role": "user", "parts": [
+                {"functionResponse": {"id": "call_1", "name": "get_weather", "response": {"result": "sunny"}}},
+                {"functionResponse": {"id": "call_2", "name": "now", "response": {"result": "noon"}}}
+            ]})
+        );
+        assert_eq!(
+            out.contents[3],
+            json!({"role": "model", "parts": [{"functionCall": {"name": "legacy", "args": {}}}]})
+        );
+    }
+
+    #[test]
+    fn malformed_arguments_in_the_last_message_are_refused() {
+        let err = convert_with(
+            json!([
+                {"role": "user", "content": "x"},
+                {"role": "assistant", "tool_calls": [{"id": "c", "function": {"name": "f",
+                 "arguments": "{\"a\": 1}{\"a\": 2}"}}]}
+            ]),
+            false,
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(err.field(), "messages[1].tool_calls[0].function.arguments");
     }
 
     #[test]

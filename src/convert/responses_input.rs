@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
+use super::lenient_json::{history_arguments, warn_repaired};
 use super::openai_request::InlineImage;
 use super::openai_tool_turns::SKIP_SIGNATURE_SENTINEL;
 use super::responses_content::content_parts;
@@ -51,7 +52,9 @@ pub fn convert_input<'v>(
         before_conversation: true,
         ..State::default()
     };
-    for (field, item) in items {
+    let items: Vec<(String, &Value)> = items.into_iter().collect();
+    let last = items.len().saturating_sub(1);
+    for (position, (field, item)) in items.into_iter().enumerate() {
         let Some(item) = item.as_object() else {
             return Err(ConvertError::invalid(field, "must be an object"));
         };
@@ -89,7 +92,16 @@ pub fn convert_input<'v>(
                 let gemini = ctx
                     .registry
                     .gemini_name(name, namespace, ToolKind::Function);
-                let args = lenient_arguments(item.get("arguments"), &field)?;
+                let args = if position == last {
+                    strict_arguments(item.get("arguments"), &field)?
+                } else {
+                    let read = history_arguments(item.get("arguments"));
+                    if let Some(repair) = read.repair {
+                        let call = format!("function_call \"{name}\"");
+                        warn_repaired(repair, &call, &format!("{field}.arguments"));
+                    }
+                    read.args
+                };
                 call(item, &field, gemini, args, ctx, &mut st)?;
             }
             "custom_tool_call" => {
@@ -257,30 +269,24 @@ fn call_output(
     Ok(())
 }
 
-/// Arguments arrive as a JSON string. Broken history (a truncated or doubled string) must not fail the
-/// whole conversation, so the first complete JSON object in the text is used; no object at all means
-/// empty arguments.
-fn lenient_arguments(arguments: Option<&Value>, field: &str) -> Result<Value, ConvertError> {
+/// Arguments of the newest item: the client just wrote them, so broken ones are its error to fix.
+/// (Older items are history and read leniently, see `lenient_json`.)
+fn strict_arguments(arguments: Option<&Value>, field: &str) -> Result<Value, ConvertError> {
+    let field = format!("{field}.arguments");
     match arguments {
         None | Some(Value::Null) => Ok(json!({})),
         Some(object @ Value::Object(_)) => Ok(object.clone()),
-        Some(Value::String(text)) => Ok(first_json_object(text).unwrap_or_else(|| json!({}))),
-        Some(_) => Err(ConvertError::invalid(
-            format!("{field}.arguments"),
-            "must be a JSON string",
-        )),
+        Some(Value::String(text)) if text.trim().is_empty() => Ok(json!({})),
+        Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
+            Ok(object @ Value::Object(_)) => Ok(object),
+            Ok(_) => Err(ConvertError::invalid(field, "must be a JSON object")),
+            Err(e) => Err(ConvertError::invalid(
+                field,
+                format!("is not valid JSON ({e})"),
+            )),
+        },
+        Some(_) => Err(ConvertError::invalid(field, "must be a JSON string")),
     }
-}
-
-fn first_json_object(text: &str) -> Option<Value> {
-    for (start, _) in text.match_indices('{') {
-        let rest = text.get(start..)?;
-        let mut values = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
-        if let Some(Ok(object @ Value::Object(_))) = values.next() {
-            return Some(object);
-        }
-    }
-    None
 }
 
 /// Append parts as a turn, merging into the previous turn when it has the same role.
@@ -411,12 +417,13 @@ mod tests {
     }
 
     #[test]
-    fn broken_arguments_use_the_first_json_object() {
+    fn broken_arguments_in_history_use_the_first_json_object() {
         let out = convert(json!([
             {"role": "user", "content": "go"},
             {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{\"a\":1}{\"a\":1}"},
             {"type": "function_call", "call_id": "d", "name": "f", "arguments": "oops {\"b\":2"},
-            {"type": "function_call", "call_id": "e", "name": "f", "arguments": "x {\"c\":3} y"}
+            {"type": "function_call", "call_id": "e", "name": "f", "arguments": "x {\"c\":3} y"},
+            {"type": "function_call_output", "call_id": "e", "output": "ok"}
         ]));
         let args: Vec<&Value> = out.contents[1]["parts"]
             .as_array()
@@ -455,6 +462,19 @@ mod tests {
                 json!({"role": "user", "parts": [{"inlineData": {"mimeType": "image/png", "data": "QQ=="}}]})
             ]
         );
+    }
+
+    #[test]
+    fn broken_arguments_in_the_newest_item_are_refused() {
+        let err = convert_with(
+            json!([
+                {"role": "user", "content": "go"},
+                {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{\"a\":1}{"}
+            ]),
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(err.field(), "input[1].arguments");
     }
 
     #[test]

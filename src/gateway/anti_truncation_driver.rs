@@ -17,6 +17,7 @@ use crate::convert::anti_truncation::{
     strip_finish_reason, MarkerFilter,
 };
 use crate::convert::dialect::{encode_frames, Dialect, SseFrame};
+use crate::convert::session_key::SessionKey;
 use crate::error::ApiError;
 use crate::state::{AppState, UpstreamClient};
 use crate::upstream::UpstreamError;
@@ -25,6 +26,8 @@ struct Run<D> {
     state: AppState,
     client: UpstreamClient,
     base_model: String,
+    /// The conversation (session affinity): continuations belong to it too.
+    session: Option<SessionKey>,
     base_request: Value,
     dialect: D,
     attempt: u32,
@@ -77,7 +80,15 @@ impl<D: Dialect> Run<D> {
             self.max_attempts
         );
         let request = continuation_request(&self.base_request, &self.answer_so_far);
-        match open_stream(&self.state, &self.client, &self.base_model, &request).await {
+        match open_stream(
+            &self.state,
+            &self.client,
+            &self.base_model,
+            &request,
+            self.session,
+        )
+        .await
+        {
             Ok((first, events)) => {
                 self.filter = MarkerFilter::new();
                 self.first = Some(first);
@@ -118,10 +129,11 @@ pub async fn anti_truncation_stream<D: Dialect>(
         client,
         base_model,
         mut request,
+        session,
     } = job;
     prepare_request(&mut request);
     let max_attempts = state.settings.current().anti_truncation_max_attempts.max(1);
-    let (first, events) = open_stream(&state, &client, &base_model, &request).await?;
+    let (first, events) = open_stream(&state, &client, &base_model, &request, session).await?;
     let quota = quota.map(|mut q| {
         q.commit();
         q
@@ -130,6 +142,7 @@ pub async fn anti_truncation_stream<D: Dialect>(
         state,
         client,
         base_model,
+        session,
         base_request: request,
         dialect,
         attempt: 1,

@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::dispatch::{with_retries, DispatchError};
 use super::upstream_events::UpstreamEvents;
 use crate::convert::features::EnvelopeRef;
+use crate::convert::session_key::SessionKey;
 use crate::state::{AppState, UpstreamClient};
 use crate::upstream::{code_assist, UpstreamError};
 
@@ -20,6 +21,8 @@ pub struct Job {
     pub base_model: String,
     /// The Gemini request (not yet wrapped in the Code Assist envelope).
     pub request: Value,
+    /// The conversation the call belongs to (session affinity).
+    pub session: Option<SessionKey>,
 }
 
 /// `generateContent` for the Gemini `request`; answers the unwrapped response.
@@ -28,11 +31,12 @@ pub async fn generate(
     client: &UpstreamClient,
     base_model: &str,
     request: &Value,
+    session: Option<SessionKey>,
 ) -> Result<Value, DispatchError> {
     let settings = state.settings.current();
     let timeout = Duration::from_secs(settings.upstream_timeout);
     let endpoint = settings.code_assist_endpoint.clone();
-    let (mut resp, _) = with_retries(state, base_model, |lease| {
+    let (mut resp, _) = with_retries(state, base_model, session, |lease| {
         let client = client.0.clone();
         let endpoint = endpoint.clone();
         async move {
@@ -60,12 +64,13 @@ pub async fn open_stream(
     client: &UpstreamClient,
     base_model: &str,
     request: &Value,
+    session: Option<SessionKey>,
 ) -> Result<(Value, UpstreamEvents), DispatchError> {
     let settings = state.settings.current();
     let head_timeout = Duration::from_secs(settings.upstream_timeout);
     let idle = Duration::from_secs(settings.stream_idle_timeout);
     let endpoint = settings.code_assist_endpoint.clone();
-    let (pair, _) = with_retries(state, base_model, |lease| {
+    let (pair, _) = with_retries(state, base_model, session, |lease| {
         let client = client.0.clone();
         let endpoint = endpoint.clone();
         async move {
@@ -106,7 +111,7 @@ pub async fn count_tokens(
     let settings = state.settings.current();
     let timeout = Duration::from_secs(settings.upstream_timeout.min(120));
     let endpoint = settings.code_assist_endpoint.clone();
-    let (resp, _) = with_retries(state, base_model, |lease| {
+    let (resp, _) = with_retries(state, base_model, None, |lease| {
         let client = client.0.clone();
         let endpoint = endpoint.clone();
         let body = body.clone();

@@ -7,8 +7,10 @@ use std::sync::Arc;
 use crate::actors::credentials::{
     AcquireCredential, Choice, CredentialError, EnsureReady, Lease, Outcome, ReportOutcome,
 };
+use crate::convert::session_key::SessionKey;
 use crate::error::{ApiError, ErrorKind};
 use crate::state::AppState;
+use crate::upstream::classify::{classify_error, Verdict};
 use crate::upstream::UpstreamError;
 
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +19,13 @@ pub enum DispatchError {
     NoCredential(#[from] CredentialError),
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    /// Google's 429, relayed once no other credential could take over, with the seconds until a
+    /// credential is expected to be free again.
+    #[error("{error} (retry after {retry_after} s)")]
+    Limited {
+        error: UpstreamError,
+        retry_after: u64,
+    },
     #[error("the credential registry is not answering")]
     Mailbox,
 }
@@ -24,16 +33,23 @@ pub enum DispatchError {
 impl From<DispatchError> for ApiError {
     fn from(e: DispatchError) -> Self {
         match e {
+            // Everyone is resting for this model: a rate limit, not an outage. Clients back off by
+            // `Retry-After` instead of treating the gateway as down.
+            DispatchError::NoCredential(CredentialError::AllCooling { model, wait_secs }) => {
+                ApiError::new(
+                    ErrorKind::ModelCooldown,
+                    format!(
+                        "every credential is cooling down for {model}; the first is free again in {} s",
+                        wait_secs.max(1)
+                    ),
+                )
+                .with_retry_after(wait_secs.max(1) as u64)
+            }
             DispatchError::NoCredential(e) => {
-                let retry = match &e {
-                    CredentialError::AllCooling { wait_secs, .. } => Some(*wait_secs as u64),
-                    _ => None,
-                };
-                let err = ApiError::unavailable(format!("no credential available: {e}"));
-                match retry {
-                    Some(secs) => err.with_retry_after(secs),
-                    None => err,
-                }
+                ApiError::unavailable(format!("no credential available: {e}"))
+            }
+            DispatchError::Limited { error, retry_after } => {
+                ApiError::from(error).with_retry_after(retry_after)
             }
             DispatchError::Upstream(e) => e.into(),
             DispatchError::Mailbox => ApiError::actor_unavailable("the credential registry"),
@@ -69,6 +85,7 @@ pub async fn acquire(
     state: &AppState,
     base_model: &str,
     exclude: &mut Vec<Arc<str>>,
+    session: Option<SessionKey>,
 ) -> Result<Lease, DispatchError> {
     loop {
         let choice = state
@@ -76,6 +93,7 @@ pub async fn acquire(
             .send(AcquireCredential {
                 base_model: base_model.to_string(),
                 exclude: exclude.clone(),
+                session,
             })
             .await
             .map_err(|_| DispatchError::Mailbox)??;
@@ -100,38 +118,50 @@ pub async fn acquire(
     }
 }
 
-/// Whether another credential might succeed where this one failed.
-fn should_retry(err: &UpstreamError, base_model: &str, state: &AppState) -> bool {
-    let settings = state.settings.current();
-    match err {
-        UpstreamError::Status { status, .. } => {
-            let status = *status;
-            (settings.retry_429_enabled && matches!(status, 429 | 500 | 503))
-                || (settings.auto_ban && settings.auto_ban_error_codes.contains(&status))
-                || (status == 404 && base_model.contains("preview"))
-        }
-        UpstreamError::Timeout | UpstreamError::Network(_) | UpstreamError::Cut => {
-            settings.retry_429_enabled
-        }
-        UpstreamError::Protocol(_) => false,
-    }
-}
-
-fn outcome_of(err: &UpstreamError) -> Outcome {
-    match err {
-        UpstreamError::Status { status, body } => Outcome::Failure {
+/// Reports a failed attempt to its credential and waits for the bookkeeping, so the next choice already
+/// sees the rest. Answers until when the credential rests for the model, if it does.
+async fn report_failure(
+    lease: &Lease,
+    base_model: &str,
+    err: &UpstreamError,
+    verdict: &Verdict,
+) -> Option<i64> {
+    let outcome = match err {
+        UpstreamError::Status { status, .. } => Outcome::Failure {
             status: *status,
-            body: body.clone(),
+            verdict: verdict.clone(),
         },
         other => Outcome::Transport(other.to_string()),
+    };
+    let report = ReportOutcome {
+        base_model: base_model.to_string(),
+        outcome,
+    };
+    lease.actor.send(report).await.ok().flatten()
+}
+
+/// The final answer after the last attempt failed with `err`. A 429 carries the seconds until the first
+/// credential that rested is free again (at least one).
+fn give_up(err: UpstreamError, free_at: Option<i64>, now: i64) -> DispatchError {
+    if err.status() != Some(429) {
+        return DispatchError::Upstream(err);
+    }
+    let retry_after = free_at.map_or(1, |at| (at - now).max(1)) as u64;
+    DispatchError::Limited {
+        error: err,
+        retry_after,
     }
 }
 
 /// Runs `call` with one credential after another until it succeeds, a failure is final, or the retry
-/// budget (`RETRY_429_MAX_RETRIES`) is spent. Success is reported for usage counting.
+/// budget (`RETRY_429_MAX_RETRIES`) is spent. Every failure is read once by the classifier; its verdict
+/// decides both the retry here and the credential's rest. Success is reported for usage counting.
+/// `session` is the conversation the call belongs to (session affinity); a retry asks for it again, so
+/// the supervisor rebinds it to the credential that takes over.
 pub async fn with_retries<T, F, Fut>(
     state: &AppState,
     base_model: &str,
+    session: Option<SessionKey>,
     mut call: F,
 ) -> Result<(T, Lease), DispatchError>
 where
@@ -141,11 +171,25 @@ where
     let mut exclude: Vec<Arc<str>> = Vec::new();
     let mut failures = 0u32;
     let mut last_error: Option<UpstreamError> = None;
+    // The earliest moment one of the credentials tried here is free again.
+    let mut free_at: Option<i64> = None;
     loop {
-        let lease = match acquire(state, base_model, &mut exclude).await {
+        let lease = match acquire(state, base_model, &mut exclude, session).await {
             Ok(lease) => lease,
             // Credentials ran out mid-retry: the client learns what Google last said.
-            Err(e) => return Err(last_error.map(DispatchError::Upstream).unwrap_or(e)),
+            Err(e) => {
+                let now = state.clock.now();
+                return Err(match (last_error, e) {
+                    (None, e) => e,
+                    (
+                        Some(err),
+                        DispatchError::NoCredential(CredentialError::AllCooling {
+                            wait_secs, ..
+                        }),
+                    ) => give_up(err, Some(now + wait_secs), now),
+                    (Some(err), _) => give_up(err, free_at, now),
+                });
+            }
         };
         match call(lease.clone()).await {
             Ok(value) => {
@@ -157,16 +201,21 @@ where
                 return Ok((value, lease));
             }
             Err(err) => {
-                log::warn!("credential {} failed for {base_model}: {err}", lease.name);
-                lease.actor.do_send(ReportOutcome {
-                    base_model: base_model.to_string(),
-                    outcome: outcome_of(&err),
-                });
-                failures += 1;
                 let settings = state.settings.current();
+                let verdict = classify_error(&err, base_model, &settings);
+                log::warn!(
+                    "credential {} failed for {base_model} ({}): {err}: {}",
+                    lease.name,
+                    verdict.kind,
+                    verdict.message
+                );
+                if let Some(until) = report_failure(&lease, base_model, &err, &verdict).await {
+                    free_at = Some(free_at.map_or(until, |f| f.min(until)));
+                }
+                failures += 1;
                 let budget = settings.retry_429_max_retries + 1;
-                if !should_retry(&err, base_model, state) || failures >= budget {
-                    return Err(DispatchError::Upstream(err));
+                if !verdict.retry_elsewhere || failures >= budget {
+                    return Err(give_up(err, free_at, state.clock.now()));
                 }
                 exclude.push(lease.name.clone());
                 last_error = Some(err);

@@ -44,7 +44,14 @@ pub async fn fake_stream<D: Dialect>(
     // the client leaves first.
     let call: Pending = async move {
         let mut quota = quota;
-        let result = generate(&job.state, &job.client, &job.base_model, &job.request).await;
+        let result = generate(
+            &job.state,
+            &job.client,
+            &job.base_model,
+            &job.request,
+            job.session,
+        )
+        .await;
         if result.is_ok() {
             if let Some(q) = quota.as_mut() {
                 q.commit();

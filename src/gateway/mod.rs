@@ -12,4 +12,4 @@ pub mod relay;
 pub mod serve;
 pub mod upstream_events;
 
-pub use serve::{serve, ModelCall};
+pub use serve::{serve, session_header, ModelCall};

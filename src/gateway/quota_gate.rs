@@ -1,7 +1,8 @@
 //! Charging `sk-` keys: the debit happens after the request is validated and before Google is called;
 //! the returned guard refunds it if the client ends up with nothing.
 
-use crate::actors::quota::{DebitQuota, QuotaError, QuotaGuard};
+use crate::actors::quota::messages::{DebitQuota, QuotaError};
+use crate::actors::quota::QuotaGuard;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorKind};
 use crate::state::AppState;

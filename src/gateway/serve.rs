@@ -13,6 +13,7 @@ use super::relay::relay;
 use crate::auth::ApiCaller;
 use crate::convert::dialect::Dialect;
 use crate::convert::model_name::StreamMode;
+use crate::convert::session_key::{SessionKey, SessionParts, SESSION_HEADER};
 use crate::error::ApiError;
 use crate::state::{AppState, UpstreamClient};
 
@@ -31,6 +32,16 @@ pub struct ModelCall {
     pub stream: bool,
     /// How a stream is produced: relayed, faked with heartbeats, or continued past truncation.
     pub mode: StreamMode,
+    /// The conversation this call belongs to, so its turns stay on one credential (see
+    /// `convert::session_key`). `None`: the gateway derives it from the request's prefix.
+    pub session: Option<SessionKey>,
+}
+
+/// The `x-session-id` header, which names a conversation on any route (see `convert::session_key`).
+pub fn session_header(headers: &actix_web::http::header::HeaderMap) -> Option<&str> {
+    headers
+        .get(SESSION_HEADER)
+        .and_then(|value| value.to_str().ok())
 }
 
 /// Runs `call` and answers in `dialect`'s shape. Every error, HTTP or in-stream, is rendered in the
@@ -57,8 +68,16 @@ async fn run<D: Dialect>(
     mut dialect: D,
 ) -> Result<HttpResponse, ApiError> {
     let mut quota = charge(state, &call.caller, &call.requested_model).await?;
+    let session = call.session.or_else(|| {
+        SessionKey::of(SessionParts {
+            client_key: None,
+            header: None,
+            model: &call.base_model,
+            gemini_request: &call.request,
+        })
+    });
     if !call.stream {
-        let response = generate(state, client, &call.base_model, &call.request).await?;
+        let response = generate(state, client, &call.base_model, &call.request, session).await?;
         if let Some(q) = quota.as_mut() {
             q.commit();
         }
@@ -69,6 +88,7 @@ async fn run<D: Dialect>(
         client: client.clone(),
         base_model: call.base_model,
         request: call.request,
+        session,
     };
     match call.mode {
         StreamMode::Fake => {
@@ -77,8 +97,14 @@ async fn run<D: Dialect>(
         }
         StreamMode::AntiTruncation => anti_truncation_stream(job, dialect, quota).await,
         StreamMode::Normal => {
-            let (first, events) =
-                open_stream(&job.state, &job.client, &job.base_model, &job.request).await?;
+            let (first, events) = open_stream(
+                &job.state,
+                &job.client,
+                &job.base_model,
+                &job.request,
+                job.session,
+            )
+            .await?;
             Ok(sse_response().streaming(relay(first, events, dialect, quota)))
         }
     }

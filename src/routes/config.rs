@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde_json::Value;
 
 use super::body::parse_json;
-use crate::actors::config_actor::{ConfigSaveError, GetConfig, SaveConfig};
+use crate::actors::config_actor::messages::{ConfigSaveError, GetConfig, SaveConfig};
 use crate::auth::panel::PanelSession;
 use crate::error::{ApiError, ErrorStyle};
 use crate::state::AppState;
@@ -34,7 +34,7 @@ pub async fn save(
     };
     let result = state
         .config
-        .send(SaveConfig(changes))
+        .send(SaveConfig { changes })
         .await
         .map_err(ApiError::mailbox("the config service"))?;
     match result {

@@ -59,6 +59,27 @@ fn active_cooldowns(record: &CredentialRecord, now: i64) -> serde_json::Map<Stri
         .collect()
 }
 
+/// Per resting model: what it waits for (kind), Google's message and the seconds left.
+fn cooldown_details(record: &CredentialRecord, now: i64) -> Vec<Value> {
+    record
+        .state
+        .model_cooldowns
+        .iter()
+        .filter(|(_, until)| **until > now)
+        .map(|(model, until)| {
+            let entry = record.state.cooldowns.get(model);
+            json!({
+                "model": model,
+                "kind": entry.map_or("unknown", |e| e.kind.as_str()),
+                "message": entry.map(|e| e.message.as_str()),
+                "until": until,
+                "seconds_left": until - now,
+                "streak": entry.map_or(0, |e| e.streak),
+            })
+        })
+        .collect()
+}
+
 pub fn status_item(record: &CredentialRecord, now: i64) -> Value {
     let usage = &record.state.usage;
     let (total, pro) = if now >= usage.next_reset {
@@ -76,6 +97,7 @@ pub fn status_item(record: &CredentialRecord, now: i64) -> Value {
         "errors": record.state.errors,
         "last_success": record.state.last_success,
         "model_cooldowns": active_cooldowns(record, now),
+        "cooldowns": cooldown_details(record, now),
         "preview": record.state.preview,
         "usage": {
             "total_calls": total,

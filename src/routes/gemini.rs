@@ -11,10 +11,11 @@ use crate::auth::authenticate_api;
 use crate::convert::gemini_dialect::GeminiDialect;
 use crate::convert::gemini_request::{count_tokens_request, prepare_native_request};
 use crate::convert::model_name::ModelSpec;
+use crate::convert::session_key::{SessionKey, SessionParts};
 use crate::convert::ConvertOptions;
 use crate::error::{ApiError, ErrorKind, ErrorStyle};
 use crate::gateway::calls::count_tokens;
-use crate::gateway::{serve, ModelCall};
+use crate::gateway::{serve, session_header, ModelCall};
 use crate::state::{AppState, UpstreamClient};
 
 const STYLE: ErrorStyle = ErrorStyle::Google;
@@ -92,6 +93,13 @@ pub async fn model_method(
     };
     let request = prepare_native_request(json, &spec, &opts)
         .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
+    // Session affinity: `x-session-id`, else the conversation's prefix.
+    let session = SessionKey::of(SessionParts {
+        client_key: None,
+        header: session_header(req.headers()),
+        model: &spec.base,
+        gemini_request: &request,
+    });
     let call = ModelCall {
         caller,
         requested_model: spec.requested,
@@ -99,6 +107,7 @@ pub async fn model_method(
         request,
         stream: method == "streamGenerateContent",
         mode: spec.mode,
+        session,
     };
     serve(&state, &client, call, GeminiDialect).await
 }

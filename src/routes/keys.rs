@@ -8,7 +8,10 @@ use serde_json::{json, Value};
 
 use super::body::parse_json;
 use crate::actors::quota::costs::{effective_table, DEFAULT_COST};
-use crate::actors::quota::{public_view, CostOf, DeleteCost, ForgetKey, GetCosts, SetCost};
+use crate::actors::quota::messages::{
+    CostOf, CreateKey, DeleteCost, DeleteKey, GetCosts, ModelCost, QuotaError, SetCost,
+};
+use crate::actors::quota::view::public_view;
 use crate::auth::panel::PanelSession;
 use crate::auth::{authenticate_api, ApiCaller};
 use crate::error::{ApiError, ErrorStyle};
@@ -17,6 +20,11 @@ use crate::store::{ApiKeyRecord, StoreError};
 
 fn storage_error(e: StoreError) -> ApiError {
     log::error!("API key storage: {e}");
+    ApiError::internal("storage failed")
+}
+
+/// The quota actor already logged the cause.
+fn quota_storage_error(_: QuotaError) -> ApiError {
     ApiError::internal("storage failed")
 }
 
@@ -110,10 +118,13 @@ pub async fn create_key(
         expires_at,
     };
     state
-        .store
-        .insert_key(&record)
+        .quota
+        .send(CreateKey {
+            record: record.clone(),
+        })
         .await
-        .map_err(storage_error)?;
+        .map_err(ApiError::mailbox("the quota service"))?
+        .map_err(quota_storage_error)?;
     log::info!(
         "API key {} created with quota {total_quota}",
         mask_key(&record.api_key)
@@ -151,10 +162,15 @@ pub async fn delete_key(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let key = path.into_inner();
-    if !state.store.delete_key(&key).await.map_err(storage_error)? {
+    let existed = state
+        .quota
+        .send(DeleteKey { key: key.clone() })
+        .await
+        .map_err(ApiError::mailbox("the quota service"))?
+        .map_err(quota_storage_error)?;
+    if !existed {
         return Err(ApiError::not_found("API key not found"));
     }
-    state.quota.do_send(ForgetKey(key.clone()));
     log::info!("API key {} deleted", mask_key(&key));
     Ok(HttpResponse::Ok().json(json!({"message": "API key deleted", "api_key": mask_key(&key)})))
 }
@@ -282,7 +298,9 @@ pub async fn delete_cost(
     let model = path.into_inner();
     let existed = state
         .quota
-        .send(DeleteCost(model.clone()))
+        .send(DeleteCost {
+            model: model.clone(),
+        })
         .await
         .map_err(ApiError::mailbox("the quota service"))?
         .map_err(|e| ApiError::internal(e.to_string()))?;
@@ -298,9 +316,11 @@ pub async fn model_cost(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let model = path.into_inner();
-    let (cost, is_default) = state
+    let ModelCost { cost, is_default } = state
         .quota
-        .send(CostOf(model.clone()))
+        .send(CostOf {
+            model: model.clone(),
+        })
         .await
         .map_err(ApiError::mailbox("the quota service"))?;
     Ok(HttpResponse::Ok()

@@ -8,9 +8,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 use serde_json::json;
 
-use crate::actors::log_broadcaster::{
-    ClearLogs, DownloadLogs, IsSubscribed, LogBroadcaster, LogLine, Subscribe, Unsubscribe,
+use crate::actors::log_broadcaster::messages::{
+    ClearLogs, DownloadLogs, IsSubscribed, LogLine, Subscribe, Subscription, Unsubscribe,
 };
+use crate::actors::log_broadcaster::LogBroadcaster;
 use crate::auth::panel::{check_panel_token, presented_panel_token, PanelSession};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -34,12 +35,12 @@ impl LogSession {
     fn subscribe(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
         let recipient = ctx.address().recipient::<LogLine>();
         self.broadcaster
-            .send(Subscribe(recipient))
+            .send(Subscribe { session: recipient })
             .into_actor(self)
             .map(|result, act, ctx| match result {
-                Ok(Some((id, recent))) => {
+                Ok(Some(Subscription { id, replay })) => {
                     act.id = Some(id);
-                    for line in recent {
+                    for line in replay {
                         ctx.text(line);
                     }
                 }
@@ -84,7 +85,7 @@ impl Actor for LogSession {
             ctx.ping(b"");
             if let Some(id) = act.id {
                 act.broadcaster
-                    .send(IsSubscribed(id))
+                    .send(IsSubscribed { id })
                     .into_actor(act)
                     .map(|still, _, ctx| {
                         if !matches!(still, Ok(true)) {
@@ -98,7 +99,7 @@ impl Actor for LogSession {
 
     fn stopping(&mut self, _: &mut Self::Context) -> Running {
         if let Some(id) = self.id.take() {
-            self.broadcaster.do_send(Unsubscribe(id));
+            self.broadcaster.do_send(Unsubscribe { id });
         }
         Running::Stop
     }
@@ -108,7 +109,7 @@ impl Handler<LogLine> for LogSession {
     type Result = ();
 
     fn handle(&mut self, msg: LogLine, ctx: &mut Self::Context) {
-        ctx.text(msg.0);
+        ctx.text(msg.line);
     }
 }
 

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::body::parse_json;
 use crate::actors::credentials::AddCredential;
-use crate::actors::oauth_flows::{
+use crate::actors::oauth_flows::messages::{
     ClaimCode, CodeReceived, Flow, FlowDone, FlowStatus, GetFlow, ReleaseCode, StartFlow,
 };
 use crate::credential::store_token;
@@ -89,7 +89,7 @@ pub async fn start(
         code: None,
         status: FlowStatus::Pending,
     };
-    if let Ok(Err(wait)) = state
+    if let Ok(Err(refused)) = state
         .oauth
         .send(StartFlow {
             flow,
@@ -97,10 +97,8 @@ pub async fn start(
         })
         .await
     {
-        return Err(ApiError::too_many(format!(
-            "too many sign-ins started from this address; try again in {wait} s"
-        ))
-        .with_retry_after(wait as u64));
+        return Err(ApiError::too_many(refused.to_string())
+            .with_retry_after(refused.wait_secs.unsigned_abs()));
     }
     let scope = SCOPES.join(" ");
     let query = url::form_urlencoded::Serializer::new(String::new())
@@ -263,7 +261,7 @@ async fn complete_or_release(
     let flow_state = flow.state.clone();
     let result = complete(state, client, flow, code, project_override, get_all).await;
     if result.is_err() {
-        state.oauth.do_send(ReleaseCode(flow_state));
+        state.oauth.do_send(ReleaseCode { state: flow_state });
     }
     result
 }
@@ -326,7 +324,7 @@ async fn complete(
                 Err(e) => failed.push(json!({"project_id": p.project_id, "project_name": p.name, "error": e.message})),
             }
         }
-        state.oauth.do_send(FlowDone(flow.state));
+        state.oauth.do_send(FlowDone { state: flow.state });
         return Ok(HttpResponse::Ok().json(json!({
             "multiple_credentials": {"success": success, "failed": failed},
             "user_email": email,
@@ -372,7 +370,7 @@ async fn complete(
     )
     .await;
     let saved = save_credential(state, &token, &refresh_token, &project, email.as_deref()).await?;
-    state.oauth.do_send(FlowDone(flow.state));
+    state.oauth.do_send(FlowDone { state: flow.state });
     Ok(HttpResponse::Ok().json(json!({
         "file_path": saved.file,
         "project_id": saved.project,
@@ -396,7 +394,9 @@ pub async fn callback(
         .unwrap_or(false);
     let flow = state
         .oauth
-        .send(GetFlow(wanted_state))
+        .send(GetFlow {
+            state: wanted_state,
+        })
         .await
         .ok()
         .flatten()
@@ -405,7 +405,9 @@ pub async fn callback(
     loop {
         if let Some(claimed) = state
             .oauth
-            .send(ClaimCode(flow.state.clone()))
+            .send(ClaimCode {
+                state: flow.state.clone(),
+            })
             .await
             .ok()
             .flatten()
@@ -472,7 +474,7 @@ pub async fn callback_url(
     }
     let flow = state
         .oauth
-        .send(ClaimCode(flow_state))
+        .send(ClaimCode { state: flow_state })
         .await
         .ok()
         .flatten()
@@ -486,7 +488,9 @@ pub async fn status(
 ) -> Result<HttpResponse, ApiError> {
     let flow = state
         .oauth
-        .send(GetFlow(Some(path.into_inner())))
+        .send(GetFlow {
+            state: Some(path.into_inner()),
+        })
         .await
         .ok()
         .flatten();

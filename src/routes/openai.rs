@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
+use serde_json::Value;
 
 use super::body::parse_json;
 use crate::auth::authenticate_api;
@@ -12,9 +13,10 @@ use crate::convert::detect::{gemini_body_as_chat, is_gemini_body};
 use crate::convert::openai_dialect::OpenAiDialect;
 use crate::convert::openai_request::{collect_remote_image_urls, openai_to_gemini, InlineImage};
 use crate::convert::openai_response::ResponseOptions;
+use crate::convert::session_key::{SessionKey, SessionParts};
 use crate::convert::ConvertOptions;
 use crate::error::{ApiError, ErrorStyle};
-use crate::gateway::{serve, ModelCall};
+use crate::gateway::{serve, session_header, ModelCall};
 use crate::state::{AppState, UpstreamClient};
 use crate::upstream::image_fetch::{fetch_image, ImageFetchPolicy};
 
@@ -83,6 +85,22 @@ pub async fn chat_completions(
         chat.include_usage,
         chat.tool_names,
     );
+    // Session affinity: `prompt_cache_key`, else `x-session-id`, else the conversation's prefix.
+    let cache_key = match json.get("prompt_cache_key") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(key)) => Some(key.as_str()),
+        Some(_) => {
+            return Err(
+                ApiError::bad_request("prompt_cache_key: must be a string").with_style(STYLE)
+            )
+        }
+    };
+    let session = SessionKey::of(SessionParts {
+        client_key: cache_key,
+        header: session_header(req.headers()),
+        model: &chat.spec.base,
+        gemini_request: &chat.gemini,
+    });
     let call = ModelCall {
         caller,
         requested_model: chat.spec.requested,
@@ -90,6 +108,7 @@ pub async fn chat_completions(
         request: chat.gemini,
         stream: chat.stream,
         mode: chat.spec.mode,
+        session,
     };
     serve(&state, &client, call, dialect).await
 }

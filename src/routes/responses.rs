@@ -22,9 +22,10 @@ use crate::convert::responses_request::{
     collect_remote_image_urls, previous_response_id, responses_to_gemini,
 };
 use crate::convert::responses_response::{ResponseHeader, ResponsesStream};
+use crate::convert::session_key::{SessionKey, SessionParts};
 use crate::convert::ConvertOptions;
 use crate::error::{ApiError, ErrorKind, ErrorStyle};
-use crate::gateway::{serve, ModelCall};
+use crate::gateway::{serve, session_header, ModelCall};
 use crate::state::{AppState, UpstreamClient};
 use crate::upstream::image_fetch::ImageFetchPolicy;
 
@@ -149,6 +150,14 @@ pub async fn create(
         Box::new(move |response: &Value| target.save(response)) as OnFinal
     });
     let dialect = ResponsesDialect::new(ResponsesStream::new(header), on_final);
+    // Session affinity: `prompt_cache_key` (Codex sends its session id there), else `x-session-id`,
+    // else the conversation's prefix.
+    let session = SessionKey::of(SessionParts {
+        client_key: request.prompt_cache_key.as_deref(),
+        header: session_header(req.headers()),
+        model: &request.spec.base,
+        gemini_request: &request.gemini,
+    });
     let call = ModelCall {
         caller,
         requested_model: request.spec.requested,
@@ -156,6 +165,7 @@ pub async fn create(
         request: request.gemini,
         stream: request.stream,
         mode: request.spec.mode,
+        session,
     };
     serve(&state, &client, call, dialect).await
 }

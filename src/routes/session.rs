@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use super::body::parse_json;
-use crate::actors::sessions::{CheckLogin, LoginFailed, LoginSucceeded, Revoke};
+use crate::actors::sessions::messages::{CheckLogin, LoginFailed, LoginSucceeded, Revoke};
 use crate::auth::constant_time_eq;
 use crate::auth::panel::{issue_token, PanelSession};
 use crate::error::{ApiError, ErrorStyle};
@@ -22,11 +22,12 @@ pub async fn login(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let address = client_address(&req);
-    if let Ok(Err(wait)) = state.sessions.send(CheckLogin(address.clone())).await {
-        return Err(
-            ApiError::too_many(format!("too many failed logins; try again in {wait} s"))
-                .with_retry_after(wait as u64),
-        );
+    let check = CheckLogin {
+        address: address.clone(),
+    };
+    if let Ok(Err(throttled)) = state.sessions.send(check).await {
+        return Err(ApiError::too_many(throttled.to_string())
+            .with_retry_after(throttled.wait_secs.unsigned_abs()));
     }
     let json = parse_json(&body, ErrorStyle::Google)?;
     let password = json
@@ -35,11 +36,11 @@ pub async fn login(
         .ok_or_else(|| ApiError::bad_request("password: a string is required"))?;
     let settings = state.settings.current();
     if !constant_time_eq(password, settings.panel_password()) {
-        state.sessions.do_send(LoginFailed(address));
+        state.sessions.do_send(LoginFailed { address });
         log::warn!("failed panel login from {}", client_address(&req));
         return Err(ApiError::unauthorized("wrong password"));
     }
-    state.sessions.do_send(LoginSucceeded(address));
+    state.sessions.do_send(LoginSucceeded { address });
     let lifetime = settings.jwt_expiry_hours as i64 * 3600;
     let token = issue_token(&state.panel_secret, state.clock.now(), lifetime)?;
     Ok(HttpResponse::Ok().json(json!({

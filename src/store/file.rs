@@ -140,6 +140,11 @@ impl Store for FileStore {
         "files"
     }
 
+    fn is_shared(&self) -> bool {
+        // One process owns the directory (it holds the lock file).
+        false
+    }
+
     async fn load_credentials(&self) -> Result<Vec<CredentialRecord>, StoreError> {
         match self.request(Command::LoadCredentials).await? {
             Reply::Credentials(records) => Ok(records),
@@ -149,13 +154,13 @@ impl Store for FileStore {
 
     async fn get_credential(&self, name: &str) -> Result<Option<CredentialRecord>, StoreError> {
         match self.request(Command::GetCredential(name.into())).await? {
-            Reply::Credential(record) => Ok(record),
+            Reply::Credential(record) => Ok(record.map(|r| *r)),
             _ => Err(unexpected()),
         }
     }
 
     async fn put_credential(&self, record: &CredentialRecord) -> Result<(), StoreError> {
-        self.request(Command::PutCredential(record.clone()))
+        self.request(Command::PutCredential(Box::new(record.clone())))
             .await
             .map(|_| ())
     }

@@ -2,6 +2,27 @@
 //!
 //! Backend choice (first set wins): `REDIS_URI` > `POSTGRES_DSN` > `MONGODB_URI` > files in `CREDENTIALS_DIR`.
 //! Every write a method acknowledges is durable when the call returns.
+//!
+//! # Who writes what
+//!
+//! Each kind of record has one owner; nothing else writes it.
+//!
+//! | Records | Writer | How |
+//! |---|---|---|
+//! | credentials (`put_credential`, `delete_credential`) | `StorageActor` | `SaveCredential` (coalesced), `SaveCredentialNow` (a refreshed token, awaited before the refresh lease is released), `DeleteCredential` |
+//! | API keys (`insert_key`, `delete_key`, `debit_key`, `refund_key`) | `QuotaActor` | `CreateKey`, `DeleteKey`, `DebitQuota`, `Refund` |
+//! | model costs | `QuotaActor` | `SetCost`, `DeleteCost` |
+//! | panel-saved config (`save_config`) | `ConfigActor` | `SaveConfig` |
+//!
+//! Direct writes, and why they are not behind an actor:
+//! - refresh leases (`try_lease`, `release_lease`) are taken by each `CredentialActor` itself: a lease is
+//!   a cross-process lock, atomic in the backend, and must be held by the one refreshing;
+//! - the panel's JWT secret (`auth::panel::load_or_create_secret`) is created in `save_config` once at
+//!   start-up, before any actor runs;
+//! - `migrate` (the `migrate` command) copies a whole store while no gateway runs on it;
+//! - `close` at shutdown, after the actors stopped.
+//!
+//! Reads are free for everyone (routes list keys and credentials straight from the store).
 
 pub mod file;
 pub mod migrate;
@@ -19,8 +40,8 @@ use serde_json::{Map, Value};
 pub use file::{FileStore, FileStoreOptions};
 pub use migrate::{migrate, MigrationReport};
 pub use model::{
-    ApiKeyRecord, CredentialRecord, CredentialState, DebitOutcome, ErrorRecord, UsageCounters,
-    MAX_ERROR_HISTORY,
+    ApiKeyRecord, CooldownRecord, CredentialRecord, CredentialState, DebitOutcome, ErrorRecord,
+    UsageCounters, MAX_ERROR_HISTORY,
 };
 pub use open::{open_store, StoreUrl, DEFAULT_MONGODB_DATABASE, DEFAULT_PREFIX};
 
@@ -45,6 +66,11 @@ pub enum StoreError {
 pub trait Store: Send + Sync {
     /// `files`, `redis`, `postgres` or `mongodb`.
     fn backend_name(&self) -> &'static str;
+
+    /// Whether other gateway instances may write this store at the same time (then each instance
+    /// polls `credentials_generation` to pick up their changes). The files backend belongs to one
+    /// process.
+    fn is_shared(&self) -> bool;
 
     // ---- credentials ----
     /// Sorted by name.

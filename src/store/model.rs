@@ -34,8 +34,12 @@ pub struct CredentialState {
     /// Unix seconds of the last successful upstream call.
     pub last_success: Option<i64>,
     pub user_email: Option<String>,
-    /// Base model → unix seconds until which this credential must not be used for it.
+    /// Base model → unix seconds until which this credential must not be used for it. Mirrors the
+    /// resting entries of `cooldowns`, kept for readers (and records) that predate it.
     pub model_cooldowns: BTreeMap<String, i64>,
+    /// Base model → why and how long the credential rests for it (or, with `until` 0, the event that
+    /// ended the rest: a success or a clear).
+    pub cooldowns: BTreeMap<String, CooldownRecord>,
     /// False once a preview model answered 404 for this credential.
     pub preview: bool,
     pub usage: UsageCounters,
@@ -53,11 +57,28 @@ impl Default for CredentialState {
             last_success: None,
             user_email: None,
             model_cooldowns: BTreeMap::new(),
+            cooldowns: BTreeMap::new(),
             preview: true,
             usage: UsageCounters::default(),
             revision: 0,
         }
     }
+}
+
+/// One model's rest for one credential.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CooldownRecord {
+    /// Unix seconds until which the credential rests; 0 once a success or a clear ended the rest.
+    pub until: i64,
+    /// What Google's answer was classified as: `rate_limited`, `daily_quota`, `capacity`, …
+    pub kind: String,
+    /// Google's own message.
+    pub message: String,
+    /// Plain 429s in a row with no success between them; drives the exponential back-off.
+    pub streak: u32,
+    /// Unix milliseconds of the event that wrote this entry: across instances the latest event wins.
+    pub at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -257,6 +257,10 @@ impl Store for MongoStore {
         "mongodb"
     }
 
+    fn is_shared(&self) -> bool {
+        true
+    }
+
     async fn load_credentials(&self) -> Result<Vec<CredentialRecord>, StoreError> {
         self.all(&self.credentials)
             .await?

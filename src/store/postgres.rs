@@ -388,6 +388,10 @@ impl Store for PostgresStore {
         "postgres"
     }
 
+    fn is_shared(&self) -> bool {
+        true
+    }
+
     async fn load_credentials(&self) -> Result<Vec<CredentialRecord>, StoreError> {
         self.query(&self.sql.load_credentials, &[])
             .await?

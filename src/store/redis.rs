@@ -226,6 +226,10 @@ impl Store for RedisStore {
         "redis"
     }
 
+    fn is_shared(&self) -> bool {
+        true
+    }
+
     async fn load_credentials(&self) -> Result<Vec<CredentialRecord>, StoreError> {
         let all: HashMap<String, String> = self
             .conn()

@@ -1,7 +1,9 @@
 //! Everything that talks to Google, and the outbound HTTP transport it runs on.
 
+pub mod classify;
 pub mod code_assist;
 pub mod error;
+pub mod google_error;
 pub mod image_fetch;
 pub mod oauth;
 pub mod onboarding;

@@ -24,13 +24,16 @@ fn projects(app: &TestApp) -> Vec<String> {
 }
 
 async fn wait_ready(app: &TestApp, n: usize) {
-    let google = &app.google;
-    // Tokens are refreshed in the background at start; wait until every credential has one.
-    app.eventually("all credentials refreshed", || {
-        google.requests_to("/token").len() >= n
+    // Tokens are refreshed in the background at start; wait until every credential actor holds the one
+    // the fake issued (its status reached the supervisor before it answers for its record).
+    app.eventually_async("all credentials refreshed", || async {
+        let tokens = app.credential_tokens().await;
+        tokens.len() == n
+            && tokens
+                .iter()
+                .all(|t| t.as_deref().is_some_and(|t| t.starts_with("at-")))
     })
     .await;
-    actix_rt::time::sleep(std::time::Duration::from_millis(50)).await;
 }
 
 #[actix_rt::test]
@@ -77,7 +80,8 @@ async fn a_429_with_reset_hint_cools_the_credential_for_that_model() {
     assert_eq!(app.chat(ask("gemini-2.5-flash")).await.status, 200);
     assert_eq!(projects(&app), ["pa"]);
     let cooling = app.chat(ask("gemini-2.5-pro")).await;
-    assert_eq!(cooling.status, 503, "{}", cooling.text());
+    assert_eq!(cooling.status, 429, "{}", cooling.text());
+    assert_eq!(cooling.json()["error"]["code"], "model_cooldown");
     let wait: i64 = cooling
         .headers
         .get("retry-after")
@@ -195,7 +199,12 @@ async fn tokens_are_refreshed_in_the_background_before_expiry() {
     let google = &app.google;
     app.eventually("background refresh", || google.token_refreshes("rt-a") == 1)
         .await;
-    actix_rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    app.eventually_async("the refreshed token is in use", || async {
+        app.credential_tokens().await[0]
+            .as_deref()
+            .is_some_and(|t| t.starts_with("at-rt-a"))
+    })
+    .await;
     let answer = app.chat(ask("gemini-2.5-flash")).await;
     assert_eq!(answer.status, 200);
     let token = app.upstream_calls()[0].access_token.clone().unwrap();

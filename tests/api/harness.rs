@@ -226,6 +226,25 @@ impl TestApp {
             .collect()
     }
 
+    /// The access token each credential actor holds now, in rotation order (`None`: no token yet).
+    pub async fn credential_tokens(&self) -> Vec<Option<String>> {
+        let records = self
+            .state
+            .supervisor
+            .send(gcli2api::actors::credentials::ListCredentials)
+            .await
+            .expect("the credential supervisor answers");
+        records
+            .iter()
+            .map(|r| {
+                r.credential
+                    .get("token")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .collect()
+    }
+
     /// Polls `cond` for up to 5 s (actors work asynchronously).
     pub async fn eventually<F: FnMut() -> bool>(&self, what: &str, mut cond: F) {
         for _ in 0..250 {

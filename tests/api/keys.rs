@@ -330,7 +330,11 @@ async fn concurrency_limit_and_expiry_per_key() {
     app.google.enqueue("p1", Reply::text("slow").delay_ms(500));
     let (first, second) =
         futures_util::future::join(chat_as(&app, &key, "gemini-2.5-flash"), async {
-            actix_rt::time::sleep(std::time::Duration::from_millis(150)).await;
+            // The first request is in flight once Google has it (the debit comes before the call).
+            app.eventually("the first request reached Google", || {
+                app.upstream_calls().len() == 1
+            })
+            .await;
             chat_as(&app, &key, "gemini-2.5-flash").await
         })
         .await;

@@ -5,8 +5,12 @@ mod fake_google;
 
 mod harness;
 
+mod affinity;
 mod chat;
 mod cluster;
+#[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
+mod cluster_cooldowns;
+mod field_lessons;
 mod fleet;
 mod gemini_native;
 mod keys;
@@ -15,4 +19,5 @@ mod onboarding;
 mod panel_auth;
 mod process;
 mod protocol;
+mod rate_limits;
 mod responses;

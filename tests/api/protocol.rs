@@ -34,7 +34,8 @@ async fn malformed_bodies_get_400_naming_the_field_and_nothing_goes_upstream() {
             "temperature",
         ),
         (
-            json!({"model": "gemini-2.5-flash", "messages": [{"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{broken"}}]}, {"role": "user", "content": "x"}]}),
+            // Broken arguments in the last (new) message; in the history they are repaired instead.
+            json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{broken"}}]}]}),
             "arguments",
         ),
     ];

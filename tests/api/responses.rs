@@ -598,3 +598,58 @@ async fn scripted_agent_loop_runs_a_tool_and_quotes_its_output() {
     assert_eq!(refused.status, 400, "{}", refused.text());
     app.stop().await;
 }
+
+#[actix_rt::test]
+async fn prompt_cache_key_keeps_a_conversation_on_one_credential() {
+    let app = spawn_app_with(
+        TestOptions::default()
+            .cred("a.json", credential("rt-a", Some("pa"), None))
+            .cred("b.json", credential("rt-b", Some("pb"), None))
+            .env("CALLS_PER_ROTATION", "1"),
+    )
+    .await;
+    app.eventually_async("both credentials have a token", || async {
+        let records = app
+            .state
+            .supervisor
+            .send(gcli2api::actors::credentials::ListCredentials)
+            .await
+            .unwrap();
+        records.len() == 2
+            && records
+                .iter()
+                .all(|r| r.credential.get("token").is_some_and(|t| t.is_string()))
+    })
+    .await;
+    let mut used = Vec::new();
+    for turn in 0..4 {
+        // Three sessions over two credentials: without affinity plain rotation would move each of them.
+        for session in ["codex-session-1", "codex-session-2", "codex-session-3"] {
+            let body = json!({"model": "gemini-2.5-pro", "input": format!("turn {turn}"),
+                "prompt_cache_key": session, "store": false});
+            assert_eq!(responses(&app, body).await.status, 200);
+            let project = app
+                .upstream_calls()
+                .last()
+                .unwrap()
+                .project
+                .clone()
+                .unwrap();
+            used.push((session, project));
+        }
+    }
+    for session in ["codex-session-1", "codex-session-2", "codex-session-3"] {
+        let projects: Vec<&String> = used
+            .iter()
+            .filter(|(s, _)| *s == session)
+            .map(|(_, p)| p)
+            .collect();
+        assert!(
+            projects.iter().all(|p| *p == projects[0]),
+            "{session} moved: {projects:?}"
+        );
+    }
+    let firsts: Vec<&str> = used.iter().take(3).map(|(_, p)| p.as_str()).collect();
+    assert_eq!(firsts, ["pa", "pb", "pa"], "new sessions still rotate");
+    app.stop().await;
+}

@@ -59,8 +59,8 @@ def _free_port() -> int:
 
 def _credential(refresh_token: str) -> dict:
     return {
-        "client_id": "sdk-client.apps.googleusercontent.com",
-        "client_secret": "sdk-secret",
+        "client_id": "test-client.apps.googleusercontent.com",
+        "client_secret": "test-secret",
         "refresh_token": refresh_token,
         "project_id": PROJECT,
         "scopes": ["https://www.googleapis.com/auth/cloud-platform"],

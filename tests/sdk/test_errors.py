@@ -1,7 +1,12 @@
 """How gateway and upstream failures surface as the OpenAI SDK's typed exceptions."""
 
+import json
+from pathlib import Path
+
 import pytest
 from openai import AuthenticationError, OpenAI, PermissionDeniedError, RateLimitError
+
+REPO = Path(__file__).resolve().parents[2]
 
 # A 429 puts both credentials in cooldown for the model, so each rate-limit test has a model of its
 # own that no other test uses.
@@ -82,3 +87,41 @@ def test_unknown_api_key_is_refused(stack, fake):
     finally:
         client.close()
     assert fake.generate_requests() == []
+
+
+# Every credential resting for this model: a model of its own, so no other test is affected.
+COOLING_MODEL = "gemini-3-pro-preview"
+
+
+def _per_minute_reply() -> dict:
+    fixture = REPO / "tests/fixtures/google_errors/429_per_minute.json"
+    return {"error": {"status": 429, "body": json.loads(fixture.read_text())}}
+
+
+def test_everyone_cooling_is_a_rate_limit_error_with_retry_after(openai_client, genai_client, fake):
+    from google.genai import errors as genai_errors
+
+    # Both credentials get Google's per-minute quota answer, then rest for about a minute.
+    for _ in range(2):
+        fake.enqueue(_per_minute_reply())
+    with pytest.raises(RateLimitError) as first:
+        openai_client.chat.completions.create(
+            model=COOLING_MODEL, messages=[{"role": "user", "content": "hi"}]
+        )
+    assert 1 <= int(first.value.response.headers["retry-after"]) <= 60
+
+    # The next request does not reach Google: the gateway's own 429 says when to come back.
+    calls_before = len(fake.generate_requests())
+    with pytest.raises(RateLimitError) as cooling:
+        openai_client.chat.completions.create(
+            model=COOLING_MODEL, messages=[{"role": "user", "content": "hi"}]
+        )
+    assert cooling.value.status_code == 429
+    assert cooling.value.code == "model_cooldown"
+    assert 50 <= int(cooling.value.response.headers["retry-after"]) <= 60
+
+    with pytest.raises(genai_errors.ClientError) as native:
+        genai_client.models.generate_content(model=COOLING_MODEL, contents="hi")
+    assert native.value.code == 429
+    assert native.value.status == "RESOURCE_EXHAUSTED"
+    assert len(fake.generate_requests()) == calls_before

@@ -16,6 +16,8 @@ mod code_assist;
 mod control;
 #[path = "fake_google/dispatch.rs"]
 mod dispatch;
+#[path = "fake_google/implicit_cache.rs"]
+mod implicit_cache;
 #[path = "fake_google/render.rs"]
 mod render;
 #[path = "fake_google/reply.rs"]
@@ -54,6 +56,9 @@ pub struct FakeGoogleOptions {
     pub default_reply: Option<Reply>,
     /// Serve the HTTP control API under `/__fake/` (see `fake_google/control.rs`).
     pub control: bool,
+    /// Refuse bearer tokens the fake never issued, as Google does. Only the benchmark server turns
+    /// this off, because its credential files carry tokens the script made up.
+    pub strict_tokens: bool,
 }
 
 impl Default for FakeGoogleOptions {
@@ -64,6 +69,7 @@ impl Default for FakeGoogleOptions {
             record: true,
             default_reply: None,
             control: false,
+            strict_tokens: true,
         }
     }
 }
@@ -87,6 +93,7 @@ impl FakeGoogle {
     pub async fn start_with(options: FakeGoogleOptions) -> io::Result<FakeGoogle> {
         let shared = Arc::new(Shared::new(options.record));
         shared.lock().global_default = options.default_reply.clone();
+        shared.lock().strict_tokens = options.strict_tokens;
         let data = web::Data::from(Arc::clone(&shared));
         let control = options.control.then_some(options.default_reply);
         let server = HttpServer::new(move || {
@@ -173,6 +180,13 @@ impl FakeGoogle {
             .map_or(0, |q| q.len())
     }
 
+    /// Models Gemini's implicit context cache: a request repeating the prompt prefix of an earlier
+    /// request of the same project reports the repeated words as `cachedContentTokenCount` (see
+    /// `fake_google/implicit_cache.rs`).
+    pub fn enable_implicit_cache(&self) {
+        self.shared.lock().implicit_cache = Some(implicit_cache::ImplicitCache::default());
+    }
+
     // ---- accounts scripting ----------------------------------------------------------------
 
     pub fn set_token_reply(&self, refresh_token: &str, reply: TokenReply) {
@@ -183,6 +197,14 @@ impl FakeGoogle {
     }
 
     /// Email userinfo reports for the account of this refresh token (default `<refresh>@example.com`).
+    /// Accept one more OAuth client at the token endpoint (besides the built-in ones).
+    pub fn register_client(&self, client_id: &str, client_secret: &str) {
+        self.shared
+            .lock()
+            .extra_clients
+            .push((client_id.to_owned(), client_secret.to_owned()));
+    }
+
     pub fn set_email(&self, refresh_token: &str, email: &str) {
         self.shared
             .lock()

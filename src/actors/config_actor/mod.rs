@@ -10,29 +10,15 @@ use std::time::Duration;
 use actix::prelude::*;
 use serde_json::{json, Map, Value};
 
+pub mod messages;
+
+use self::messages::{ConfigSaveError, GetConfig, SaveConfig};
 use crate::config::{keys, ConfigLayers, SharedSettings, KEYS};
 use crate::store::Store;
 
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// What `/config/get` shows instead of a secret; saving it back leaves the secret unchanged.
 pub const SECRET_PLACEHOLDER: &str = "********";
-
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum ConfigSaveError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error("could not save the configuration")]
-    Storage,
-}
-
-/// The effective configuration for the panel, secrets masked.
-#[derive(Message)]
-#[rtype(result = "Value")]
-pub struct GetConfig;
-
-#[derive(Message)]
-#[rtype(result = "Result<Value, ConfigSaveError>")]
-pub struct SaveConfig(pub Map<String, Value>);
 
 pub struct ConfigActor {
     layers: ConfigLayers,
@@ -131,7 +117,7 @@ impl Handler<SaveConfig> for ConfigActor {
         let mut changes = Map::new();
         let mut skipped = Vec::new();
         let mut errors = Vec::new();
-        for (key, value) in msg.0 {
+        for (key, value) in msg.changes {
             let Some(def) = keys::find(&key) else {
                 errors.push(format!("{key}: unknown configuration key"));
                 continue;

@@ -1,76 +1,272 @@
-//! How long a credential must rest after a 429, read from Google's error body.
+//! A credential's rests per model: turning a verdict's [`Wait`] into "until when", and keeping the
+//! `cooldowns` records and their `model_cooldowns` mirror in step.
 
-use serde_json::Value;
+use crate::store::{CooldownRecord, CredentialState};
+use crate::upstream::classify::{FailureKind, Scope, Verdict, Wait};
 
-/// Used when Google says RESOURCE_EXHAUSTED without saying until when: long enough not to hammer an
-/// exhausted account, short enough that a transient burst limit does not sideline it for hours.
-pub const DEFAULT_COOLDOWN_SECS: i64 = 300;
+use super::usage::next_reset_after;
 
-/// Unix seconds until which the credential should not be used for this model, or `None` when the body
-/// gives no reason to rest (e.g. a capacity 503 without a hint).
-pub fn cooldown_until(status: u16, body: Option<&Value>, now: i64, cap_secs: i64) -> Option<i64> {
-    let until = hinted_until(body, now).or_else(|| {
-        let exhausted = body
-            .and_then(|b| b.pointer("/error/status"))
-            .and_then(Value::as_str)
-            == Some("RESOURCE_EXHAUSTED");
-        (status == 429 || exhausted).then_some(now + DEFAULT_COOLDOWN_SECS)
-    })?;
-    Some(until.clamp(now + 1, now + cap_secs.max(1)))
+/// Longest back-off for plain 429s: Google's own client treats anything longer as a spent quota.
+pub const BACKOFF_MAX_SECS: i64 = 300;
+/// Google's messages are kept for the panel, not as an archive.
+const MAX_MESSAGE: usize = 300;
+
+/// How the waits are bounded, from the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct RestPolicy {
+    /// First plain-429 back-off in seconds; doubles with each further 429 in a row.
+    pub backoff_base_secs: i64,
+    /// `COOLDOWN_MAX_SECONDS`: no rest is longer.
+    pub max_secs: i64,
 }
 
-fn hinted_until(body: Option<&Value>, now: i64) -> Option<i64> {
-    let details = body?.pointer("/error/details")?.as_array()?;
-    let reset = details.iter().find_map(|d| {
-        let ts = d.pointer("/metadata/quotaResetTimeStamp")?.as_str()?;
-        chrono::DateTime::parse_from_rfc3339(ts)
-            .ok()
-            .map(|t| t.timestamp())
-    });
-    if reset.is_some() {
-        return reset;
+/// Unix seconds until which the credential rests, or `None` when it does not rest. `streak` counts the
+/// 429s in a row including this one (1 for the first).
+pub fn rest_until(wait: Wait, now: i64, streak: u32, policy: RestPolicy) -> Option<i64> {
+    let cap = policy.max_secs.max(1);
+    let secs = match wait {
+        Wait::None | Wait::Disabled => return None,
+        Wait::Secs(secs) => secs.ceil() as i64,
+        Wait::Until(at) => at - now,
+        Wait::Backoff => {
+            let doublings = streak.saturating_sub(1).min(20);
+            policy
+                .backoff_base_secs
+                .max(1)
+                .saturating_mul(1i64 << doublings)
+                .min(BACKOFF_MAX_SECS)
+        }
+        Wait::DailyReset => next_reset_after(now) - now,
+    };
+    Some(now + secs.clamp(1, cap))
+}
+
+/// What a failure does to the credential beyond its error history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Booked {
+    /// Until when (unix seconds) the credential rests for the model.
+    pub rests_until: Option<i64>,
+    /// Why the whole credential must be taken out (auto-ban, no credits).
+    pub disable: Option<String>,
+}
+
+/// Books a failure's verdict for `model`: a rest with its kind, Google's message and the 429 streak, or
+/// the reason to take the whole credential out; a 404 on a preview model ends preview access. `now` is
+/// `(unix seconds, unix milliseconds)`.
+pub fn book(
+    state: &mut CredentialState,
+    model: &str,
+    status: u16,
+    verdict: &Verdict,
+    now: (i64, i64),
+    policy: RestPolicy,
+) -> Booked {
+    let (now, at_ms) = now;
+    let mut booked = Booked {
+        rests_until: None,
+        disable: None,
+    };
+    if verdict.kind == FailureKind::NoModelAccess {
+        state.preview = false;
     }
-    details.iter().find_map(|d| {
-        let delay = d.get("retryDelay")?.as_str()?;
-        let secs: f64 = delay.trim().trim_end_matches('s').parse().ok()?;
-        Some(now + secs.ceil() as i64)
-    })
+    if verdict.wait == Wait::Disabled {
+        let message = &verdict.message;
+        booked.disable = Some(match verdict.kind {
+            FailureKind::NoCredits => format!("no credits: {message}"),
+            _ => format!("auto-ban: HTTP {status}: {message}"),
+        });
+        return booked;
+    }
+    if verdict.scope != Scope::Model {
+        return booked;
+    }
+    let previous = streak(state, model);
+    let streak = match verdict.kind {
+        FailureKind::RateLimited => previous.saturating_add(1),
+        _ => previous,
+    };
+    let until = rest_until(verdict.wait, now, streak.max(1), policy);
+    if until.is_some() || streak != previous {
+        let entry = CooldownRecord {
+            until: until.unwrap_or(0),
+            kind: verdict.kind.as_str().to_string(),
+            message: verdict.message.clone(),
+            streak,
+            at: at_ms,
+        };
+        record(state, model, entry);
+    }
+    booked.rests_until = until;
+    booked
+}
+
+/// The 429 streak this model has built up for the credential.
+pub fn streak(state: &CredentialState, model: &str) -> u32 {
+    state.cooldowns.get(model).map_or(0, |c| c.streak)
+}
+
+/// Records a rest (or a streak without one, `until` 0) and mirrors it.
+pub fn record(state: &mut CredentialState, model: &str, mut entry: CooldownRecord) {
+    if entry.message.len() > MAX_MESSAGE {
+        let mut cut = MAX_MESSAGE;
+        while !entry.message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        entry.message.truncate(cut);
+    }
+    if entry.until > 0 {
+        state.model_cooldowns.insert(model.to_string(), entry.until);
+    } else {
+        state.model_cooldowns.remove(model);
+    }
+    state.cooldowns.insert(model.to_string(), entry);
+}
+
+/// A success: the rest and the streak end. Answers whether anything changed.
+pub fn end(state: &mut CredentialState, model: &str, at_ms: i64) -> bool {
+    let resting = state
+        .cooldowns
+        .get(model)
+        .is_some_and(|c| c.until != 0 || c.streak != 0);
+    if !resting && !state.model_cooldowns.contains_key(model) {
+        return false;
+    }
+    record(state, model, ended(at_ms));
+    true
+}
+
+/// An admin's clear: every rest ends (the entries stay as "ended" so other instances learn of it).
+pub fn clear_all(state: &mut CredentialState, at_ms: i64) {
+    let models: Vec<String> = state
+        .cooldowns
+        .keys()
+        .chain(state.model_cooldowns.keys())
+        .cloned()
+        .collect();
+    for model in models {
+        record(state, &model, ended(at_ms));
+    }
+}
+
+fn ended(at_ms: i64) -> CooldownRecord {
+    CooldownRecord {
+        at: at_ms,
+        ..CooldownRecord::default()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+
+    const POLICY: RestPolicy = RestPolicy {
+        backoff_base_secs: 2,
+        max_secs: 86400,
+    };
 
     #[test]
-    fn reset_timestamp_wins() {
-        let body = json!({"error":{"code":429,"status":"RESOURCE_EXHAUSTED","details":[
-            {"@type":"type.googleapis.com/google.rpc.ErrorInfo","metadata":{"quotaResetTimeStamp":"2026-01-01T00:10:00Z"}},
-            {"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"5s"}]}});
-        let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+    fn plain_429s_double_from_the_base_up_to_the_limit() {
+        let waits: Vec<i64> = (1..=10)
+            .map(|n| rest_until(Wait::Backoff, 1000, n, POLICY).unwrap() - 1000)
+            .collect();
+        assert_eq!(waits, [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+    }
+
+    #[test]
+    fn hints_are_rounded_up_and_capped() {
+        assert_eq!(rest_until(Wait::Secs(2.5), 1000, 1, POLICY), Some(1003));
+        assert_eq!(rest_until(Wait::Secs(0.2), 1000, 1, POLICY), Some(1001));
+        assert_eq!(rest_until(Wait::Until(1600), 1000, 1, POLICY), Some(1600));
+        let small = RestPolicy {
+            max_secs: 3600,
+            ..POLICY
+        };
+        assert_eq!(rest_until(Wait::Secs(1e9), 0, 1, small), Some(3600));
+        assert_eq!(rest_until(Wait::None, 0, 1, POLICY), None);
+        assert_eq!(rest_until(Wait::Disabled, 0, 1, POLICY), None);
+    }
+
+    #[test]
+    fn daily_reset_is_the_next_boundary() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T08:00:00Z")
             .unwrap()
             .timestamp();
         assert_eq!(
-            cooldown_until(429, Some(&body), now, 86400),
-            Some(now + 600)
+            rest_until(Wait::DailyReset, now, 1, POLICY),
+            Some(now + 23 * 3600)
         );
     }
 
+    fn verdict(kind: FailureKind, wait: Wait, scope: Scope) -> Verdict {
+        Verdict {
+            kind,
+            wait,
+            scope,
+            retry_elsewhere: true,
+            message: "Google says no".into(),
+        }
+    }
+
     #[test]
-    fn retry_delay_and_plain_exhaustion() {
-        let body = json!({"error":{"details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"47.2s"}]}});
-        assert_eq!(cooldown_until(429, Some(&body), 1000, 86400), Some(1048));
-        let plain = json!({"error":{"code":429,"status":"RESOURCE_EXHAUSTED","message":"Resource has been exhausted"}});
+    fn booking_rests_the_model_or_benches_the_credential() {
+        let mut state = CredentialState::default();
+        let plain = verdict(FailureKind::RateLimited, Wait::Backoff, Scope::Model);
+        let first = book(&mut state, "m", 429, &plain, (1000, 1), POLICY);
+        assert_eq!(first.rests_until, Some(1002));
+        let second = book(&mut state, "m", 429, &plain, (1010, 2), POLICY);
+        assert_eq!(second.rests_until, Some(1014), "doubled");
+        let entry = &state.cooldowns["m"];
         assert_eq!(
-            cooldown_until(429, Some(&plain), 1000, 86400),
-            Some(1000 + DEFAULT_COOLDOWN_SECS)
+            (entry.kind.as_str(), entry.streak, entry.at),
+            ("rate_limited", 2, 2)
         );
-        assert_eq!(cooldown_until(503, None, 1000, 86400), None);
+        assert_eq!(entry.message, "Google says no");
+        // A capacity blip keeps the streak and rests briefly.
+        let capacity = verdict(FailureKind::Capacity, Wait::Secs(2.0), Scope::Model);
+        let booked = book(&mut state, "m", 429, &capacity, (1020, 3), POLICY);
+        assert_eq!(booked.rests_until, Some(1022));
+        assert_eq!(streak(&state, "m"), 2);
+        // No credits and auto-ban take the whole credential out, with the reason.
+        let credits = verdict(FailureKind::NoCredits, Wait::Disabled, Scope::Credential);
+        let booked = book(&mut state, "other", 429, &credits, (1030, 4), POLICY);
+        assert_eq!(
+            booked.disable.as_deref(),
+            Some("no credits: Google says no")
+        );
+        assert_eq!(booked.rests_until, None);
+        let ban = verdict(FailureKind::Auth, Wait::Disabled, Scope::Credential);
+        let booked = book(&mut state, "other", 403, &ban, (1030, 5), POLICY);
+        assert_eq!(
+            booked.disable.as_deref(),
+            Some("auto-ban: HTTP 403: Google says no")
+        );
+        assert!(!state.cooldowns.contains_key("other"));
+        let preview = verdict(FailureKind::NoModelAccess, Wait::None, Scope::Model);
+        book(&mut state, "p-preview", 404, &preview, (1040, 6), POLICY);
+        assert!(!state.preview);
+        assert!(!state.model_cooldowns.contains_key("p-preview"));
     }
 
     #[test]
-    fn capped() {
-        let body = json!({"error":{"details":[{"retryDelay":"999999s"}]}});
-        assert_eq!(cooldown_until(429, Some(&body), 0, 3600), Some(3600));
+    fn a_success_ends_the_rest_and_the_streak() {
+        let mut state = CredentialState::default();
+        record(
+            &mut state,
+            "m",
+            CooldownRecord {
+                until: 50,
+                kind: "rate_limited".into(),
+                message: "x".repeat(1000),
+                streak: 3,
+                at: 1,
+            },
+        );
+        assert_eq!(state.model_cooldowns["m"], 50);
+        assert_eq!(state.cooldowns["m"].message.len(), MAX_MESSAGE);
+        assert_eq!(streak(&state, "m"), 3);
+        assert!(end(&mut state, "m", 2));
+        assert!(state.model_cooldowns.is_empty());
+        assert_eq!(streak(&state, "m"), 0);
+        assert!(!end(&mut state, "m", 3), "nothing left to end");
     }
 }

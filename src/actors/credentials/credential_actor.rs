@@ -16,15 +16,17 @@ use actix::prelude::*;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::cooldown::cooldown_until;
+use super::cooldown::{self, RestPolicy};
 use super::merge::merge;
 use super::messages::*;
 use super::usage;
-use crate::actors::storage::{SaveCredential, StorageActor};
+use crate::actors::storage::messages::{SaveCredential, SaveCredentialNow};
+use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
 use crate::credential::{self, CredentialFields};
 use crate::store::{CredentialRecord, ErrorRecord, Store, MAX_ERROR_HISTORY};
+use crate::upstream::classify::Verdict;
 use crate::upstream::oauth::{self, OAuthError};
 use crate::upstream::onboarding;
 
@@ -181,7 +183,7 @@ impl CredentialActor {
     }
 
     fn now_ms(&self) -> i64 {
-        self.env.clock.now() * 1000 + i64::from(chrono::Utc::now().timestamp_subsec_millis())
+        self.env.clock.now_millis()
     }
 
     fn push_error(&mut self, code: u16, message: String) {
@@ -253,6 +255,7 @@ impl CredentialActor {
         let client = self.env.client.clone();
         let base = self.env.settings.current().oauth_proxy_url.clone();
         let store = self.env.store.clone();
+        let clock = self.env.clock.clone();
         let holder = self.env.instance_id.clone();
         let lease = format!("refresh:{}", self.name);
         let name = self.name.clone();
@@ -267,8 +270,7 @@ impl CredentialActor {
                         if let Ok(Some(record)) = store.get_credential(&name).await {
                             if let Ok(f) = CredentialFields::parse(&record.credential) {
                                 let fresh = f.expiry.is_some_and(|e| {
-                                    e.timestamp()
-                                        > chrono::Utc::now().timestamp() + REFRESH_AHEAD_SECS
+                                    e.timestamp() > clock.now() + REFRESH_AHEAD_SECS
                                 });
                                 if fresh && f.access_token.is_some() {
                                     return Refreshed::ByPeer(Box::new(record));
@@ -295,10 +297,14 @@ impl CredentialActor {
                 // Release only once the new token is in the store, so a waiting peer finds it
                 // instead of taking the lease and refreshing again.
                 let record = refreshed.then(|| act.record.clone());
+                let storage = act.env.storage.clone();
                 actix::spawn(async move {
                     if let Some(record) = record {
-                        if let Err(e) = store.put_credential(&record).await {
-                            log::warn!("saving refreshed token of {}: {e}", record.name);
+                        let name = record.name.clone();
+                        match storage.send(SaveCredentialNow { record }).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(e)) => log::warn!("saving refreshed token of {name}: {e}"),
+                            Err(_) => log::warn!("saving refreshed token of {name}: storage gone"),
                         }
                     }
                     let _ = store.release_lease(&lease, &holder).await;
@@ -426,41 +432,48 @@ impl CredentialActor {
         }));
     }
 
-    fn on_failure(&mut self, base_model: &str, status: u16, body: Option<Value>, now: i64) {
+    /// Books a failure by its verdict (see [`cooldown::book`]) next to the error history. Answers until
+    /// when the credential rests for the model.
+    fn on_failure(
+        &mut self,
+        base_model: &str,
+        status: u16,
+        verdict: &Verdict,
+        now: i64,
+    ) -> Option<i64> {
         let settings = self.env.settings.current();
-        let message = body
-            .as_ref()
-            .and_then(|b| b.pointer("/error/message"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("HTTP {status}"));
-        self.push_error(status, message.clone());
+        self.push_error(status, verdict.message.clone());
         usage::count_failure(&mut self.record.state.usage, now);
-        if matches!(status, 429 | 503) {
-            if let Some(until) =
-                cooldown_until(status, body.as_ref(), now, settings.cooldown_max_seconds)
-            {
-                log::info!(
-                    "credential {} cooling down for {base_model} for {} s",
-                    self.name,
-                    until - now
-                );
-                self.record
-                    .state
-                    .model_cooldowns
-                    .insert(base_model.to_string(), until);
-            }
+        let policy = RestPolicy {
+            backoff_base_secs: settings.rate_limit_backoff_seconds,
+            max_secs: settings.cooldown_max_seconds,
+        };
+        let at_ms = self.now_ms();
+        let booked = cooldown::book(
+            &mut self.record.state,
+            base_model,
+            status,
+            verdict,
+            (now, at_ms),
+            policy,
+        );
+        if let Some(until) = booked.rests_until {
+            log::info!(
+                "credential {} rests for {base_model} for {} s ({}: {})",
+                self.name,
+                until - now,
+                verdict.kind,
+                verdict.message
+            );
         }
-        if settings.auto_ban && settings.auto_ban_error_codes.contains(&status) {
-            self.disable(format!("auto-ban: HTTP {status}: {message}"));
-        }
-        if status == 404 && base_model.contains("preview") {
-            self.record.state.preview = false;
+        if let Some(reason) = booked.disable {
+            self.disable(reason);
         }
         if status == 401 {
             // Google no longer accepts this token: make the next use refresh it.
             self.token_expiry = 0;
         }
+        booked.rests_until
     }
 }
 
@@ -514,35 +527,34 @@ impl Handler<EnsureReady> for CredentialActor {
 }
 
 impl Handler<ReportOutcome> for CredentialActor {
-    type Result = ();
+    type Result = Option<i64>;
 
-    fn handle(&mut self, msg: ReportOutcome, ctx: &mut Self::Context) {
+    fn handle(&mut self, msg: ReportOutcome, ctx: &mut Self::Context) -> Option<i64> {
         let now = self.now();
         match msg.outcome {
             Outcome::Success => {
                 usage::count_success(&mut self.record.state.usage, &msg.base_model, now);
                 self.record.state.last_success = Some(now);
-                let cooled = self
-                    .record
-                    .state
-                    .model_cooldowns
-                    .remove(&msg.base_model)
-                    .is_some();
+                let at = self.now_ms();
+                let ended = cooldown::end(&mut self.record.state, &msg.base_model, at);
                 // Success counters are many and cheap to lose a second of: write them lazily.
-                self.persist(false);
-                if cooled {
+                self.persist(ended);
+                if ended {
                     self.publish();
                 }
+                None
             }
-            Outcome::Failure { status, body } => {
-                self.on_failure(&msg.base_model, status, body, now);
+            Outcome::Failure { status, verdict } => {
+                let until = self.on_failure(&msg.base_model, status, &verdict, now);
                 self.changed(true);
                 if status == 401 {
                     self.start_refresh(ctx);
                 }
+                until
             }
             Outcome::Transport(message) => {
                 log::debug!("credential {}: transport error: {message}", self.name);
+                None
             }
         }
     }
@@ -580,7 +592,9 @@ impl Handler<ClearCooldown> for CredentialActor {
     type Result = ();
 
     fn handle(&mut self, _: ClearCooldown, _: &mut Self::Context) {
-        self.record.state.model_cooldowns.clear();
+        let at = self.now_ms();
+        cooldown::clear_all(&mut self.record.state, at);
+        log::info!("credential {}: cooldowns cleared", self.name);
         self.changed(true);
     }
 }

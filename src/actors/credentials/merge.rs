@@ -4,7 +4,7 @@
 //! take the larger value.
 
 use crate::credential::CredentialFields;
-use crate::store::{CredentialRecord, MAX_ERROR_HISTORY};
+use crate::store::{CredentialRecord, CredentialState, MAX_ERROR_HISTORY};
 
 fn expiry_of(record: &CredentialRecord) -> i64 {
     CredentialFields::parse(&record.credential)
@@ -25,14 +25,7 @@ pub fn merge(local: &CredentialRecord, external: &CredentialRecord) -> Credentia
         out.state.disabled_reason = es.disabled_reason.clone();
         out.state.disabled_changed_at = es.disabled_changed_at;
     }
-    for (model, until) in &es.model_cooldowns {
-        let slot = out
-            .state
-            .model_cooldowns
-            .entry(model.clone())
-            .or_insert(*until);
-        *slot = (*slot).max(*until);
-    }
+    merge_cooldowns(&mut out.state, es);
     for error in &es.errors {
         if !out.state.errors.contains(error) {
             out.state.errors.push(error.clone());
@@ -69,10 +62,38 @@ pub fn merge(local: &CredentialRecord, external: &CredentialRecord) -> Credentia
     out
 }
 
+/// Per model the latest event wins — a rest, or the success or clear that ended it — so a clear on one
+/// instance is not undone by another's older copy. Entries from before `cooldowns` existed (only in
+/// `model_cooldowns`) keep the later end.
+fn merge_cooldowns(out: &mut CredentialState, external: &CredentialState) {
+    for (model, theirs) in &external.cooldowns {
+        let newer = out
+            .cooldowns
+            .get(model)
+            .is_none_or(|ours| (theirs.at, theirs.until) > (ours.at, ours.until));
+        if newer {
+            out.cooldowns.insert(model.clone(), theirs.clone());
+        }
+    }
+    for (model, until) in &external.model_cooldowns {
+        if !out.cooldowns.contains_key(model) {
+            let slot = out.model_cooldowns.entry(model.clone()).or_insert(*until);
+            *slot = (*slot).max(*until);
+        }
+    }
+    for (model, entry) in &out.cooldowns {
+        if entry.until > 0 {
+            out.model_cooldowns.insert(model.clone(), entry.until);
+        } else {
+            out.model_cooldowns.remove(model);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{CredentialState, ErrorRecord};
+    use crate::store::{CooldownRecord, ErrorRecord};
     use serde_json::json;
 
     fn record(expiry: &str) -> CredentialRecord {
@@ -117,5 +138,36 @@ mod tests {
         enabled.state.disabled = false;
         enabled.state.disabled_changed_at = 2000;
         assert!(!merge(&merged, &enabled).state.disabled);
+    }
+
+    #[test]
+    fn the_latest_cooldown_event_wins_so_a_clear_sticks() {
+        let rest = |until, at| CooldownRecord {
+            until,
+            kind: "daily_quota".into(),
+            message: "quota".into(),
+            streak: 0,
+            at,
+        };
+        let mut cooling = record("2026-01-01T01:00:00Z");
+        cooling.state.cooldowns.insert("m".into(), rest(500, 10));
+        cooling.state.model_cooldowns.insert("m".into(), 500);
+        let mut cleared = cooling.clone();
+        cleared.state.cooldowns.insert("m".into(), rest(0, 20));
+        cleared.state.model_cooldowns.clear();
+        // The instance still holding the cooldown learns of the clear…
+        let merged = merge(&cooling, &cleared);
+        assert!(merged.state.model_cooldowns.is_empty());
+        assert_eq!(merged.state.cooldowns["m"].until, 0);
+        // …and the clearing instance is not handed the old cooldown back.
+        assert_eq!(merge(&cleared, &cooling), cleared);
+        assert_eq!(merge(&merged, &cooling), merged, "idempotent");
+        // A newer rest elsewhere comes through with its kind and message.
+        let mut again = cleared.clone();
+        again.state.cooldowns.insert("m".into(), rest(900, 30));
+        again.state.model_cooldowns.insert("m".into(), 900);
+        let merged = merge(&cleared, &again);
+        assert_eq!(merged.state.model_cooldowns["m"], 900);
+        assert_eq!(merged.state.cooldowns["m"].kind, "daily_quota");
     }
 }

@@ -5,7 +5,9 @@ use actix::prelude::*;
 use serde_json::Value;
 
 use super::credential_actor::CredentialActor;
+use crate::convert::session_key::SessionKey;
 use crate::store::CredentialRecord;
+use crate::upstream::classify::Verdict;
 
 /// What a handler needs to call Google with one credential, and to report back.
 #[derive(Clone)]
@@ -61,6 +63,8 @@ pub struct AcquireCredential {
     pub base_model: String,
     /// Credentials already tried by this request.
     pub exclude: Vec<Arc<str>>,
+    /// The conversation the request belongs to (session affinity), if known.
+    pub session: Option<SessionKey>,
 }
 
 pub enum Choice {
@@ -77,18 +81,19 @@ pub struct EnsureReady;
 #[derive(Debug, Clone)]
 pub enum Outcome {
     Success,
-    /// Google answered with an error status.
+    /// Google answered with an error status, read by the one classifier.
     Failure {
         status: u16,
-        body: Option<Value>,
+        verdict: Verdict,
     },
     /// Network error or timeout: no statement about the account.
     Transport(String),
 }
 
-/// Fire-and-forget report after each upstream call.
+/// Report after each upstream call. Answers until when (unix seconds) the credential now rests for the
+/// model, if it does; successes are sent without waiting for the answer.
 #[derive(Message)]
-#[rtype(result = "()")]
+#[rtype(result = "Option<i64>")]
 pub struct ReportOutcome {
     pub base_model: String,
     pub outcome: Outcome,
@@ -126,6 +131,7 @@ pub struct SetEnabled {
     pub reason: Option<String>,
 }
 
+/// Ends every rest of the credential (the panel's "clear cooldown").
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct ClearCooldown;

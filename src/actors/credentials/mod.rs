@@ -1,5 +1,6 @@
 //! The credential fleet: one actor per Google account under a supervisor that chooses who serves.
 
+pub mod affinity;
 pub mod cooldown;
 pub mod credential_actor;
 pub mod merge;

@@ -3,7 +3,8 @@
 //!
 //! Rotation: the credential under the cursor serves `CALLS_PER_ROTATION` calls, then the cursor moves on.
 //! Disabled, cooling (for the requested model), broken or already-tried credentials are skipped; preview
-//! models only go to credentials not known to lack preview access.
+//! models only go to credentials not known to lack preview access. A request of a known conversation
+//! goes to the credential its session is bound to while that one is usable (`session_binding`).
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -12,12 +13,17 @@ use std::sync::Arc;
 use actix::prelude::*;
 use futures_util::future::join_all;
 
+use super::affinity::AffinityTable;
 use super::credential_actor::{CredentialActor, CredentialEnv};
 use super::messages::*;
-use crate::actors::storage::{DeleteCredential, StorageActor};
+use crate::actors::storage::messages::{DeleteCredential, SaveCredential};
+use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
 use crate::store::{CredentialRecord, Store};
+use crate::upstream::classify::is_preview_model;
+
+mod session_binding;
 
 /// How often the store is checked for changes made by other instances.
 const SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
@@ -46,6 +52,8 @@ pub struct CredentialSupervisor {
     /// Last seen value of the store's change counter.
     generation: Option<u64>,
     syncing: bool,
+    /// Session → credential bindings (session affinity), per instance: see `session_binding`.
+    affinity: AffinityTable,
 }
 
 impl CredentialSupervisor {
@@ -74,6 +82,7 @@ impl CredentialSupervisor {
             instance_id: Arc::from(uuid::Uuid::new_v4().to_string()),
             generation: None,
             syncing: false,
+            affinity: AffinityTable::default(),
         }
     }
 
@@ -151,7 +160,7 @@ impl CredentialSupervisor {
             .cooldowns
             .get(&msg.base_model)
             .is_some_and(|until| *until > now);
-        let preview_ok = !msg.base_model.contains("preview") || s.preview;
+        let preview_ok = !is_preview_model(&msg.base_model) || s.preview;
         let ok = s.enabled && !s.broken && !cooling && preview_ok && !msg.exclude.contains(name);
         ok.then_some(entry)
     }
@@ -169,9 +178,14 @@ impl CredentialSupervisor {
         if enabled.is_empty() {
             return CredentialError::AllDisabled;
         }
-        if msg.base_model.contains("preview") && enabled.iter().all(|e| !e.status.preview) {
+        if is_preview_model(&msg.base_model) && enabled.iter().all(|e| !e.status.preview) {
             return CredentialError::NoPreviewAccess(msg.base_model.clone());
         }
+        // Only credentials that could serve this model count towards "everyone is cooling".
+        let enabled: Vec<&Entry> = enabled
+            .into_iter()
+            .filter(|e| !is_preview_model(&msg.base_model) || e.status.preview)
+            .collect();
         let soonest = enabled
             .iter()
             .filter_map(|e| e.status.cooldowns.get(&msg.base_model))
@@ -208,8 +222,8 @@ impl Actor for CredentialSupervisor {
             store: self.store.clone(),
             instance_id: self.instance_id.clone(),
         }));
-        // The file store serves one instance only; shared stores need the sync.
-        if self.store.backend_name() != "files" {
+        // Only a store other instances write too needs the sync.
+        if self.store.is_shared() {
             ctx.run_interval(SYNC_INTERVAL, |act, ctx| act.sync_from_store(ctx));
         }
         let mut records = std::mem::take(&mut self.initial);
@@ -230,10 +244,10 @@ impl Handler<StatusChanged> for CredentialSupervisor {
     }
 }
 
-impl Handler<AcquireCredential> for CredentialSupervisor {
-    type Result = Result<Choice, CredentialError>;
-
-    fn handle(&mut self, msg: AcquireCredential, _: &mut Self::Context) -> Self::Result {
+impl CredentialSupervisor {
+    /// The next credential in rotation (the handler of [`AcquireCredential`] is in `session_binding`,
+    /// which asks the session's binding first).
+    fn rotate(&mut self, msg: &AcquireCredential) -> Result<Choice, CredentialError> {
         let n = self.order.len();
         if n == 0 {
             return Err(CredentialError::NoneLoaded);
@@ -247,7 +261,7 @@ impl Handler<AcquireCredential> for CredentialSupervisor {
             let Some(name) = self.order.get(idx).cloned() else {
                 continue;
             };
-            let Some(entry) = self.usable(&name, &msg, now) else {
+            let Some(entry) = self.usable(&name, msg, now) else {
                 continue;
             };
             let s = &entry.status;
@@ -281,7 +295,7 @@ impl Handler<AcquireCredential> for CredentialSupervisor {
         }
         match fallback {
             Some((_, name, addr)) => Ok(Choice::NeedsRefresh(name, addr)),
-            None => Err(self.explain(&msg, now)),
+            None => Err(self.explain(msg, now)),
         }
     }
 }
@@ -295,11 +309,10 @@ impl Handler<AddCredential> for CredentialSupervisor {
             entry.addr.do_send(ReplaceCredential(msg.0.credential));
             return Ok(());
         }
-        self.storage
-            .do_send(crate::actors::storage::SaveCredential {
-                record: msg.0.clone(),
-                urgent: true,
-            });
+        self.storage.do_send(SaveCredential {
+            record: msg.0.clone(),
+            urgent: true,
+        });
         self.spawn(msg.0);
         Ok(())
     }
@@ -320,7 +333,7 @@ impl Handler<RemoveCredential> for CredentialSupervisor {
         self.order.retain(|n| *n != name);
         let storage = self.storage.clone();
         Box::pin(async move {
-            let deleted = storage.send(DeleteCredential(msg.0)).await;
+            let deleted = storage.send(DeleteCredential { name: msg.0 }).await;
             existed || matches!(deleted, Ok(Ok(true)))
         })
     }

@@ -1,19 +1,34 @@
+//! The messages of the `LogBroadcaster`: each a struct with named fields and a typed result.
+
 use actix::prelude::*;
 
 /// One formatted log line, delivered to WebSocket sessions.
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
-pub struct LogLine(pub String);
+pub struct LogLine {
+    pub line: String,
+}
 
-/// Register a live-log session. Answers the recent lines to send first, or `None` when the session
-/// limit is reached.
+/// Register a live-log session. Answers its subscription, or `None` when the session limit is reached.
 #[derive(Message)]
-#[rtype(result = "Option<(u64, Vec<String>)>")]
-pub struct Subscribe(pub Recipient<LogLine>);
+#[rtype(result = "Option<Subscription>")]
+pub struct Subscribe {
+    pub session: Recipient<LogLine>,
+}
+
+/// A registered live-log session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub id: u64,
+    /// The recent lines to send first.
+    pub replay: Vec<String>,
+}
 
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Unsubscribe(pub u64);
+pub struct Unsubscribe {
+    pub id: u64,
+}
 
 /// Empty the ring buffer and truncate the log file.
 #[derive(Message)]
@@ -33,4 +48,6 @@ pub struct SessionCount;
 /// Whether the session is still subscribed (it is dropped when it falls behind).
 #[derive(Message)]
 #[rtype(result = "bool")]
-pub struct IsSubscribed(pub u64);
+pub struct IsSubscribed {
+    pub id: u64,
+}

@@ -1,19 +1,21 @@
 //! `LogBroadcaster` owns the recent log lines (a ring buffer), the log file and the live-log WebSocket
 //! subscribers. Lines arrive from the process logger through a bounded queue. A subscriber whose mailbox
 //! is full is dropped at once (`try_send`): one slow browser never stalls logging or the other sessions.
+//! The file is written on its own thread (`file_writer`), never on the actor's.
 
+mod file_writer;
 pub mod messages;
 
 use std::collections::{HashMap, VecDeque};
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::PathBuf;
 
 use actix::prelude::*;
 use tokio::sync::mpsc;
 
-pub use messages::{
-    ClearLogs, DownloadLogs, IsSubscribed, LogLine, SessionCount, Subscribe, Unsubscribe,
+use self::file_writer::LogFile;
+use self::messages::{
+    ClearLogs, DownloadLogs, IsSubscribed, LogLine, SessionCount, Subscribe, Subscription,
+    Unsubscribe,
 };
 
 const RING_LINES: usize = 1000;
@@ -25,8 +27,7 @@ pub struct LogBroadcaster {
     subscribers: HashMap<u64, Recipient<LogLine>>,
     next_id: u64,
     max_sessions: usize,
-    file_path: Option<PathBuf>,
-    file: Option<File>,
+    file: Option<LogFile>,
     lines: Option<mpsc::Receiver<String>>,
 }
 
@@ -36,42 +37,36 @@ impl LogBroadcaster {
         file_path: Option<PathBuf>,
         max_sessions: usize,
     ) -> Self {
-        let file = file_path.as_ref().and_then(open_truncated);
         Self {
             ring: VecDeque::with_capacity(RING_LINES),
             subscribers: HashMap::new(),
             next_id: 1,
             max_sessions,
-            file_path,
-            file,
+            file: file_path.and_then(LogFile::start),
             lines: Some(lines),
         }
     }
 
     fn record(&mut self, line: String) {
-        if let Some(file) = self.file.as_mut() {
-            if writeln!(file, "{line}").is_err() {
-                // A full disk must not take logging down with it; keep serving the ring buffer.
-                self.file = None;
-            }
+        if let Some(file) = &self.file {
+            file.write(line.clone());
         }
         if self.ring.len() == RING_LINES {
             self.ring.pop_front();
         }
         self.ring.push_back(line.clone());
         self.subscribers
-            .retain(|_, sub| sub.try_send(LogLine(line.clone())).is_ok());
+            .retain(|_, sub| sub.try_send(LogLine { line: line.clone() }).is_ok());
     }
-}
 
-/// The file starts empty each run, as the original did, so downloads show this run only.
-fn open_truncated(path: &PathBuf) -> Option<File> {
-    OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .open(path)
-        .ok()
+    fn ring_text(&self) -> String {
+        let mut out = String::new();
+        for line in &self.ring {
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
+    }
 }
 
 impl Actor for LogBroadcaster {
@@ -107,7 +102,7 @@ impl StreamHandler<String> for LogBroadcaster {
 }
 
 impl Handler<Subscribe> for LogBroadcaster {
-    type Result = Option<(u64, Vec<String>)>;
+    type Result = Option<Subscription>;
 
     fn handle(&mut self, msg: Subscribe, _: &mut Self::Context) -> Self::Result {
         self.subscribers.retain(|_, sub| sub.connected());
@@ -116,9 +111,12 @@ impl Handler<Subscribe> for LogBroadcaster {
         }
         let id = self.next_id;
         self.next_id += 1;
-        self.subscribers.insert(id, msg.0);
+        self.subscribers.insert(id, msg.session);
         let skip = self.ring.len().saturating_sub(REPLAY_LINES);
-        Some((id, self.ring.iter().skip(skip).cloned().collect()))
+        Some(Subscription {
+            id,
+            replay: self.ring.iter().skip(skip).cloned().collect(),
+        })
     }
 }
 
@@ -126,7 +124,7 @@ impl Handler<Unsubscribe> for LogBroadcaster {
     type Result = ();
 
     fn handle(&mut self, msg: Unsubscribe, _: &mut Self::Context) {
-        self.subscribers.remove(&msg.0);
+        self.subscribers.remove(&msg.id);
     }
 }
 
@@ -135,8 +133,8 @@ impl Handler<ClearLogs> for LogBroadcaster {
 
     fn handle(&mut self, _: ClearLogs, _: &mut Self::Context) {
         self.ring.clear();
-        if let Some(path) = &self.file_path {
-            self.file = open_truncated(path);
+        if let Some(file) = &self.file {
+            file.truncate();
         }
         self.record(format!(
             "[{}] [INFO] --- log cleared ---",
@@ -146,26 +144,17 @@ impl Handler<ClearLogs> for LogBroadcaster {
 }
 
 impl Handler<DownloadLogs> for LogBroadcaster {
-    type Result = String;
+    type Result = ResponseFuture<String>;
 
-    fn handle(&mut self, _: DownloadLogs, _: &mut Self::Context) -> String {
-        if let Some(file) = self.file.as_mut() {
-            let _ = file.flush();
-        }
-        if let Some(text) = self
-            .file_path
-            .as_ref()
-            .filter(|_| self.file.is_some())
-            .and_then(|p| std::fs::read_to_string(p).ok())
-        {
-            return text;
-        }
-        let mut out = String::new();
-        for line in &self.ring {
-            out.push_str(line);
-            out.push('\n');
-        }
-        out
+    fn handle(&mut self, _: DownloadLogs, _: &mut Self::Context) -> Self::Result {
+        let ring = self.ring_text();
+        let from_file = self.file.as_ref().map(LogFile::read);
+        Box::pin(async move {
+            match from_file {
+                Some(answer) => answer.await.ok().flatten().unwrap_or(ring),
+                None => ring,
+            }
+        })
     }
 }
 
@@ -181,6 +170,6 @@ impl Handler<IsSubscribed> for LogBroadcaster {
     type Result = bool;
 
     fn handle(&mut self, msg: IsSubscribed, _: &mut Self::Context) -> bool {
-        self.subscribers.contains_key(&msg.0)
+        self.subscribers.contains_key(&msg.id)
     }
 }

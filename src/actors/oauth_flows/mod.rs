@@ -6,6 +6,12 @@ use std::collections::{HashMap, VecDeque};
 
 use actix::prelude::*;
 
+pub mod messages;
+
+use self::messages::{
+    ClaimCode, CodeReceived, Flow, FlowDone, FlowStatus, GetFlow, ReleaseCode, StartFlow,
+    TooManyStarts,
+};
 use crate::clock::Clock;
 
 pub const FLOW_TTL_SECS: i64 = 600;
@@ -13,61 +19,6 @@ const MAX_FLOWS: usize = 100;
 /// Starts allowed per address per `RATE_WINDOW_SECS`.
 const MAX_STARTS: usize = 20;
 const RATE_WINDOW_SECS: i64 = 600;
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum FlowStatus {
-    Pending,
-    CodeReceived,
-    Completed,
-}
-
-#[derive(Debug, Clone)]
-pub struct Flow {
-    pub state: String,
-    pub verifier: String,
-    pub redirect_uri: String,
-    pub project_id: Option<String>,
-    pub get_all_projects: bool,
-    pub created_at: i64,
-    pub code: Option<String>,
-    pub status: FlowStatus,
-}
-
-#[derive(Message)]
-#[rtype(result = "Result<(), i64>")]
-pub struct StartFlow {
-    pub flow: Flow,
-    pub client: String,
-}
-
-/// Record the code Google sent back; false when the state is unknown or expired.
-#[derive(Message)]
-#[rtype(result = "bool")]
-pub struct CodeReceived {
-    pub state: String,
-    pub code: String,
-}
-
-/// The flow for `state`, or the newest one when `state` is `None`.
-#[derive(Message)]
-#[rtype(result = "Option<Flow>")]
-pub struct GetFlow(pub Option<String>);
-
-/// Take the code for completion (so it is exchanged once).
-#[derive(Message)]
-#[rtype(result = "Option<Flow>")]
-pub struct ClaimCode(pub String);
-
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct FlowDone(pub String);
-
-/// Completing a claimed code failed (Google refused it, no project was found): the flow waits for a
-/// new code again, so the same consent link can be retried and status pollers don't see `completed`
-/// for a sign-in that saved nothing.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct ReleaseCode(pub String);
 
 pub struct OAuthFlows {
     clock: Clock,
@@ -104,7 +55,7 @@ impl Actor for OAuthFlows {
 }
 
 impl Handler<StartFlow> for OAuthFlows {
-    type Result = Result<(), i64>;
+    type Result = Result<(), TooManyStarts>;
 
     fn handle(&mut self, msg: StartFlow, _: &mut Self::Context) -> Self::Result {
         let now = self.clock.now();
@@ -112,7 +63,9 @@ impl Handler<StartFlow> for OAuthFlows {
         let times = self.starts.entry(msg.client).or_default();
         if times.len() >= MAX_STARTS {
             let oldest = times.front().copied().unwrap_or(now);
-            return Err((oldest + RATE_WINDOW_SECS - now).max(1));
+            return Err(TooManyStarts {
+                wait_secs: (oldest + RATE_WINDOW_SECS - now).max(1),
+            });
         }
         times.push_back(now);
         while self.order.len() >= MAX_FLOWS {
@@ -147,7 +100,7 @@ impl Handler<GetFlow> for OAuthFlows {
 
     fn handle(&mut self, msg: GetFlow, _: &mut Self::Context) -> Self::Result {
         self.prune(self.clock.now());
-        match msg.0 {
+        match msg.state {
             Some(state) => self.flows.get(&state).cloned(),
             None => self
                 .order
@@ -164,7 +117,7 @@ impl Handler<ClaimCode> for OAuthFlows {
     type Result = Option<Flow>;
 
     fn handle(&mut self, msg: ClaimCode, _: &mut Self::Context) -> Self::Result {
-        let flow = self.flows.get_mut(&msg.0)?;
+        let flow = self.flows.get_mut(&msg.state)?;
         if flow.status != FlowStatus::CodeReceived {
             return None;
         }
@@ -177,7 +130,7 @@ impl Handler<ReleaseCode> for OAuthFlows {
     type Result = ();
 
     fn handle(&mut self, msg: ReleaseCode, _: &mut Self::Context) {
-        if let Some(flow) = self.flows.get_mut(&msg.0) {
+        if let Some(flow) = self.flows.get_mut(&msg.state) {
             flow.status = FlowStatus::Pending;
             flow.code = None;
         }
@@ -188,7 +141,7 @@ impl Handler<FlowDone> for OAuthFlows {
     type Result = ();
 
     fn handle(&mut self, msg: FlowDone, _: &mut Self::Context) {
-        if let Some(flow) = self.flows.get_mut(&msg.0) {
+        if let Some(flow) = self.flows.get_mut(&msg.state) {
             flow.status = FlowStatus::Completed;
         }
     }

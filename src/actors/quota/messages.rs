@@ -1,3 +1,7 @@
+//! The messages of the `QuotaActor`: each a struct with named fields and a typed result.
+
+use std::collections::BTreeMap;
+
 use actix::prelude::*;
 
 use crate::store::ApiKeyRecord;
@@ -23,6 +27,7 @@ pub enum QuotaError {
 #[rtype(result = "Result<Debit, QuotaError>")]
 pub struct DebitQuota {
     pub key: String,
+    /// The model name as requested (feature prefixes included).
     pub model: String,
 }
 
@@ -35,23 +40,40 @@ pub struct Debit {
     pub remaining: u64,
 }
 
+/// Give a debit back: the client got nothing for it.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Refund(pub Debit);
+pub struct Refund {
+    pub debit: Debit,
+}
 
+/// One request of `key` ended: free its concurrency slot.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct ReleaseSlot(pub String);
+pub struct ReleaseSlot {
+    pub key: String,
+}
 
-/// Drop cached key records (after an admin change).
+/// Store a new API key (the panel's "create key").
 #[derive(Message)]
-#[rtype(result = "()")]
-pub struct ForgetKey(pub String);
+#[rtype(result = "Result<(), QuotaError>")]
+pub struct CreateKey {
+    pub record: ApiKeyRecord,
+}
 
+/// Delete an API key and forget its in-flight count; answers whether it existed.
 #[derive(Message)]
-#[rtype(result = "Result<std::collections::BTreeMap<String, u64>, QuotaError>")]
+#[rtype(result = "Result<bool, QuotaError>")]
+pub struct DeleteKey {
+    pub key: String,
+}
+
+/// The configured cost table (model → cost), read fresh from the store.
+#[derive(Message)]
+#[rtype(result = "Result<BTreeMap<String, u64>, QuotaError>")]
 pub struct GetCosts;
 
+/// Configure the cost of `model`.
 #[derive(Message)]
 #[rtype(result = "Result<(), QuotaError>")]
 pub struct SetCost {
@@ -59,26 +81,24 @@ pub struct SetCost {
     pub cost: u64,
 }
 
+/// Remove the configured cost of `model`; answers whether one was configured.
 #[derive(Message)]
 #[rtype(result = "Result<bool, QuotaError>")]
-pub struct DeleteCost(pub String);
+pub struct DeleteCost {
+    pub model: String,
+}
 
 /// The cost a request to `model` would have now.
 #[derive(Message)]
-#[rtype(result = "(u64, bool)")]
-pub struct CostOf(pub String);
+#[rtype(result = "ModelCost")]
+pub struct CostOf {
+    pub model: String,
+}
 
-pub fn public_view(record: &ApiKeyRecord) -> serde_json::Value {
-    serde_json::json!({
-        "api_key": record.api_key,
-        "total_quota": record.total_quota,
-        "used_quota": record.used_quota,
-        "remaining_quota": record.remaining(),
-        "created_at": record.created_at,
-        "description": record.description,
-        "model_stats": record.model_stats,
-        "allowed_models": record.allowed_models,
-        "max_concurrent": record.max_concurrent,
-        "expires_at": record.expires_at,
-    })
+/// The answer to [`CostOf`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, MessageResponse)]
+pub struct ModelCost {
+    pub cost: u64,
+    /// No cost is configured for the model: the default applies.
+    pub is_default: bool,
 }

@@ -5,15 +5,19 @@
 //! several gateway instances sharing a store never overspend a key either.
 
 pub mod costs;
+mod key_admin;
 pub mod messages;
+pub mod view;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use actix::prelude::*;
 
-pub use messages::*;
-
+use self::messages::{
+    CostOf, Debit, DebitQuota, DeleteCost, GetCosts, ModelCost, QuotaError, Refund, ReleaseSlot,
+    SetCost,
+};
 use crate::clock::Clock;
 use crate::store::{DebitOutcome, Store};
 
@@ -129,7 +133,7 @@ impl Handler<Refund> for QuotaActor {
 
     fn handle(&mut self, msg: Refund, _: &mut Self::Context) -> Self::Result {
         let store = self.store.clone();
-        let debit = msg.0;
+        let debit = msg.debit;
         AtomicResponse::new(Box::pin(
             async move {
                 if let Err(e) = store.refund_key(&debit.key, &debit.model, debit.cost).await {
@@ -145,20 +149,12 @@ impl Handler<ReleaseSlot> for QuotaActor {
     type Result = ();
 
     fn handle(&mut self, msg: ReleaseSlot, _: &mut Self::Context) {
-        if let Some(n) = self.in_flight.get_mut(&msg.0) {
+        if let Some(n) = self.in_flight.get_mut(&msg.key) {
             *n = n.saturating_sub(1);
             if *n == 0 {
-                self.in_flight.remove(&msg.0);
+                self.in_flight.remove(&msg.key);
             }
         }
-    }
-}
-
-impl Handler<ForgetKey> for QuotaActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: ForgetKey, _: &mut Self::Context) {
-        self.in_flight.remove(&msg.0);
     }
 }
 
@@ -213,13 +209,13 @@ impl Handler<DeleteCost> for QuotaActor {
 
     fn handle(&mut self, msg: DeleteCost, _: &mut Self::Context) -> Self::Result {
         let store = self.store.clone();
-        let model = msg.0.clone();
+        let model = msg.model.clone();
         AtomicResponse::new(Box::pin(
             async move { store.delete_model_cost(&model).await }
                 .into_actor(self)
                 .map(move |result, act, _| match result {
                     Ok(existed) => {
-                        act.costs.remove(&msg.0);
+                        act.costs.remove(&msg.model);
                         Ok(existed)
                     }
                     Err(e) => {
@@ -232,11 +228,13 @@ impl Handler<DeleteCost> for QuotaActor {
 }
 
 impl Handler<CostOf> for QuotaActor {
-    type Result = MessageResult<CostOf>;
+    type Result = ModelCost;
 
     fn handle(&mut self, msg: CostOf, _: &mut Self::Context) -> Self::Result {
-        let configured = self.costs.contains_key(&msg.0);
-        MessageResult((costs::cost_of(&msg.0, &self.costs), !configured))
+        ModelCost {
+            cost: costs::cost_of(&msg.model, &self.costs),
+            is_default: !self.costs.contains_key(&msg.model),
+        }
     }
 }
 
@@ -266,9 +264,11 @@ impl QuotaGuard {
 impl Drop for QuotaGuard {
     fn drop(&mut self) {
         if let Some(debit) = self.debit.take() {
-            self.quota.do_send(ReleaseSlot(debit.key.clone()));
+            self.quota.do_send(ReleaseSlot {
+                key: debit.key.clone(),
+            });
             if !self.committed {
-                self.quota.do_send(Refund(debit));
+                self.quota.do_send(Refund { debit });
             }
         }
     }

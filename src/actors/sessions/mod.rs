@@ -5,6 +5,9 @@ use std::collections::{HashMap, VecDeque};
 
 use actix::prelude::*;
 
+pub mod messages;
+
+use self::messages::{CheckLogin, IsRevoked, LoginFailed, LoginSucceeded, LoginThrottled, Revoke};
 use crate::clock::Clock;
 
 /// Failed logins allowed per address in `WINDOW_SECS` before further attempts are refused.
@@ -13,30 +16,6 @@ pub const WINDOW_SECS: i64 = 300;
 /// Bounds on the remembered addresses and revoked tokens, so a flood cannot grow memory.
 const MAX_ADDRESSES: usize = 10_000;
 const MAX_REVOKED: usize = 10_000;
-
-/// May this address try a login now? Answers the seconds to wait when not.
-#[derive(Message)]
-#[rtype(result = "Result<(), i64>")]
-pub struct CheckLogin(pub String);
-
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct LoginFailed(pub String);
-
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct LoginSucceeded(pub String);
-
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Revoke {
-    pub jti: String,
-    pub until: i64,
-}
-
-#[derive(Message)]
-#[rtype(result = "bool")]
-pub struct IsRevoked(pub String);
 
 pub struct SessionGuard {
     clock: Clock,
@@ -69,15 +48,17 @@ impl Actor for SessionGuard {
 }
 
 impl Handler<CheckLogin> for SessionGuard {
-    type Result = Result<(), i64>;
+    type Result = Result<(), LoginThrottled>;
 
     fn handle(&mut self, msg: CheckLogin, _: &mut Self::Context) -> Self::Result {
         let now = self.clock.now();
         self.prune(now);
-        match self.failures.get(&msg.0) {
+        match self.failures.get(&msg.address) {
             Some(times) if times.len() >= MAX_FAILURES => {
                 let oldest = times.front().copied().unwrap_or(now);
-                Err((oldest + WINDOW_SECS - now).max(1))
+                Err(LoginThrottled {
+                    wait_secs: (oldest + WINDOW_SECS - now).max(1),
+                })
             }
             _ => Ok(()),
         }
@@ -95,7 +76,7 @@ impl Handler<LoginFailed> for SessionGuard {
                 self.failures.clear();
             }
         }
-        self.failures.entry(msg.0).or_default().push_back(now);
+        self.failures.entry(msg.address).or_default().push_back(now);
     }
 }
 
@@ -103,7 +84,7 @@ impl Handler<LoginSucceeded> for SessionGuard {
     type Result = ();
 
     fn handle(&mut self, msg: LoginSucceeded, _: &mut Self::Context) {
-        self.failures.remove(&msg.0);
+        self.failures.remove(&msg.address);
     }
 }
 
@@ -122,6 +103,6 @@ impl Handler<IsRevoked> for SessionGuard {
     type Result = bool;
 
     fn handle(&mut self, msg: IsRevoked, _: &mut Self::Context) -> bool {
-        self.revoked.contains_key(&msg.0)
+        self.revoked.contains_key(&msg.jti)
     }
 }

@@ -1,4 +1,5 @@
-//! `StorageActor` owns the write path of credential records to the `Store`.
+//! `StorageActor` owns the write path of credential records to the `Store`: every credential put and
+//! delete goes through it (see `store/mod.rs` for the whole list of writers).
 //!
 //! Ordering: writes run one batch at a time (`ctx.wait`), so a delete queued after a save is never
 //! overtaken by it. Success counters arrive on every request; they are coalesced per credential and
@@ -12,25 +13,12 @@ use std::time::Duration;
 use actix::prelude::*;
 use futures_util::future::join_all;
 
+pub mod messages;
+
+use self::messages::{DeleteCredential, Flush, SaveCredential, SaveCredentialNow};
 use crate::store::{CredentialRecord, Store, StoreError};
 
 const FLUSH_INTERVAL: Duration = Duration::from_millis(500);
-
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SaveCredential {
-    pub record: CredentialRecord,
-    pub urgent: bool,
-}
-
-#[derive(Message)]
-#[rtype(result = "Result<bool, StoreError>")]
-pub struct DeleteCredential(pub String);
-
-/// Write everything pending now; answers once it is durable.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Flush;
 
 pub struct StorageActor {
     store: Arc<dyn Store>,
@@ -97,9 +85,22 @@ impl Handler<DeleteCredential> for StorageActor {
     type Result = ResponseActFuture<Self, Result<bool, StoreError>>;
 
     fn handle(&mut self, msg: DeleteCredential, _: &mut Self::Context) -> Self::Result {
-        self.pending.remove(&msg.0);
+        self.pending.remove(&msg.name);
         let store = self.store.clone();
-        Box::pin(async move { store.delete_credential(&msg.0).await }.into_actor(self))
+        Box::pin(async move { store.delete_credential(&msg.name).await }.into_actor(self))
+    }
+}
+
+impl Handler<SaveCredentialNow> for StorageActor {
+    type Result = AtomicResponse<Self, Result<(), StoreError>>;
+
+    fn handle(&mut self, msg: SaveCredentialNow, _: &mut Self::Context) -> Self::Result {
+        // This record is newer than anything pending under its name.
+        self.pending.remove(&msg.record.name);
+        let store = self.store.clone();
+        AtomicResponse::new(Box::pin(
+            async move { store.put_credential(&msg.record).await }.into_actor(self),
+        ))
     }
 }
 

@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 
+use super::enums::normalise_enum;
 use super::keywords::{
     add_hint, collect_hints, common_type, constant_values, filter_required, is_null_schema,
     merge_all_of_branch, reference_of, render_list, resolve_reference, type_is, without_keys,
@@ -372,6 +373,9 @@ impl<'a> SchemaCleaner<'a> {
         filter_required(&mut out, drop_from_required);
         for hint in hints {
             add_hint(&mut out, hint);
+        }
+        if self.flavour == Flavour::JsonSchema {
+            normalise_enum(&mut out);
         }
         (out, nullable)
     }

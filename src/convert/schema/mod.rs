@@ -1,10 +1,14 @@
 //! Client tool and response schemas use JSON-Schema features Gemini rejects ("Proto field is not
 //! repeating", unknown `$ref`, …). Both cleaners resolve references, merge `allOf`, collapse
 //! `anyOf`/`oneOf`, and keep only keywords the target accepts; constraints that would be lost are moved
-//! into the description as hints so the model still sees them.
+//! into the description as hints so the model still sees them. Enums on non-string types, which
+//! Gemini refuses, are rewritten (see `enums`), also in tools of Gemini-native requests.
 
 mod cleaner;
+mod enums;
 mod keywords;
+
+pub use enums::normalise_tool_enums;
 
 use serde_json::Value;
 
@@ -254,6 +258,42 @@ mod tests {
         assert_eq!(
             cleaned.pointer("/properties/a/properties/a/type"),
             Some(&json!("object"))
+        );
+    }
+
+    #[test]
+    fn enums_on_non_strings_are_rewritten_for_gemini() {
+        let input = json!({
+            "type": "object",
+            "properties": {
+                "verbose": {"type": "boolean", "enum": [true, false], "description": "more output"},
+                "level": {"type": "integer", "enum": [1, 2, 3], "minimum": 1},
+                "ratio": {"enum": [0.5, 1]},
+                "mode": {"type": "string", "enum": ["fast", "slow"]},
+                "steps": {"type": "array", "items": {"$ref": "#/$defs/Step"}},
+                "retry": {"anyOf": [{"type": "integer", "enum": [0, 1]}, {"type": "null"}]},
+                "answer": {"const": 42}
+            },
+            "$defs": {"Step": {"type": "object", "properties": {
+                "dry": {"type": "boolean", "enum": [true]}
+            }}}
+        });
+        assert_eq!(
+            clean_json_schema(&input),
+            json!({
+                "type": "object",
+                "properties": {
+                    "verbose": {"type": "boolean", "description": "more output"},
+                    "level": {"type": "string", "enum": ["1", "2", "3"], "description": "(minimum: 1)"},
+                    "ratio": {"type": "string", "enum": ["0.5", "1"]},
+                    "mode": {"type": "string", "enum": ["fast", "slow"]},
+                    "steps": {"type": "array", "items": {"type": "object", "properties": {
+                        "dry": {"type": "boolean", "description": "(allowed values: true)"}
+                    }}},
+                    "retry": {"type": "string", "enum": ["0", "1"], "description": "(nullable)"},
+                    "answer": {"type": "string", "enum": ["42"]}
+                }
+            })
         );
     }
 

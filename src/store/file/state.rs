@@ -59,8 +59,9 @@ impl Section {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub(super) enum JournalEntry {
+    /// Boxed: a credential record is far larger than the other entries.
     PutCredential {
-        record: CredentialRecord,
+        record: Box<CredentialRecord>,
     },
     DeleteCredential {
         name: String,
@@ -117,7 +118,8 @@ impl FileState {
     pub fn apply(&mut self, entry: &JournalEntry) {
         match entry {
             JournalEntry::PutCredential { record } => {
-                self.credentials.insert(record.name.clone(), record.clone());
+                self.credentials
+                    .insert(record.name.clone(), record.as_ref().clone());
             }
             JournalEntry::DeleteCredential { name } => {
                 self.credentials.remove(name);
@@ -164,7 +166,7 @@ impl FileState {
     pub fn put_credential(&self, record: &CredentialRecord) -> Result<JournalEntry, StoreError> {
         toml_format::credential_table(record)?;
         Ok(JournalEntry::PutCredential {
-            record: record.clone(),
+            record: Box::new(record.clone()),
         })
     }
 

@@ -27,7 +27,8 @@ const MAX_BATCH: usize = 4096;
 pub(super) enum Command {
     LoadCredentials,
     GetCredential(String),
-    PutCredential(CredentialRecord),
+    /// Boxed, like the reply below: a credential record dwarfs every other payload.
+    PutCredential(Box<CredentialRecord>),
     DeleteCredential(String),
     LoadConfig,
     SaveConfig(Map<String, Value>),
@@ -60,7 +61,7 @@ pub(super) enum Reply {
     Done,
     Existed(bool),
     Credentials(Vec<CredentialRecord>),
-    Credential(Option<CredentialRecord>),
+    Credential(Option<Box<CredentialRecord>>),
     Config(Map<String, Value>),
     Keys(Vec<ApiKeyRecord>),
     Key(Option<ApiKeyRecord>),
@@ -315,9 +316,9 @@ impl Writer {
             Command::LoadCredentials => read(Reply::Credentials(
                 state.credentials.values().cloned().collect(),
             )),
-            Command::GetCredential(name) => {
-                read(Reply::Credential(state.credentials.get(&name).cloned()))
-            }
+            Command::GetCredential(name) => read(Reply::Credential(
+                state.credentials.get(&name).cloned().map(Box::new),
+            )),
             Command::PutCredential(record) => write(state.put_credential(&record), Reply::Done),
             Command::DeleteCredential(name) => {
                 if state.credentials.contains_key(&name) {

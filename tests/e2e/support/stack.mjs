@@ -74,11 +74,11 @@ async function waitFor(description, probe, process_) {
 
 /** A credential file as the fake Google accepts it (any refresh token works). */
 export function credentialJson(name) {
-  return JSON.stringify({ client_id: 'c', client_secret: 's', refresh_token: `rt-${name}`, project_id: `px-${name}` });
+  return JSON.stringify({ client_id: 'test-client.apps.googleusercontent.com', client_secret: 'test-secret', refresh_token: `rt-${name}`, project_id: `px-${name}` });
 }
 
 /**
- * startStack({credentials: {'a.json': '{...}'}, password, authCodes: {code: refreshToken}, env}) → {url, fakeUrl, password, dir, api(), stop()}.
+ * startStack({credentials: {'a.json': '{...}'}, password, authCodes: {code: refreshToken}, env, fakeControl}) → {url, fakeUrl, password, dir, api(), stop()}.
  * The gateway gets a minimal environment so storage or credential variables of the calling shell
  * (REDIS_URI, GCLI_CREDS_*, ...) cannot leak into it.
  */
@@ -93,6 +93,8 @@ export async function startStack(options = {}) {
   const fakeArgs = ['--host', '127.0.0.1', '--port', '0'];
   // OAuth codes the fake's token endpoint exchanges: {code: refreshToken}.
   for (const [code, refreshToken] of Object.entries(options.authCodes || {})) fakeArgs.push('--auth-code', `${code}=${refreshToken}`);
+  // The fake's /__fake/ control API, for tests that script Google's answers.
+  if (options.fakeControl) fakeArgs.push('--control');
   const fake = launch(FAKE_BIN, fakeArgs, baseEnv, join(dir, 'fake.out'));
   let gateway;
   try {

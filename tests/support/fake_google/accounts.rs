@@ -15,6 +15,17 @@ const SCOPES: &str = "https://www.googleapis.com/auth/cloud-platform https://www
 const DEFAULT_LIFETIME_SECS: u64 = 3600;
 
 pub(crate) async fn token(shared: &Arc<Shared>, call: &Call) -> HttpResponse {
+    // Google checks the OAuth client before anything else.
+    let known = shared
+        .lock()
+        .knows_client(call.body_str("client_id"), call.body_str("client_secret"));
+    if !known {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "The OAuth client was not found.",
+        );
+    }
     match call.body_str("grant_type") {
         Some("refresh_token") => refresh(shared, call).await,
         Some("authorization_code") => exchange_code(shared, call),
@@ -145,7 +156,8 @@ pub(crate) fn token_info(shared: &Shared, call: &Call) -> HttpResponse {
     let token = call.query_param("access_token");
     let refresh_token = token.as_deref().and_then(|token| {
         let state = shared.lock();
-        (!state.is_expired(token))
+        state
+            .accepts_access_token(token)
             .then(|| state.refresh_token_of(token))
             .flatten()
     });

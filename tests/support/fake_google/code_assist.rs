@@ -36,10 +36,19 @@ pub(crate) async fn generate(shared: &Arc<Shared>, call: &Call, stream: bool) ->
 
     let trace_id = new_id(16);
     let response_id = new_id(22);
+    let cached_tokens = match &reply.body {
+        ReplyBody::Error { .. } => 0,
+        _ => shared
+            .lock()
+            .implicit_cache
+            .as_mut()
+            .map_or(0, |cache| cache.observe(project, &call.body)),
+    };
     let meta = ResponseMeta {
         model,
         response_id: &response_id,
         prompt_tokens: count_prompt_words(&call.body),
+        cached_tokens,
     };
     let responses = match &reply.body {
         ReplyBody::Error { status, body } => {

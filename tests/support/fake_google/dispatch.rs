@@ -109,8 +109,8 @@ pub(crate) fn service_usage_target(path: &str) -> Option<(&str, &str)> {
     Some((project, service))
 }
 
-/// Every Google API call needs a bearer token the fake could have issued, so a gateway that forgets
-/// to authenticate (or sends an expired token) fails loudly in tests.
+/// Every Google API call needs a bearer token the fake issued and that has not expired, so a gateway
+/// that forgets to authenticate, sends an expired token or a made-up one fails loudly in tests.
 fn refuse_unauthenticated(shared: &Shared, call: &Call) -> Option<HttpResponse> {
     let Some(token) = call.access_token.as_deref() else {
         return Some(google_error(
@@ -119,7 +119,7 @@ fn refuse_unauthenticated(shared: &Shared, call: &Call) -> Option<HttpResponse> 
             "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
         ));
     };
-    let valid = token.starts_with("at-") && !shared.lock().is_expired(token);
+    let valid = shared.lock().accepts_access_token(token);
     if valid {
         return None;
     }

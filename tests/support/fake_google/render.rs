@@ -31,10 +31,12 @@ pub(crate) struct ResponseMeta<'a> {
     pub(crate) model: &'a str,
     pub(crate) response_id: &'a str,
     pub(crate) prompt_tokens: u64,
+    /// Words served from the modelled implicit cache (`cachedContentTokenCount` when above 0).
+    pub(crate) cached_tokens: u64,
 }
 
 impl Answer {
-    fn usage_metadata(&self, prompt_tokens: u64) -> Value {
+    fn usage_metadata(&self, prompt_tokens: u64, cached_tokens: u64) -> Value {
         if let Some(usage) = &self.usage {
             return usage.clone();
         }
@@ -47,6 +49,9 @@ impl Answer {
         });
         if thoughts > 0 {
             usage["thoughtsTokenCount"] = json!(thoughts);
+        }
+        if cached_tokens > 0 {
+            usage["cachedContentTokenCount"] = json!(cached_tokens);
         }
         usage
     }
@@ -63,7 +68,7 @@ impl Answer {
         }
         parts.extend(self.function_calls.iter().map(function_call_part));
         let mut response = response_object(parts, meta);
-        self.finish(&mut response, meta.prompt_tokens);
+        self.finish(&mut response, meta);
         response
     }
 
@@ -85,16 +90,16 @@ impl Answer {
             events.push(response_object(vec![json!({"text": ""})], meta));
         }
         if let Some(last) = events.last_mut() {
-            self.finish(last, meta.prompt_tokens);
+            self.finish(last, meta);
         }
         events
     }
 
-    fn finish(&self, response: &mut Value, prompt_tokens: u64) {
+    fn finish(&self, response: &mut Value, meta: &ResponseMeta<'_>) {
         if let Some(candidate) = response.pointer_mut("/candidates/0") {
             candidate["finishReason"] = json!(self.finish_reason);
         }
-        response["usageMetadata"] = self.usage_metadata(prompt_tokens);
+        response["usageMetadata"] = self.usage_metadata(meta.prompt_tokens, meta.cached_tokens);
     }
 }
 

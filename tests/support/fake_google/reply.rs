@@ -148,7 +148,7 @@ impl Reply {
         )
     }
 
-    /// The generic 429 whose exact message the gateway maps to a fixed cooldown.
+    /// Google's plain 429: no reason, no hint (the gateway backs off for a few seconds).
     pub fn resource_exhausted() -> Self {
         Self::google_error(
             429,

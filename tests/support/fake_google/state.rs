@@ -51,8 +51,24 @@ pub(crate) struct Operation {
     pub(crate) polls_left: usize,
 }
 
+/// The OAuth clients the fake's token endpoint accepts: the Gemini CLI's public client (the gateway's
+/// own OAuth flow), the client of the test credentials, and the benchmark's.
+pub(crate) const KNOWN_CLIENTS: &[(&str, &str)] = &[
+    (
+        gcli2api::upstream::oauth::GEMINI_CLI_CLIENT_ID,
+        gcli2api::upstream::oauth::GEMINI_CLI_CLIENT_SECRET,
+    ),
+    ("test-client.apps.googleusercontent.com", "test-secret"),
+    ("bench.apps.googleusercontent.com", "bench-secret"),
+];
+
 #[derive(Default)]
 pub(crate) struct FakeState {
+    /// Refuse bearer tokens the fake never issued (Google's behaviour; on unless the benchmark
+    /// server is told otherwise).
+    pub(crate) strict_tokens: bool,
+    /// OAuth clients registered beyond [`KNOWN_CLIENTS`].
+    pub(crate) extra_clients: Vec<(String, String)>,
     pub(crate) queues: HashMap<String, VecDeque<Reply>>,
     pub(crate) project_defaults: HashMap<String, Reply>,
     pub(crate) global_default: Option<Reply>,
@@ -69,6 +85,8 @@ pub(crate) struct FakeState {
     pub(crate) enabled_services: HashSet<(String, String)>,
     pub(crate) requests: Vec<RecordedRequest>,
     pub(crate) tool_scripts: Vec<super::tool_script::ToolScript>,
+    /// Present when the implicit context cache is modelled.
+    pub(crate) implicit_cache: Option<super::implicit_cache::ImplicitCache>,
 }
 
 impl FakeState {
@@ -100,15 +118,43 @@ impl FakeState {
         token
     }
 
-    /// The refresh token behind an access token; tokens never issued but shaped `at-<rt>-<n>`
-    /// are accepted so tests may hand-craft credentials.
+    /// The refresh token behind an access token. Like Google, the fake knows only tokens it issued;
+    /// with `strict_tokens` off (the benchmark server's `--accept-unissued-tokens`) tokens shaped
+    /// `at-<rt>-<n>` are accepted too.
     pub(crate) fn refresh_token_of(&self, access_token: &str) -> Option<String> {
         if let Some(issued) = self.access_tokens.get(access_token) {
             return Some(issued.refresh_token.clone());
         }
+        if self.strict_tokens {
+            return None;
+        }
         let rest = access_token.strip_prefix("at-")?;
         let (refresh, _) = rest.rsplit_once('-')?;
         Some(refresh.to_owned())
+    }
+
+    /// Whether Google would accept `access_token` as a bearer token now.
+    pub(crate) fn accepts_access_token(&self, access_token: &str) -> bool {
+        match self.access_tokens.get(access_token) {
+            Some(issued) => issued.expires_at > Instant::now(),
+            None => !self.strict_tokens && access_token.starts_with("at-"),
+        }
+    }
+
+    /// Whether `client_id` / `client_secret` name an OAuth client the fake knows.
+    pub(crate) fn knows_client(
+        &self,
+        client_id: Option<&str>,
+        client_secret: Option<&str>,
+    ) -> bool {
+        let (Some(id), Some(secret)) = (client_id, client_secret) else {
+            return false;
+        };
+        KNOWN_CLIENTS.iter().any(|(i, s)| *i == id && *s == secret)
+            || self
+                .extra_clients
+                .iter()
+                .any(|(i, s)| i == id && s == secret)
     }
 
     /// Only tokens the fake issued can expire; hand-made `at-` tokens never do.

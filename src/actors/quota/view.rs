@@ -1,0 +1,18 @@
+//! What the panel and the key's owner see of a key record.
+
+use crate::store::ApiKeyRecord;
+
+pub fn public_view(record: &ApiKeyRecord) -> serde_json::Value {
+    serde_json::json!({
+        "api_key": record.api_key,
+        "total_quota": record.total_quota,
+        "used_quota": record.used_quota,
+        "remaining_quota": record.remaining(),
+        "created_at": record.created_at,
+        "description": record.description,
+        "model_stats": record.model_stats,
+        "allowed_models": record.allowed_models,
+        "max_concurrent": record.max_concurrent,
+        "expires_at": record.expires_at,
+    })
+}
