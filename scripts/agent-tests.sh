@@ -79,7 +79,7 @@ start_fake() {
 start_gateway() {
   mkdir -p "$WORK/gateway/creds"
   cat >"$WORK/gateway/creds/agent.json" <<'EOF'
-{"client_id": "agent-client.apps.googleusercontent.com", "client_secret": "agent-secret",
+{"client_id": "test-client.apps.googleusercontent.com", "client_secret": "test-secret",
  "refresh_token": "rt-agent", "project_id": "agent-project",
  "scopes": ["https://www.googleapis.com/auth/cloud-platform"],
  "token_uri": "https://oauth2.googleapis.com/token"}
