@@ -424,6 +424,15 @@ async fn errors_use_the_openai_envelope() {
     let limited = responses(&app, json!({"model": "gemini-2.5-flash", "input": "x"})).await;
     assert_eq!(limited.status, 429, "{}", limited.text());
     assert_eq!(limited.json()["error"]["type"], "rate_limit_error");
+    let wait: u64 = limited
+        .headers
+        .get("retry-after")
+        .expect("a 429 carries Retry-After")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait > 0);
     app.stop().await;
 }
 
