@@ -112,10 +112,15 @@ codex_setup() {
   CODEX_HOME_DIR="$WORK/codex-home"
   CODEX_PROJECT="$WORK/codex-project"
   mkdir -p "$CODEX_HOME_DIR" "$CODEX_PROJECT"
-  # The provider block of the README's Codex quick start.
+  # The provider block of the README's Codex quick start (plus what keeps a test run on loopback).
   cat >"$CODEX_HOME_DIR/config.toml" <<EOF
 model = "gemini-2.5-pro"
 model_provider = "gcli2api"
+# Loopback only: no update check, no usage analytics.
+check_for_update_on_startup = false
+
+[analytics]
+enabled = false
 
 [model_providers.gcli2api]
 name = "gcli2api"
@@ -133,7 +138,7 @@ run_codex() {
   (
     cd "$CODEX_PROJECT"
     CODEX_HOME="$CODEX_HOME_DIR" GCLI2API_API_KEY="$PASSWORD" timeout 180 \
-      "$AGENTS/node_modules/.bin/codex" exec --skip-git-repo-check \
+      "$AGENTS/node_modules/.bin/codex" exec --strict-config --skip-git-repo-check \
       --dangerously-bypass-approvals-and-sandbox --json "$prompt" </dev/null
   ) >"$WORK/$name.jsonl" 2>"$WORK/$name.err"
 }
