@@ -143,10 +143,8 @@ impl ResponsesStream {
         }
         let parts = candidate
             .pointer("/content/parts")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for part in &parts {
+            .and_then(Value::as_array);
+        for part in parts.into_iter().flatten() {
             self.on_part(part, &mut out);
         }
         out
