@@ -13,9 +13,14 @@
 # streaming figure, default 40), BENCH_OUT (markdown path, default docs/benchmark.md),
 # BENCH_RESULTS (keep the raw JSON results in this directory), CARGO_TARGET_DIR (where the
 # release build goes, default ./target).
+#
+# `scripts/bench.sh bodies` runs only the request-body memory budget (scripts/bench-bodies.sh).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = bodies ]; then
+    exec scripts/bench-bodies.sh
+fi
 ROOT=$PWD
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$TARGET_DIR/release

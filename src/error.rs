@@ -90,11 +90,10 @@ const fn row(
     }
 }
 
-use OpenAiCode::{Status as Num, Text};
-
 impl ErrorKind {
     /// The table.
     pub fn spec(self) -> KindSpec {
+        use OpenAiCode::{Status as Num, Text};
         match self {
             Self::BadRequest => row(
                 400,

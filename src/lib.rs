@@ -22,10 +22,12 @@
 //! - `credential`: the OAuth credential JSON format.
 //! - `env_credentials`: credentials given in environment variables.
 //! - `logging`: the process logger and secret masking.
+//! - `observe`: Prometheus metrics and the decision trace of each request.
 //! - `error`: the one error table (`ErrorKind` → status, OpenAI / Google / Anthropic shapes) and its
 //!   renderer per `ErrorStyle`, for HTTP bodies and in-stream errors alike.
 //! - `clock`: wall clock with an adjustable offset for tests.
 //! - `allocator`: settings of the binary's allocator.
+//! - `private_files`: owner-only modes for every directory and file the gateway writes.
 //!
 //! Modules depend on each other in one direction (`tests/layering.rs` fails on a cycle):
 //! routes → gateway → auth → state → actors → store / upstream → convert → error.
@@ -56,6 +58,8 @@ pub mod env_credentials;
 pub mod error;
 pub mod gateway;
 pub mod logging;
+pub mod observe;
+pub mod private_files;
 pub mod routes;
 pub mod startup;
 pub mod state;

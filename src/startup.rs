@@ -16,12 +16,14 @@ use crate::actors::credentials::CredentialSupervisor;
 use crate::actors::log_broadcaster::LogBroadcaster;
 use crate::actors::oauth_flows::OAuthFlows;
 use crate::actors::quota::QuotaActor;
+use crate::actors::request_history::{FlushTokens, RequestHistory};
 use crate::actors::sessions::SessionGuard;
 use crate::actors::storage::messages::Flush;
 use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::{ConfigError, ConfigLayers, Settings, SharedSettings};
 use crate::routes;
+use crate::routes::guarded_body::BodyBudget;
 use crate::state::{AppState, UpstreamClient};
 use crate::store::open::{open_store, StoreUrl};
 use crate::store::{Store, StoreError};
@@ -29,8 +31,9 @@ use crate::upstream::transport::{build_client, load_ca_file, TransportConfig, Tr
 
 /// Live-log WebSocket sessions allowed at once.
 const MAX_LOG_SESSIONS: usize = 5;
-/// Largest request body (chat requests may carry images).
-const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// Largest body the panel and OAuth routes buffer (their JSON is small). Client API routes read their
+/// bodies themselves, after authentication (`routes::guarded_body`).
+const MAX_PANEL_BODY_BYTES: usize = 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -40,6 +43,8 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error("outbound transport: {0}")]
     Transport(#[from] TransportError),
+    #[error("metrics: {0}")]
+    Metrics(#[from] crate::observe::metrics::MetricsError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -73,23 +78,17 @@ pub struct Application {
     pub state: AppState,
 }
 
-/// The store URL chosen by priority: `REDIS_URI` > `POSTGRES_DSN` > `MONGODB_URI` > files.
-pub fn store_url(settings: &Settings) -> StoreUrl {
-    if let Some(uri) = &settings.redis_uri {
-        StoreUrl::Redis {
-            uri: uri.clone(),
-            database: settings.redis_database,
-        }
-    } else if let Some(dsn) = &settings.postgres_dsn {
-        StoreUrl::Postgres(dsn.clone())
-    } else if let Some(uri) = &settings.mongodb_uri {
-        StoreUrl::Mongo {
-            uri: uri.clone(),
-            database: settings.mongodb_database.clone(),
-        }
-    } else {
-        StoreUrl::Files(settings.credentials_dir.clone())
-    }
+/// The store the settings name, by the one selection `migrate` uses too ([`StoreUrl::select`]), so
+/// `REDIS_URI=redis://host/3` serves from database 3 rather than 0.
+pub fn store_url(settings: &Settings) -> Result<StoreUrl, StoreError> {
+    StoreUrl::select(
+        settings.redis_uri.as_deref(),
+        settings.redis_database,
+        settings.postgres_dsn.as_deref(),
+        settings.mongodb_uri.as_deref(),
+        &settings.mongodb_database,
+        &settings.credentials_dir,
+    )
 }
 
 pub fn transport_config(settings: &Settings) -> Result<TransportConfig, StartupError> {
@@ -112,15 +111,25 @@ impl Application {
         options: StartOptions,
     ) -> Result<Application, StartupError> {
         let boot = layers.resolve()?;
-        let store: Arc<dyn Store> = open_store(&store_url(&boot), &boot.storage_prefix).await?;
+        let store: Arc<dyn Store> = open_store(&store_url(&boot)?, &boot.storage_prefix).await?;
         let rejected = layers.set_stored(&store.load_config().await?);
         let settings = layers.resolve()?;
+        let bad_proxies =
+            crate::auth::client_address::invalid_trusted_proxies(&settings.trusted_proxies);
+        if !bad_proxies.is_empty() {
+            return Err(ConfigError::Invalid(format!(
+                "TRUSTED_PROXIES: not an address or CIDR: {}",
+                bad_proxies.join(", ")
+            ))
+            .into());
+        }
         for msg in rejected {
             log::warn!("ignoring stored config value: {msg}");
         }
         crate::logging::secrets().set(vec![
             settings.api_password().to_string(),
             settings.panel_password().to_string(),
+            settings.metrics_token.clone().unwrap_or_default(),
         ]);
         if settings.uses_default_password() {
             log::warn!(
@@ -166,6 +175,8 @@ impl Application {
             options.clock.clone(),
         )
         .start();
+        let history = RequestHistory::new(settings.request_history_size, store.clone()).start();
+        let metrics = Arc::new(crate::observe::metrics::Metrics::new()?);
         let state = AppState {
             settings: shared,
             supervisor,
@@ -180,6 +191,8 @@ impl Application {
             responses,
             env: Arc::new(options.env),
             panel_secret: Arc::from(panel_secret),
+            metrics,
+            history,
         };
 
         if settings.auto_load_env_creds {
@@ -216,9 +229,13 @@ impl Application {
     /// Serves until stopped, then writes what is pending to the store.
     pub async fn run(self) -> std::io::Result<()> {
         let storage = self.state.storage.clone();
+        let history = self.state.history.clone();
         let store = self.state.store.clone();
         let result = self.server.await;
         let _ = storage.send(Flush).await;
+        if let Ok(Err(e)) = history.send(FlushTokens).await {
+            log::error!("saving token usage: {e}");
+        }
         if let Err(e) = store.close().await {
             log::error!("closing the store: {e}");
         }
@@ -232,6 +249,13 @@ fn serve(
     transport: TransportConfig,
     workers: usize,
 ) -> Result<Server, StartupError> {
+    let budget = web::Data::new(BodyBudget::new(
+        state
+            .settings
+            .current()
+            .max_inflight_body_mb
+            .saturating_mul(1024 * 1024),
+    ));
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         // awc is !Send: each worker builds its own client. The config was validated at start.
@@ -239,19 +263,16 @@ fn serve(
             log::error!("worker client with default settings: {e}");
             awc::Client::default()
         });
-        // Browser chat apps call the API from their own origin; authentication is by bearer token,
-        // never by cookie, so any origin may call.
-        let cors = actix_cors::Cors::default()
-            .allow_any_origin()
-            .allow_any_method()
-            .allow_any_header()
-            .expose_any_header()
-            .max_age(3600);
         App::new()
-            .wrap(cors)
+            .wrap(routes::cors::cors())
+            // Outermost: every answer, CORS preflights included, carries its request id.
+            .wrap(actix_web::middleware::from_fn(
+                crate::routes::observing::observe,
+            ))
             .app_data(data.clone())
+            .app_data(budget.clone())
             .app_data(web::Data::new(UpstreamClient(client)))
-            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .app_data(web::PayloadConfig::new(MAX_PANEL_BODY_BYTES))
             .configure(routes::configure)
             .default_service(web::to(routes::fallback::not_found))
     })

@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod log_broadcaster;
 pub mod oauth_flows;
 pub mod quota;
+pub mod request_history;
 pub mod response_store;
 pub mod sessions;
 pub mod storage;

@@ -5,6 +5,8 @@ use actix_web::http::header;
 use actix_web::HttpRequest;
 use subtle::ConstantTimeEq;
 
+pub mod caller_check;
+pub mod client_address;
 pub mod panel;
 
 use crate::config::Settings;

@@ -14,8 +14,9 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::client_address::client_address;
 use super::constant_time_eq;
-use crate::actors::sessions::messages::IsRevoked;
+use crate::actors::sessions::messages::{CheckLogin, IsRevoked, LoginFailed};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
@@ -76,12 +77,8 @@ pub fn issue_token(secret: &[u8], now: i64, lifetime_secs: i64) -> Result<String
 }
 
 pub fn verify_token(secret: &[u8], token: &str, now: i64) -> Option<Claims> {
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.leeway = 0;
     // Expiry is checked against our clock (tests move it), not the library's.
-    validation.validate_exp = false;
-    let data = decode::<Claims>(token, &DecodingKey::from_secret(secret), &validation).ok()?;
-    (data.claims.exp > now && data.claims.sub == "panel").then_some(data.claims)
+    decode_signed(secret, token).filter(|c| c.exp > now && c.sub == "panel")
 }
 
 /// Proof that the request carries a valid panel session (or the panel password).
@@ -89,7 +86,8 @@ pub struct PanelSession {
     pub claims: Option<Claims>,
 }
 
-/// The panel token from `Authorization: Bearer`, or `?token=` (WebSocket clients cannot set headers).
+/// The panel token from `Authorization: Bearer`, or `?token=` on a WebSocket upgrade only (browsers
+/// cannot set headers there). Elsewhere a query token would end up in proxy logs and browser history.
 pub fn presented_panel_token(req: &HttpRequest) -> Option<String> {
     let header = req
         .headers()
@@ -101,19 +99,60 @@ pub fn presented_panel_token(req: &HttpRequest) -> Option<String> {
         })
         .map(|t| t.trim().to_string());
     header.or_else(|| {
-        url::form_urlencoded::parse(req.query_string().as_bytes())
-            .find(|(k, _)| k == "token")
-            .map(|(_, v)| v.into_owned())
+        is_websocket_upgrade(req)
+            .then(|| {
+                url::form_urlencoded::parse(req.query_string().as_bytes())
+                    .find(|(k, _)| k == "token")
+                    .map(|(_, v)| v.into_owned())
+            })
+            .flatten()
     })
 }
 
-pub async fn check_panel_token(state: &AppState, token: &str) -> Result<PanelSession, ApiError> {
+pub fn is_websocket_upgrade(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(actix_web::http::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// Checks a panel token (a session JWT or the raw panel password) for a request from `client`.
+///
+/// Every failed guess counts against the same per-address limiter as `/auth/login`, so the password
+/// cannot be guessed faster through a Bearer header or the WebSocket. A token that we did sign but that
+/// has expired or was logged out is not a guess (nobody can forge our signature) and does not count,
+/// so an open panel tab with a stale session cannot lock its operator out.
+pub async fn check_panel_token(
+    state: &AppState,
+    token: &str,
+    client: &str,
+) -> Result<PanelSession, ApiError> {
+    let check = CheckLogin {
+        address: client.to_string(),
+    };
+    if let Ok(Err(throttled)) = state.sessions.send(check).await {
+        return Err(ApiError::too_many(format!(
+            "too many failed panel logins from this address; try again in {} s",
+            throttled.wait_secs
+        ))
+        .with_retry_after(throttled.wait_secs.max(1).unsigned_abs()));
+    }
     let settings = state.settings.current();
     if constant_time_eq(token, settings.panel_password()) {
         return Ok(PanelSession { claims: None });
     }
-    let claims = verify_token(&state.panel_secret, token, state.clock.now())
-        .ok_or_else(|| ApiError::unauthorized("session expired or invalid; log in again"))?;
+    let Some(claims) = decode_signed(&state.panel_secret, token) else {
+        state.sessions.do_send(LoginFailed {
+            address: client.to_string(),
+        });
+        log::warn!("failed panel authentication from {client}");
+        return Err(ApiError::unauthorized("invalid session; log in again"));
+    };
+    if claims.exp <= state.clock.now() || claims.sub != "panel" {
+        return Err(ApiError::unauthorized(
+            "session expired or invalid; log in again",
+        ));
+    }
     let revoked = state
         .sessions
         .send(IsRevoked {
@@ -129,6 +168,17 @@ pub async fn check_panel_token(state: &AppState, token: &str) -> Result<PanelSes
     })
 }
 
+/// The claims of a token carrying our signature, expired or not.
+fn decode_signed(secret: &[u8], token: &str) -> Option<Claims> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = 0;
+    validation.validate_exp = false;
+    validation.required_spec_claims.clear();
+    decode::<Claims>(token, &DecodingKey::from_secret(secret), &validation)
+        .ok()
+        .map(|d| d.claims)
+}
+
 impl FromRequest for PanelSession {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
@@ -136,12 +186,14 @@ impl FromRequest for PanelSession {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = presented_panel_token(req);
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("state missing"))?;
             let token = token.ok_or_else(|| {
                 ApiError::unauthorized("log in first: send 'Authorization: Bearer <token>'")
             })?;
-            check_panel_token(&state, &token).await
+            let client = client_address(&req, &state.settings.current());
+            check_panel_token(&state, &token, &client).await
         })
     }
 }

@@ -6,6 +6,7 @@
 //! [`SharedSettings`], which the config route swaps atomically after a save.
 
 pub mod keys;
+pub mod url_mask;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -42,6 +43,8 @@ pub struct Settings {
     password: String,
     api_password: Option<String>,
     panel_password: Option<String>,
+    pub metrics_token: Option<String>,
+    pub request_history_size: usize,
     pub credentials_dir: PathBuf,
     pub code_assist_endpoint: String,
     pub oauth_proxy_url: String,
@@ -78,6 +81,11 @@ pub struct Settings {
     pub daily_limit_total: u64,
     pub daily_limit_pro: u64,
     pub auto_load_env_creds: bool,
+    pub public_onboarding: bool,
+    pub trusted_proxies: Vec<String>,
+    pub max_request_body_mb: u64,
+    pub client_body_timeout: u64,
+    pub max_inflight_body_mb: u64,
     pub jwt_expiry_hours: u64,
     pub log_level: String,
     pub log_file: Option<PathBuf>,

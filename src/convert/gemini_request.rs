@@ -77,6 +77,7 @@ pub fn prepare_native_request(
         "must be a string",
     )?;
     expect_kind(&request, "labels", Value::is_object, "must be an object")?;
+    super::gemini_validate::validate_request(&request)?;
 
     let mut request = Value::Object(request);
     // Native clients write Gemini's schema shape themselves, but enums on non-strings still fail.
@@ -108,6 +109,7 @@ pub fn count_tokens_request(body: &Value, base_model: &str) -> Result<Value, Con
         },
     };
     validate_contents(&mut contents, field)?;
+    super::gemini_validate::validate_contents_parts(&contents, field)?;
     Ok(json!({"request": {"model": format!("models/{base_model}"), "contents": contents}}))
 }
 

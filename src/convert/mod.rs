@@ -11,6 +11,7 @@ pub mod fake_stream;
 pub mod features;
 pub mod gemini_dialect;
 pub mod gemini_request;
+pub mod gemini_validate;
 pub mod lenient_json;
 pub mod model_name;
 pub mod openai_content;

@@ -10,10 +10,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::body::parse_json;
-use crate::actors::credentials::{
-    ClearCooldown, CredentialActor, FetchEmail, FindCredential, ListCredentials, RemoveCredential,
-    SetEnabled,
+use crate::actors::credentials::messages::{
+    ClearCooldown, FetchEmail, FindCredential, ListCredentials, RemoveCredential, SetEnabled,
 };
+use crate::actors::credentials::CredentialActor;
 use crate::auth::panel::PanelSession;
 use crate::error::{ApiError, ErrorStyle};
 use crate::state::AppState;
@@ -179,7 +179,9 @@ pub async fn status(
 pub async fn find(state: &AppState, name: &str) -> Result<Addr<CredentialActor>, ApiError> {
     state
         .supervisor
-        .send(FindCredential(name.to_string()))
+        .send(FindCredential {
+            name: name.to_string(),
+        })
         .await
         .map_err(ApiError::mailbox("the credential registry"))?
         .ok_or_else(|| ApiError::not_found(format!("no credential named {name:?}")))
@@ -217,7 +219,9 @@ async fn apply(state: &AppState, name: &str, action: &str) -> Result<String, Api
         "delete" => {
             let existed = state
                 .supervisor
-                .send(RemoveCredential(name.to_string()))
+                .send(RemoveCredential {
+                    name: name.to_string(),
+                })
                 .await
                 .map_err(ApiError::mailbox("the credential registry"))?;
             if !existed {
@@ -347,11 +351,15 @@ pub async fn fetch_email(
         Ok(Ok(email)) => Ok(HttpResponse::Ok().json(json!({
             "filename": name, "user_email": email, "message": "email fetched",
         }))),
-        Ok(Err(e)) => Ok(HttpResponse::BadRequest().json(json!({
-            "filename": name, "user_email": Value::Null,
-            "message": format!("could not fetch the email: {e}"),
-            "error": {"code": 400, "message": format!("could not fetch the email: {e}"), "status": "FAILED_PRECONDITION"},
-        }))),
+        Ok(Err(e)) => {
+            let message = format!("could not fetch the email: {e}");
+            let error = ApiError::bad_request(message.clone()).render(ErrorStyle::Google);
+            Ok(HttpResponse::BadRequest().json(json!({
+                "filename": name, "user_email": Value::Null,
+                "message": message,
+                "error": error.get("error"),
+            })))
+        }
         Err(_) => Err(ApiError::actor_unavailable("the credential")),
     }
 }
@@ -371,10 +379,10 @@ pub async fn refresh_all_emails(
         let state = state.clone();
         async move {
             let result = match find(&state, name).await {
-                Ok(actor) => actor
-                    .send(FetchEmail)
-                    .await
-                    .unwrap_or_else(|_| Err("unavailable".into())),
+                Ok(actor) => actor.send(FetchEmail).await.map_or_else(
+                    |_| Err("unavailable".into()),
+                    |r| r.map_err(|e| e.to_string()),
+                ),
                 Err(e) => Err(e.message),
             };
             match result {

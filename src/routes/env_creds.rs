@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde_json::{json, Map, Value};
 
 use super::creds::all_records;
-use crate::actors::credentials::{AddCredential, RemoveCredential};
+use crate::actors::credentials::messages::{AddCredential, RemoveCredential};
 use crate::auth::panel::PanelSession;
 use crate::env_credentials::{collect, ENV_PREFIX};
 use crate::error::ApiError;
@@ -23,10 +23,11 @@ pub async fn load_all(state: &AppState) -> Value {
                     credential,
                     state: CredentialState::default(),
                 };
-                let added = matches!(
-                    state.supervisor.send(AddCredential(record)).await,
-                    Ok(Ok(()))
-                );
+                let added = state
+                    .supervisor
+                    .send(AddCredential { record })
+                    .await
+                    .is_ok();
                 if added {
                     loaded += 1;
                 }
@@ -59,7 +60,10 @@ pub async fn delete(_: PanelSession, state: web::Data<AppState>) -> Result<HttpR
         .filter(|n| n.starts_with(ENV_PREFIX))
         .collect();
     for name in &names {
-        let _ = state.supervisor.send(RemoveCredential(name.clone())).await;
+        let _ = state
+            .supervisor
+            .send(RemoveCredential { name: name.clone() })
+            .await;
     }
     Ok(HttpResponse::Ok().json(json!({
         "deleted_count": names.len(),

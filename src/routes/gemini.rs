@@ -6,8 +6,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use percent_encoding::percent_decode_str;
 
 use super::body::parse_json;
+use super::guarded_body::GuardedBody;
 use super::models::gemini_model_entry;
 use crate::auth::authenticate_api;
+use crate::auth::caller_check::verify_caller;
 use crate::convert::gemini_dialect::GeminiDialect;
 use crate::convert::gemini_request::{count_tokens_request, prepare_native_request};
 use crate::convert::model_name::ModelSpec;
@@ -45,9 +47,9 @@ pub async fn model_info(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let settings = state.settings.current();
-    authenticate_api(&req, &settings, STYLE)?;
+    let caller = authenticate_api(&req, &state.settings.current(), STYLE)?;
     let (model, method) = model_and_method(&req)?;
+    verify_caller(&state, &caller, Some(&model), STYLE).await?;
     if method.is_some() {
         return Err(
             ApiError::new(ErrorKind::MethodNotAllowed, "use POST for model methods")
@@ -59,12 +61,12 @@ pub async fn model_info(
 
 pub async fn model_method(
     req: HttpRequest,
-    body: web::Bytes,
+    body: GuardedBody,
     state: web::Data<AppState>,
     client: web::Data<UpstreamClient>,
 ) -> Result<HttpResponse, ApiError> {
     let settings = state.settings.current();
-    let caller = authenticate_api(&req, &settings, STYLE)?;
+    let caller = body.caller.clone();
     let (model, method) = model_and_method(&req)?;
     let method = method.unwrap_or_default();
     if !matches!(
@@ -80,6 +82,8 @@ pub async fn model_method(
         .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
     let json = parse_json(&body, STYLE)?;
     if method == "countTokens" {
+        // Free, but only for a caller whose key may use this model (see README, Security).
+        verify_caller(&state, &caller, Some(&spec.requested), STYLE).await?;
         let request = count_tokens_request(&json, &spec.base)
             .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
         let answer = count_tokens(&state, &client, &spec.base, &request)

@@ -12,6 +12,7 @@ use crate::actors::log_broadcaster::messages::{
     ClearLogs, DownloadLogs, IsSubscribed, LogLine, Subscribe, Subscription, Unsubscribe,
 };
 use crate::actors::log_broadcaster::LogBroadcaster;
+use crate::auth::client_address::client_address;
 use crate::auth::panel::{check_panel_token, presented_panel_token, PanelSession};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -29,6 +30,8 @@ pub struct LogSession {
     id: Option<u64>,
     authenticated: bool,
     last_seen: Instant,
+    /// For the panel login limiter: a token sent as the first message counts like any other.
+    client: String,
 }
 
 impl LogSession {
@@ -121,7 +124,8 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for LogSession {
             Ok(ws::Message::Text(text)) if !self.authenticated => {
                 let token = text.trim().trim_start_matches("Bearer ").to_string();
                 let state = self.state.clone();
-                async move { check_panel_token(&state, &token).await.is_ok() }
+                let client = self.client.clone();
+                async move { check_panel_token(&state, &token, &client).await.is_ok() }
                     .into_actor(self)
                     .map(|ok, act, ctx| {
                         if ok {
@@ -148,9 +152,10 @@ pub async fn stream(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let client = client_address(&req, &state.settings.current());
     let authenticated = match presented_panel_token(&req) {
         Some(token) => {
-            check_panel_token(&state, &token).await?;
+            check_panel_token(&state, &token, &client).await?;
             true
         }
         // Without a token only a real WebSocket may ask to authenticate with its first message.
@@ -168,6 +173,7 @@ pub async fn stream(
         id: None,
         authenticated,
         last_seen: Instant::now(),
+        client,
     };
     // A small mailbox: a client that cannot keep up is dropped rather than buffered.
     let (addr, response) = ws::WsResponseBuilder::new(session, &req, payload).start_with_addr()?;

@@ -2,16 +2,23 @@
 
 pub mod body;
 pub mod config;
+pub mod cors;
 pub mod creds;
 pub mod env_creds;
 pub mod fallback;
 pub mod gemini;
+pub mod guarded_body;
+pub mod health;
 pub mod keys;
 pub mod logs;
+pub mod metrics;
 pub mod models;
 pub mod oauth;
+pub mod oauth_access;
+pub mod observing;
 pub mod openai;
 pub mod pages;
+pub mod requests;
 pub mod responses;
 pub mod session;
 pub mod upload;
@@ -60,6 +67,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
     configure_panel(cfg);
     configure_creds(cfg);
+    configure_observe(cfg);
+}
+
+/// Probes, metrics and the request history.
+fn configure_observe(cfg: &mut web::ServiceConfig) {
+    cfg.service(one("/healthz", web::get().to(health::healthz)))
+        .service(one("/readyz", web::get().to(health::readyz)))
+        .service(one("/metrics", web::get().to(metrics::metrics)))
+        .service(one("/auth/requests", web::get().to(requests::list)))
+        .service(one("/auth/requests/{id}", web::get().to(requests::get)))
+        .service(one("/usage/tokens", web::get().to(requests::tokens)));
 }
 
 /// Shorthand for a resource with one method and JSON 405s for the others.

@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use crate::auth::authenticate_api;
+use crate::auth::caller_check::authorize_api;
 use crate::convert::model_name::{model_catalogue, ModelSpec};
 use crate::error::{ApiError, ErrorStyle};
 use crate::state::AppState;
@@ -15,8 +15,8 @@ pub async fn openai_models(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    authorize_api(&req, &state, None, ErrorStyle::OpenAi).await?;
     let settings = state.settings.current();
-    authenticate_api(&req, &settings, ErrorStyle::OpenAi)?;
     let data: Vec<Value> = model_catalogue(&settings.base_models)
         .into_iter()
         .map(|id| json!({"id": id, "object": "model", "created": CREATED, "owned_by": "google"}))
@@ -44,8 +44,8 @@ pub async fn gemini_models(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    authorize_api(&req, &state, None, ErrorStyle::Google).await?;
     let settings = state.settings.current();
-    authenticate_api(&req, &settings, ErrorStyle::Google)?;
     let models: Vec<Value> = model_catalogue(&settings.base_models)
         .iter()
         .map(|id| gemini_model_entry(id))

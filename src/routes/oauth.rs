@@ -1,8 +1,9 @@
-//! Google account onboarding (public, as the `/auth` page is meant for people contributing their
-//! account): `POST /auth/start` → consent URL (Gemini CLI client, PKCE S256, random state);
-//! `GET /oauth2callback` catches the code; `POST /auth/callback` completes the caught flow,
-//! `POST /auth/callback-url` completes one from a pasted callback URL (gateway on a remote host).
-//! The credential is saved and joins the rotation at once.
+//! Google account onboarding (public unless `PUBLIC_ONBOARDING=false`, as the `/auth` page is meant for
+//! people contributing their account): `POST /auth/start` → consent URL (Gemini CLI client, PKCE S256,
+//! random state); `GET /oauth2callback` catches the code; `POST /auth/callback` completes the caught
+//! flow, `POST /auth/callback-url` completes one from a pasted callback URL (gateway on a remote host).
+//! Completion always names the flow's `state`, works once, and only for the address that started the
+//! flow or a panel session. The credential is saved and joins the rotation at once.
 
 use std::time::Duration;
 
@@ -13,7 +14,8 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::body::parse_json;
-use crate::actors::credentials::AddCredential;
+use super::oauth_access::onboarding_access;
+use crate::actors::credentials::messages::AddCredential;
 use crate::actors::oauth_flows::messages::{
     ClaimCode, CodeReceived, Flow, FlowDone, FlowStatus, GetFlow, ReleaseCode, StartFlow,
 };
@@ -41,12 +43,6 @@ fn pkce_challenge(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
-}
-
 fn body_or_empty(body: &[u8]) -> Result<Value, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         Ok(json!({}))
@@ -69,6 +65,7 @@ pub async fn start(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let access = onboarding_access(&req, &state).await?;
     let json = body_or_empty(&body)?;
     let project_id = opt_string(&json, "project_id")?;
     let get_all_projects = json
@@ -88,17 +85,15 @@ pub async fn start(
         created_at: state.clock.now(),
         code: None,
         status: FlowStatus::Pending,
+        owner: access.client,
     };
-    if let Ok(Err(refused)) = state
-        .oauth
-        .send(StartFlow {
-            flow,
-            client: client_address(&req),
-        })
-        .await
-    {
-        return Err(ApiError::too_many(refused.to_string())
-            .with_retry_after(refused.wait_secs.unsigned_abs()));
+    match state.oauth.send(StartFlow { flow }).await {
+        Ok(Ok(())) => {}
+        Ok(Err(refused)) => {
+            return Err(ApiError::too_many(refused.to_string())
+                .with_retry_after(refused.wait_secs().unsigned_abs()))
+        }
+        Err(_) => return Err(ApiError::internal("sign-in service unavailable")),
     }
     let scope = SCOPES.join(" ");
     let query = url::form_urlencoded::Serializer::new(String::new())
@@ -237,10 +232,9 @@ async fn save_credential(
     };
     state
         .supervisor
-        .send(AddCredential(record))
+        .send(AddCredential { record })
         .await
-        .map_err(ApiError::mailbox("the credential registry"))?
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::mailbox("the credential registry"))?;
     log::info!("OAuth: saved credential {file} for project {project}");
     Ok(Saved {
         file,
@@ -381,12 +375,15 @@ async fn complete(
 }
 
 pub async fn callback(
+    req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
     client: web::Data<UpstreamClient>,
 ) -> Result<HttpResponse, ApiError> {
+    let access = onboarding_access(&req, &state).await?;
     let json = body_or_empty(&body)?;
-    let wanted_state = opt_string(&json, "state")?;
+    let wanted_state = opt_string(&json, "state")?
+        .ok_or_else(|| ApiError::bad_request("state: required (the value /auth/start returned)"))?;
     let project = opt_string(&json, "project_id")?;
     let get_all = json
         .get("get_all_projects")
@@ -400,7 +397,13 @@ pub async fn callback(
         .await
         .ok()
         .flatten()
-        .ok_or_else(|| ApiError::bad_request("no sign-in in progress; start one first"))?;
+        .filter(|flow| access.may_complete(flow))
+        .ok_or_else(|| ApiError::bad_request("no such sign-in in progress; start one first"))?;
+    if flow.status == FlowStatus::Completed {
+        return Err(ApiError::bad_request(
+            "this sign-in is already completed; start again",
+        ));
+    }
     let deadline = tokio::time::Instant::now() + CALLBACK_WAIT;
     loop {
         if let Some(claimed) = state
@@ -425,10 +428,12 @@ pub async fn callback(
 }
 
 pub async fn callback_url(
+    req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
     client: web::Data<UpstreamClient>,
 ) -> Result<HttpResponse, ApiError> {
+    let access = onboarding_access(&req, &state).await?;
     let json = parse_json(&body, ErrorStyle::Google)?;
     let raw = opt_string(&json, "callback_url")?
         .ok_or_else(|| ApiError::bad_request("callback_url: required"))?;
@@ -459,6 +464,20 @@ pub async fn callback_url(
         .get("get_all_projects")
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    let owned = state
+        .oauth
+        .send(GetFlow {
+            state: flow_state.clone(),
+        })
+        .await
+        .ok()
+        .flatten()
+        .is_some_and(|flow| access.may_complete(&flow));
+    if !owned {
+        return Err(ApiError::bad_request(
+            "this sign-in is unknown, expired or already completed; start again",
+        ));
+    }
     let known = state
         .oauth
         .send(CodeReceived {
@@ -483,13 +502,15 @@ pub async fn callback_url(
 }
 
 pub async fn status(
+    req: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    onboarding_access(&req, &state).await?;
     let flow = state
         .oauth
         .send(GetFlow {
-            state: Some(path.into_inner()),
+            state: path.into_inner(),
         })
         .await
         .ok()

@@ -8,7 +8,7 @@ use base64::Engine;
 use serde_json::Value;
 
 use super::body::parse_json;
-use crate::auth::authenticate_api;
+use super::guarded_body::GuardedBody;
 use crate::convert::detect::{gemini_body_as_chat, is_gemini_body};
 use crate::convert::openai_dialect::OpenAiDialect;
 use crate::convert::openai_request::{collect_remote_image_urls, openai_to_gemini, InlineImage};
@@ -48,12 +48,12 @@ pub(super) async fn fetch_images(
 
 pub async fn chat_completions(
     req: HttpRequest,
-    body: web::Bytes,
+    body: GuardedBody,
     state: web::Data<AppState>,
     client: web::Data<UpstreamClient>,
 ) -> Result<HttpResponse, ApiError> {
     let settings = state.settings.current();
-    let caller = authenticate_api(&req, &settings, STYLE)?;
+    let caller = body.caller.clone();
     let json = parse_json(&body, STYLE)?;
     let opts = ConvertOptions {
         compatibility_mode: settings.compatibility_mode,

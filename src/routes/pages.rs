@@ -38,6 +38,21 @@ static ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/favicon.svg"),
     ),
     (
+        "i18n-zh-CN.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/i18n-zh-CN.js"),
+    ),
+    (
+        "i18n-en.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/i18n-en.js"),
+    ),
+    (
+        "i18n.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/i18n.js"),
+    ),
+    (
         "common.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../static/common.js"),
@@ -71,6 +86,11 @@ static ASSETS: &[(&str, &str, &[u8])] = &[
         "panel-usage.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../static/panel-usage.js"),
+    ),
+    (
+        "panel-requests.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/panel-requests.js"),
     ),
     (
         "panel-logs.js",
@@ -115,7 +135,13 @@ pub async fn panel() -> Result<HttpResponse, ApiError> {
     serve("panel.html")
 }
 
-pub async fn auth_page() -> Result<HttpResponse, ApiError> {
+/// The public onboarding page; gone when `PUBLIC_ONBOARDING=false` (the panel's OAuth tab remains).
+pub async fn auth_page(state: web::Data<crate::state::AppState>) -> Result<HttpResponse, ApiError> {
+    if !state.settings.current().public_onboarding {
+        return Err(ApiError::not_found(
+            "public onboarding is turned off; accounts are added from the panel",
+        ));
+    }
     serve("auth.html")
 }
 

@@ -11,6 +11,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use super::body::parse_json;
+use super::guarded_body::GuardedBody;
 use super::openai::fetch_images;
 
 use crate::actors::response_store::{
@@ -85,12 +86,13 @@ fn not_found(id: &str, param: Option<&str>) -> HttpResponse {
 
 pub async fn create(
     req: HttpRequest,
-    body: web::Bytes,
+    body: GuardedBody,
     state: web::Data<AppState>,
     client: web::Data<UpstreamClient>,
 ) -> Result<HttpResponse, ApiError> {
     let settings = state.settings.current();
-    let caller = authenticate_api(&req, &settings, STYLE)?;
+    // Authenticated and size-checked before the body was read.
+    let caller = body.caller.clone();
     let json = parse_json(&body, STYLE)?;
     let owner = owner_of(&caller);
     let bad_request =

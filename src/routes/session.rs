@@ -5,23 +5,18 @@ use serde_json::{json, Value};
 
 use super::body::parse_json;
 use crate::actors::sessions::messages::{CheckLogin, LoginFailed, LoginSucceeded, Revoke};
+use crate::auth::client_address::client_address;
 use crate::auth::constant_time_eq;
 use crate::auth::panel::{issue_token, PanelSession};
 use crate::error::{ApiError, ErrorStyle};
 use crate::state::AppState;
-
-fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
-}
 
 pub async fn login(
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = client_address(&req);
+    let address = client_address(&req, &state.settings.current());
     let check = CheckLogin {
         address: address.clone(),
     };
@@ -36,8 +31,8 @@ pub async fn login(
         .ok_or_else(|| ApiError::bad_request("password: a string is required"))?;
     let settings = state.settings.current();
     if !constant_time_eq(password, settings.panel_password()) {
+        log::warn!("failed panel login from {address}");
         state.sessions.do_send(LoginFailed { address });
-        log::warn!("failed panel login from {}", client_address(&req));
         return Err(ApiError::unauthorized("wrong password"));
     }
     state.sessions.do_send(LoginSucceeded { address });

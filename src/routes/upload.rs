@@ -10,10 +10,10 @@ use actix_web::{web, HttpResponse};
 use futures_util::TryStreamExt;
 use serde_json::{json, Value};
 
-use crate::actors::credentials::AddCredential;
+use crate::actors::credentials::messages::AddCredential;
 use crate::auth::panel::PanelSession;
 use crate::credential::CredentialFields;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorStyle};
 use crate::state::AppState;
 use crate::store::{CredentialRecord, CredentialState};
 
@@ -189,9 +189,8 @@ pub async fn upload(
                     credential,
                     state: CredentialState::default(),
                 };
-                match state.supervisor.send(AddCredential(record)).await {
-                    Ok(Ok(())) => Ok("credential added".to_string()),
-                    Ok(Err(e)) => Err(e),
+                match state.supervisor.send(AddCredential { record }).await {
+                    Ok(()) => Ok("credential added".to_string()),
                     Err(_) => Err("credential registry unavailable".into()),
                 }
             }
@@ -220,9 +219,11 @@ pub async fn upload(
     if ok == 0 {
         let mut err = body;
         if let Some(obj) = err.as_object_mut() {
+            let error = ApiError::bad_request("no valid credential in the upload")
+                .render(ErrorStyle::Google);
             obj.insert(
                 "error".into(),
-                json!({"code": 400, "message": "no valid credential in the upload", "status": "INVALID_ARGUMENT"}),
+                error.get("error").cloned().unwrap_or_default(),
             );
         }
         return Ok(HttpResponse::BadRequest().json(err));

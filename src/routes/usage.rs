@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 
 use super::body::parse_json;
 use super::creds::{all_records, find};
+use crate::actors::credentials::messages::{ResetUsage, UpdateLimits};
 use crate::actors::credentials::usage::next_reset_after;
-use crate::actors::credentials::{ResetUsage, UpdateLimits};
 use crate::auth::panel::PanelSession;
 use crate::error::{ApiError, ErrorStyle};
 use crate::state::AppState;

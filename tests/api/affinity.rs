@@ -1,7 +1,7 @@
 //! Session affinity: the turns of one conversation stay on one credential while it is usable; new
 //! conversations still rotate.
 
-use gcli2api::actors::credentials::ListCredentials;
+use gcli2api::actors::credentials::messages::ListCredentials;
 use serde_json::{json, Value};
 
 use crate::fake_google::{FakeGoogle, Reply};

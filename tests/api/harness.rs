@@ -231,7 +231,7 @@ impl TestApp {
         let records = self
             .state
             .supervisor
-            .send(gcli2api::actors::credentials::ListCredentials)
+            .send(gcli2api::actors::credentials::messages::ListCredentials)
             .await
             .expect("the credential supervisor answers");
         records

@@ -10,14 +10,17 @@ mod chat;
 mod cluster;
 #[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
 mod cluster_cooldowns;
+mod dialects;
 mod field_lessons;
 mod fleet;
 mod gemini_native;
 mod keys;
 mod management;
+mod observe;
 mod onboarding;
 mod panel_auth;
 mod process;
 mod protocol;
 mod rate_limits;
 mod responses;
+mod security;

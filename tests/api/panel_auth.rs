@@ -49,7 +49,13 @@ fn forged_token() -> String {
 
 #[actix_rt::test]
 async fn panel_routes_need_a_valid_session() {
-    let app = spawn_app().await;
+    // Forged tokens count against the per-address limiter: each comes from its own forwarded address.
+    let app = spawn_app_with(
+        TestOptions::default()
+            .cred("p1.json", credential("rt-1", Some("p1"), None))
+            .env("TRUSTED_PROXIES", "127.0.0.1"),
+    )
+    .await;
     let login = app
         .send(
             app.client.post(app.url("/auth/login")),
@@ -59,7 +65,7 @@ async fn panel_routes_need_a_valid_session() {
         .json();
     let valid = login["token"].as_str().unwrap().to_string();
     let forged = forged_token();
-    for (method, path) in PANEL_ROUTES {
+    for (i, (method, path)) in PANEL_ROUTES.iter().enumerate() {
         let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
         let none = app
             .send(app.client.request(method.clone(), app.url(path)), None)
@@ -75,6 +81,7 @@ async fn panel_routes_need_a_valid_session() {
             .send(
                 app.client
                     .request(method.clone(), app.url(path))
+                    .insert_header(("x-forwarded-for", format!("192.0.2.{i}")))
                     .bearer_auth(&forged),
                 None,
             )

@@ -28,26 +28,26 @@ fn ask(model: &str) -> Value {
     json!({"model": model, "messages": [{"role": "user", "content": "hi"}]})
 }
 
-/// Credentials with a usable token from the start, so no refresh races the first request.
+/// Credentials `a`, `b`, … (projects `pa`, `pb`, …) rotating every `rotation` calls.
 fn creds(names: &[&str], rotation: u32) -> TestOptions {
     let mut opts = TestOptions::default().env("CALLS_PER_ROTATION", rotation.to_string());
     for n in names {
-        let cred = credential(
-            &format!("rt-{n}"),
-            Some(&format!("p{n}")),
-            Some(&format!("at-rt-{n}-1")),
-        );
+        let cred = credential(&format!("rt-{n}"), Some(&format!("p{n}")), None);
         opts = opts.cred(&format!("{n}.json"), cred);
     }
     opts
 }
 
-/// Waits until the fleet is registered (the status listing goes through every credential actor, after
-/// they announced themselves to the supervisor).
+/// Starts the gateway and waits until every credential holds the token the fake issued, so no refresh
+/// races the first request.
 async fn start(opts: TestOptions, n: usize) -> TestApp {
     let app = spawn_app_with(opts).await;
-    app.eventually_async("credentials loaded", || async {
-        app.get("/creds/status").await.json()["total"] == n
+    app.eventually_async("credentials refreshed", || async {
+        let tokens = app.credential_tokens().await;
+        tokens.len() == n
+            && tokens
+                .iter()
+                .all(|t| t.as_deref().is_some_and(|t| t.starts_with("at-")))
     })
     .await;
     app

@@ -621,7 +621,7 @@ async fn prompt_cache_key_keeps_a_conversation_on_one_credential() {
         let records = app
             .state
             .supervisor
-            .send(gcli2api::actors::credentials::ListCredentials)
+            .send(gcli2api::actors::credentials::messages::ListCredentials)
             .await
             .unwrap();
         records.len() == 2

@@ -3,6 +3,8 @@
 //!
 //! Code Assist replies are scripted per envelope `project` (FIFO queue, then per-project default,
 //! then global default, then `Hello from <model>` in three events); every request is recorded.
+//! As strict as Google: API calls need an unexpired access token the fake issued, and the token
+//! endpoint answers only known OAuth clients (`state::KNOWN_CLIENTS`, or `register_client`).
 //! Shared by the integration tests and `examples/fake_google_server.rs`.
 
 // Each consumer (a test binary, the benchmark server) uses a different part of this API.
@@ -197,6 +199,12 @@ impl FakeGoogle {
     }
 
     /// Email userinfo reports for the account of this refresh token (default `<refresh>@example.com`).
+    /// An access token for `refresh_token`, issued now (valid for an hour) as if the account had
+    /// signed in earlier: for credential files that start with a usable token.
+    pub fn issue_access_token(&self, refresh_token: &str) -> String {
+        self.shared.lock().issue_access_token(refresh_token, 3600)
+    }
+
     /// Accept one more OAuth client at the token endpoint (besides the built-in ones).
     pub fn register_client(&self, client_id: &str, client_secret: &str) {
         self.shared

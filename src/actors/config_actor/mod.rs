@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 pub mod messages;
 
 use self::messages::{ConfigSaveError, GetConfig, SaveConfig};
-use crate::config::{keys, ConfigLayers, SharedSettings, KEYS};
+use crate::config::{keys, url_mask, ConfigLayers, SharedSettings, KEYS};
 use crate::store::Store;
 
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -90,7 +90,7 @@ impl Handler<GetConfig> for ConfigActor {
             let shown = if def.kind == keys::Kind::Secret && !value.is_null() {
                 json!(SECRET_PLACEHOLDER)
             } else {
-                value
+                url_mask::masked_value(&value)
             };
             config.insert(def.key.into(), shown);
             docs.insert(
@@ -114,6 +114,7 @@ impl Handler<SaveConfig> for ConfigActor {
 
     fn handle(&mut self, msg: SaveConfig, _: &mut Self::Context) -> Self::Result {
         let locked: BTreeSet<String> = self.layers.env_locked();
+        let current = self.layers.merged();
         let mut changes = Map::new();
         let mut skipped = Vec::new();
         let mut errors = Vec::new();
@@ -124,6 +125,10 @@ impl Handler<SaveConfig> for ConfigActor {
             };
             // The placeholder means "unchanged", whether or not the key is locked.
             if def.kind == keys::Kind::Secret && value.as_str() == Some(SECRET_PLACEHOLDER) {
+                continue;
+            }
+            // So is a URL whose user name and password came back masked.
+            if url_mask::is_masked_echo(&value, current.get(def.key)) {
                 continue;
             }
             if locked.contains(&key) {
@@ -177,7 +182,7 @@ impl Handler<SaveConfig> for ConfigActor {
                             if secret {
                                 json!(SECRET_PLACEHOLDER)
                             } else {
-                                v.clone()
+                                url_mask::masked_value(v)
                             },
                         )
                     })

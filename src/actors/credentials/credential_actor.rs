@@ -68,7 +68,7 @@ pub struct CredentialEnv {
     pub instance_id: Arc<str>,
 }
 
-type Waiter = oneshot::Sender<Result<(Arc<str>, Arc<str>), CredentialError>>;
+type Waiter = oneshot::Sender<Result<ReadyToken, CredentialError>>;
 
 pub struct CredentialActor {
     name: Arc<str>,
@@ -221,17 +221,20 @@ impl CredentialActor {
         self.schedule_refresh(ctx, Duration::from_secs(secs as u64));
     }
 
-    fn answer_waiters(&mut self, result: Result<(Arc<str>, Arc<str>), CredentialError>) {
+    fn answer_waiters(&mut self, result: Result<ReadyToken, CredentialError>) {
         for waiter in self.waiters.drain(..) {
             let _ = waiter.send(result.clone());
         }
     }
 
-    fn ready_pair(&self) -> Option<(Arc<str>, Arc<str>)> {
+    fn ready_pair(&self) -> Option<ReadyToken> {
         if !self.token_fresh(MIN_TOKEN_LIFE_SECS) {
             return None;
         }
-        Some((Arc::from(self.token()?), Arc::from(self.project()?)))
+        Some(ReadyToken {
+            access_token: Arc::from(self.token()?),
+            project: Arc::from(self.project()?),
+        })
     }
 
     /// Refreshes the token if it is due (or missing), then discovers the project if missing.
@@ -492,7 +495,7 @@ impl Actor for CredentialActor {
 }
 
 impl Handler<EnsureReady> for CredentialActor {
-    type Result = ResponseFuture<Result<(Arc<str>, Arc<str>), CredentialError>>;
+    type Result = ResponseFuture<Result<ReadyToken, CredentialError>>;
 
     fn handle(&mut self, _: EnsureReady, ctx: &mut Self::Context) -> Self::Result {
         if let Err(reason) = &self.fields {
@@ -626,17 +629,17 @@ impl Handler<ResetUsage> for CredentialActor {
 }
 
 impl Handler<FetchEmail> for CredentialActor {
-    type Result = ResponseActFuture<Self, Result<String, String>>;
+    type Result = ResponseActFuture<Self, Result<String, FetchEmailError>>;
 
     fn handle(&mut self, _: FetchEmail, _: &mut Self::Context) -> Self::Result {
         let client = self.env.client.clone();
         let base = self.env.settings.current().googleapis_proxy_url.clone();
         let token = self.token().map(str::to_string);
         let fut = async move {
-            let token = token.ok_or_else(|| "credential has no access token yet".to_string())?;
+            let token = token.ok_or(FetchEmailError::NoToken)?;
             oauth::fetch_email(&client, &base, &token)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| FetchEmailError::Google(e.to_string()))
         };
         Box::pin(fut.into_actor(self).map(|result, act, _| {
             if let Ok(email) = &result {
@@ -652,7 +655,7 @@ impl Handler<ReplaceCredential> for CredentialActor {
     type Result = ();
 
     fn handle(&mut self, msg: ReplaceCredential, ctx: &mut Self::Context) {
-        self.record.credential = msg.0;
+        self.record.credential = msg.credential;
         self.reload_fields();
         self.changed(true);
         self.start_refresh(ctx);
@@ -663,9 +666,9 @@ impl Handler<ExternalUpdate> for CredentialActor {
     type Result = ();
 
     fn handle(&mut self, msg: ExternalUpdate, ctx: &mut Self::Context) {
-        let merged = merge(&self.record, &msg.0);
+        let merged = merge(&self.record, &msg.record);
         // Whether the store lacks something we know (e.g. another instance overwrote our ban).
-        let we_know_more = merge(&msg.0, &self.record) != msg.0;
+        let we_know_more = merge(&msg.record, &self.record) != msg.record;
         if merged == self.record {
             if we_know_more {
                 self.persist(true);

@@ -1,3 +1,6 @@
+//! The messages of the credential supervisor and the credential actors: each a struct with named
+//! fields and a typed result.
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -70,13 +73,23 @@ pub struct AcquireCredential {
 pub enum Choice {
     Ready(Lease),
     /// Usable but its token or project is not ready; ask the actor with [`EnsureReady`].
-    NeedsRefresh(Arc<str>, Addr<CredentialActor>),
+    NeedsRefresh {
+        name: Arc<str>,
+        actor: Addr<CredentialActor>,
+    },
 }
 
 /// Single-flight: refresh the token / discover the project if needed, then answer the lease fields.
 #[derive(Message)]
-#[rtype(result = "Result<(Arc<str>, Arc<str>), CredentialError>")]
+#[rtype(result = "Result<ReadyToken, CredentialError>")]
 pub struct EnsureReady;
+
+/// What a call with a credential needs: a fresh access token and the project to bill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadyToken {
+    pub access_token: Arc<str>,
+    pub project: Arc<str>,
+}
 
 #[derive(Debug, Clone)]
 pub enum Outcome {
@@ -99,31 +112,43 @@ pub struct ReportOutcome {
     pub outcome: Outcome,
 }
 
+/// Add a credential, or replace the JSON of the one with that name (keeping its state).
 #[derive(Message)]
-#[rtype(result = "Result<(), String>")]
-pub struct AddCredential(pub CredentialRecord);
+#[rtype(result = "()")]
+pub struct AddCredential {
+    pub record: CredentialRecord,
+}
 
+/// Stop and delete the credential `name`; answers whether it existed.
 #[derive(Message)]
 #[rtype(result = "bool")]
-pub struct RemoveCredential(pub String);
+pub struct RemoveCredential {
+    pub name: String,
+}
 
 /// Snapshot of every credential record (for the panel).
 #[derive(Message)]
 #[rtype(result = "Vec<CredentialRecord>")]
 pub struct ListCredentials;
 
+/// The actor of the credential `name`.
 #[derive(Message)]
 #[rtype(result = "Option<Addr<CredentialActor>>")]
-pub struct FindCredential(pub String);
+pub struct FindCredential {
+    pub name: String,
+}
 
+/// How many credentials the fleet holds.
 #[derive(Message)]
 #[rtype(result = "usize")]
 pub struct CountCredentials;
 
+/// The credential's whole record (JSON and state) as its actor holds it now.
 #[derive(Message)]
 #[rtype(result = "CredentialRecord")]
 pub struct GetRecord;
 
+/// Enable or disable the credential by hand (`reason` is shown in the panel).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct SetEnabled {
@@ -136,10 +161,20 @@ pub struct SetEnabled {
 #[rtype(result = "()")]
 pub struct ClearCooldown;
 
+/// Ask Google for the account's email address (and remember it).
 #[derive(Message)]
-#[rtype(result = "Result<String, String>")]
+#[rtype(result = "Result<String, FetchEmailError>")]
 pub struct FetchEmail;
 
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchEmailError {
+    #[error("credential has no access token yet")]
+    NoToken,
+    #[error("{0}")]
+    Google(String),
+}
+
+/// Set the credential's daily call limits (total and Pro models); `None` removes a limit.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct UpdateLimits {
@@ -147,6 +182,7 @@ pub struct UpdateLimits {
     pub pro: Option<u64>,
 }
 
+/// Zero the credential's usage counters.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct ResetUsage;
@@ -154,13 +190,18 @@ pub struct ResetUsage;
 /// Replace the credential JSON (re-upload of the same name) keeping the state.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct ReplaceCredential(pub serde_json::Map<String, Value>);
+pub struct ReplaceCredential {
+    pub credential: serde_json::Map<String, Value>,
+}
 
 /// State written by another gateway instance sharing the store.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct ExternalUpdate(pub CredentialRecord);
+pub struct ExternalUpdate {
+    pub record: CredentialRecord,
+}
 
+/// Stop the credential's actor (it was removed); waiters get an error.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct StopCredential;

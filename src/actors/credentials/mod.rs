@@ -9,5 +9,4 @@ pub mod supervisor;
 pub mod usage;
 
 pub use credential_actor::{CredentialActor, CredentialEnv};
-pub use messages::*;
 pub use supervisor::CredentialSupervisor;

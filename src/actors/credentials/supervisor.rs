@@ -128,7 +128,7 @@ impl CredentialSupervisor {
             }
             for record in records {
                 match act.entries.get(record.name.as_str()) {
-                    Some(entry) => entry.addr.do_send(ExternalUpdate(record)),
+                    Some(entry) => entry.addr.do_send(ExternalUpdate { record }),
                     None => act.spawn(record),
                 }
             }
@@ -294,27 +294,28 @@ impl CredentialSupervisor {
             return Ok(Choice::Ready(lease));
         }
         match fallback {
-            Some((_, name, addr)) => Ok(Choice::NeedsRefresh(name, addr)),
+            Some((_, name, actor)) => Ok(Choice::NeedsRefresh { name, actor }),
             None => Err(self.explain(msg, now)),
         }
     }
 }
 
 impl Handler<AddCredential> for CredentialSupervisor {
-    type Result = Result<(), String>;
+    type Result = ();
 
     fn handle(&mut self, msg: AddCredential, _: &mut Self::Context) -> Self::Result {
-        let name: Arc<str> = Arc::from(msg.0.name.as_str());
+        let name: Arc<str> = Arc::from(msg.record.name.as_str());
         if let Some(entry) = self.entries.get(&name) {
-            entry.addr.do_send(ReplaceCredential(msg.0.credential));
-            return Ok(());
+            entry.addr.do_send(ReplaceCredential {
+                credential: msg.record.credential,
+            });
+            return;
         }
         self.storage.do_send(SaveCredential {
-            record: msg.0.clone(),
+            record: msg.record.clone(),
             urgent: true,
         });
-        self.spawn(msg.0);
-        Ok(())
+        self.spawn(msg.record);
     }
 }
 
@@ -322,7 +323,7 @@ impl Handler<RemoveCredential> for CredentialSupervisor {
     type Result = ResponseFuture<bool>;
 
     fn handle(&mut self, msg: RemoveCredential, _: &mut Self::Context) -> Self::Result {
-        let name: Arc<str> = Arc::from(msg.0.as_str());
+        let name: Arc<str> = Arc::from(msg.name.as_str());
         let existed = match self.entries.remove(&name) {
             Some(entry) => {
                 entry.addr.do_send(StopCredential);
@@ -333,7 +334,7 @@ impl Handler<RemoveCredential> for CredentialSupervisor {
         self.order.retain(|n| *n != name);
         let storage = self.storage.clone();
         Box::pin(async move {
-            let deleted = storage.send(DeleteCredential { name: msg.0 }).await;
+            let deleted = storage.send(DeleteCredential { name: msg.name }).await;
             existed || matches!(deleted, Ok(Ok(true)))
         })
     }
@@ -363,7 +364,7 @@ impl Handler<FindCredential> for CredentialSupervisor {
 
     fn handle(&mut self, msg: FindCredential, _: &mut Self::Context) -> Self::Result {
         self.entries
-            .get(msg.0.as_str())
+            .get(msg.name.as_str())
             .map(|entry| entry.addr.clone())
     }
 }
@@ -380,9 +381,9 @@ impl Handler<ExternalUpdate> for CredentialSupervisor {
     type Result = ();
 
     fn handle(&mut self, msg: ExternalUpdate, _: &mut Self::Context) {
-        match self.entries.get(msg.0.name.as_str()) {
+        match self.entries.get(msg.record.name.as_str()) {
             Some(entry) => entry.addr.do_send(msg),
-            None => self.spawn(msg.0),
+            None => self.spawn(msg.record),
         }
     }
 }

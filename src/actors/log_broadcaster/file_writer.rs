@@ -2,7 +2,7 @@
 //! and never waits on the disk. The thread also truncates the file and reads it back for downloads, in
 //! order with the lines before, so a download holds every line logged up to it.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
@@ -56,13 +56,21 @@ impl LogFile {
     }
 }
 
+/// Owner-only: the log names clients, keys (masked) and credentials.
 fn open_truncated(path: &Path) -> Option<File> {
-    OpenOptions::new()
+    let file = crate::private_files::private_options()
         .create(true)
         .write(true)
         .truncate(true)
         .open(path)
-        .ok()
+        .ok()?;
+    if let Err(e) = crate::private_files::private_file(path) {
+        log::warn!(
+            "{}: cannot make the log file owner-only: {e}",
+            path.display()
+        );
+    }
+    Some(file)
 }
 
 fn run(path: &Path, queue: &Receiver<Command>) {

@@ -21,21 +21,36 @@ pub struct Flow {
     pub created_at: i64,
     pub code: Option<String>,
     pub status: FlowStatus,
+    /// The address that started the flow: only it (or the panel) may complete it.
+    pub owner: String,
 }
 
-/// Register `flow`, started from the address `client` (rate-limited per address).
+/// Register `flow`, started from the address `flow.owner` (rate-limited per address).
 #[derive(Message)]
-#[rtype(result = "Result<(), TooManyStarts>")]
+#[rtype(result = "Result<(), StartRefused>")]
 pub struct StartFlow {
     pub flow: Flow,
-    pub client: String,
 }
 
-/// Too many sign-ins were started from the address: try again after `wait_secs`.
+/// Why a start was refused; either way, try again after `wait_secs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("too many sign-ins started from this address; try again in {wait_secs} s")]
-pub struct TooManyStarts {
-    pub wait_secs: i64,
+pub enum StartRefused {
+    /// Too many sign-ins were started from the address lately.
+    #[error("too many sign-ins started from this address; try again in {wait_secs} s")]
+    TooManyStarts { wait_secs: i64 },
+    /// The table is full of other people's pending sign-ins, which are never pushed out.
+    #[error("too many sign-ins are in progress; try again in {wait_secs} s")]
+    Full { wait_secs: i64 },
+}
+
+impl StartRefused {
+    pub fn wait_secs(&self) -> i64 {
+        match self {
+            StartRefused::TooManyStarts { wait_secs } | StartRefused::Full { wait_secs } => {
+                *wait_secs
+            }
+        }
+    }
 }
 
 /// Record the code Google sent back; false when the state is unknown or expired.
@@ -46,11 +61,11 @@ pub struct CodeReceived {
     pub code: String,
 }
 
-/// The flow for `state`, or the newest one when `state` is `None`.
+/// The flow for `state` (completion always names its flow).
 #[derive(Message)]
 #[rtype(result = "Option<Flow>")]
 pub struct GetFlow {
-    pub state: Option<String>,
+    pub state: String,
 }
 
 /// Take the code of the flow `state` for completion (so it is exchanged once).

@@ -1,6 +1,8 @@
 //! `OAuthFlows` owns the pending Google sign-ins started from `/auth`: state, PKCE verifier, the code once
-//! the gateway caught it at `/oauth2callback`. Flows expire after 10 minutes and their number is bounded
-//! (oldest evicted), and starts are rate-limited per client address, because the endpoints are public.
+//! the gateway caught it at `/oauth2callback`. Flows expire after 10 minutes. Their number is bounded,
+//! and a full table refuses new starts (429) rather than evicting someone else's pending sign-in; one
+//! address keeps at most a few pending flows (its own oldest make room), and starts are rate-limited per
+//! address, because the endpoints are public.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -10,12 +12,14 @@ pub mod messages;
 
 use self::messages::{
     ClaimCode, CodeReceived, Flow, FlowDone, FlowStatus, GetFlow, ReleaseCode, StartFlow,
-    TooManyStarts,
+    StartRefused,
 };
 use crate::clock::Clock;
 
 pub const FLOW_TTL_SECS: i64 = 600;
 const MAX_FLOWS: usize = 100;
+/// Pending flows one address may hold; a further start replaces that address's oldest.
+const MAX_FLOWS_PER_CLIENT: usize = 5;
 /// Starts allowed per address per `RATE_WINDOW_SECS`.
 const MAX_STARTS: usize = 20;
 const RATE_WINDOW_SECS: i64 = 600;
@@ -55,23 +59,42 @@ impl Actor for OAuthFlows {
 }
 
 impl Handler<StartFlow> for OAuthFlows {
-    type Result = Result<(), TooManyStarts>;
+    type Result = Result<(), StartRefused>;
 
     fn handle(&mut self, msg: StartFlow, _: &mut Self::Context) -> Self::Result {
         let now = self.clock.now();
         self.prune(now);
-        let times = self.starts.entry(msg.client).or_default();
+        let owner = msg.flow.owner.clone();
+        let times = self.starts.entry(owner.clone()).or_default();
         if times.len() >= MAX_STARTS {
             let oldest = times.front().copied().unwrap_or(now);
-            return Err(TooManyStarts {
+            return Err(StartRefused::TooManyStarts {
                 wait_secs: (oldest + RATE_WINDOW_SECS - now).max(1),
             });
         }
-        times.push_back(now);
-        while self.order.len() >= MAX_FLOWS {
-            if let Some(old) = self.order.pop_front() {
-                self.flows.remove(&old);
+        let own: Vec<String> = self
+            .order
+            .iter()
+            .filter(|s| self.flows.get(*s).is_some_and(|f| f.owner == owner))
+            .cloned()
+            .collect();
+        if own.len() >= MAX_FLOWS_PER_CLIENT {
+            if let Some(oldest_own) = own.first() {
+                self.flows.remove(oldest_own);
+                self.order.retain(|s| s != oldest_own);
             }
+        } else if self.order.len() >= MAX_FLOWS {
+            let oldest = self
+                .order
+                .front()
+                .and_then(|s| self.flows.get(s))
+                .map_or(now, |f| f.created_at);
+            return Err(StartRefused::Full {
+                wait_secs: (oldest + FLOW_TTL_SECS - now).max(1),
+            });
+        }
+        if let Some(times) = self.starts.get_mut(&owner) {
+            times.push_back(now);
         }
         self.order.push_back(msg.flow.state.clone());
         self.flows.insert(msg.flow.state.clone(), msg.flow);
@@ -100,16 +123,7 @@ impl Handler<GetFlow> for OAuthFlows {
 
     fn handle(&mut self, msg: GetFlow, _: &mut Self::Context) -> Self::Result {
         self.prune(self.clock.now());
-        match msg.state {
-            Some(state) => self.flows.get(&state).cloned(),
-            None => self
-                .order
-                .iter()
-                .rev()
-                .filter_map(|s| self.flows.get(s))
-                .find(|f| f.status != FlowStatus::Completed)
-                .cloned(),
-        }
+        self.flows.get(&msg.state).cloned()
     }
 }
 
@@ -117,6 +131,7 @@ impl Handler<ClaimCode> for OAuthFlows {
     type Result = Option<Flow>;
 
     fn handle(&mut self, msg: ClaimCode, _: &mut Self::Context) -> Self::Result {
+        self.prune(self.clock.now());
         let flow = self.flows.get_mut(&msg.state)?;
         if flow.status != FlowStatus::CodeReceived {
             return None;

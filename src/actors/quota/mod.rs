@@ -4,6 +4,7 @@
 //! await — and the store's debit is itself atomic (conditional update / script / single writer), so
 //! several gateway instances sharing a store never overspend a key either.
 
+pub mod check_key;
 pub mod costs;
 mod key_admin;
 pub mod messages;
@@ -65,12 +66,7 @@ impl Handler<DebitQuota> for QuotaActor {
                 }
                 Ok(None) => Err(QuotaError::UnknownKey),
                 Ok(Some(rec)) => {
-                    let base_allowed = rec.allowed_models.is_empty()
-                        || rec.allowed_models.iter().any(|m| {
-                            m == &msg.model
-                                || crate::convert::model_name::ModelSpec::parse(&msg.model)
-                                    .is_ok_and(|s| &s.base == m || &s.display == m)
-                        });
+                    let base_allowed = check_key::allows_model(&rec.allowed_models, &msg.model);
                     let in_flight = act.in_flight.get(&msg.key).copied().unwrap_or(0);
                     if rec.expires_at.is_some_and(|t| t <= now) {
                         Err(QuotaError::Expired)
@@ -268,6 +264,7 @@ impl Drop for QuotaGuard {
                 key: debit.key.clone(),
             });
             if !self.committed {
+                crate::observe::trace::note_refund();
                 self.quota.do_send(Refund { debit });
             }
         }

@@ -2,7 +2,7 @@
 //! so a second process (or a second store in the same process) must not write the same files.
 //! The kernel drops the lock when the holder dies, even on `kill -9`.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -19,11 +19,13 @@ pub(super) struct DirLock {
 impl DirLock {
     /// Waits up to `wait` because a store dropped a moment ago may still be compacting on its thread.
     pub fn acquire(dir: &Path, wait: Duration) -> Result<Self, StoreError> {
-        let file = OpenOptions::new()
+        let path = dir.join(LOCK_FILE);
+        let file = crate::private_files::private_options()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(dir.join(LOCK_FILE))?;
+            .open(&path)?;
+        crate::private_files::private_file(&path)?;
         let deadline = Instant::now() + wait;
         loop {
             if try_lock(&file)? {

@@ -16,20 +16,15 @@ const IMPORTED_SUFFIX: &str = ".imported";
 
 /// Credentials and tokens live in these files: owner-only on unix.
 fn private_options() -> OpenOptions {
-    let mut options = OpenOptions::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options
+    crate::private_files::private_options()
 }
 
 pub(super) fn open_journal(dir: &Path) -> io::Result<File> {
-    private_options()
-        .create(true)
-        .append(true)
-        .open(dir.join(JOURNAL_FILE))
+    let path = dir.join(JOURNAL_FILE);
+    let file = private_options().create(true).append(true).open(&path)?;
+    // A journal from an older version may have been created with looser modes.
+    crate::private_files::private_file(&path)?;
+    Ok(file)
 }
 
 /// Makes renames and newly created names in `dir` durable. Some file systems (certain network and
@@ -230,7 +225,9 @@ pub(super) fn mark_imported(dir: &Path, imported: &[PathBuf]) -> io::Result<()> 
     for path in imported {
         let mut target = path.clone().into_os_string();
         target.push(IMPORTED_SUFFIX);
-        fs::rename(path, target)?;
+        fs::rename(path, &target)?;
+        // The imported copy still holds the refresh token: owner-only, as everything else here.
+        crate::private_files::private_file(Path::new(&target))?;
     }
     if !imported.is_empty() {
         sync_dir(dir)?;

@@ -123,11 +123,13 @@ impl Writer {
         generation: Arc<AtomicU64>,
     ) -> Result<Self, StoreError> {
         if !dir.exists() {
-            std::fs::create_dir_all(&dir)?;
+            crate::private_files::private_dir(&dir)?;
             if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
                 disk::sync_dir(parent)?;
             }
         }
+        // An existing directory keeps its contents but loses group and world access.
+        crate::private_files::private_dir(&dir)?;
         let lock = DirLock::acquire(&dir, options.lock_wait)?;
         disk::remove_stale_temp_files(&dir)?;
         let mut state = disk::load_state(&dir)?;

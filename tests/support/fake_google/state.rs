@@ -156,13 +156,6 @@ impl FakeState {
                 .iter()
                 .any(|(i, s)| i == id && s == secret)
     }
-
-    /// Only tokens the fake issued can expire; hand-made `at-` tokens never do.
-    pub(crate) fn is_expired(&self, access_token: &str) -> bool {
-        self.access_tokens
-            .get(access_token)
-            .is_some_and(|issued| issued.expires_at <= Instant::now())
-    }
 }
 
 /// State shared by the fake's handle and its server workers.

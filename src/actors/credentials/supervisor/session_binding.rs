@@ -44,7 +44,7 @@ impl Handler<AcquireCredential> for CredentialSupervisor {
         if let Some(key) = session {
             let name = match &choice {
                 Choice::Ready(lease) => lease.name.clone(),
-                Choice::NeedsRefresh(name, _) => name.clone(),
+                Choice::NeedsRefresh { name, .. } => name.clone(),
             };
             let cap = settings.session_affinity_max_sessions;
             self.affinity.bind(key.id(), name, now, ttl, cap);
@@ -65,7 +65,10 @@ impl CredentialSupervisor {
                 project: project.clone(),
                 actor: entry.addr.clone(),
             }),
-            _ => Choice::NeedsRefresh(name.clone(), entry.addr.clone()),
+            _ => Choice::NeedsRefresh {
+                name: name.clone(),
+                actor: entry.addr.clone(),
+            },
         })
     }
 }

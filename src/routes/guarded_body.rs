@@ -1,0 +1,264 @@
+//! The request body of a client API route, read only once the caller is known.
+//!
+//! Order, each step before any body byte is buffered: authenticate (password, or an `sk-` key that
+//! exists and has not expired) → `Content-Length` against `MAX_REQUEST_BODY_MB` (413 at once) → a share
+//! of the in-flight body budget (`MAX_INFLIGHT_BODY_MB`, 503 + `Retry-After` past it) → read, cut at
+//! the limit (chunked bodies too) and within `CLIENT_BODY_TIMEOUT` (408). An anonymous client can
+//! therefore make the gateway hold nothing but headers, and all clients together at most the budget.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::auth::caller_check::authorize_api;
+use crate::auth::ApiCaller;
+use crate::error::{ApiError, ErrorKind, ErrorStyle};
+use crate::state::AppState;
+
+const MIB: u64 = 1024 * 1024;
+/// Budget accounting unit: a semaphore permit stands for one KiB.
+const UNIT: u64 = 1024;
+/// Bodies whose size is not announced reserve budget in steps of this many bytes as they arrive.
+const STEP: u64 = MIB;
+/// Releasing at least this much schedules handing freed memory back to the system.
+const PURGE_AFTER: u64 = 4 * MIB;
+/// How long after a large body is released the worker's freed pages are returned: long enough that a
+/// burst finishes first, so the purge runs once per burst rather than once per request.
+const PURGE_DELAY: Duration = Duration::from_secs(1);
+
+/// Request body bytes all client requests may hold at once.
+#[derive(Clone)]
+pub struct BodyBudget {
+    permits: Arc<Semaphore>,
+}
+
+impl BodyBudget {
+    pub fn new(max_bytes: u64) -> Self {
+        let units = usize::try_from(max_bytes / UNIT)
+            .unwrap_or(Semaphore::MAX_PERMITS)
+            .clamp(1, Semaphore::MAX_PERMITS);
+        Self {
+            permits: Arc::new(Semaphore::new(units)),
+        }
+    }
+
+    fn try_reserve(&self, bytes: u64) -> Option<OwnedSemaphorePermit> {
+        let units = u32::try_from(bytes.div_ceil(UNIT).max(1)).ok()?;
+        self.permits.clone().try_acquire_many_owned(units).ok()
+    }
+
+    /// Bytes still free (for tests and diagnostics).
+    pub fn available_bytes(&self) -> u64 {
+        self.permits.available_permits() as u64 * UNIT
+    }
+}
+
+/// Budget held for one body; released when the request's handler is done with it.
+struct Reservation {
+    permits: Vec<OwnedSemaphorePermit>,
+    bytes: u64,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.permits.clear();
+        if self.bytes >= PURGE_AFTER {
+            schedule_purge();
+        }
+    }
+}
+
+thread_local! {
+    static PURGE_SCHEDULED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Once per burst and worker: give the pages freed by large bodies back to the system. The allocator
+/// would otherwise keep them until this worker allocates again, which an idle gateway never does.
+fn schedule_purge() {
+    let Some(arbiter) = actix_rt::Arbiter::try_current() else {
+        return;
+    };
+    if PURGE_SCHEDULED.with(|s| s.replace(true)) {
+        return;
+    }
+    arbiter.spawn(async {
+        tokio::time::sleep(PURGE_DELAY).await;
+        PURGE_SCHEDULED.with(|s| s.set(false));
+        crate::allocator::collect_freed();
+    });
+}
+
+/// An authenticated, size-checked, fully read request body.
+pub struct GuardedBody {
+    pub caller: ApiCaller,
+    pub bytes: Bytes,
+    _reservation: Reservation,
+}
+
+impl std::ops::Deref for GuardedBody {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// The error style of the route at `path`, for failures found before the handler runs.
+pub fn style_for_path(path: &str) -> ErrorStyle {
+    if path.starts_with("/v1beta/") || path.starts_with("/v1/models/") {
+        ErrorStyle::Google
+    } else if path.starts_with("/v1/messages") {
+        ErrorStyle::Anthropic
+    } else {
+        ErrorStyle::OpenAi
+    }
+}
+
+impl FromRequest for GuardedBody {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move { read_guarded(req, payload).await })
+    }
+}
+
+async fn read_guarded(req: HttpRequest, mut payload: Payload) -> Result<GuardedBody, ApiError> {
+    let style = style_for_path(req.path());
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("state missing").with_style(style))?;
+    let budget = req
+        .app_data::<web::Data<BodyBudget>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("body budget missing").with_style(style))?;
+    let caller = authorize_api(&req, &state, None, style).await?;
+    let settings = state.settings.current();
+    let limit = settings.max_request_body_mb.saturating_mul(MIB);
+    let too_large = |size: String| {
+        ApiError::new(
+            ErrorKind::PayloadTooLarge,
+            format!(
+                "request body is {size}; the limit is {} MiB (MAX_REQUEST_BODY_MB)",
+                settings.max_request_body_mb
+            ),
+        )
+        .with_style(style)
+    };
+    let busy = || {
+        ApiError::unavailable(
+            "the gateway is receiving too many large request bodies at once; retry shortly",
+        )
+        .with_retry_after(1)
+        .with_style(style)
+    };
+    let announced = content_length(&req).map_err(|e| e.with_style(style))?;
+    if let Some(len) = announced.filter(|len| *len > limit) {
+        return Err(too_large(format!("{len} bytes")));
+    }
+    let mut reservation = Reservation {
+        permits: Vec::new(),
+        bytes: 0,
+    };
+    if let Some(len) = announced {
+        reservation
+            .permits
+            .push(budget.try_reserve(len).ok_or_else(busy)?);
+        reservation.bytes = len;
+    }
+    let capacity = announced.unwrap_or(0).min(limit);
+    let mut body = BytesMut::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    let timeout = Duration::from_secs(settings.client_body_timeout);
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let chunk = match tokio::time::timeout_at(deadline, payload.next()).await {
+            Err(_) => {
+                return Err(ApiError::new(
+                    ErrorKind::RequestTimeout,
+                    format!(
+                        "the request body did not arrive within {} s (CLIENT_BODY_TIMEOUT)",
+                        settings.client_body_timeout
+                    ),
+                )
+                .with_style(style))
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                return Err(
+                    ApiError::bad_request(format!("could not read the request body: {e}"))
+                        .with_style(style),
+                )
+            }
+            Ok(Some(Ok(chunk))) => chunk,
+        };
+        let total = body.len() as u64 + chunk.len() as u64;
+        if total > limit {
+            return Err(too_large(format!("over {limit} bytes")));
+        }
+        // A body longer than announced, or one without a length, reserves as it grows.
+        while total > reservation.bytes {
+            reservation
+                .permits
+                .push(budget.try_reserve(STEP).ok_or_else(busy)?);
+            reservation.bytes += STEP;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(GuardedBody {
+        caller,
+        bytes: body.freeze(),
+        _reservation: reservation,
+    })
+}
+
+fn content_length(req: &HttpRequest) -> Result<Option<u64>, ApiError> {
+    match req.headers().get(header::CONTENT_LENGTH) {
+        None => Ok(None),
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Some)
+            .ok_or_else(|| ApiError::bad_request("Content-Length is not a number")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_is_shared_and_given_back() {
+        let budget = BodyBudget::new(4 * MIB);
+        let a = budget.try_reserve(3 * MIB).unwrap();
+        assert!(budget.try_reserve(2 * MIB).is_none());
+        assert!(budget.try_reserve(MIB).is_some());
+        drop(a);
+        assert_eq!(budget.available_bytes(), 4 * MIB);
+    }
+
+    #[test]
+    fn styles_follow_the_route_family() {
+        assert_eq!(
+            style_for_path("/v1beta/models/x:generateContent"),
+            ErrorStyle::Google
+        );
+        assert_eq!(
+            style_for_path("/v1/models/x:countTokens"),
+            ErrorStyle::Google
+        );
+        assert_eq!(style_for_path("/v1/chat/completions"), ErrorStyle::OpenAi);
+    }
+}

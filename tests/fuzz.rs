@@ -1,0 +1,442 @@
+//! Property fuzzing on stable Rust (`proptest`): the request and response converters, the schema
+//! cleaner, the model-name parser and the SSE parser get generated hostile input and must not panic,
+//! must keep their output bounded by their input, and must only produce valid JSON.
+//!
+//! The normal test run does a short pass (`FUZZ_CASES`, default 64 cases per target, fresh random seeds
+//! each run). `scripts/fuzz.sh N` runs every target for N minutes (`FUZZ_SECONDS`). A failure prints
+//! the shrunk input.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use gcli2api::convert::detect::{gemini_body_as_chat, is_gemini_body};
+use gcli2api::convert::gemini_request::{count_tokens_request, prepare_native_request};
+use gcli2api::convert::model_name::ModelSpec;
+use gcli2api::convert::openai_request::openai_to_gemini;
+use gcli2api::convert::openai_response::{
+    gemini_to_openai_completion, OpenAiStreamConverter, ResponseOptions,
+};
+use gcli2api::convert::schema::{clean_json_schema, to_openapi_schema};
+use gcli2api::convert::ConvertOptions;
+use gcli2api::upstream::sse::SseParser;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use serde_json::{json, Map, Value};
+
+/// Output may grow with input (names, wrappers, defaults), but only by a factor and a constant.
+const GROWTH: usize = 8;
+const SLACK: usize = 64 * 1024;
+
+fn fuzz<S, F>(strategy: S, check: F)
+where
+    S: Strategy,
+    S::Value: std::fmt::Debug,
+    F: Fn(S::Value) -> Result<(), TestCaseError>,
+{
+    let seconds: Option<u64> = std::env::var("FUZZ_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok());
+    let cases: u32 = std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if seconds.is_some() { 1000 } else { 64 });
+    let deadline = seconds.map(|s| Instant::now() + Duration::from_secs(s));
+    loop {
+        let mut runner = TestRunner::new(Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        if let Err(failure) = runner.run(&strategy, &check) {
+            panic!("{failure}");
+        }
+        match deadline {
+            Some(d) if Instant::now() < d => {}
+            _ => break,
+        }
+    }
+}
+
+fn size(value: &Value) -> usize {
+    serde_json::to_string(value).map(|s| s.len()).unwrap_or(0)
+}
+
+/// Valid JSON that survives a round trip, and not larger than the bound.
+fn valid_and_bounded(out: &Value, input_size: usize) -> Result<(), TestCaseError> {
+    let text = serde_json::to_string(out).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    // Parsed back, not compared: floats may move by one unit in the last place on the way.
+    let back: Value =
+        serde_json::from_str(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert_eq!(back.is_object(), out.is_object());
+    prop_assert!(
+        text.len() <= input_size * GROWTH + SLACK,
+        "output {} bytes from {} bytes of input",
+        text.len(),
+        input_size
+    );
+    Ok(())
+}
+
+const KEYS: &[&str] = &[
+    "model",
+    "messages",
+    "role",
+    "content",
+    "type",
+    "text",
+    "image_url",
+    "url",
+    "tools",
+    "tool_calls",
+    "tool_call_id",
+    "function",
+    "name",
+    "arguments",
+    "parameters",
+    "properties",
+    "items",
+    "required",
+    "enum",
+    "anyOf",
+    "oneOf",
+    "allOf",
+    "$ref",
+    "$defs",
+    "definitions",
+    "additionalProperties",
+    "description",
+    "format",
+    "default",
+    "const",
+    "nullable",
+    "stream",
+    "stream_options",
+    "include_usage",
+    "temperature",
+    "max_tokens",
+    "response_format",
+    "json_schema",
+    "schema",
+    "reasoning_effort",
+    "stop",
+    "n",
+    "contents",
+    "parts",
+    "functionCall",
+    "functionResponse",
+    "inlineData",
+    "mimeType",
+    "data",
+    "args",
+    "response",
+    "systemInstruction",
+    "generationConfig",
+    "thinkingConfig",
+    "functionDeclarations",
+    "candidates",
+    "finishReason",
+    "usageMetadata",
+    "promptTokenCount",
+    "candidatesTokenCount",
+    "thought",
+    "thoughtSignature",
+    "index",
+];
+
+const WORDS: &[&str] = &[
+    "user",
+    "assistant",
+    "system",
+    "tool",
+    "model",
+    "function",
+    "developer",
+    "text",
+    "image_url",
+    "object",
+    "string",
+    "array",
+    "integer",
+    "number",
+    "boolean",
+    "null",
+    "STOP",
+    "MAX_TOKENS",
+    "SAFETY",
+    "gemini-2.5-pro",
+    "gemini-2.5-flash",
+    "假流式/gemini-2.5-flash",
+    "流式抗截断/gemini-2.5-pro-search",
+    "gemini-2.5-flash-maxthinking",
+    "gemini-3-pro-preview-nothinking",
+    "data:image/png;base64,iVBORw0KGgo=",
+    "#/$defs/a",
+    "{\"a\":1}",
+    "{not json",
+    "high",
+    "low",
+];
+
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => proptest::sample::select(KEYS).prop_map(str::to_string),
+        1 => "\\PC{0,8}",
+    ]
+}
+
+fn leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        1 => Just(Value::Null),
+        1 => any::<bool>().prop_map(Value::Bool),
+        1 => any::<i64>().prop_map(|n| json!(n)),
+        1 => (-1e6f64..1e6).prop_map(|f| json!(f)),
+        3 => proptest::sample::select(WORDS).prop_map(|w| json!(w)),
+        2 => "\\PC{0,24}".prop_map(Value::String),
+    ]
+}
+
+fn value() -> impl Strategy<Value = Value> {
+    leaf().prop_recursive(6, 96, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            proptest::collection::vec((key(), inner), 0..6)
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+}
+
+fn model_name() -> impl Strategy<Value = String> {
+    let prefix = proptest::sample::select(vec!["", "假流式/", "流式抗截断/", "x/"]);
+    let base = proptest::sample::select(vec![
+        "gemini-2.5-pro",
+        "gemini-2.5-flash",
+        "gemini-2.5-flash-lite",
+        "gemini-3-pro-preview",
+        "",
+    ]);
+    let suffix = proptest::sample::select(vec![
+        "",
+        "-search",
+        "-maxthinking",
+        "-nothinking",
+        "-low",
+        "-high",
+        "-search-maxthinking",
+        "-",
+    ]);
+    prop_oneof![
+        3 => (prefix, base, suffix).prop_map(|(p, b, s)| format!("{p}{b}{s}")),
+        1 => "\\PC{0,40}",
+    ]
+}
+
+/// A chat body: mostly the right shape, with arbitrary values in every slot.
+fn chat_body() -> impl Strategy<Value = Value> {
+    let message = (
+        proptest::sample::select(vec![
+            "user",
+            "assistant",
+            "system",
+            "tool",
+            "developer",
+            "x",
+        ]),
+        value(),
+        proptest::option::of(value()),
+    )
+        .prop_map(|(role, content, extra)| {
+            let mut m = json!({"role": role, "content": content});
+            if let Some(extra) = extra {
+                m["tool_calls"] = extra;
+            }
+            m
+        });
+    (
+        model_name(),
+        proptest::collection::vec(message, 0..6),
+        proptest::option::of(value()),
+        proptest::option::of(value()),
+    )
+        .prop_map(|(model, messages, tools, extra)| {
+            let mut body = json!({"model": model, "messages": messages});
+            if let Some(tools) = tools {
+                body["tools"] = tools;
+            }
+            if let Some(extra) = extra {
+                body["response_format"] = extra;
+            }
+            body
+        })
+}
+
+fn gemini_body() -> impl Strategy<Value = Value> {
+    let content = (
+        proptest::sample::select(vec!["user", "model", "function", "system"]),
+        proptest::collection::vec(value(), 0..4),
+    )
+        .prop_map(|(role, parts)| json!({"role": role, "parts": parts}));
+    (
+        proptest::collection::vec(content, 0..4),
+        proptest::option::of(value()),
+        proptest::option::of(value()),
+    )
+        .prop_map(|(contents, tools, config)| {
+            let mut body = json!({"contents": contents});
+            if let Some(tools) = tools {
+                body["tools"] = tools;
+            }
+            if let Some(config) = config {
+                body["generationConfig"] = config;
+            }
+            body
+        })
+}
+
+fn gemini_response() -> impl Strategy<Value = Value> {
+    let part = prop_oneof![
+        "\\PC{0,32}".prop_map(|t| json!({"text": t})),
+        ("\\PC{0,16}", value()).prop_map(|(t, v)| json!({"text": t, "thought": v})),
+        ("\\PC{0,12}", value()).prop_map(|(n, a)| json!({"functionCall": {"name": n, "args": a}})),
+        value(),
+    ];
+    let candidate = (
+        proptest::collection::vec(part, 0..4),
+        proptest::option::of(leaf()),
+    )
+        .prop_map(|(parts, reason)| {
+            let mut c = json!({"content": {"role": "model", "parts": parts}});
+            if let Some(reason) = reason {
+                c["finishReason"] = reason;
+            }
+            c
+        });
+    (
+        proptest::collection::vec(candidate, 0..3),
+        proptest::option::of(value()),
+        any::<bool>(),
+    )
+        .prop_map(|(candidates, usage, wrapped)| {
+            let mut r = json!({"candidates": candidates});
+            if let Some(usage) = usage {
+                r["usageMetadata"] = usage;
+            }
+            if wrapped {
+                json!({"response": r})
+            } else {
+                r
+            }
+        })
+}
+
+#[test]
+fn openai_request_converter() {
+    let opts = ConvertOptions::default();
+    fuzz(prop_oneof![chat_body(), value()], |body| {
+        let input = size(&body);
+        if let Ok(chat) = openai_to_gemini(&body, &HashMap::new(), &opts) {
+            valid_and_bounded(&chat.gemini, input)?;
+        }
+        if is_gemini_body(&body) {
+            if let Ok(chat) = gemini_body_as_chat(&body, &opts) {
+                valid_and_bounded(&chat.gemini, input)?;
+            }
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn gemini_request_converter() {
+    let opts = ConvertOptions::default();
+    fuzz(
+        (prop_oneof![gemini_body(), value()], model_name()),
+        |(body, model)| {
+            let input = size(&body) + model.len();
+            if let Ok(spec) = ModelSpec::parse(&model) {
+                if let Ok(request) = prepare_native_request(body.clone(), &spec, &opts) {
+                    valid_and_bounded(&request, input)?;
+                }
+                if let Ok(request) = count_tokens_request(&body, &spec.base) {
+                    valid_and_bounded(&request, input)?;
+                }
+            }
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn response_converter() {
+    let opts = ResponseOptions {
+        return_thoughts: true,
+    };
+    fuzz(
+        (
+            proptest::collection::vec(prop_oneof![gemini_response(), value()], 1..5),
+            model_name(),
+        ),
+        |(events, model)| {
+            let input: usize = events.iter().map(size).sum::<usize>() + model.len();
+            for event in &events {
+                valid_and_bounded(&gemini_to_openai_completion(event, &model, &opts), input)?;
+            }
+            let mut stream = OpenAiStreamConverter::new(&model, opts, true);
+            let mut out = Vec::new();
+            for event in &events {
+                out.extend(stream.on_event(event));
+            }
+            out.extend(stream.finish());
+            valid_and_bounded(&Value::Array(out), input * (events.len() + 1))?;
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn schema_cleaner() {
+    fuzz(value(), |schema| {
+        let input = size(&schema);
+        valid_and_bounded(&clean_json_schema(&schema), input)?;
+        valid_and_bounded(&to_openapi_schema(&schema), input)?;
+        Ok(())
+    });
+}
+
+#[test]
+fn model_name_parser() {
+    fuzz(model_name(), |name| {
+        if let Ok(spec) = ModelSpec::parse(&name) {
+            prop_assert!(!spec.base.is_empty(), "{name:?} parsed to an empty base");
+            prop_assert!(spec.base.len() <= name.len() + 64);
+            prop_assert!(spec.display.len() <= name.len() + 64);
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn sse_parser() {
+    let limit = 4096;
+    let chunk = prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..64),
+        "(data: \\PC{0,40}|event: \\PC{0,8}|: ping|data:|\r|\n|\r\n){1,6}"
+            .prop_map(String::into_bytes),
+    ];
+    fuzz(proptest::collection::vec(chunk, 0..24), |chunks| {
+        let mut parser = SseParser::with_limit(limit);
+        let mut events = Vec::new();
+        for chunk in &chunks {
+            match parser.push(chunk) {
+                Ok(more) => events.extend(more),
+                Err(_) => break,
+            }
+        }
+        events.extend(parser.finish());
+        let input: usize = chunks.iter().map(Vec::len).sum();
+        for event in &events {
+            prop_assert!(event.data.len() <= limit.max(input));
+            prop_assert!(event.event.as_ref().map_or(0, String::len) <= limit);
+        }
+        Ok(())
+    });
+}
