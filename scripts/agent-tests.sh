@@ -112,10 +112,15 @@ codex_setup() {
   CODEX_HOME_DIR="$WORK/codex-home"
   CODEX_PROJECT="$WORK/codex-project"
   mkdir -p "$CODEX_HOME_DIR" "$CODEX_PROJECT"
-  # The provider block of the README's Codex quick start.
+  # The provider block of the README's Codex quick start (plus what keeps a test run on loopback).
   cat >"$CODEX_HOME_DIR/config.toml" <<EOF
 model = "gemini-2.5-pro"
 model_provider = "gcli2api"
+# Loopback only: no update check, no usage analytics.
+check_for_update_on_startup = false
+
+[analytics]
+enabled = false
 
 [model_providers.gcli2api]
 name = "gcli2api"
@@ -133,7 +138,7 @@ run_codex() {
   (
     cd "$CODEX_PROJECT"
     CODEX_HOME="$CODEX_HOME_DIR" GCLI2API_API_KEY="$PASSWORD" timeout 180 \
-      "$AGENTS/node_modules/.bin/codex" exec --skip-git-repo-check \
+      "$AGENTS/node_modules/.bin/codex" exec --strict-config --skip-git-repo-check \
       --dangerously-bypass-approvals-and-sandbox --json "$prompt" </dev/null
   ) >"$WORK/$name.jsonl" 2>"$WORK/$name.err"
 }
@@ -163,8 +168,8 @@ codex_answers_a_prompt() {
 codex_runs_a_shell_command() {
   codex_setup
   local marker="codex-shell-ok-$RANDOM$RANDOM"
-  # The fake answers with an exec_command call, then quotes the command's output; it refuses a replay
-  # whose thought signature was lost.
+  # The fake answers with a thought and an exec_command call, then quotes the command's output; it
+  # refuses a replay whose thought signature was lost.
   fake_control tool-scripts "{\"scripts\": [{\"function\": \"exec_command\", \"args\": {\"cmd\": \"echo $marker\"}}]}"
   run_codex codex-shell "Run a shell command that prints a marker."
   MARKER=$marker check_codex codex-shell '
@@ -172,6 +177,9 @@ codex_runs_a_shell_command() {
     const command = items.find(i => i.type === "command_execution");
     if (!command || command.exit_code !== 0 || !command.aggregated_output.includes(marker))
       fail("the shell command did not run");
+    const reasoning = items.find(i => i.type === "reasoning");
+    if (!reasoning || !reasoning.text.includes("I will call exec_command."))
+      fail("the reasoning summary did not arrive");
     const answer = items.find(i => i.type === "agent_message");
     if (!answer || !answer.text.startsWith("The exec_command tool returned:") || !answer.text.includes(marker))
       fail("the answer does not quote the command output");'

@@ -170,6 +170,11 @@ impl Application {
         let sessions = SessionGuard::new(options.clock.clone()).start();
         let oauth = OAuthFlows::new(options.clock.clone()).start();
         let config = ConfigActor::new(layers, shared.clone(), store.clone()).start();
+        let responses = crate::actors::response_store::ResponseStore::new(
+            shared.clone(),
+            options.clock.clone(),
+        )
+        .start();
         let history = RequestHistory::new(settings.request_history_size, store.clone()).start();
         let metrics = Arc::new(crate::observe::metrics::Metrics::new()?);
         let state = AppState {
@@ -183,6 +188,7 @@ impl Application {
             sessions,
             oauth,
             config,
+            responses,
             env: Arc::new(options.env),
             panel_secret: Arc::from(panel_secret),
             metrics,

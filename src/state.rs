@@ -11,6 +11,7 @@ use crate::actors::log_broadcaster::LogBroadcaster;
 use crate::actors::oauth_flows::OAuthFlows;
 use crate::actors::quota::QuotaActor;
 use crate::actors::request_history::RequestHistory;
+use crate::actors::response_store::ResponseStore;
 use crate::actors::sessions::SessionGuard;
 use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub sessions: Addr<SessionGuard>,
     pub oauth: Addr<OAuthFlows>,
     pub config: Addr<ConfigActor>,
+    /// Recent `/v1/responses` answers for `previous_response_id`.
+    pub responses: Addr<ResponseStore>,
     /// The process environment as it was at start (credential variables are read from it).
     pub env: Arc<std::collections::HashMap<String, String>>,
     /// HS256 key of panel session tokens.

@@ -6,5 +6,6 @@ pub mod log_broadcaster;
 pub mod oauth_flows;
 pub mod quota;
 pub mod request_history;
+pub mod response_store;
 pub mod sessions;
 pub mod storage;

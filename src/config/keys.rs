@@ -407,6 +407,22 @@ pub static KEYS: &[KeyDef] = &[
         "Largest image fetched from a URL.",
     ),
     def(
+        "responses_store_ttl",
+        "RESPONSES_STORE_TTL",
+        POSITIVE,
+        true,
+        || json!(3600),
+        "Seconds a stored /v1/responses answer stays available to previous_response_id and GET.",
+    ),
+    def(
+        "responses_store_max",
+        "RESPONSES_STORE_MAX",
+        POSITIVE,
+        true,
+        || json!(1000),
+        "Most /v1/responses answers kept in memory; the oldest goes first.",
+    ),
+    def(
         "daily_limit_total",
         "DAILY_LIMIT_TOTAL",
         NON_NEGATIVE,

@@ -77,6 +77,8 @@ pub struct Settings {
     pub anthropic_model_map: Vec<String>,
     pub image_fetch_allow_private: bool,
     pub image_fetch_max_bytes: usize,
+    pub responses_store_ttl: u64,
+    pub responses_store_max: usize,
     pub daily_limit_total: u64,
     pub daily_limit_pro: u64,
     pub auto_load_env_creds: bool,

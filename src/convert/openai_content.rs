@@ -278,7 +278,7 @@ fn file_part(obj: &Map<String, Value>, field: &str) -> Result<Value, ConvertErro
     Ok(inline_data(mime, data))
 }
 
-fn mime_for_filename(filename: &str) -> Option<&'static str> {
+pub fn mime_for_filename(filename: &str) -> Option<&'static str> {
     let (_, extension) = filename.rsplit_once('.')?;
     let mime = match extension.to_ascii_lowercase().as_str() {
         "pdf" => "application/pdf",

@@ -7,7 +7,10 @@ use crate::error::{ApiError, ErrorStyle};
 fn style_for(path: &str) -> ErrorStyle {
     if path.starts_with("/v1/messages") {
         ErrorStyle::Anthropic
-    } else if path.starts_with("/v1/chat") || path == "/v1/models" {
+    } else if path.starts_with("/v1/chat")
+        || path.starts_with("/v1/responses")
+        || path == "/v1/models"
+    {
         ErrorStyle::OpenAi
     } else {
         ErrorStyle::Google

@@ -20,6 +20,7 @@ pub mod observing;
 pub mod openai;
 pub mod pages;
 pub mod requests;
+pub mod responses;
 pub mod session;
 pub mod upload;
 pub mod usage;
@@ -42,6 +43,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/v1/messages/count_tokens")
             .route(web::post().to(anthropic::count_tokens))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/v1/responses")
+            .route(web::post().to(responses::create))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/v1/responses/compact")
+            .route(web::post().to(responses::compact))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/v1/responses/{id}")
+            .route(web::get().to(responses::get))
             .default_service(not_allowed()),
     )
     .service(

@@ -22,7 +22,8 @@ use crate::upstream::image_fetch::{fetch_image, ImageFetchPolicy};
 
 const STYLE: ErrorStyle = ErrorStyle::OpenAi;
 
-async fn fetch_images(
+/// Fetches remote images for conversion (also used by the Responses route).
+pub(super) async fn fetch_images(
     client: &UpstreamClient,
     urls: Vec<String>,
     policy: &ImageFetchPolicy,

@@ -24,4 +24,5 @@ mod panel_auth;
 mod process;
 mod protocol;
 mod rate_limits;
+mod responses;
 mod security;

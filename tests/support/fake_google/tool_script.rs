@@ -2,8 +2,9 @@
 //!
 //! A script names a function and the arguments to call it with. For a generate / stream call that
 //! declares that function:
-//! - when the conversation's last turn holds no `functionResponse`, the answer is a `functionCall` of
-//!   the function with the scripted arguments, carrying the thought signature [`SCRIPT_SIGNATURE`];
+//! - when the conversation's last turn holds no `functionResponse`, the answer is a thought
+//!   (`I will call <name>.`) and a `functionCall` of the function with the scripted arguments, carrying
+//!   the thought signature [`SCRIPT_SIGNATURE`];
 //! - when the last turn holds its `functionResponse`, the answer is text quoting the tool's output
 //!   (`The <name> tool returned: …`), so a test can see that the client really ran the tool. If the
 //!   replayed `functionCall` lost its thought signature the call is refused with 400, as Gemini 3 does.
@@ -68,11 +69,14 @@ pub(crate) fn scripted_reply(scripts: &[ToolScript], envelope: &Value) -> Option
             .filter(|r| r.get("name").and_then(Value::as_str) == Some(&script.function))
     });
     let Some(result) = result else {
-        return Some(Reply::function_call(
-            &script.function,
-            script.args.clone(),
-            Some(SCRIPT_SIGNATURE),
-        ));
+        return Some(
+            Reply::function_call(
+                &script.function,
+                script.args.clone(),
+                Some(SCRIPT_SIGNATURE),
+            )
+            .with_thought(format!("I will call {}.", script.function)),
+        );
     };
     let signed = contents.iter().rev().skip(1).any(|turn| {
         turn.get("parts")
