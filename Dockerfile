@@ -21,6 +21,8 @@ USER gcli2api
 ENV HOST=0.0.0.0 PORT=7861 CREDENTIALS_DIR=/app/creds
 EXPOSE 7861
 VOLUME ["/app/creds"]
+# Liveness: the process answers. Readiness (store reachable, a usable credential) is /readyz, used by
+# docker-compose.yml and by orchestrators that tell the two apart.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s \
-  CMD curl -fsS -o /dev/null "http://127.0.0.1:${PORT}/keepalive" || exit 1
+  CMD curl -fsS -o /dev/null "http://127.0.0.1:${PORT}/healthz" || exit 1
 CMD ["gcli2api"]

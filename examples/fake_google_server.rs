@@ -12,6 +12,9 @@
 //!                                                   [FAKE_GOOGLE_STAMP=1]
 //!   --control         serve the test control API under /__fake/ (see tests/support/fake_google/control.rs);
 //!                     flag only, so a benchmark run can never expose it
+//!   --tool-call F=JSON  answer calls that declare function F with a call of F(JSON), then with the
+//!                     tool's output once the client sends it back (see tests/support/fake_google/
+//!                     tool_script.rs); repeatable
 //!   --auth-code C=R   accept OAuth code C for refresh token R; repeatable
 //!                                             [FAKE_GOOGLE_AUTH_CODES=C1=R1,C2=R2]
 //!   --accept-unissued-tokens
@@ -26,7 +29,9 @@ mod fake_google;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
-use fake_google::{FakeGoogle, FakeGoogleOptions, Reply, SEND_TIME_MARK};
+use fake_google::{
+    parse_tool_script, FakeGoogle, FakeGoogleOptions, Reply, ToolScript, SEND_TIME_MARK,
+};
 
 #[derive(Debug)]
 struct ServerArgs {
@@ -41,6 +46,8 @@ struct ServerArgs {
     accept_unissued_tokens: bool,
     /// (code, refresh token) pairs the token endpoint exchanges, for sign-in flows run from outside.
     auth_codes: Vec<(String, String)>,
+    /// Functions answered with a scripted call and then with their output (agent client tests).
+    tool_scripts: Vec<ToolScript>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +99,7 @@ impl ServerArgs {
             control: false,
             accept_unissued_tokens: false,
             auth_codes: Vec::new(),
+            tool_scripts: Vec::new(),
         };
         if let Ok(list) = std::env::var("FAKE_GOOGLE_AUTH_CODES") {
             for pair in list.split(',').filter(|p| !p.trim().is_empty()) {
@@ -127,6 +135,13 @@ impl ServerArgs {
                 "--interval-ms" => args.interval_ms = parse_value(&option, &value)?,
                 "--latency-ms" => args.latency_ms = parse_value(&option, &value)?,
                 "--auth-code" => args.auth_codes.push(parse_auth_code(&option, &value)?),
+                "--tool-call" => {
+                    args.tool_scripts
+                        .push(parse_tool_script(&value).ok_or(ArgsError::Invalid {
+                            option: option.clone(),
+                            value: value.clone(),
+                        })?)
+                }
                 _ => return Err(ArgsError::Unknown(option)),
             }
         }
@@ -184,6 +199,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .await?;
     for (code, refresh_token) in &args.auth_codes {
         fake.set_auth_code(code, refresh_token);
+    }
+    for script in &args.tool_scripts {
+        fake.add_tool_script(script.clone());
     }
     println!("listening on {}", fake.url());
     shutdown_signal().await;

@@ -81,4 +81,9 @@ if [ -f scripts/e2e-tests.sh ]; then
   bash scripts/e2e-tests.sh
 fi
 
+if [ -f scripts/agent-tests.sh ]; then
+  step "agent clients"
+  bash scripts/agent-tests.sh
+fi
+
 step "all tests passed"

@@ -1,4 +1,5 @@
-//! gcli2api: OpenAI-compatible and Gemini-native APIs over the Gemini CLI / Code Assist backend.
+//! gcli2api: OpenAI-compatible, Anthropic-compatible and Gemini-native APIs over the Gemini CLI / Code
+//! Assist backend.
 //! `docs/architecture.md` draws the request path, the actors and who writes what to the store.
 //!
 //! - `cli`: the command line (`serve`, `migrate`).
@@ -11,9 +12,9 @@
 //!   their dialect, and make one `gateway::serve` call.
 //! - `gateway`: the one request path of a model call: quota guard, credential choice and retries, the
 //!   stream modes (relay, fake streaming, anti-truncation) and their drivers.
-//! - `convert`: pure shaping — OpenAI ⇄ Gemini conversion, model-name features, tool-schema cleaning,
-//!   the client dialects (`Dialect`: how an API renders answers, streams and errors), fake-stream
-//!   chunks and the anti-truncation text rules.
+//! - `convert`: pure shaping — OpenAI and Anthropic ⇄ Gemini conversion, model-name features,
+//!   tool-schema cleaning, the client dialects (`Dialect`: how an API renders answers, streams and
+//!   errors), fake-stream chunks and the anti-truncation text rules.
 //! - `upstream`: calls to Google (Code Assist, OAuth, onboarding), the outbound transport and SSE reader,
 //!   and the one classifier of Google's error answers.
 //! - `store`: persistence backends behind one trait (files, Redis, PostgreSQL, MongoDB); its module
@@ -22,6 +23,7 @@
 //! - `credential`: the OAuth credential JSON format.
 //! - `env_credentials`: credentials given in environment variables.
 //! - `logging`: the process logger and secret masking.
+//! - `observe`: Prometheus metrics and the decision trace of each request.
 //! - `error`: the one error table (`ErrorKind` → status, OpenAI / Google / Anthropic shapes) and its
 //!   renderer per `ErrorStyle`, for HTTP bodies and in-stream errors alike.
 //! - `clock`: wall clock with an adjustable offset for tests.
@@ -57,6 +59,7 @@ pub mod env_credentials;
 pub mod error;
 pub mod gateway;
 pub mod logging;
+pub mod observe;
 pub mod private_files;
 pub mod routes;
 pub mod startup;

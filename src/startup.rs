@@ -16,6 +16,7 @@ use crate::actors::credentials::CredentialSupervisor;
 use crate::actors::log_broadcaster::LogBroadcaster;
 use crate::actors::oauth_flows::OAuthFlows;
 use crate::actors::quota::QuotaActor;
+use crate::actors::request_history::{FlushTokens, RequestHistory};
 use crate::actors::sessions::SessionGuard;
 use crate::actors::storage::messages::Flush;
 use crate::actors::storage::StorageActor;
@@ -42,6 +43,8 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error("outbound transport: {0}")]
     Transport(#[from] TransportError),
+    #[error("metrics: {0}")]
+    Metrics(#[from] crate::observe::metrics::MetricsError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -126,6 +129,7 @@ impl Application {
         crate::logging::secrets().set(vec![
             settings.api_password().to_string(),
             settings.panel_password().to_string(),
+            settings.metrics_token.clone().unwrap_or_default(),
         ]);
         if settings.uses_default_password() {
             log::warn!(
@@ -166,6 +170,8 @@ impl Application {
         let sessions = SessionGuard::new(options.clock.clone()).start();
         let oauth = OAuthFlows::new(options.clock.clone()).start();
         let config = ConfigActor::new(layers, shared.clone(), store.clone()).start();
+        let history = RequestHistory::new(settings.request_history_size, store.clone()).start();
+        let metrics = Arc::new(crate::observe::metrics::Metrics::new()?);
         let state = AppState {
             settings: shared,
             supervisor,
@@ -179,6 +185,8 @@ impl Application {
             config,
             env: Arc::new(options.env),
             panel_secret: Arc::from(panel_secret),
+            metrics,
+            history,
         };
 
         if settings.auto_load_env_creds {
@@ -215,9 +223,13 @@ impl Application {
     /// Serves until stopped, then writes what is pending to the store.
     pub async fn run(self) -> std::io::Result<()> {
         let storage = self.state.storage.clone();
+        let history = self.state.history.clone();
         let store = self.state.store.clone();
         let result = self.server.await;
         let _ = storage.send(Flush).await;
+        if let Ok(Err(e)) = history.send(FlushTokens).await {
+            log::error!("saving token usage: {e}");
+        }
         if let Err(e) = store.close().await {
             log::error!("closing the store: {e}");
         }
@@ -247,6 +259,10 @@ fn serve(
         });
         App::new()
             .wrap(routes::cors::cors())
+            // Outermost: every answer, CORS preflights included, carries its request id.
+            .wrap(actix_web::middleware::from_fn(
+                crate::routes::observing::observe,
+            ))
             .app_data(data.clone())
             .app_data(budget.clone())
             .app_data(web::Data::new(UpstreamClient(client)))

@@ -10,10 +10,12 @@ use crate::actors::credentials::CredentialSupervisor;
 use crate::actors::log_broadcaster::LogBroadcaster;
 use crate::actors::oauth_flows::OAuthFlows;
 use crate::actors::quota::QuotaActor;
+use crate::actors::request_history::RequestHistory;
 use crate::actors::sessions::SessionGuard;
 use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
+use crate::observe::metrics::Metrics;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -32,6 +34,10 @@ pub struct AppState {
     pub env: Arc<std::collections::HashMap<String, String>>,
     /// HS256 key of panel session tokens.
     pub panel_secret: Arc<[u8]>,
+    /// Prometheus counters, updated when each request ends.
+    pub metrics: Arc<Metrics>,
+    /// Recent decision traces and the daily token counts.
+    pub history: Addr<RequestHistory>,
 }
 
 /// One awc client per worker thread, built in the `HttpServer::new` factory.

@@ -4,7 +4,7 @@
   GC.mountOAuthFlow(document.getElementById('oauth-flow'), {
     auth: false,
     onSuccess() {
-      GC.toast('Thank you! Your account was added to the gateway.', 'ok');
+      GC.toast(GC.t('auth.thanks'), 'ok');
     },
   });
 })();

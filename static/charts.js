@@ -2,7 +2,7 @@
    width (no viewBox scaling, so text stays readable on phones) and redrawn when the window resizes. */
 (function () {
   'use strict';
-  const { svg, h, clear, formatNumber } = GC;
+  const { svg, h, clear, formatNumber, t } = GC;
 
   const drawn = new Map(); // container -> redraw function
 
@@ -40,7 +40,7 @@
   }
 
   function empty(container, message) {
-    clear(container).appendChild(h('div', { class: 'chart-empty' }, message || 'No data yet.'));
+    clear(container).appendChild(h('div', { class: 'chart-empty' }, message || t('chart.noData')));
   }
 
   /** Vertical bars, e.g. calls per day. points: [{label, value}] in display order. */
@@ -64,7 +64,7 @@
       const barW = Math.max(2, Math.min(42, slot * 0.7));
       // Label every n-th column so labels never overlap (about 44 px per label).
       const every = Math.max(1, Math.ceil(44 / slot));
-      const root = svg('svg', { width, height, role: 'img', 'aria-label': opts.title || 'Bar chart' });
+      const root = svg('svg', { width, height, role: 'img', 'aria-label': opts.title || t('chart.bar') });
       if (opts.title) root.appendChild(svg('title', null, opts.title));
       for (let i = 0; i <= 4; i++) {
         const y = top + plotH - (plotH * i) / 4;
@@ -112,7 +112,7 @@
       const height = items.length * rowH + 4;
       const max = opts.max || niceMax(Math.max(...items.map((it) => Number(it.value) || 0)));
       const trackW = width - valueW - 4;
-      const root = svg('svg', { width, height, role: 'img', 'aria-label': opts.title || 'Bar chart' });
+      const root = svg('svg', { width, height, role: 'img', 'aria-label': opts.title || t('chart.bar') });
       if (opts.title) root.appendChild(svg('title', null, opts.title));
       items.forEach((it, i) => {
         const y = i * rowH;
@@ -143,21 +143,22 @@
       const bad = Number(fail) || 0;
       const total = good + bad;
       if (!total) {
-        empty(container, opts.emptyText || 'No calls recorded yet.');
+        empty(container, opts.emptyText || t('usage.noCalls'));
         return;
       }
       const width = widthOf(container);
       const height = 58;
       const okW = (good / total) * width;
       const rate = ((good / total) * 100).toFixed(1) + '%';
-      const root = svg('svg', { width, height, role: 'img', 'aria-label': 'Success rate ' + rate });
-      root.appendChild(svg('text', { class: 'value', x: 0, y: 14 }, 'Success rate ' + rate));
+      const title = t('chart.successRate', { rate });
+      const root = svg('svg', { width, height, role: 'img', 'aria-label': title });
+      root.appendChild(svg('text', { class: 'value', x: 0, y: 14 }, title));
       root.appendChild(svg('text', { x: width, y: 14, 'text-anchor': 'end' },
-        formatNumber(good) + ' ok / ' + formatNumber(bad) + ' failed'));
+        t('chart.okFailed', { ok: formatNumber(good), failed: formatNumber(bad) })));
       const okRect = svg('rect', { class: 'bar-rect ok', x: 0, y: 24, width: okW, height: 22 });
-      okRect.appendChild(svg('title', null, 'Succeeded: ' + formatNumber(good)));
+      okRect.appendChild(svg('title', null, t('chart.succeeded', { n: formatNumber(good) })));
       const badRect = svg('rect', { class: 'bar-rect danger', x: okW, y: 24, width: width - okW, height: 22 });
-      badRect.appendChild(svg('title', null, 'Failed: ' + formatNumber(bad)));
+      badRect.appendChild(svg('title', null, t('chart.failed', { n: formatNumber(bad) })));
       root.appendChild(okRect);
       root.appendChild(badRect);
       clear(container).appendChild(root);

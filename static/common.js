@@ -5,6 +5,7 @@
   'use strict';
 
   const TOKEN_KEY = 'gcli2api.panelToken';
+  const t = window.I18N.t;
 
   const Auth = {
     get() {
@@ -114,7 +115,7 @@
 
   function toast(message, kind) {
     const type = kind || 'info';
-    const close = h('button', { type: 'button', 'aria-label': 'Dismiss' }, '\u00d7');
+    const close = h('button', { type: 'button', 'aria-label': t('common.dismiss') }, '\u00d7');
     const node = h('div', { class: 'toast ' + type, dataset: { testid: 'toast' } },
       h('div', { class: 'toast-text' }, message), close);
     const remove = () => node.remove();
@@ -157,8 +158,8 @@
     }
     const text = (rawText || '').trim();
     if (text && text.length < 300 && !/^\s*</.test(text)) return text;
-    if (status === 0) return 'The server could not be reached.';
-    return 'Request failed (HTTP ' + status + ').';
+    if (status === 0) return t('common.unreachable');
+    return t('common.httpFailed', { status });
   }
 
   function parseBody(text) {
@@ -193,7 +194,7 @@
     try {
       response = await fetch(path, { method, headers, body, cache: 'no-store', credentials: 'same-origin' });
     } catch (e) {
-      throw new ApiError(0, 'The server could not be reached.', null);
+      throw new ApiError(0, t('common.unreachable'), null);
     }
     const text = await response.text().catch(() => '');
     const data = parseBody(text);
@@ -231,8 +232,8 @@
           reject(new ApiError(xhr.status, errorMessage(data, xhr.status, xhr.responseText), data));
         }
       });
-      xhr.addEventListener('error', () => reject(new ApiError(0, 'The server could not be reached.', null)));
-      xhr.addEventListener('abort', () => reject(new ApiError(0, 'Upload cancelled.', null)));
+      xhr.addEventListener('error', () => reject(new ApiError(0, t('common.unreachable'), null)));
+      xhr.addEventListener('abort', () => reject(new ApiError(0, t('common.uploadCancelled'), null)));
       xhr.send(formData);
     });
   }
@@ -270,7 +271,7 @@
     try {
       response = await fetch(path, { headers, cache: 'no-store' });
     } catch (_) {
-      throw new ApiError(0, 'The server could not be reached.', null);
+      throw new ApiError(0, t('common.unreachable'), null);
     }
     if (!response.ok) {
       const text = await response.text().catch(() => '');
@@ -310,8 +311,8 @@
 
   async function copyWithToast(text, what) {
     const ok = await copyText(text);
-    if (ok) toast((what || 'Text') + ' copied to the clipboard.', 'ok');
-    else toast('Copy failed: select the text and copy it by hand.', 'warn');
+    if (ok) toast(t('common.copied', { what: what || t('common.text') }), 'ok');
+    else toast(t('common.copyFailed'), 'warn');
   }
 
   // ---------- confirm dialog ----------
@@ -319,8 +320,8 @@
   /** Promise<boolean>. A page dialog rather than window.confirm so it looks the same everywhere and tests can click it. */
   function confirmDialog(message, okLabel, danger) {
     return new Promise((resolve) => {
-      const ok = h('button', { type: 'button', id: 'confirm-ok', class: 'btn ' + (danger === false ? 'btn-primary' : 'btn-danger solid') }, okLabel || 'Confirm');
-      const cancel = h('button', { type: 'button', id: 'confirm-cancel', class: 'btn' }, 'Cancel');
+      const ok = h('button', { type: 'button', id: 'confirm-ok', class: 'btn ' + (danger === false ? 'btn-primary' : 'btn-danger solid') }, okLabel || t('common.confirm'));
+      const cancel = h('button', { type: 'button', id: 'confirm-cancel', class: 'btn' }, t('common.cancel'));
       const dialog = h('dialog', { class: 'confirm', 'aria-labelledby': 'confirm-text' },
         h('p', { id: 'confirm-text' }, message),
         h('div', { class: 'row end' }, cancel, ok));
@@ -390,19 +391,19 @@
     s -= hrs * 3600;
     const m = Math.floor(s / 60);
     s -= m * 60;
-    if (d > 0) return d + 'd ' + hrs + 'h';
-    if (hrs > 0) return hrs + 'h ' + pad(m) + 'm';
-    if (m > 0) return m + 'm ' + pad(s) + 's';
-    return s + 's';
+    if (d > 0) return t('dur.dh', { d, h: hrs });
+    if (hrs > 0) return t('dur.hm', { h: hrs, m: pad(m) });
+    if (m > 0) return t('dur.ms', { m, s: pad(s) });
+    return t('dur.s', { s });
   }
 
   function formatRelative(value) {
     const date = parseTime(value);
-    if (!date) return 'never';
+    if (!date) return t('time.never');
     const diff = (Date.now() - date.getTime()) / 1000;
-    if (diff < 0) return 'in ' + formatDuration(-diff);
-    if (diff < 45) return 'just now';
-    return formatDuration(diff) + ' ago';
+    if (diff < 0) return t('time.in', { d: formatDuration(-diff) });
+    if (diff < 45) return t('time.justNow');
+    return t('time.ago', { d: formatDuration(diff) });
   }
 
   function formatNumber(value) {
@@ -424,9 +425,11 @@
     const pct = hasLimit ? Math.min(100, (u / l) * 100) : 0;
     const fill = h('div', { class: 'bar-fill' + (pct >= 100 ? ' danger' : pct >= 80 ? ' warn' : '') });
     fill.style.width = pct.toFixed(1) + '%';
-    const text = hasLimit ? formatNumber(u) + ' / ' + formatNumber(l) : formatNumber(u);
+    const numbers = hasLimit
+      ? [h('span', { class: 'num-whole' }, formatNumber(u)), ' / ', h('span', { class: 'num-whole' }, formatNumber(l))]
+      : [h('span', { class: 'num-whole' }, formatNumber(u))];
     return h('div', { class: 'meter' + (extraClass ? ' ' + extraClass : '') },
-      h('div', { class: 'meter-label' }, h('span', null, label), h('span', null, text)),
+      h('div', { class: 'meter-label' }, h('span', null, label), h('span', { class: 'meter-numbers' }, numbers)),
       h('div', {
         class: 'bar', role: 'progressbar', 'aria-label': label,
         'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': pct.toFixed(0),
@@ -471,7 +474,7 @@
 
   function reportError(e, prefix) {
     if (e instanceof ApiError && e.status === 401 && Auth.get() === '') {
-      toast('Your session has ended. Please log in again.', 'warn');
+      toast(t('common.sessionEnded'), 'warn');
       return;
     }
     const text = e && e.message ? e.message : String(e);
@@ -519,28 +522,28 @@
       }
     }
 
-    onUnauthorized(() => showLogin('Your session has ended. Please log in again.'));
+    onUnauthorized(() => showLogin(t('common.sessionEnded')));
 
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       errorBox.hidden = true;
       const value = password.value;
       if (!value) {
-        errorBox.textContent = 'Enter the panel password.';
+        errorBox.textContent = t('login.enterPassword');
         errorBox.hidden = false;
         return;
       }
-      setBusy(submit, true, 'Logging in\u2026');
+      setBusy(submit, true, t('login.busy'));
       try {
         const data = await api.post('/auth/login', { password: value }, { auth: false });
-        if (!data || !data.token) throw new ApiError(500, 'The server answered without a token.', data);
+        if (!data || !data.token) throw new ApiError(500, t('login.noToken'), data);
         Auth.set(data.token);
         password.value = '';
         showApp();
       } catch (e) {
         let text = e.message;
-        if (e.status === 401) text = 'Wrong password.';
-        else if (e.status === 429) text = 'Too many attempts. Wait a moment and try again. ' + (e.message || '');
+        if (e.status === 401) text = t('login.wrong');
+        else if (e.status === 429) text = t('login.tooMany') + ' ' + (e.message || '');
         errorBox.textContent = text;
         errorBox.hidden = false;
       } finally {
@@ -567,6 +570,7 @@
   }
 
   window.GC = {
+    t,
     Auth,
     ApiError,
     api,

@@ -4,7 +4,7 @@
   'use strict';
   const {
     $, h, replace, api, toast, reportError, confirmDialog, withBusy, copyWithToast, formatNumber, formatTime,
-    parseTime, meter,
+    parseTime, meter, t,
   } = GC;
 
   // ---------- keys ----------
@@ -21,7 +21,7 @@
 
   function readCreateForm() {
     const quota = Number($('#key-quota').value);
-    if (!Number.isInteger(quota) || quota <= 0) throw new Error('The quota must be a whole number above 0.');
+    if (!Number.isInteger(quota) || quota <= 0) throw new Error(t('keys.quotaWhole'));
     const body = { total_quota: quota };
     const description = $('#key-description').value.trim();
     if (description) body.description = description;
@@ -30,14 +30,14 @@
     const concurrency = $('#key-concurrency').value.trim();
     if (concurrency) {
       const n = Number(concurrency);
-      if (!Number.isInteger(n) || n < 1) throw new Error('Max concurrent requests must be a whole number of 1 or more.');
+      if (!Number.isInteger(n) || n < 1) throw new Error(t('keys.concurrencyWhole'));
       body.max_concurrent = n;
     }
     const expiry = $('#key-expiry').value;
     if (expiry) {
       const at = endOfLocalDay(expiry);
-      if (at == null) throw new Error('The expiry date is not valid.');
-      if (at * 1000 <= Date.now()) throw new Error('The expiry date is in the past.');
+      if (at == null) throw new Error(t('keys.expiryInvalid'));
+      if (at * 1000 <= Date.now()) throw new Error(t('keys.expiryPast'));
       body.expires_at = at;
     }
     return body;
@@ -52,7 +52,7 @@
       toast(e.message, 'error');
       return;
     }
-    const data = await withBusy($('#key-create'), 'Creating\u2026', () => api.post('/auth/keys', body));
+    const data = await withBusy($('#key-create'), t('keys.creating'), () => api.post('/auth/keys', body));
     if (!data) return;
     $('#new-key').textContent = data.api_key || '';
     $('#new-key-box').hidden = false;
@@ -60,28 +60,28 @@
     $('#key-models').value = '';
     $('#key-concurrency').value = '';
     $('#key-expiry').value = '';
-    toast('API key created.', 'ok');
+    toast(t('keys.created'), 'ok');
     loadKeys();
   }
 
   function limitsCell(key) {
     const parts = [];
     const models = Array.isArray(key.allowed_models) ? key.allowed_models : [];
-    parts.push(h('div', { class: 'small wrap-any' }, 'Models: ',
-      models.length ? models.map((m, i) => [i ? ', ' : '', h('code', null, String(m))]) : h('span', { class: 'muted' }, 'all')));
-    parts.push(h('div', { class: 'small' }, 'Concurrent: ', key.max_concurrent ? String(key.max_concurrent) : h('span', { class: 'muted' }, 'unlimited')));
+    parts.push(h('div', { class: 'small wrap-any' }, t('keys.models') + ' ',
+      models.length ? models.map((m, i) => [i ? ', ' : '', h('code', null, String(m))]) : h('span', { class: 'muted' }, t('keys.allModels'))));
+    parts.push(h('div', { class: 'small' }, t('keys.concurrent') + ' ', key.max_concurrent ? String(key.max_concurrent) : h('span', { class: 'muted' }, t('keys.unlimited'))));
     const expiry = parseTime(key.expires_at);
     const expired = expiry && expiry.getTime() <= Date.now();
-    parts.push(h('div', { class: 'small' }, 'Expires: ',
-      expiry ? formatTime(expiry.getTime()) : h('span', { class: 'muted' }, 'never'),
-      expired ? [' ', h('span', { class: 'badge danger' }, 'expired')] : null));
+    parts.push(h('div', { class: 'small' }, t('keys.expires') + ' ',
+      expiry ? formatTime(expiry.getTime()) : h('span', { class: 'muted' }, t('time.never')),
+      expired ? [' ', h('span', { class: 'badge danger' }, t('keys.expired'))] : null));
     return parts;
   }
 
   function statsCell(stats) {
     const entries = Object.entries(stats && typeof stats === 'object' ? stats : {}).sort((a, b) => Number(b[1]) - Number(a[1]));
     if (!entries.length) return h('span', { class: 'muted' }, '\u2014');
-    return h('details', null, h('summary', { class: 'small' }, entries.length + ' model' + (entries.length === 1 ? '' : 's')),
+    return h('details', null, h('summary', { class: 'small' }, t('keys.nModels', { n: entries.length })),
       h('div', { class: 'detail-body' }, entries.map(([m, n]) => m + ': ' + formatNumber(n) + '\n')));
   }
 
@@ -90,23 +90,23 @@
     $('#keys-count').textContent = String(data && data.total_keys != null ? data.total_keys : keys.length);
     const body = $('#keys-body');
     if (!keys.length) {
-      replace(body, h('tr', null, h('td', { colspan: 7, class: 'empty' }, 'No API keys yet.')));
+      replace(body, h('tr', null, h('td', { colspan: 7, class: 'empty' }, t('keys.none'))));
       return;
     }
     replace(body, keys.map((key) => {
       const id = String(key.api_key || '');
       const remaining = key.remaining_quota != null ? key.remaining_quota : (Number(key.total_quota) || 0) - (Number(key.used_quota) || 0);
       return h('tr', { dataset: { key: id } },
-        h('td', { 'data-label': 'Key' }, h('code', { class: 'key-text' }, id)),
-        h('td', { 'data-label': 'Description', class: 'cell-wrap' }, key.description ? String(key.description) : h('span', { class: 'muted' }, '\u2014')),
-        h('td', { 'data-label': 'Usage' }, h('div', null, meter('Used', key.used_quota, key.total_quota),
-          h('div', { class: 'small muted' }, formatNumber(remaining) + ' left'))),
-        h('td', { 'data-label': 'Limits' }, h('div', null, limitsCell(key))),
-        h('td', { 'data-label': 'Created' }, formatTime(key.created_at)),
-        h('td', { 'data-label': 'Per model' }, statsCell(key.model_stats)),
-        h('td', { 'data-label': 'Actions' }, h('div', { class: 'btn-group' }, h('button', {
-          type: 'button', class: 'btn btn-sm btn-danger', dataset: { action: 'delete' }, 'aria-label': 'Delete key ' + id,
-        }, 'Delete'))));
+        h('td', { 'data-label': t('th.key') }, h('code', { class: 'key-text' }, id)),
+        h('td', { 'data-label': t('th.description'), class: 'cell-wrap' }, key.description ? String(key.description) : h('span', { class: 'muted' }, '\u2014')),
+        h('td', { 'data-label': t('th.usage') }, h('div', null, meter(t('keys.used'), key.used_quota, key.total_quota),
+          h('div', { class: 'small muted' }, t('keys.left', { n: formatNumber(remaining) })))),
+        h('td', { 'data-label': t('th.limits') }, h('div', null, limitsCell(key))),
+        h('td', { 'data-label': t('th.created') }, formatTime(key.created_at)),
+        h('td', { 'data-label': t('th.perModel') }, statsCell(key.model_stats)),
+        h('td', { 'data-label': t('th.actions') }, h('div', { class: 'btn-group' }, h('button', {
+          type: 'button', class: 'btn btn-sm btn-danger', dataset: { action: 'delete' }, 'aria-label': t('keys.deleteKey', { key: id }),
+        }, t('common.delete')))));
     }));
   }
 
@@ -115,18 +115,18 @@
       renderKeys(await api.get('/auth/keys'));
     } catch (e) {
       if (e.status !== 401) {
-        replace($('#keys-body'), h('tr', null, h('td', { colspan: 7, class: 'empty' }, 'Could not load keys: ' + e.message)));
-        reportError(e, 'Keys');
+        replace($('#keys-body'), h('tr', null, h('td', { colspan: 7, class: 'empty' }, t('keys.loadFailed', { error: e.message }))));
+        reportError(e, t('keys.title'));
       }
     }
   }
 
   async function deleteKey(button, id) {
-    const ok = await confirmDialog('Delete the API key "' + id + '"? Clients using it stop working at once.', 'Delete');
+    const ok = await confirmDialog(t('keys.confirmDelete', { key: id }), t('common.delete'));
     if (!ok) return;
     const data = await withBusy(button, '\u2026', () => api.del('/auth/keys/' + encodeURIComponent(id)));
     if (data) {
-      toast(data.message || 'Key deleted.', 'ok');
+      toast(data.message || t('keys.deleted'), 'ok');
       loadKeys();
     }
   }
@@ -138,17 +138,17 @@
     const entries = Object.entries((data && data.model_costs) || {}).sort((a, b) => a[0].localeCompare(b[0]));
     const body = $('#costs-body');
     if (!entries.length) {
-      replace(body, h('tr', null, h('td', { colspan: 3, class: 'empty' }, 'No model has its own cost; every call costs the default.')));
+      replace(body, h('tr', null, h('td', { colspan: 3, class: 'empty' }, t('costs.none'))));
       return;
     }
     replace(body, entries.map(([model, cost]) => h('tr', { dataset: { model } },
       h('td', null, h('code', { class: 'wrap-any' }, model)),
       h('td', null, h('input', {
-        type: 'number', min: '0', step: '1', value: String(cost), dataset: { field: 'cost' }, 'aria-label': 'Cost of ' + model,
+        type: 'number', min: '0', step: '1', value: String(cost), dataset: { field: 'cost' }, 'aria-label': t('costs.costOf', { model }),
       })),
       h('td', null, h('div', { class: 'btn-group' },
-        h('button', { type: 'button', class: 'btn btn-sm', dataset: { action: 'save-cost' }, 'aria-label': 'Save cost of ' + model }, 'Save'),
-        h('button', { type: 'button', class: 'btn btn-sm btn-danger', dataset: { action: 'delete-cost' }, 'aria-label': 'Remove cost of ' + model }, 'Remove'))))));
+        h('button', { type: 'button', class: 'btn btn-sm', dataset: { action: 'save-cost' }, 'aria-label': t('costs.saveOf', { model }) }, t('common.save')),
+        h('button', { type: 'button', class: 'btn btn-sm btn-danger', dataset: { action: 'delete-cost' }, 'aria-label': t('costs.removeOf', { model }) }, t('common.remove')))))));
   }
 
   async function loadCosts() {
@@ -156,15 +156,15 @@
       renderCosts(await api.get('/auth/models/costs'));
     } catch (e) {
       if (e.status !== 401) {
-        replace($('#costs-body'), h('tr', null, h('td', { colspan: 3, class: 'empty' }, 'Could not load model costs: ' + e.message)));
-        reportError(e, 'Model costs');
+        replace($('#costs-body'), h('tr', null, h('td', { colspan: 3, class: 'empty' }, t('costs.loadFailed', { error: e.message }))));
+        reportError(e, t('costs.title'));
       }
     }
   }
 
   function readCost(input) {
     const n = Number(input.value);
-    if (input.value.trim() === '' || !Number.isInteger(n) || n < 0) throw new Error('A cost is a whole number of 0 or more.');
+    if (input.value.trim() === '' || !Number.isInteger(n) || n < 0) throw new Error(t('costs.whole'));
     return n;
   }
 
@@ -179,17 +179,17 @@
     }
     const data = await withBusy(button, '\u2026', () => api.post('/auth/models/costs', { model_name: model, cost }));
     if (!data) return false;
-    toast(data.message || 'Cost of ' + model + ' set to ' + cost + '.', 'ok');
+    toast(data.message || t('costs.set', { model, cost }), 'ok');
     loadCosts();
     return true;
   }
 
   async function deleteCost(button, model) {
-    const ok = await confirmDialog('Remove the cost of "' + model + '"? Calls to it then cost the default.', 'Remove');
+    const ok = await confirmDialog(t('costs.confirmRemove', { model }), t('common.remove'));
     if (!ok) return;
     const data = await withBusy(button, '\u2026', () => api.del('/auth/models/costs/' + encodeURIComponent(model)));
     if (data) {
-      toast(data.message || 'Removed.', 'ok');
+      toast(data.message || t('costs.removed'), 'ok');
       loadCosts();
     }
   }
@@ -197,7 +197,7 @@
   // ---------- wiring ----------
 
   $('#key-form').addEventListener('submit', createKey);
-  $('#new-key-copy').addEventListener('click', () => copyWithToast($('#new-key').textContent, 'Key'));
+  $('#new-key-copy').addEventListener('click', () => copyWithToast($('#new-key').textContent, t('th.key')));
   $('#keys-refresh').addEventListener('click', () => loadKeys());
   $('#keys-body').addEventListener('click', (event) => {
     const button = event.target.closest('button[data-action="delete"]');
@@ -215,7 +215,7 @@
     event.preventDefault();
     const model = $('#cost-model').value.trim();
     if (!model) {
-      toast('Enter a model name.', 'warn');
+      toast(t('costs.enterModel'), 'warn');
       $('#cost-model').focus();
       return;
     }

@@ -1,7 +1,7 @@
 /* Public self-service page: an API key holder looks up the key's quota and per-model usage. */
 (function () {
   'use strict';
-  const { $, h, replace, api, setBusy, formatNumber, formatTime, meter } = GC;
+  const { $, h, replace, api, setBusy, formatNumber, formatTime, meter, t } = GC;
 
   const form = $('#query-form');
   const input = $('#query-key');
@@ -31,27 +31,27 @@
 
     replace(result,
       h('div', { class: 'card-head' },
-        h('h2', null, 'Key ', h('code', { class: 'wrap-any' }, String(data.api_key || ''))),
-        remaining <= 0 ? h('span', { class: 'badge danger' }, 'quota used up') : h('span', { class: 'badge ok' }, 'active')),
+        h('h2', null, t('query.key') + ' ', h('code', { class: 'wrap-any' }, String(data.api_key || ''))),
+        remaining <= 0 ? h('span', { class: 'badge danger' }, t('query.usedUp')) : h('span', { class: 'badge ok' }, t('query.active'))),
       data.description ? h('p', { class: 'wrap-any' }, String(data.description)) : null,
       h('div', { class: 'stats compact' },
-        stat('Total', formatNumber(total), 'query-total'),
-        stat('Used', formatNumber(used), 'query-used'),
-        stat('Remaining', formatNumber(remaining), 'query-remaining')),
-      meter('Used ' + (isFinite(pct) ? pct.toFixed(2) : '0') + '%', used, total, 'big'),
-      data.created_at ? h('p', { class: 'hint mt' }, 'Created ' + formatTime(data.created_at)) : null,
-      h('h3', null, 'Usage per model'),
-      h('p', { class: 'hint' }, 'Names starting with ', h('code', null, '假流式/'), ' are fake-streaming calls and ',
-        h('code', null, '流式抗截断/'), ' streaming anti-truncation calls; they can cost more than the plain model.'),
+        stat(t('query.total'), formatNumber(total), 'query-total'),
+        stat(t('query.used'), formatNumber(used), 'query-used'),
+        stat(t('query.remaining'), formatNumber(remaining), 'query-remaining')),
+      meter(t('query.usedPct', { pct: isFinite(pct) ? pct.toFixed(2) : '0' }), used, total, 'big'),
+      data.created_at ? h('p', { class: 'hint mt' }, t('query.created', { at: formatTime(data.created_at) })) : null,
+      h('h3', null, t('query.perModel')),
+      h('p', { class: 'hint' }, t('query.prefixA') + ' ', h('code', null, '假流式/'), ' ' + t('query.prefixB') + ' ',
+        h('code', null, '流式抗截断/'), ' ' + t('query.prefixC')),
       stats.length
         ? h('div', { class: 'table-wrap' }, h('table', { id: 'query-models' },
-          h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Model'), h('th', { scope: 'col', class: 'num' }, 'Cost used'),
-            h('th', { scope: 'col', class: 'num' }, 'Share'))),
+          h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('th.model')), h('th', { scope: 'col', class: 'num' }, t('query.costUsed')),
+            h('th', { scope: 'col', class: 'num' }, t('query.share')))),
           h('tbody', null, stats.map(([model, n]) => h('tr', { dataset: { model } },
             h('td', null, h('code', { class: 'wrap-any' }, model)),
-            h('td', { class: 'num' }, formatNumber(n)),
+            h('td', { class: 'num' }, h('span', { class: 'num-whole' }, formatNumber(n))),
             h('td', { class: 'num' }, used > 0 ? ((Number(n) / used) * 100).toFixed(1) + '%' : '\u2014'))))))
-        : h('p', { class: 'muted' }, 'This key has not been used yet.'));
+        : h('p', { class: 'muted' }, t('query.unused')));
     const bar = result.querySelector('.meter.big .bar');
     if (bar) bar.classList.add('big');
     result.hidden = false;
@@ -66,19 +66,19 @@
     errorBox.hidden = true;
     const key = input.value.trim();
     if (!key) {
-      showError('Paste an API key first.');
+      showError(t('query.pasteFirst'));
       input.focus();
       return;
     }
-    setBusy(button, true, 'Checking\u2026');
+    setBusy(button, true, t('query.checking'));
     try {
       const data = await api.post('/auth/query', { api_key: key }, { auth: false });
       render(data || {});
     } catch (e) {
-      if (e.status === 404) showError('No API key matches this value. Check that you pasted the whole key.');
-      else if (e.status === 400) showError('The request was not accepted: ' + e.message);
-      else if (e.status === 429) showError('Too many lookups. Wait a moment and try again.');
-      else showError('The lookup failed: ' + e.message);
+      if (e.status === 404) showError(t('query.notFound'));
+      else if (e.status === 400) showError(t('query.rejected', { error: e.message }));
+      else if (e.status === 429) showError(t('query.tooMany'));
+      else showError(t('query.failed', { error: e.message }));
     } finally {
       setBusy(button, false);
     }

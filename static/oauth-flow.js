@@ -3,7 +3,7 @@
    callback URL) → the credential is saved. GC.mountOAuthFlow(root, {auth, onSuccess}). */
 (function () {
   'use strict';
-  const { h, replace, api, toast, basename, setBusy, copyWithToast } = GC;
+  const { h, replace, api, toast, basename, setBusy, copyWithToast, t } = GC;
 
   const POLL_MS = 2500;
   const POLL_LIMIT_MS = 10 * 60 * 1000;
@@ -14,52 +14,49 @@
 
     const projectInput = h('input', {
       type: 'text', id: 'oauth-project-id', autocomplete: 'off', spellcheck: 'false',
-      placeholder: 'e.g. my-project-123456', 'aria-describedby': 'oauth-project-hint',
+      placeholder: t('oauth.projectPlaceholder'), 'aria-describedby': 'oauth-project-hint',
     });
     const allProjects = h('input', { type: 'checkbox', id: 'oauth-all-projects' });
-    const startBtn = h('button', { type: 'button', id: 'oauth-start', class: 'btn btn-primary' }, 'Start authorisation');
+    const startBtn = h('button', { type: 'button', id: 'oauth-start', class: 'btn btn-primary' }, t('oauth.start'));
 
     const link = h('a', { id: 'oauth-url', class: 'auth-link', target: '_blank', rel: 'noopener noreferrer' });
-    const openBtn = h('a', { class: 'btn btn-primary', target: '_blank', rel: 'noopener noreferrer', id: 'oauth-open' }, 'Open Google sign-in');
-    const copyBtn = h('button', { type: 'button', id: 'oauth-copy', class: 'btn' }, 'Copy link');
+    const openBtn = h('a', { class: 'btn btn-primary', target: '_blank', rel: 'noopener noreferrer', id: 'oauth-open' }, t('oauth.open'));
+    const copyBtn = h('button', { type: 'button', id: 'oauth-copy', class: 'btn' }, t('oauth.copyLink'));
     const waitLine = h('p', { id: 'oauth-wait', class: 'hint', 'aria-live': 'polite' });
 
-    const callbackBtn = h('button', { type: 'button', id: 'oauth-callback', class: 'btn btn-primary', disabled: true }, 'I have authorised');
+    const callbackBtn = h('button', { type: 'button', id: 'oauth-callback', class: 'btn btn-primary', disabled: true }, t('oauth.authorised'));
     const urlInput = h('input', {
       type: 'url', id: 'oauth-callback-url', autocomplete: 'off', spellcheck: 'false', disabled: true,
       placeholder: 'http://localhost:11451/?state=\u2026&code=\u2026',
     });
-    const urlBtn = h('button', { type: 'button', id: 'oauth-callback-url-submit', class: 'btn', disabled: true }, 'Submit URL');
+    const urlBtn = h('button', { type: 'button', id: 'oauth-callback-url-submit', class: 'btn', disabled: true }, t('oauth.submitUrl'));
     const result = h('div', { id: 'oauth-result', 'aria-live': 'polite' });
 
     const stepAuthorise = h('li', { id: 'oauth-step-authorise', hidden: true },
-      h('h3', null, 'Authorise with Google'),
-      h('p', null, 'Open the link, sign in with the Google account to add and allow access.'),
+      h('h3', null, t('oauth.stepAuthorise')),
+      h('p', null, t('oauth.stepAuthoriseText')),
       link,
       h('div', { class: 'btn-group' }, openBtn, copyBtn),
-      h('p', { class: 'hint' },
-        'After you allow access Google sends your browser to a localhost address. If the gateway runs on this ' +
-        'computer it catches the answer by itself. If it runs elsewhere that page will not load: copy the full ' +
-        'address from the browser bar and paste it in the next step.'),
+      h('p', { class: 'hint' }, t('oauth.localhostHint')),
       waitLine);
 
     const stepFinish = h('li', { id: 'oauth-step-finish', hidden: true },
-      h('h3', null, 'Finish'),
+      h('h3', null, t('oauth.stepFinish')),
       h('div', { class: 'btn-group' }, callbackBtn),
-      h('p', { class: 'hint' }, 'Waits up to 60 seconds for the code Google sent to the gateway.'),
+      h('p', { class: 'hint' }, t('oauth.waitHint')),
       h('div', { class: 'field' },
-        h('label', { for: 'oauth-callback-url' }, 'Or paste the callback URL'),
+        h('label', { for: 'oauth-callback-url' }, t('oauth.pasteUrl')),
         h('div', { class: 'row' }, h('div', { class: 'spacer' }, urlInput), urlBtn)));
 
     const stepStart = h('li', { id: 'oauth-step-start' },
-      h('h3', null, 'Start'),
+      h('h3', null, t('oauth.stepStart')),
       h('div', { class: 'field' },
-        h('label', { for: 'oauth-project-id' }, 'Google Cloud project ID (optional)'),
+        h('label', { for: 'oauth-project-id' }, t('oauth.projectLabel')),
         projectInput,
-        h('span', { id: 'oauth-project-hint', class: 'hint' }, 'Leave empty to detect the project automatically.')),
+        h('span', { id: 'oauth-project-hint', class: 'hint' }, t('oauth.projectHint'))),
       h('div', { class: 'field' },
         h('label', { class: 'check', for: 'oauth-all-projects' }, allProjects,
-          'Get all projects: save one credential for every active project of the account')),
+          t('oauth.allProjects'))),
       startBtn);
 
     replace(root, h('ol', { class: 'steps' }, stepStart, stepAuthorise, stepFinish), result);
@@ -90,7 +87,7 @@
     }
 
     function showError(message) {
-      replace(result, h('div', { class: 'notice danger', role: 'alert' }, h('strong', null, 'Failed: '), message));
+      replace(result, h('div', { class: 'notice danger', role: 'alert' }, h('strong', null, t('oauth.failed') + ' '), message));
     }
 
     function renderSuccess(data) {
@@ -99,30 +96,30 @@
         const ok = Array.isArray(multi.success) ? multi.success : [];
         const failed = Array.isArray(multi.failed) ? multi.failed : [];
         replace(result, h('div', { class: 'notice ' + (ok.length ? 'ok' : 'danger'), id: 'oauth-success' },
-          h('p', null, h('strong', null, ok.length ? 'Saved ' + ok.length + ' credential' + (ok.length === 1 ? '' : 's') + '.' : 'No credential was saved.')),
+          h('p', null, h('strong', null, ok.length ? t('oauth.savedN', { n: ok.length }) : t('oauth.noneSaved'))),
           ok.length ? h('ul', { class: 'result-list' }, ok.map((item) => h('li', null,
-            h('span', { class: 'badge ok' }, 'saved'),
+            h('span', { class: 'badge ok' }, t('oauth.badgeSaved')),
             h('span', null, h('code', null, item.project_id || '?'), ' \u2192 ', h('code', null, basename(item.file_path)))))) : null,
           failed.length ? h('ul', { class: 'result-list' }, failed.map((item) => h('li', null,
-            h('span', { class: 'badge danger' }, 'failed'),
-            h('span', null, h('code', null, item.project_id || '?'), ': ', String(item.error || 'unknown error'))))) : null));
+            h('span', { class: 'badge danger' }, t('oauth.badgeFailed')),
+            h('span', null, h('code', null, item.project_id || '?'), ': ', String(item.error || t('oauth.unknownError')))))) : null));
         return;
       }
       const file = basename(data && data.file_path);
       replace(result, h('div', { class: 'notice ok', id: 'oauth-success' },
-        h('p', null, h('strong', null, 'Credential saved.'), data && data.message ? ' ' + data.message : ''),
-        h('p', null, 'File: ', h('code', { class: 'wrap-any', id: 'oauth-saved-file' }, file || '\u2014')),
-        h('p', null, 'Email: ', h('span', { class: 'wrap-any', id: 'oauth-saved-email' }, (data && data.user_email) || 'unknown')),
-        data && data.project_id ? h('p', null, 'Project: ', h('code', { class: 'wrap-any' }, data.project_id),
-          data.auto_detected_project ? ' (detected automatically)' : '') : null));
+        h('p', null, h('strong', null, t('oauth.saved')), data && data.message ? ' ' + data.message : ''),
+        h('p', null, t('oauth.file') + ' ', h('code', { class: 'wrap-any', id: 'oauth-saved-file' }, file || '\u2014')),
+        h('p', null, t('oauth.email') + ' ', h('span', { class: 'wrap-any', id: 'oauth-saved-email' }, (data && data.user_email) || t('oauth.unknown'))),
+        data && data.project_id ? h('p', null, t('oauth.project') + ' ', h('code', { class: 'wrap-any' }, data.project_id),
+          data.auto_detected_project ? ' ' + t('oauth.detected') : '') : null));
     }
 
     async function finish(button, path, extra) {
       if (busy) return;
       busy = true;
       stopPolling();
-      setBusy(button, true, path === '/auth/callback' ? 'Waiting for the code\u2026' : 'Submitting\u2026');
-      replace(result, h('p', { class: 'hint' }, 'Exchanging the code with Google and saving the credential\u2026'));
+      setBusy(button, true, path === '/auth/callback' ? t('oauth.waitingCode') : t('oauth.submitting'));
+      replace(result, h('p', { class: 'hint' }, t('oauth.exchanging')));
       try {
         const body = Object.assign(flowOptions(), extra);
         const data = await api.post(path, body, reqOpts);
@@ -163,12 +160,12 @@
         if (current !== state || busy) return;
         const status = data && data.status;
         if (status === 'code_received') {
-          waitLine.textContent = 'Google answered. Saving the credential\u2026';
+          waitLine.textContent = t('oauth.googleAnswered');
           finish(callbackBtn, '/auth/callback', { state: current });
           return;
         }
         if (status === 'completed') {
-          waitLine.textContent = 'This sign-in was completed elsewhere; the credential is saved.';
+          waitLine.textContent = t('oauth.completedElsewhere');
           stepAuthorise.classList.add('done');
           stepFinish.classList.add('done');
           setFinishEnabled(false);
@@ -177,7 +174,7 @@
           return;
         }
         if (status === 'not_found') {
-          waitLine.textContent = 'This authorisation link has expired. Start again.';
+          waitLine.textContent = t('oauth.expired');
           setFinishEnabled(false);
           state = '';
           return;
@@ -185,7 +182,7 @@
       } catch (e) {
         pollFailures += 1;
         if (pollFailures >= 3) {
-          waitLine.textContent = 'Not watching for the answer automatically; use the buttons below when done.';
+          waitLine.textContent = t('oauth.notWatching');
           return;
         }
       }
@@ -195,13 +192,13 @@
     startBtn.addEventListener('click', async () => {
       if (busy) return;
       stopPolling();
-      setBusy(startBtn, true, 'Starting\u2026');
+      setBusy(startBtn, true, t('oauth.starting'));
       replace(result);
       stepAuthorise.classList.remove('done');
       stepFinish.classList.remove('done');
       try {
         const data = await api.post('/auth/start', flowOptions(), reqOpts);
-        if (!data || !data.auth_url) throw new Error('The server did not return an authorisation link.');
+        if (!data || !data.auth_url) throw new Error(t('oauth.noLink'));
         state = data.state || '';
         link.href = data.auth_url;
         link.textContent = data.auth_url;
@@ -212,8 +209,8 @@
         setFinishEnabled(true);
         urlInput.value = '';
         waitLine.textContent = data.auto_project_detection
-          ? 'Waiting for Google\u2019s answer\u2026 The project will be detected automatically.'
-          : 'Waiting for Google\u2019s answer\u2026';
+          ? t('oauth.waitingAuto')
+          : t('oauth.waiting');
         pollStarted = Date.now();
         pollFailures = 0;
         if (state) schedulePoll();
@@ -222,12 +219,12 @@
         if (!(e.status === 401 && reqOpts.auth)) showError(e.message);
       } finally {
         setBusy(startBtn, false);
-        startBtn.textContent = state ? 'Start again' : 'Start authorisation';
+        startBtn.textContent = state ? t('oauth.startAgain') : t('oauth.start');
       }
     });
 
     copyBtn.addEventListener('click', () => {
-      if (link.href) copyWithToast(link.href, 'Link');
+      if (link.href) copyWithToast(link.href, t('oauth.link'));
     });
 
     callbackBtn.addEventListener('click', () => finish(callbackBtn, '/auth/callback', state ? { state } : {}));
@@ -235,7 +232,7 @@
     urlBtn.addEventListener('click', () => {
       const value = urlInput.value.trim();
       if (!/^https?:\/\//i.test(value) || !/[?&]code=/.test(value)) {
-        toast('Paste the whole address from the browser bar; it contains "code=".', 'warn');
+        toast(t('oauth.pasteWhole'), 'warn');
         urlInput.focus();
         return;
       }

@@ -2,7 +2,7 @@
    sent; env-locked keys are read-only; the answer says which keys applied at once and which need a restart. */
 (function () {
   'use strict';
-  const { $, h, replace, api, toast, reportError, withBusy } = GC;
+  const { $, h, replace, api, toast, reportError, withBusy, t } = GC;
 
   const SECRET_PLACEHOLDER = '********';
 
@@ -48,7 +48,7 @@
       case 'number': {
         const raw = input.value.trim();
         const n = Number(raw);
-        if (raw === '' || !isFinite(n)) throw new Error(key + ' needs a number.');
+        if (raw === '' || !isFinite(n)) throw new Error(t('cfg.needsNumber', { key }));
         return n;
       }
       case 'list':
@@ -58,7 +58,7 @@
         try {
           return JSON.parse(input.value);
         } catch (_) {
-          throw new Error(key + ' must be valid JSON.');
+          throw new Error(t('cfg.needsJson', { key }));
         }
       case 'nullable':
         return input.value.trim() === '' ? null : input.value;
@@ -94,14 +94,14 @@
       const isLocked = locked.has(key);
       const input = buildInput(key, value, kind, isLocked);
       const badges = h('div', { class: 'badges' },
-        hot.has(key) ? h('span', { class: 'badge info' }, 'hot') : null,
-        restart.has(key) ? h('span', { class: 'badge warn' }, 'restart') : null,
-        isLocked ? h('span', { class: 'badge' }, 'env') : null);
+        hot.has(key) ? h('span', { class: 'badge info' }, t('cfg.badgeHot')) : null,
+        restart.has(key) ? h('span', { class: 'badge warn' }, t('cfg.badgeRestart')) : null,
+        isLocked ? h('span', { class: 'badge' }, t('cfg.badgeEnv')) : null);
       const hintParts = [];
-      if (isLocked) hintParts.push('Set by environment variable; change it there.');
-      if (restart.has(key)) hintParts.push('Takes effect after a restart.');
-      if (kind === 'list') hintParts.push('Comma-separated list.');
-      if (isSecret(key, value) && value === SECRET_PLACEHOLDER) hintParts.push('Leave unchanged to keep the current secret.');
+      if (isLocked) hintParts.push(t('cfg.hintLocked'));
+      if (restart.has(key)) hintParts.push(t('cfg.hintRestart'));
+      if (kind === 'list') hintParts.push(t('cfg.hintList'));
+      if (isSecret(key, value) && value === SECRET_PLACEHOLDER) hintParts.push(t('cfg.hintSecret'));
       const hint = h('span', { class: 'hint', id: 'cfg-' + key + '-hint' }, hintParts.join(' '));
       const label = kind === 'bool'
         ? h('label', { class: 'check', for: 'cfg-' + key }, input, h('code', null, key))
@@ -116,7 +116,7 @@
       fields.push(field);
       return item;
     });
-    replace($('#config-fields'), items.length ? items : h('p', { class: 'muted' }, 'The server returned no settings.'));
+    replace($('#config-fields'), items.length ? items : h('p', { class: 'muted' }, t('cfg.none')));
   }
 
   async function load() {
@@ -126,8 +126,8 @@
       render(data);
     } catch (e) {
       if (e.status !== 401) {
-        replace($('#config-fields'), h('p', { class: 'notice danger' }, 'Could not load the configuration: ' + e.message));
-        reportError(e, 'Config');
+        replace($('#config-fields'), h('p', { class: 'notice danger' }, t('cfg.loadFailed', { error: e.message })));
+        reportError(e, t('tab.config'));
       }
     }
   }
@@ -151,20 +151,20 @@
       if (value !== undefined) changes[field.key] = value;
     }
     if (!Object.keys(changes).length) {
-      toast('Nothing changed.', 'info');
+      toast(t('cfg.nothingChanged'), 'info');
       return;
     }
-    const data = await withBusy(button, 'Saving\u2026', () => api.post('/config/save', { config: changes }));
+    const data = await withBusy(button, t('common.saving'), () => api.post('/config/save', { config: changes }));
     if (!data) return;
     const hot = data.hot_updated || [];
     const restart = data.restart_required || [];
     const skipped = data.env_locked_skipped || [];
     replace($('#config-result'), h('div', { class: 'notice ' + (restart.length ? 'warn' : 'ok'), id: 'config-save-result' },
-      h('p', null, h('strong', null, data.message || 'Saved.')),
-      hot.length ? h('p', { id: 'config-hot-updated' }, 'Applied now: ', list(hot)) : null,
-      restart.length ? h('p', { id: 'config-restart-required' }, 'Restart needed for: ', list(restart)) : null,
-      skipped.length ? h('p', null, 'Skipped (set by environment variable): ', list(skipped)) : null));
-    toast(data.message || 'Configuration saved.', 'ok');
+      h('p', null, h('strong', null, data.message || t('cfg.saved'))),
+      hot.length ? h('p', { id: 'config-hot-updated' }, t('cfg.appliedNow') + ' ', list(hot)) : null,
+      restart.length ? h('p', { id: 'config-restart-required' }, t('cfg.restartFor') + ' ', list(restart)) : null,
+      skipped.length ? h('p', null, t('cfg.skipped') + ' ', list(skipped)) : null));
+    toast(data.message || t('cfg.savedToast'), 'ok');
     load();
   }
 

@@ -4,7 +4,7 @@
   'use strict';
   const {
     $, h, replace, api, toast, reportError, confirmDialog, downloadWithAuth, uploadWithProgress,
-    withBusy, formatDuration, formatRelative, formatTime, formatNumber, meter, parseTime,
+    withBusy, formatDuration, formatRelative, formatTime, formatNumber, meter, parseTime, t,
   } = GC;
 
   const state = {
@@ -21,12 +21,12 @@
   let ticker = 0;
 
   const ACTION_LABELS = {
-    enable: 'Enable',
-    disable: 'Disable',
-    clear_cooldown: 'Clear cooldown',
-    fetch_email: 'Fetch email',
-    download: 'Download',
-    delete: 'Delete',
+    enable: t('creds.enable'),
+    disable: t('creds.disable'),
+    clear_cooldown: t('creds.clearCooldown'),
+    fetch_email: t('creds.fetchEmail'),
+    download: t('creds.download'),
+    delete: t('common.delete'),
   };
 
   function filters() {
@@ -55,8 +55,8 @@
       addErrorCodeOptions();
     } catch (e) {
       if (e.status !== 401) {
-        replace($('#creds-body'), h('tr', null, h('td', { colspan: 8, class: 'empty' }, 'Could not load credentials: ' + e.message)));
-        reportError(e, 'Credentials');
+        replace($('#creds-body'), h('tr', null, h('td', { colspan: 8, class: 'empty' }, t('creds.loadFailed', { error: e.message }))));
+        reportError(e, t('tab.creds'));
       }
     } finally {
       state.loading = false;
@@ -68,10 +68,10 @@
     const cell = (label, value, id) => h('div', { class: 'stat', id },
       h('div', { class: 'stat-value' }, formatNumber(value || 0)), h('div', { class: 'stat-label' }, label));
     replace($('#creds-stats'),
-      cell('Total', s.total, 'creds-stat-total'),
-      cell('Working', s.normal, 'creds-stat-normal'),
-      cell('Disabled', s.disabled, 'creds-stat-disabled'),
-      cell('Cooling down', s.cooling, 'creds-stat-cooling'));
+      cell(t('creds.statTotal'), s.total, 'creds-stat-total'),
+      cell(t('creds.statWorking'), s.normal, 'creds-stat-normal'),
+      cell(t('creds.statDisabled'), s.disabled, 'creds-stat-disabled'),
+      cell(t('creds.statCooling'), s.cooling, 'creds-stat-cooling'));
   }
 
   // Codes seen on the page join the filter list so any recorded code can be filtered on.
@@ -89,16 +89,16 @@
     }
   }
 
-  // What each cooldown kind means, for the badge's tooltip.
+  // Each cooldown kind's badge and what it means (the badge's tooltip).
   const COOLDOWN_KINDS = {
-    rate_limited: 'Short-term rate limit: back in seconds (longer after several 429s in a row)',
-    daily_quota: 'Daily quota of this model spent: back at the reset Google named, else the daily reset',
-    capacity: 'Google had no capacity for this model: a short pause, not the account\'s fault',
-    no_credits: 'The account has no credits left',
-    auth: 'Google refused the credential',
-    no_model_access: 'The account may not use this model',
-    transient: 'A passing server error',
-    client_error: 'The request was refused',
+    rate_limited: ['kind.rateLimited', 'kind.rateLimitedTitle'],
+    daily_quota: ['kind.dailyQuota', 'kind.dailyQuotaTitle'],
+    capacity: ['kind.capacity', 'kind.capacityTitle'],
+    no_credits: ['kind.noCredits', 'kind.noCreditsTitle'],
+    auth: ['kind.auth', 'kind.authTitle'],
+    no_model_access: ['kind.noModelAccess', 'kind.noModelAccessTitle'],
+    transient: ['kind.transient', 'kind.transientTitle'],
+    client_error: ['kind.clientError', 'kind.clientErrorTitle'],
   };
 
   // Prefers the server's `seconds_left` (its clock decides), else the model_cooldowns map.
@@ -134,25 +134,25 @@
   function actionButton(action, filename, extraClass) {
     return h('button', {
       type: 'button', class: 'btn btn-sm' + (extraClass ? ' ' + extraClass : ''),
-      dataset: { action }, 'aria-label': ACTION_LABELS[action] + ' ' + filename,
+      dataset: { action }, 'aria-label': t('creds.actionOn', { action: ACTION_LABELS[action], file: filename }),
     }, ACTION_LABELS[action]);
   }
 
   function renderRow(item) {
     const name = String(item.filename || '');
     const checked = state.selected.has(name);
-    const box = h('input', { type: 'checkbox', class: 'row-select', checked, 'aria-label': 'Select ' + name });
+    const box = h('input', { type: 'checkbox', class: 'row-select', checked, 'aria-label': t('creds.select', { file: name }) });
 
     const account = h('div', { class: 'cell-file' }, name);
     const email = item.user_email
       ? h('div', { class: 'wrap-any small', dataset: { field: 'email' } }, item.user_email)
-      : h('div', { class: 'muted small', dataset: { field: 'email' } }, 'email unknown');
-    const project = h('div', { class: 'wrap-any small muted' }, 'project: ', item.project_id ? h('code', null, item.project_id) : '\u2014');
+      : h('div', { class: 'muted small', dataset: { field: 'email' } }, t('creds.emailUnknown'));
+    const project = h('div', { class: 'wrap-any small muted' }, t('creds.project') + ' ', item.project_id ? h('code', null, item.project_id) : '\u2014');
 
     const status = h('div', null,
-      item.disabled ? h('span', { class: 'badge danger' }, 'Disabled') : h('span', { class: 'badge ok' }, 'Enabled'),
+      item.disabled ? h('span', { class: 'badge danger' }, t('creds.disabled')) : h('span', { class: 'badge ok' }, t('creds.enabled')),
       item.preview === true ? ' ' : null,
-      item.preview === true ? h('span', { class: 'badge info', title: 'May serve preview models' }, 'preview') : null,
+      item.preview === true ? h('span', { class: 'badge info', title: t('creds.previewTitle') }, t('creds.preview')) : null,
       item.disabled && item.disabled_reason ? h('div', { class: 'small muted wrap-any' }, item.disabled_reason) : null);
 
     const codes = Array.isArray(item.error_codes) ? item.error_codes : [];
@@ -167,16 +167,17 @@
       }));
       const all = Array.from(grouped.values()).flat();
       errors = h('div', null, badges, all.length ? h('details', null,
-        h('summary', { class: 'small' }, 'Messages (' + all.length + ')'),
+        h('summary', { class: 'small' }, t('creds.messages', { n: all.length })),
         h('div', { class: 'detail-body' }, all.map((e) => h('div', null,
           h('strong', null, String(e.code)), e.at ? ' \u00b7 ' + formatTime(e.at) : '', '\n', String(e.message || ''), '\n')))) : null);
     }
 
     const cooling = activeCooldowns(item);
     const cooldowns = cooling.length
-      ? h('div', null, cooling.map((c) => h('div', { class: 'small cooldown', dataset: { model: c.model, kind: c.kind }, title: 'Until ' + c.until.toLocaleString() },
+      ? h('div', null, cooling.map((c) => h('div', { class: 'small cooldown', dataset: { model: c.model, kind: c.kind }, title: t('creds.until', { at: c.until.toLocaleString() }) },
         h('code', { class: 'wrap-any' }, c.model), ': ',
-        c.kind ? h('span', { class: 'badge warn', title: COOLDOWN_KINDS[c.kind] || c.kind }, c.kind.replace(/_/g, ' ')) : null,
+        c.kind ? h('span', { class: 'badge warn', title: COOLDOWN_KINDS[c.kind] ? t(COOLDOWN_KINDS[c.kind][1]) : c.kind },
+          COOLDOWN_KINDS[c.kind] ? t(COOLDOWN_KINDS[c.kind][0]) : c.kind.replace(/_/g, ' ')) : null,
         c.kind ? ' ' : null,
         h('span', { class: 'cooldown-left', dataset: { until: String(c.until.getTime()) } }, formatDuration((c.until.getTime() - Date.now()) / 1000)),
         c.message ? h('div', { class: 'muted wrap-any cooldown-message' }, c.message) : null)))
@@ -184,11 +185,11 @@
 
     const usage = item.usage || {};
     const usageCell = h('div', { class: 'stack' },
-      meter('All', usage.total_calls, usage.daily_limit_total),
-      meter('Pro', usage.pro_calls, usage.daily_limit_pro));
+      meter(t('creds.meterAll'), usage.total_calls, usage.daily_limit_total),
+      meter(t('creds.meterPro'), usage.pro_calls, usage.daily_limit_pro));
 
     const last = parseTime(item.last_success);
-    const lastCell = last ? h('span', { title: last.toLocaleString() }, formatRelative(last.getTime())) : h('span', { class: 'muted' }, 'never');
+    const lastCell = last ? h('span', { title: last.toLocaleString() }, formatRelative(last.getTime())) : h('span', { class: 'muted' }, t('time.never'));
 
     const actions = h('div', { class: 'btn-group' },
       item.disabled ? actionButton('enable', name) : actionButton('disable', name),
@@ -199,13 +200,13 @@
 
     return h('tr', { dataset: { filename: name }, class: checked ? 'selected' : '' },
       h('td', { class: 'no-label' }, box),
-      h('td', { 'data-label': 'File' }, h('div', null, account, email, project)),
-      h('td', { 'data-label': 'Status' }, status),
-      h('td', { 'data-label': 'Errors' }, errors),
-      h('td', { 'data-label': 'Cooldowns' }, cooldowns),
-      h('td', { 'data-label': 'Today' }, usageCell),
-      h('td', { 'data-label': 'Last success' }, lastCell),
-      h('td', { 'data-label': 'Actions' }, actions));
+      h('td', { 'data-label': t('th.file') }, h('div', null, account, email, project)),
+      h('td', { 'data-label': t('th.status') }, status),
+      h('td', { 'data-label': t('th.errors') }, errors),
+      h('td', { 'data-label': t('th.cooldowns') }, cooldowns),
+      h('td', { 'data-label': t('th.today') }, usageCell),
+      h('td', { 'data-label': t('th.lastSuccess') }, lastCell),
+      h('td', { 'data-label': t('th.actions') }, actions));
   }
 
   function renderRows() {
@@ -213,7 +214,7 @@
     if (!state.items.length) {
       const filtered = Object.values(filters()).some((v) => v !== 'all');
       replace(body, h('tr', null, h('td', { colspan: 8, class: 'empty' },
-        filtered ? 'No credential matches these filters.' : 'No credentials yet. Add one in the OAuth tab or upload files below.')));
+        filtered ? t('creds.noMatch') : t('creds.none'))));
     } else {
       replace(body, state.items.map(renderRow));
     }
@@ -223,7 +224,7 @@
   function renderPager() {
     const from = state.items.length ? state.offset + 1 : 0;
     const to = state.offset + state.items.length;
-    $('#creds-page-info').textContent = from + '\u2013' + to + ' of ' + state.total;
+    $('#creds-page-info').textContent = t('creds.pageInfo', { from, to, total: state.total });
     $('#creds-prev').disabled = state.offset <= 0;
     $('#creds-next').disabled = !state.hasMore && to >= state.total;
   }
@@ -231,7 +232,7 @@
   function updateSelectionUi() {
     const count = state.selected.size;
     $('#creds-bulkbar').hidden = count === 0;
-    $('#creds-selected-count').textContent = count + ' selected';
+    $('#creds-selected-count').textContent = t('creds.selected', { n: count });
     const all = $('#creds-select-all');
     const pageCount = state.items.length;
     all.checked = pageCount > 0 && count === pageCount;
@@ -243,7 +244,7 @@
     const now = Date.now();
     for (const node of document.querySelectorAll('#creds-body .cooldown-left')) {
       const left = (Number(node.dataset.until) - now) / 1000;
-      node.textContent = left > 0 ? formatDuration(left) : 'ended';
+      node.textContent = left > 0 ? formatDuration(left) : t('creds.ended');
     }
   }
 
@@ -254,20 +255,20 @@
       return;
     }
     if (action === 'delete') {
-      const ok = await confirmDialog('Delete the credential "' + filename + '"? This cannot be undone.', 'Delete');
+      const ok = await confirmDialog(t('creds.confirmDelete', { file: filename }), t('common.delete'));
       if (!ok) return;
     }
     if (action === 'fetch_email') {
       const data = await withBusy(button, '\u2026', () => api.post('/creds/fetch-email/' + enc));
       if (data) {
-        toast(data.user_email ? 'Email: ' + data.user_email : (data.message || 'No email found.'), data.user_email ? 'ok' : 'warn');
+        toast(data.user_email ? t('creds.emailIs', { email: data.user_email }) : (data.message || t('creds.noEmail')), data.user_email ? 'ok' : 'warn');
         load();
       }
       return;
     }
     const data = await withBusy(button, '\u2026', () => api.post('/creds/action', { filename, action }));
     if (data) {
-      toast(data.message || ACTION_LABELS[action] + ': done.', 'ok');
+      toast(data.message || t('creds.actionDone', { action: ACTION_LABELS[action] }), 'ok');
       if (action === 'delete') state.selected.delete(filename);
       load();
     }
@@ -277,14 +278,14 @@
     const filenames = Array.from(state.selected);
     if (!filenames.length) return;
     if (action === 'delete') {
-      const ok = await confirmDialog('Delete ' + filenames.length + ' credential' + (filenames.length === 1 ? '' : 's') + '? This cannot be undone.', 'Delete');
+      const ok = await confirmDialog(t('creds.confirmDeleteMany', { n: filenames.length }), t('common.delete'));
       if (!ok) return;
     }
     const data = await withBusy(button, '\u2026', () => api.post('/creds/batch-action', { action, filenames }));
     if (!data) return;
     const errors = Array.isArray(data.errors) ? data.errors : [];
-    const summary = (data.message ? data.message + ' ' : '') + '(' + (data.success_count || 0) + '/' + (data.total_count || filenames.length) + ' succeeded)';
-    toast(errors.length ? summary + ' Errors: ' + errors.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))).join('; ') : summary,
+    const summary = (data.message ? data.message + ' ' : '') + t('creds.batchSummary', { ok: data.success_count || 0, total: data.total_count || filenames.length });
+    toast(errors.length ? summary + ' ' + t('creds.errors') + ' ' + errors.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))).join('; ') : summary,
       errors.length ? 'warn' : 'ok');
     if (action === 'delete') state.selected.clear();
     load();
@@ -295,7 +296,7 @@
   function renderUploadResults(results) {
     const list = $('#upload-results');
     replace(list, (results || []).map((r) => h('li', { dataset: { filename: String(r.filename || '') } },
-      h('span', { class: 'badge ' + (r.status === 'success' ? 'ok' : 'danger') }, r.status === 'success' ? 'ok' : 'error'),
+      h('span', { class: 'badge ' + (r.status === 'success' ? 'ok' : 'danger') }, r.status === 'success' ? t('upload.ok') : t('upload.error')),
       h('span', null, h('code', null, String(r.filename || '?')), r.message ? ' \u2014 ' + r.message : ''))));
   }
 
@@ -306,10 +307,10 @@
     const accepted = files.filter((f) => /\.(json|zip)$/i.test(f.name));
     const rejected = files.filter((f) => !/\.(json|zip)$/i.test(f.name));
     if (!files.length) {
-      toast('Choose one or more .json or .zip files first.', 'warn');
+      toast(t('upload.chooseFirst'), 'warn');
       return;
     }
-    const local = rejected.map((f) => ({ filename: f.name, status: 'error', message: 'only .json and .zip files can be uploaded' }));
+    const local = rejected.map((f) => ({ filename: f.name, status: 'error', message: t('upload.onlyJsonZip') }));
     if (!accepted.length) {
       renderUploadResults(local);
       return;
@@ -321,15 +322,15 @@
     bar.value = 0;
     $('#upload-progress-wrap').hidden = false;
     replace($('#upload-results'));
-    summary.textContent = 'Uploading ' + accepted.length + ' file' + (accepted.length === 1 ? '' : 's') + '\u2026';
-    GC.setBusy(button, true, 'Uploading\u2026');
+    summary.textContent = t('upload.uploadingN', { n: accepted.length });
+    GC.setBusy(button, true, t('upload.uploading'));
     try {
       const data = await uploadWithProgress('/auth/upload', form, (loaded, total) => {
         bar.value = Math.round((loaded / total) * 100);
       });
       bar.value = 100;
       renderUploadResults(local.concat((data && data.results) || []));
-      summary.textContent = (data && data.message) || ((data && data.uploaded_count) + ' of ' + (data && data.total_count) + ' stored');
+      summary.textContent = (data && data.message) || t('upload.stored', { n: data && data.uploaded_count, total: data && data.total_count });
       toast(summary.textContent, 'ok');
       input.value = '';
       load();
@@ -337,8 +338,8 @@
       if (e.status === 401) return;
       const results = e.body && Array.isArray(e.body.results) ? e.body.results : [];
       renderUploadResults(local.concat(results));
-      summary.textContent = 'Upload failed: ' + e.message;
-      reportError(e, 'Upload');
+      summary.textContent = t('upload.failed', { error: e.message });
+      reportError(e, t('upload.title'));
     } finally {
       GC.setBusy(button, false);
       setTimeout(() => {
@@ -355,17 +356,17 @@
     const parts = [h('p', null, h('strong', null, title), d.message ? ' \u2014 ' + d.message : '')];
     if (d.available_env_vars && typeof d.available_env_vars === 'object') {
       const names = Object.keys(d.available_env_vars);
-      parts.push(h('p', null, 'Variables set: ', names.length ? names.map((n, i) => [i ? ', ' : '', h('code', null, n)]) : 'none'));
+      parts.push(h('p', null, t('env.varsSet') + ' ', names.length ? names.map((n, i) => [i ? ', ' : '', h('code', null, n)]) : t('common.none')));
     }
-    if ('auto_load_enabled' in d) parts.push(h('p', null, 'Load at start-up: ', d.auto_load_enabled ? 'yes' : 'no'));
+    if ('auto_load_enabled' in d) parts.push(h('p', null, t('env.autoLoad') + ' ', d.auto_load_enabled ? t('common.yes') : t('common.no')));
     if (Array.isArray(d.existing_env_files)) {
-      parts.push(h('p', null, 'Imported files (' + (d.existing_env_files_count != null ? d.existing_env_files_count : d.existing_env_files.length) + '): ',
-        d.existing_env_files.length ? d.existing_env_files.map((n, i) => [i ? ', ' : '', h('code', { class: 'wrap-any' }, String(n))]) : 'none'));
+      parts.push(h('p', null, t('env.imported', { n: d.existing_env_files_count != null ? d.existing_env_files_count : d.existing_env_files.length }) + ' ',
+        d.existing_env_files.length ? d.existing_env_files.map((n, i) => [i ? ', ' : '', h('code', { class: 'wrap-any' }, String(n))]) : t('common.none')));
     }
     const rest = Object.assign({}, d);
     for (const key of ['message', 'available_env_vars', 'auto_load_enabled', 'existing_env_files', 'existing_env_files_count']) delete rest[key];
     if (Object.keys(rest).length) {
-      parts.push(h('details', null, h('summary', { class: 'small' }, 'Details'), h('div', { class: 'detail-body' }, JSON.stringify(rest, null, 2))));
+      parts.push(h('details', null, h('summary', { class: 'small' }, t('common.details')), h('div', { class: 'detail-body' }, JSON.stringify(rest, null, 2))));
     }
     replace(out, h('div', { class: 'notice' }, parts));
   }
@@ -426,12 +427,12 @@
     }
 
     $('#creds-download-all').addEventListener('click', (event) =>
-      withBusy(event.currentTarget, 'Preparing\u2026', () => downloadWithAuth('/creds/download-all', 'credentials.zip')));
+      withBusy(event.currentTarget, t('common.preparing'), () => downloadWithAuth('/creds/download-all', 'credentials.zip')));
 
     $('#creds-refresh-emails').addEventListener('click', async (event) => {
-      const data = await withBusy(event.currentTarget, 'Refreshing\u2026', () => api.post('/creds/refresh-all-emails'));
+      const data = await withBusy(event.currentTarget, t('common.refreshing'), () => api.post('/creds/refresh-all-emails'));
       if (data) {
-        toast((data.message || 'Emails refreshed.') + ' (' + (data.success_count || 0) + ' found, ' + (data.skipped_count || 0) + ' skipped)', 'ok');
+        toast((data.message || t('creds.emailsRefreshed')) + ' ' + t('creds.emailsSummary', { found: data.success_count || 0, skipped: data.skipped_count || 0 }), 'ok');
         load();
       }
     });
@@ -439,23 +440,23 @@
     $('#upload-submit').addEventListener('click', upload);
 
     $('#env-load').addEventListener('click', async (event) => {
-      const data = await withBusy(event.currentTarget, 'Loading\u2026', () => api.post('/auth/load-env-creds'));
+      const data = await withBusy(event.currentTarget, t('common.loading'), () => api.post('/auth/load-env-creds'));
       if (data) {
-        renderEnv('Loaded', data);
+        renderEnv(t('env.loaded'), data);
         load();
       }
     });
     $('#env-status').addEventListener('click', async (event) => {
       const data = await withBusy(event.currentTarget, '\u2026', () => api.get('/auth/env-creds-status'));
-      if (data) renderEnv('Status', data);
+      if (data) renderEnv(t('env.status'), data);
     });
     $('#env-delete').addEventListener('click', async (event) => {
       const button = event.currentTarget;
-      const ok = await confirmDialog('Delete every credential imported from environment variables?', 'Delete');
+      const ok = await confirmDialog(t('env.confirmDelete'), t('common.delete'));
       if (!ok) return;
-      const data = await withBusy(button, 'Deleting\u2026', () => api.del('/auth/env-creds'));
+      const data = await withBusy(button, t('common.deleting'), () => api.del('/auth/env-creds'));
       if (data) {
-        renderEnv('Deleted', data);
+        renderEnv(t('env.deleted'), data);
         load();
       }
     });

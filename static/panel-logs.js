@@ -2,7 +2,7 @@
    (view and server), download, auto-scroll. At most MAX_LINES lines are kept, in memory and in the DOM. */
 (function () {
   'use strict';
-  const { $, h, clear, api, toast, confirmDialog, withBusy, downloadWithAuth, Auth } = GC;
+  const { $, h, clear, api, toast, confirmDialog, withBusy, downloadWithAuth, Auth, t } = GC;
 
   const MAX_LINES = 2000;
   const LEVELS = { DEBUG: 0, INFO: 1, WARN: 2, ERROR: 3 };
@@ -53,8 +53,8 @@
   }
 
   function updateInfo() {
-    let text = lines.length + ' line' + (lines.length === 1 ? '' : 's') + ' kept (at most ' + MAX_LINES + ').';
-    if (paused) text += ' Paused: ' + missed + ' new line' + (missed === 1 ? '' : 's') + ' waiting.';
+    let text = t('logs.kept', { n: lines.length, max: MAX_LINES });
+    if (paused) text += ' ' + t('logs.pausedWaiting', { n: missed });
     $('#log-info').textContent = text;
   }
 
@@ -103,7 +103,7 @@
 
   function connect() {
     if (!wanted || socket || !Auth.get()) return;
-    setStatus('wait', attempt ? 'reconnecting\u2026' : 'connecting\u2026');
+    setStatus('wait', attempt ? t('logs.reconnecting') : t('logs.connecting'));
     let opened = false;
     let ws;
     try {
@@ -117,7 +117,7 @@
       opened = true;
       attempt = 0;
       failedHandshakes = 0;
-      setStatus('on', 'connected');
+      setStatus('on', t('logs.connected'));
       if (lines.length) {
         replaySkip = new Set(lines.slice(-500).map((l) => l.text));
         replayUntil = Date.now() + REPLAY_WINDOW_MS;
@@ -129,7 +129,7 @@
     ws.addEventListener('close', () => {
       if (socket === ws) socket = null;
       if (!wanted) {
-        setStatus('off', 'disconnected');
+        setStatus('off', t('logs.disconnected'));
         return;
       }
       if (!opened) failedHandshakes += 1;
@@ -151,7 +151,7 @@
     }
     const delay = Math.min(BACKOFF_MAX_MS, 1000 * Math.pow(2, attempt)) + Math.floor(Math.random() * 400);
     attempt += 1;
-    setStatus('off', 'disconnected, retrying in ' + Math.round(delay / 1000) + ' s');
+    setStatus('off', t('logs.retryIn', { s: Math.round(delay / 1000) }));
     reconnectTimer = setTimeout(connect, delay);
   }
 
@@ -167,13 +167,13 @@
         /* already closed */
       }
     }
-    setStatus('off', 'disconnected');
+    setStatus('off', t('logs.disconnected'));
   }
 
   function setPaused(value) {
     paused = value;
     const button = $('#log-pause');
-    button.textContent = paused ? 'Resume' : 'Pause';
+    button.textContent = paused ? t('logs.resume') : t('logs.pause');
     button.setAttribute('aria-pressed', paused ? 'true' : 'false');
     if (!paused) {
       missed = 0;
@@ -196,15 +196,15 @@
       $('#log-clear-view').addEventListener('click', clearView);
       $('#log-autoscroll').addEventListener('change', scrollToEnd);
       $('#log-download').addEventListener('click', (event) =>
-        withBusy(event.currentTarget, 'Preparing\u2026', () => downloadWithAuth('/auth/logs/download', 'gcli2api-logs.txt')));
+        withBusy(event.currentTarget, t('common.preparing'), () => downloadWithAuth('/auth/logs/download', 'gcli2api-logs.txt')));
       $('#log-clear-server').addEventListener('click', async (event) => {
         const button = event.currentTarget;
-        const ok = await confirmDialog('Clear the log on the server? The log file is emptied for everyone.', 'Clear');
+        const ok = await confirmDialog(t('logs.confirmClear'), t('logs.clear'));
         if (!ok) return;
-        const data = await withBusy(button, 'Clearing\u2026', () => api.post('/auth/logs/clear'));
+        const data = await withBusy(button, t('logs.clearing'), () => api.post('/auth/logs/clear'));
         if (data) {
           clearView();
-          toast(data.message || 'Server log cleared.', 'ok');
+          toast(data.message || t('logs.cleared'), 'ok');
         }
       });
       updateInfo();

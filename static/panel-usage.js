@@ -4,7 +4,7 @@
   'use strict';
   const {
     $, h, replace, api, toast, reportError, confirmDialog, withBusy, formatNumber, formatLocal, formatUtc,
-    formatDuration, parseTime, nextDailyReset, charts,
+    formatDuration, parseTime, nextDailyReset, charts, t,
   } = GC;
 
   const HISTORY_DAYS = 30;
@@ -44,32 +44,33 @@
     const d = data || {};
     const rate = ratePercent(d);
     replace($('#usage-totals'),
-      stat('Credentials', formatNumber(d.total_files || 0), 'usage-total-files'),
-      stat('Calls today (all models)', formatNumber(d.total_all_model_calls || 0), 'usage-total-calls'),
-      stat('gemini-2.5-pro calls', formatNumber(d.total_gemini_2_5_pro_calls || 0), 'usage-pro-calls'),
-      stat('Avg calls per credential', formatNumber(d.avg_total_per_file || 0)),
-      stat('Avg pro calls per credential', formatNumber(d.avg_gemini_2_5_pro_per_file || 0)),
-      stat('Success rate', rate == null ? '\u2014' : rate.toFixed(1) + '%', 'usage-success-rate'));
+      stat(t('usage.statCreds'), formatNumber(d.total_files || 0), 'usage-total-files'),
+      stat(t('usage.statCallsToday'), formatNumber(d.total_all_model_calls || 0), 'usage-total-calls'),
+      stat(t('usage.statProCalls'), formatNumber(d.total_gemini_2_5_pro_calls || 0), 'usage-pro-calls'),
+      stat(t('usage.statAvg'), formatNumber(d.avg_total_per_file || 0)),
+      stat(t('usage.statAvgPro'), formatNumber(d.avg_gemini_2_5_pro_per_file || 0)),
+      stat(t('usage.statRate'), rate == null ? '\u2014' : rate.toFixed(1) + '%', 'usage-success-rate'));
 
     const reset = parseTime(d.next_reset_time) || nextDailyReset();
     const left = (reset.getTime() - Date.now()) / 1000;
     replace($('#usage-reset'),
-      'Next reset: ', h('strong', null, formatLocal(reset)), ' local \u00b7 ', h('strong', null, formatUtc(reset)),
-      left > 0 ? ' (in ' + formatDuration(left) + ')' : '', '. Counters reset every day at 07:00 UTC.');
+      t('usage.nextReset') + ' ', h('strong', null, formatLocal(reset)), ' ' + t('usage.local') + ' \u00b7 ',
+      h('strong', null, formatUtc(reset)),
+      left > 0 ? ' (' + t('time.in', { d: formatDuration(left) }) + ')' : '', t('usage.resetNote'));
 
-    charts.columns($('#chart-history'), historyPoints(d.history), { title: 'Calls per day', emptyText: 'No call history yet.' });
+    charts.columns($('#chart-history'), historyPoints(d.history), { title: t('usage.callsPerDay'), emptyText: t('usage.noHistory') });
     const models = Object.entries(d.calls_per_model || {})
       .map(([label, value]) => ({ label, value: Number(value) || 0 }))
       .sort((a, b) => b.value - a.value)
       .slice(0, MAX_MODELS);
-    charts.hbars($('#chart-models'), models, { title: 'Calls per model', emptyText: 'No calls recorded yet.' });
+    charts.hbars($('#chart-models'), models, { title: t('usage.callsPerModel'), emptyText: t('usage.noCalls') });
     charts.split($('#chart-success'), d.success_total, d.failure_total);
   }
 
   function limitInput(filename, field, value, label) {
     return h('input', {
       type: 'number', min: '0', step: '1', value: value == null ? '' : String(value),
-      dataset: { field }, 'aria-label': label + ' for ' + filename,
+      dataset: { field }, 'aria-label': t('usage.limitFor', { label, file: filename }),
     });
   }
 
@@ -77,22 +78,22 @@
     const entries = Object.entries(data || {}).sort((a, b) => a[0].localeCompare(b[0]));
     const body = $('#usage-body');
     if (!entries.length) {
-      replace(body, h('tr', null, h('td', { colspan: 7, class: 'empty' }, 'No usage recorded yet.')));
+      replace(body, h('tr', null, h('td', { colspan: 7, class: 'empty' }, t('usage.noUsage'))));
     } else {
       replace(body, entries.map(([filename, s]) => {
         const perModel = Object.entries(s.calls_per_model || {});
         return h('tr', { dataset: { filename } },
-          h('td', { 'data-label': 'File' }, h('div', null, h('div', { class: 'cell-file' }, filename),
-            perModel.length ? h('details', null, h('summary', { class: 'small' }, 'Per model'),
+          h('td', { 'data-label': t('th.file') }, h('div', null, h('div', { class: 'cell-file' }, filename),
+            perModel.length ? h('details', null, h('summary', { class: 'small' }, t('th.perModel')),
               h('div', { class: 'detail-body' }, perModel.map(([m, n]) => m + ': ' + formatNumber(n) + '\n'))) : null)),
-          h('td', { 'data-label': 'All models', class: 'num' }, formatNumber(s.total_calls || 0)),
-          h('td', { 'data-label': 'Total limit' }, limitInput(filename, 'total_limit', s.daily_limit_total, 'Daily total limit')),
+          h('td', { 'data-label': t('th.allModels'), class: 'num' }, formatNumber(s.total_calls || 0)),
+          h('td', { 'data-label': t('th.totalLimit') }, limitInput(filename, 'total_limit', s.daily_limit_total, t('usage.dailyTotalLimit'))),
           h('td', { 'data-label': 'gemini-2.5-pro', class: 'num' }, formatNumber(s.gemini_2_5_pro_calls || 0)),
-          h('td', { 'data-label': 'Pro limit' }, limitInput(filename, 'gemini_2_5_pro_limit', s.daily_limit_gemini_2_5_pro, 'Daily gemini-2.5-pro limit')),
-          h('td', { 'data-label': 'Success / failed' }, formatNumber(s.success_total || 0) + ' / ' + formatNumber(s.failure_total || 0)),
-          h('td', { 'data-label': 'Actions' }, h('div', { class: 'btn-group' },
-            h('button', { type: 'button', class: 'btn btn-sm', dataset: { action: 'save-limits' }, 'aria-label': 'Save limits for ' + filename }, 'Save'),
-            h('button', { type: 'button', class: 'btn btn-sm btn-danger', dataset: { action: 'reset' }, 'aria-label': 'Reset counters of ' + filename }, 'Reset'))));
+          h('td', { 'data-label': t('th.proLimit') }, limitInput(filename, 'gemini_2_5_pro_limit', s.daily_limit_gemini_2_5_pro, t('usage.dailyProLimit'))),
+          h('td', { 'data-label': t('th.successFailed') }, formatNumber(s.success_total || 0) + ' / ' + formatNumber(s.failure_total || 0)),
+          h('td', { 'data-label': t('th.actions') }, h('div', { class: 'btn-group' },
+            h('button', { type: 'button', class: 'btn btn-sm', dataset: { action: 'save-limits' }, 'aria-label': t('usage.saveLimitsFor', { file: filename }) }, t('common.save')),
+            h('button', { type: 'button', class: 'btn btn-sm btn-danger', dataset: { action: 'reset' }, 'aria-label': t('usage.resetFor', { file: filename }) }, t('common.reset')))));
       }));
     }
 
@@ -104,14 +105,86 @@
         const pct = (ok / (ok + bad)) * 100;
         return {
           label: filename, value: pct, cls: pct >= 90 ? 'ok' : pct >= 50 ? 'warn' : 'danger',
-          text: pct.toFixed(1) + '% of ' + formatNumber(ok + bad),
+          text: t('usage.rateOf', { pct: pct.toFixed(1), n: formatNumber(ok + bad) }),
         };
       })
       .filter(Boolean);
-    charts.hbars($('#chart-success-creds'), rates, { max: 100, title: 'Success rate per credential', emptyText: 'No calls recorded yet.' });
+    charts.hbars($('#chart-success-creds'), rates, { max: 100, title: t('usage.ratePerCred'), emptyText: t('usage.noCalls') });
+  }
+
+  // ---------- tokens per day (GET /usage/tokens) ----------
+
+  const TOKEN_DAYS = 14;
+  let tokenData = null;
+
+  function tokenSum(c) {
+    return (Number(c.input) || 0) + (Number(c.output) || 0) + (Number(c.thinking) || 0);
+  }
+
+  function keyName(hash) {
+    if (hash === 'password') return t('tok.password');
+    return (tokenData && tokenData.key_names && tokenData.key_names[hash]) || hash;
+  }
+
+  function fillTokenSeries() {
+    const select = $('#tok-series');
+    const previous = select.value;
+    const models = new Set();
+    const keys = new Set();
+    for (const day of tokenData.days) {
+      Object.keys(day.models || {}).forEach((m) => models.add(m));
+      Object.keys(day.keys || {}).forEach((k) => keys.add(k));
+    }
+    replace(select,
+      h('option', { value: '' }, t('tok.allModels')),
+      models.size ? h('optgroup', { label: t('tok.models') }, Array.from(models).sort().map((m) => h('option', { value: 'm:' + m }, m))) : null,
+      keys.size ? h('optgroup', { label: t('tok.keys') }, Array.from(keys).sort().map((k) => h('option', { value: 'k:' + k }, keyName(k)))) : null);
+    if (Array.from(select.options).some((o) => o.value === previous)) select.value = previous;
+  }
+
+  function drawTokens() {
+    if (!tokenData) return;
+    const series = $('#tok-series').value;
+    const byDate = new Map(tokenData.days.map((d) => [d.date, d]));
+    const points = [];
+    const day = new Date();
+    day.setUTCDate(day.getUTCDate() - (TOKEN_DAYS - 1));
+    for (let i = 0; i < TOKEN_DAYS; i++) {
+      const key = day.toISOString().slice(0, 10);
+      const d = byDate.get(key) || { models: {}, keys: {} };
+      let value = 0;
+      if (!series) value = Object.values(d.models || {}).reduce((n, c) => n + tokenSum(c), 0);
+      else if (series.startsWith('m:')) value = tokenSum((d.models || {})[series.slice(2)] || {});
+      else value = tokenSum((d.keys || {})[series.slice(2)] || {});
+      points.push({ label: key, short: key.slice(5), value });
+      day.setUTCDate(day.getUTCDate() + 1);
+    }
+    charts.columns($('#chart-tokens'), points, { title: t('tok.title'), emptyText: t('tok.none') });
+    const models = new Map();
+    const keys = new Map();
+    for (const d of tokenData.days) {
+      for (const [m, c] of Object.entries(d.models || {})) models.set(m, (models.get(m) || 0) + tokenSum(c));
+      for (const [k, c] of Object.entries(d.keys || {})) keys.set(k, (keys.get(k) || 0) + tokenSum(c));
+    }
+    const bars = (map, name) => Array.from(map.entries()).filter(([, v]) => v > 0)
+      .map(([label, value]) => ({ label: name(label), value })).sort((a, b) => b.value - a.value).slice(0, MAX_MODELS);
+    charts.hbars($('#chart-tokens-models'), bars(models, (m) => m), { title: t('tok.perModel'), emptyText: t('tok.none') });
+    charts.hbars($('#chart-tokens-keys'), bars(keys, keyName), { title: t('tok.perKey'), emptyText: t('tok.none') });
+  }
+
+  async function loadTokens() {
+    try {
+      const data = await api.get('/usage/tokens?days=' + TOKEN_DAYS);
+      tokenData = { days: Array.isArray(data && data.days) ? data.days : [], key_names: (data && data.key_names) || {} };
+      fillTokenSeries();
+      drawTokens();
+    } catch (e) {
+      if (e.status !== 401) replace($('#chart-tokens'), h('div', { class: 'chart-empty' }, t('tok.loadFailed', { error: e.message })));
+    }
   }
 
   async function load() {
+    loadTokens();
     try {
       const [aggregated, perFile] = await Promise.all([api.get('/usage/aggregated'), api.get('/usage/stats')]);
       stale = false;
@@ -119,8 +192,8 @@
       renderPerCredential(perFile && perFile.data);
     } catch (e) {
       if (e.status !== 401) {
-        replace($('#usage-body'), h('tr', null, h('td', { colspan: 7, class: 'empty' }, 'Could not load usage: ' + e.message)));
-        reportError(e, 'Usage');
+        replace($('#usage-body'), h('tr', null, h('td', { colspan: 7, class: 'empty' }, t('usage.loadFailed', { error: e.message }))));
+        reportError(e, t('tab.usage'));
       }
     }
   }
@@ -133,24 +206,24 @@
       if (raw === '') continue;
       const n = Number(raw);
       if (!Number.isInteger(n) || n < 0) {
-        toast('Limits must be whole numbers of 0 or more.', 'error');
+        toast(t('usage.limitsWhole'), 'error');
         input.focus();
         return;
       }
       body[input.dataset.field] = n;
     }
     const data = await withBusy(button, '\u2026', () => api.post('/usage/update-limits', body));
-    if (data) toast(data.message || 'Limits saved for ' + filename + '.', 'ok');
+    if (data) toast(data.message || t('usage.limitsSaved', { file: filename }), 'ok');
   }
 
   async function reset(button, filename) {
     const ok = await confirmDialog(filename
-      ? 'Reset today\u2019s usage counters of "' + filename + '"?'
-      : 'Reset today\u2019s usage counters of every credential?', 'Reset');
+      ? t('usage.confirmReset', { file: filename })
+      : t('usage.confirmResetAll'), t('common.reset'));
     if (!ok) return;
     const data = await withBusy(button, '\u2026', () => api.post('/usage/reset', filename ? { filename } : {}));
     if (data) {
-      toast(data.message || 'Counters reset.', 'ok');
+      toast(data.message || t('usage.countersReset'), 'ok');
       load();
     }
   }
@@ -158,6 +231,7 @@
   GC.panels.usage = {
     mount() {
       $('#usage-refresh').addEventListener('click', () => load());
+      $('#tok-series').addEventListener('change', drawTokens);
       $('#usage-reset-all').addEventListener('click', (event) => reset(event.currentTarget, null));
       $('#usage-body').addEventListener('click', (event) => {
         const button = event.target.closest('button[data-action]');

@@ -5,7 +5,7 @@
   'use strict';
   const { $, panels } = GC;
 
-  const TABS = ['oauth', 'creds', 'config', 'usage', 'logs'];
+  const TABS = ['oauth', 'creds', 'config', 'usage', 'requests', 'logs'];
   const DEFAULT_TAB = 'creds';
   let current = '';
   let mounted = false;
@@ -58,7 +58,7 @@
       GC.mountOAuthFlow($('#panel-oauth-flow'), {
         auth: true,
         onSuccess() {
-          GC.toast('Credential saved. It is listed under Credentials.', 'ok');
+          GC.toast(GC.t('oauth.savedToast'), 'ok');
           if (panels.creds && panels.creds.invalidate) panels.creds.invalidate();
         },
       });

@@ -5,5 +5,6 @@ pub mod credentials;
 pub mod log_broadcaster;
 pub mod oauth_flows;
 pub mod quota;
+pub mod request_history;
 pub mod sessions;
 pub mod storage;

@@ -121,6 +121,22 @@ pub static KEYS: &[KeyDef] = &[
         "Password for the control panel (falls back to `password`).",
     ),
     def(
+        "metrics_token",
+        "METRICS_TOKEN",
+        Kind::Secret,
+        true,
+        || Value::Null,
+        "Bearer token that may read `/metrics` (besides the panel password and panel sessions); unset by default.",
+    ),
+    def(
+        "request_history_size",
+        "REQUEST_HISTORY_SIZE",
+        Kind::Int { min: 0, max: 100_000 },
+        false,
+        || json!(1000),
+        "Recent requests whose decision trace the panel's Requests view keeps in memory (0 keeps none).",
+    ),
+    def(
         "credentials_dir",
         "CREDENTIALS_DIR",
         Kind::Str,
@@ -365,6 +381,14 @@ pub static KEYS: &[KeyDef] = &[
             ])
         },
         "Base models listed by /v1/models.",
+    ),
+    def(
+        "anthropic_model_map",
+        "ANTHROPIC_MODEL_MAP",
+        Kind::StrList,
+        true,
+        || json!(crate::convert::anthropic_model::default_model_map()),
+        "Claude model names on /v1/messages: `<name part>=<Gemini model>`, first match wins.",
     ),
     def(
         "image_fetch_allow_private",

@@ -83,6 +83,18 @@ pub trait Dialect: 'static {
     /// Whether the stream ends with `data: [DONE]` (OpenAI chat does; Gemini just ends).
     fn done_marker(&self) -> bool;
 
+    /// In a relayed stream, send [`heartbeat`](Self::heartbeat) whenever Google has been silent this
+    /// long (Anthropic clients expect `ping` events while the model thinks). `None`: never.
+    fn idle_heartbeat(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// True once the answer is complete before Google's stream ends (a client stop sequence
+    /// matched): the gateway then sends [`finish`](Self::finish) and stops reading from Google.
+    fn is_complete(&self) -> bool {
+        false
+    }
+
     /// A complete (non-streamed) answer rendered as the stream's frames, closing frames included
     /// (fake streaming's answer).
     fn whole_answer(&mut self, response: &Value) -> Vec<SseFrame> {

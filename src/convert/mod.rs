@@ -1,9 +1,19 @@
-//! Pure conversion and shaping: model-name features, OpenAI → Gemini request bodies, Gemini-native
-//! request preparation, tool-schema cleaning, the client dialects that render Google's answers
-//! (`dialect`, `openai_dialect`, `gemini_dialect`), fake-stream chunks and the anti-truncation text
-//! rules. No I/O here: remote images are fetched by the caller and handed in, so every rule can be
-//! tested with plain JSON.
+//! Pure conversion and shaping: model-name features, OpenAI and Anthropic ⇄ Gemini bodies,
+//! Gemini-native request preparation, tool-schema cleaning, the client dialects that render Google's
+//! answers (`dialect`, `openai_dialect`, `gemini_dialect`, `anthropic_dialect`), fake-stream chunks and
+//! the anti-truncation text rules. No I/O here: remote images are fetched by the caller and handed in,
+//! so every rule can be tested with plain JSON.
 
+pub mod anthropic_blocks;
+pub mod anthropic_dialect;
+pub mod anthropic_messages;
+pub mod anthropic_model;
+pub mod anthropic_request;
+pub mod anthropic_response;
+pub mod anthropic_signature;
+pub mod anthropic_stop;
+pub mod anthropic_stream;
+pub mod anthropic_tools;
 pub mod anti_truncation;
 pub mod detect;
 pub mod dialect;

@@ -131,7 +131,7 @@ pub fn convert_messages(
 }
 
 /// Append parts as a turn, merging into the previous turn when it has the same role.
-fn push_turn(contents: &mut Vec<Value>, role: &str, parts: Vec<Value>) {
+pub(super) fn push_turn(contents: &mut Vec<Value>, role: &str, parts: Vec<Value>) {
     if parts.is_empty() {
         return;
     }

@@ -103,9 +103,14 @@ impl<D: Dialect> Run<D> {
         if let Some(first) = self.first.take() {
             return self.forward(first);
         }
-        let next = match self.events.as_mut() {
-            Some(events) => events.next().await,
-            None => None,
+        let next = match (self.events.as_mut(), self.dialect.idle_heartbeat()) {
+            // `next()` is cancel-safe: a timed-out wait loses no event.
+            (Some(events), Some(every)) => match tokio::time::timeout(every, events.next()).await {
+                Ok(next) => next,
+                Err(_) => return vec![self.dialect.heartbeat()],
+            },
+            (Some(events), None) => events.next().await,
+            (None, _) => None,
         };
         match next {
             Some(Ok(event)) => self.forward(event),

@@ -52,10 +52,12 @@ pub async fn generate(
         }
     })
     .await?;
-    Ok(match resp.get_mut("response") {
+    let response = match resp.get_mut("response") {
         Some(inner) => inner.take(),
         None => resp,
-    })
+    };
+    crate::observe::trace::note_event(&response);
+    Ok(response)
 }
 
 /// `streamGenerateContent` for the Gemini `request`; answers the first event and the rest of the stream.

@@ -10,6 +10,8 @@ use crate::actors::credentials::messages::{
 };
 use crate::convert::session_key::SessionKey;
 use crate::error::{ApiError, ErrorKind};
+use crate::observe::outcome;
+use crate::observe::trace::{self, Attempt};
 use crate::state::AppState;
 use crate::upstream::classify::{classify_error, Verdict};
 use crate::upstream::UpstreamError;
@@ -157,6 +159,27 @@ fn give_up(err: UpstreamError, free_at: Option<i64>, now: i64) -> DispatchError 
     }
 }
 
+/// The trace entry of one call (timings are filled in by [`trace::note_attempt`]): the classifier's kind,
+/// Google's own status and reason, and how long the credential was set to rest.
+fn attempt(
+    credential: &str,
+    failure: Option<(&UpstreamError, &Verdict)>,
+    rest_secs: Option<u64>,
+    decision: &str,
+) -> Attempt {
+    Attempt {
+        credential: credential.to_string(),
+        start_ms: 0,
+        latency_ms: 0,
+        status: failure.and_then(|(e, _)| e.status()),
+        kind: failure.map_or_else(|| "ok".to_string(), |(_, v)| v.kind.as_str().to_string()),
+        reason: failure.and_then(|(e, _)| outcome::google_reason(e.body())),
+        decision: decision.to_string(),
+        wait_ms: 0,
+        cooldown_secs: rest_secs,
+    }
+}
+
 /// Runs `call` with one credential after another until it succeeds, a failure is final, or the retry
 /// budget (`RETRY_429_MAX_RETRIES`) is spent. Every failure is read once by the classifier; its verdict
 /// decides both the retry here and the credential's rest. Success is reported for usage counting.
@@ -175,6 +198,7 @@ where
     let mut exclude: Vec<Arc<str>> = Vec::new();
     let mut failures = 0u32;
     let mut last_error: Option<UpstreamError> = None;
+    trace::note_model(base_model);
     // The earliest moment one of the credentials tried here is free again.
     let mut free_at: Option<i64> = None;
     loop {
@@ -182,6 +206,7 @@ where
             Ok(lease) => lease,
             // Credentials ran out mid-retry: the client learns what Google last said.
             Err(e) => {
+                trace::note_error(&e.to_string());
                 let now = state.clock.now();
                 return Err(match (last_error, e) {
                     (None, e) => e,
@@ -195,8 +220,10 @@ where
                 });
             }
         };
+        let started = std::time::Instant::now();
         match call(lease.clone()).await {
             Ok(value) => {
+                trace::note_attempt(started, attempt(&lease.name, None, None, "answered"));
                 log::info!("{base_model} answered by credential {}", lease.name);
                 lease.actor.do_send(ReportOutcome {
                     base_model: base_model.to_string(),
@@ -213,18 +240,29 @@ where
                     verdict.kind,
                     verdict.message
                 );
-                if let Some(until) = report_failure(&lease, base_model, &err, &verdict).await {
+                let rested_until = report_failure(&lease, base_model, &err, &verdict).await;
+                if let Some(until) = rested_until {
                     free_at = Some(free_at.map_or(until, |f| f.min(until)));
                 }
+                let rest = rested_until.and_then(|u| u64::try_from(u - state.clock.now()).ok());
                 failures += 1;
                 let budget = settings.retry_429_max_retries + 1;
                 if !verdict.retry_elsewhere || failures >= budget {
+                    trace::note_attempt(
+                        started,
+                        attempt(&lease.name, Some((&err, &verdict)), rest, "gave_up"),
+                    );
                     return Err(give_up(err, free_at, state.clock.now()));
                 }
+                trace::note_attempt(
+                    started,
+                    attempt(&lease.name, Some((&err, &verdict)), rest, "retried"),
+                );
                 exclude.push(lease.name.clone());
                 last_error = Some(err);
                 let wait = settings.retry_interval();
                 if !wait.is_zero() {
+                    trace::note_wait(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
                     tokio::time::sleep(wait).await;
                 }
             }

@@ -27,8 +27,10 @@ pub async fn charge(
     model: &str,
 ) -> Result<Option<QuotaGuard>, ApiError> {
     let ApiCaller::Key(key) = caller else {
+        crate::observe::trace::note_caller(None);
         return Ok(None);
     };
+    crate::observe::trace::note_caller(Some(key));
     let debit = state
         .quota
         .send(DebitQuota {
@@ -38,5 +40,6 @@ pub async fn charge(
         .await
         .map_err(ApiError::mailbox("the quota service"))?
         .map_err(quota_error)?;
+    crate::observe::trace::note_debit(debit.cost, debit.remaining);
     Ok(Some(QuotaGuard::new(state.quota.clone(), debit)))
 }

@@ -42,10 +42,21 @@ pub fn relay<D: Dialect>(
         if st.finished {
             return None;
         }
-        let (frames, done) = if let Some(first) = st.first.take() {
+        let (mut frames, mut done) = if let Some(first) = st.first.take() {
             (st.dialect.event(&first), false)
         } else {
-            match st.events.next().await {
+            let next = match st.dialect.idle_heartbeat() {
+                // `next()` is cancel-safe: a timed-out wait loses no event.
+                Some(every) => match tokio::time::timeout(every, st.events.next()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        let beat = encode_frames(&[st.dialect.heartbeat()], false);
+                        return Some((Ok(beat), st));
+                    }
+                },
+                None => st.events.next().await,
+            };
+            match next {
                 Some(Ok(event)) => (st.dialect.event(&event), false),
                 Some(Err(err)) => {
                     log::warn!("stream ended by upstream error: {err}");
@@ -56,6 +67,11 @@ pub fn relay<D: Dialect>(
                 None => (st.dialect.finish(), true),
             }
         };
+        if !done && st.dialect.is_complete() {
+            // Dropping the state after this closes Google's stream.
+            frames.extend(st.dialect.finish());
+            done = true;
+        }
         st.finished = done;
         let bytes = encode_frames(&frames, done && st.dialect.done_marker());
         Some((Ok(bytes), st))

@@ -67,6 +67,7 @@ async fn run<D: Dialect>(
     call: ModelCall,
     mut dialect: D,
 ) -> Result<HttpResponse, ApiError> {
+    crate::observe::trace::note_model(&call.base_model);
     let mut quota = charge(state, &call.caller, &call.requested_model).await?;
     let session = call.session.or_else(|| {
         SessionKey::of(SessionParts {

@@ -11,6 +11,7 @@ use futures_util::Stream;
 use serde_json::Value;
 use tokio::time::{Instant, Sleep};
 
+use crate::observe::trace;
 use crate::upstream::code_assist::StreamResponse;
 use crate::upstream::sse::SseParser;
 use crate::upstream::UpstreamError;
@@ -47,6 +48,9 @@ impl UpstreamEvents {
         let item = match serde_json::from_str::<Value>(data) {
             Ok(value) => {
                 let item = event_value(value);
+                if let Ok(event) = &item {
+                    trace::note_event(event);
+                }
                 if item.as_ref().is_ok_and(is_final) {
                     self.finished = true;
                 }

@@ -5,7 +5,9 @@ use actix_web::{HttpRequest, HttpResponse};
 use crate::error::{ApiError, ErrorStyle};
 
 fn style_for(path: &str) -> ErrorStyle {
-    if path.starts_with("/v1/chat") || path == "/v1/models" {
+    if path.starts_with("/v1/messages") {
+        ErrorStyle::Anthropic
+    } else if path.starts_with("/v1/chat") || path == "/v1/models" {
         ErrorStyle::OpenAi
     } else {
         ErrorStyle::Google

@@ -9,7 +9,7 @@ use super::body::parse_json;
 use super::guarded_body::GuardedBody;
 use super::models::gemini_model_entry;
 use crate::auth::authenticate_api;
-use crate::auth::caller_check::verify_caller;
+use crate::auth::caller_check::{authorize_api, verify_caller};
 use crate::convert::gemini_dialect::GeminiDialect;
 use crate::convert::gemini_request::{count_tokens_request, prepare_native_request};
 use crate::convert::model_name::ModelSpec;
@@ -47,7 +47,12 @@ pub async fn model_info(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate_api(&req, &state.settings.current(), STYLE)?;
+    let settings = state.settings.current();
+    if req.headers().contains_key(super::anthropic::VERSION_HEADER) {
+        authorize_api(&req, &state, None, ErrorStyle::Anthropic).await?;
+        return super::anthropic::model_info(&req, &settings);
+    }
+    let caller = authenticate_api(&req, &settings, STYLE)?;
     let (model, method) = model_and_method(&req)?;
     verify_caller(&state, &caller, Some(&model), STYLE).await?;
     if method.is_some() {

@@ -1,5 +1,6 @@
 //! HTTP routes, one file per URL family.
 
+pub mod anthropic;
 pub mod body;
 pub mod config;
 pub mod cors;
@@ -8,13 +9,17 @@ pub mod env_creds;
 pub mod fallback;
 pub mod gemini;
 pub mod guarded_body;
+pub mod health;
 pub mod keys;
 pub mod logs;
+pub mod metrics;
 pub mod models;
 pub mod oauth;
 pub mod oauth_access;
+pub mod observing;
 pub mod openai;
 pub mod pages;
+pub mod requests;
 pub mod session;
 pub mod upload;
 pub mod usage;
@@ -27,6 +32,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/v1/chat/completions")
             .route(web::post().to(openai::chat_completions))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/v1/messages")
+            .route(web::post().to(anthropic::messages))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource("/v1/messages/count_tokens")
+            .route(web::post().to(anthropic::count_tokens))
             .default_service(not_allowed()),
     )
     .service(
@@ -47,6 +62,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
     configure_panel(cfg);
     configure_creds(cfg);
+    configure_observe(cfg);
+}
+
+/// Probes, metrics and the request history.
+fn configure_observe(cfg: &mut web::ServiceConfig) {
+    cfg.service(one("/healthz", web::get().to(health::healthz)))
+        .service(one("/readyz", web::get().to(health::readyz)))
+        .service(one("/metrics", web::get().to(metrics::metrics)))
+        .service(one("/auth/requests", web::get().to(requests::list)))
+        .service(one("/auth/requests/{id}", web::get().to(requests::get)))
+        .service(one("/usage/tokens", web::get().to(requests::tokens)));
 }
 
 /// Shorthand for a resource with one method and JSON 405s for the others.
@@ -112,11 +138,16 @@ fn configure_creds(cfg: &mut web::ServiceConfig) {
             .route(web::head().to(keepalive))
             .default_service(web::to(fallback::method_not_allowed)),
     );
-    cfg.service(one("/", web::get().to(pages::panel)))
-        .service(one("/auth", web::get().to(pages::auth_page)))
-        .service(one("/api-key-admin", web::get().to(pages::key_admin)))
-        .service(one("/api-key-query", web::get().to(pages::key_query)))
-        .service(one("/static/{file}", web::get().to(pages::asset)));
+    cfg.service(
+        web::resource("/")
+            .route(web::get().to(pages::panel))
+            .route(web::head().to(anthropic::head_root))
+            .default_service(web::to(fallback::method_not_allowed)),
+    )
+    .service(one("/auth", web::get().to(pages::auth_page)))
+    .service(one("/api-key-admin", web::get().to(pages::key_admin)))
+    .service(one("/api-key-query", web::get().to(pages::key_query)))
+    .service(one("/static/{file}", web::get().to(pages::asset)));
 }
 
 fn configure_panel(cfg: &mut web::ServiceConfig) {

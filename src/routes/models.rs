@@ -1,4 +1,4 @@
-//! Model lists: OpenAI form at `/v1/models`, Gemini form at `/v1beta/models` (and `/v1beta/models/{m}`).
+//! Model lists: OpenAI form at `/v1/models` (Anthropic form when `anthropic-version` is sent), Gemini form at `/v1beta/models` (and `/v1beta/models/{m}`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
@@ -15,8 +15,12 @@ pub async fn openai_models(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize_api(&req, &state, None, ErrorStyle::OpenAi).await?;
     let settings = state.settings.current();
+    if req.headers().contains_key(super::anthropic::VERSION_HEADER) {
+        authorize_api(&req, &state, None, ErrorStyle::Anthropic).await?;
+        return Ok(HttpResponse::Ok().json(super::anthropic::models_list(&settings)));
+    }
+    authorize_api(&req, &state, None, ErrorStyle::OpenAi).await?;
     let data: Vec<Value> = model_catalogue(&settings.base_models)
         .into_iter()
         .map(|id| json!({"id": id, "object": "model", "created": CREATED, "owned_by": "google"}))

@@ -38,6 +38,21 @@ static ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/favicon.svg"),
     ),
     (
+        "i18n-zh-CN.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/i18n-zh-CN.js"),
+    ),
+    (
+        "i18n-en.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/i18n-en.js"),
+    ),
+    (
+        "i18n.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/i18n.js"),
+    ),
+    (
         "common.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../static/common.js"),
@@ -71,6 +86,11 @@ static ASSETS: &[(&str, &str, &[u8])] = &[
         "panel-usage.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../static/panel-usage.js"),
+    ),
+    (
+        "panel-requests.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/panel-requests.js"),
     ),
     (
         "panel-logs.js",

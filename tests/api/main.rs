@@ -6,6 +6,8 @@ mod fake_google;
 mod harness;
 
 mod affinity;
+mod anthropic;
+mod anthropic_stream;
 mod chat;
 mod cluster;
 #[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
@@ -16,6 +18,7 @@ mod fleet;
 mod gemini_native;
 mod keys;
 mod management;
+mod observe;
 mod onboarding;
 mod panel_auth;
 mod process;

@@ -69,6 +69,7 @@ const PANEL_TABS = [
   ['creds', '#creds-body tr[data-filename="short.json"]'],
   ['config', '#cfg-calls_per_rotation'],
   ['usage', '#usage-body tr[data-filename="short.json"]'],
+  ['requests', '#req-body tr'],
   ['logs', '#log-status[data-state="on"]'],
 ];
 

@@ -28,6 +28,8 @@ mod reply;
 mod sse_body;
 #[path = "fake_google/state.rs"]
 mod state;
+#[path = "fake_google/tool_script.rs"]
+mod tool_script;
 
 use std::io;
 use std::net::SocketAddr;
@@ -39,6 +41,7 @@ use actix_web::{web, App, HttpServer};
 
 pub use reply::{LoadCodeAssist, RawEvent, Reply, TokenReply, SEND_TIME_MARK};
 pub use state::RecordedRequest;
+pub use tool_script::{parse_tool_script, ToolScript, SCRIPT_SIGNATURE};
 
 use state::Shared;
 
@@ -162,6 +165,12 @@ impl FakeGoogle {
             }
             None => state.global_default = Some(reply),
         }
+    }
+
+    /// Answers calls that declare `script.function` with a call of it, then with its output (see
+    /// `fake_google/tool_script.rs`).
+    pub fn add_tool_script(&self, script: ToolScript) {
+        self.shared.lock().tool_scripts.push(script);
     }
 
     /// Scripted replies still waiting in a project's queue.

@@ -264,6 +264,7 @@ impl Drop for QuotaGuard {
                 key: debit.key.clone(),
             });
             if !self.committed {
+                crate::observe::trace::note_refund();
                 self.quota.do_send(Refund { debit });
             }
         }

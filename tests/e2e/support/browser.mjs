@@ -27,9 +27,12 @@ export function launchBrowser() {
   });
 }
 
-/** A fresh context (own sessionStorage) and page; browser console errors are collected on page.errors. */
-export async function openPage(browser, viewport = DESKTOP) {
-  const context = await browser.newContext({ viewport });
+/**
+ * A fresh context (own sessionStorage and localStorage) and page in the browser language `locale`;
+ * browser console errors are collected on page.errors.
+ */
+export async function openPage(browser, viewport = DESKTOP, locale = 'en-US') {
+  const context = await browser.newContext({ viewport, locale });
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (error) => page.errors.push(String(error)));

@@ -24,10 +24,12 @@ pub(crate) async fn generate(shared: &Arc<Shared>, call: &Call, stream: bool) ->
         return invalid_argument("Invalid JSON payload: missing field \"request\".");
     }
     let project = call.body_str("project").unwrap_or_default();
-    let reply = shared
-        .lock()
-        .next_reply(project)
-        .unwrap_or_else(|| Reply::default_for_model(model));
+    let reply = {
+        let mut state = shared.lock();
+        super::tool_script::scripted_reply(&state.tool_scripts, &call.body)
+            .or_else(|| state.next_reply(project))
+    }
+    .unwrap_or_else(|| Reply::default_for_model(model));
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }

@@ -8,6 +8,8 @@
 //!   recording is off).
 //! - `POST /__fake/reset` forgets queues, per-project defaults and recorded requests and restores the
 //!   global default the server started with.
+//! - `POST /__fake/tool-scripts` `{"scripts": [{"function": "f", "args": {…}}]}` replaces the tool scripts
+//!   (see `tool_script.rs`); `[]` turns them off. `reset` leaves them alone.
 //!
 //! REPLY is one JSON object; every key is optional and they combine like the `Reply` builder:
 //! ```json
@@ -41,7 +43,11 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, initial_default: Option<Re
                 .route("/enqueue", web::post().to(enqueue))
                 .route("/default", web::post().to(set_default))
                 .route("/requests", web::get().to(requests))
-                .route("/reset", web::post().to(reset)),
+                .route("/reset", web::post().to(reset))
+                .route(
+                    "/tool-scripts",
+                    web::post().to(super::tool_script::set_tool_scripts),
+                ),
         );
 }
 

@@ -86,6 +86,7 @@ pub(crate) struct FakeState {
     pub(crate) requests: Vec<RecordedRequest>,
     /// Present when the implicit context cache is modelled.
     pub(crate) implicit_cache: Option<super::implicit_cache::ImplicitCache>,
+    pub(crate) tool_scripts: Vec<super::tool_script::ToolScript>,
 }
 
 impl FakeState {

@@ -1,0 +1,285 @@
+#!/usr/bin/env bash
+# Drives real agent command-line clients, headless, against the gateway binary and the fake Google
+# example server: each must answer a prompt and complete one tool call end to end. The clients are
+# pinned in tests/agents/package.json and installed here (npm ci) when missing.
+#
+# Tests: codex_* (OpenAI Codex CLI over /v1/responses), claude_* (Claude Code over /v1/messages). Add a client as functions named after it and
+# one `run_test` line each at the bottom.
+#
+# KEEP_AGENT_WORK=1 keeps the work folder (logs, client output) for a look after a failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+AGENTS="$ROOT/tests/agents"
+PASSWORD="agent-test-password"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
+
+# Loopback traffic must never go through a proxy configured for the machine.
+unset HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy
+export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+
+ensure_node() {
+  if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+    echo "installing node and npm"
+    apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
+  fi
+}
+
+install_clients() {
+  if [ ! -d "$AGENTS/node_modules" ] \
+    || [ "$AGENTS/package-lock.json" -nt "$AGENTS/node_modules/.package-lock.json" ]; then
+    npm ci --prefix "$AGENTS" --no-audit --no-fund --loglevel=error
+  fi
+}
+
+ensure_node
+install_clients
+cargo build --bin gcli2api --example fake_google_server
+
+# Under target/ rather than /tmp: Codex refuses to set up its helpers below a temporary folder.
+mkdir -p "$ROOT/target"
+WORK=$(mktemp -d "$ROOT/target/agent-tests.XXXXXX")
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  if [ "${KEEP_AGENT_WORK:-}" = "1" ]; then
+    echo "work folder kept: $WORK"
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+
+# Waits (bounded) until a command succeeds.
+wait_for() {
+  local what=$1
+  shift
+  for _ in $(seq 1 300); do
+    if "$@" >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "timed out waiting for $what" >&2
+  return 1
+}
+
+start_fake() {
+  "$BIN/examples/fake_google_server" --port 0 --control >"$WORK/fake.out" 2>"$WORK/fake.err" &
+  PIDS+=($!)
+  wait_for "the fake Google" grep -q '^listening on ' "$WORK/fake.out"
+  FAKE=$(sed -n 's/^listening on //p' "$WORK/fake.out" | head -n1)
+}
+
+start_gateway() {
+  mkdir -p "$WORK/gateway/creds"
+  cat >"$WORK/gateway/creds/agent.json" <<'EOF'
+{"client_id": "test-client.apps.googleusercontent.com", "client_secret": "test-secret",
+ "refresh_token": "rt-agent", "project_id": "agent-project",
+ "scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+ "token_uri": "https://oauth2.googleapis.com/token"}
+EOF
+  (
+    cd "$WORK/gateway"
+    env -i PATH="$PATH" HOME="$HOME" HOST=127.0.0.1 PORT=0 WORKERS=2 PASSWORD="$PASSWORD" \
+      CREDENTIALS_DIR="$WORK/gateway/creds" LOG_FILE="$WORK/gateway/log.txt" LOG_LEVEL=info \
+      CODE_ASSIST_ENDPOINT="$FAKE" OAUTH_PROXY_URL="$FAKE" GOOGLEAPIS_PROXY_URL="$FAKE" \
+      RESOURCE_MANAGER_API_URL="$FAKE" SERVICE_USAGE_API_URL="$FAKE" \
+      OAUTH_AUTH_URL="$FAKE/o/oauth2/auth" RETRY_429_INTERVAL=0 \
+      "$BIN/gcli2api"
+  ) >"$WORK/gateway.out" 2>&1 &
+  PIDS+=($!)
+  wait_for "the gateway to bind" grep -q 'listening on 127.0.0.1:' "$WORK/gateway.out"
+  local port
+  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/gateway.out" | head -n1)
+  GATEWAY="http://127.0.0.1:$port"
+  wait_for "the gateway to serve" curl -sf -H "Authorization: Bearer $PASSWORD" "$GATEWAY/v1/models"
+}
+
+# POST to the fake's control API.
+fake_control() {
+  curl -sf -X POST "$FAKE/__fake/$1" -H 'content-type: application/json' -d "$2" >/dev/null
+}
+
+# ---- Codex CLI (wire_api = "responses") ------------------------------------------------------------
+
+codex_setup() {
+  CODEX_HOME_DIR="$WORK/codex-home"
+  CODEX_PROJECT="$WORK/codex-project"
+  mkdir -p "$CODEX_HOME_DIR" "$CODEX_PROJECT"
+  # The provider block of the README's Codex quick start.
+  cat >"$CODEX_HOME_DIR/config.toml" <<EOF
+model = "gemini-2.5-pro"
+model_provider = "gcli2api"
+
+[model_providers.gcli2api]
+name = "gcli2api"
+base_url = "$GATEWAY/v1"
+wire_api = "responses"
+env_key = "GCLI2API_API_KEY"
+request_max_retries = 0
+stream_max_retries = 0
+EOF
+}
+
+# codex exec, headless, JSON events on stdout; no sandbox (the container is the sandbox).
+run_codex() {
+  local name=$1 prompt=$2
+  (
+    cd "$CODEX_PROJECT"
+    CODEX_HOME="$CODEX_HOME_DIR" GCLI2API_API_KEY="$PASSWORD" timeout 180 \
+      "$AGENTS/node_modules/.bin/codex" exec --skip-git-repo-check \
+      --dangerously-bypass-approvals-and-sandbox --json "$prompt" </dev/null
+  ) >"$WORK/$name.jsonl" 2>"$WORK/$name.err"
+}
+
+# Checks the JSON events of a codex run with a small node script given the events as `items`.
+check_codex() {
+  local name=$1 script=$2
+  node -e '
+    const fs = require("fs");
+    const lines = fs.readFileSync(process.argv[1], "utf8").split("\n").filter(l => l.startsWith("{"));
+    const events = lines.map(l => JSON.parse(l));
+    const items = events.filter(e => e.type === "item.completed").map(e => e.item);
+    const fail = (why) => { console.error(why); console.error(lines.join("\n")); process.exit(1); };
+    if (!events.some(e => e.type === "turn.completed")) fail("the turn did not complete");
+    '"$script" "$WORK/$name.jsonl"
+}
+
+codex_answers_a_prompt() {
+  codex_setup
+  fake_control tool-scripts '{"scripts": []}'
+  run_codex codex-prompt "Say hello."
+  check_codex codex-prompt '
+    const answer = items.find(i => i.type === "agent_message");
+    if (!answer || !answer.text.includes("from the fake")) fail("no answer from the fake");'
+}
+
+codex_runs_a_shell_command() {
+  codex_setup
+  local marker="codex-shell-ok-$RANDOM$RANDOM"
+  # The fake answers with an exec_command call, then quotes the command's output; it refuses a replay
+  # whose thought signature was lost.
+  fake_control tool-scripts "{\"scripts\": [{\"function\": \"exec_command\", \"args\": {\"cmd\": \"echo $marker\"}}]}"
+  run_codex codex-shell "Run a shell command that prints a marker."
+  MARKER=$marker check_codex codex-shell '
+    const marker = process.env.MARKER;
+    const command = items.find(i => i.type === "command_execution");
+    if (!command || command.exit_code !== 0 || !command.aggregated_output.includes(marker))
+      fail("the shell command did not run");
+    const answer = items.find(i => i.type === "agent_message");
+    if (!answer || !answer.text.startsWith("The exec_command tool returned:") || !answer.text.includes(marker))
+      fail("the answer does not quote the command output");'
+  fake_control tool-scripts '{"scripts": []}'
+}
+
+# ---- Claude Code (ANTHROPIC_BASE_URL + ANTHROPIC_AUTH_TOKEN) -----------------------------------------
+
+claude_setup() {
+  # A throwaway HOME: no login, settings or history of the machine's user reach the run.
+  CLAUDE_HOME_DIR="$WORK/claude-home"
+  CLAUDE_PROJECT="$WORK/claude-project"
+  mkdir -p "$CLAUDE_HOME_DIR" "$CLAUDE_PROJECT"
+}
+
+# claude -p, headless, one JSON result on stdout; the two variables of the README's quick start.
+run_claude() {
+  local name=$1 prompt=$2
+  shift 2
+  (
+    cd "$CLAUDE_PROJECT"
+    env HOME="$CLAUDE_HOME_DIR" ANTHROPIC_BASE_URL="$GATEWAY" ANTHROPIC_AUTH_TOKEN="$PASSWORD" \
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1 timeout 180 \
+      "$AGENTS/node_modules/.bin/claude" -p "$prompt" --output-format json "$@" </dev/null
+  ) >"$WORK/$name.json" 2>"$WORK/$name.err"
+}
+
+# Checks the JSON result of a claude run with a small node script given the result as `result`.
+check_claude() {
+  local name=$1 script=$2
+  node -e '
+    const fs = require("fs");
+    const text = fs.readFileSync(process.argv[1], "utf8");
+    const fail = (why) => { console.error(why); console.error(text); process.exit(1); };
+    let result;
+    try { result = JSON.parse(text); } catch (e) { fail("no JSON result"); }
+    if (result.is_error || result.subtype !== "success") fail("the run failed");
+    '"$script" "$WORK/$name.json"
+}
+
+# The Code Assist calls the fake received, as JSON, for checks in node.
+fake_requests() {
+  curl -sf "$FAKE/__fake/requests?path=enerateContent"
+}
+
+claude_answers_a_prompt() {
+  claude_setup
+  fake_control tool-scripts '{"scripts": []}'
+  fake_control reset '{}'
+  run_claude claude-prompt "Say hello."
+  check_claude claude-prompt '
+    if (!result.result.includes("from the fake")) fail("no answer from the fake");'
+  # Claude Code asked for a Claude model by name: the default map sent it to the Pro model.
+  fake_requests | node -e '
+    const calls = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    if (calls.length === 0 || !calls.every(c => c.body.model === "gemini-2.5-pro")) {
+      console.error(JSON.stringify(calls.map(c => c.body.model))); process.exit(1);
+    }'
+}
+
+claude_reads_a_file() {
+  claude_setup
+  local marker="claude-read-ok-$RANDOM$RANDOM"
+  echo "$marker" >"$CLAUDE_PROJECT/notes.txt"
+  # The fake answers with a Read call for the file, then quotes what Claude Code sent back; it refuses
+  # a replay whose thought signature was lost.
+  fake_control tool-scripts "{\"scripts\": [{\"function\": \"Read\", \"args\": {\"file_path\": \"$CLAUDE_PROJECT/notes.txt\"}}]}"
+  run_claude claude-read "Read notes.txt and tell me what it says." --allowedTools Read
+  MARKER=$marker check_claude claude-read '
+    const marker = process.env.MARKER;
+    if (result.num_turns < 2) fail("no tool call was made");
+    if (!result.result.startsWith("The Read tool returned:") || !result.result.includes(marker))
+      fail("the answer does not quote the file");'
+  fake_control tool-scripts '{"scripts": []}'
+}
+
+# ---- runner -----------------------------------------------------------------------------------------
+
+PASSED=0
+FAILED=0
+run_test() {
+  local name=$1
+  echo "-- $name"
+  # Not inside `if`: errexit must stay on in the test's subshell.
+  set +e
+  (
+    set -e
+    "$name"
+  )
+  local status=$?
+  set -e
+  if [ "$status" -eq 0 ]; then
+    PASSED=$((PASSED + 1))
+    echo "   ok"
+  else
+    FAILED=$((FAILED + 1))
+    echo "   FAILED ($name); gateway log tail:"
+    tail -n 20 "$WORK/gateway.out" || true
+  fi
+}
+
+start_fake
+start_gateway
+
+run_test codex_answers_a_prompt
+run_test codex_runs_a_shell_command
+run_test claude_answers_a_prompt
+run_test claude_reads_a_file
+
+echo "agent tests: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

@@ -1,0 +1,230 @@
+//! `RequestHistory` owns the recent decision traces (a bounded ring, newest last) and the per-day token
+//! counts not yet added to the store.
+//!
+//! Ordering: traces arrive fire-and-forget from the observing middleware when a request ends; queries see
+//! every trace recorded before them. Token counts are written to the store at most every
+//! [`SAVE_INTERVAL`] (read, add, write; one save at a time), and on [`FlushTokens`]. Restart: the ring is
+//! memory only; the token counts survive in the store.
+
+pub mod token_days;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use serde::Deserialize;
+
+use crate::observe::trace::TraceRecord;
+use crate::store::{Store, StoreError};
+use token_days::Days;
+
+const SAVE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// A finished request's trace.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Record(pub Arc<TraceRecord>);
+
+/// What the panel filters the history by; every given field must match.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RequestFilter {
+    /// An exact status (`429`), a class (`4xx`), or `error` (anything but 2xx).
+    pub status: Option<String>,
+    pub model: Option<String>,
+    /// The key's short hash (`k-…`), its masked form (`sk-abc…wxyz`) or `password`.
+    pub key: Option<String>,
+    /// A credential tried by the request.
+    pub credential: Option<String>,
+    pub limit: Option<usize>,
+}
+
+impl RequestFilter {
+    fn status_matches(&self, status: u16) -> bool {
+        let Some(want) = self
+            .status
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        else {
+            return true;
+        };
+        match want {
+            "error" => !(200..300).contains(&status),
+            class if class.len() == 3 && class.ends_with("xx") => {
+                class.chars().next().and_then(|c| c.to_digit(10)) == Some(u32::from(status / 100))
+            }
+            exact => exact.parse::<u16>().is_ok_and(|s| s == status),
+        }
+    }
+
+    pub fn matches(&self, r: &TraceRecord) -> bool {
+        let given = |f: &Option<String>| {
+            f.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        self.status_matches(r.status)
+            && given(&self.model).is_none_or(|m| r.model.as_deref() == Some(m.as_str()))
+            && given(&self.key).is_none_or(|k| {
+                r.key.as_deref() == Some(k.as_str()) || r.key_masked.as_deref() == Some(k.as_str())
+            })
+            && given(&self.credential).is_none_or(|c| r.attempts.iter().any(|a| a.credential == c))
+    }
+}
+
+/// The newest traces matching the filter, newest first.
+#[derive(Message)]
+#[rtype(result = "Vec<Arc<TraceRecord>>")]
+pub struct ListRequests(pub RequestFilter);
+
+#[derive(Message)]
+#[rtype(result = "Option<Arc<TraceRecord>>")]
+pub struct GetRequest(pub String);
+
+/// Token counts per day: the store's plus what this instance has not saved yet.
+#[derive(Message)]
+#[rtype(result = "Result<Days, StoreError>")]
+pub struct TokenUsage;
+
+/// Write the pending token counts now; answers once they are in the store.
+#[derive(Message)]
+#[rtype(result = "Result<(), StoreError>")]
+pub struct FlushTokens;
+
+pub struct RequestHistory {
+    ring: VecDeque<Arc<TraceRecord>>,
+    capacity: usize,
+    store: Arc<dyn Store>,
+    /// Counts not yet added to the store.
+    pending: Days,
+}
+
+impl RequestHistory {
+    pub fn new(capacity: usize, store: Arc<dyn Store>) -> Self {
+        Self {
+            ring: VecDeque::with_capacity(capacity.min(4096)),
+            capacity,
+            store,
+            pending: Days::new(),
+        }
+    }
+
+    /// Adds `batch` to the stored counts.
+    async fn save(store: Arc<dyn Store>, batch: Days) -> Result<(), StoreError> {
+        let config = store.load_config().await?;
+        let mut days = token_days::from_config(&config);
+        token_days::merge(&mut days, &batch);
+        token_days::prune(&mut days);
+        let value = serde_json::to_value(&days).unwrap_or_default();
+        let mut change = serde_json::Map::new();
+        change.insert(token_days::STORE_KEY.into(), value);
+        store.save_config(&change).await
+    }
+
+    /// Takes the pending counts into one save; on failure they are put back for the next try.
+    fn save_pending(&mut self) -> ResponseActFuture<Self, Result<(), StoreError>> {
+        let batch = std::mem::take(&mut self.pending);
+        if batch.is_empty() {
+            return Box::pin(fut::ready(Ok(())));
+        }
+        let store = self.store.clone();
+        let keep = batch.clone();
+        Box::pin(
+            Self::save(store, batch)
+                .into_actor(self)
+                .map(move |res, act, _| {
+                    if let Err(e) = &res {
+                        log::warn!("token usage not saved (kept for the next try): {e}");
+                        token_days::merge(&mut act.pending, &keep);
+                    }
+                    res
+                }),
+        )
+    }
+}
+
+impl Actor for RequestHistory {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(16_384);
+        ctx.run_interval(SAVE_INTERVAL, |act, ctx| {
+            // `wait` keeps saves one at a time: a second read-add-write never overlaps the first.
+            let save = act.save_pending().map(|_, _, _| ());
+            ctx.wait(save);
+        });
+    }
+}
+
+impl Handler<Record> for RequestHistory {
+    type Result = ();
+
+    fn handle(&mut self, msg: Record, _: &mut Self::Context) {
+        let r = &msg.0;
+        if !r.tokens.is_zero() || r.status < 400 {
+            let model = r.model.as_deref().unwrap_or("unknown");
+            let key = r.key.as_deref().unwrap_or("none");
+            token_days::add_request(&mut self.pending, r.at, model, key, &r.tokens);
+        }
+        if self.capacity == 0 {
+            return;
+        }
+        while self.ring.len() >= self.capacity {
+            self.ring.pop_front();
+        }
+        self.ring.push_back(msg.0);
+    }
+}
+
+impl Handler<ListRequests> for RequestHistory {
+    type Result = MessageResult<ListRequests>;
+
+    fn handle(&mut self, msg: ListRequests, _: &mut Self::Context) -> Self::Result {
+        let limit = msg.0.limit.unwrap_or(200).clamp(1, 1000);
+        MessageResult(
+            self.ring
+                .iter()
+                .rev()
+                .filter(|r| msg.0.matches(r))
+                .take(limit)
+                .cloned()
+                .collect(),
+        )
+    }
+}
+
+impl Handler<GetRequest> for RequestHistory {
+    type Result = Option<Arc<TraceRecord>>;
+
+    fn handle(&mut self, msg: GetRequest, _: &mut Self::Context) -> Self::Result {
+        self.ring.iter().rev().find(|r| r.id == msg.0).cloned()
+    }
+}
+
+// Both answer as `AtomicResponse`: no save can run between reading the store and adding what is pending.
+impl Handler<TokenUsage> for RequestHistory {
+    type Result = AtomicResponse<Self, Result<Days, StoreError>>;
+
+    fn handle(&mut self, _: TokenUsage, _: &mut Self::Context) -> Self::Result {
+        let store = self.store.clone();
+        AtomicResponse::new(Box::pin(
+            async move { store.load_config().await }
+                .into_actor(self)
+                .map(|res, act, _| {
+                    let mut days = token_days::from_config(&res?);
+                    token_days::merge(&mut days, &act.pending);
+                    Ok(days)
+                }),
+        ))
+    }
+}
+
+impl Handler<FlushTokens> for RequestHistory {
+    type Result = AtomicResponse<Self, Result<(), StoreError>>;
+
+    fn handle(&mut self, _: FlushTokens, _: &mut Self::Context) -> Self::Result {
+        AtomicResponse::new(self.save_pending())
+    }
+}

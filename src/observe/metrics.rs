@@ -1,0 +1,186 @@
+//! The Prometheus metric families, in a registry owned by the application (not the crate's global one),
+//! so several gateways in one test process count separately. Counting is a hash lookup and an atomic add
+//! per label set; nothing here talks to an actor.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+/// Seconds; from fast non-streamed answers to long thinking streams.
+const DURATION_BUCKETS: &[f64] = &[
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    #[error("metric registration: {0}")]
+    Register(#[from] prometheus::Error),
+    #[error("metrics text is not UTF-8")]
+    Encoding,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub requests: IntCounterVec,
+    pub request_duration: HistogramVec,
+    pub time_to_first_token: HistogramVec,
+    pub upstream_requests: IntCounterVec,
+    pub upstream_duration: HistogramVec,
+    pub retries: IntCounterVec,
+    pub tokens: IntCounterVec,
+    pub quota_debits: IntCounterVec,
+    pub quota_refunds: IntCounterVec,
+    /// Filled at scrape time from the credential fleet.
+    pub credentials: IntGaugeVec,
+    /// Seconds left of each cooldown, filled at scrape time.
+    pub cooldowns: IntGaugeVec,
+    /// Quota left per key (labelled by a short hash of the key), filled at scrape time.
+    pub api_key_remaining: IntGaugeVec,
+}
+
+fn counter(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> Result<IntCounterVec, MetricsError> {
+    let c = IntCounterVec::new(Opts::new(name, help).namespace("gcli2api"), labels)?;
+    registry.register(Box::new(c.clone()))?;
+    Ok(c)
+}
+
+fn histogram(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> Result<HistogramVec, MetricsError> {
+    let opts = HistogramOpts::new(name, help)
+        .namespace("gcli2api")
+        .buckets(DURATION_BUCKETS.to_vec());
+    let h = HistogramVec::new(opts, labels)?;
+    registry.register(Box::new(h.clone()))?;
+    Ok(h)
+}
+
+fn gauge(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> Result<IntGaugeVec, MetricsError> {
+    let g = IntGaugeVec::new(Opts::new(name, help).namespace("gcli2api"), labels)?;
+    registry.register(Box::new(g.clone()))?;
+    Ok(g)
+}
+
+impl Metrics {
+    pub fn new() -> Result<Self, MetricsError> {
+        let r = Registry::new();
+        Ok(Self {
+            requests: counter(
+                &r,
+                "requests_total",
+                "Client requests by route, model and HTTP status.",
+                &["route", "model", "status"],
+            )?,
+            request_duration: histogram(
+                &r,
+                "request_duration_seconds",
+                "Whole client request, to the last byte of the answer.",
+                &["route", "model"],
+            )?,
+            time_to_first_token: histogram(
+                &r,
+                "time_to_first_token_seconds",
+                "From the request to the first answer event from Google.",
+                &["route", "model"],
+            )?,
+            upstream_requests: counter(
+                &r,
+                "upstream_requests_total",
+                "Calls to Google by credential, classified outcome kind, model and status.",
+                &["credential", "kind", "model", "status"],
+            )?,
+            upstream_duration: histogram(
+                &r,
+                "upstream_duration_seconds",
+                "One call to Google, to its answer head (or first event when streaming).",
+                &["credential", "model"],
+            )?,
+            retries: counter(
+                &r,
+                "retries_total",
+                "Retries on another credential, by the failure that caused them.",
+                &["reason"],
+            )?,
+            tokens: counter(
+                &r,
+                "tokens_total",
+                "Tokens reported by Google, by model and type (input, output, thinking, cached).",
+                &["model", "type"],
+            )?,
+            quota_debits: counter(
+                &r,
+                "quota_debits_total",
+                "Quota debited from sk- keys, by model.",
+                &["model"],
+            )?,
+            quota_refunds: counter(
+                &r,
+                "quota_refunds_total",
+                "Quota given back to sk- keys whose request got no answer, by model.",
+                &["model"],
+            )?,
+            credentials: gauge(
+                &r,
+                "credentials",
+                "Credentials by state (usable, cooling, disabled).",
+                &["state"],
+            )?,
+            cooldowns: gauge(
+                &r,
+                "cooldowns",
+                "Seconds left of each credential's cooldown for a model.",
+                &["credential", "model", "kind"],
+            )?,
+            api_key_remaining: gauge(
+                &r,
+                "api_key_remaining",
+                "Quota left per sk- key, labelled by a short hash of the key.",
+                &["key"],
+            )?,
+            registry: r,
+        })
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> Result<String, MetricsError> {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .map_err(MetricsError::Register)?;
+        String::from_utf8(out).map_err(|_| MetricsError::Encoding)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_render_with_the_namespace() {
+        let m = Metrics::new().unwrap();
+        m.requests
+            .with_label_values(&["/v1/chat/completions", "gemini-2.5-pro", "200"])
+            .inc();
+        m.tokens
+            .with_label_values(&["gemini-2.5-pro", "input"])
+            .inc_by(7);
+        let text = m.render().unwrap();
+        assert!(text.contains(
+            "gcli2api_requests_total{model=\"gemini-2.5-pro\",route=\"/v1/chat/completions\",status=\"200\"} 1"
+        ));
+        assert!(text.contains("gcli2api_tokens_total{model=\"gemini-2.5-pro\",type=\"input\"} 7"));
+    }
+}

@@ -1,0 +1,182 @@
+//! Anthropic Messages API: `POST /v1/messages` (Claude Code adds `?beta=true`), `POST
+//! /v1/messages/count_tokens`, the Anthropic form of `GET /v1/models` (chosen by the
+//! `anthropic-version` header) and `HEAD /` (Claude Code's reachability probe). Claude model names
+//! are mapped through `ANTHROPIC_MODEL_MAP`; everything after conversion is the shared gateway's.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::Engine;
+use serde_json::{json, Value};
+
+use super::body::parse_json;
+use super::guarded_body::GuardedBody;
+use crate::auth::authenticate_api;
+use crate::auth::caller_check::verify_caller;
+use crate::config::Settings;
+use crate::convert::anthropic_blocks::collect_remote_image_urls;
+use crate::convert::anthropic_dialect::AnthropicDialect;
+use crate::convert::anthropic_model::ModelMap;
+use crate::convert::anthropic_request::{anthropic_to_gemini, count_tokens_to_gemini};
+use crate::convert::anthropic_stream::StreamOptions;
+use crate::convert::model_name::{model_catalogue, ModelSpec};
+use crate::convert::openai_request::InlineImage;
+use crate::convert::session_key::{SessionKey, SessionParts};
+use crate::convert::ConvertOptions;
+use crate::error::{ApiError, ErrorKind, ErrorStyle};
+use crate::gateway::calls::count_tokens as upstream_count_tokens;
+use crate::gateway::{serve, session_header, ModelCall};
+use crate::state::{AppState, UpstreamClient};
+use crate::upstream::image_fetch::{fetch_image, ImageFetchPolicy};
+
+const STYLE: ErrorStyle = ErrorStyle::Anthropic;
+
+/// The header every Anthropic SDK sends; it selects the Anthropic form of `/v1/models`.
+pub const VERSION_HEADER: &str = "anthropic-version";
+
+fn convert_options(settings: &Settings) -> ConvertOptions {
+    ConvertOptions {
+        compatibility_mode: settings.compatibility_mode,
+        return_thoughts: settings.return_thoughts_to_frontend,
+    }
+}
+
+/// Remote images in the messages, fetched with the same size limit and SSRF guard as the OpenAI route.
+async fn fetch_images(
+    client: &UpstreamClient,
+    body: &Value,
+    settings: &Settings,
+) -> Result<HashMap<String, InlineImage>, ApiError> {
+    let mut images = HashMap::new();
+    let policy = ImageFetchPolicy {
+        max_bytes: settings.image_fetch_max_bytes,
+        allow_private: settings.image_fetch_allow_private,
+        ..ImageFetchPolicy::default()
+    };
+    for url in collect_remote_image_urls(body) {
+        let (mime_type, bytes) = fetch_image(&client.0, &url, &policy).await.map_err(|e| {
+            ApiError::bad_request(format!("image {url} could not be used: {e}")).with_style(STYLE)
+        })?;
+        let data_base64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+        images.insert(
+            url,
+            InlineImage {
+                mime_type,
+                data_base64,
+            },
+        );
+    }
+    Ok(images)
+}
+
+pub async fn messages(
+    req: HttpRequest,
+    body: GuardedBody,
+    state: web::Data<AppState>,
+    client: web::Data<UpstreamClient>,
+) -> Result<HttpResponse, ApiError> {
+    let settings = state.settings.current();
+    let caller = body.caller.clone();
+    let json = parse_json(&body, STYLE)?;
+    let images = fetch_images(&client, &json, &settings).await?;
+    let models = ModelMap::parse(&settings.anthropic_model_map);
+    let converted = anthropic_to_gemini(&json, &images, &convert_options(&settings), &models)
+        .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
+    let dialect = AnthropicDialect::new(
+        &converted.client_model,
+        StreamOptions {
+            show_thinking: converted.show_thinking,
+            stop_sequences: converted.stop_sequences,
+        },
+        converted.tool_names,
+        settings.heartbeat_interval(),
+    );
+    // Session affinity: Claude Code names its session in `metadata.user_id`.
+    let user_id = json
+        .get("metadata")
+        .and_then(|m| m.get("user_id"))
+        .and_then(Value::as_str);
+    let session = SessionKey::of(SessionParts {
+        client_key: user_id,
+        header: session_header(req.headers()),
+        model: &converted.spec.base,
+        gemini_request: &converted.gemini,
+    });
+    let call = ModelCall {
+        caller,
+        requested_model: converted.spec.requested,
+        base_model: converted.spec.base,
+        request: converted.gemini,
+        stream: converted.stream,
+        mode: converted.spec.mode,
+        session,
+    };
+    serve(&state, &client, call, dialect).await
+}
+
+/// Counted by Code Assist `countTokens` on the converted request; nothing is charged.
+pub async fn count_tokens(
+    body: GuardedBody,
+    state: web::Data<AppState>,
+    client: web::Data<UpstreamClient>,
+) -> Result<HttpResponse, ApiError> {
+    let settings = state.settings.current();
+    let json = parse_json(&body, STYLE)?;
+    let images = fetch_images(&client, &json, &settings).await?;
+    let models = ModelMap::parse(&settings.anthropic_model_map);
+    let (spec, request) =
+        count_tokens_to_gemini(&json, &images, &convert_options(&settings), &models)
+            .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
+    // The key must exist and may use this model, as for generation; counting itself costs nothing.
+    verify_caller(&state, &body.caller, Some(&spec.requested), STYLE).await?;
+    let answer = upstream_count_tokens(&state, &client, &spec.base, &request)
+        .await
+        .map_err(|e| ApiError::from(e).with_style(STYLE))?;
+    let Some(total) = answer.get("totalTokens").and_then(Value::as_u64) else {
+        log::warn!("countTokens answered without totalTokens: {answer}");
+        return Err(
+            ApiError::new(ErrorKind::BadGateway, "Google's token count was unreadable")
+                .with_style(STYLE),
+        );
+    };
+    Ok(HttpResponse::Ok().json(json!({"input_tokens": total})))
+}
+
+fn model_entry(id: &str) -> Value {
+    json!({"type": "model", "id": id, "display_name": id, "created_at": "2025-01-01T00:00:00Z"})
+}
+
+/// `GET /v1/models` for Anthropic clients: the same catalogue in Anthropic's list shape.
+pub fn models_list(settings: &Settings) -> Value {
+    let data: Vec<Value> = model_catalogue(&settings.base_models)
+        .iter()
+        .map(|id| model_entry(id))
+        .collect();
+    let first = data.first().and_then(|m| m.get("id")).cloned();
+    let last = data.last().and_then(|m| m.get("id")).cloned();
+    json!({"data": data, "has_more": false, "first_id": first, "last_id": last})
+}
+
+/// `GET /v1/models/{id}` for Anthropic clients: any name the gateway would accept, Claude names included.
+pub fn model_info(req: &HttpRequest, settings: &Settings) -> Result<HttpResponse, ApiError> {
+    authenticate_api(req, settings, STYLE)?;
+    let id = req
+        .match_info()
+        .get("tail")
+        .map(|tail| {
+            percent_encoding::percent_decode_str(tail)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .unwrap_or_default();
+    let resolved = ModelMap::parse(&settings.anthropic_model_map).resolve(&id);
+    if id.trim().is_empty() || ModelSpec::parse(&resolved).is_err() {
+        return Err(ApiError::not_found(format!("model {id:?} not found")).with_style(STYLE));
+    }
+    Ok(HttpResponse::Ok().json(model_entry(&id)))
+}
+
+/// `HEAD /`: Claude Code checks that the base URL answers before its first request.
+pub async fn head_root() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}

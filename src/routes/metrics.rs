@@ -1,0 +1,92 @@
+//! `GET /metrics`: Prometheus text format. Readable with the panel password, a panel session, or
+//! `METRICS_TOKEN` as a Bearer token. Counters are kept by the request path; the fleet gauges
+//! (credentials by state, cooldowns, keys' remaining quota) are read here, at scrape time.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::health::FleetCounts;
+use crate::actors::credentials::messages::ListCredentials;
+use crate::auth::client_address::client_address;
+use crate::auth::constant_time_eq;
+use crate::auth::panel::{check_panel_token, presented_panel_token};
+use crate::error::ApiError;
+use crate::observe::trace::key_hash;
+use crate::state::AppState;
+
+/// Label of a cooldown's kind when the credential does not record one (records from before kinds).
+const UNCLASSIFIED: &str = "unclassified";
+
+async fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    let token = presented_panel_token(req).ok_or_else(|| {
+        ApiError::unauthorized("send 'Authorization: Bearer <METRICS_TOKEN or panel password>'")
+    })?;
+    let settings = state.settings.current();
+    if let Some(expected) = settings.metrics_token.as_deref().filter(|t| !t.is_empty()) {
+        if constant_time_eq(&token, expected) {
+            return Ok(());
+        }
+    }
+    let client = client_address(req, &settings);
+    check_panel_token(state, &token, &client).await.map(|_| ())
+}
+
+async fn fill_gauges(state: &AppState) {
+    let m = &state.metrics;
+    let now = state.clock.now();
+    if let Ok(records) = state.supervisor.send(ListCredentials).await {
+        let counts = FleetCounts::of(&records, now);
+        for (label, n) in [
+            ("usable", counts.usable),
+            ("cooling", counts.cooling),
+            ("disabled", counts.disabled),
+        ] {
+            m.credentials
+                .with_label_values(&[label])
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        m.cooldowns.reset();
+        for r in &records {
+            for (model, until) in &r.state.model_cooldowns {
+                if *until <= now {
+                    continue;
+                }
+                let kind = r
+                    .state
+                    .cooldowns
+                    .get(model)
+                    .filter(|c| c.until > now && !c.kind.is_empty())
+                    .map_or(UNCLASSIFIED, |c| c.kind.as_str());
+                m.cooldowns
+                    .with_label_values(&[&r.name, model, kind])
+                    .set(until - now);
+            }
+        }
+    }
+    match state.store.list_keys().await {
+        Ok(keys) => {
+            m.api_key_remaining.reset();
+            for k in keys {
+                let remaining = k.total_quota.saturating_sub(k.used_quota);
+                m.api_key_remaining
+                    .with_label_values(&[&key_hash(&k.api_key)])
+                    .set(i64::try_from(remaining).unwrap_or(i64::MAX));
+            }
+        }
+        Err(e) => log::warn!("metrics: keys not read: {e}"),
+    }
+}
+
+pub async fn metrics(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state).await?;
+    fill_gauges(&state).await;
+    let text = state.metrics.render().map_err(|e| {
+        log::error!("metrics: {e}");
+        ApiError::internal("metrics could not be rendered")
+    })?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text))
+}

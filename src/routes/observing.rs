@@ -1,0 +1,208 @@
+//! The outermost middleware: gives every request an id (a sane incoming `x-request-id` is kept, otherwise
+//! a new one), answers it in the `x-request-id` header, makes the request's [`Trace`] current around the
+//! handler and every poll of the response body, and when the body is done (or dropped by a client that
+//! went away) counts the request and, for the client APIs, logs the trace and keeps it in the history.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use actix::Addr;
+use actix_web::body::{BodySize, BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage};
+use bytes::Bytes;
+
+use crate::actors::request_history::{Record, RequestHistory};
+use crate::observe::metrics::Metrics;
+use crate::observe::trace::{Trace, TraceRecord};
+use crate::state::AppState;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The request's id, readable by handlers from the request extensions.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// Accepts an incoming id only if it is short and plain, so it is safe in logs and headers.
+fn sane_incoming(value: Option<&HeaderValue>) -> Option<String> {
+    let text = value?.to_str().ok()?.trim();
+    let ok = !text.is_empty()
+        && text.len() <= 128
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    ok.then(|| text.to_string())
+}
+
+/// Client-API requests are traced into the history; panel and page requests are only counted.
+fn is_client_api(method: &str, path: &str) -> bool {
+    method == "POST" && (path.starts_with("/v1/") || path.starts_with("/v1beta/"))
+}
+
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<TracedBody>, actix_web::Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let id = sane_incoming(req.headers().get(REQUEST_ID))
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let at = state.as_ref().map(|s| s.clock.now()).unwrap_or_default();
+    let traced = is_client_api(req.method().as_str(), req.path());
+    let trace = Trace::new(id.clone(), at, req.method().as_str(), req.path());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    // Handlers' errors arrive here as responses; an `Err` only comes from a failing inner middleware
+    // (the request must not be cloned before routing, so no response can be made for it here).
+    let mut res = trace
+        .clone()
+        .scope(next.call(req))
+        .await?
+        .map_into_boxed_body();
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
+    trace.set_response(&route, res.status().as_u16());
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID, value);
+    }
+    let finisher = state.map(|s| Finisher {
+        metrics: s.metrics.clone(),
+        history: s.history.clone(),
+        traced,
+    });
+    Ok(res.map_body(|_, body| TracedBody {
+        inner: Some(body),
+        trace,
+        finisher,
+    }))
+}
+
+struct Finisher {
+    metrics: Arc<Metrics>,
+    history: Addr<RequestHistory>,
+    traced: bool,
+}
+
+impl Finisher {
+    fn finish(self, record: TraceRecord) {
+        let m = &self.metrics;
+        let model = record.model.as_deref().unwrap_or("");
+        let status = record.status.to_string();
+        let secs = record.duration_ms as f64 / 1000.0;
+        m.requests
+            .with_label_values(&[&record.route, model, &status])
+            .inc();
+        m.request_duration
+            .with_label_values(&[&record.route, model])
+            .observe(secs);
+        if !self.traced {
+            return;
+        }
+        if let Some(ttft) = record.ttft_ms {
+            m.time_to_first_token
+                .with_label_values(&[&record.route, model])
+                .observe(ttft as f64 / 1000.0);
+        }
+        for a in &record.attempts {
+            let status = a.status.map(|s| s.to_string()).unwrap_or_default();
+            m.upstream_requests
+                .with_label_values(&[&a.credential, &a.kind, model, &status])
+                .inc();
+            m.upstream_duration
+                .with_label_values(&[&a.credential, model])
+                .observe(a.latency_ms as f64 / 1000.0);
+            if a.decision == "retried" {
+                m.retries.with_label_values(&[&a.kind]).inc();
+            }
+        }
+        for (kind, n) in record.tokens.by_type() {
+            if n > 0 {
+                m.tokens.with_label_values(&[model, kind]).inc_by(n);
+            }
+        }
+        if let Some(q) = &record.quota {
+            m.quota_debits.with_label_values(&[model]).inc_by(q.cost);
+            if q.refunded {
+                m.quota_refunds.with_label_values(&[model]).inc_by(q.cost);
+            }
+        }
+        if log::log_enabled!(target: "gcli2api::trace", log::Level::Info) {
+            match serde_json::to_string(&record) {
+                Ok(line) => log::info!(target: "gcli2api::trace", "trace {line}"),
+                Err(e) => log::warn!("trace {} not logged: {e}", record.id),
+            }
+        }
+        self.history.do_send(Record(Arc::new(record)));
+    }
+}
+
+/// The response body, observed: the trace stays current while it is produced (stream drivers call Google
+/// from inside it), and the request is finished when it ends.
+pub struct TracedBody {
+    inner: Option<BoxBody>,
+    trace: Trace,
+    finisher: Option<Finisher>,
+}
+
+impl TracedBody {
+    fn finish(&mut self) {
+        if let Some(inner) = self.inner.take() {
+            // Dropping a stream may refund quota: let that land in the trace before it is closed.
+            self.trace.sync_scope(|| drop(inner));
+        }
+        if let Some(finisher) = self.finisher.take() {
+            finisher.finish(self.trace.finish());
+        }
+    }
+}
+
+impl MessageBody for TracedBody {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> BodySize {
+        match &self.inner {
+            Some(inner) => inner.size(),
+            None => BodySize::None,
+        }
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = self.get_mut();
+        let Some(inner) = this.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let poll = this.trace.sync_scope(|| Pin::new(inner).poll_next(cx));
+        if matches!(poll, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
+            this.finish();
+        }
+        poll
+    }
+}
+
+impl Drop for TracedBody {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incoming_ids_are_kept_only_when_plain() {
+        let ok = HeaderValue::from_static("abc-123_x.y:z");
+        assert_eq!(sane_incoming(Some(&ok)).as_deref(), Some("abc-123_x.y:z"));
+        let spaced = HeaderValue::from_static("a b");
+        assert_eq!(sane_incoming(Some(&spaced)), None);
+        let long = HeaderValue::from_str(&"a".repeat(129)).unwrap();
+        assert_eq!(sane_incoming(Some(&long)), None);
+        assert_eq!(sane_incoming(None), None);
+    }
+}
