@@ -25,12 +25,14 @@ pub struct LogFile {
 
 impl LogFile {
     /// Starts the writer thread for `path` (the file starts empty each run, so downloads show this
-    /// run only). `None` when no thread can be started.
+    /// run only). The file is opened here, while the gateway starts and before the broadcaster runs,
+    /// so it exists (owner-only) as soon as the gateway is up. `None` when no thread can be started.
     pub fn start(path: PathBuf) -> Option<Self> {
+        let file = open_truncated(&path);
         let (commands, queue) = sync_channel(QUEUE_LINES);
         std::thread::Builder::new()
             .name("log-file".into())
-            .spawn(move || run(&path, &queue))
+            .spawn(move || run(&path, file, &queue))
             .map_err(|e| eprintln!("log file writer not started: {e}"))
             .ok()?;
         Some(Self { commands })
@@ -73,8 +75,7 @@ fn open_truncated(path: &Path) -> Option<File> {
     Some(file)
 }
 
-fn run(path: &Path, queue: &Receiver<Command>) {
-    let mut file = open_truncated(path);
+fn run(path: &Path, mut file: Option<File>, queue: &Receiver<Command>) {
     // Ends when the broadcaster (the only sender) is gone.
     while let Ok(command) = queue.recv() {
         match command {
