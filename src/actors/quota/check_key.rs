@@ -24,30 +24,32 @@ pub fn allows_model(allowed: &[String], model: &str) -> bool {
 }
 
 impl Handler<CheckKey> for QuotaActor {
-    type Result = ResponseActFuture<Self, Result<(), QuotaError>>;
+    // A detached future, not an actor future: a debit pauses this actor (`AtomicResponse`), and an
+    // actor future paused mid-lookup would keep its pooled store connection while the debit waits
+    // for one — with enough checks in flight the PostgreSQL pool deadlocks until its timeout. The
+    // lookup needs no actor state, only the store and the clock.
+    type Result = ResponseFuture<Result<(), QuotaError>>;
 
     fn handle(&mut self, msg: CheckKey, _: &mut Self::Context) -> Self::Result {
         let store = self.store.clone();
-        let key = msg.key.clone();
-        Box::pin(
-            async move { store.get_key(&key).await }
-                .into_actor(self)
-                .map(move |record, act, _| match record {
-                    Err(e) => {
-                        log::error!("API key lookup failed: {e}");
-                        Err(QuotaError::Storage)
+        let clock = self.clock.clone();
+        Box::pin(async move {
+            match store.get_key(&msg.key).await {
+                Err(e) => {
+                    log::error!("API key lookup failed: {e}");
+                    Err(QuotaError::Storage)
+                }
+                Ok(None) => Err(QuotaError::UnknownKey),
+                Ok(Some(rec)) if rec.expires_at.is_some_and(|t| t <= clock.now()) => {
+                    Err(QuotaError::Expired)
+                }
+                Ok(Some(rec)) => match msg.model {
+                    Some(model) if !allows_model(&rec.allowed_models, &model) => {
+                        Err(QuotaError::ModelNotAllowed(model))
                     }
-                    Ok(None) => Err(QuotaError::UnknownKey),
-                    Ok(Some(rec)) if rec.expires_at.is_some_and(|t| t <= act.clock.now()) => {
-                        Err(QuotaError::Expired)
-                    }
-                    Ok(Some(rec)) => match msg.model {
-                        Some(model) if !allows_model(&rec.allowed_models, &model) => {
-                            Err(QuotaError::ModelNotAllowed(model))
-                        }
-                        _ => Ok(()),
-                    },
-                }),
-        )
+                    _ => Ok(()),
+                },
+            }
+        })
     }
 }
