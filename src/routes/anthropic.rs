@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use base64::Engine;
 use serde_json::{json, Value};
 
 use super::body::parse_json;
@@ -27,7 +26,7 @@ use crate::error::{ApiError, ErrorKind, ErrorStyle};
 use crate::gateway::calls::count_tokens as upstream_count_tokens;
 use crate::gateway::{serve, session_header, ModelCall};
 use crate::state::{AppState, UpstreamClient};
-use crate::upstream::image_fetch::{fetch_image, ImageFetchPolicy};
+use crate::upstream::image_fetch::ImageFetchPolicy;
 
 const STYLE: ErrorStyle = ErrorStyle::Anthropic;
 
@@ -47,26 +46,12 @@ async fn fetch_images(
     body: &Value,
     settings: &Settings,
 ) -> Result<HashMap<String, InlineImage>, ApiError> {
-    let mut images = HashMap::new();
     let policy = ImageFetchPolicy {
         max_bytes: settings.image_fetch_max_bytes,
         allow_private: settings.image_fetch_allow_private,
         ..ImageFetchPolicy::default()
     };
-    for url in collect_remote_image_urls(body) {
-        let (mime_type, bytes) = fetch_image(&client.0, &url, &policy).await.map_err(|e| {
-            ApiError::bad_request(format!("image {url} could not be used: {e}")).with_style(STYLE)
-        })?;
-        let data_base64 = base64::engine::general_purpose::STANDARD.encode(bytes);
-        images.insert(
-            url,
-            InlineImage {
-                mime_type,
-                data_base64,
-            },
-        );
-    }
-    Ok(images)
+    super::openai::fetch_images(client, collect_remote_image_urls(body), &policy, STYLE).await
 }
 
 pub async fn messages(

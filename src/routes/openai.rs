@@ -22,17 +22,18 @@ use crate::upstream::image_fetch::{fetch_image, ImageFetchPolicy};
 
 const STYLE: ErrorStyle = ErrorStyle::OpenAi;
 
-/// Fetches remote images for conversion (also used by the Responses route).
+/// Fetches remote images for conversion (also used by the Responses and Anthropic routes), answering a
+/// refused image in the calling route's `style`.
 pub(super) async fn fetch_images(
     client: &UpstreamClient,
     urls: Vec<String>,
     policy: &ImageFetchPolicy,
+    style: ErrorStyle,
 ) -> Result<HashMap<String, InlineImage>, ApiError> {
     let mut images = HashMap::new();
     for url in urls {
         let (mime_type, bytes) = fetch_image(&client.0, &url, policy).await.map_err(|e| {
-            ApiError::bad_request(format!("image_url {url} could not be used: {e}"))
-                .with_style(STYLE)
+            ApiError::bad_request(format!("image {url} could not be used: {e}")).with_style(style)
         })?;
         let data_base64 = base64::engine::general_purpose::STANDARD.encode(bytes);
         images.insert(
@@ -71,7 +72,7 @@ pub async fn chat_completions(
                 allow_private: settings.image_fetch_allow_private,
                 ..ImageFetchPolicy::default()
             };
-            fetch_images(&client, urls, &policy).await?
+            fetch_images(&client, urls, &policy, STYLE).await?
         };
         openai_to_gemini(&json, &images, &opts)
     }

@@ -128,7 +128,7 @@ pub async fn create(
             allow_private: settings.image_fetch_allow_private,
             ..ImageFetchPolicy::default()
         };
-        fetch_images(&client, urls, &policy).await?
+        fetch_images(&client, urls, &policy, STYLE).await?
     };
     let opts = ConvertOptions {
         compatibility_mode: settings.compatibility_mode,
