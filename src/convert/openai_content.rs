@@ -126,7 +126,8 @@ fn item_part(
     }
 }
 
-fn required_string<'a>(
+/// A string field that must be present (empty allowed), else a 400 naming `field.key`.
+pub(super) fn required_string<'a>(
     obj: &'a Map<String, Value>,
     key: &str,
     field: &str,
@@ -144,7 +145,7 @@ fn required_string<'a>(
     }
 }
 
-fn inline_data(mime_type: &str, data: &str) -> Value {
+pub(super) fn inline_data(mime_type: &str, data: &str) -> Value {
     json!({"inlineData": {"mimeType": mime_type, "data": data}})
 }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
-use super::openai_content::{mime_for_filename, parse_data_url};
+use super::openai_content::{inline_data, mime_for_filename, parse_data_url, required_string};
 use super::openai_request::InlineImage;
 use super::responses_tools::required_str;
 use super::ConvertError;
@@ -37,9 +37,9 @@ pub fn content_parts(
         let kind = required_str(obj, "type", &item_field)?;
         let part = match kind {
             "input_text" | "output_text" | "text" | "summary_text" | "reasoning_text" => {
-                text_part(required_str_or_empty(obj, "text", &item_field)?)
+                text_part(required_string(obj, "text", &item_field)?)
             }
-            "refusal" => text_part(required_str_or_empty(obj, "refusal", &item_field)?),
+            "refusal" => text_part(required_string(obj, "refusal", &item_field)?),
             "input_image" => Some(image_part(obj, &item_field, images)?),
             "input_file" => Some(file_part(obj, &item_field)?),
             other => {
@@ -52,28 +52,6 @@ pub fn content_parts(
         parts.extend(part);
     }
     Ok(parts)
-}
-
-fn required_str_or_empty<'a>(
-    obj: &'a Map<String, Value>,
-    key: &str,
-    field: &str,
-) -> Result<&'a str, ConvertError> {
-    match obj.get(key) {
-        Some(Value::String(text)) => Ok(text),
-        None | Some(Value::Null) => Err(ConvertError::invalid(
-            format!("{field}.{key}"),
-            "is required",
-        )),
-        Some(_) => Err(ConvertError::invalid(
-            format!("{field}.{key}"),
-            "must be a string",
-        )),
-    }
-}
-
-fn inline_data(mime_type: &str, data: &str) -> Value {
-    json!({"inlineData": {"mimeType": mime_type, "data": data}})
 }
 
 fn image_part(
