@@ -154,8 +154,10 @@ impl Application {
         );
         let shared = SharedSettings::new(settings.clone());
         let storage = StorageActor::new(store.clone()).start();
+        let fleet = Arc::new(crate::actors::credentials::FleetView::default());
         let supervisor = CredentialSupervisor::new(
             records,
+            fleet.clone(),
             actor_client,
             shared.clone(),
             options.clock.clone(),
@@ -180,6 +182,7 @@ impl Application {
         let state = AppState {
             settings: shared,
             supervisor,
+            fleet,
             storage,
             logs,
             store,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix::Addr;
 
 use crate::actors::config_actor::ConfigActor;
-use crate::actors::credentials::CredentialSupervisor;
+use crate::actors::credentials::{CredentialSupervisor, FleetView};
 use crate::actors::log_broadcaster::LogBroadcaster;
 use crate::actors::oauth_flows::OAuthFlows;
 use crate::actors::quota::QuotaActor;
@@ -23,6 +23,9 @@ use crate::store::Store;
 pub struct AppState {
     pub settings: SharedSettings,
     pub supervisor: Addr<CredentialSupervisor>,
+    /// The credential fleet as the supervisor publishes it: workers choose credentials from it without
+    /// a message.
+    pub fleet: Arc<FleetView>,
     pub storage: Addr<StorageActor>,
     pub logs: Addr<LogBroadcaster>,
     pub store: Arc<dyn Store>,

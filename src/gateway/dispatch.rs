@@ -4,9 +4,10 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::actors::credentials::choice::ChoiceRequest;
+use crate::actors::credentials::live_credential::SuccessReport;
 use crate::actors::credentials::messages::{
-    AcquireCredential, Choice, CredentialError, EnsureReady, Lease, Outcome, ReadyToken,
-    ReportOutcome,
+    Choice, CredentialError, EnsureReady, FoldSuccesses, Lease, Outcome, ReadyToken, ReportOutcome,
 };
 use crate::convert::session_key::SessionKey;
 use crate::error::{ApiError, ErrorKind};
@@ -29,8 +30,6 @@ pub enum DispatchError {
         error: UpstreamError,
         retry_after: u64,
     },
-    #[error("the credential registry is not answering")]
-    Mailbox,
 }
 
 impl From<DispatchError> for ApiError {
@@ -55,7 +54,6 @@ impl From<DispatchError> for ApiError {
                 ApiError::from(error).with_retry_after(retry_after)
             }
             DispatchError::Upstream(e) => e.into(),
-            DispatchError::Mailbox => ApiError::actor_unavailable("the credential registry"),
         }
     }
 }
@@ -84,6 +82,8 @@ impl From<UpstreamError> for ApiError {
 }
 
 /// Picks a ready credential not in `exclude`, waiting for a token refresh only when nothing is ready.
+/// The choice itself is read from the fleet's published snapshot on this thread (see
+/// `actors::credentials::fleet_view`); only a refresh is a message.
 pub async fn acquire(
     state: &AppState,
     base_model: &str,
@@ -91,18 +91,16 @@ pub async fn acquire(
     session: Option<SessionKey>,
 ) -> Result<Lease, DispatchError> {
     loop {
-        let choice = state
-            .supervisor
-            .send(AcquireCredential {
-                base_model: base_model.to_string(),
-                exclude: exclude.clone(),
-                session,
-            })
-            .await
-            .map_err(|_| DispatchError::Mailbox)??;
+        let request = ChoiceRequest {
+            base_model,
+            exclude,
+            session,
+        };
+        let settings = state.settings.current();
+        let choice = state.fleet.choose(&request, state.clock.now(), &settings)?;
         match choice {
             Choice::Ready(lease) => return Ok(lease),
-            Choice::NeedsRefresh { name, actor } => match actor.send(EnsureReady).await {
+            Choice::NeedsRefresh { name, actor, live } => match actor.send(EnsureReady).await {
                 Ok(Ok(ReadyToken {
                     access_token,
                     project,
@@ -112,6 +110,7 @@ pub async fn acquire(
                         access_token,
                         project,
                         actor,
+                        live,
                     })
                 }
                 Ok(Err(e)) => {
@@ -121,6 +120,20 @@ pub async fn acquire(
                 Err(_) => exclude.push(name),
             },
         }
+    }
+}
+
+/// Counts a success for the credential's usage. Most are only tallied where the credential publishes its
+/// status (no message, no thread woken); the first since the last fold asks its actor to fold, and one
+/// that ends a rest is reported at once so the rest ends as before.
+fn report_success(lease: &Lease, base_model: &str) {
+    match lease.live.count_success(base_model) {
+        SuccessReport::Tallied => {}
+        SuccessReport::AskFold => lease.actor.do_send(FoldSuccesses),
+        SuccessReport::ReportNow => lease.actor.do_send(ReportOutcome {
+            base_model: base_model.to_string(),
+            outcome: Outcome::Success,
+        }),
     }
 }
 
@@ -225,10 +238,7 @@ where
             Ok(value) => {
                 trace::note_attempt(started, attempt(&lease.name, None, None, "answered"));
                 log::info!("{base_model} answered by credential {}", lease.name);
-                lease.actor.do_send(ReportOutcome {
-                    base_model: base_model.to_string(),
-                    outcome: Outcome::Success,
-                });
+                report_success(&lease, base_model);
                 return Ok((value, lease));
             }
             Err(err) => {

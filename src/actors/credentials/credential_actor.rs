@@ -3,8 +3,10 @@
 //!
 //! Ordering: token refreshes are single-flight — a refresh in progress collects waiters and answers them
 //! all. Refreshes run in the background ahead of expiry (5 minutes), so requests normally never wait; a
-//! transient failure is retried with a short backoff while other credentials serve. Every change is
-//! pushed to the supervisor's cache and persisted through the `StorageActor`.
+//! transient failure is retried with a short backoff while other credentials serve. Every change a
+//! choice depends on is published to the credential's [`LiveCredential`] (read by request workers) and
+//! persisted through the `StorageActor`. Successes are tallied by the workers in the `LiveCredential`
+//! and folded into the usage counters here on [`FoldSuccesses`], at most about once per [`FOLD_DELAY`].
 //!
 //! Restart: the supervisor starts the actor again from the stored record; nothing lives only here.
 
@@ -17,6 +19,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use super::cooldown::{self, RestPolicy};
+use super::live_credential::LiveCredential;
 use super::merge::merge;
 use super::messages::*;
 use super::usage;
@@ -40,6 +43,10 @@ const MAX_ERROR_MESSAGE: usize = 500;
 const LEASE_TTL_MS: u64 = 15_000;
 const LEASE_POLL_MS: u64 = 250;
 const LEASE_WAIT_ROUNDS: u32 = 60;
+/// How long successes are tallied before they are folded into the usage counters: one message per
+/// busy credential per this interval instead of one per request; the counters lag by at most this
+/// (reads through [`GetRecord`] fold first, so the panel never lags).
+pub const FOLD_DELAY: Duration = Duration::from_secs(1);
 
 enum Refreshed {
     Here(
@@ -60,7 +67,6 @@ pub struct CredentialEnv {
     pub settings: SharedSettings,
     pub clock: Clock,
     pub storage: Addr<StorageActor>,
-    pub supervisor: Recipient<StatusChanged>,
     pub onboarding_poll: Duration,
     /// The store itself, for the cluster-wide refresh lease and reading tokens other instances refreshed.
     pub store: Arc<dyn Store>,
@@ -81,6 +87,8 @@ pub struct CredentialActor {
     failures_in_row: u32,
     last_refresh_error: Option<String>,
     refresh_timer: Option<SpawnHandle>,
+    /// The status this actor publishes and the successes workers tally for it.
+    live: Arc<LiveCredential>,
 }
 
 impl CredentialActor {
@@ -92,7 +100,7 @@ impl CredentialActor {
             .ok()
             .and_then(|f| f.expiry)
             .map_or(0, |e| e.timestamp());
-        Self {
+        let actor = Self {
             name,
             record,
             fields,
@@ -103,7 +111,16 @@ impl CredentialActor {
             failures_in_row: 0,
             last_refresh_error: None,
             refresh_timer: None,
-        }
+            live: Arc::default(),
+        };
+        // Published before the actor starts, so the credential can be chosen as soon as it is added.
+        actor.publish();
+        actor
+    }
+
+    /// Where this credential's status is published and its successes are tallied.
+    pub fn live(&self) -> Arc<LiveCredential> {
+        self.live.clone()
     }
 
     fn now(&self) -> i64 {
@@ -150,14 +167,27 @@ impl CredentialActor {
                 .collect(),
             preview: self.record.state.preview,
             broken: self.fields.is_err(),
+            rests: cooldown::models_with_rests(&self.record.state),
         }
     }
 
     fn publish(&self) {
-        self.env.supervisor.do_send(StatusChanged {
-            name: self.name.clone(),
-            status: self.status(),
-        });
+        self.live.publish(self.status());
+    }
+
+    /// Adds the successes tallied by the workers to the usage counters (written lazily, like every
+    /// success count).
+    fn fold_successes(&mut self) {
+        let tally = self.live.take_successes();
+        if tally.is_empty() {
+            return;
+        }
+        let now = self.now();
+        for (model, n) in tally {
+            usage::count_successes(&mut self.record.state.usage, &model, n, now);
+        }
+        self.record.state.last_success = Some(now);
+        self.persist(false);
     }
 
     fn persist(&mut self, urgent: bool) {
@@ -563,10 +593,19 @@ impl Handler<ReportOutcome> for CredentialActor {
     }
 }
 
+impl Handler<FoldSuccesses> for CredentialActor {
+    type Result = ();
+
+    fn handle(&mut self, _: FoldSuccesses, ctx: &mut Self::Context) {
+        ctx.run_later(FOLD_DELAY, |act, _| act.fold_successes());
+    }
+}
+
 impl Handler<GetRecord> for CredentialActor {
     type Result = MessageResult<GetRecord>;
 
     fn handle(&mut self, _: GetRecord, _: &mut Self::Context) -> Self::Result {
+        self.fold_successes();
         let mut record = self.record.clone();
         usage::roll(&mut record.state.usage, self.now());
         MessageResult(record)
@@ -620,6 +659,8 @@ impl Handler<ResetUsage> for CredentialActor {
     type Result = ();
 
     fn handle(&mut self, _: ResetUsage, _: &mut Self::Context) {
+        // Successes before the reset are part of what it zeroes.
+        self.fold_successes();
         let usage = &mut self.record.state.usage;
         usage.total_calls = 0;
         usage.pro_calls = 0;
@@ -693,6 +734,7 @@ impl Handler<StopCredential> for CredentialActor {
     type Result = ();
 
     fn handle(&mut self, _: StopCredential, ctx: &mut Self::Context) {
+        self.fold_successes();
         self.answer_waiters(Err(CredentialError::NotReady(
             self.name.to_string(),
             "removed".into(),

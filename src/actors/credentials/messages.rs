@@ -1,14 +1,14 @@
 //! The messages of the credential supervisor and the credential actors: each a struct with named
 //! fields and a typed result.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use actix::prelude::*;
 use serde_json::Value;
 
 use super::credential_actor::CredentialActor;
-use crate::convert::session_key::SessionKey;
+use super::live_credential::LiveCredential;
 use crate::store::CredentialRecord;
 use crate::upstream::classify::Verdict;
 
@@ -19,6 +19,8 @@ pub struct Lease {
     pub access_token: Arc<str>,
     pub project: Arc<str>,
     pub actor: Addr<CredentialActor>,
+    /// Where successes are counted without a message (see `live_credential`).
+    pub live: Arc<LiveCredential>,
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
@@ -37,8 +39,8 @@ pub enum CredentialError {
     NotReady(String, String),
 }
 
-/// The supervisor's cached view of one credential, pushed by its actor whenever it changes, so choosing a
-/// credential never waits on the credential actors.
+/// What choosing a credential needs to know of it, published by its actor whenever it changes (see
+/// `live_credential`), so choosing never waits on the credential actors.
 #[derive(Debug, Clone, Default)]
 pub struct CredentialStatus {
     pub enabled: bool,
@@ -50,24 +52,9 @@ pub struct CredentialStatus {
     pub preview: bool,
     /// A permanent problem (no refresh token, unparseable file) keeps it out of rotation.
     pub broken: bool,
-}
-
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct StatusChanged {
-    pub name: Arc<str>,
-    pub status: CredentialStatus,
-}
-
-/// Choose the credential for the next upstream call.
-#[derive(Message)]
-#[rtype(result = "Result<Choice, CredentialError>")]
-pub struct AcquireCredential {
-    pub base_model: String,
-    /// Credentials already tried by this request.
-    pub exclude: Vec<Arc<str>>,
-    /// The conversation the request belongs to (session affinity), if known.
-    pub session: Option<SessionKey>,
+    /// Models with a rest or a 429 streak that the next success must end, so a success with one of
+    /// them is reported to the actor at once instead of tallied.
+    pub rests: BTreeSet<String>,
 }
 
 pub enum Choice {
@@ -76,6 +63,7 @@ pub enum Choice {
     NeedsRefresh {
         name: Arc<str>,
         actor: Addr<CredentialActor>,
+        live: Arc<LiveCredential>,
     },
 }
 
@@ -103,14 +91,24 @@ pub enum Outcome {
     Transport(String),
 }
 
-/// Report after each upstream call. Answers until when (unix seconds) the credential now rests for the
-/// model, if it does; successes are sent without waiting for the answer.
+/// Report after a failed upstream call, or a success that ends a rest. Answers until when (unix seconds)
+/// the credential now rests for the model, if it does; successes are sent without waiting for the
+/// answer. Other successes are tallied in the credential's `LiveCredential` and folded by
+/// [`FoldSuccesses`].
 #[derive(Message)]
 #[rtype(result = "Option<i64>")]
 pub struct ReportOutcome {
     pub base_model: String,
     pub outcome: Outcome,
 }
+
+/// Fold the successes tallied since the last fold into the usage counters, a moment from now (sent by
+/// the first success after a fold, so a busy credential gets about one per [`FOLD_DELAY`]).
+///
+/// [`FOLD_DELAY`]: super::credential_actor::FOLD_DELAY
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct FoldSuccesses;
 
 /// Add a credential, or replace the JSON of the one with that name (keeping its state).
 #[derive(Message)]
