@@ -177,7 +177,10 @@ impl Application {
             options.clock.clone(),
         )
         .start();
-        let history = RequestHistory::new(settings.request_history_size, store.clone()).start();
+        let traces = Arc::new(crate::actors::request_history::TraceInbox::default());
+        let history =
+            RequestHistory::new(settings.request_history_size, store.clone(), traces.clone())
+                .start();
         let metrics = Arc::new(crate::observe::metrics::Metrics::new()?);
         let state = AppState {
             settings: shared,
@@ -196,6 +199,7 @@ impl Application {
             panel_secret: Arc::from(panel_secret),
             metrics,
             history,
+            traces,
         };
 
         if settings.auto_load_env_creds {

@@ -10,7 +10,7 @@ use crate::actors::credentials::{CredentialSupervisor, FleetView};
 use crate::actors::log_broadcaster::LogBroadcaster;
 use crate::actors::oauth_flows::OAuthFlows;
 use crate::actors::quota::QuotaActor;
-use crate::actors::request_history::RequestHistory;
+use crate::actors::request_history::{RequestHistory, TraceInbox};
 use crate::actors::response_store::ResponseStore;
 use crate::actors::sessions::SessionGuard;
 use crate::actors::storage::StorageActor;
@@ -44,6 +44,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Recent decision traces and the daily token counts.
     pub history: Addr<RequestHistory>,
+    /// Where finished requests leave their traces for `history`.
+    pub traces: Arc<TraceInbox>,
 }
 
 /// One awc client per worker thread, built in the `HttpServer::new` factory.

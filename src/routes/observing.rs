@@ -15,7 +15,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 use bytes::Bytes;
 
-use crate::actors::request_history::{Record, RequestHistory};
+use crate::actors::request_history::{RequestHistory, TakeInbox, TraceInbox};
 use crate::observe::metrics::Metrics;
 use crate::observe::trace::{Trace, TraceRecord};
 use crate::state::AppState;
@@ -71,6 +71,7 @@ pub async fn observe(
     let finisher = state.map(|s| Finisher {
         metrics: s.metrics.clone(),
         history: s.history.clone(),
+        inbox: s.traces.clone(),
         traced,
     });
     Ok(res.map_body(|_, body| TracedBody {
@@ -83,6 +84,7 @@ pub async fn observe(
 struct Finisher {
     metrics: Arc<Metrics>,
     history: Addr<RequestHistory>,
+    inbox: Arc<TraceInbox>,
     traced: bool,
 }
 
@@ -135,7 +137,10 @@ impl Finisher {
                 Err(e) => log::warn!("trace {} not logged: {e}", record.id),
             }
         }
-        self.history.do_send(Record(Arc::new(record)));
+        // Queued, not messaged: the history is woken once per batch, not once per request.
+        if self.inbox.push(Arc::new(record)) {
+            self.history.do_send(TakeInbox);
+        }
     }
 }
 
