@@ -6,7 +6,8 @@
 #     straight to the fake with the equivalent Code Assist envelope;
 #   - streaming: time to first token, total time of a 100-chunk stream, and the gap between a
 #     chunk leaving the fake (stamped with its send time) and reaching the client;
-#   - memory: idle RSS with 1 and with 10,000 credentials, peak RSS with 1,000 open streams.
+#   - memory: idle RSS with 1 and with 10,000 credentials, peak RSS with 1,000 open streams;
+#   - keyed traffic: password versus `sk-` keys per backend (scripts/bench-keys.sh).
 # Prints the table with PASS/MISS per goal and writes it to docs/benchmark.md.
 #
 # Knobs (environment): BENCH_SECONDS (per load figure, default 10), BENCH_STREAMS (streams per
@@ -197,6 +198,11 @@ rss_of "$GATEWAY_PID" idle_10000
 stop "$GATEWAY_PID"
 stop "$FAKE_PID"
 
+# ---- keyed traffic ------------------------------------------------------------------------
+# Password versus `sk-` keys on files, Redis and PostgreSQL (BENCH_KEYS_BACKENDS limits them).
+log "keyed traffic: scripts/bench-keys.sh"
+BENCH_KEYS_OUT=$WORK/keys.md scripts/bench-keys.sh
+
 # ---- report -------------------------------------------------------------------------------
 {
     echo "placement: client, fake Google and gateway run on the same $(nproc)-core machine and share its cores; nothing is pinned, so the direct figures also run with the gateway idle beside them"
@@ -209,4 +215,5 @@ stop "$FAKE_PID"
 
 mkdir -p "$(dirname "$OUT")"
 "$CLIENT" report --results "$RESULTS" --markdown "$OUT" --notes "$ROOT/docs/benchmark-notes.md" > /dev/null
+{ echo; cat "$WORK/keys.md"; } >> "$OUT"
 log "written to $OUT"

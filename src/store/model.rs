@@ -150,6 +150,16 @@ impl ApiKeyRecord {
     }
 }
 
+/// One debit of a batch ([`crate::store::Store::debit_keys`]): the arguments of `debit_key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DebitRequest {
+    pub api_key: String,
+    pub model: String,
+    pub cost: u64,
+    /// Unix seconds; the key must expire after it.
+    pub now: i64,
+}
+
 /// Result of an atomic debit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DebitOutcome {

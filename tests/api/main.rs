@@ -16,6 +16,7 @@ mod dialects;
 mod field_lessons;
 mod fleet;
 mod gemini_native;
+mod key_batches;
 mod keys;
 mod management;
 mod observe;
