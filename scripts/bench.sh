@@ -16,6 +16,8 @@
 # release build goes, default ./target).
 #
 # `scripts/bench.sh bodies` runs only the request-body memory budget (scripts/bench-bodies.sh).
+# `scripts/bench-cpu.sh [BIN_DIR]` measures the gateway's CPU time per request and per thread, the
+# figure to compare two builds by when the machine is shared.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

@@ -1,4 +1,5 @@
-//! The credential fleet: one actor per Google account under a supervisor that chooses who serves.
+//! The credential fleet: one actor per Google account, a supervisor that publishes the fleet, and the
+//! choice request workers make from what they publish (`fleet_view`, `choice`, `live_credential`).
 
 pub mod affinity;
 pub mod choice;
