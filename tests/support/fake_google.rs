@@ -111,6 +111,12 @@ impl FakeGoogle {
                 .default_service(web::to(dispatch::dispatch))
         })
         .workers(options.workers.max(1))
+        // A burst of hundreds of upstream calls on a busy machine can leave this one worker behind
+        // for seconds: actix's 5 s defaults would then answer 408 or drop pooled connections the
+        // gateway is about to reuse, which Google does not do.
+        .client_request_timeout(std::time::Duration::from_secs(60))
+        .keep_alive(std::time::Duration::from_secs(75))
+        .backlog(4096)
         // Google's front ends send each stream event at once; Nagle's algorithm would hold small
         // events back until the previous one is acknowledged.
         .tcp_nodelay(true)
