@@ -20,6 +20,7 @@ pub async fn load_all(state: &AppState) -> Value {
             Ok(credential) => {
                 let record = CredentialRecord {
                     name: found.name.clone(),
+                    kind: Default::default(),
                     credential,
                     state: CredentialState::default(),
                 };

@@ -186,6 +186,7 @@ pub async fn upload(
             Ok(credential) => {
                 let record = CredentialRecord {
                     name: filename.clone(),
+                    kind: crate::store::CredentialKind::detect(&credential),
                     credential,
                     state: CredentialState::default(),
                 };

@@ -11,15 +11,18 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use serde_json::{Map, Value};
 use tokio_postgres::{NoTls, Row};
 
-use super::{masked, ApiKeyRecord, CredentialRecord, DebitOutcome, Store, StoreError};
+use super::{
+    masked, ApiKeyRecord, CredentialKind, CredentialRecord, DebitOutcome, Store, StoreError,
+};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const POOL_SIZE: usize = 16;
 
 /// Applied in order, each once, recorded in `schema_migrations`. `{s}` is the quoted schema.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    r"
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        r"
 CREATE TABLE {s}.credentials (
     name text PRIMARY KEY,
     credential jsonb NOT NULL,
@@ -56,7 +59,13 @@ CREATE TABLE {s}.leases (
     expires_at timestamptz NOT NULL
 );
 ",
-)];
+    ),
+    // Credential kinds: rows written before them are Code Assist logins.
+    (
+        2,
+        "ALTER TABLE {s}.credentials ADD COLUMN kind text NOT NULL DEFAULT 'code_assist';",
+    ),
+];
 
 /// The SQL of every operation, with the schema filled in once.
 struct Sql {
@@ -90,18 +99,19 @@ impl Sql {
     fn new(s: &str) -> Self {
         Self {
             load_credentials: format!(
-                "SELECT name, credential, state FROM {s}.credentials ORDER BY name"
+                "SELECT name, credential, state, kind FROM {s}.credentials ORDER BY name"
             ),
             get_credential: format!(
-                "SELECT name, credential, state FROM {s}.credentials WHERE name = $1"
+                "SELECT name, credential, state, kind FROM {s}.credentials WHERE name = $1"
             ),
             // One statement, so the generation moves in the same transaction as the write.
             put_credential: format!(
                 "WITH written AS (
-                     INSERT INTO {s}.credentials (name, credential, state, updated_at)
-                     VALUES ($1, $2, $3, now())
+                     INSERT INTO {s}.credentials (name, credential, state, kind, updated_at)
+                     VALUES ($1, $2, $3, $4, now())
                      ON CONFLICT (name) DO UPDATE
-                     SET credential = EXCLUDED.credential, state = EXCLUDED.state, updated_at = now()
+                     SET credential = EXCLUDED.credential, state = EXCLUDED.state,
+                         kind = EXCLUDED.kind, updated_at = now()
                      RETURNING 1)
                  UPDATE {s}.generation SET value = value + 1 WHERE id = 1"
             ),
@@ -245,8 +255,12 @@ fn credential_from_row(row: &Row) -> Result<CredentialRecord, StoreError> {
         return Err(corrupt("credential is not a JSON object".into()));
     };
     let state = serde_json::from_value(state).map_err(|e| corrupt(e.to_string()))?;
+    let kind: String = row.try_get(3).map_err(|e| corrupt(e.to_string()))?;
+    let kind = CredentialKind::parse(&kind)
+        .ok_or_else(|| corrupt(format!("unknown credential kind `{kind}`")))?;
     Ok(CredentialRecord {
         name: name.clone(),
+        kind,
         credential,
         state,
     })
@@ -413,7 +427,7 @@ impl Store for PostgresStore {
         let state = json(&record.state, "credential state")?;
         self.execute(
             &self.sql.put_credential,
-            &[&record.name, &credential, &state],
+            &[&record.name, &credential, &state, &record.kind.as_str()],
         )
         .await
         .map(|_| ())
