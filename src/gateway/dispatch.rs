@@ -48,6 +48,10 @@ impl From<DispatchError> for ApiError {
                 )
                 .with_retry_after(wait_secs.max(1) as u64)
             }
+            // No kind in the pool serves the model: the model is not available here.
+            DispatchError::NoCredential(e @ CredentialError::NoneServes(_)) => {
+                ApiError::new(ErrorKind::NotFound, e.to_string())
+            }
             DispatchError::NoCredential(e) => {
                 ApiError::unavailable(format!("no credential available: {e}"))
             }
@@ -104,13 +108,17 @@ pub async fn acquire(
             Choice::Ready(lease) => return Ok(lease),
             Choice::NeedsRefresh { name, actor } => match actor.send(EnsureReady).await {
                 Ok(Ok(ReadyToken {
+                    kind,
                     access_token,
                     project,
+                    location,
                 })) => {
                     return Ok(Lease {
                         name,
+                        kind,
                         access_token,
                         project,
+                        location,
                         actor,
                     })
                 }

@@ -13,14 +13,27 @@ use crate::store::{CredentialRecord, CredentialState};
 
 /// Adds every valid credential variable to the rotation; answers a per-variable result.
 pub async fn load_all(state: &AppState) -> Value {
+    load(state, true).await
+}
+
+/// API keys and Vertex credentials from the environment: setting them is the opt-in, so they load at
+/// every start, `AUTO_LOAD_ENV_CREDS` or not.
+pub async fn load_other_kinds(state: &AppState) -> Value {
+    load(state, false).await
+}
+
+async fn load(state: &AppState, with_oauth: bool) -> Value {
     let mut results = Vec::new();
     let mut loaded = 0usize;
-    for found in collect(&state.env) {
+    let found_all = collect(&state.env)
+        .into_iter()
+        .filter(|c| with_oauth || c.kind != crate::store::CredentialKind::CodeAssist);
+    for found in found_all {
         match found.result {
             Ok(credential) => {
                 let record = CredentialRecord {
                     name: found.name.clone(),
-                    kind: Default::default(),
+                    kind: found.kind,
                     credential,
                     state: CredentialState::default(),
                 };
@@ -49,7 +62,10 @@ pub async fn load_all(state: &AppState) -> Value {
     })
 }
 
-pub async fn load(_: PanelSession, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn load_route(
+    _: PanelSession,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(load_all(&state).await))
 }
 

@@ -3,6 +3,8 @@
 pub mod affinity;
 pub mod cooldown;
 pub mod credential_actor;
+pub mod kind_auth;
+pub mod kind_select;
 pub mod merge;
 pub mod messages;
 pub mod supervisor;

@@ -15,6 +15,7 @@ use futures_util::future::join_all;
 
 use super::affinity::AffinityTable;
 use super::credential_actor::{CredentialActor, CredentialEnv};
+use super::kind_select;
 use super::messages::*;
 use crate::actors::storage::messages::{DeleteCredential, SaveCredential};
 use crate::actors::storage::StorageActor;
@@ -156,6 +157,9 @@ impl CredentialSupervisor {
     fn usable(&self, name: &Arc<str>, msg: &AcquireCredential, now: i64) -> Option<&Entry> {
         let entry = self.entries.get(name)?;
         let s = &entry.status;
+        if !kind_select::serves(s.kind, &self.settings.current(), &msg.base_model) {
+            return None;
+        }
         let cooling = s
             .cooldowns
             .get(&msg.base_model)
@@ -170,9 +174,17 @@ impl CredentialSupervisor {
         if self.entries.is_empty() {
             return CredentialError::NoneLoaded;
         }
-        let enabled: Vec<&Entry> = self
+        let settings = self.settings.current();
+        let serving: Vec<&Entry> = self
             .entries
             .values()
+            .filter(|e| kind_select::serves(e.status.kind, &settings, &msg.base_model))
+            .collect();
+        if serving.is_empty() {
+            return CredentialError::NoneServes(msg.base_model.clone());
+        }
+        let enabled: Vec<&Entry> = serving
+            .into_iter()
             .filter(|e| e.status.enabled && !e.status.broken)
             .collect();
         if enabled.is_empty() {
@@ -253,10 +265,17 @@ impl CredentialSupervisor {
             return Err(CredentialError::NoneLoaded);
         }
         let now = self.clock.now();
-        let per_rotation = self.settings.current().calls_per_rotation.max(1);
+        let settings = self.settings.current();
+        let per_rotation = settings.calls_per_rotation.max(1);
         let start = self.cursor % n;
         let mut fallback: Option<(usize, Arc<str>, Addr<CredentialActor>)> = None;
-        for step in 0..n {
+        // One pass per rank of `UPSTREAM_PREFERENCE` (a single pass when it is empty); within a pass
+        // the rotation is the usual one.
+        let ranks = kind_select::ranks(&settings.upstream_preference);
+        let passes = ranks
+            .iter()
+            .flat_map(|rank| (0..n).map(move |step| (*rank, step)));
+        for (rank, step) in passes {
             let idx = (start + step) % n;
             let Some(name) = self.order.get(idx).cloned() else {
                 continue;
@@ -265,6 +284,9 @@ impl CredentialSupervisor {
                 continue;
             };
             let s = &entry.status;
+            if ranks.len() > 1 && kind_select::rank(s.kind, &settings.upstream_preference) != rank {
+                continue;
+            }
             let ready =
                 s.token_valid_until > now && s.access_token.is_some() && s.project.is_some();
             if !ready {
@@ -278,8 +300,10 @@ impl CredentialSupervisor {
             };
             let lease = Lease {
                 name: name.clone(),
+                kind: s.kind,
                 access_token: token,
                 project,
+                location: s.location.clone(),
                 actor: entry.addr.clone(),
             };
             if idx != start {

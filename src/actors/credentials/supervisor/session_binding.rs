@@ -61,8 +61,10 @@ impl CredentialSupervisor {
         Some(match (&s.access_token, &s.project) {
             (Some(token), Some(project)) if s.token_valid_until > now => Choice::Ready(Lease {
                 name: name.clone(),
+                kind: s.kind,
                 access_token: token.clone(),
                 project: project.clone(),
+                location: s.location.clone(),
                 actor: entry.addr.clone(),
             }),
             _ => Choice::NeedsRefresh {
