@@ -2,6 +2,7 @@
 //! request is the same Gemini request and the answer the same (unwrapped) Gemini response. The gateway
 //! calls only this; `code_assist`, `gemini_api` and `vertex` each know one API.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -61,6 +62,56 @@ fn bare<'a>(
     }
 }
 
+/// Safety categories only Code Assist accepts; the public APIs refuse a request naming them (the
+/// Gemini API also refuses `HARM_CATEGORY_JAILBREAK`, which Vertex knows).
+const IMAGE_CATEGORIES: &[&str] = &[
+    "HARM_CATEGORY_IMAGE_HATE",
+    "HARM_CATEGORY_IMAGE_DANGEROUS_CONTENT",
+    "HARM_CATEGORY_IMAGE_HARASSMENT",
+    "HARM_CATEGORY_IMAGE_SEXUALLY_EXPLICIT",
+];
+const JAILBREAK: &str = "HARM_CATEGORY_JAILBREAK";
+
+/// The request as `kind`'s API accepts it: the same Gemini request minus the safety categories (and,
+/// for the Gemini API, the Vertex-only `labels`) that API would refuse with 400.
+pub fn request_for(kind: CredentialKind, request: &Value) -> Cow<'_, Value> {
+    let refused = |category: &str| match kind {
+        CredentialKind::CodeAssist => false,
+        CredentialKind::Vertex => IMAGE_CATEGORIES.contains(&category),
+        CredentialKind::GeminiApiKey => {
+            IMAGE_CATEGORIES.contains(&category) || category == JAILBREAK
+        }
+    };
+    let names_refused = request
+        .get("safetySettings")
+        .and_then(Value::as_array)
+        .is_some_and(|list| {
+            list.iter().any(|s| {
+                s.get("category")
+                    .and_then(Value::as_str)
+                    .is_some_and(&refused)
+            })
+        });
+    let labels = kind == CredentialKind::GeminiApiKey && request.get("labels").is_some();
+    if !names_refused && !labels {
+        return Cow::Borrowed(request);
+    }
+    let mut owned = request.clone();
+    if let Some(Value::Array(list)) = owned.get_mut("safetySettings") {
+        list.retain(|s| {
+            !s.get("category")
+                .and_then(Value::as_str)
+                .is_some_and(&refused)
+        });
+    }
+    if labels {
+        if let Some(map) = owned.as_object_mut() {
+            map.remove("labels");
+        }
+    }
+    Cow::Owned(owned)
+}
+
 /// `generateContent`: the whole answer, unwrapped from the Code Assist envelope when there is one.
 pub async fn generate(
     client: &awc::Client,
@@ -71,7 +122,10 @@ pub async fn generate(
     timeout: Duration,
 ) -> Result<Value, UpstreamError> {
     let resp = match bare(settings, &cred, model, "generateContent") {
-        Some((url, auth)) => gemini_api::post_json(client, &url, auth, request, timeout).await?,
+        Some((url, auth)) => {
+            let request = request_for(cred.kind, request);
+            gemini_api::post_json(client, &url, auth, &*request, timeout).await?
+        }
         None => {
             let envelope = EnvelopeRef {
                 model,
@@ -101,7 +155,8 @@ pub async fn open_stream(
     match bare(settings, &cred, model, "streamGenerateContent") {
         Some((url, auth)) => {
             let url = format!("{url}?alt=sse");
-            gemini_api::open_stream(client, &url, auth, request, head_timeout).await
+            let request = request_for(cred.kind, request);
+            gemini_api::open_stream(client, &url, auth, &*request, head_timeout).await
         }
         None => {
             let envelope = EnvelopeRef {
@@ -138,5 +193,46 @@ pub async fn count_tokens(
             let endpoint = &settings.code_assist_endpoint;
             code_assist::count_tokens(client, endpoint, cred.token, body, timeout).await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn categories(v: &Value) -> Vec<&str> {
+        v["safetySettings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["category"].as_str().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn each_api_gets_only_the_safety_categories_it_knows() {
+        let request = json!({
+            "contents": [],
+            "labels": {"team": "a"},
+            "safetySettings": [
+                {"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"},
+                {"category": "HARM_CATEGORY_IMAGE_HATE", "threshold": "BLOCK_NONE"},
+                {"category": "HARM_CATEGORY_JAILBREAK", "threshold": "BLOCK_NONE"},
+            ],
+        });
+        assert!(matches!(
+            request_for(CredentialKind::CodeAssist, &request),
+            Cow::Borrowed(_)
+        ));
+        let vertex = request_for(CredentialKind::Vertex, &request);
+        assert_eq!(
+            categories(&vertex),
+            vec!["HARM_CATEGORY_HARASSMENT", "HARM_CATEGORY_JAILBREAK"]
+        );
+        assert_eq!(vertex["labels"]["team"], "a");
+        let key = request_for(CredentialKind::GeminiApiKey, &request);
+        assert_eq!(categories(&key), vec!["HARM_CATEGORY_HARASSMENT"]);
+        assert!(key.get("labels").is_none());
     }
 }

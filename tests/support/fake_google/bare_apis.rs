@@ -90,6 +90,9 @@ pub(crate) async fn handle(shared: &Arc<Shared>, call: &Call, target: BareTarget
                     "Invalid JSON payload: missing field \"contents\".",
                 );
             }
+            if let Some(refusal) = refuse_unknown_fields(call) {
+                return refusal;
+            }
             // The shared generator reads the Code Assist envelope; give it one and answer bare.
             let enveloped = Call {
                 method: call.method.clone(),
@@ -109,6 +112,36 @@ pub(crate) async fn handle(shared: &Arc<Shared>, call: &Call, target: BareTarget
             "The requested URL was not found on this server.",
         ),
     }
+}
+
+/// Like Google, the public APIs refuse request fields only Code Assist knows: image safety
+/// categories everywhere, `HARM_CATEGORY_JAILBREAK` and `labels` on the Gemini API.
+fn refuse_unknown_fields(call: &Call) -> Option<HttpResponse> {
+    let gemini_api = call.path.starts_with("/v1beta/");
+    let settings = call.body.get("safetySettings").and_then(Value::as_array);
+    for (i, setting) in settings.into_iter().flatten().enumerate() {
+        let category = setting
+            .get("category")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let refused = category.starts_with("HARM_CATEGORY_IMAGE_")
+            || (gemini_api && category == "HARM_CATEGORY_JAILBREAK");
+        if refused {
+            return Some(super::dispatch::google_error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_ARGUMENT",
+                &format!("Invalid value at 'safety_settings[{i}].category', \"{category}\""),
+            ));
+        }
+    }
+    if gemini_api && call.body.get("labels").is_some() {
+        return Some(super::dispatch::google_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_ARGUMENT",
+            "Invalid JSON payload received. Unknown name \"labels\": Cannot find field.",
+        ));
+    }
+    None
 }
 
 /// Google's answer to a key it does not know.
