@@ -640,6 +640,18 @@ impl Handler<FetchEmail> for CredentialActor {
     type Result = ResponseActFuture<Self, Result<String, FetchEmailError>>;
 
     fn handle(&mut self, _: FetchEmail, _: &mut Self::Context) -> Self::Result {
+        // Only OAuth logins have an account to ask about; a key has no email and a service account
+        // names its own.
+        if self.record.kind != CredentialKind::CodeAssist {
+            let email = self
+                .record
+                .credential
+                .get("client_email")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| FetchEmailError::Google("an API key has no account email".into()));
+            return Box::pin(actix::fut::ready(email));
+        }
         let client = self.env.client.clone();
         let base = self.env.settings.current().googleapis_proxy_url.clone();
         let token = self.token().map(str::to_string);

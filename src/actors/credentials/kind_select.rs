@@ -19,6 +19,25 @@ pub fn serves(kind: CredentialKind, settings: &Settings, base_model: &str) -> bo
     patterns.iter().any(|p| matches(p, base_model))
 }
 
+/// Which kinds serve one model, worked out once per choice rather than once per credential scanned.
+#[derive(Debug, Clone, Copy)]
+pub struct Serving([bool; 3]);
+
+impl Serving {
+    pub fn of(settings: &Settings, base_model: &str) -> Self {
+        Self(CredentialKind::ALL.map(|kind| serves(kind, settings, base_model)))
+    }
+
+    pub fn kind(self, kind: CredentialKind) -> bool {
+        let Self([code_assist, api_key, vertex]) = self;
+        match kind {
+            CredentialKind::CodeAssist => code_assist,
+            CredentialKind::GeminiApiKey => api_key,
+            CredentialKind::Vertex => vertex,
+        }
+    }
+}
+
 /// `pattern` with `*` standing for any run of characters.
 fn matches(pattern: &str, name: &str) -> bool {
     let mut parts = pattern.split('*');
@@ -49,6 +68,25 @@ pub fn rank(kind: CredentialKind, preference: &[String]) -> usize {
         .filter_map(|name| CredentialKind::parse(name))
         .position(|k| k == kind)
         .unwrap_or(preference.len())
+}
+
+/// Each kind's rank, read from the setting once per choice.
+#[derive(Debug, Clone, Copy)]
+pub struct Ranks([usize; 3]);
+
+impl Ranks {
+    pub fn of(preference: &[String]) -> Self {
+        Self(CredentialKind::ALL.map(|kind| rank(kind, preference)))
+    }
+
+    pub fn kind(self, kind: CredentialKind) -> usize {
+        let Self([code_assist, api_key, vertex]) = self;
+        match kind {
+            CredentialKind::CodeAssist => code_assist,
+            CredentialKind::GeminiApiKey => api_key,
+            CredentialKind::Vertex => vertex,
+        }
+    }
 }
 
 /// The distinct ranks in use, in order: the passes the rotation makes.

@@ -154,10 +154,16 @@ impl CredentialSupervisor {
         );
     }
 
-    fn usable(&self, name: &Arc<str>, msg: &AcquireCredential, now: i64) -> Option<&Entry> {
+    fn usable(
+        &self,
+        name: &Arc<str>,
+        msg: &AcquireCredential,
+        now: i64,
+        serving: kind_select::Serving,
+    ) -> Option<&Entry> {
         let entry = self.entries.get(name)?;
         let s = &entry.status;
-        if !kind_select::serves(s.kind, &self.settings.current(), &msg.base_model) {
+        if !serving.kind(s.kind) {
             return None;
         }
         let cooling = s
@@ -272,6 +278,8 @@ impl CredentialSupervisor {
         // One pass per rank of `UPSTREAM_PREFERENCE` (a single pass when it is empty); within a pass
         // the rotation is the usual one.
         let ranks = kind_select::ranks(&settings.upstream_preference);
+        let serving = kind_select::Serving::of(&settings, &msg.base_model);
+        let rank_of = kind_select::Ranks::of(&settings.upstream_preference);
         let passes = ranks
             .iter()
             .flat_map(|rank| (0..n).map(move |step| (*rank, step)));
@@ -280,11 +288,11 @@ impl CredentialSupervisor {
             let Some(name) = self.order.get(idx).cloned() else {
                 continue;
             };
-            let Some(entry) = self.usable(&name, msg, now) else {
+            let Some(entry) = self.usable(&name, msg, now, serving) else {
                 continue;
             };
             let s = &entry.status;
-            if ranks.len() > 1 && kind_select::rank(s.kind, &settings.upstream_preference) != rank {
+            if ranks.len() > 1 && rank_of.kind(s.kind) != rank {
                 continue;
             }
             let ready =

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 
 use super::CredentialSupervisor;
+use crate::actors::credentials::kind_select;
 use crate::actors::credentials::messages::{AcquireCredential, Choice, CredentialError, Lease};
 use crate::convert::session_key::SessionKey;
 
@@ -56,7 +57,8 @@ impl Handler<AcquireCredential> for CredentialSupervisor {
 impl CredentialSupervisor {
     /// The bound credential as a choice, if it may serve this request.
     fn bound_choice(&self, name: &Arc<str>, msg: &AcquireCredential, now: i64) -> Option<Choice> {
-        let entry = self.usable(name, msg, now)?;
+        let serving = kind_select::Serving::of(&self.settings.current(), &msg.base_model);
+        let entry = self.usable(name, msg, now, serving)?;
         let s = &entry.status;
         Some(match (&s.access_token, &s.project) {
             (Some(token), Some(project)) if s.token_valid_until > now => Choice::Ready(Lease {
