@@ -59,15 +59,9 @@ pub fn is_credential_var(name: &str) -> bool {
         || name.starts_with("GOOGLE_CREDENTIALS_")
 }
 
-/// Every credential variable in `env`, parsed: OAuth logins in name order, then API keys and Vertex
-/// credentials (`env_kind_credentials`).
+/// Every OAuth credential variable in `env`, parsed, in name order (API keys and Vertex credentials:
+/// `env_kind_credentials::collect`).
 pub fn collect(env: &HashMap<String, String>) -> Vec<EnvCredential> {
-    let mut all = collect_oauth(env);
-    all.extend(crate::env_kind_credentials::collect(env));
-    all
-}
-
-fn collect_oauth(env: &HashMap<String, String>) -> Vec<EnvCredential> {
     let mut vars: Vec<(&String, &String)> =
         env.iter().filter(|(k, _)| is_credential_var(k)).collect();
     vars.sort();

@@ -6,10 +6,17 @@ use serde_json::{json, Map, Value};
 use super::creds::all_records;
 use crate::actors::credentials::messages::{AddCredential, RemoveCredential};
 use crate::auth::panel::PanelSession;
-use crate::env_credentials::{collect, ENV_PREFIX};
+use crate::env_credentials::{EnvCredential, ENV_PREFIX};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{CredentialRecord, CredentialState};
+
+/// Every credential variable: OAuth logins, then API keys and Vertex credentials.
+fn collect(env: &std::collections::HashMap<String, String>) -> Vec<EnvCredential> {
+    let mut all = crate::env_credentials::collect(env);
+    all.extend(crate::env_kind_credentials::collect(env));
+    all
+}
 
 /// Adds every valid credential variable to the rotation; answers a per-variable result.
 pub async fn load_all(state: &AppState) -> Value {
