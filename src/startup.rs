@@ -202,8 +202,18 @@ impl Application {
             traces,
         };
 
-        if settings.auto_load_env_creds {
-            let loaded = crate::routes::env_creds::load_all(&state).await;
+        let loaded = if settings.auto_load_env_creds {
+            Some(crate::routes::env_creds::load_all(&state).await)
+        } else if state
+            .env
+            .keys()
+            .any(|k| crate::env_kind_credentials::is_kind_var(k))
+        {
+            Some(crate::routes::env_creds::load_other_kinds(&state).await)
+        } else {
+            None
+        };
+        if let Some(loaded) = loaded {
             let message = loaded.get("message").and_then(serde_json::Value::as_str);
             log::info!("{}", message.unwrap_or_default());
         }

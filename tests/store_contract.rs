@@ -191,6 +191,7 @@ macro_rules! contract {
 
 contract!(
     credentials_round_trip_keeps_unknown_fields,
+    credential_kinds_round_trip,
     generation_moves_on_credential_writes,
     config_merges_and_null_deletes,
     keys_insert_conflict_list_delete,
@@ -210,8 +211,8 @@ mod behaviours {
     use std::time::Duration;
 
     use gcli2api::store::{
-        migrate, ApiKeyRecord, CooldownRecord, CredentialRecord, CredentialState, DebitOutcome,
-        DebitRequest, ErrorRecord, FileStore, Store, StoreError,
+        migrate, ApiKeyRecord, CooldownRecord, CredentialKind, CredentialRecord, CredentialState,
+        DebitOutcome, DebitRequest, ErrorRecord, FileStore, Store, StoreError,
     };
     use serde_json::{json, Map, Value};
 
@@ -260,6 +261,7 @@ mod behaviours {
         state.revision = 3;
         CredentialRecord {
             name: name.into(),
+            kind: Default::default(),
             credential: object(json!({
                 "client_id": "123.apps.googleusercontent.com",
                 "client_secret": "GOCSPX-secret",
@@ -329,6 +331,41 @@ mod behaviours {
         assert!(!store.delete_credential(&a.name).await.unwrap());
         assert_eq!(store.get_credential(&a.name).await.unwrap(), None);
         assert_eq!(store.load_credentials().await.unwrap(), vec![b]);
+    }
+
+    /// Every kind comes back as written, a credential field named `kind` included; a record written
+    /// without a kind reads as Code Assist.
+    pub async fn credential_kinds_round_trip(store: Arc<dyn Store>) {
+        let mut key = credential("key-1.json", "");
+        key.kind = CredentialKind::GeminiApiKey;
+        key.credential = object(json!({"api_key": "AIzaSyTest", "kind": "note"}));
+        let mut vertex = credential("vertex-sa.json", "vproj");
+        vertex.kind = CredentialKind::Vertex;
+        vertex.credential = object(json!({
+            "type": "service_account",
+            "project_id": "vproj",
+            "private_key": "-----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY-----\n",
+            "client_email": "sa@vproj.iam.gserviceaccount.com",
+            "location": "us-central1",
+        }));
+        let oauth = credential("oauth.json", "p");
+        for record in [&key, &vertex, &oauth] {
+            store.put_credential(record).await.unwrap();
+        }
+        assert_eq!(
+            store.get_credential("key-1.json").await.unwrap(),
+            Some(key.clone())
+        );
+        assert_eq!(
+            by_name(store.load_credentials().await.unwrap()),
+            by_name(vec![key.clone(), vertex.clone(), oauth.clone()])
+        );
+        let old: CredentialRecord = serde_json::from_value(json!({
+            "name": "old.json",
+            "credential": {"refresh_token": "r"},
+        }))
+        .unwrap();
+        assert_eq!(old.kind, CredentialKind::CodeAssist);
     }
 
     pub async fn generation_moves_on_credential_writes(store: Arc<dyn Store>) {

@@ -47,6 +47,10 @@ impl From<DispatchError> for ApiError {
                 )
                 .with_retry_after(wait_secs.max(1) as u64)
             }
+            // No kind in the pool serves the model: the model is not available here.
+            DispatchError::NoCredential(e @ CredentialError::NoneServes(_)) => {
+                ApiError::new(ErrorKind::NotFound, e.to_string())
+            }
             DispatchError::NoCredential(e) => {
                 ApiError::unavailable(format!("no credential available: {e}"))
             }
@@ -91,24 +95,29 @@ pub async fn acquire(
     session: Option<SessionKey>,
 ) -> Result<Lease, DispatchError> {
     loop {
+        let settings = state.settings.current();
         let request = ChoiceRequest {
             base_model,
             exclude,
             session,
+            settings: &settings,
         };
-        let settings = state.settings.current();
-        let choice = state.fleet.choose(&request, state.clock.now(), &settings)?;
+        let choice = state.fleet.choose(&request, state.clock.now())?;
         match choice {
             Choice::Ready(lease) => return Ok(lease),
             Choice::NeedsRefresh { name, actor, live } => match actor.send(EnsureReady).await {
                 Ok(Ok(ReadyToken {
+                    kind,
                     access_token,
                     project,
+                    location,
                 })) => {
                     return Ok(Lease {
                         name,
+                        kind,
                         access_token,
                         project,
+                        location,
                         actor,
                         live,
                     })

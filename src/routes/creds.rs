@@ -33,6 +33,9 @@ pub struct StatusQuery {
     error_code_filter: Option<String>,
     #[serde(default)]
     cooldown_filter: Option<String>,
+    /// `all` or a credential kind (`code_assist`, `gemini_api_key`, `vertex`).
+    #[serde(default)]
+    kind_filter: Option<String>,
 }
 
 fn default_limit() -> usize {
@@ -87,8 +90,14 @@ pub fn status_item(record: &CredentialRecord, now: i64) -> Value {
     } else {
         (usage.total_calls, usage.pro_calls)
     };
+    let text = |key: &str| record.credential.get(key).and_then(Value::as_str);
     json!({
         "filename": record.name,
+        "kind": record.kind.as_str(),
+        // Keys are shown masked, never whole.
+        "api_key": text("api_key").map(crate::logging::mask),
+        "client_email": text("client_email"),
+        "location": text("location"),
         "user_email": record.state.user_email,
         "project_id": record.credential.get("project_id"),
         "disabled": record.state.disabled,
@@ -135,7 +144,12 @@ pub async fn status(
         "normal": records.iter().filter(|r| !r.state.disabled).count(),
         "disabled": records.iter().filter(|r| r.state.disabled).count(),
         "cooling": records.iter().filter(|r| cooling(r)).count(),
+        "kinds": crate::store::CredentialKind::ALL
+            .iter()
+            .map(|k| (k.as_str().to_string(), json!(records.iter().filter(|r| r.kind == *k).count())))
+            .collect::<serde_json::Map<String, Value>>(),
     });
+    let kind_filter = query.kind_filter.as_deref().unwrap_or("all");
     let status_filter = query.status_filter.as_deref().unwrap_or("all");
     let code_filter = query.error_code_filter.as_deref().unwrap_or("all");
     let cooldown_filter = query.cooldown_filter.as_deref().unwrap_or("all");
@@ -153,6 +167,7 @@ pub async fn status(
                 .parse::<u16>()
                 .is_ok_and(|c| r.state.errors.iter().any(|e| e.code == c)),
         })
+        .filter(|r| kind_filter == "all" || r.kind.as_str() == kind_filter)
         .filter(|r| match cooldown_filter {
             "in_cooldown" => cooling(r),
             "no_cooldown" => !cooling(r),

@@ -40,8 +40,8 @@ use serde_json::{Map, Value};
 pub use file::{FileStore, FileStoreOptions};
 pub use migrate::{migrate, MigrationReport};
 pub use model::{
-    ApiKeyRecord, CooldownRecord, CredentialRecord, CredentialState, DebitOutcome, DebitRequest,
-    ErrorRecord, UsageCounters, MAX_ERROR_HISTORY,
+    ApiKeyRecord, CooldownRecord, CredentialKind, CredentialRecord, CredentialState, DebitOutcome,
+    DebitRequest, ErrorRecord, UsageCounters, MAX_ERROR_HISTORY,
 };
 pub use open::{open_store, StoreUrl, DEFAULT_MONGODB_DATABASE, DEFAULT_PREFIX};
 

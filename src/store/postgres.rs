@@ -12,7 +12,8 @@ use serde_json::{Map, Value};
 use tokio_postgres::{NoTls, Row};
 
 use super::{
-    masked, ApiKeyRecord, CredentialRecord, DebitOutcome, DebitRequest, Store, StoreError,
+    masked, ApiKeyRecord, CredentialKind, CredentialRecord, DebitOutcome, DebitRequest, Store,
+    StoreError,
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -99,6 +100,11 @@ END
 $$;
 ",
     ),
+    // Credential kinds: rows written before them are Code Assist logins.
+    (
+        3,
+        "ALTER TABLE {s}.credentials ADD COLUMN kind text NOT NULL DEFAULT 'code_assist';",
+    ),
 ];
 
 /// The SQL of every operation, with the schema filled in once.
@@ -134,18 +140,19 @@ impl Sql {
     fn new(s: &str) -> Self {
         Self {
             load_credentials: format!(
-                "SELECT name, credential, state FROM {s}.credentials ORDER BY name"
+                "SELECT name, credential, state, kind FROM {s}.credentials ORDER BY name"
             ),
             get_credential: format!(
-                "SELECT name, credential, state FROM {s}.credentials WHERE name = $1"
+                "SELECT name, credential, state, kind FROM {s}.credentials WHERE name = $1"
             ),
             // One statement, so the generation moves in the same transaction as the write.
             put_credential: format!(
                 "WITH written AS (
-                     INSERT INTO {s}.credentials (name, credential, state, updated_at)
-                     VALUES ($1, $2, $3, now())
+                     INSERT INTO {s}.credentials (name, credential, state, kind, updated_at)
+                     VALUES ($1, $2, $3, $4, now())
                      ON CONFLICT (name) DO UPDATE
-                     SET credential = EXCLUDED.credential, state = EXCLUDED.state, updated_at = now()
+                     SET credential = EXCLUDED.credential, state = EXCLUDED.state,
+                         kind = EXCLUDED.kind, updated_at = now()
                      RETURNING 1)
                  UPDATE {s}.generation SET value = value + 1 WHERE id = 1"
             ),
@@ -290,8 +297,12 @@ fn credential_from_row(row: &Row) -> Result<CredentialRecord, StoreError> {
         return Err(corrupt("credential is not a JSON object".into()));
     };
     let state = serde_json::from_value(state).map_err(|e| corrupt(e.to_string()))?;
+    let kind: String = row.try_get(3).map_err(|e| corrupt(e.to_string()))?;
+    let kind = CredentialKind::parse(&kind)
+        .ok_or_else(|| corrupt(format!("unknown credential kind `{kind}`")))?;
     Ok(CredentialRecord {
         name: name.clone(),
+        kind,
         credential,
         state,
     })
@@ -499,7 +510,7 @@ impl Store for PostgresStore {
         let state = json(&record.state, "credential state")?;
         self.execute(
             &self.sql.put_credential,
-            &[&record.name, &credential, &state],
+            &[&record.name, &credential, &state, &record.kind.as_str()],
         )
         .await
         .map(|_| ())

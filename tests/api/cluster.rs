@@ -451,6 +451,7 @@ async fn one_refresh_across_instances(kind: &str) {
         .unwrap();
     let record = gcli2api::store::CredentialRecord {
         name: "shared.json".into(),
+        kind: Default::default(),
         credential: credential("rt-shared", Some("pshared"), None)
             .as_object()
             .cloned()

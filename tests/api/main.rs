@@ -12,6 +12,7 @@ mod chat;
 mod cluster;
 #[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
 mod cluster_cooldowns;
+mod credential_kinds;
 mod dialects;
 mod field_lessons;
 mod fleet;

@@ -12,8 +12,10 @@ use std::sync::Arc;
 use actix::Addr;
 
 use super::credential_actor::CredentialActor;
+use super::kind_select;
 use super::live_credential::LiveCredential;
 use super::messages::{Choice, CredentialError, CredentialStatus, Lease};
+use crate::config::Settings;
 use crate::convert::session_key::SessionKey;
 use crate::upstream::classify::is_preview_model;
 
@@ -34,6 +36,8 @@ pub struct ChoiceRequest<'a> {
     pub exclude: &'a [Arc<str>],
     /// The conversation the request belongs to (session affinity), if known.
     pub session: Option<SessionKey>,
+    /// Which kinds serve which models, and the order of the kinds (`UPSTREAM_PREFERENCE`).
+    pub settings: &'a Settings,
 }
 
 /// The rotation cursor: which credential (index into the slots) serves, and how many calls it has served.
@@ -44,13 +48,24 @@ pub struct Rotation {
 }
 
 /// Whether the credential may serve this request at all (ready or not).
-fn usable(name: &Arc<str>, s: &CredentialStatus, req: &ChoiceRequest<'_>, now: i64) -> bool {
+fn usable(
+    name: &Arc<str>,
+    s: &CredentialStatus,
+    req: &ChoiceRequest<'_>,
+    now: i64,
+    serving: kind_select::Serving,
+) -> bool {
     let cooling = s
         .cooldowns
         .get(req.base_model)
         .is_some_and(|until| *until > now);
     let preview_ok = !is_preview_model(req.base_model) || s.preview;
-    s.enabled && !s.broken && !cooling && preview_ok && !req.exclude.contains(name)
+    s.enabled
+        && !s.broken
+        && !cooling
+        && preview_ok
+        && !req.exclude.contains(name)
+        && serving.kind(s.kind)
 }
 
 /// The slot as a choice: a lease when its token and project are ready, otherwise a refresh to ask for.
@@ -58,8 +73,10 @@ fn as_choice(slot: &Slot, s: &CredentialStatus, now: i64) -> Choice {
     match (&s.access_token, &s.project) {
         (Some(token), Some(project)) if s.token_valid_until > now => Choice::Ready(Lease {
             name: slot.name.clone(),
+            kind: s.kind,
             access_token: token.clone(),
             project: project.clone(),
+            location: s.location.clone(),
             actor: slot.actor.clone(),
             live: slot.live.clone(),
         }),
@@ -74,7 +91,8 @@ fn as_choice(slot: &Slot, s: &CredentialStatus, now: i64) -> Choice {
 /// The bound credential of a conversation as a choice, if it may serve this request.
 pub fn bound(slot: &Slot, req: &ChoiceRequest<'_>, now: i64) -> Option<Choice> {
     let status = slot.live.status();
-    usable(&slot.name, &status, req, now).then(|| as_choice(slot, &status, now))
+    let serving = kind_select::Serving::of(req.settings, req.base_model);
+    usable(&slot.name, &status, req, now, serving).then(|| as_choice(slot, &status, now))
 }
 
 /// The next credential in rotation, moving the cursor as `CALLS_PER_ROTATION` says.
@@ -92,13 +110,25 @@ pub fn rotate(
     let per_rotation = per_rotation.max(1);
     let start = rotation.cursor % n;
     let mut fallback: Option<Choice> = None;
-    for step in 0..n {
+    // One pass per rank of `UPSTREAM_PREFERENCE` (a single pass when it is empty); within a pass the
+    // rotation is the usual one.
+    let preference = &req.settings.upstream_preference;
+    let ranks = kind_select::ranks(preference);
+    let rank_of = kind_select::Ranks::of(preference);
+    let serving = kind_select::Serving::of(req.settings, req.base_model);
+    let passes = ranks
+        .iter()
+        .flat_map(|rank| (0..n).map(move |step| (*rank, step)));
+    for (rank, step) in passes {
         let idx = (start + step) % n;
         let Some(slot) = slots.get(idx) else {
             continue;
         };
         let status = slot.live.status();
-        if !usable(&slot.name, &status, req, now) {
+        if ranks.len() > 1 && rank_of.kind(status.kind) != rank {
+            continue;
+        }
+        if !usable(&slot.name, &status, req, now, serving) {
             continue;
         }
         let choice = as_choice(slot, &status, now);
@@ -126,9 +156,16 @@ pub fn explain(slots: &[Slot], req: &ChoiceRequest<'_>, now: i64) -> CredentialE
         return CredentialError::NoneLoaded;
     }
     let statuses: Vec<_> = slots.iter().map(|slot| slot.live.status()).collect();
-    let enabled: Vec<&CredentialStatus> = statuses
+    let serving: Vec<&CredentialStatus> = statuses
         .iter()
         .map(|s| &***s)
+        .filter(|s| kind_select::serves(s.kind, req.settings, req.base_model))
+        .collect();
+    if serving.is_empty() {
+        return CredentialError::NoneServes(req.base_model.to_string());
+    }
+    let enabled: Vec<&CredentialStatus> = serving
+        .into_iter()
         .filter(|s| s.enabled && !s.broken)
         .collect();
     if enabled.is_empty() {

@@ -73,6 +73,7 @@ pub fn book(
         let message = &verdict.message;
         booked.disable = Some(match verdict.kind {
             FailureKind::NoCredits => format!("no credits: {message}"),
+            FailureKind::InvalidKey => format!("invalid API key: {message}"),
             _ => format!("auto-ban: HTTP {status}: {message}"),
         });
         return booked;

@@ -19,6 +19,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use super::cooldown::{self, RestPolicy};
+use super::kind_auth;
 use super::live_credential::LiveCredential;
 use super::merge::merge;
 use super::messages::*;
@@ -28,7 +29,7 @@ use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
 use crate::credential::{self, CredentialFields};
-use crate::store::{CredentialRecord, ErrorRecord, Store, MAX_ERROR_HISTORY};
+use crate::store::{CredentialKind, CredentialRecord, ErrorRecord, Store, MAX_ERROR_HISTORY};
 use crate::upstream::classify::Verdict;
 use crate::upstream::oauth::{self, OAuthError};
 use crate::upstream::onboarding;
@@ -94,7 +95,7 @@ pub struct CredentialActor {
 impl CredentialActor {
     /// `name` is `record.name`, shared with the supervisor's registry rather than allocated twice.
     pub fn new(name: Arc<str>, record: CredentialRecord, env: Rc<CredentialEnv>) -> Self {
-        let fields = CredentialFields::parse(&record.credential).map_err(|e| e.to_string());
+        let fields = kind_auth::fields_of(record.kind, &record.credential);
         let token_expiry = fields
             .as_ref()
             .ok()
@@ -129,7 +130,7 @@ impl CredentialActor {
 
     /// Re-reads the fields (and the token's expiry) after the credential JSON changed.
     fn reload_fields(&mut self) {
-        self.fields = CredentialFields::parse(&self.record.credential).map_err(|e| e.to_string());
+        self.fields = kind_auth::fields_of(self.record.kind, &self.record.credential);
         self.token_expiry = self
             .fields
             .as_ref()
@@ -146,6 +147,11 @@ impl CredentialActor {
         self.fields.as_ref().ok()?.project_id.as_deref()
     }
 
+    fn location(&self) -> Option<Arc<str>> {
+        let default = &self.env.settings.current().vertex_location;
+        kind_auth::location_of(self.record.kind, &self.record.credential, default)
+    }
+
     fn token_fresh(&self, min_life: i64) -> bool {
         self.token().is_some() && self.token_expiry > self.now() + min_life
     }
@@ -153,6 +159,8 @@ impl CredentialActor {
     fn status(&self) -> CredentialStatus {
         let now = self.now();
         CredentialStatus {
+            kind: self.record.kind,
+            location: self.location(),
             enabled: !self.record.state.disabled,
             access_token: self.token().map(Arc::from),
             token_valid_until: self.token_expiry - MIN_TOKEN_LIFE_SECS,
@@ -262,8 +270,10 @@ impl CredentialActor {
             return None;
         }
         Some(ReadyToken {
+            kind: self.record.kind,
             access_token: Arc::from(self.token()?),
             project: Arc::from(self.project()?),
+            location: self.location(),
         })
     }
 
@@ -275,6 +285,11 @@ impl CredentialActor {
         let fields = match &self.fields {
             Ok(f) => f.clone(),
             Err(_) => return,
+        };
+        // A key has nothing to refresh: it is ready as long as Google accepts it.
+        let Some(grant) = kind_auth::Grant::of(self.record.kind, &fields, &self.record.credential)
+        else {
+            return;
         };
         if self.token_fresh(REFRESH_AHEAD_SECS) {
             if fields.project_id.is_none() {
@@ -292,6 +307,7 @@ impl CredentialActor {
         let holder = self.env.instance_id.clone();
         let lease = format!("refresh:{}", self.name);
         let name = self.name.clone();
+        let kind = self.record.kind;
         let fut = async move {
             // One refresh per credential across every instance sharing the store: the others wait
             // for the lease holder and reuse the token it saved.
@@ -301,7 +317,7 @@ impl CredentialActor {
                     Ok(false) => {
                         tokio::time::sleep(Duration::from_millis(LEASE_POLL_MS)).await;
                         if let Ok(Some(record)) = store.get_credential(&name).await {
-                            if let Ok(f) = CredentialFields::parse(&record.credential) {
+                            if let Ok(f) = kind_auth::fields_of(kind, &record.credential) {
                                 let fresh = f.expiry.is_some_and(|e| {
                                     e.timestamp() > clock.now() + REFRESH_AHEAD_SECS
                                 });
@@ -313,14 +329,7 @@ impl CredentialActor {
                     }
                 }
             }
-            let result = oauth::refresh_access_token(
-                &client,
-                &base,
-                &fields.client_id,
-                &fields.client_secret,
-                &fields.refresh_token,
-            )
-            .await;
+            let result = grant.run(&client, &base, clock.now()).await;
             Refreshed::Here(result, store, holder, lease)
         };
         ctx.spawn(fut.into_actor(self).map(|outcome, act, ctx| match outcome {
@@ -376,8 +385,7 @@ impl CredentialActor {
                     expiry,
                     token.refresh_token.as_deref(),
                 );
-                self.fields =
-                    CredentialFields::parse(&self.record.credential).map_err(|e| e.to_string());
+                self.fields = kind_auth::fields_of(self.record.kind, &self.record.credential);
                 self.token_expiry = expiry.timestamp();
                 self.failures_in_row = 0;
                 self.last_refresh_error = None;
@@ -420,7 +428,8 @@ impl CredentialActor {
     }
 
     fn start_discovery(&mut self, ctx: &mut Context<Self>) {
-        if self.refreshing {
+        // Only Code Assist logins discover a project; the other kinds name theirs (or need none).
+        if self.refreshing || self.record.kind != CredentialKind::CodeAssist {
             return;
         }
         let Some(token) = self.token().map(str::to_string) else {
@@ -440,8 +449,7 @@ impl CredentialActor {
                     act.record
                         .credential
                         .insert("project_id".into(), Value::String(project));
-                    act.fields =
-                        CredentialFields::parse(&act.record.credential).map_err(|e| e.to_string());
+                    act.fields = kind_auth::fields_of(act.record.kind, &act.record.credential);
                     act.changed(true);
                     let pair = act.ready_pair();
                     if let Some(pair) = pair {
@@ -502,7 +510,7 @@ impl CredentialActor {
         if let Some(reason) = booked.disable {
             self.disable(reason);
         }
-        if status == 401 {
+        if status == 401 && !kind_auth::is_api_key(self.record.kind, &self.record.credential) {
             // Google no longer accepts this token: make the next use refresh it.
             self.token_expiry = 0;
         }
@@ -673,6 +681,18 @@ impl Handler<FetchEmail> for CredentialActor {
     type Result = ResponseActFuture<Self, Result<String, FetchEmailError>>;
 
     fn handle(&mut self, _: FetchEmail, _: &mut Self::Context) -> Self::Result {
+        // Only OAuth logins have an account to ask about; a key has no email and a service account
+        // names its own.
+        if self.record.kind != CredentialKind::CodeAssist {
+            let email = self
+                .record
+                .credential
+                .get("client_email")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| FetchEmailError::Google("an API key has no account email".into()));
+            return Box::pin(actix::fut::ready(email));
+        }
         let client = self.env.client.clone();
         let base = self.env.settings.current().googleapis_proxy_url.clone();
         let token = self.token().map(str::to_string);

@@ -24,7 +24,6 @@ use arc_swap::ArcSwap;
 use super::affinity::AffinityTable;
 use super::choice::{self, ChoiceRequest, Rotation, Slot};
 use super::messages::{Choice, CredentialError};
-use crate::config::Settings;
 use crate::convert::session_key::SessionKey;
 
 /// The fleet's membership at one moment, in rotation order.
@@ -87,12 +86,8 @@ impl FleetView {
     }
 
     /// Chooses the credential for the next upstream call.
-    pub fn choose(
-        &self,
-        req: &ChoiceRequest<'_>,
-        now: i64,
-        settings: &Settings,
-    ) -> Result<Choice, CredentialError> {
+    pub fn choose(&self, req: &ChoiceRequest<'_>, now: i64) -> Result<Choice, CredentialError> {
+        let settings = req.settings;
         let snapshot = self.snapshot.load();
         let mut state = self.choosing.lock().unwrap_or_else(PoisonError::into_inner);
         let ChoiceState { rotation, affinity } = &mut *state;

@@ -9,24 +9,43 @@ use serde_json::Value;
 
 use super::credential_actor::CredentialActor;
 use super::live_credential::LiveCredential;
-use crate::store::CredentialRecord;
+use crate::store::{CredentialKind, CredentialRecord};
 use crate::upstream::classify::Verdict;
 
 /// What a handler needs to call Google with one credential, and to report back.
 #[derive(Clone)]
 pub struct Lease {
     pub name: Arc<str>,
+    /// Which API the call goes to (`upstream::kind`).
+    pub kind: CredentialKind,
+    /// Access token, or the API key of a key credential.
     pub access_token: Arc<str>,
     pub project: Arc<str>,
+    /// Vertex service accounts: the region their calls go to.
+    pub location: Option<Arc<str>>,
     pub actor: Addr<CredentialActor>,
     /// Where successes are counted without a message (see `live_credential`).
     pub live: Arc<LiveCredential>,
+}
+
+impl Lease {
+    /// The credential as the upstream call needs it.
+    pub fn upstream(&self) -> crate::upstream::kind::Credential<'_> {
+        crate::upstream::kind::Credential {
+            kind: self.kind,
+            token: &self.access_token,
+            project: &self.project,
+            location: self.location.as_deref(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum CredentialError {
     #[error("no credentials are loaded; add one in the control panel")]
     NoneLoaded,
+    #[error("no loaded credential serves model {0}")]
+    NoneServes(String),
     #[error("every credential is disabled")]
     AllDisabled,
     #[error("every usable credential is cooling down for {model} (next free in {wait_secs} s)")]
@@ -43,6 +62,8 @@ pub enum CredentialError {
 /// `live_credential`), so choosing never waits on the credential actors.
 #[derive(Debug, Clone, Default)]
 pub struct CredentialStatus {
+    pub kind: CredentialKind,
+    pub location: Option<Arc<str>>,
     pub enabled: bool,
     pub access_token: Option<Arc<str>>,
     /// Unix seconds after which the token must not be used.
@@ -75,8 +96,10 @@ pub struct EnsureReady;
 /// What a call with a credential needs: a fresh access token and the project to bill.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadyToken {
+    pub kind: CredentialKind,
     pub access_token: Arc<str>,
     pub project: Arc<str>,
+    pub location: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone)]

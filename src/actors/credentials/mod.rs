@@ -6,6 +6,8 @@ pub mod choice;
 pub mod cooldown;
 pub mod credential_actor;
 pub mod fleet_view;
+pub mod kind_auth;
+pub mod kind_select;
 pub mod live_credential;
 pub mod merge;
 pub mod messages;

@@ -210,6 +210,7 @@ pub(super) fn import_loose_json(
         let previous = state.credentials.get(&name).map(|r| r.state.clone());
         let record = CredentialRecord {
             name: name.clone(),
+            kind: crate::store::CredentialKind::detect(&credential),
             credential,
             state: previous.unwrap_or_default(),
         };
