@@ -71,7 +71,7 @@ function visibleStrings(page) {
 }
 
 // Proper names and units that stay as they are in Chinese text.
-const KEEP = /\b(Google Cloud|Gemini Code Assist|Google|Cloud|OAuth|JavaScript|HTTP|UTC|API|JSON|Pro|ms|ok)\b/g;
+const KEEP = /\b(Google Cloud|Gemini Code Assist|Code Assist|Vertex AI|AI Studio|Google|Cloud|OAuth|JavaScript|HTTP|UTC|API|JSON|Pro|ms|ok)\b/g;
 
 function untranslated(strings, locale, tables) {
   const other = locale === 'zh-CN' ? tables.en : tables['zh-CN'];
