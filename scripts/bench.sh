@@ -14,12 +14,17 @@
 # BENCH_RESULTS (keep the raw JSON results in this directory), CARGO_TARGET_DIR (where the
 # release build goes, default ./target).
 #
-# `scripts/bench.sh bodies` runs only the request-body memory budget (scripts/bench-bodies.sh).
+# `scripts/bench.sh bodies` runs only the request-body memory budget (scripts/bench-bodies.sh);
+# `scripts/bench.sh growth` only the growth figures (scripts/bench-growth.sh), which a full run
+# appends as its last section (BENCH_SKIP_GROWTH=1 leaves them out).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = bodies ]; then
     exec scripts/bench-bodies.sh
+fi
+if [ "${1:-}" = growth ]; then
+    exec scripts/bench-growth.sh
 fi
 ROOT=$PWD
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -210,3 +215,7 @@ stop "$FAKE_PID"
 mkdir -p "$(dirname "$OUT")"
 "$CLIENT" report --results "$RESULTS" --markdown "$OUT" --notes "$ROOT/docs/benchmark-notes.md" > /dev/null
 log "written to $OUT"
+
+if [ "${BENCH_SKIP_GROWTH:-}" != 1 ]; then
+    BENCH_SKIP_BUILD=1 BENCH_GROWTH_OUT=$OUT scripts/bench-growth.sh
+fi

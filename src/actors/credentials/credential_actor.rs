@@ -133,7 +133,7 @@ impl CredentialActor {
         self.token().is_some() && self.token_expiry > self.now() + min_life
     }
 
-    fn status(&self) -> CredentialStatus {
+    pub(super) fn status(&self) -> CredentialStatus {
         let now = self.now();
         CredentialStatus {
             enabled: !self.record.state.disabled,
@@ -150,6 +150,7 @@ impl CredentialActor {
                 .collect(),
             preview: self.record.state.preview,
             broken: self.fields.is_err(),
+            error_codes: self.record.state.errors.iter().map(|e| e.code).collect(),
         }
     }
 

@@ -50,6 +50,8 @@ pub struct CredentialStatus {
     pub preview: bool,
     /// A permanent problem (no refresh token, unparseable file) keeps it out of rotation.
     pub broken: bool,
+    /// Statuses of the remembered upstream errors, for the panel's error filter.
+    pub error_codes: Box<[u16]>,
 }
 
 #[derive(Message)]
@@ -205,3 +207,74 @@ pub struct ExternalUpdate {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct StopCredential;
+
+/// Which credentials the panel's list shows, decided on the supervisor's cached statuses (so a page
+/// of a large fleet asks only its own credentials' actors for their records).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PageFilter {
+    pub status: StatusFilter,
+    pub error_code: ErrorCodeFilter,
+    pub cooldown: CooldownFilter,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatusFilter {
+    #[default]
+    All,
+    Enabled,
+    Disabled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorCodeFilter {
+    #[default]
+    All,
+    /// No error remembered.
+    None,
+    /// Some remembered error has this status.
+    Code(u16),
+    /// A code that is no HTTP status: matches nothing (as before paging moved here).
+    Nothing,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CooldownFilter {
+    #[default]
+    All,
+    InCooldown,
+    NoCooldown,
+}
+
+/// Counts over the whole fleet, unfiltered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FleetStats {
+    pub total: usize,
+    pub disabled: usize,
+    /// Resting for some model, enabled or not.
+    pub cooling: usize,
+    /// Enabled and resting for no model.
+    pub usable: usize,
+}
+
+/// One page of the filtered fleet, in rotation order, with the fleet's counts.
+#[derive(Message)]
+#[rtype(result = "CredentialPage")]
+pub struct ListCredentialPage {
+    pub filter: PageFilter,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CredentialPage {
+    /// How many credentials match the filter.
+    pub matching: usize,
+    pub stats: FleetStats,
+    /// The page's records, as their actors hold them now.
+    pub records: Vec<CredentialRecord>,
+}
+
+/// The fleet's counts from the cached statuses (readiness, metrics): no credential actor is asked.
+#[derive(Message)]
+#[rtype(result = "FleetStats")]
+pub struct CountFleet;

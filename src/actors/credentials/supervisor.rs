@@ -23,6 +23,7 @@ use crate::config::SharedSettings;
 use crate::store::{CredentialRecord, Store};
 use crate::upstream::classify::is_preview_model;
 
+mod fleet_page;
 mod session_binding;
 
 /// How often the store is checked for changes made by other instances.
@@ -140,17 +141,14 @@ impl CredentialSupervisor {
             return;
         };
         let name: Arc<str> = Arc::from(record.name.as_str());
-        let addr = CredentialActor::new(name.clone(), record, env).start();
+        let actor = CredentialActor::new(name.clone(), record, env);
+        // Cached before the actor first runs, so readiness and the panel's counts are right at once.
+        let status = actor.status();
+        let addr = actor.start();
         if !self.entries.contains_key(&name) {
             self.order.push(name.clone());
         }
-        self.entries.insert(
-            name,
-            Entry {
-                addr,
-                status: CredentialStatus::default(),
-            },
-        );
+        self.entries.insert(name, Entry { addr, status });
     }
 
     fn usable(&self, name: &Arc<str>, msg: &AcquireCredential, now: i64) -> Option<&Entry> {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::credential_text;
 use super::state::{FileState, JournalEntry, Section};
 use super::toml_format;
 use crate::store::{CredentialRecord, StoreError};
@@ -88,7 +89,7 @@ pub(super) fn load_state(dir: &Path) -> Result<FileState, StoreError> {
     let read = |section: Section| read_optional(&dir.join(section.file_name()));
     let mut state = FileState::default();
     if let Some(text) = read(Section::Credentials)? {
-        state.credentials = toml_format::parse_credentials(&text)?;
+        state.credentials = credential_text::parse_all(&text)?;
     }
     if let Some(text) = read(Section::Config)? {
         state.config = toml_format::parse_config(&text)?;
@@ -104,7 +105,7 @@ pub(super) fn load_state(dir: &Path) -> Result<FileState, StoreError> {
 
 pub(super) fn render_section(state: &FileState, section: Section) -> Result<String, StoreError> {
     match section {
-        Section::Credentials => toml_format::render_credentials(&state.credentials),
+        Section::Credentials => Ok(credential_text::render_all(&state.credentials)),
         Section::Config => toml_format::render_config(&state.config),
         Section::Keys => toml_format::render_keys(&state.keys),
         Section::Costs => toml_format::render_costs(&state.costs),
@@ -207,7 +208,10 @@ pub(super) fn import_loose_json(
                 continue;
             }
         };
-        let previous = state.credentials.get(&name).map(|r| r.state.clone());
+        let previous = match state.credentials.get(&name) {
+            Some(kept) => Some(kept.record()?.state),
+            None => None,
+        };
         let record = CredentialRecord {
             name: name.clone(),
             credential,

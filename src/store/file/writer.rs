@@ -15,6 +15,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
+use super::credential_text::CredentialText;
 use super::dir_lock::DirLock;
 use super::disk;
 use super::state::{FileState, JournalEntry, Section};
@@ -315,12 +316,22 @@ impl Writer {
             Err(e) => (Err(e), None),
         };
         match command {
-            Command::LoadCredentials => read(Reply::Credentials(
-                state.credentials.values().cloned().collect(),
-            )),
-            Command::GetCredential(name) => read(Reply::Credential(
-                state.credentials.get(&name).cloned().map(Box::new),
-            )),
+            Command::LoadCredentials => match state
+                .credentials
+                .values()
+                .map(CredentialText::record)
+                .collect::<Result<Vec<_>, _>>()
+            {
+                Ok(records) => read(Reply::Credentials(records)),
+                Err(e) => (Err(e), None),
+            },
+            Command::GetCredential(name) => {
+                match state.credentials.get(&name).map(CredentialText::record) {
+                    None => read(Reply::Credential(None)),
+                    Some(Ok(record)) => read(Reply::Credential(Some(Box::new(record)))),
+                    Some(Err(e)) => (Err(e), None),
+                }
+            }
             Command::PutCredential(record) => write(state.put_credential(&record), Reply::Done),
             Command::DeleteCredential(name) => {
                 if state.credentials.contains_key(&name) {
