@@ -490,7 +490,8 @@ impl Actor for CredentialActor {
         if let Err(reason) = &self.fields {
             log::warn!("credential {} is unusable: {reason}", self.name);
         }
-        self.publish();
+        // No publish: the supervisor cached this status when it started the actor (a message per
+        // credential at start-up was 100,000 messages queued ahead of the first request).
         self.start_refresh(ctx);
     }
 }

@@ -55,20 +55,28 @@ pub(super) fn render_all(credentials: &BTreeMap<String, CredentialText>) -> Stri
     out
 }
 
+/// What loading `creds.toml` yields: the texts the store keeps, and the records parsed on the way
+/// (in name order), so the gateway's start-up load does not parse every credential a second time.
+pub(super) type Loaded = (BTreeMap<String, CredentialText>, Vec<CredentialRecord>);
+
 /// Reads `creds.toml` one credential at a time (see the module note), falling back to one parse
 /// of the whole document.
-pub(super) fn parse_all(text: &str) -> Result<BTreeMap<String, CredentialText>, StoreError> {
-    if let Some(credentials) = parse_piecewise(text) {
-        return Ok(credentials);
+pub(super) fn parse_all(text: &str) -> Result<Loaded, StoreError> {
+    if let Some(loaded) = parse_piecewise(text) {
+        return Ok(loaded);
     }
-    toml_format::parse_credentials(text)?
+    let records: Vec<CredentialRecord> = toml_format::parse_credentials(text)?
         .into_values()
-        .map(|record| Ok((record.name.clone(), CredentialText::render(&record)?)))
-        .collect()
+        .collect();
+    let texts = records
+        .iter()
+        .map(|record| Ok((record.name.clone(), CredentialText::render(record)?)))
+        .collect::<Result<_, StoreError>>()?;
+    Ok((texts, records))
 }
 
-fn parse_piecewise(text: &str) -> Option<BTreeMap<String, CredentialText>> {
-    let mut out = BTreeMap::new();
+fn parse_piecewise(text: &str) -> Option<Loaded> {
+    let mut out = (BTreeMap::new(), Vec::new());
     let mut current: Option<(String, usize)> = None;
     let mut offset = 0usize;
     let mut prelude_end = text.len();
@@ -99,19 +107,23 @@ fn parse_piecewise(text: &str) -> Option<BTreeMap<String, CredentialText>> {
     if let Some((open, from)) = current {
         finish(&mut out, open, text.get(from..)?)?;
     }
+    // A hand-edited file need not be in name order; the store answers in name order.
+    out.1.sort_by(|a, b| a.name.cmp(&b.name));
     Some(out)
 }
 
 /// Checks one piece parses into exactly the credential `name` and keeps its text.
-fn finish(out: &mut BTreeMap<String, CredentialText>, name: String, piece: &str) -> Option<()> {
-    if out.contains_key(&name) {
+fn finish(out: &mut Loaded, name: String, piece: &str) -> Option<()> {
+    let (texts, records) = out;
+    if texts.contains_key(&name) {
         return None;
     }
     let record = toml_format::parse_credential(piece).ok()??;
     if record.name != name {
         return None;
     }
-    out.insert(name, CredentialText(piece.trim_end().into()));
+    texts.insert(name, CredentialText(piece.trim_end().into()));
+    records.push(record);
     Some(())
 }
 
@@ -172,8 +184,9 @@ mod tests {
         let b = record("b", json!({"client_id": "d", "null": null}));
         let c = record("it's 'q'.json", json!({"refresh_token": "r"}));
         let text = render_all(&kept(&[a.clone(), b.clone(), c.clone()]));
-        let pieces = parse_piecewise(&text).expect("split at headers");
+        let (pieces, records) = parse_piecewise(&text).expect("split at headers");
         assert_eq!(pieces.len(), 3);
+        assert_eq!(records, [a.clone(), b.clone(), c.clone()]);
         for r in [a, b, c] {
             assert_eq!(pieces[&r.name].record().unwrap(), r);
         }
@@ -185,9 +198,10 @@ mod tests {
         a.state.disabled_reason = Some("x\n[[a.json.state.errors]]\n".into());
         let b = record("b.json", json!({"client_id": "d"}));
         let text = render_all(&kept(&[a.clone(), b.clone()]));
-        let all = parse_all(&text).unwrap();
+        let (all, records) = parse_all(&text).unwrap();
         assert_eq!(all["a.json"].record().unwrap(), a);
         assert_eq!(all["b.json"].record().unwrap(), b);
+        assert_eq!(records, [a, b]);
     }
 
     #[test]
@@ -197,17 +211,13 @@ mod tests {
         let multiline = "[a]\nnote = \"\"\"\n[b]\n\"\"\"\n";
         for text in [scattered, multiline] {
             assert!(parse_piecewise(text).is_none(), "{text}");
-            let all = parse_all(text).unwrap();
+            let (all, records) = parse_all(text).unwrap();
             assert!(all.contains_key("a"), "{text}");
+            assert_eq!(records.len(), all.len(), "{text}");
         }
-        assert!(
-            parse_all(scattered).unwrap()["a"]
-                .record()
-                .unwrap()
-                .state
-                .disabled
-        );
-        assert_eq!(parse_all(multiline).unwrap().len(), 1);
+        let (scattered, _) = parse_all(scattered).unwrap();
+        assert!(scattered["a"].record().unwrap().state.disabled);
+        assert_eq!(parse_all(multiline).unwrap().0.len(), 1);
     }
 
     #[test]

@@ -85,11 +85,13 @@ fn read_optional(path: &Path) -> io::Result<Option<String>> {
     }
 }
 
-pub(super) fn load_state(dir: &Path) -> Result<FileState, StoreError> {
+/// The state on disk, and the credential records parsed on the way (see `credential_text::Loaded`).
+pub(super) fn load_state(dir: &Path) -> Result<(FileState, Vec<CredentialRecord>), StoreError> {
     let read = |section: Section| read_optional(&dir.join(section.file_name()));
     let mut state = FileState::default();
+    let mut records = Vec::new();
     if let Some(text) = read(Section::Credentials)? {
-        state.credentials = credential_text::parse_all(&text)?;
+        (state.credentials, records) = credential_text::parse_all(&text)?;
     }
     if let Some(text) = read(Section::Config)? {
         state.config = toml_format::parse_config(&text)?;
@@ -100,7 +102,7 @@ pub(super) fn load_state(dir: &Path) -> Result<FileState, StoreError> {
     if let Some(text) = read(Section::Costs)? {
         state.costs = toml_format::parse_costs(&text)?;
     }
-    Ok(state)
+    Ok((state, records))
 }
 
 pub(super) fn render_section(state: &FileState, section: Section) -> Result<String, StoreError> {

@@ -92,6 +92,9 @@ struct Writer {
     failed: Option<String>,
     /// After a failed compaction, the journal length at which to try again (not after every batch).
     retry_compaction_at: usize,
+    /// The credential records parsed at open, kept for the first `LoadCredentials` (the gateway's
+    /// start-up) so it need not parse every credential again; dropped by any credential write.
+    preloaded: Option<Vec<CredentialRecord>>,
     _lock: DirLock,
 }
 
@@ -133,7 +136,7 @@ impl Writer {
         crate::private_files::private_dir(&dir)?;
         let lock = DirLock::acquire(&dir, options.lock_wait)?;
         disk::remove_stale_temp_files(&dir)?;
-        let mut state = disk::load_state(&dir)?;
+        let (mut state, records) = disk::load_state(&dir)?;
         let replay = disk::replay_journal(&dir, &mut state)?;
         if replay.applied > 0 {
             log::info!("files store: replayed {} journal entries", replay.applied);
@@ -149,9 +152,16 @@ impl Writer {
                 *flag = true;
             }
         }
+        // The records as parsed are the answer to the first load unless the journal or an import
+        // changed a credential since.
+        let unchanged = !dirty
+            .get(Section::Credentials.index())
+            .copied()
+            .unwrap_or(true);
         let mut writer = Self {
             dir,
             options,
+            preloaded: unchanged.then_some(records),
             state,
             journal,
             journal_entries: replay.applied,
@@ -222,6 +232,12 @@ impl Writer {
                 replies.push((request.reply, Err(failed_error(reason))));
                 continue;
             }
+            if matches!(request.command, Command::LoadCredentials) {
+                if let Some(records) = self.preloaded.take() {
+                    replies.push((request.reply, Ok(Reply::Credentials(records))));
+                    continue;
+                }
+            }
             let (mut result, entry) = self.execute(request.command);
             if let Some(entry) = entry {
                 match serde_json::to_vec(&entry) {
@@ -235,6 +251,7 @@ impl Writer {
                         entries += 1;
                         if entry.touches_credentials() {
                             credential_writes += 1;
+                            self.preloaded = None;
                         }
                     }
                     Err(e) => result = Err(StoreError::Backend(format!("journal entry: {e}"))),
