@@ -17,6 +17,9 @@
 //!                     tool_script.rs); repeatable
 //!   --auth-code C=R   accept OAuth code C for refresh token R; repeatable
 //!                                             [FAKE_GOOGLE_AUTH_CODES=C1=R1,C2=R2]
+//!   --api-key K       accept Gemini API key K on the Generative Language and Vertex express paths
+//!                     (replies to its calls are scripted under the key); repeatable
+//!                                             [FAKE_GOOGLE_API_KEYS=K1,K2]
 //!   --accept-unissued-tokens
 //!                     accept bearer tokens shaped `at-<refresh token>-<n>` that the fake never issued
 //!                     (the benchmark's credential files carry such tokens); flag only, the tests
@@ -46,6 +49,7 @@ struct ServerArgs {
     accept_unissued_tokens: bool,
     /// (code, refresh token) pairs the token endpoint exchanges, for sign-in flows run from outside.
     auth_codes: Vec<(String, String)>,
+    api_keys: Vec<String>,
     /// Functions answered with a scripted call and then with their output (agent client tests).
     tool_scripts: Vec<ToolScript>,
 }
@@ -99,6 +103,15 @@ impl ServerArgs {
             control: false,
             accept_unissued_tokens: false,
             auth_codes: Vec::new(),
+            api_keys: std::env::var("FAKE_GOOGLE_API_KEYS")
+                .map(|list| {
+                    list.split(',')
+                        .map(str::trim)
+                        .filter(|k| !k.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
             tool_scripts: Vec::new(),
         };
         if let Ok(list) = std::env::var("FAKE_GOOGLE_AUTH_CODES") {
@@ -135,6 +148,7 @@ impl ServerArgs {
                 "--interval-ms" => args.interval_ms = parse_value(&option, &value)?,
                 "--latency-ms" => args.latency_ms = parse_value(&option, &value)?,
                 "--auth-code" => args.auth_codes.push(parse_auth_code(&option, &value)?),
+                "--api-key" => args.api_keys.push(value),
                 "--tool-call" => {
                     args.tool_scripts
                         .push(parse_tool_script(&value).ok_or(ArgsError::Invalid {
@@ -202,6 +216,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     for script in &args.tool_scripts {
         fake.add_tool_script(script.clone());
+    }
+    for key in &args.api_keys {
+        fake.add_api_key(key);
     }
     println!("listening on {}", fake.url());
     shutdown_signal().await;

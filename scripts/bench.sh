@@ -6,7 +6,8 @@
 #     straight to the fake with the equivalent Code Assist envelope;
 #   - streaming: time to first token, total time of a 100-chunk stream, and the gap between a
 #     chunk leaving the fake (stamped with its send time) and reaching the client;
-#   - memory: idle RSS with 1 and with 10,000 credentials, peak RSS with 1,000 open streams.
+#   - memory: idle RSS with 1 and with 10,000 credentials, peak RSS with 1,000 open streams;
+#   - keyed traffic: password versus `sk-` keys per backend (scripts/bench-keys.sh).
 # Prints the table with PASS/MISS per goal and writes it to docs/benchmark.md.
 #
 # Knobs (environment): BENCH_SECONDS (per load figure, default 10), BENCH_STREAMS (streams per
@@ -14,8 +15,10 @@
 # BENCH_RESULTS (keep the raw JSON results in this directory), CARGO_TARGET_DIR (where the
 # release build goes, default ./target).
 #
-# `scripts/bench.sh bodies` runs only the request-body memory budget (scripts/bench-bodies.sh);
-# `scripts/bench.sh growth` only the growth figures (scripts/bench-growth.sh), which a full run
+# `scripts/bench.sh bodies` runs only the request-body memory budget (scripts/bench-bodies.sh).
+# `scripts/bench-cpu.sh [BIN_DIR]` measures the gateway's CPU time per request and per thread, the
+# figure to compare two builds by when the machine is shared.
+# `scripts/bench.sh growth` runs only the growth figures (scripts/bench-growth.sh), which a full run
 # appends as its last section (BENCH_SKIP_GROWTH=1 leaves them out).
 set -euo pipefail
 
@@ -202,6 +205,11 @@ rss_of "$GATEWAY_PID" idle_10000
 stop "$GATEWAY_PID"
 stop "$FAKE_PID"
 
+# ---- keyed traffic ------------------------------------------------------------------------
+# Password versus `sk-` keys on files, Redis and PostgreSQL (BENCH_KEYS_BACKENDS limits them).
+log "keyed traffic: scripts/bench-keys.sh"
+BENCH_KEYS_OUT=$WORK/keys.md scripts/bench-keys.sh
+
 # ---- report -------------------------------------------------------------------------------
 {
     echo "placement: client, fake Google and gateway run on the same $(nproc)-core machine and share its cores; nothing is pinned, so the direct figures also run with the gateway idle beside them"
@@ -214,6 +222,7 @@ stop "$FAKE_PID"
 
 mkdir -p "$(dirname "$OUT")"
 "$CLIENT" report --results "$RESULTS" --markdown "$OUT" --notes "$ROOT/docs/benchmark-notes.md" > /dev/null
+{ echo; cat "$WORK/keys.md"; } >> "$OUT"
 log "written to $OUT"
 
 if [ "${BENCH_SKIP_GROWTH:-}" != 1 ]; then

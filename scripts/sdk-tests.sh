@@ -16,3 +16,10 @@ fi
 cargo build --bin gcli2api --example fake_google_server
 
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/sdk "$@"
+
+# The chat and Gemini suites once more against a pool of one Gemini API key (no Code Assist login).
+# Arguments select tests of the first pass only.
+if [ "$#" -eq 0 ]; then
+  SDK_POOL=api_key "$VENV/bin/python" -m pytest -q -p no:cacheprovider \
+    tests/sdk/test_openai_chat.py tests/sdk/test_genai.py
+fi

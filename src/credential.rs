@@ -103,7 +103,15 @@ pub fn store_token(
 /// A copy safe to show: tokens and the client secret masked.
 pub fn masked_copy(map: &Map<String, Value>) -> Map<String, Value> {
     let mut out = map.clone();
-    for key in ["token", "access_token", "refresh_token", "client_secret"] {
+    for key in [
+        "token",
+        "access_token",
+        "refresh_token",
+        "client_secret",
+        "api_key",
+        "private_key",
+        "private_key_id",
+    ] {
         if let Some(Value::String(s)) = out.get(key) {
             let masked = crate::logging::mask(s);
             out.insert(key.into(), Value::String(masked));

@@ -9,6 +9,7 @@ use base64::Engine;
 use serde_json::{Map, Value};
 
 use crate::credential::CredentialFields;
+use crate::store::CredentialKind;
 
 pub const ENV_PREFIX: &str = "env-";
 
@@ -16,6 +17,7 @@ pub const ENV_PREFIX: &str = "env-";
 pub struct EnvCredential {
     pub var: String,
     pub name: String,
+    pub kind: CredentialKind,
     pub result: Result<Map<String, Value>, String>,
 }
 
@@ -57,7 +59,8 @@ pub fn is_credential_var(name: &str) -> bool {
         || name.starts_with("GOOGLE_CREDENTIALS_")
 }
 
-/// Every credential variable in `env`, parsed, in name order.
+/// Every OAuth credential variable in `env`, parsed, in name order (API keys and Vertex credentials:
+/// `env_kind_credentials::collect`).
 pub fn collect(env: &HashMap<String, String>) -> Vec<EnvCredential> {
     let mut vars: Vec<(&String, &String)> =
         env.iter().filter(|(k, _)| is_credential_var(k)).collect();
@@ -80,6 +83,7 @@ pub fn collect(env: &HashMap<String, String>) -> Vec<EnvCredential> {
             EnvCredential {
                 var: var.clone(),
                 name: format!("{ENV_PREFIX}{}.json", sanitise(&id)),
+                kind: CredentialKind::CodeAssist,
                 result,
             }
         })

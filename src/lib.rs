@@ -22,6 +22,7 @@
 //! - `auth`: API callers (password or `sk-` key) and panel sessions (JWT).
 //! - `credential`: the OAuth credential JSON format.
 //! - `env_credentials`: credentials given in environment variables.
+//! - `env_kind_credentials`: Gemini API keys and Vertex AI credentials given in environment variables.
 //! - `logging`: the process logger and secret masking.
 //! - `observe`: Prometheus metrics and the decision trace of each request.
 //! - `error`: the one error table (`ErrorKind` → status, OpenAI / Google / Anthropic shapes) and its
@@ -56,6 +57,7 @@ pub mod config;
 pub mod convert;
 pub mod credential;
 pub mod env_credentials;
+pub mod env_kind_credentials;
 pub mod error;
 pub mod gateway;
 pub mod logging;

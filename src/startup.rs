@@ -154,8 +154,10 @@ impl Application {
         );
         let shared = SharedSettings::new(settings.clone());
         let storage = StorageActor::new(store.clone()).start();
+        let fleet = Arc::new(crate::actors::credentials::FleetView::default());
         let supervisor = CredentialSupervisor::new(
             records,
+            fleet.clone(),
             actor_client,
             shared.clone(),
             options.clock.clone(),
@@ -175,11 +177,15 @@ impl Application {
             options.clock.clone(),
         )
         .start();
-        let history = RequestHistory::new(settings.request_history_size, store.clone()).start();
+        let traces = Arc::new(crate::actors::request_history::TraceInbox::default());
+        let history =
+            RequestHistory::new(settings.request_history_size, store.clone(), traces.clone())
+                .start();
         let metrics = Arc::new(crate::observe::metrics::Metrics::new()?);
         let state = AppState {
             settings: shared,
             supervisor,
+            fleet,
             storage,
             logs,
             store,
@@ -193,10 +199,21 @@ impl Application {
             panel_secret: Arc::from(panel_secret),
             metrics,
             history,
+            traces,
         };
 
-        if settings.auto_load_env_creds {
-            let loaded = crate::routes::env_creds::load_all(&state).await;
+        let loaded = if settings.auto_load_env_creds {
+            Some(crate::routes::env_creds::load_all(&state).await)
+        } else if state
+            .env
+            .keys()
+            .any(|k| crate::env_kind_credentials::is_kind_var(k))
+        {
+            Some(crate::routes::env_creds::load_other_kinds(&state).await)
+        } else {
+            None
+        };
+        if let Some(loaded) = loaded {
             let message = loaded.get("message").and_then(serde_json::Value::as_str);
             log::info!("{}", message.unwrap_or_default());
         }

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use actix::Addr;
 
 use crate::actors::config_actor::ConfigActor;
-use crate::actors::credentials::CredentialSupervisor;
+use crate::actors::credentials::{CredentialSupervisor, FleetView};
 use crate::actors::log_broadcaster::LogBroadcaster;
 use crate::actors::oauth_flows::OAuthFlows;
 use crate::actors::quota::QuotaActor;
-use crate::actors::request_history::RequestHistory;
+use crate::actors::request_history::{RequestHistory, TraceInbox};
 use crate::actors::response_store::ResponseStore;
 use crate::actors::sessions::SessionGuard;
 use crate::actors::storage::StorageActor;
@@ -23,6 +23,9 @@ use crate::store::Store;
 pub struct AppState {
     pub settings: SharedSettings,
     pub supervisor: Addr<CredentialSupervisor>,
+    /// The credential fleet as the supervisor publishes it: workers choose credentials from it without
+    /// a message.
+    pub fleet: Arc<FleetView>,
     pub storage: Addr<StorageActor>,
     pub logs: Addr<LogBroadcaster>,
     pub store: Arc<dyn Store>,
@@ -41,6 +44,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Recent decision traces and the daily token counts.
     pub history: Addr<RequestHistory>,
+    /// Where finished requests leave their traces for `history`.
+    pub traces: Arc<TraceInbox>,
 }
 
 /// One awc client per worker thread, built in the `HttpServer::new` factory.

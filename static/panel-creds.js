@@ -34,6 +34,7 @@
       status_filter: $('#creds-status-filter').value,
       error_code_filter: $('#creds-error-filter').value,
       cooldown_filter: $('#creds-cooldown-filter').value,
+      kind_filter: $('#creds-kind-filter').value,
     };
   }
 
@@ -55,7 +56,7 @@
       addErrorCodeOptions();
     } catch (e) {
       if (e.status !== 401) {
-        replace($('#creds-body'), h('tr', null, h('td', { colspan: 8, class: 'empty' }, t('creds.loadFailed', { error: e.message }))));
+        replace($('#creds-body'), h('tr', null, h('td', { colspan: 9, class: 'empty' }, t('creds.loadFailed', { error: e.message }))));
         reportError(e, t('tab.creds'));
       }
     } finally {
@@ -144,6 +145,11 @@
     const box = h('input', { type: 'checkbox', class: 'row-select', checked, 'aria-label': t('creds.select', { file: name }) });
 
     const account = h('div', { class: 'cell-file' }, name);
+    const kind = String(item.kind || 'code_assist');
+    const kindCell = h('span', { class: 'badge info', dataset: { kind } }, kindLabel(kind));
+    // Keys are listed masked (the server never sends them whole).
+    const key = item.api_key ? h('div', { class: 'small', dataset: { field: 'api-key' } }, h('code', null, String(item.api_key))) : null;
+    const location = item.location ? h('div', { class: 'small muted' }, t('creds.location') + ' ', h('code', null, String(item.location))) : null;
     const email = item.user_email
       ? h('div', { class: 'wrap-any small', dataset: { field: 'email' } }, item.user_email)
       : h('div', { class: 'muted small', dataset: { field: 'email' } }, t('creds.emailUnknown'));
@@ -200,7 +206,8 @@
 
     return h('tr', { dataset: { filename: name }, class: checked ? 'selected' : '' },
       h('td', { class: 'no-label' }, box),
-      h('td', { 'data-label': t('th.file') }, h('div', null, account, email, project)),
+      h('td', { 'data-label': t('th.file') }, h('div', null, account, key || email, project, location)),
+      h('td', { 'data-label': t('th.kind') }, kindCell),
       h('td', { 'data-label': t('th.status') }, status),
       h('td', { 'data-label': t('th.errors') }, errors),
       h('td', { 'data-label': t('th.cooldowns') }, cooldowns),
@@ -213,7 +220,7 @@
     const body = $('#creds-body');
     if (!state.items.length) {
       const filtered = Object.values(filters()).some((v) => v !== 'all');
-      replace(body, h('tr', null, h('td', { colspan: 8, class: 'empty' },
+      replace(body, h('tr', null, h('td', { colspan: 9, class: 'empty' },
         filtered ? t('creds.noMatch') : t('creds.none'))));
     } else {
       replace(body, state.items.map(renderRow));
@@ -288,6 +295,51 @@
     toast(errors.length ? summary + ' ' + t('creds.errors') + ' ' + errors.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))).join('; ') : summary,
       errors.length ? 'warn' : 'ok');
     if (action === 'delete') state.selected.clear();
+    load();
+  }
+
+  function kindLabel(kind) {
+    if (kind === 'gemini_api_key') return t('credKind.geminiApiKey');
+    if (kind === 'vertex') return t('credKind.vertex');
+    return t('credKind.codeAssist');
+  }
+
+  // ---------- API keys and Vertex service accounts ----------
+
+  function renderAdded(list, rows) {
+    replace(list, rows.map((r) => h('li', { dataset: { filename: String(r.filename || '') } },
+      h('span', { class: 'badge ' + (r.ok ? 'ok' : 'danger') }, r.ok ? t('upload.ok') : t('upload.error')),
+      h('span', null, h('code', null, String(r.filename || '?')), r.detail ? ' \u2014 ' + r.detail : ''))));
+  }
+
+  async function addKeys(event) {
+    const text = $('#keys-input').value;
+    if (!text.trim()) {
+      toast(t('apiKeys.empty'), 'warn');
+      return;
+    }
+    const body = { keys: text, kind: $('#keys-kind').value };
+    const data = await withBusy(event.currentTarget, t('common.saving'), () => api.post('/creds/api-keys', body));
+    if (!data) return;
+    $('#keys-input').value = '';
+    renderAdded($('#keys-results'), (data.added || []).map((a) => ({ ok: true, filename: a.filename, detail: a.api_key })));
+    toast(t('apiKeys.added', { n: data.count || 0 }), 'ok');
+    load();
+  }
+
+  async function addVertex(event) {
+    const file = ($('#vertex-input').files || [])[0];
+    if (!file) {
+      toast(t('vertex.chooseFirst'), 'warn');
+      return;
+    }
+    const text = await file.text();
+    const body = { service_account: text, location: $('#vertex-location').value.trim() || undefined };
+    const data = await withBusy(event.currentTarget, t('common.saving'), () => api.post('/creds/vertex', body));
+    if (!data) return;
+    $('#vertex-input').value = '';
+    renderAdded($('#vertex-results'), [{ ok: true, filename: data.filename, detail: data.client_email }]);
+    toast(t('vertex.added'), 'ok');
     load();
   }
 
@@ -372,7 +424,7 @@
   }
 
   function mount() {
-    for (const id of ['#creds-status-filter', '#creds-error-filter', '#creds-cooldown-filter']) {
+    for (const id of ['#creds-status-filter', '#creds-error-filter', '#creds-cooldown-filter', '#creds-kind-filter']) {
       $(id).addEventListener('change', () => {
         state.offset = 0;
         load();
@@ -438,6 +490,8 @@
     });
 
     $('#upload-submit').addEventListener('click', upload);
+    $('#keys-submit').addEventListener('click', addKeys);
+    $('#vertex-submit').addEventListener('click', addVertex);
 
     $('#env-load').addEventListener('click', async (event) => {
       const data = await withBusy(event.currentTarget, t('common.loading'), () => api.post('/auth/load-env-creds'));

@@ -191,12 +191,15 @@ macro_rules! contract {
 
 contract!(
     credentials_round_trip_keeps_unknown_fields,
+    credential_kinds_round_trip,
     generation_moves_on_credential_writes,
     config_merges_and_null_deletes,
     keys_insert_conflict_list_delete,
     debit_outcomes_and_model_stats,
     refund_never_goes_below_zero,
     concurrent_debits_take_exactly_the_quota,
+    debit_batches_apply_in_order,
+    concurrent_debit_batches_take_exactly_the_quota,
     leases_are_exclusive_reentrant_and_expire,
     model_costs_round_trip,
     migrate_from_files_copies_everything,
@@ -208,8 +211,8 @@ mod behaviours {
     use std::time::Duration;
 
     use gcli2api::store::{
-        migrate, ApiKeyRecord, CooldownRecord, CredentialRecord, CredentialState, DebitOutcome,
-        ErrorRecord, FileStore, Store, StoreError,
+        migrate, ApiKeyRecord, CooldownRecord, CredentialKind, CredentialRecord, CredentialState,
+        DebitOutcome, DebitRequest, ErrorRecord, FileStore, Store, StoreError,
     };
     use serde_json::{json, Map, Value};
 
@@ -258,6 +261,7 @@ mod behaviours {
         state.revision = 3;
         CredentialRecord {
             name: name.into(),
+            kind: Default::default(),
             credential: object(json!({
                 "client_id": "123.apps.googleusercontent.com",
                 "client_secret": "GOCSPX-secret",
@@ -327,6 +331,41 @@ mod behaviours {
         assert!(!store.delete_credential(&a.name).await.unwrap());
         assert_eq!(store.get_credential(&a.name).await.unwrap(), None);
         assert_eq!(store.load_credentials().await.unwrap(), vec![b]);
+    }
+
+    /// Every kind comes back as written, a credential field named `kind` included; a record written
+    /// without a kind reads as Code Assist.
+    pub async fn credential_kinds_round_trip(store: Arc<dyn Store>) {
+        let mut key = credential("key-1.json", "");
+        key.kind = CredentialKind::GeminiApiKey;
+        key.credential = object(json!({"api_key": "AIzaSyTest", "kind": "note"}));
+        let mut vertex = credential("vertex-sa.json", "vproj");
+        vertex.kind = CredentialKind::Vertex;
+        vertex.credential = object(json!({
+            "type": "service_account",
+            "project_id": "vproj",
+            "private_key": "-----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY-----\n",
+            "client_email": "sa@vproj.iam.gserviceaccount.com",
+            "location": "us-central1",
+        }));
+        let oauth = credential("oauth.json", "p");
+        for record in [&key, &vertex, &oauth] {
+            store.put_credential(record).await.unwrap();
+        }
+        assert_eq!(
+            store.get_credential("key-1.json").await.unwrap(),
+            Some(key.clone())
+        );
+        assert_eq!(
+            by_name(store.load_credentials().await.unwrap()),
+            by_name(vec![key.clone(), vertex.clone(), oauth.clone()])
+        );
+        let old: CredentialRecord = serde_json::from_value(json!({
+            "name": "old.json",
+            "credential": {"refresh_token": "r"},
+        }))
+        .unwrap();
+        assert_eq!(old.kind, CredentialKind::CodeAssist);
     }
 
     pub async fn generation_moves_on_credential_writes(store: Arc<dyn Store>) {
@@ -561,6 +600,130 @@ mod behaviours {
             store.get_key("sk-missing-0000000000000").await.unwrap(),
             None
         );
+    }
+
+    fn debit(api_key: &str, cost: u64, now: i64) -> DebitRequest {
+        DebitRequest {
+            api_key: api_key.into(),
+            model: "gemini-2.5-pro".into(),
+            cost,
+            now,
+        }
+    }
+
+    pub async fn debit_batches_apply_in_order(store: Arc<dyn Store>) {
+        let now = now();
+        let (a, b) = ("sk-batch-a-00000000000000", "sk-batch-b-00000000000000");
+        let (gone, old) = ("sk-batch-gone-00000000000", "sk-batch-old-000000000000");
+        store.insert_key(&key(a, 10)).await.unwrap();
+        store.insert_key(&key(b, 2)).await.unwrap();
+        let mut expired = key(old, 10);
+        expired.expires_at = Some(now - 5);
+        store.insert_key(&expired).await.unwrap();
+        assert!(store.debit_keys(&[]).await.is_empty());
+
+        let batch = [
+            debit(a, 4, now),
+            debit(b, 1, now),
+            debit(a, 4, now),
+            debit(a, 4, now),
+            debit(gone, 1, now),
+            debit(b, 1, now),
+            debit(a, 1, now),
+            debit(old, 1, now),
+            debit(b, 1, now),
+            debit(a, 1, now),
+        ];
+        let outcomes: Vec<DebitOutcome> = store
+            .debit_keys(&batch)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let debited = |used, total| DebitOutcome::Debited {
+            used_quota: used,
+            total_quota: total,
+        };
+        let exhausted = |used, total| DebitOutcome::Exhausted {
+            used_quota: used,
+            total_quota: total,
+        };
+        assert_eq!(
+            outcomes,
+            vec![
+                debited(4, 10),
+                debited(1, 2),
+                debited(8, 10),
+                // 4 more would overspend; the smaller debits after it still fit.
+                exhausted(8, 10),
+                DebitOutcome::NotFound,
+                debited(2, 2),
+                debited(9, 10),
+                DebitOutcome::Expired,
+                exhausted(2, 2),
+                debited(10, 10),
+            ]
+        );
+        let stored = store.get_key(a).await.unwrap().unwrap();
+        assert_eq!(stored.used_quota, 10);
+        assert_eq!(stored.model_stats["gemini-2.5-pro"], 10);
+        assert_eq!(store.get_key(b).await.unwrap().unwrap().used_quota, 2);
+        assert_eq!(store.get_key(old).await.unwrap().unwrap().used_quota, 0);
+    }
+
+    /// 40 batches at once over 20 keys worth 5 (20 debits each, in opposite orders in alternate
+    /// batches, so row locks would cross) and a hot key worth 50 that every batch debits 3 times.
+    pub async fn concurrent_debit_batches_take_exactly_the_quota(store: Arc<dyn Store>) {
+        let now = now();
+        let keys: Vec<String> = (0..20)
+            .map(|i| format!("sk-many-{i:02}-0000000000000"))
+            .collect();
+        let hot = "sk-hot-000000000000000000";
+        for k in &keys {
+            store.insert_key(&key(k, 5)).await.unwrap();
+        }
+        store.insert_key(&key(hot, 50)).await.unwrap();
+        let tasks: Vec<_> = (0..40)
+            .map(|i| {
+                let mut batch: Vec<DebitRequest> = (0..10)
+                    .map(|j| debit(&keys[(i * 10 + j) % 20], 1, now))
+                    .collect();
+                if i % 2 == 1 {
+                    batch.reverse();
+                }
+                for at in [0, 5, 10] {
+                    batch.insert(at, debit(hot, 1, now));
+                }
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let outcomes = store.debit_keys(&batch).await;
+                    batch
+                        .into_iter()
+                        .zip(outcomes)
+                        .map(|(r, o)| (r.api_key, o.unwrap()))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut served: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
+        for task in tasks {
+            for (api_key, outcome) in task.await.unwrap() {
+                match outcome {
+                    DebitOutcome::Debited { used_quota, .. } => assert!(
+                        served.entry(api_key).or_default().insert(used_quota),
+                        "balance {used_quota} seen twice"
+                    ),
+                    DebitOutcome::Exhausted { .. } => {}
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        }
+        for k in &keys {
+            assert_eq!(served[k], (1..=5).collect::<BTreeSet<u64>>(), "{k}");
+            assert_eq!(store.get_key(k).await.unwrap().unwrap().used_quota, 5);
+        }
+        assert_eq!(served[hot], (1..=50).collect::<BTreeSet<u64>>());
+        assert_eq!(store.get_key(hot).await.unwrap().unwrap().used_quota, 50);
     }
 
     pub async fn concurrent_debits_take_exactly_the_quota(store: Arc<dyn Store>) {

@@ -60,6 +60,7 @@ fn main() {
 fn credential(name: &str) -> CredentialRecord {
     CredentialRecord {
         name: name.into(),
+        kind: Default::default(),
         credential: json!({"client_id": "c", "refresh_token": "1//r", "name": name})
             .as_object()
             .cloned()

@@ -31,6 +31,7 @@ fn object(value: Value) -> Map<String, Value> {
 fn credential(name: &str) -> CredentialRecord {
     CredentialRecord {
         name: name.into(),
+        kind: Default::default(),
         credential: object(json!({
             "client_id": "id.apps.googleusercontent.com",
             "refresh_token": "1//token",

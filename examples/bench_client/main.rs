@@ -4,11 +4,14 @@
 //! Subcommands (each prints one JSON object and, with `--out FILE`, writes it there too):
 //!   envelope --chat FILE --project P          the Code Assist envelope the gateway would send for
 //!                                             this OpenAI chat body (for the direct figures)
+//!   make-keys --url BASE --password P --count N [--quota Q] --keys-out FILE
+//!                                             N `sk-` keys created through the panel API, one a line
 //!   load     --url U --body FILE [--header 'K: V']... --concurrency N --seconds S [--warmup S]
 //!                                             closed-loop requests: requests/s and latency percentiles
 //!   compare-load   --gateway-url U --gateway-body F [--gateway-header H].. and the same with
 //!                  --direct-*, --concurrency N --seconds S [--rounds R] --out-gateway F --out-direct F
-//!                                             both targets in alternating rounds (same figures as load)
+//!                                             both targets in alternating rounds (same figures as load);
+//!                                             `--{gateway,direct}-keys FILE` sends those keys in turn
 //!   compare-stream the same targets, --count N --expect-chunks K, streams alternating
 //!   stream   --url U --body FILE [--header ..] --count N --expect-chunks K
 //!                                             N streams one after another; every event's text carries
@@ -38,6 +41,7 @@ use args::{Args, BenchError};
 async fn run(args: Args) -> Result<serde_json::Value, BenchError> {
     match args.command.as_str() {
         "envelope" => request::envelope(&args),
+        "make-keys" => request::make_keys(&args).await,
         "load" => load::run(&args).await,
         "compare-load" => load::compare(&args).await,
         "compare-stream" => stream::compare(&args).await,

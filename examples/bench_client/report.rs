@@ -195,6 +195,7 @@ fn goals(r: &Results) -> Vec<Goal> {
     let added = |name: &str, p: &str| -> Option<f64> {
         Some(r.number(&format!("{name}_gateway"), p)? - r.number(&format!("{name}_direct"), p)?)
     };
+    let c32_p99 = added("nonstream_c32", "/latency/p99_us");
     let c1_p50 = added("nonstream_c1", "/latency/p50_us");
     let c1_p99 = added("nonstream_c1", "/latency/p99_us");
     let ttft = added("stream", "/ttft/p50_us");
@@ -227,6 +228,12 @@ fn goals(r: &Results) -> Vec<Goal> {
             budget: "≥ 0.5 × direct",
             measured: c32.map_or("n/a".into(), |x| format!("{x:.2} × direct")),
             pass: c32.map(|x| x >= 0.5),
+        },
+        Goal {
+            name: "Added latency at c=32, p99",
+            budget: "≤ 1 ms",
+            measured: c32_p99.map_or("n/a".into(), |us| format!("{:+.3} ms", us / 1000.0)),
+            pass: within(c32_p99, 1000.0),
         },
         Goal {
             name: "Added latency at c=1, p50",

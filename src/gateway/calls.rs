@@ -9,17 +9,16 @@ use serde_json::Value;
 
 use super::dispatch::{with_retries, DispatchError};
 use super::upstream_events::UpstreamEvents;
-use crate::convert::features::EnvelopeRef;
 use crate::convert::session_key::SessionKey;
 use crate::state::{AppState, UpstreamClient};
-use crate::upstream::{code_assist, UpstreamError};
+use crate::upstream::{kind, UpstreamError};
 
 /// One upstream job, owned, so streaming drivers can keep it across awaits.
 pub struct Job {
     pub state: AppState,
     pub client: UpstreamClient,
     pub base_model: String,
-    /// The Gemini request (not yet wrapped in the Code Assist envelope).
+    /// The Gemini request (wrapped in the Code Assist envelope only for Code Assist credentials).
     pub request: Value,
     /// The conversation the call belongs to (session affinity).
     pub session: Option<SessionKey>,
@@ -35,27 +34,22 @@ pub async fn generate(
 ) -> Result<Value, DispatchError> {
     let settings = state.settings.current();
     let timeout = Duration::from_secs(settings.upstream_timeout);
-    let endpoint = settings.code_assist_endpoint.clone();
-    let (mut resp, _) = with_retries(state, base_model, session, |lease| {
+    let (response, _) = with_retries(state, base_model, session, |lease| {
         let client = client.0.clone();
-        let endpoint = endpoint.clone();
+        let settings = settings.clone();
         async move {
-            let envelope = EnvelopeRef {
-                model: base_model,
-                project: &lease.project,
+            kind::generate(
+                &client,
+                &settings,
+                lease.upstream(),
+                base_model,
                 request,
-            };
-            let resp =
-                code_assist::generate(&client, &endpoint, &lease.access_token, &envelope, timeout)
-                    .await?;
-            UpstreamError::from_error_body(resp)
+                timeout,
+            )
+            .await
         }
     })
     .await?;
-    let response = match resp.get_mut("response") {
-        Some(inner) => inner.take(),
-        None => resp,
-    };
     crate::observe::trace::note_event(&response);
     Ok(response)
 }
@@ -71,21 +65,16 @@ pub async fn open_stream(
     let settings = state.settings.current();
     let head_timeout = Duration::from_secs(settings.upstream_timeout);
     let idle = Duration::from_secs(settings.stream_idle_timeout);
-    let endpoint = settings.code_assist_endpoint.clone();
     let (pair, _) = with_retries(state, base_model, session, |lease| {
         let client = client.0.clone();
-        let endpoint = endpoint.clone();
+        let settings = settings.clone();
         async move {
-            let envelope = EnvelopeRef {
-                model: base_model,
-                project: &lease.project,
-                request,
-            };
-            let resp = code_assist::open_stream(
+            let resp = kind::open_stream(
                 &client,
-                &endpoint,
-                &lease.access_token,
-                &envelope,
+                &settings,
+                lease.upstream(),
+                base_model,
+                request,
                 head_timeout,
             )
             .await?;
@@ -112,13 +101,19 @@ pub async fn count_tokens(
 ) -> Result<Value, DispatchError> {
     let settings = state.settings.current();
     let timeout = Duration::from_secs(settings.upstream_timeout.min(120));
-    let endpoint = settings.code_assist_endpoint.clone();
     let (resp, _) = with_retries(state, base_model, None, |lease| {
         let client = client.0.clone();
-        let endpoint = endpoint.clone();
-        let body = body.clone();
+        let settings = settings.clone();
         async move {
-            code_assist::count_tokens(&client, &endpoint, &lease.access_token, &body, timeout).await
+            kind::count_tokens(
+                &client,
+                &settings,
+                lease.upstream(),
+                base_model,
+                body,
+                timeout,
+            )
+            .await
         }
     })
     .await?;

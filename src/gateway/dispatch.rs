@@ -4,9 +4,10 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::actors::credentials::choice::ChoiceRequest;
+use crate::actors::credentials::live_credential::SuccessReport;
 use crate::actors::credentials::messages::{
-    AcquireCredential, Choice, CredentialError, EnsureReady, Lease, Outcome, ReadyToken,
-    ReportOutcome,
+    Choice, CredentialError, EnsureReady, FoldSuccesses, Lease, Outcome, ReadyToken, ReportOutcome,
 };
 use crate::convert::session_key::SessionKey;
 use crate::error::{ApiError, ErrorKind};
@@ -29,8 +30,6 @@ pub enum DispatchError {
         error: UpstreamError,
         retry_after: u64,
     },
-    #[error("the credential registry is not answering")]
-    Mailbox,
 }
 
 impl From<DispatchError> for ApiError {
@@ -48,6 +47,10 @@ impl From<DispatchError> for ApiError {
                 )
                 .with_retry_after(wait_secs.max(1) as u64)
             }
+            // No kind in the pool serves the model: the model is not available here.
+            DispatchError::NoCredential(e @ CredentialError::NoneServes(_)) => {
+                ApiError::new(ErrorKind::NotFound, e.to_string())
+            }
             DispatchError::NoCredential(e) => {
                 ApiError::unavailable(format!("no credential available: {e}"))
             }
@@ -55,7 +58,6 @@ impl From<DispatchError> for ApiError {
                 ApiError::from(error).with_retry_after(retry_after)
             }
             DispatchError::Upstream(e) => e.into(),
-            DispatchError::Mailbox => ApiError::actor_unavailable("the credential registry"),
         }
     }
 }
@@ -84,6 +86,8 @@ impl From<UpstreamError> for ApiError {
 }
 
 /// Picks a ready credential not in `exclude`, waiting for a token refresh only when nothing is ready.
+/// The choice itself is read from the fleet's published snapshot on this thread (see
+/// `actors::credentials::fleet_view`); only a refresh is a message.
 pub async fn acquire(
     state: &AppState,
     base_model: &str,
@@ -91,27 +95,31 @@ pub async fn acquire(
     session: Option<SessionKey>,
 ) -> Result<Lease, DispatchError> {
     loop {
-        let choice = state
-            .supervisor
-            .send(AcquireCredential {
-                base_model: base_model.to_string(),
-                exclude: exclude.clone(),
-                session,
-            })
-            .await
-            .map_err(|_| DispatchError::Mailbox)??;
+        let settings = state.settings.current();
+        let request = ChoiceRequest {
+            base_model,
+            exclude,
+            session,
+            settings: &settings,
+        };
+        let choice = state.fleet.choose(&request, state.clock.now())?;
         match choice {
             Choice::Ready(lease) => return Ok(lease),
-            Choice::NeedsRefresh { name, actor } => match actor.send(EnsureReady).await {
+            Choice::NeedsRefresh { name, actor, live } => match actor.send(EnsureReady).await {
                 Ok(Ok(ReadyToken {
+                    kind,
                     access_token,
                     project,
+                    location,
                 })) => {
                     return Ok(Lease {
                         name,
+                        kind,
                         access_token,
                         project,
+                        location,
                         actor,
+                        live,
                     })
                 }
                 Ok(Err(e)) => {
@@ -121,6 +129,20 @@ pub async fn acquire(
                 Err(_) => exclude.push(name),
             },
         }
+    }
+}
+
+/// Counts a success for the credential's usage. Most are only tallied where the credential publishes its
+/// status (no message, no thread woken); the first since the last fold asks its actor to fold, and one
+/// that ends a rest is reported at once so the rest ends as before.
+fn report_success(lease: &Lease, base_model: &str) {
+    match lease.live.count_success(base_model) {
+        SuccessReport::Tallied => {}
+        SuccessReport::AskFold => lease.actor.do_send(FoldSuccesses),
+        SuccessReport::ReportNow => lease.actor.do_send(ReportOutcome {
+            base_model: base_model.to_string(),
+            outcome: Outcome::Success,
+        }),
     }
 }
 
@@ -225,10 +247,7 @@ where
             Ok(value) => {
                 trace::note_attempt(started, attempt(&lease.name, None, None, "answered"));
                 log::info!("{base_model} answered by credential {}", lease.name);
-                lease.actor.do_send(ReportOutcome {
-                    base_model: base_model.to_string(),
-                    outcome: Outcome::Success,
-                });
+                report_success(&lease, base_model);
                 return Ok((value, lease));
             }
             Err(err) => {

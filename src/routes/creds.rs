@@ -12,13 +12,14 @@ use serde_json::{json, Value};
 use super::body::parse_json;
 use crate::actors::credentials::messages::{
     ClearCooldown, CooldownFilter, ErrorCodeFilter, FetchEmail, FindCredential, GetRecord,
-    ListCredentialPage, ListCredentials, PageFilter, RemoveCredential, SetEnabled, StatusFilter,
+    KindFilter, ListCredentialPage, ListCredentials, PageFilter, RemoveCredential, SetEnabled,
+    StatusFilter,
 };
 use crate::actors::credentials::CredentialActor;
 use crate::auth::panel::PanelSession;
 use crate::error::{ApiError, ErrorStyle};
 use crate::state::AppState;
-use crate::store::CredentialRecord;
+use crate::store::{CredentialKind, CredentialRecord};
 
 const PAGE_SIZES: &[usize] = &[10, 20, 50, 100, 200, 500, 1000];
 
@@ -34,6 +35,9 @@ pub struct StatusQuery {
     error_code_filter: Option<String>,
     #[serde(default)]
     cooldown_filter: Option<String>,
+    /// `all` or a credential kind (`code_assist`, `gemini_api_key`, `vertex`).
+    #[serde(default)]
+    kind_filter: Option<String>,
 }
 
 fn default_limit() -> usize {
@@ -88,8 +92,14 @@ pub fn status_item(record: &CredentialRecord, now: i64) -> Value {
     } else {
         (usage.total_calls, usage.pro_calls)
     };
+    let text = |key: &str| record.credential.get(key).and_then(Value::as_str);
     json!({
         "filename": record.name,
+        "kind": record.kind.as_str(),
+        // Keys are shown masked, never whole.
+        "api_key": text("api_key").map(crate::logging::mask),
+        "client_email": text("client_email"),
+        "location": text("location"),
         "user_email": record.state.user_email,
         "project_id": record.credential.get("project_id"),
         "disabled": record.state.disabled,
@@ -147,6 +157,10 @@ pub async fn status(
             Some("no_cooldown") => CooldownFilter::NoCooldown,
             _ => CooldownFilter::All,
         },
+        kind: match query.kind_filter.as_deref().unwrap_or("all") {
+            "all" => KindFilter::All,
+            kind => CredentialKind::parse(kind).map_or(KindFilter::Nothing, KindFilter::Kind),
+        },
     };
     let page = state
         .supervisor
@@ -162,6 +176,11 @@ pub async fn status(
         "normal": page.stats.total - page.stats.disabled,
         "disabled": page.stats.disabled,
         "cooling": page.stats.cooling,
+        "kinds": CredentialKind::ALL
+            .iter()
+            .zip(page.stats.kinds)
+            .map(|(kind, count)| (kind.as_str().to_string(), json!(count)))
+            .collect::<serde_json::Map<String, Value>>(),
     });
     let total = page.matching;
     let items: Vec<Value> = page.records.iter().map(|r| status_item(r, now)).collect();

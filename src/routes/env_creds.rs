@@ -6,20 +6,41 @@ use serde_json::{json, Map, Value};
 use super::creds::all_records;
 use crate::actors::credentials::messages::{AddCredential, RemoveCredential};
 use crate::auth::panel::PanelSession;
-use crate::env_credentials::{collect, ENV_PREFIX};
+use crate::env_credentials::{EnvCredential, ENV_PREFIX};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{CredentialRecord, CredentialState};
 
+/// Every credential variable: OAuth logins, then API keys and Vertex credentials.
+fn collect(env: &std::collections::HashMap<String, String>) -> Vec<EnvCredential> {
+    let mut all = crate::env_credentials::collect(env);
+    all.extend(crate::env_kind_credentials::collect(env));
+    all
+}
+
 /// Adds every valid credential variable to the rotation; answers a per-variable result.
 pub async fn load_all(state: &AppState) -> Value {
+    load(state, true).await
+}
+
+/// API keys and Vertex credentials from the environment: setting them is the opt-in, so they load at
+/// every start, `AUTO_LOAD_ENV_CREDS` or not.
+pub async fn load_other_kinds(state: &AppState) -> Value {
+    load(state, false).await
+}
+
+async fn load(state: &AppState, with_oauth: bool) -> Value {
     let mut results = Vec::new();
     let mut loaded = 0usize;
-    for found in collect(&state.env) {
+    let found_all = collect(&state.env)
+        .into_iter()
+        .filter(|c| with_oauth || c.kind != crate::store::CredentialKind::CodeAssist);
+    for found in found_all {
         match found.result {
             Ok(credential) => {
                 let record = CredentialRecord {
                     name: found.name.clone(),
+                    kind: found.kind,
                     credential,
                     state: CredentialState::default(),
                 };
@@ -48,7 +69,10 @@ pub async fn load_all(state: &AppState) -> Value {
     })
 }
 
-pub async fn load(_: PanelSession, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn load_route(
+    _: PanelSession,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(load_all(&state).await))
 }
 

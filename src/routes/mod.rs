@@ -11,6 +11,7 @@ pub mod gemini;
 pub mod guarded_body;
 pub mod health;
 pub mod keys;
+pub mod kind_creds;
 pub mod logs;
 pub mod metrics;
 pub mod models;
@@ -122,7 +123,12 @@ fn configure_creds(cfg: &mut web::ServiceConfig) {
             web::post().to(creds::refresh_all_emails),
         ))
         .service(one("/auth/upload", web::post().to(upload::upload)))
-        .service(one("/auth/load-env-creds", web::post().to(env_creds::load)))
+        .service(one("/creds/api-keys", web::post().to(kind_creds::add_keys)))
+        .service(one("/creds/vertex", web::post().to(kind_creds::add_vertex)))
+        .service(one(
+            "/auth/load-env-creds",
+            web::post().to(env_creds::load_route),
+        ))
         .service(one("/auth/env-creds", web::delete().to(env_creds::delete)))
         .service(one(
             "/auth/env-creds-status",

@@ -224,6 +224,7 @@ async fn save_credential(
     let file = format!("{safe}-{}.json", state.clock.now());
     let record = CredentialRecord {
         name: file.clone(),
+        kind: Default::default(),
         credential,
         state: CredentialState {
             user_email: email.map(str::to_string),

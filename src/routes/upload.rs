@@ -12,7 +12,6 @@ use serde_json::{json, Value};
 
 use crate::actors::credentials::messages::AddCredential;
 use crate::auth::panel::PanelSession;
-use crate::credential::CredentialFields;
 use crate::error::{ApiError, ErrorStyle};
 use crate::state::AppState;
 use crate::store::{CredentialRecord, CredentialState};
@@ -47,11 +46,14 @@ pub fn valid_name(name: &str) -> Result<(), String> {
 
 pub fn parse_credential(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, String> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON: {e}"))?;
-    CredentialFields::parse_value(&value).map_err(|e| e.to_string())?;
-    value
+    let map = value
         .as_object()
         .cloned()
-        .ok_or_else(|| "not a JSON object".to_string())
+        .ok_or_else(|| "not a JSON object".to_string())?;
+    // A service-account key file is a Vertex credential; anything else must be an OAuth login.
+    let kind = crate::store::CredentialKind::detect(&map);
+    crate::actors::credentials::kind_auth::fields_of(kind, &map)?;
+    Ok(map)
 }
 
 #[derive(Debug, PartialEq)]
@@ -186,6 +188,7 @@ pub async fn upload(
             Ok(credential) => {
                 let record = CredentialRecord {
                     name: filename.clone(),
+                    kind: crate::store::CredentialKind::detect(&credential),
                     credential,
                     state: CredentialState::default(),
                 };

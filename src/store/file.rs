@@ -35,7 +35,7 @@ use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use self::writer::{Command, Reply, Request};
-use super::{ApiKeyRecord, CredentialRecord, DebitOutcome, Store, StoreError};
+use super::{ApiKeyRecord, CredentialRecord, DebitOutcome, DebitRequest, Store, StoreError};
 
 /// Requests waiting for the writer before callers are made to wait.
 const QUEUE_CAPACITY: usize = 8192;
@@ -233,6 +233,17 @@ impl Store for FileStore {
         match self.request(command).await? {
             Reply::Debit(outcome) => Ok(outcome),
             _ => Err(unexpected()),
+        }
+    }
+
+    async fn debit_keys(&self, requests: &[DebitRequest]) -> Vec<Result<DebitOutcome, StoreError>> {
+        if requests.is_empty() {
+            return Vec::new();
+        }
+        match self.request(Command::DebitBatch(requests.to_vec())).await {
+            Ok(Reply::Debits(outcomes)) if outcomes.len() == requests.len() => outcomes,
+            Ok(_) => unexpected().for_each(requests.len()),
+            Err(e) => e.for_each(requests.len()),
         }
     }
 

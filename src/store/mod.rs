@@ -10,7 +10,7 @@
 //! | Records | Writer | How |
 //! |---|---|---|
 //! | credentials (`put_credential`, `delete_credential`) | `StorageActor` | `SaveCredential` (coalesced), `SaveCredentialNow` (a refreshed token, awaited before the refresh lease is released), `DeleteCredential` |
-//! | API keys (`insert_key`, `delete_key`, `debit_key`, `refund_key`) | `QuotaActor` | `CreateKey`, `DeleteKey`, `DebitQuota`, `Refund` |
+//! | API keys (`insert_key`, `delete_key`, `debit_keys`, `refund_key`) | `QuotaActor` | `CreateKey`, `DeleteKey`, `DebitQuota` (group-committed), `Refund` |
 //! | model costs | `QuotaActor` | `SetCost`, `DeleteCost` |
 //! | panel-saved config (`save_config`) | `ConfigActor` | `SaveConfig` |
 //!
@@ -40,8 +40,8 @@ use serde_json::{Map, Value};
 pub use file::{FileStore, FileStoreOptions};
 pub use migrate::{migrate, MigrationReport};
 pub use model::{
-    ApiKeyRecord, CooldownRecord, CredentialRecord, CredentialState, DebitOutcome, ErrorRecord,
-    UsageCounters, MAX_ERROR_HISTORY,
+    ApiKeyRecord, CooldownRecord, CredentialKind, CredentialRecord, CredentialState, DebitOutcome,
+    DebitRequest, ErrorRecord, UsageCounters, MAX_ERROR_HISTORY,
 };
 pub use open::{open_store, StoreUrl, DEFAULT_MONGODB_DATABASE, DEFAULT_PREFIX};
 
@@ -57,6 +57,29 @@ pub enum StoreError {
     Backend(String),
     #[error("record already exists: {0}")]
     Conflict(String),
+}
+
+impl StoreError {
+    /// A copy for each of several callers that share one failed call (`io::Error` is not `Clone`).
+    pub fn duplicate(&self) -> StoreError {
+        match self {
+            StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+            StoreError::Io(io) => StoreError::Io(std::io::Error::new(io.kind(), io.to_string())),
+            StoreError::Corrupt(m) => StoreError::Corrupt(m.clone()),
+            StoreError::Backend(m) => StoreError::Backend(m.clone()),
+            StoreError::Conflict(m) => StoreError::Conflict(m.clone()),
+        }
+    }
+
+    /// The same failure for every request of a batch that failed as a whole.
+    pub fn for_each<T>(self, count: usize) -> Vec<Result<T, StoreError>> {
+        let mut all: Vec<Result<T, StoreError>> =
+            (1..count).map(|_| Err(self.duplicate())).collect();
+        if count > 0 {
+            all.push(Err(self));
+        }
+        all
+    }
 }
 
 /// Everything the gateway keeps. Implementations must be safe to share between several gateway
@@ -105,6 +128,17 @@ pub trait Store: Send + Sync {
         cost: u64,
         now: i64,
     ) -> Result<DebitOutcome, StoreError>;
+    /// Several debits in one round trip (group commit): each exactly as [`Store::debit_key`], applied
+    /// in the order given, so several debits of one key see each other. One result per request, in
+    /// order. Backends answer the whole batch with one script, statement or journal fsync; this
+    /// default (used by MongoDB) debits one after another.
+    async fn debit_keys(&self, requests: &[DebitRequest]) -> Vec<Result<DebitOutcome, StoreError>> {
+        let mut outcomes = Vec::with_capacity(requests.len());
+        for r in requests {
+            outcomes.push(self.debit_key(&r.api_key, &r.model, r.cost, r.now).await);
+        }
+        outcomes
+    }
     /// Atomically give back a debit (never below zero, for the total or the model).
     async fn refund_key(&self, api_key: &str, model: &str, cost: u64) -> Result<(), StoreError>;
 

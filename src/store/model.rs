@@ -13,11 +13,63 @@ pub const MAX_ERROR_HISTORY: usize = 10;
 pub struct CredentialRecord {
     /// File-style name, e.g. `my-project-1751713012.json`. Unique; the key in every backend.
     pub name: String,
+    /// Which Google API the credential calls. Records written before kinds existed have none: Code Assist.
+    #[serde(default)]
+    pub kind: CredentialKind,
     /// The OAuth credential object (`client_id`, `client_secret`, `refresh_token`, `token`, `expiry`,
     /// `project_id`, …). Kept as a JSON object so fields we do not know survive a round trip.
     pub credential: Map<String, Value>,
     #[serde(default)]
     pub state: CredentialState,
+}
+
+/// The kinds of Google credential one pool can hold. Each knows its own envelope, URL and auth
+/// (`upstream::kind`); everything else (rotation, cooldowns, usage) is shared.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialKind {
+    /// An OAuth login calling the Code Assist API (`v1internal:*`), as the Gemini CLI does.
+    #[default]
+    CodeAssist,
+    /// An AI Studio key calling the Generative Language API (`v1beta/models/*`).
+    GeminiApiKey,
+    /// A Vertex AI service account (JWT-bearer token) or an express-mode API key.
+    Vertex,
+}
+
+impl CredentialKind {
+    pub const ALL: [CredentialKind; 3] = [Self::CodeAssist, Self::GeminiApiKey, Self::Vertex];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CodeAssist => "code_assist",
+            Self::GeminiApiKey => "gemini_api_key",
+            Self::Vertex => "vertex",
+        }
+    }
+
+    /// The kind of a bare credential JSON (a file dropped in the credentials folder, an upload): a
+    /// service-account key is Vertex, anything else an OAuth login.
+    pub fn detect(credential: &Map<String, Value>) -> Self {
+        match credential.get("type").and_then(Value::as_str) {
+            Some("service_account") => Self::Vertex,
+            _ => Self::CodeAssist,
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == text.trim().to_ascii_lowercase())
+    }
+}
+
+impl std::fmt::Display for CredentialKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Health, cooldowns and usage of one credential.
@@ -148,6 +200,16 @@ impl ApiKeyRecord {
     pub fn remaining(&self) -> u64 {
         self.total_quota.saturating_sub(self.used_quota)
     }
+}
+
+/// One debit of a batch ([`crate::store::Store::debit_keys`]): the arguments of `debit_key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DebitRequest {
+    pub api_key: String,
+    pub model: String,
+    pub cost: u64,
+    /// Unix seconds; the key must expire after it.
+    pub now: i64,
 }
 
 /// Result of an atomic debit.

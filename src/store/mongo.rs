@@ -22,7 +22,9 @@ use mongodb::{Client, Collection};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{masked, ApiKeyRecord, CredentialRecord, DebitOutcome, Store, StoreError};
+use super::{
+    masked, ApiKeyRecord, CredentialKind, CredentialRecord, DebitOutcome, Store, StoreError,
+};
 
 const SELECTION_TIMEOUT: Duration = Duration::from_secs(5);
 const DUPLICATE_KEY: i32 = 11000;
@@ -156,8 +158,15 @@ fn credential_from_document(doc: Document) -> Result<CredentialRecord, StoreErro
         }
         Err(_) => Default::default(),
     };
+    // Documents written before kinds existed have none: Code Assist.
+    let kind = match doc.get_str("kind") {
+        Ok(text) => CredentialKind::parse(text)
+            .ok_or_else(|| corrupt(&format!("kind of `{name}`"), text))?,
+        Err(_) => CredentialKind::default(),
+    };
     Ok(CredentialRecord {
         name,
+        kind,
         credential,
         state,
     })
@@ -281,6 +290,7 @@ impl Store for MongoStore {
     async fn put_credential(&self, record: &CredentialRecord) -> Result<(), StoreError> {
         let document = doc! {
             "_id": &record.name,
+            "kind": record.kind.as_str(),
             "credential": to_bson_document(&record.credential, "credential")?,
             "state": to_bson_document(&record.state, "credential state")?,
         };

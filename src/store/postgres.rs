@@ -11,15 +11,19 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use serde_json::{Map, Value};
 use tokio_postgres::{NoTls, Row};
 
-use super::{masked, ApiKeyRecord, CredentialRecord, DebitOutcome, Store, StoreError};
+use super::{
+    masked, ApiKeyRecord, CredentialKind, CredentialRecord, DebitOutcome, DebitRequest, Store,
+    StoreError,
+};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const POOL_SIZE: usize = 16;
 
 /// Applied in order, each once, recorded in `schema_migrations`. `{s}` is the quoted schema.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    r"
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        r"
 CREATE TABLE {s}.credentials (
     name text PRIMARY KEY,
     credential jsonb NOT NULL,
@@ -56,7 +60,52 @@ CREATE TABLE {s}.leases (
     expires_at timestamptz NOT NULL
 );
 ",
-)];
+    ),
+    (
+        2,
+        // A batch of debits in one statement (group commit), each exactly as the single debit and in
+        // the order given, so several debits of one key in a batch see each other. Status per row:
+        // 0 not found, 1 expired, 2 exhausted, 3 debited.
+        r"
+CREATE FUNCTION {s}.debit_keys(p_keys text[], p_models text[], p_costs bigint[], p_now bigint[])
+RETURNS TABLE (status int, used bigint, total bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    expiry bigint;
+BEGIN
+    FOR i IN 1 .. coalesce(array_length(p_keys, 1), 0) LOOP
+        UPDATE {s}.api_keys AS k
+        SET used_quota = k.used_quota + p_costs[i],
+            model_stats = jsonb_set(k.model_stats, ARRAY[p_models[i]],
+                to_jsonb(COALESCE((k.model_stats ->> p_models[i])::bigint, 0) + p_costs[i]))
+        WHERE k.api_key = p_keys[i] AND k.total_quota - k.used_quota >= p_costs[i]
+          AND (k.expires_at IS NULL OR k.expires_at > p_now[i])
+        RETURNING k.used_quota, k.total_quota INTO used, total;
+        IF FOUND THEN
+            status := 3;
+        ELSE
+            SELECT k.used_quota, k.total_quota, k.expires_at INTO used, total, expiry
+            FROM {s}.api_keys AS k WHERE k.api_key = p_keys[i];
+            IF NOT FOUND THEN
+                status := 0; used := 0; total := 0;
+            ELSIF expiry IS NOT NULL AND expiry <= p_now[i] THEN
+                status := 1;
+            ELSE
+                status := 2;
+            END IF;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+",
+    ),
+    // Credential kinds: rows written before them are Code Assist logins.
+    (
+        3,
+        "ALTER TABLE {s}.credentials ADD COLUMN kind text NOT NULL DEFAULT 'code_assist';",
+    ),
+];
 
 /// The SQL of every operation, with the schema filled in once.
 struct Sql {
@@ -73,6 +122,7 @@ struct Sql {
     insert_key: String,
     delete_key: String,
     debit: String,
+    debit_batch: String,
     key_balance: String,
     refund: String,
     load_costs: String,
@@ -90,18 +140,19 @@ impl Sql {
     fn new(s: &str) -> Self {
         Self {
             load_credentials: format!(
-                "SELECT name, credential, state FROM {s}.credentials ORDER BY name"
+                "SELECT name, credential, state, kind FROM {s}.credentials ORDER BY name"
             ),
             get_credential: format!(
-                "SELECT name, credential, state FROM {s}.credentials WHERE name = $1"
+                "SELECT name, credential, state, kind FROM {s}.credentials WHERE name = $1"
             ),
             // One statement, so the generation moves in the same transaction as the write.
             put_credential: format!(
                 "WITH written AS (
-                     INSERT INTO {s}.credentials (name, credential, state, updated_at)
-                     VALUES ($1, $2, $3, now())
+                     INSERT INTO {s}.credentials (name, credential, state, kind, updated_at)
+                     VALUES ($1, $2, $3, $4, now())
                      ON CONFLICT (name) DO UPDATE
-                     SET credential = EXCLUDED.credential, state = EXCLUDED.state, updated_at = now()
+                     SET credential = EXCLUDED.credential, state = EXCLUDED.state,
+                         kind = EXCLUDED.kind, updated_at = now()
                      RETURNING 1)
                  UPDATE {s}.generation SET value = value + 1 WHERE id = 1"
             ),
@@ -134,6 +185,7 @@ impl Sql {
                    AND (expires_at IS NULL OR expires_at > $4)
                  RETURNING used_quota, total_quota"
             ),
+            debit_batch: format!("SELECT status, used, total FROM {s}.debit_keys($1, $2, $3, $4)"),
             key_balance: format!(
                 "SELECT used_quota, total_quota, expires_at FROM {s}.api_keys WHERE api_key = $1"
             ),
@@ -245,8 +297,12 @@ fn credential_from_row(row: &Row) -> Result<CredentialRecord, StoreError> {
         return Err(corrupt("credential is not a JSON object".into()));
     };
     let state = serde_json::from_value(state).map_err(|e| corrupt(e.to_string()))?;
+    let kind: String = row.try_get(3).map_err(|e| corrupt(e.to_string()))?;
+    let kind = CredentialKind::parse(&kind)
+        .ok_or_else(|| corrupt(format!("unknown credential kind `{kind}`")))?;
     Ok(CredentialRecord {
         name: name.clone(),
+        kind,
         credential,
         state,
     })
@@ -308,6 +364,47 @@ impl PostgresStore {
             pool,
             sql: Sql::new(&schema),
         })
+    }
+
+    /// Runs `debit_keys` over `requests`, one outcome a row in the same order.
+    async fn debit_batch(
+        &self,
+        requests: &[&DebitRequest],
+    ) -> Result<Vec<DebitOutcome>, StoreError> {
+        let keys: Vec<&str> = requests.iter().map(|r| r.api_key.as_str()).collect();
+        let models: Vec<&str> = requests.iter().map(|r| r.model.as_str()).collect();
+        let costs = requests
+            .iter()
+            .map(|r| to_i64(r.cost, "cost"))
+            .collect::<Result<Vec<i64>, _>>()?;
+        let nows: Vec<i64> = requests.iter().map(|r| r.now).collect();
+        let rows = self
+            .query(&self.sql.debit_batch, &[&keys, &models, &costs, &nows])
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let status: i32 = row.try_get(0).map_err(pg_error)?;
+                let used = to_u64(row.try_get(1).map_err(pg_error)?);
+                let total = to_u64(row.try_get(2).map_err(pg_error)?);
+                Ok(match status {
+                    0 => DebitOutcome::NotFound,
+                    1 => DebitOutcome::Expired,
+                    2 => DebitOutcome::Exhausted {
+                        used_quota: used,
+                        total_quota: total,
+                    },
+                    3 => DebitOutcome::Debited {
+                        used_quota: used,
+                        total_quota: total,
+                    },
+                    other => {
+                        return Err(StoreError::Backend(format!(
+                            "PostgreSQL debit batch: unknown status {other}"
+                        )))
+                    }
+                })
+            })
+            .collect()
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
@@ -413,7 +510,7 @@ impl Store for PostgresStore {
         let state = json(&record.state, "credential state")?;
         self.execute(
             &self.sql.put_credential,
-            &[&record.name, &credential, &state],
+            &[&record.name, &credential, &state, &record.kind.as_str()],
         )
         .await
         .map(|_| ())
@@ -561,6 +658,37 @@ impl Store for PostgresStore {
             used_quota: to_u64(used),
             total_quota: to_u64(total),
         })
+    }
+
+    async fn debit_keys(&self, requests: &[DebitRequest]) -> Vec<Result<DebitOutcome, StoreError>> {
+        if requests.is_empty() {
+            return Vec::new();
+        }
+        // Row locks are taken in key order, so two instances' batches never deadlock; a stable sort
+        // keeps each key's own debits in arrival order, which is all its outcomes depend on.
+        let mut order: Vec<usize> = (0..requests.len()).collect();
+        order.sort_by(|a, b| {
+            let key = |i: &usize| requests.get(*i).map(|r| r.api_key.as_str());
+            key(a).cmp(&key(b))
+        });
+        let sorted: Vec<&DebitRequest> = order.iter().filter_map(|i| requests.get(*i)).collect();
+        let rows = match self.debit_batch(&sorted).await {
+            Ok(rows) if rows.len() == requests.len() => rows,
+            Ok(_) => {
+                return StoreError::Backend("PostgreSQL debit batch: wrong row count".into())
+                    .for_each(requests.len())
+            }
+            Err(e) => return e.for_each(requests.len()),
+        };
+        let mut outcomes: Vec<Result<DebitOutcome, StoreError>> = (0..requests.len())
+            .map(|_| Err(StoreError::Backend(String::new())))
+            .collect();
+        for (i, row) in order.into_iter().zip(rows) {
+            if let Some(slot) = outcomes.get_mut(i) {
+                *slot = Ok(row);
+            }
+        }
+        outcomes
     }
 
     async fn refund_key(&self, api_key: &str, model: &str, cost: u64) -> Result<(), StoreError> {

@@ -24,7 +24,9 @@ use ::redis::{AsyncCommands, Client, IntoConnectionInfo, RedisError, Script};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use super::{masked, ApiKeyRecord, CredentialRecord, DebitOutcome, Store, StoreError};
+use super::{
+    masked, ApiKeyRecord, CredentialRecord, DebitOutcome, DebitRequest, Store, StoreError,
+};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -59,6 +61,42 @@ if total - used < tonumber(ARGV[3]) then return {2, used, total} end
 used = redis.call('HINCRBY', KEYS[2], ARGV[1], ARGV[3])
 redis.call('HINCRBY', KEYS[3], ARGV[2], ARGV[3])
 return {3, used, total}
+";
+
+/// [`DEBIT`] for a batch, in order. KEYS: api_keys, api_key_used, then api_key_models:<key> of each
+/// debit. ARGV: key, model, cost, now of each debit. Returns three numbers a debit, as DEBIT's
+/// reply padded with zeros. Each key's JSON is decoded once a batch.
+const DEBIT_BATCH: &str = r"
+local out = {}
+local records = {}
+for i = 1, #KEYS - 2 do
+  local a = 4 * (i - 1)
+  local key, model, cost, now = ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
+  local record = records[key]
+  if record == nil then
+    local raw = redis.call('HGET', KEYS[1], key)
+    record = raw and cjson.decode(raw) or false
+    records[key] = record
+  end
+  local status, used, total = 0, 0, 0
+  if record then
+    total = tonumber(record.total_quota) or 0
+    used = tonumber(redis.call('HGET', KEYS[2], key) or '0')
+    if type(record.expires_at) == 'number' and record.expires_at <= now then
+      status, used, total = 1, 0, 0
+    elseif total - used < cost then
+      status = 2
+    else
+      used = redis.call('HINCRBY', KEYS[2], key, ARGV[a + 3])
+      redis.call('HINCRBY', KEYS[i + 2], model, ARGV[a + 3])
+      status = 3
+    end
+  end
+  out[#out + 1] = status
+  out[#out + 1] = used
+  out[#out + 1] = total
+end
+return out
 ";
 
 /// KEYS: api_keys, api_key_used, api_key_models:<key>. ARGV: key, model, cost.
@@ -97,6 +135,7 @@ struct Scripts {
     delete_credential: Script,
     insert_key: Script,
     debit: Script,
+    debit_batch: Script,
     refund: Script,
     try_lease: Script,
     release_lease: Script,
@@ -147,6 +186,7 @@ impl RedisStore {
                 delete_credential: Script::new(DELETE_CREDENTIAL),
                 insert_key: Script::new(INSERT_KEY),
                 debit: Script::new(DEBIT),
+                debit_batch: Script::new(DEBIT_BATCH),
                 refund: Script::new(REFUND),
                 try_lease: Script::new(TRY_LEASE),
                 release_lease: Script::new(RELEASE_LEASE),
@@ -177,6 +217,31 @@ fn redis_error(e: RedisError) -> StoreError {
         StoreError::Unavailable(format!("Redis: {e}"))
     } else {
         StoreError::Backend(format!("Redis: {e}"))
+    }
+}
+
+/// The reply of [`DEBIT`], or one debit's three numbers of [`DEBIT_BATCH`].
+fn debit_outcome(reply: &[i64]) -> Result<DebitOutcome, StoreError> {
+    let number = |i: usize| {
+        reply
+            .get(i)
+            .and_then(|n| u64::try_from(*n).ok())
+            .ok_or_else(|| StoreError::Backend("Redis debit script: short reply".into()))
+    };
+    match reply.first() {
+        Some(0) => Ok(DebitOutcome::NotFound),
+        Some(1) => Ok(DebitOutcome::Expired),
+        Some(2) => Ok(DebitOutcome::Exhausted {
+            used_quota: number(1)?,
+            total_quota: number(2)?,
+        }),
+        Some(3) => Ok(DebitOutcome::Debited {
+            used_quota: number(1)?,
+            total_quota: number(2)?,
+        }),
+        _ => Err(StoreError::Backend(
+            "Redis debit script: unexpected reply".into(),
+        )),
     }
 }
 
@@ -434,27 +499,34 @@ impl Store for RedisStore {
             .invoke_async(&mut self.conn())
             .await
             .map_err(redis_error)?;
-        let number = |i: usize| {
-            reply
-                .get(i)
-                .and_then(|n| u64::try_from(*n).ok())
-                .ok_or_else(|| StoreError::Backend("Redis debit script: short reply".into()))
-        };
-        match reply.first() {
-            Some(0) => Ok(DebitOutcome::NotFound),
-            Some(1) => Ok(DebitOutcome::Expired),
-            Some(2) => Ok(DebitOutcome::Exhausted {
-                used_quota: number(1)?,
-                total_quota: number(2)?,
-            }),
-            Some(3) => Ok(DebitOutcome::Debited {
-                used_quota: number(1)?,
-                total_quota: number(2)?,
-            }),
-            _ => Err(StoreError::Backend(
-                "Redis debit script: unexpected reply".into(),
-            )),
+        debit_outcome(&reply)
+    }
+
+    async fn debit_keys(&self, requests: &[DebitRequest]) -> Vec<Result<DebitOutcome, StoreError>> {
+        if requests.is_empty() {
+            return Vec::new();
         }
+        let mut invocation = self.scripts.debit_batch.prepare_invoke();
+        invocation
+            .key(self.key("api_keys"))
+            .key(self.key("api_key_used"));
+        for r in requests {
+            invocation
+                .key(self.models_key(&r.api_key))
+                .arg(&r.api_key)
+                .arg(&r.model)
+                .arg(r.cost)
+                .arg(r.now);
+        }
+        let reply: Vec<i64> = match invocation.invoke_async(&mut self.conn()).await {
+            Ok(reply) => reply,
+            Err(e) => return redis_error(e).for_each(requests.len()),
+        };
+        if reply.len() != requests.len() * 3 {
+            return StoreError::Backend("Redis debit batch script: short reply".into())
+                .for_each(requests.len());
+        }
+        reply.chunks(3).map(debit_outcome).collect()
     }
 
     async fn refund_key(&self, api_key: &str, model: &str, cost: u64) -> Result<(), StoreError> {

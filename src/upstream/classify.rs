@@ -38,6 +38,8 @@ pub enum FailureKind {
     NoCredits,
     /// Google refused the credential itself (401, 403).
     Auth,
+    /// Google does not know the API key (400 `API_KEY_INVALID`): it never will.
+    InvalidKey,
     /// The account may not use this (preview) model.
     NoModelAccess,
     /// A server error, timeout or cut connection: says nothing about the account.
@@ -54,6 +56,7 @@ impl FailureKind {
             Self::Capacity => "capacity",
             Self::NoCredits => "no_credits",
             Self::Auth => "auth",
+            Self::InvalidKey => "invalid_key",
             Self::NoModelAccess => "no_model_access",
             Self::Transient => "transient",
             Self::ClientError => "client_error",
@@ -67,6 +70,7 @@ impl FailureKind {
             "capacity" => Self::Capacity,
             "no_credits" => Self::NoCredits,
             "auth" => Self::Auth,
+            "invalid_key" => Self::InvalidKey,
             "no_model_access" => Self::NoModelAccess,
             "transient" => Self::Transient,
             "client_error" => Self::ClientError,
@@ -167,7 +171,7 @@ pub fn classify(
         | FailureKind::DailyQuota
         | FailureKind::Capacity
         | FailureKind::Transient => settings.retry_429_enabled,
-        FailureKind::NoCredits | FailureKind::NoModelAccess => true,
+        FailureKind::NoCredits | FailureKind::NoModelAccess | FailureKind::InvalidKey => true,
         FailureKind::Auth => status == 401,
         FailureKind::ClientError => false,
     };
@@ -192,6 +196,10 @@ fn read(status: u16, e: &GoogleError, base_model: &str) -> (FailureKind, Wait, S
     let exhausted = e.status == "RESOURCE_EXHAUSTED";
     match status {
         401 | 403 => return (K::Auth, Wait::None, Scope::Credential),
+        // A dead key (AI Studio, Vertex express) is the credential's fault, not the request's.
+        400 if e.reason.as_deref() == Some("API_KEY_INVALID") => {
+            return (K::InvalidKey, Wait::Disabled, Scope::Credential)
+        }
         404 if is_preview_model(base_model) => return (K::NoModelAccess, Wait::None, Scope::Model),
         429 | 499 | 503 => {}
         _ if exhausted => {}
@@ -460,6 +468,21 @@ mod tests {
     }
 
     #[test]
+    fn an_invalid_api_key_disables_the_credential_and_retries_elsewhere() {
+        let v = verdict(400, fixture!("400_api_key_invalid"), "gemini-2.5-pro");
+        assert_eq!(
+            (v.kind, v.wait, v.scope, v.retry_elsewhere),
+            (
+                FailureKind::InvalidKey,
+                Wait::Disabled,
+                Scope::Credential,
+                true
+            )
+        );
+        assert_eq!(v.message, "API key not valid. Please pass a valid API key.");
+    }
+
+    #[test]
     fn retries_follow_the_retry_switch() {
         let off = settings(&[("RETRY_429_ENABLED", "false")]);
         let v = classify(429, Some(&fixture!("429_plain")), "gemini-2.5-pro", &off);
@@ -479,6 +502,7 @@ mod tests {
             FailureKind::Capacity,
             FailureKind::NoCredits,
             FailureKind::Auth,
+            FailureKind::InvalidKey,
             FailureKind::NoModelAccess,
             FailureKind::Transient,
             FailureKind::ClientError,

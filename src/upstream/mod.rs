@@ -3,13 +3,17 @@
 pub mod classify;
 pub mod code_assist;
 pub mod error;
+pub mod gemini_api;
 pub mod google_error;
 pub mod image_fetch;
+pub mod kind;
 pub mod oauth;
 pub mod onboarding;
 mod proxy_tunnel;
 pub mod public_ip;
 pub mod sse;
 pub mod transport;
+pub mod vertex;
+pub mod vertex_token;
 
 pub use error::UpstreamError;

@@ -123,6 +123,24 @@ pub async fn refresh_access_token(
     .await
 }
 
+/// A service account's access token: the signed JWT `assertion` exchanged by the JWT-bearer grant
+/// (RFC 7523) at the same token endpoint OAuth refreshes use.
+pub async fn jwt_bearer(
+    client: &awc::Client,
+    oauth_base: &str,
+    assertion: &str,
+) -> Result<TokenResponse, OAuthError> {
+    post_form(
+        client,
+        oauth_base,
+        &[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+            ("assertion", assertion),
+        ],
+    )
+    .await
+}
+
 pub async fn exchange_code(
     client: &awc::Client,
     oauth_base: &str,

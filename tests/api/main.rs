@@ -12,10 +12,12 @@ mod chat;
 mod cluster;
 #[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
 mod cluster_cooldowns;
+mod credential_kinds;
 mod dialects;
 mod field_lessons;
 mod fleet;
 mod gemini_native;
+mod key_batches;
 mod keys;
 mod management;
 mod observe;

@@ -43,6 +43,9 @@ impl Gateway {
             env,
             client: awc::Client::builder()
                 .timeout(Duration::from_secs(30))
+                // Under actix's 5 s server keep-alive, so a burst never reuses a connection the
+                // gateway is closing (the request would fail with a reset, not an answer).
+                .connector(awc::Connector::new().conn_keep_alive(Duration::from_secs(3)))
                 .finish(),
         };
         gateway.wait_ready().await;

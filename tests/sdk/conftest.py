@@ -1,5 +1,10 @@
 """Starts the fake Google (with its /__fake/ control API) and the real gateway binary once per session.
 
+`SDK_POOL=api_key` runs the same suites against a gateway whose pool holds only a Gemini API key (the
+Generative Language API instead of Code Assist). The fake scripts key calls under the key, so PROJECT
+is the key then; `FakeControl` shows those calls in the Code Assist shape the tests read (method path,
+`{"model","project","request"}` body), after checking they really went out bare with the key.
+
 Both binaries must already be built (scripts/sdk-tests.sh does it); they are looked up in
 $CARGO_TARGET_DIR/debug, then target/debug. Every test starts with the fake reset: no queued replies,
 no recorded requests.
@@ -26,7 +31,9 @@ REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "sdk-test-password"
 # Both credentials name the same project so that one reply queue serves whichever credential the
 # gateway picks; the fake scripts replies per project.
-PROJECT = "sdk-project"
+POOL = os.environ.get("SDK_POOL", "code_assist")
+API_KEY = "AIzaSySdkTestKey000001"
+PROJECT = API_KEY if POOL == "api_key" else "sdk-project"
 HEARTBEAT_SECONDS = 0.2
 START_TIMEOUT = 60.0
 
@@ -100,7 +107,7 @@ def _start_fake(workdir: Path) -> tuple[subprocess.Popen, str]:
     output = workdir / "fake-google.out"
     sink = output.open("w")
     process = subprocess.Popen(
-        [str(_binary("examples/fake_google_server")), "--port", "0", "--control"],
+        [str(_binary("examples/fake_google_server")), "--port", "0", "--control", "--api-key", API_KEY],
         stdout=subprocess.PIPE,
         stderr=sink,
         text=True,
@@ -151,16 +158,20 @@ def _gateway_env(port: int, fake_url: str, workdir: Path) -> dict:
             "IMAGE_FETCH_ALLOW_PRIVATE": "true",
             "FAKE_STREAM_HEARTBEAT_INTERVAL": str(HEARTBEAT_SECONDS),
             "ANTI_TRUNCATION_MAX_ATTEMPTS": "3",
+            "GEMINI_API_ENDPOINT": fake_url,
         }
     )
+    if POOL == "api_key":
+        env["GEMINI_API_KEYS"] = API_KEY
     return env
 
 
 def _start_gateway(fake_url: str, workdir: Path) -> tuple[subprocess.Popen, str]:
     creds = workdir / "creds"
     creds.mkdir()
-    for name in ("sdk-a", "sdk-b"):
-        (creds / f"{name}.json").write_text(json.dumps(_credential(f"rt-{name}")))
+    if POOL != "api_key":
+        for name in ("sdk-a", "sdk-b"):
+            (creds / f"{name}.json").write_text(json.dumps(_credential(f"rt-{name}")))
     port = _free_port()
     output = workdir / "gateway.out"
     with output.open("w") as sink:
@@ -192,6 +203,24 @@ def _start_gateway(fake_url: str, workdir: Path) -> tuple[subprocess.Popen, str]
         time.sleep(0.1)
 
 
+def _as_code_assist(record: dict) -> dict:
+    """A Generative Language call in the Code Assist shape; other records unchanged. Checks first that
+    it went out as the API-key pool must send it: bare body, the key header, no bearer token."""
+    path = record["path"]
+    if not path.startswith("/v1beta/models/"):
+        return record
+    model, method = path.removeprefix("/v1beta/models/").split(":", 1)
+    headers = {name.lower(): value for name, value in record["headers"].items()}
+    assert headers.get("x-goog-api-key") == API_KEY, record
+    assert "authorization" not in headers, record
+    assert "request" not in (record["body"] or {}), record
+    return {
+        **record,
+        "path": f"/v1internal:{method}",
+        "body": {"model": model, "project": PROJECT, "request": record["body"]},
+    }
+
+
 class FakeControl:
     """Client of the fake's /__fake/ control API."""
 
@@ -207,10 +236,17 @@ class FakeControl:
         self._http.post("/__fake/reset").raise_for_status()
 
     def requests(self, path: str | None = None) -> list[dict]:
+        if POOL == "api_key" and path and path.startswith("/v1internal:"):
+            method = path.removeprefix("/v1internal:")
+            return [
+                r
+                for r in self.requests("/v1beta/models/")
+                if r["path"].startswith("/v1internal:" + method)
+            ]
         params = {"path": path} if path else None
         answer = self._http.get("/__fake/requests", params=params)
         answer.raise_for_status()
-        return answer.json()
+        return [_as_code_assist(r) for r in answer.json()]
 
     def generate_requests(self) -> list[dict]:
         """Code Assist generate / stream calls, oldest first."""

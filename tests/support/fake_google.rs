@@ -12,6 +12,8 @@
 
 #[path = "fake_google/accounts.rs"]
 mod accounts;
+#[path = "fake_google/bare_apis.rs"]
+mod bare_apis;
 #[path = "fake_google/code_assist.rs"]
 mod code_assist;
 #[path = "fake_google/control.rs"]
@@ -20,6 +22,8 @@ mod control;
 mod dispatch;
 #[path = "fake_google/implicit_cache.rs"]
 mod implicit_cache;
+#[path = "fake_google/jwt_grant.rs"]
+mod jwt_grant;
 #[path = "fake_google/render.rs"]
 mod render;
 #[path = "fake_google/reply.rs"]
@@ -39,6 +43,8 @@ use std::sync::Arc;
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpServer};
 
+pub use bare_apis::api_key_invalid;
+pub use jwt_grant::public_der;
 pub use reply::{LoadCodeAssist, RawEvent, Reply, TokenReply, SEND_TIME_MARK};
 pub use state::RecordedRequest;
 pub use tool_script::{parse_tool_script, ToolScript, SCRIPT_SIGNATURE};
@@ -111,6 +117,12 @@ impl FakeGoogle {
                 .default_service(web::to(dispatch::dispatch))
         })
         .workers(options.workers.max(1))
+        // A burst of hundreds of upstream calls on a busy machine can leave this one worker behind
+        // for seconds: actix's 5 s defaults would then answer 408 or drop pooled connections the
+        // gateway is about to reuse, which Google does not do.
+        .client_request_timeout(std::time::Duration::from_secs(60))
+        .keep_alive(std::time::Duration::from_secs(75))
+        .backlog(4096)
         // Google's front ends send each stream event at once; Nagle's algorithm would hold small
         // events back until the previous one is acknowledged.
         .tcp_nodelay(true)
@@ -245,6 +257,38 @@ impl FakeGoogle {
             .lock()
             .enabled_services
             .insert((project.to_owned(), service.to_owned()));
+    }
+
+    // ---- API keys and service accounts (Generative Language, Vertex) ----------------------
+
+    /// Accepts `key` on the Generative Language and Vertex express paths; replies to its calls are
+    /// scripted with `enqueue(key, …)`.
+    pub fn add_api_key(&self, key: &str) {
+        self.shared.lock().api_keys.insert(key.to_owned());
+    }
+
+    /// Accepts JWT-bearer assertions of `client_email` signed by the key whose public half is
+    /// `public_pem` (`RSA PUBLIC KEY`).
+    pub fn register_service_account(&self, client_email: &str, public_pem: &str) {
+        self.shared
+            .lock()
+            .service_accounts
+            .insert(client_email.to_owned(), jwt_grant::public_der(public_pem));
+    }
+
+    /// Lifetime (seconds) of the tokens service accounts get; 3600 unless set.
+    pub fn set_service_account_token_secs(&self, secs: u64) {
+        self.shared.lock().service_account_token_secs = secs;
+    }
+
+    /// JWT-bearer grants received for `client_email`, refused ones included.
+    pub fn jwt_grants(&self, client_email: &str) -> usize {
+        self.shared
+            .lock()
+            .jwt_grants
+            .get(client_email)
+            .copied()
+            .unwrap_or(0)
     }
 
     // ---- observation -----------------------------------------------------------------------

@@ -73,6 +73,7 @@ pub fn book(
         let message = &verdict.message;
         booked.disable = Some(match verdict.kind {
             FailureKind::NoCredits => format!("no credits: {message}"),
+            FailureKind::InvalidKey => format!("invalid API key: {message}"),
             _ => format!("auto-ban: HTTP {status}: {message}"),
         });
         return booked;
@@ -124,15 +125,31 @@ pub fn record(state: &mut CredentialState, model: &str, mut entry: CooldownRecor
 
 /// A success: the rest and the streak end. Answers whether anything changed.
 pub fn end(state: &mut CredentialState, model: &str, at_ms: i64) -> bool {
-    let resting = state
-        .cooldowns
-        .get(model)
-        .is_some_and(|c| c.until != 0 || c.streak != 0);
-    if !resting && !state.model_cooldowns.contains_key(model) {
+    if !has_rest(state, model) {
         return false;
     }
     record(state, model, ended(at_ms));
     true
+}
+
+/// Whether a success with `model` would change anything ([`end`] answers `true`).
+pub fn has_rest(state: &CredentialState, model: &str) -> bool {
+    let resting = state
+        .cooldowns
+        .get(model)
+        .is_some_and(|c| c.until != 0 || c.streak != 0);
+    resting || state.model_cooldowns.contains_key(model)
+}
+
+/// Every model a success would end a rest or streak of.
+pub fn models_with_rests(state: &CredentialState) -> std::collections::BTreeSet<String> {
+    state
+        .cooldowns
+        .keys()
+        .chain(state.model_cooldowns.keys())
+        .filter(|model| has_rest(state, model))
+        .cloned()
+        .collect()
 }
 
 /// An admin's clear: every rest ends (the entries stay as "ended" so other instances learn of it).

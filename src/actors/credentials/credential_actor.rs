@@ -3,8 +3,10 @@
 //!
 //! Ordering: token refreshes are single-flight — a refresh in progress collects waiters and answers them
 //! all. Refreshes run in the background ahead of expiry (5 minutes), so requests normally never wait; a
-//! transient failure is retried with a short backoff while other credentials serve. Every change is
-//! pushed to the supervisor's cache and persisted through the `StorageActor`.
+//! transient failure is retried with a short backoff while other credentials serve. Every change a
+//! choice depends on is published to the credential's [`LiveCredential`] (read by request workers) and
+//! persisted through the `StorageActor`. Successes are tallied by the workers in the `LiveCredential`
+//! and folded into the usage counters here on [`FoldSuccesses`], at most about once per [`FOLD_DELAY`].
 //!
 //! Restart: the supervisor starts the actor again from the stored record; nothing lives only here.
 
@@ -17,6 +19,8 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use super::cooldown::{self, RestPolicy};
+use super::kind_auth;
+use super::live_credential::LiveCredential;
 use super::merge::merge;
 use super::messages::*;
 use super::usage;
@@ -25,7 +29,7 @@ use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
 use crate::credential::{self, CredentialFields};
-use crate::store::{CredentialRecord, ErrorRecord, Store, MAX_ERROR_HISTORY};
+use crate::store::{CredentialKind, CredentialRecord, ErrorRecord, Store, MAX_ERROR_HISTORY};
 use crate::upstream::classify::Verdict;
 use crate::upstream::oauth::{self, OAuthError};
 use crate::upstream::onboarding;
@@ -40,6 +44,10 @@ const MAX_ERROR_MESSAGE: usize = 500;
 const LEASE_TTL_MS: u64 = 15_000;
 const LEASE_POLL_MS: u64 = 250;
 const LEASE_WAIT_ROUNDS: u32 = 60;
+/// How long successes are tallied before they are folded into the usage counters: one message per
+/// busy credential per this interval instead of one per request; the counters lag by at most this
+/// (reads through [`GetRecord`] fold first, so the panel never lags).
+pub const FOLD_DELAY: Duration = Duration::from_secs(1);
 
 enum Refreshed {
     Here(
@@ -60,7 +68,6 @@ pub struct CredentialEnv {
     pub settings: SharedSettings,
     pub clock: Clock,
     pub storage: Addr<StorageActor>,
-    pub supervisor: Recipient<StatusChanged>,
     pub onboarding_poll: Duration,
     /// The store itself, for the cluster-wide refresh lease and reading tokens other instances refreshed.
     pub store: Arc<dyn Store>,
@@ -81,18 +88,20 @@ pub struct CredentialActor {
     failures_in_row: u32,
     last_refresh_error: Option<String>,
     refresh_timer: Option<SpawnHandle>,
+    /// The status this actor publishes and the successes workers tally for it.
+    live: Arc<LiveCredential>,
 }
 
 impl CredentialActor {
     /// `name` is `record.name`, shared with the supervisor's registry rather than allocated twice.
     pub fn new(name: Arc<str>, record: CredentialRecord, env: Rc<CredentialEnv>) -> Self {
-        let fields = CredentialFields::parse(&record.credential).map_err(|e| e.to_string());
+        let fields = kind_auth::fields_of(record.kind, &record.credential);
         let token_expiry = fields
             .as_ref()
             .ok()
             .and_then(|f| f.expiry)
             .map_or(0, |e| e.timestamp());
-        Self {
+        let actor = Self {
             name,
             record,
             fields,
@@ -103,7 +112,16 @@ impl CredentialActor {
             failures_in_row: 0,
             last_refresh_error: None,
             refresh_timer: None,
-        }
+            live: Arc::default(),
+        };
+        // Published before the actor starts, so the credential can be chosen as soon as it is added.
+        actor.publish();
+        actor
+    }
+
+    /// Where this credential's status is published and its successes are tallied.
+    pub fn live(&self) -> Arc<LiveCredential> {
+        self.live.clone()
     }
 
     fn now(&self) -> i64 {
@@ -112,7 +130,7 @@ impl CredentialActor {
 
     /// Re-reads the fields (and the token's expiry) after the credential JSON changed.
     fn reload_fields(&mut self) {
-        self.fields = CredentialFields::parse(&self.record.credential).map_err(|e| e.to_string());
+        self.fields = kind_auth::fields_of(self.record.kind, &self.record.credential);
         self.token_expiry = self
             .fields
             .as_ref()
@@ -129,6 +147,11 @@ impl CredentialActor {
         self.fields.as_ref().ok()?.project_id.as_deref()
     }
 
+    fn location(&self) -> Option<Arc<str>> {
+        let default = &self.env.settings.current().vertex_location;
+        kind_auth::location_of(self.record.kind, &self.record.credential, default)
+    }
+
     fn token_fresh(&self, min_life: i64) -> bool {
         self.token().is_some() && self.token_expiry > self.now() + min_life
     }
@@ -136,6 +159,8 @@ impl CredentialActor {
     pub(super) fn status(&self) -> CredentialStatus {
         let now = self.now();
         CredentialStatus {
+            kind: self.record.kind,
+            location: self.location(),
             enabled: !self.record.state.disabled,
             access_token: self.token().map(Arc::from),
             token_valid_until: self.token_expiry - MIN_TOKEN_LIFE_SECS,
@@ -151,14 +176,27 @@ impl CredentialActor {
             preview: self.record.state.preview,
             broken: self.fields.is_err(),
             error_codes: self.record.state.errors.iter().map(|e| e.code).collect(),
+            rests: cooldown::models_with_rests(&self.record.state),
         }
     }
 
     fn publish(&self) {
-        self.env.supervisor.do_send(StatusChanged {
-            name: self.name.clone(),
-            status: self.status(),
-        });
+        self.live.publish(self.status());
+    }
+
+    /// Adds the successes tallied by the workers to the usage counters (written lazily, like every
+    /// success count).
+    fn fold_successes(&mut self) {
+        let tally = self.live.take_successes();
+        if tally.is_empty() {
+            return;
+        }
+        let now = self.now();
+        for (model, n) in tally {
+            usage::count_successes(&mut self.record.state.usage, &model, n, now);
+        }
+        self.record.state.last_success = Some(now);
+        self.persist(false);
     }
 
     fn persist(&mut self, urgent: bool) {
@@ -233,8 +271,10 @@ impl CredentialActor {
             return None;
         }
         Some(ReadyToken {
+            kind: self.record.kind,
             access_token: Arc::from(self.token()?),
             project: Arc::from(self.project()?),
+            location: self.location(),
         })
     }
 
@@ -246,6 +286,11 @@ impl CredentialActor {
         let fields = match &self.fields {
             Ok(f) => f.clone(),
             Err(_) => return,
+        };
+        // A key has nothing to refresh: it is ready as long as Google accepts it.
+        let Some(grant) = kind_auth::Grant::of(self.record.kind, &fields, &self.record.credential)
+        else {
+            return;
         };
         if self.token_fresh(REFRESH_AHEAD_SECS) {
             if fields.project_id.is_none() {
@@ -263,6 +308,7 @@ impl CredentialActor {
         let holder = self.env.instance_id.clone();
         let lease = format!("refresh:{}", self.name);
         let name = self.name.clone();
+        let kind = self.record.kind;
         let fut = async move {
             // One refresh per credential across every instance sharing the store: the others wait
             // for the lease holder and reuse the token it saved.
@@ -272,7 +318,7 @@ impl CredentialActor {
                     Ok(false) => {
                         tokio::time::sleep(Duration::from_millis(LEASE_POLL_MS)).await;
                         if let Ok(Some(record)) = store.get_credential(&name).await {
-                            if let Ok(f) = CredentialFields::parse(&record.credential) {
+                            if let Ok(f) = kind_auth::fields_of(kind, &record.credential) {
                                 let fresh = f.expiry.is_some_and(|e| {
                                     e.timestamp() > clock.now() + REFRESH_AHEAD_SECS
                                 });
@@ -284,14 +330,7 @@ impl CredentialActor {
                     }
                 }
             }
-            let result = oauth::refresh_access_token(
-                &client,
-                &base,
-                &fields.client_id,
-                &fields.client_secret,
-                &fields.refresh_token,
-            )
-            .await;
+            let result = grant.run(&client, &base, clock.now()).await;
             Refreshed::Here(result, store, holder, lease)
         };
         ctx.spawn(fut.into_actor(self).map(|outcome, act, ctx| match outcome {
@@ -347,8 +386,7 @@ impl CredentialActor {
                     expiry,
                     token.refresh_token.as_deref(),
                 );
-                self.fields =
-                    CredentialFields::parse(&self.record.credential).map_err(|e| e.to_string());
+                self.fields = kind_auth::fields_of(self.record.kind, &self.record.credential);
                 self.token_expiry = expiry.timestamp();
                 self.failures_in_row = 0;
                 self.last_refresh_error = None;
@@ -391,7 +429,8 @@ impl CredentialActor {
     }
 
     fn start_discovery(&mut self, ctx: &mut Context<Self>) {
-        if self.refreshing {
+        // Only Code Assist logins discover a project; the other kinds name theirs (or need none).
+        if self.refreshing || self.record.kind != CredentialKind::CodeAssist {
             return;
         }
         let Some(token) = self.token().map(str::to_string) else {
@@ -411,8 +450,7 @@ impl CredentialActor {
                     act.record
                         .credential
                         .insert("project_id".into(), Value::String(project));
-                    act.fields =
-                        CredentialFields::parse(&act.record.credential).map_err(|e| e.to_string());
+                    act.fields = kind_auth::fields_of(act.record.kind, &act.record.credential);
                     act.changed(true);
                     let pair = act.ready_pair();
                     if let Some(pair) = pair {
@@ -473,7 +511,7 @@ impl CredentialActor {
         if let Some(reason) = booked.disable {
             self.disable(reason);
         }
-        if status == 401 {
+        if status == 401 && !kind_auth::is_api_key(self.record.kind, &self.record.credential) {
             // Google no longer accepts this token: make the next use refresh it.
             self.token_expiry = 0;
         }
@@ -565,10 +603,19 @@ impl Handler<ReportOutcome> for CredentialActor {
     }
 }
 
+impl Handler<FoldSuccesses> for CredentialActor {
+    type Result = ();
+
+    fn handle(&mut self, _: FoldSuccesses, ctx: &mut Self::Context) {
+        ctx.run_later(FOLD_DELAY, |act, _| act.fold_successes());
+    }
+}
+
 impl Handler<GetRecord> for CredentialActor {
     type Result = MessageResult<GetRecord>;
 
     fn handle(&mut self, _: GetRecord, _: &mut Self::Context) -> Self::Result {
+        self.fold_successes();
         let mut record = self.record.clone();
         usage::roll(&mut record.state.usage, self.now());
         MessageResult(record)
@@ -622,6 +669,8 @@ impl Handler<ResetUsage> for CredentialActor {
     type Result = ();
 
     fn handle(&mut self, _: ResetUsage, _: &mut Self::Context) {
+        // Successes before the reset are part of what it zeroes.
+        self.fold_successes();
         let usage = &mut self.record.state.usage;
         usage.total_calls = 0;
         usage.pro_calls = 0;
@@ -634,6 +683,18 @@ impl Handler<FetchEmail> for CredentialActor {
     type Result = ResponseActFuture<Self, Result<String, FetchEmailError>>;
 
     fn handle(&mut self, _: FetchEmail, _: &mut Self::Context) -> Self::Result {
+        // Only OAuth logins have an account to ask about; a key has no email and a service account
+        // names its own.
+        if self.record.kind != CredentialKind::CodeAssist {
+            let email = self
+                .record
+                .credential
+                .get("client_email")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| FetchEmailError::Google("an API key has no account email".into()));
+            return Box::pin(actix::fut::ready(email));
+        }
         let client = self.env.client.clone();
         let base = self.env.settings.current().googleapis_proxy_url.clone();
         let token = self.token().map(str::to_string);
@@ -695,6 +756,7 @@ impl Handler<StopCredential> for CredentialActor {
     type Result = ();
 
     fn handle(&mut self, _: StopCredential, ctx: &mut Self::Context) {
+        self.fold_successes();
         self.answer_waiters(Err(CredentialError::NotReady(
             self.name.to_string(),
             "removed".into(),

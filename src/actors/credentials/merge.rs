@@ -3,13 +3,16 @@
 //! rule: the latest enable/disable wins, cooldowns and errors are united, the later token wins, counters
 //! take the larger value.
 
-use crate::credential::CredentialFields;
+use crate::credential::parse_expiry;
 use crate::store::{CredentialRecord, CredentialState, MAX_ERROR_HISTORY};
 
+/// The token's expiry, read alone so it works for every kind that holds a token (OAuth, Vertex).
 fn expiry_of(record: &CredentialRecord) -> i64 {
-    CredentialFields::parse(&record.credential)
-        .ok()
-        .and_then(|f| f.expiry)
+    record
+        .credential
+        .get("expiry")
+        .and_then(|v| v.as_str())
+        .and_then(parse_expiry)
         .map_or(0, |e| e.timestamp())
 }
 
@@ -99,6 +102,7 @@ mod tests {
     fn record(expiry: &str) -> CredentialRecord {
         CredentialRecord {
             name: "a.json".into(),
+            kind: Default::default(),
             credential:
                 json!({"client_id":"c","client_secret":"s","refresh_token":"r","expiry":expiry})
                     .as_object()

@@ -1,30 +1,51 @@
 //! The messages of the credential supervisor and the credential actors: each a struct with named
 //! fields and a typed result.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use actix::prelude::*;
 use serde_json::Value;
 
 use super::credential_actor::CredentialActor;
-use crate::convert::session_key::SessionKey;
-use crate::store::CredentialRecord;
+use super::live_credential::LiveCredential;
+use crate::store::{CredentialKind, CredentialRecord};
 use crate::upstream::classify::Verdict;
 
 /// What a handler needs to call Google with one credential, and to report back.
 #[derive(Clone)]
 pub struct Lease {
     pub name: Arc<str>,
+    /// Which API the call goes to (`upstream::kind`).
+    pub kind: CredentialKind,
+    /// Access token, or the API key of a key credential.
     pub access_token: Arc<str>,
     pub project: Arc<str>,
+    /// Vertex service accounts: the region their calls go to.
+    pub location: Option<Arc<str>>,
     pub actor: Addr<CredentialActor>,
+    /// Where successes are counted without a message (see `live_credential`).
+    pub live: Arc<LiveCredential>,
+}
+
+impl Lease {
+    /// The credential as the upstream call needs it.
+    pub fn upstream(&self) -> crate::upstream::kind::Credential<'_> {
+        crate::upstream::kind::Credential {
+            kind: self.kind,
+            token: &self.access_token,
+            project: &self.project,
+            location: self.location.as_deref(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum CredentialError {
     #[error("no credentials are loaded; add one in the control panel")]
     NoneLoaded,
+    #[error("no loaded credential serves model {0}")]
+    NoneServes(String),
     #[error("every credential is disabled")]
     AllDisabled,
     #[error("every usable credential is cooling down for {model} (next free in {wait_secs} s)")]
@@ -37,10 +58,12 @@ pub enum CredentialError {
     NotReady(String, String),
 }
 
-/// The supervisor's cached view of one credential, pushed by its actor whenever it changes, so choosing a
-/// credential never waits on the credential actors.
+/// What choosing a credential needs to know of it, published by its actor whenever it changes (see
+/// `live_credential`), so choosing never waits on the credential actors.
 #[derive(Debug, Clone, Default)]
 pub struct CredentialStatus {
+    pub kind: CredentialKind,
+    pub location: Option<Arc<str>>,
     pub enabled: bool,
     pub access_token: Option<Arc<str>>,
     /// Unix seconds after which the token must not be used.
@@ -52,24 +75,9 @@ pub struct CredentialStatus {
     pub broken: bool,
     /// Statuses of the remembered upstream errors, for the panel's error filter.
     pub error_codes: Box<[u16]>,
-}
-
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct StatusChanged {
-    pub name: Arc<str>,
-    pub status: CredentialStatus,
-}
-
-/// Choose the credential for the next upstream call.
-#[derive(Message)]
-#[rtype(result = "Result<Choice, CredentialError>")]
-pub struct AcquireCredential {
-    pub base_model: String,
-    /// Credentials already tried by this request.
-    pub exclude: Vec<Arc<str>>,
-    /// The conversation the request belongs to (session affinity), if known.
-    pub session: Option<SessionKey>,
+    /// Models with a rest or a 429 streak that the next success must end, so a success with one of
+    /// them is reported to the actor at once instead of tallied.
+    pub rests: BTreeSet<String>,
 }
 
 pub enum Choice {
@@ -78,6 +86,7 @@ pub enum Choice {
     NeedsRefresh {
         name: Arc<str>,
         actor: Addr<CredentialActor>,
+        live: Arc<LiveCredential>,
     },
 }
 
@@ -89,8 +98,10 @@ pub struct EnsureReady;
 /// What a call with a credential needs: a fresh access token and the project to bill.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadyToken {
+    pub kind: CredentialKind,
     pub access_token: Arc<str>,
     pub project: Arc<str>,
+    pub location: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone)]
@@ -105,14 +116,24 @@ pub enum Outcome {
     Transport(String),
 }
 
-/// Report after each upstream call. Answers until when (unix seconds) the credential now rests for the
-/// model, if it does; successes are sent without waiting for the answer.
+/// Report after a failed upstream call, or a success that ends a rest. Answers until when (unix seconds)
+/// the credential now rests for the model, if it does; successes are sent without waiting for the
+/// answer. Other successes are tallied in the credential's `LiveCredential` and folded by
+/// [`FoldSuccesses`].
 #[derive(Message)]
 #[rtype(result = "Option<i64>")]
 pub struct ReportOutcome {
     pub base_model: String,
     pub outcome: Outcome,
 }
+
+/// Fold the successes tallied since the last fold into the usage counters, a moment from now (sent by
+/// the first success after a fold, so a busy credential gets about one per [`FOLD_DELAY`]).
+///
+/// [`FOLD_DELAY`]: super::credential_actor::FOLD_DELAY
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct FoldSuccesses;
 
 /// Add a credential, or replace the JSON of the one with that name (keeping its state).
 #[derive(Message)]
@@ -215,6 +236,16 @@ pub struct PageFilter {
     pub status: StatusFilter,
     pub error_code: ErrorCodeFilter,
     pub cooldown: CooldownFilter,
+    pub kind: KindFilter,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KindFilter {
+    #[default]
+    All,
+    Kind(CredentialKind),
+    /// A name that is no credential kind: matches nothing.
+    Nothing,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -254,6 +285,8 @@ pub struct FleetStats {
     pub cooling: usize,
     /// Enabled and resting for no model.
     pub usable: usize,
+    /// How many credentials of each kind, in `CredentialKind::ALL` order.
+    pub kinds: [usize; CredentialKind::ALL.len()],
 }
 
 /// One page of the filtered fleet, in rotation order, with the fleet's counts.

@@ -1,50 +1,45 @@
-//! `CredentialSupervisor`: the registry of credential actors, the rotation cursor and its call counter,
-//! and a cache of each credential's status so that choosing a credential is one message with no await.
+//! `CredentialSupervisor`: the registry of credential actors and the only writer of the fleet's
+//! membership. It publishes the membership as an immutable snapshot in the shared [`FleetView`]; request
+//! workers choose a credential from that snapshot on their own thread (`choice`, `fleet_view`), so the
+//! supervisor is not on the path of a request.
 //!
-//! Rotation: the credential under the cursor serves `CALLS_PER_ROTATION` calls, then the cursor moves on.
-//! Disabled, cooling (for the requested model), broken or already-tried credentials are skipped; preview
-//! models only go to credentials not known to lack preview access. A request of a known conversation
-//! goes to the credential its session is bound to while that one is usable (`session_binding`).
+//! Who writes what:
+//! - membership (which credentials exist, in rotation order): this actor, as a new snapshot on every
+//!   add, removal or sync from the store;
+//! - a credential's status (token, project, enabled, rests, preview access): its `CredentialActor`,
+//!   into its `LiveCredential`, before it answers the message that changed it;
+//! - the rotation cursor and the session bindings: the workers, inside one short lock in [`FleetView`];
+//! - usage counters: the `CredentialActor`, folding the successes workers tallied (`live_credential`);
+//!   failures are messages to it, awaited before a retry so the next choice sees the rest.
 
-use std::collections::HashMap;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use actix::prelude::*;
 use futures_util::future::join_all;
 
-use super::affinity::AffinityTable;
+use super::choice::Slot;
 use super::credential_actor::{CredentialActor, CredentialEnv};
+use super::fleet_view::{FleetSnapshot, FleetView};
 use super::messages::*;
 use crate::actors::storage::messages::{DeleteCredential, SaveCredential};
 use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
 use crate::store::{CredentialRecord, Store};
-use crate::upstream::classify::is_preview_model;
 
 mod fleet_page;
-mod session_binding;
 
 /// How often the store is checked for changes made by other instances.
 const SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 
-struct Entry {
-    addr: Addr<CredentialActor>,
-    status: CredentialStatus,
-}
-
 pub struct CredentialSupervisor {
-    entries: HashMap<Arc<str>, Entry>,
-    /// Rotation order: insertion order, names sorted at start.
-    order: Vec<Arc<str>>,
-    cursor: usize,
-    calls_on_cursor: u64,
+    /// The published membership; the current snapshot is this actor's registry too.
+    fleet: Arc<FleetView>,
     settings: SharedSettings,
     clock: Clock,
     storage: Addr<StorageActor>,
-    /// Filled in `started` once the supervisor's own address exists.
-    env: Option<Rc<CredentialEnv>>,
+    /// Filled in `started`.
+    env: Option<std::rc::Rc<CredentialEnv>>,
     client: awc::Client,
     onboarding_poll: std::time::Duration,
     initial: Vec<CredentialRecord>,
@@ -53,13 +48,13 @@ pub struct CredentialSupervisor {
     /// Last seen value of the store's change counter.
     generation: Option<u64>,
     syncing: bool,
-    /// Session → credential bindings (session affinity), per instance: see `session_binding`.
-    affinity: AffinityTable,
 }
 
 impl CredentialSupervisor {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         records: Vec<CredentialRecord>,
+        fleet: Arc<FleetView>,
         client: awc::Client,
         settings: SharedSettings,
         clock: Clock,
@@ -68,10 +63,7 @@ impl CredentialSupervisor {
         store: Arc<dyn Store>,
     ) -> Self {
         Self {
-            entries: HashMap::new(),
-            order: Vec::new(),
-            cursor: 0,
-            calls_on_cursor: 0,
+            fleet,
             settings,
             clock,
             storage,
@@ -83,7 +75,6 @@ impl CredentialSupervisor {
             instance_id: Arc::from(uuid::Uuid::new_v4().to_string()),
             generation: None,
             syncing: false,
-            affinity: AffinityTable::default(),
         }
     }
 
@@ -115,93 +106,53 @@ impl CredentialSupervisor {
             };
             let names: std::collections::HashSet<&str> =
                 records.iter().map(|r| r.name.as_str()).collect();
-            let gone: Vec<Arc<str>> = act
-                .order
-                .iter()
-                .filter(|n| !names.contains(n.as_ref()))
-                .cloned()
-                .collect();
-            for name in gone {
-                if let Some(entry) = act.entries.remove(&name) {
-                    entry.addr.do_send(StopCredential);
+            let current = act.fleet.snapshot();
+            let mut slots = Vec::with_capacity(records.len());
+            for slot in current.slots() {
+                if names.contains(slot.name.as_ref()) {
+                    slots.push(slot.clone());
+                } else {
+                    slot.actor.do_send(StopCredential);
                 }
-                act.order.retain(|n| *n != name);
             }
+            let mut added = false;
             for record in records {
-                match act.entries.get(record.name.as_str()) {
-                    Some(entry) => entry.addr.do_send(ExternalUpdate { record }),
-                    None => act.spawn(record),
+                match current.get(&record.name) {
+                    Some(slot) => slot.actor.do_send(ExternalUpdate { record }),
+                    None => {
+                        if let Some(slot) = act.spawn(record) {
+                            slots.push(slot);
+                            added = true;
+                        }
+                    }
                 }
+            }
+            if added || slots.len() != current.len() {
+                act.fleet.publish(FleetSnapshot::new(slots));
             }
         }));
     }
 
-    fn spawn(&mut self, record: CredentialRecord) {
-        let Some(env) = self.env.clone() else {
-            return;
-        };
+    /// Starts the credential's actor; the caller publishes its slot.
+    fn spawn(&self, record: CredentialRecord) -> Option<Slot> {
+        let env = self.env.clone()?;
         let name: Arc<str> = Arc::from(record.name.as_str());
         let actor = CredentialActor::new(name.clone(), record, env);
-        // Cached before the actor first runs, so readiness and the panel's counts are right at once.
-        let status = actor.status();
-        let addr = actor.start();
-        if !self.entries.contains_key(&name) {
-            self.order.push(name.clone());
-        }
-        self.entries.insert(name, Entry { addr, status });
+        let live = actor.live();
+        Some(Slot {
+            name,
+            actor: actor.start(),
+            live,
+        })
     }
 
-    fn usable(&self, name: &Arc<str>, msg: &AcquireCredential, now: i64) -> Option<&Entry> {
-        let entry = self.entries.get(name)?;
-        let s = &entry.status;
-        let cooling = s
-            .cooldowns
-            .get(&msg.base_model)
-            .is_some_and(|until| *until > now);
-        let preview_ok = !is_preview_model(&msg.base_model) || s.preview;
-        let ok = s.enabled && !s.broken && !cooling && preview_ok && !msg.exclude.contains(name);
-        ok.then_some(entry)
-    }
-
-    /// Why nothing could be chosen, in the most useful words for the client.
-    fn explain(&self, msg: &AcquireCredential, now: i64) -> CredentialError {
-        if self.entries.is_empty() {
-            return CredentialError::NoneLoaded;
-        }
-        let enabled: Vec<&Entry> = self
-            .entries
-            .values()
-            .filter(|e| e.status.enabled && !e.status.broken)
-            .collect();
-        if enabled.is_empty() {
-            return CredentialError::AllDisabled;
-        }
-        if is_preview_model(&msg.base_model) && enabled.iter().all(|e| !e.status.preview) {
-            return CredentialError::NoPreviewAccess(msg.base_model.clone());
-        }
-        // Only credentials that could serve this model count towards "everyone is cooling".
-        let enabled: Vec<&Entry> = enabled
-            .into_iter()
-            .filter(|e| !is_preview_model(&msg.base_model) || e.status.preview)
-            .collect();
-        let soonest = enabled
-            .iter()
-            .filter_map(|e| e.status.cooldowns.get(&msg.base_model))
-            .filter(|until| **until > now)
-            .min();
-        let cooling_all = enabled.iter().all(|e| {
-            e.status
-                .cooldowns
-                .get(&msg.base_model)
-                .is_some_and(|u| *u > now)
-        });
-        match soonest {
-            Some(until) if cooling_all => CredentialError::AllCooling {
-                model: msg.base_model.clone(),
-                wait_secs: until - now,
-            },
-            _ => CredentialError::Exhausted,
-        }
+    /// Publishes the current membership with `slot` added at the end of the rotation.
+    fn add_slot(&self, slot: Slot) {
+        let current = self.fleet.snapshot();
+        let mut slots = Vec::with_capacity(current.len() + 1);
+        slots.extend(current.slots().iter().cloned());
+        slots.push(slot);
+        self.fleet.publish(FleetSnapshot::new(slots));
     }
 }
 
@@ -210,12 +161,11 @@ impl Actor for CredentialSupervisor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(4096);
-        self.env = Some(Rc::new(CredentialEnv {
+        self.env = Some(std::rc::Rc::new(CredentialEnv {
             client: self.client.clone(),
             settings: self.settings.clone(),
             clock: self.clock.clone(),
             storage: self.storage.clone(),
-            supervisor: ctx.address().recipient(),
             onboarding_poll: self.onboarding_poll,
             store: self.store.clone(),
             instance_id: self.instance_id.clone(),
@@ -226,75 +176,12 @@ impl Actor for CredentialSupervisor {
         }
         let mut records = std::mem::take(&mut self.initial);
         records.sort_by(|a, b| a.name.cmp(&b.name));
-        for record in records {
-            self.spawn(record);
-        }
-    }
-}
-
-impl Handler<StatusChanged> for CredentialSupervisor {
-    type Result = ();
-
-    fn handle(&mut self, msg: StatusChanged, _: &mut Self::Context) {
-        if let Some(entry) = self.entries.get_mut(&msg.name) {
-            entry.status = msg.status;
-        }
-    }
-}
-
-impl CredentialSupervisor {
-    /// The next credential in rotation (the handler of [`AcquireCredential`] is in `session_binding`,
-    /// which asks the session's binding first).
-    fn rotate(&mut self, msg: &AcquireCredential) -> Result<Choice, CredentialError> {
-        let n = self.order.len();
-        if n == 0 {
-            return Err(CredentialError::NoneLoaded);
-        }
-        let now = self.clock.now();
-        let per_rotation = self.settings.current().calls_per_rotation.max(1);
-        let start = self.cursor % n;
-        let mut fallback: Option<(usize, Arc<str>, Addr<CredentialActor>)> = None;
-        for step in 0..n {
-            let idx = (start + step) % n;
-            let Some(name) = self.order.get(idx).cloned() else {
-                continue;
-            };
-            let Some(entry) = self.usable(&name, msg, now) else {
-                continue;
-            };
-            let s = &entry.status;
-            let ready =
-                s.token_valid_until > now && s.access_token.is_some() && s.project.is_some();
-            if !ready {
-                if fallback.is_none() {
-                    fallback = Some((idx, name.clone(), entry.addr.clone()));
-                }
-                continue;
-            }
-            let (Some(token), Some(project)) = (s.access_token.clone(), s.project.clone()) else {
-                continue;
-            };
-            let lease = Lease {
-                name: name.clone(),
-                access_token: token,
-                project,
-                actor: entry.addr.clone(),
-            };
-            if idx != start {
-                self.cursor = idx;
-                self.calls_on_cursor = 0;
-            }
-            self.calls_on_cursor += 1;
-            if self.calls_on_cursor >= per_rotation {
-                self.cursor = (idx + 1) % n;
-                self.calls_on_cursor = 0;
-            }
-            return Ok(Choice::Ready(lease));
-        }
-        match fallback {
-            Some((_, name, actor)) => Ok(Choice::NeedsRefresh { name, actor }),
-            None => Err(self.explain(msg, now)),
-        }
+        records.dedup_by(|a, b| a.name == b.name);
+        let slots: Vec<Slot> = records
+            .into_iter()
+            .filter_map(|record| self.spawn(record))
+            .collect();
+        self.fleet.publish(FleetSnapshot::new(slots));
     }
 }
 
@@ -302,9 +189,8 @@ impl Handler<AddCredential> for CredentialSupervisor {
     type Result = ();
 
     fn handle(&mut self, msg: AddCredential, _: &mut Self::Context) -> Self::Result {
-        let name: Arc<str> = Arc::from(msg.record.name.as_str());
-        if let Some(entry) = self.entries.get(&name) {
-            entry.addr.do_send(ReplaceCredential {
+        if let Some(slot) = self.fleet.snapshot().get(&msg.record.name) {
+            slot.actor.do_send(ReplaceCredential {
                 credential: msg.record.credential,
             });
             return;
@@ -313,7 +199,9 @@ impl Handler<AddCredential> for CredentialSupervisor {
             record: msg.record.clone(),
             urgent: true,
         });
-        self.spawn(msg.record);
+        if let Some(slot) = self.spawn(msg.record) {
+            self.add_slot(slot);
+        }
     }
 }
 
@@ -321,15 +209,21 @@ impl Handler<RemoveCredential> for CredentialSupervisor {
     type Result = ResponseFuture<bool>;
 
     fn handle(&mut self, msg: RemoveCredential, _: &mut Self::Context) -> Self::Result {
-        let name: Arc<str> = Arc::from(msg.name.as_str());
-        let existed = match self.entries.remove(&name) {
-            Some(entry) => {
-                entry.addr.do_send(StopCredential);
+        let current = self.fleet.snapshot();
+        let existed = match current.get(&msg.name) {
+            Some(slot) => {
+                slot.actor.do_send(StopCredential);
+                let slots = current
+                    .slots()
+                    .iter()
+                    .filter(|s| *s.name != *msg.name)
+                    .cloned()
+                    .collect();
+                self.fleet.publish(FleetSnapshot::new(slots));
                 true
             }
             None => false,
         };
-        self.order.retain(|n| *n != name);
         let storage = self.storage.clone();
         Box::pin(async move {
             let deleted = storage.send(DeleteCredential { name: msg.name }).await;
@@ -343,9 +237,11 @@ impl Handler<ListCredentials> for CredentialSupervisor {
 
     fn handle(&mut self, _: ListCredentials, _: &mut Self::Context) -> Self::Result {
         let addrs: Vec<Addr<CredentialActor>> = self
-            .order
+            .fleet
+            .snapshot()
+            .slots()
             .iter()
-            .filter_map(|n| self.entries.get(n).map(|e| e.addr.clone()))
+            .map(|slot| slot.actor.clone())
             .collect();
         Box::pin(async move {
             join_all(addrs.iter().map(|a| a.send(GetRecord)))
@@ -361,9 +257,10 @@ impl Handler<FindCredential> for CredentialSupervisor {
     type Result = Option<Addr<CredentialActor>>;
 
     fn handle(&mut self, msg: FindCredential, _: &mut Self::Context) -> Self::Result {
-        self.entries
-            .get(msg.name.as_str())
-            .map(|entry| entry.addr.clone())
+        self.fleet
+            .snapshot()
+            .get(&msg.name)
+            .map(|slot| slot.actor.clone())
     }
 }
 
@@ -371,7 +268,7 @@ impl Handler<CountCredentials> for CredentialSupervisor {
     type Result = usize;
 
     fn handle(&mut self, _: CountCredentials, _: &mut Self::Context) -> usize {
-        self.entries.len()
+        self.fleet.snapshot().len()
     }
 }
 
@@ -379,9 +276,13 @@ impl Handler<ExternalUpdate> for CredentialSupervisor {
     type Result = ();
 
     fn handle(&mut self, msg: ExternalUpdate, _: &mut Self::Context) {
-        match self.entries.get(msg.record.name.as_str()) {
-            Some(entry) => entry.addr.do_send(msg),
-            None => self.spawn(msg.record),
+        match self.fleet.snapshot().get(&msg.record.name) {
+            Some(slot) => slot.actor.do_send(msg),
+            None => {
+                if let Some(slot) = self.spawn(msg.record) {
+                    self.add_slot(slot);
+                }
+            }
         }
     }
 }

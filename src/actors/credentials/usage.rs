@@ -33,21 +33,26 @@ pub fn roll(usage: &mut UsageCounters, now: i64) {
 
 /// Counts one successful call to `base_model`.
 pub fn count_success(usage: &mut UsageCounters, base_model: &str, now: i64) {
+    count_successes(usage, base_model, 1, now);
+}
+
+/// Counts `n` successful calls to `base_model` (a tally folded at once).
+pub fn count_successes(usage: &mut UsageCounters, base_model: &str, n: u64, now: i64) {
     roll(usage, now);
-    usage.total_calls += 1;
+    usage.total_calls += n;
     if base_model == "gemini-2.5-pro" {
-        usage.pro_calls += 1;
+        usage.pro_calls += n;
     }
     *usage
         .calls_per_model
         .entry(base_model.to_string())
-        .or_default() += 1;
-    usage.success_total += 1;
+        .or_default() += n;
+    usage.success_total += n;
     let day = DateTime::<Utc>::from_timestamp(now, 0)
         .unwrap_or_default()
         .format("%Y-%m-%d")
         .to_string();
-    *usage.history.entry(day).or_default() += 1;
+    *usage.history.entry(day).or_default() += n;
     while usage.history.len() > HISTORY_DAYS {
         let Some(oldest) = usage.history.keys().next().cloned() else {
             break;

@@ -2,6 +2,7 @@
 //! and the body guard, which refuses unknown keys before a byte of the body is read.
 
 use actix::prelude::*;
+use tokio::sync::oneshot;
 
 use super::{QuotaActor, QuotaError};
 use crate::convert::model_name::ModelSpec;
@@ -24,32 +25,16 @@ pub fn allows_model(allowed: &[String], model: &str) -> bool {
 }
 
 impl Handler<CheckKey> for QuotaActor {
-    // A detached future, not an actor future: a debit pauses this actor (`AtomicResponse`), and an
-    // actor future paused mid-lookup would keep its pooled store connection while the debit waits
-    // for one — with enough checks in flight the PostgreSQL pool deadlocks until its timeout. The
-    // lookup needs no actor state, only the store and the clock.
+    // Served from the cached rules (see `key_rules` for how stale they may be); a key not cached is
+    // read by a detached lookup, so a paused actor never holds a pooled store connection.
     type Result = ResponseFuture<Result<(), QuotaError>>;
 
-    fn handle(&mut self, msg: CheckKey, _: &mut Self::Context) -> Self::Result {
-        let store = self.store.clone();
-        let clock = self.clock.clone();
-        Box::pin(async move {
-            match store.get_key(&msg.key).await {
-                Err(e) => {
-                    log::error!("API key lookup failed: {e}");
-                    Err(QuotaError::Storage)
-                }
-                Ok(None) => Err(QuotaError::UnknownKey),
-                Ok(Some(rec)) if rec.expires_at.is_some_and(|t| t <= clock.now()) => {
-                    Err(QuotaError::Expired)
-                }
-                Ok(Some(rec)) => match msg.model {
-                    Some(model) if !allows_model(&rec.allowed_models, &model) => {
-                        Err(QuotaError::ModelNotAllowed(model))
-                    }
-                    _ => Ok(()),
-                },
-            }
-        })
+    fn handle(&mut self, msg: CheckKey, ctx: &mut Self::Context) -> Self::Result {
+        let (reply, answer) = oneshot::channel();
+        self.with_rules(msg.key, ctx, move |act, rules, _| {
+            let now = act.clock.now();
+            let _ = reply.send(rules.and_then(|rules| rules.check(msg.model.as_deref(), now)));
+        });
+        Box::pin(async move { answer.await.unwrap_or(Err(QuotaError::Storage)) })
     }
 }

@@ -1,6 +1,6 @@
 //! Key creation and deletion go through the `QuotaActor`, the one writer of key records besides the
 //! store's own atomic debits: a deleted key's in-flight count is dropped in the same step, so nothing
-//! can patch the actor's view afterwards.
+//! can patch the actor's view afterwards, and its cached rules are forgotten with it.
 
 use actix::prelude::*;
 
@@ -14,12 +14,19 @@ impl Handler<CreateKey> for QuotaActor {
         let store = self.store.clone();
         AtomicResponse::new(Box::pin(
             async move {
-                store.insert_key(&msg.record).await.map_err(|e| {
+                let stored = store.insert_key(&msg.record).await.map_err(|e| {
                     log::error!("storing a new API key failed: {e}");
                     QuotaError::Storage
-                })
+                });
+                stored.map(|()| msg.record)
             }
-            .into_actor(self),
+            .into_actor(self)
+            .map(|stored, act, _| {
+                let epoch = act.rules.epoch();
+                stored.map(|record| {
+                    act.rules.remember(&record, epoch);
+                })
+            }),
         ))
     }
 }
@@ -36,6 +43,7 @@ impl Handler<DeleteKey> for QuotaActor {
                 .map(move |result, act, _| match result {
                     Ok(existed) => {
                         act.in_flight.remove(&msg.key);
+                        act.rules.forget(&msg.key);
                         Ok(existed)
                     }
                     Err(e) => {

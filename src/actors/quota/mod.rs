@@ -1,12 +1,16 @@
 //! `QuotaActor` owns API-key debits, refunds, per-key in-flight counts and the model-cost table.
 //!
-//! Ordering: debits are handled as `AtomicResponse`s — one at a time, never interleaved across the store
-//! await — and the store's debit is itself atomic (conditional update / script / single writer), so
-//! several gateway instances sharing a store never overspend a key either.
+//! Ordering: debits are group-committed (`debit_batch`): those that arrive while a batch is at the
+//! store go together in the next one, which the store applies atomically and in order (one script,
+//! statement or journal fsync), so several gateway instances sharing a store never overspend a key.
+//! The actor never waits on the store itself: every store call runs detached and its answer comes back
+//! to the actor, so no keyed request waits for another key's bookkeeping beyond sharing a batch.
 
 pub mod check_key;
 pub mod costs;
+mod debit_batch;
 mod key_admin;
+pub mod key_rules;
 pub mod messages;
 pub mod view;
 
@@ -14,20 +18,28 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use actix::prelude::*;
+use tokio::sync::oneshot;
 
+use self::debit_batch::Pending;
+use self::key_rules::{KeyRules, RulesCache};
 use self::messages::{
-    CostOf, Debit, DebitQuota, DeleteCost, GetCosts, ModelCost, QuotaError, Refund, ReleaseSlot,
-    SetCost,
+    CostOf, Debit, DeleteCost, GetCosts, ModelCost, QuotaError, Refund, ReleaseSlot, SetCost,
 };
 use crate::clock::Clock;
-use crate::store::{DebitOutcome, Store};
+use crate::store::Store;
 
 pub struct QuotaActor {
     store: Arc<dyn Store>,
     clock: Clock,
     /// Configured costs (model → cost); defaults apply to everything else.
     costs: BTreeMap<String, u64>,
+    /// Requests of each key admitted and not yet ended (a failed debit ends its request).
     in_flight: HashMap<String, u32>,
+    rules: RulesCache,
+    /// Debits waiting for the next batch.
+    pending: Vec<Pending>,
+    /// A batch is at the store.
+    flushing: bool,
 }
 
 impl QuotaActor {
@@ -37,6 +49,59 @@ impl QuotaActor {
             clock,
             costs,
             in_flight: HashMap::new(),
+            rules: RulesCache::default(),
+            pending: Vec::new(),
+            flushing: false,
+        }
+    }
+
+    /// Runs `then` on the actor with the rules of `key`: cached, or read from the store by a detached
+    /// lookup (a paused actor never holds a pooled store connection) and cached.
+    fn with_rules<F>(&mut self, key: String, ctx: &mut Context<Self>, then: F)
+    where
+        F: FnOnce(&mut Self, Result<Arc<KeyRules>, QuotaError>, &mut Context<Self>) + 'static,
+    {
+        if let Some(rules) = self.rules.fresh(&key) {
+            then(self, Ok(rules), ctx);
+            return;
+        }
+        let epoch = self.rules.epoch();
+        let store = self.store.clone();
+        let (tell, answer) = oneshot::channel();
+        actix::spawn(async move {
+            let _ = tell.send(store.get_key(&key).await);
+        });
+        ctx.spawn(answer.into_actor(self).map(move |answer, act, ctx| {
+            let rules = match answer {
+                Ok(Ok(Some(record))) => Ok(act.rules.remember(&record, epoch)),
+                Ok(Ok(None)) => Err(QuotaError::UnknownKey),
+                Ok(Err(e)) => {
+                    log::error!("API key lookup failed: {e}");
+                    Err(QuotaError::Storage)
+                }
+                Err(_) => Err(QuotaError::Storage),
+            };
+            then(act, rules, ctx);
+        }));
+    }
+
+    /// Gives `debit` back, detached: a refund changes only the store and never holds up debits.
+    fn refund(&self, debit: Debit) {
+        let store = self.store.clone();
+        actix::spawn(async move {
+            if let Err(e) = store.refund_key(&debit.key, &debit.model, debit.cost).await {
+                log::error!("quota refund failed: {e}");
+            }
+        });
+    }
+
+    /// Ends one request of `key`: frees its concurrency slot.
+    fn release(&mut self, key: &str) {
+        if let Some(n) = self.in_flight.get_mut(key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.in_flight.remove(key);
+            }
         }
     }
 }
@@ -49,95 +114,11 @@ impl Actor for QuotaActor {
     }
 }
 
-impl Handler<DebitQuota> for QuotaActor {
-    type Result = AtomicResponse<Self, Result<Debit, QuotaError>>;
-
-    fn handle(&mut self, msg: DebitQuota, _: &mut Self::Context) -> Self::Result {
-        let store = self.store.clone();
-        let key = msg.key.clone();
-        let lookup = async move { store.get_key(&key).await };
-        let fut = lookup.into_actor(self).then(move |record, act, _| {
-            let now = act.clock.now();
-            let cost = costs::cost_of(&msg.model, &act.costs);
-            let checked = match record {
-                Err(e) => {
-                    log::error!("quota lookup failed: {e}");
-                    Err(QuotaError::Storage)
-                }
-                Ok(None) => Err(QuotaError::UnknownKey),
-                Ok(Some(rec)) => {
-                    let base_allowed = check_key::allows_model(&rec.allowed_models, &msg.model);
-                    let in_flight = act.in_flight.get(&msg.key).copied().unwrap_or(0);
-                    if rec.expires_at.is_some_and(|t| t <= now) {
-                        Err(QuotaError::Expired)
-                    } else if !base_allowed {
-                        Err(QuotaError::ModelNotAllowed(msg.model.clone()))
-                    } else if rec.max_concurrent.is_some_and(|max| in_flight >= max) {
-                        Err(QuotaError::TooManyConcurrent(
-                            rec.max_concurrent.unwrap_or(0),
-                        ))
-                    } else {
-                        Ok(())
-                    }
-                }
-            };
-            let store = act.store.clone();
-            let key = msg.key.clone();
-            let model = msg.model.clone();
-            async move {
-                checked?;
-                match store.debit_key(&key, &model, cost, now).await {
-                    Ok(DebitOutcome::Debited {
-                        used_quota,
-                        total_quota,
-                    }) => Ok(Debit {
-                        key,
-                        model,
-                        cost,
-                        remaining: total_quota.saturating_sub(used_quota),
-                    }),
-                    Ok(DebitOutcome::Exhausted {
-                        used_quota,
-                        total_quota,
-                    }) => Err(QuotaError::Exhausted {
-                        used: used_quota,
-                        total: total_quota,
-                        cost,
-                    }),
-                    Ok(DebitOutcome::Expired) => Err(QuotaError::Expired),
-                    Ok(DebitOutcome::NotFound) => Err(QuotaError::UnknownKey),
-                    Err(e) => {
-                        log::error!("quota debit failed: {e}");
-                        Err(QuotaError::Storage)
-                    }
-                }
-            }
-            .into_actor(act)
-        });
-        let fut = fut.map(|result, act, _| {
-            if let Ok(debit) = &result {
-                *act.in_flight.entry(debit.key.clone()).or_default() += 1;
-            }
-            result
-        });
-        AtomicResponse::new(Box::pin(fut))
-    }
-}
-
 impl Handler<Refund> for QuotaActor {
-    type Result = AtomicResponse<Self, ()>;
+    type Result = ();
 
-    fn handle(&mut self, msg: Refund, _: &mut Self::Context) -> Self::Result {
-        let store = self.store.clone();
-        let debit = msg.debit;
-        AtomicResponse::new(Box::pin(
-            async move {
-                if let Err(e) = store.refund_key(&debit.key, &debit.model, debit.cost).await {
-                    log::error!("quota refund failed: {e}");
-                }
-            }
-            .into_actor(self),
-        ))
+    fn handle(&mut self, msg: Refund, _: &mut Self::Context) {
+        self.refund(msg.debit);
     }
 }
 
@@ -145,12 +126,7 @@ impl Handler<ReleaseSlot> for QuotaActor {
     type Result = ();
 
     fn handle(&mut self, msg: ReleaseSlot, _: &mut Self::Context) {
-        if let Some(n) = self.in_flight.get_mut(&msg.key) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.in_flight.remove(&msg.key);
-            }
-        }
+        self.release(&msg.key);
     }
 }
 

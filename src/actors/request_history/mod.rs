@@ -1,11 +1,13 @@
 //! `RequestHistory` owns the recent decision traces (a bounded ring, newest last) and the per-day token
 //! counts not yet added to the store.
 //!
-//! Ordering: traces arrive fire-and-forget from the observing middleware when a request ends; queries see
-//! every trace recorded before them. Token counts are written to the store at most every
+//! Ordering: traces arrive through the [`TraceInbox`] when a request ends (no message per request: the
+//! first trace after a take asks for the next take, [`TAKE_DELAY`] later); every query takes the inbox
+//! first, so queries see every trace recorded before them. Token counts are written to the store at most every
 //! [`SAVE_INTERVAL`] (read, add, write; one save at a time), and on [`FlushTokens`]. Restart: the ring is
 //! memory only; the token counts survive in the store.
 
+pub mod inbox;
 pub mod token_days;
 
 use std::collections::VecDeque;
@@ -17,14 +19,18 @@ use serde::Deserialize;
 
 use crate::observe::trace::TraceRecord;
 use crate::store::{Store, StoreError};
+pub use inbox::TraceInbox;
 use token_days::Days;
 
 const SAVE_INTERVAL: Duration = Duration::from_secs(10);
+/// How long traces wait in the inbox after the first one asked: one message per this interval under
+/// load instead of one per request.
+pub const TAKE_DELAY: Duration = Duration::from_millis(100);
 
-/// A finished request's trace.
+/// Take the traces waiting in the [`TraceInbox`], [`TAKE_DELAY`] from now.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Record(pub Arc<TraceRecord>);
+pub struct TakeInbox;
 
 /// What the panel filters the history by; every given field must match.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -99,16 +105,40 @@ pub struct RequestHistory {
     store: Arc<dyn Store>,
     /// Counts not yet added to the store.
     pending: Days,
+    inbox: Arc<TraceInbox>,
 }
 
 impl RequestHistory {
-    pub fn new(capacity: usize, store: Arc<dyn Store>) -> Self {
+    pub fn new(capacity: usize, store: Arc<dyn Store>, inbox: Arc<TraceInbox>) -> Self {
         Self {
             ring: VecDeque::with_capacity(capacity.min(4096)),
             capacity,
             store,
             pending: Days::new(),
+            inbox,
         }
+    }
+
+    /// Records every trace waiting in the inbox.
+    fn take_inbox(&mut self) {
+        for record in self.inbox.take() {
+            self.record(record);
+        }
+    }
+
+    fn record(&mut self, r: Arc<TraceRecord>) {
+        if !r.tokens.is_zero() || r.status < 400 {
+            let model = r.model.as_deref().unwrap_or("unknown");
+            let key = r.key.as_deref().unwrap_or("none");
+            token_days::add_request(&mut self.pending, r.at, model, key, &r.tokens);
+        }
+        if self.capacity == 0 {
+            return;
+        }
+        while self.ring.len() >= self.capacity {
+            self.ring.pop_front();
+        }
+        self.ring.push_back(r);
     }
 
     /// Adds `batch` to the stored counts.
@@ -125,6 +155,7 @@ impl RequestHistory {
 
     /// Takes the pending counts into one save; on failure they are put back for the next try.
     fn save_pending(&mut self) -> ResponseActFuture<Self, Result<(), StoreError>> {
+        self.take_inbox();
         let batch = std::mem::take(&mut self.pending);
         if batch.is_empty() {
             return Box::pin(fut::ready(Ok(())));
@@ -158,23 +189,11 @@ impl Actor for RequestHistory {
     }
 }
 
-impl Handler<Record> for RequestHistory {
+impl Handler<TakeInbox> for RequestHistory {
     type Result = ();
 
-    fn handle(&mut self, msg: Record, _: &mut Self::Context) {
-        let r = &msg.0;
-        if !r.tokens.is_zero() || r.status < 400 {
-            let model = r.model.as_deref().unwrap_or("unknown");
-            let key = r.key.as_deref().unwrap_or("none");
-            token_days::add_request(&mut self.pending, r.at, model, key, &r.tokens);
-        }
-        if self.capacity == 0 {
-            return;
-        }
-        while self.ring.len() >= self.capacity {
-            self.ring.pop_front();
-        }
-        self.ring.push_back(msg.0);
+    fn handle(&mut self, _: TakeInbox, ctx: &mut Self::Context) {
+        ctx.run_later(TAKE_DELAY, |act, _| act.take_inbox());
     }
 }
 
@@ -182,6 +201,7 @@ impl Handler<ListRequests> for RequestHistory {
     type Result = MessageResult<ListRequests>;
 
     fn handle(&mut self, msg: ListRequests, _: &mut Self::Context) -> Self::Result {
+        self.take_inbox();
         let limit = msg.0.limit.unwrap_or(200).clamp(1, 1000);
         MessageResult(
             self.ring
@@ -199,6 +219,7 @@ impl Handler<GetRequest> for RequestHistory {
     type Result = Option<Arc<TraceRecord>>;
 
     fn handle(&mut self, msg: GetRequest, _: &mut Self::Context) -> Self::Result {
+        self.take_inbox();
         self.ring.iter().rev().find(|r| r.id == msg.0).cloned()
     }
 }
@@ -208,6 +229,7 @@ impl Handler<TokenUsage> for RequestHistory {
     type Result = AtomicResponse<Self, Result<Days, StoreError>>;
 
     fn handle(&mut self, _: TokenUsage, _: &mut Self::Context) -> Self::Result {
+        self.take_inbox();
         let store = self.store.clone();
         AtomicResponse::new(Box::pin(
             async move { store.load_config().await }

@@ -155,11 +155,12 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::store::CredentialState;
+    use crate::store::{CredentialKind, CredentialState};
 
     fn record(name: &str, credential: serde_json::Value) -> CredentialRecord {
         CredentialRecord {
             name: name.into(),
+            kind: CredentialKind::CodeAssist,
             credential: credential.as_object().cloned().unwrap_or_default(),
             state: CredentialState::default(),
         }
@@ -188,6 +189,23 @@ mod tests {
         assert_eq!(pieces.len(), 3);
         assert_eq!(records, [a.clone(), b.clone(), c.clone()]);
         for r in [a, b, c] {
+            assert_eq!(pieces[&r.name].record().unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn kinds_survive_piece_by_piece() {
+        let mut key = record("key", json!({"api_key": "AIza-x"}));
+        key.kind = CredentialKind::GeminiApiKey;
+        let mut sa = record("sa.json", json!({"type": "service_account"}));
+        sa.kind = CredentialKind::Vertex;
+        let oauth = record("oauth.json", json!({"refresh_token": "r"}));
+        let text = render_all(&kept(&[key.clone(), oauth.clone(), sa.clone()]));
+        assert!(text.contains("kind = \"gemini_api_key\""), "{text}");
+        assert!(!text.contains("kind = \"code_assist\""), "{text}");
+        let (pieces, records) = parse_piecewise(&text).expect("split at headers");
+        assert_eq!(records, [key.clone(), oauth.clone(), sa.clone()]);
+        for r in [key, oauth, sa] {
             assert_eq!(pieces[&r.name].record().unwrap(), r);
         }
     }

@@ -216,6 +216,7 @@ pub(super) fn import_loose_json(
         };
         let record = CredentialRecord {
             name: name.clone(),
+            kind: crate::store::CredentialKind::detect(&credential),
             credential,
             state: previous.unwrap_or_default(),
         };

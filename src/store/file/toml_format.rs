@@ -11,12 +11,14 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::store::{ApiKeyRecord, CredentialRecord, CredentialState, StoreError};
+use crate::store::{ApiKeyRecord, CredentialKind, CredentialRecord, CredentialState, StoreError};
 
 /// Sub-table holding [`CredentialState`] inside a credential's table.
 const STATE_KEY: &str = "state";
 /// Fallback: the whole credential object as one JSON string.
 const CREDENTIAL_JSON_KEY: &str = "credential_json";
+/// The credential's kind; written only when it is not Code Assist, so older files read unchanged.
+const KIND_KEY: &str = "kind";
 
 pub(super) const HEADER: &str =
     "# Written by gcli2api. Edit only while gcli2api is stopped: a running instance \
@@ -109,8 +111,9 @@ fn render(root: &toml::Table, file: &str) -> Result<String, StoreError> {
 // ---- creds.toml ----
 
 pub(super) fn credential_table(record: &CredentialRecord) -> Result<toml::Table, StoreError> {
-    let reserved = record.credential.contains_key(STATE_KEY)
-        || record.credential.contains_key(CREDENTIAL_JSON_KEY);
+    let reserved = [STATE_KEY, CREDENTIAL_JSON_KEY, KIND_KEY]
+        .iter()
+        .any(|key| record.credential.contains_key(*key));
     let direct = if reserved {
         None
     } else {
@@ -126,6 +129,12 @@ pub(super) fn credential_table(record: &CredentialRecord) -> Result<toml::Table,
     };
     let state = record_table(&record.state, "credential state")?;
     table.insert(STATE_KEY.to_string(), toml::Value::Table(state));
+    if record.kind != CredentialKind::CodeAssist {
+        table.insert(
+            KIND_KEY.to_string(),
+            toml::Value::String(record.kind.as_str().to_string()),
+        );
+    }
     Ok(table)
 }
 
@@ -189,6 +198,17 @@ fn credential_record(name: String, value: toml::Value) -> Result<CredentialRecor
             .map_err(|e| StoreError::Corrupt(format!("creds.toml: state of `{name}`: {e}")))?,
         None => CredentialState::default(),
     };
+    let kind = match table.remove(KIND_KEY) {
+        Some(toml::Value::String(text)) => CredentialKind::parse(&text).ok_or_else(|| {
+            StoreError::Corrupt(format!("creds.toml: unknown kind `{text}` of `{name}`"))
+        })?,
+        Some(_) => {
+            return Err(StoreError::Corrupt(format!(
+                "creds.toml: kind of `{name}` is not a string"
+            )))
+        }
+        None => CredentialKind::CodeAssist,
+    };
     let credential = match table.get(CREDENTIAL_JSON_KEY) {
         Some(toml::Value::String(json)) => serde_json::from_str::<Map<String, Value>>(json)
             .map_err(|e| {
@@ -198,6 +218,7 @@ fn credential_record(name: String, value: toml::Value) -> Result<CredentialRecor
     };
     Ok(CredentialRecord {
         name,
+        kind,
         credential,
         state,
     })
@@ -307,6 +328,7 @@ mod tests {
     fn record(credential: Value) -> CredentialRecord {
         CredentialRecord {
             name: "a.json".into(),
+            kind: Default::default(),
             credential: credential.as_object().cloned().unwrap_or_default(),
             state: CredentialState::default(),
         }

@@ -20,7 +20,7 @@ use super::dir_lock::DirLock;
 use super::disk;
 use super::state::{FileState, JournalEntry, Section};
 use super::FileStoreOptions;
-use crate::store::{ApiKeyRecord, CredentialRecord, DebitOutcome, StoreError};
+use crate::store::{ApiKeyRecord, CredentialRecord, DebitOutcome, DebitRequest, StoreError};
 
 /// Most requests folded into one fsync.
 const MAX_BATCH: usize = 4096;
@@ -43,6 +43,8 @@ pub(super) enum Command {
         cost: u64,
         now: i64,
     },
+    /// Several debits answered together, journaled in the same fsync.
+    DebitBatch(Vec<DebitRequest>),
     Refund {
         api_key: String,
         model: String,
@@ -67,6 +69,7 @@ pub(super) enum Reply {
     Keys(Vec<ApiKeyRecord>),
     Key(Option<ApiKeyRecord>),
     Debit(DebitOutcome),
+    Debits(Vec<Result<DebitOutcome, StoreError>>),
     Costs(std::collections::BTreeMap<String, u64>),
 }
 
@@ -75,6 +78,14 @@ pub(super) type ReplySender = oneshot::Sender<Result<Reply, StoreError>>;
 pub(super) struct Request {
     pub command: Command,
     pub reply: ReplySender,
+}
+
+/// Journal lines of one batch, written with one fsync.
+#[derive(Default)]
+struct Staged {
+    lines: Vec<u8>,
+    entries: usize,
+    credential_writes: u64,
 }
 
 struct Writer {
@@ -200,7 +211,12 @@ impl Writer {
                 drop(self);
                 requests.close();
                 for closer in closers {
-                    let _ = closer.send(result.as_ref().map(|()| Reply::Done).map_err(clone_error));
+                    let _ = closer.send(
+                        result
+                            .as_ref()
+                            .map(|()| Reply::Done)
+                            .map_err(StoreError::duplicate),
+                    );
                 }
                 return;
             }
@@ -220,9 +236,7 @@ impl Writer {
         let mut replies: Vec<(ReplySender, Result<Reply, StoreError>)> =
             Vec::with_capacity(batch.len());
         let mut closers = Vec::new();
-        let mut lines = Vec::new();
-        let mut entries = 0usize;
-        let mut credential_writes = 0u64;
+        let mut staged = Staged::default();
         for request in batch {
             if let Command::Close = request.command {
                 closers.push(request.reply);
@@ -238,34 +252,26 @@ impl Writer {
                     continue;
                 }
             }
+            if let Command::DebitBatch(debits) = request.command {
+                let outcomes = self.debit_batch(&debits, &mut staged);
+                replies.push((request.reply, Ok(Reply::Debits(outcomes))));
+                continue;
+            }
             let (mut result, entry) = self.execute(request.command);
             if let Some(entry) = entry {
-                match serde_json::to_vec(&entry) {
-                    Ok(line) => {
-                        lines.extend_from_slice(&line);
-                        lines.push(b'\n');
-                        self.state.apply(&entry);
-                        if let Some(flag) = self.dirty.get_mut(entry.section().index()) {
-                            *flag = true;
-                        }
-                        entries += 1;
-                        if entry.touches_credentials() {
-                            credential_writes += 1;
-                            self.preloaded = None;
-                        }
-                    }
-                    Err(e) => result = Err(StoreError::Backend(format!("journal entry: {e}"))),
+                if let Err(e) = self.stage(&entry, &mut staged) {
+                    result = Err(e);
                 }
             }
             replies.push((request.reply, result));
         }
-        if !lines.is_empty() {
-            match self.append(&lines) {
+        if !staged.lines.is_empty() {
+            match self.append(&staged.lines) {
                 Ok(()) => {
-                    self.journal_entries += entries;
-                    self.journal_bytes += lines.len() as u64;
+                    self.journal_entries += staged.entries;
+                    self.journal_bytes += staged.lines.len() as u64;
                     self.generation
-                        .fetch_add(credential_writes, Ordering::SeqCst);
+                        .fetch_add(staged.credential_writes, Ordering::SeqCst);
                 }
                 Err(e) => {
                     log::error!(
@@ -273,7 +279,15 @@ impl Writer {
                     );
                     let reason = e.to_string();
                     for (_, result) in &mut replies {
-                        *result = Err(failed_error(&reason));
+                        match result {
+                            // Every debit of a batch failed with it, not the batch's delivery.
+                            Ok(Reply::Debits(outcomes)) => {
+                                for outcome in outcomes {
+                                    *outcome = Err(failed_error(&reason));
+                                }
+                            }
+                            _ => *result = Err(failed_error(&reason)),
+                        }
                     }
                     self.failed = Some(reason);
                 }
@@ -296,6 +310,44 @@ impl Writer {
             }
         }
         closers
+    }
+
+    /// Serialises `entry` into the batch's journal bytes and applies it to the in-memory state, so the
+    /// next command of the batch sees it.
+    fn stage(&mut self, entry: &JournalEntry, staged: &mut Staged) -> Result<(), StoreError> {
+        let line = serde_json::to_vec(entry)
+            .map_err(|e| StoreError::Backend(format!("journal entry: {e}")))?;
+        staged.lines.extend_from_slice(&line);
+        staged.lines.push(b'\n');
+        self.state.apply(entry);
+        if let Some(flag) = self.dirty.get_mut(entry.section().index()) {
+            *flag = true;
+        }
+        staged.entries += 1;
+        if entry.touches_credentials() {
+            staged.credential_writes += 1;
+            // The start-up records are no longer what the store holds.
+            self.preloaded = None;
+        }
+        Ok(())
+    }
+
+    /// Each debit in order against the state the previous ones left.
+    fn debit_batch(
+        &mut self,
+        debits: &[DebitRequest],
+        staged: &mut Staged,
+    ) -> Vec<Result<DebitOutcome, StoreError>> {
+        debits
+            .iter()
+            .map(|d| {
+                let (outcome, entry) = self.state.debit(&d.api_key, &d.model, d.cost, d.now);
+                match entry {
+                    Some(entry) => self.stage(&entry, staged).map(|()| outcome),
+                    None => Ok(outcome),
+                }
+            })
+            .collect()
     }
 
     fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
@@ -399,6 +451,8 @@ impl Writer {
                 model,
                 cost,
             } => (Ok(Reply::Done), state.refund(&api_key, &model, cost)),
+            // Handled by `process`, which journals each debit before the next one runs.
+            Command::DebitBatch(_) => (Err(unexpected_batch()), None),
             Command::LoadCosts => read(Reply::Costs(state.costs.clone())),
             Command::SetCost { model, cost } => {
                 write(state.set_model_cost(&model, cost), Reply::Done)
@@ -424,13 +478,6 @@ fn failed_error(reason: &str) -> StoreError {
     ))
 }
 
-/// `StoreError` is not `Clone` (it wraps `io::Error`); several `close` callers each get a copy.
-fn clone_error(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
-        StoreError::Io(io) => StoreError::Io(std::io::Error::new(io.kind(), io.to_string())),
-        StoreError::Corrupt(m) => StoreError::Corrupt(m.clone()),
-        StoreError::Backend(m) => StoreError::Backend(m.clone()),
-        StoreError::Conflict(m) => StoreError::Conflict(m.clone()),
-    }
+fn unexpected_batch() -> StoreError {
+    StoreError::Backend("files store: a debit batch reached the single-command path".into())
 }

@@ -15,6 +15,10 @@ const SCOPES: &str = "https://www.googleapis.com/auth/cloud-platform https://www
 const DEFAULT_LIFETIME_SECS: u64 = 3600;
 
 pub(crate) async fn token(shared: &Arc<Shared>, call: &Call) -> HttpResponse {
+    // A service account authenticates by its signed assertion, not an OAuth client.
+    if call.body_str("grant_type") == Some(super::jwt_grant::GRANT_TYPE) {
+        return super::jwt_grant::grant(shared, call);
+    }
     // Google checks the OAuth client before anything else.
     let known = shared
         .lock()

@@ -17,6 +17,17 @@ use super::state::{FakeState, Operation, Shared};
 const TRACE_HEADER: &str = "x-cloudaicompanion-trace-id";
 
 pub(crate) async fn generate(shared: &Arc<Shared>, call: &Call, stream: bool) -> HttpResponse {
+    generate_as(shared, call, stream, false).await
+}
+
+/// Answers an enveloped `call`; `bare` leaves the `{"response": …}` envelope off the answer, as the
+/// Generative Language and Vertex APIs do.
+pub(crate) async fn generate_as(
+    shared: &Arc<Shared>,
+    call: &Call,
+    stream: bool,
+    bare: bool,
+) -> HttpResponse {
     let Some(model) = call.body_str("model").filter(|model| !model.is_empty()) else {
         return invalid_argument("Invalid JSON payload: missing field \"model\".");
     };
@@ -67,14 +78,14 @@ pub(crate) async fn generate(shared: &Arc<Shared>, call: &Call, stream: bool) ->
 
     let sse = call.query_param("alt").as_deref() == Some("sse");
     let (content_type, chunks) = match (stream, sse) {
-        (true, true) => ("text/event-stream", sse_chunks(&responses, &trace_id)),
+        (true, true) => ("text/event-stream", sse_chunks(&responses, &trace_id, bare)),
         (true, false) => (
             "application/json; charset=UTF-8",
-            json_array_chunks(&responses, &trace_id),
+            json_array_chunks(&responses, &trace_id, bare),
         ),
         (false, _) => (
             "application/json; charset=UTF-8",
-            vec![whole_body(responses.first(), &trace_id)],
+            vec![whole_body(responses.first(), &trace_id, bare)],
         ),
     };
     let (chunks, cut) = apply_cut(chunks, reply.cut_after, stream);
@@ -110,12 +121,21 @@ fn apply_cut(mut chunks: Vec<Bytes>, cut_after: Option<usize>, stream: bool) -> 
     (vec![half], true)
 }
 
-fn sse_chunks(events: &[RawEvent], trace_id: &str) -> Vec<Bytes> {
+/// A response as the API sends it: enveloped for Code Assist, bare for the others.
+fn shaped(response: &Value, trace_id: &str, bare: bool) -> Value {
+    if bare {
+        response.clone()
+    } else {
+        envelope(response.clone(), trace_id)
+    }
+}
+
+fn sse_chunks(events: &[RawEvent], trace_id: &str, bare: bool) -> Vec<Bytes> {
     events
         .iter()
         .map(|event| match event {
             RawEvent::Response(response) => {
-                let line = envelope(response.clone(), trace_id);
+                let line = shaped(response, trace_id, bare);
                 Bytes::from(format!("data: {line}\n\n"))
             }
             RawEvent::Verbatim(text) => Bytes::from(text.clone()),
@@ -124,14 +144,14 @@ fn sse_chunks(events: &[RawEvent], trace_id: &str) -> Vec<Bytes> {
 }
 
 /// Without `alt=sse` Code Assist streams one JSON array of envelopes.
-fn json_array_chunks(events: &[RawEvent], trace_id: &str) -> Vec<Bytes> {
+fn json_array_chunks(events: &[RawEvent], trace_id: &str, bare: bool) -> Vec<Bytes> {
     let mut chunks: Vec<Bytes> = events
         .iter()
         .enumerate()
         .map(|(index, event)| {
             let separator = if index == 0 { "[" } else { ",\r\n" };
             let item = match event {
-                RawEvent::Response(response) => envelope(response.clone(), trace_id).to_string(),
+                RawEvent::Response(response) => shaped(response, trace_id, bare).to_string(),
                 RawEvent::Verbatim(text) => text.clone(),
             };
             Bytes::from(format!("{separator}{item}"))
@@ -145,10 +165,10 @@ fn json_array_chunks(events: &[RawEvent], trace_id: &str) -> Vec<Bytes> {
     chunks
 }
 
-fn whole_body(event: Option<&RawEvent>, trace_id: &str) -> Bytes {
+fn whole_body(event: Option<&RawEvent>, trace_id: &str, bare: bool) -> Bytes {
     match event {
         Some(RawEvent::Response(response)) => {
-            Bytes::from(envelope(response.clone(), trace_id).to_string())
+            Bytes::from(shaped(response, trace_id, bare).to_string())
         }
         Some(RawEvent::Verbatim(text)) => Bytes::from(text.clone()),
         None => Bytes::from_static(b"{}"),

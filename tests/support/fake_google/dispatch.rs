@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::reply::google_error_body;
 use super::state::{RecordedRequest, Shared};
-use super::{accounts, code_assist};
+use super::{accounts, bare_apis, code_assist};
 
 /// A request reduced to what the handlers read.
 pub(crate) struct Call {
@@ -18,6 +18,8 @@ pub(crate) struct Call {
     pub(crate) query: String,
     pub(crate) body: Value,
     pub(crate) access_token: Option<String>,
+    /// `x-goog-api-key`, or the `key` query parameter (both are accepted by Google).
+    pub(crate) api_key: Option<String>,
 }
 
 impl Call {
@@ -54,6 +56,15 @@ pub(crate) async fn dispatch(
         query: request.query_string().to_owned(),
         body: parse_body(&request, &body),
         access_token: bearer_token(&request),
+        api_key: request
+            .headers()
+            .get("x-goog-api-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
+    let call = Call {
+        api_key: call.api_key.clone().or_else(|| call.query_param("key")),
+        ..call
     };
     if shared.record {
         shared.record(recorded(&request, &call));
@@ -66,6 +77,12 @@ async fn route(shared: &Arc<Shared>, call: &Call) -> HttpResponse {
     match (&call.method, path) {
         (&Method::POST, "/token") => return accounts::token(shared, call).await,
         (&Method::GET, "/tokeninfo") => return accounts::token_info(shared, call),
+        (&Method::POST, _) => {
+            // Key-authenticated and Vertex paths check their own credentials.
+            if let Some(target) = bare_apis::target(path) {
+                return bare_apis::handle(shared, call, target).await;
+            }
+        }
         _ => {}
     }
     if let Some(refusal) = refuse_unauthenticated(shared, call) {
@@ -187,7 +204,11 @@ fn recorded(request: &HttpRequest, call: &Call) -> RecordedRequest {
         headers,
         body: call.body.clone(),
         access_token: call.access_token.clone(),
-        project: call.project(),
-        model: call.body_str("model").map(str::to_owned),
+        project: call.project().or_else(|| bare_apis::scope(call)),
+        model: call
+            .body_str("model")
+            .map(str::to_owned)
+            .or_else(|| bare_apis::target(&call.path).map(|t| t.model)),
+        api_key: call.api_key.clone(),
     }
 }

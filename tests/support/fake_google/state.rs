@@ -24,8 +24,10 @@ pub struct RecordedRequest {
     /// Envelope `project` (Code Assist), `cloudaicompanionProject` (loadCodeAssist / onboardUser)
     /// or the project in a Service Usage path.
     pub project: Option<String>,
-    /// Envelope `model` of Code Assist calls.
+    /// Envelope `model` of Code Assist calls, or the model in a Generative Language / Vertex path.
     pub model: Option<String>,
+    /// The `x-goog-api-key` header (or `key` query parameter) of API-key calls.
+    pub api_key: Option<String>,
 }
 
 impl RecordedRequest {
@@ -87,6 +89,12 @@ pub(crate) struct FakeState {
     /// Present when the implicit context cache is modelled.
     pub(crate) implicit_cache: Option<super::implicit_cache::ImplicitCache>,
     pub(crate) tool_scripts: Vec<super::tool_script::ToolScript>,
+    /// Keys accepted by the Generative Language and Vertex express paths.
+    pub(crate) api_keys: HashSet<String>,
+    /// Service account email → DER of its RSA public key.
+    pub(crate) service_accounts: HashMap<String, Vec<u8>>,
+    pub(crate) jwt_grants: HashMap<String, usize>,
+    pub(crate) service_account_token_secs: u64,
 }
 
 impl FakeState {

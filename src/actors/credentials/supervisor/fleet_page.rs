@@ -1,5 +1,5 @@
-//! The panel's credential list and the fleet's counts, answered from the supervisor's cached
-//! statuses. Filtering and counting a large fleet is a walk over small in-memory entries; only the
+//! The panel's credential list and the fleet's counts, answered from the statuses the credential
+//! actors publish into the fleet view. Filtering and counting a large fleet is a walk over small in-memory entries; only the
 //! credentials on the requested page are asked for their records, so the cost of a page does not grow
 //! with the fleet (100,000 credentials used to mean 100,000 messages and record copies per page).
 
@@ -9,8 +9,9 @@ use futures_util::future::join_all;
 use super::CredentialSupervisor;
 use crate::actors::credentials::messages::{
     CooldownFilter, CountFleet, CredentialPage, CredentialStatus, ErrorCodeFilter, FleetStats,
-    GetRecord, ListCredentialPage, PageFilter, StatusFilter,
+    GetRecord, KindFilter, ListCredentialPage, PageFilter, StatusFilter,
 };
+use crate::store::CredentialKind;
 
 fn cooling(status: &CredentialStatus, now: i64) -> bool {
     status.cooldowns.values().any(|until| *until > now)
@@ -33,18 +34,32 @@ fn matches(filter: &PageFilter, status: &CredentialStatus, now: i64) -> bool {
         CooldownFilter::InCooldown => cooling(status, now),
         CooldownFilter::NoCooldown => !cooling(status, now),
     };
-    by_status && by_code && by_cooldown
+    let by_kind = match filter.kind {
+        KindFilter::All => true,
+        KindFilter::Kind(kind) => status.kind == kind,
+        KindFilter::Nothing => false,
+    };
+    by_status && by_code && by_cooldown && by_kind
 }
 
 impl CredentialSupervisor {
     fn fleet_stats(&self, now: i64) -> FleetStats {
+        let fleet = self.fleet.snapshot();
         let mut stats = FleetStats {
-            total: self.entries.len(),
+            total: fleet.len(),
             ..FleetStats::default()
         };
-        for entry in self.entries.values() {
-            let resting = cooling(&entry.status, now);
-            if !entry.status.enabled {
+        for slot in fleet.slots() {
+            let status = slot.live.status();
+            let resting = cooling(&status, now);
+            if let Some(count) = CredentialKind::ALL
+                .iter()
+                .position(|k| *k == status.kind)
+                .and_then(|i| stats.kinds.get_mut(i))
+            {
+                *count += 1;
+            }
+            if !status.enabled {
                 stats.disabled += 1;
             } else if !resting {
                 stats.usable += 1;
@@ -73,15 +88,12 @@ impl Handler<ListCredentialPage> for CredentialSupervisor {
         let stats = self.fleet_stats(now);
         let mut matching = 0usize;
         let mut page = Vec::new();
-        for name in &self.order {
-            let Some(entry) = self.entries.get(name) else {
-                continue;
-            };
-            if !matches(&msg.filter, &entry.status, now) {
+        for slot in self.fleet.snapshot().slots() {
+            if !matches(&msg.filter, &slot.live.status(), now) {
                 continue;
             }
             if matching >= msg.offset && page.len() < msg.limit {
-                page.push(entry.addr.clone());
+                page.push(slot.actor.clone());
             }
             matching += 1;
         }

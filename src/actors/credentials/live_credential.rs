@@ -1,0 +1,113 @@
+//! The hot-path face of one credential, shared between its `CredentialActor` and the request workers.
+//!
+//! The actor is the only writer of the [`CredentialStatus`] published here: it stores a new one whenever
+//! anything a choice depends on changes (token, project, enabled, rests, preview access), and it stores
+//! it *before* it answers the message that caused the change, so a retry that awaited a failure report
+//! already sees the rest. Workers only read it (one atomic load, no message, no lock).
+//!
+//! Successes go the other way without waking the actor per request: a worker adds one to the tally here
+//! and only the first success since the last fold asks the actor (one message) to fold the tally into
+//! the usage counters a moment later. A success that must change state at once — the model has a rest
+//! or a 429 streak to end — is reported to the actor as a message instead, as failures are.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use arc_swap::ArcSwap;
+
+use super::messages::CredentialStatus;
+
+/// What a worker does after counting a success (see [`LiveCredential::count_success`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SuccessReport {
+    /// Counted in the tally; the actor already has a fold pending.
+    Tallied,
+    /// Counted in the tally, and the first since the last fold: ask the actor to fold.
+    AskFold,
+    /// Not counted: the success ends a rest, so report it to the actor as a message.
+    ReportNow,
+}
+
+/// Successes per model not yet folded into the credential's usage counters.
+type Tally = Vec<(Box<str>, u64)>;
+
+#[derive(Default)]
+pub struct LiveCredential {
+    status: ArcSwap<CredentialStatus>,
+    tally: Mutex<Tally>,
+    fold_pending: AtomicBool,
+}
+
+impl LiveCredential {
+    pub fn new(status: CredentialStatus) -> Self {
+        Self {
+            status: ArcSwap::from_pointee(status),
+            tally: Mutex::default(),
+            fold_pending: AtomicBool::new(false),
+        }
+    }
+
+    /// The status as the actor last published it.
+    pub fn status(&self) -> arc_swap::Guard<Arc<CredentialStatus>> {
+        self.status.load()
+    }
+
+    /// Publishes a new status (the credential's actor only).
+    pub fn publish(&self, status: CredentialStatus) {
+        self.status.store(Arc::new(status));
+    }
+
+    /// Counts one successful call to `base_model`, or says it must be reported as a message.
+    pub fn count_success(&self, base_model: &str) -> SuccessReport {
+        if self.status().rests.contains(base_model) {
+            return SuccessReport::ReportNow;
+        }
+        {
+            let mut tally = self.tally.lock().unwrap_or_else(PoisonError::into_inner);
+            match tally.iter_mut().find(|(model, _)| &**model == base_model) {
+                Some((_, n)) => *n += 1,
+                None => tally.push((Box::from(base_model), 1)),
+            }
+        }
+        if self.fold_pending.swap(true, Ordering::AcqRel) {
+            SuccessReport::Tallied
+        } else {
+            SuccessReport::AskFold
+        }
+    }
+
+    /// Takes the tally for folding (the credential's actor only). The pending flag is cleared first, so a
+    /// success counted after the take asks for a new fold rather than waiting for the next one.
+    pub fn take_successes(&self) -> Tally {
+        self.fold_pending.store(false, Ordering::Release);
+        std::mem::take(&mut *self.tally.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_first_success_after_a_fold_asks_for_one() {
+        let live = LiveCredential::new(CredentialStatus::default());
+        assert_eq!(live.count_success("m"), SuccessReport::AskFold);
+        assert_eq!(live.count_success("m"), SuccessReport::Tallied);
+        assert_eq!(live.count_success("n"), SuccessReport::Tallied);
+        let mut tally = live.take_successes();
+        tally.sort();
+        assert_eq!(tally, vec![(Box::from("m"), 2), (Box::from("n"), 1)]);
+        assert!(live.take_successes().is_empty());
+        assert_eq!(live.count_success("m"), SuccessReport::AskFold);
+    }
+
+    #[test]
+    fn a_success_that_ends_a_rest_is_reported_not_tallied() {
+        let mut status = CredentialStatus::default();
+        status.rests.insert("m".to_string());
+        let live = LiveCredential::new(status);
+        assert_eq!(live.count_success("m"), SuccessReport::ReportNow);
+        assert_eq!(live.count_success("other"), SuccessReport::AskFold);
+        assert_eq!(live.take_successes(), vec![(Box::from("other"), 1)]);
+    }
+}

@@ -1,0 +1,148 @@
+//! The static part of each key record — expiry, allowed models, concurrency limit — cached so a keyed
+//! request costs no store read of its own: the debit itself (in a batch) is the only round trip.
+//!
+//! Why caching is safe: a key's rules never change after creation (there is no edit, and keys are
+//! random, so a deleted key never comes back with other rules). What can change is whether the key
+//! exists and how much it has left, and both are decided by the store's debit every time. A delete on
+//! this instance forgets the rules at once. A delete on another instance of a shared store is seen by
+//! the next debit (the store answers "not found", which also forgets the rules); requests that debit
+//! nothing (model lists, `countTokens`) and the body guard may still accept the key for at most
+//! [`RULES_TTL`]. Unknown keys are never cached: a key created on another instance works at once, and
+//! made-up `sk-` strings cannot fill memory.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::check_key::allows_model;
+use super::messages::QuotaError;
+use crate::store::ApiKeyRecord;
+
+/// How long cached rules stand before the key is read again: the bound on accepting a key that
+/// another instance deleted, on routes that debit nothing.
+pub const RULES_TTL: Duration = Duration::from_secs(5);
+
+/// What a request must satisfy besides the balance.
+#[derive(Debug)]
+pub struct KeyRules {
+    pub expires_at: Option<i64>,
+    pub allowed_models: Vec<String>,
+    pub max_concurrent: Option<u32>,
+    fetched: Instant,
+}
+
+impl KeyRules {
+    /// Expiry at `now` (unix seconds), then the model when one is given.
+    pub fn check(&self, model: Option<&str>, now: i64) -> Result<(), QuotaError> {
+        if self.expires_at.is_some_and(|t| t <= now) {
+            return Err(QuotaError::Expired);
+        }
+        match model {
+            Some(model) if !allows_model(&self.allowed_models, model) => {
+                Err(QuotaError::ModelNotAllowed(model.to_string()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct RulesCache {
+    entries: HashMap<String, Arc<KeyRules>>,
+    /// Moves with every forgotten key, so a lookup that started before a delete does not cache the
+    /// deleted key's rules when it lands after it.
+    epoch: u64,
+    /// Size at which stale entries are swept next.
+    sweep_at: usize,
+}
+
+/// Sweeps happen no more often than every this many new entries.
+const MIN_SWEEP: usize = 1024;
+
+impl RulesCache {
+    /// The rules of `key` if cached and younger than [`RULES_TTL`].
+    pub fn fresh(&self, key: &str) -> Option<Arc<KeyRules>> {
+        self.entries
+            .get(key)
+            .filter(|rules| rules.fetched.elapsed() < RULES_TTL)
+            .cloned()
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Caches the rules of `record`, unless a key was forgotten since `epoch` (when its lookup
+    /// started); answers the rules either way.
+    pub fn remember(&mut self, record: &ApiKeyRecord, epoch: u64) -> Arc<KeyRules> {
+        let rules = Arc::new(KeyRules {
+            expires_at: record.expires_at,
+            allowed_models: record.allowed_models.clone(),
+            max_concurrent: record.max_concurrent,
+            fetched: Instant::now(),
+        });
+        if epoch == self.epoch {
+            if self.entries.len() >= self.sweep_at {
+                self.entries
+                    .retain(|_, rules| rules.fetched.elapsed() < RULES_TTL);
+                self.sweep_at = (self.entries.len() * 2).max(MIN_SWEEP);
+            }
+            self.entries.insert(record.api_key.clone(), rules.clone());
+        }
+        rules
+    }
+
+    pub fn forget(&mut self, key: &str) {
+        self.entries.remove(key);
+        self.epoch = self.epoch.wrapping_add(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(key: &str) -> ApiKeyRecord {
+        ApiKeyRecord {
+            api_key: key.into(),
+            total_quota: 10,
+            used_quota: 0,
+            created_at: 0,
+            description: None,
+            model_stats: Default::default(),
+            allowed_models: vec!["gemini-2.5-flash".into()],
+            max_concurrent: Some(2),
+            expires_at: Some(100),
+        }
+    }
+
+    #[test]
+    fn rules_check_expiry_then_model() {
+        let mut cache = RulesCache::default();
+        let rules = cache.remember(&record("sk-a"), cache.epoch());
+        assert_eq!(rules.check(Some("gemini-2.5-flash"), 99), Ok(()));
+        assert_eq!(rules.check(None, 99), Ok(()));
+        assert_eq!(
+            rules.check(Some("gemini-2.5-pro"), 99),
+            Err(QuotaError::ModelNotAllowed("gemini-2.5-pro".into()))
+        );
+        assert_eq!(
+            rules.check(Some("gemini-2.5-flash"), 100),
+            Err(QuotaError::Expired)
+        );
+        assert!(cache.fresh("sk-a").is_some());
+    }
+
+    #[test]
+    fn a_lookup_older_than_a_delete_is_not_cached() {
+        let mut cache = RulesCache::default();
+        let started = cache.epoch();
+        cache.forget("sk-a");
+        cache.remember(&record("sk-a"), started);
+        assert!(cache.fresh("sk-a").is_none());
+        cache.remember(&record("sk-a"), cache.epoch());
+        assert!(cache.fresh("sk-a").is_some());
+        cache.forget("sk-a");
+        assert!(cache.fresh("sk-a").is_none());
+    }
+}

@@ -1,0 +1,238 @@
+//! One upstream call for a credential of any kind: the kind picks the envelope, URL and auth; the
+//! request is the same Gemini request and the answer the same (unwrapped) Gemini response. The gateway
+//! calls only this; `code_assist`, `gemini_api` and `vertex` each know one API.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::code_assist::{self, StreamResponse};
+use super::gemini_api::{self, Auth};
+use super::vertex::{self, Target};
+use super::UpstreamError;
+use crate::config::Settings;
+use crate::convert::features::EnvelopeRef;
+use crate::store::CredentialKind;
+
+/// The credential a call goes out with, as its lease describes it.
+#[derive(Debug, Clone, Copy)]
+pub struct Credential<'a> {
+    pub kind: CredentialKind,
+    /// OAuth / service-account access token, or the API key itself.
+    pub token: &'a str,
+    /// The Code Assist or Vertex project (empty for keys).
+    pub project: &'a str,
+    /// The Vertex location of a service account; `None` for every other credential.
+    pub location: Option<&'a str>,
+}
+
+/// Where a bare call goes and how it authenticates; `None` for Code Assist.
+fn bare<'a>(
+    settings: &Settings,
+    cred: &Credential<'a>,
+    model: &str,
+    method: &str,
+) -> Option<(String, Auth<'a>)> {
+    match (cred.kind, cred.location) {
+        (CredentialKind::CodeAssist, _) => None,
+        (CredentialKind::GeminiApiKey, _) => Some((
+            gemini_api::method_url(&settings.gemini_api_endpoint, model, method),
+            Auth::Key(cred.token),
+        )),
+        (CredentialKind::Vertex, None) => Some((
+            vertex::method_url(
+                settings.vertex_endpoint.as_deref(),
+                Target::Express,
+                model,
+                method,
+            ),
+            Auth::Key(cred.token),
+        )),
+        (CredentialKind::Vertex, Some(location)) => {
+            let target = Target::Project {
+                project: cred.project,
+                location,
+            };
+            Some((
+                vertex::method_url(settings.vertex_endpoint.as_deref(), target, model, method),
+                Auth::Bearer(cred.token),
+            ))
+        }
+    }
+}
+
+/// Safety categories only Code Assist accepts; the public APIs refuse a request naming them (the
+/// Gemini API also refuses `HARM_CATEGORY_JAILBREAK`, which Vertex knows).
+const IMAGE_CATEGORIES: &[&str] = &[
+    "HARM_CATEGORY_IMAGE_HATE",
+    "HARM_CATEGORY_IMAGE_DANGEROUS_CONTENT",
+    "HARM_CATEGORY_IMAGE_HARASSMENT",
+    "HARM_CATEGORY_IMAGE_SEXUALLY_EXPLICIT",
+];
+const JAILBREAK: &str = "HARM_CATEGORY_JAILBREAK";
+
+/// The request as `kind`'s API accepts it: the same Gemini request minus the safety categories (and,
+/// for the Gemini API, the Vertex-only `labels`) that API would refuse with 400.
+pub fn request_for(kind: CredentialKind, request: &Value) -> Cow<'_, Value> {
+    let refused = |category: &str| match kind {
+        CredentialKind::CodeAssist => false,
+        CredentialKind::Vertex => IMAGE_CATEGORIES.contains(&category),
+        CredentialKind::GeminiApiKey => {
+            IMAGE_CATEGORIES.contains(&category) || category == JAILBREAK
+        }
+    };
+    let names_refused = request
+        .get("safetySettings")
+        .and_then(Value::as_array)
+        .is_some_and(|list| {
+            list.iter().any(|s| {
+                s.get("category")
+                    .and_then(Value::as_str)
+                    .is_some_and(&refused)
+            })
+        });
+    let labels = kind == CredentialKind::GeminiApiKey && request.get("labels").is_some();
+    if !names_refused && !labels {
+        return Cow::Borrowed(request);
+    }
+    let mut owned = request.clone();
+    if let Some(Value::Array(list)) = owned.get_mut("safetySettings") {
+        list.retain(|s| {
+            !s.get("category")
+                .and_then(Value::as_str)
+                .is_some_and(&refused)
+        });
+    }
+    if labels {
+        if let Some(map) = owned.as_object_mut() {
+            map.remove("labels");
+        }
+    }
+    Cow::Owned(owned)
+}
+
+/// `generateContent`: the whole answer, unwrapped from the Code Assist envelope when there is one.
+pub async fn generate(
+    client: &awc::Client,
+    settings: &Settings,
+    cred: Credential<'_>,
+    model: &str,
+    request: &Value,
+    timeout: Duration,
+) -> Result<Value, UpstreamError> {
+    let resp = match bare(settings, &cred, model, "generateContent") {
+        Some((url, auth)) => {
+            let request = request_for(cred.kind, request);
+            gemini_api::post_json(client, &url, auth, &*request, timeout).await?
+        }
+        None => {
+            let envelope = EnvelopeRef {
+                model,
+                project: cred.project,
+                request,
+            };
+            let endpoint = &settings.code_assist_endpoint;
+            code_assist::generate(client, endpoint, cred.token, &envelope, timeout).await?
+        }
+    };
+    let mut resp = UpstreamError::from_error_body(resp)?;
+    Ok(match resp.get_mut("response") {
+        Some(inner) => inner.take(),
+        None => resp,
+    })
+}
+
+/// `streamGenerateContent?alt=sse`: the response head; events (wrapped or bare) are read by the caller.
+pub async fn open_stream(
+    client: &awc::Client,
+    settings: &Settings,
+    cred: Credential<'_>,
+    model: &str,
+    request: &Value,
+    head_timeout: Duration,
+) -> Result<StreamResponse, UpstreamError> {
+    match bare(settings, &cred, model, "streamGenerateContent") {
+        Some((url, auth)) => {
+            let url = format!("{url}?alt=sse");
+            let request = request_for(cred.kind, request);
+            gemini_api::open_stream(client, &url, auth, &*request, head_timeout).await
+        }
+        None => {
+            let envelope = EnvelopeRef {
+                model,
+                project: cred.project,
+                request,
+            };
+            let endpoint = &settings.code_assist_endpoint;
+            code_assist::open_stream(client, endpoint, cred.token, &envelope, head_timeout).await
+        }
+    }
+}
+
+/// `countTokens` for `{"request":{"model","contents"}}` (the Code Assist shape the routes build); the
+/// bare APIs take `{"contents"}`.
+pub async fn count_tokens(
+    client: &awc::Client,
+    settings: &Settings,
+    cred: Credential<'_>,
+    model: &str,
+    body: &Value,
+    timeout: Duration,
+) -> Result<Value, UpstreamError> {
+    match bare(settings, &cred, model, "countTokens") {
+        Some((url, auth)) => {
+            let contents = body
+                .pointer("/request/contents")
+                .cloned()
+                .unwrap_or_else(|| json!([]));
+            let bare_body = json!({ "contents": contents });
+            gemini_api::post_json(client, &url, auth, &bare_body, timeout).await
+        }
+        None => {
+            let endpoint = &settings.code_assist_endpoint;
+            code_assist::count_tokens(client, endpoint, cred.token, body, timeout).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn categories(v: &Value) -> Vec<&str> {
+        v["safetySettings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["category"].as_str().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn each_api_gets_only_the_safety_categories_it_knows() {
+        let request = json!({
+            "contents": [],
+            "labels": {"team": "a"},
+            "safetySettings": [
+                {"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"},
+                {"category": "HARM_CATEGORY_IMAGE_HATE", "threshold": "BLOCK_NONE"},
+                {"category": "HARM_CATEGORY_JAILBREAK", "threshold": "BLOCK_NONE"},
+            ],
+        });
+        assert!(matches!(
+            request_for(CredentialKind::CodeAssist, &request),
+            Cow::Borrowed(_)
+        ));
+        let vertex = request_for(CredentialKind::Vertex, &request);
+        assert_eq!(
+            categories(&vertex),
+            vec!["HARM_CATEGORY_HARASSMENT", "HARM_CATEGORY_JAILBREAK"]
+        );
+        assert_eq!(vertex["labels"]["team"], "a");
+        let key = request_for(CredentialKind::GeminiApiKey, &request);
+        assert_eq!(categories(&key), vec!["HARM_CATEGORY_HARASSMENT"]);
+        assert!(key.get("labels").is_none());
+    }
+}
