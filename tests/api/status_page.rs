@@ -50,7 +50,13 @@ async fn pages_filters_and_counts_of_a_fleet_larger_than_a_page() {
         assert_eq!(page["offset"], offset);
         assert_eq!(
             page["stats"],
-            json!({"total": FLEET, "normal": FLEET - 3, "disabled": 3, "cooling": 0})
+            json!({
+                "total": FLEET,
+                "normal": FLEET - 3,
+                "disabled": 3,
+                "cooling": 0,
+                "kinds": {"code_assist": FLEET, "gemini_api_key": 0, "vertex": 0},
+            })
         );
         walked.extend(names(&page));
     }

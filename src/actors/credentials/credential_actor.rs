@@ -156,7 +156,7 @@ impl CredentialActor {
         self.token().is_some() && self.token_expiry > self.now() + min_life
     }
 
-    pub(super) fn status(&self) -> CredentialStatus {
+    fn status(&self) -> CredentialStatus {
         let now = self.now();
         CredentialStatus {
             kind: self.record.kind,
@@ -528,8 +528,8 @@ impl Actor for CredentialActor {
         if let Err(reason) = &self.fields {
             log::warn!("credential {} is unusable: {reason}", self.name);
         }
-        // No publish: the supervisor cached this status when it started the actor (a message per
-        // credential at start-up was 100,000 messages queued ahead of the first request).
+        // No publish: `new` published this status before the actor started, and publishing it again
+        // for every credential at start-up is 100,000 status builds ahead of the first request.
         self.start_refresh(ctx);
     }
 }
