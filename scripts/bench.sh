@@ -18,11 +18,16 @@
 # `scripts/bench.sh bodies` runs only the request-body memory budget (scripts/bench-bodies.sh).
 # `scripts/bench-cpu.sh [BIN_DIR]` measures the gateway's CPU time per request and per thread, the
 # figure to compare two builds by when the machine is shared.
+# `scripts/bench.sh growth` runs only the growth figures (scripts/bench-growth.sh), which a full run
+# appends as its last section (BENCH_SKIP_GROWTH=1 leaves them out).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = bodies ]; then
     exec scripts/bench-bodies.sh
+fi
+if [ "${1:-}" = growth ]; then
+    exec scripts/bench-growth.sh
 fi
 ROOT=$PWD
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -219,3 +224,7 @@ mkdir -p "$(dirname "$OUT")"
 "$CLIENT" report --results "$RESULTS" --markdown "$OUT" --notes "$ROOT/docs/benchmark-notes.md" > /dev/null
 { echo; cat "$WORK/keys.md"; } >> "$OUT"
 log "written to $OUT"
+
+if [ "${BENCH_SKIP_GROWTH:-}" != 1 ]; then
+    BENCH_SKIP_BUILD=1 BENCH_GROWTH_OUT=$OUT scripts/bench-growth.sh
+fi

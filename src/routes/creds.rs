@@ -11,13 +11,15 @@ use serde_json::{json, Value};
 
 use super::body::parse_json;
 use crate::actors::credentials::messages::{
-    ClearCooldown, FetchEmail, FindCredential, ListCredentials, RemoveCredential, SetEnabled,
+    ClearCooldown, CooldownFilter, ErrorCodeFilter, FetchEmail, FindCredential, GetRecord,
+    KindFilter, ListCredentialPage, ListCredentials, PageFilter, RemoveCredential, SetEnabled,
+    StatusFilter,
 };
 use crate::actors::credentials::CredentialActor;
 use crate::auth::panel::PanelSession;
 use crate::error::{ApiError, ErrorStyle};
 use crate::state::AppState;
-use crate::store::CredentialRecord;
+use crate::store::{CredentialKind, CredentialRecord};
 
 const PAGE_SIZES: &[usize] = &[10, 20, 50, 100, 200, 500, 1000];
 
@@ -137,56 +139,57 @@ pub async fn status(
         )));
     }
     let now = state.clock.now();
-    let records = all_records(&state).await?;
-    let cooling = |r: &CredentialRecord| r.state.model_cooldowns.values().any(|u| *u > now);
-    let stats = json!({
-        "total": records.len(),
-        "normal": records.iter().filter(|r| !r.state.disabled).count(),
-        "disabled": records.iter().filter(|r| r.state.disabled).count(),
-        "cooling": records.iter().filter(|r| cooling(r)).count(),
-        "kinds": crate::store::CredentialKind::ALL
-            .iter()
-            .map(|k| (k.as_str().to_string(), json!(records.iter().filter(|r| r.kind == *k).count())))
-            .collect::<serde_json::Map<String, Value>>(),
-    });
-    let kind_filter = query.kind_filter.as_deref().unwrap_or("all");
-    let status_filter = query.status_filter.as_deref().unwrap_or("all");
-    let code_filter = query.error_code_filter.as_deref().unwrap_or("all");
-    let cooldown_filter = query.cooldown_filter.as_deref().unwrap_or("all");
-    let filtered: Vec<&CredentialRecord> = records
-        .iter()
-        .filter(|r| match status_filter {
-            "enabled" => !r.state.disabled,
-            "disabled" => r.state.disabled,
-            _ => true,
-        })
-        .filter(|r| match code_filter {
-            "all" => true,
-            "none" => r.state.errors.is_empty(),
+    let filter = PageFilter {
+        status: match query.status_filter.as_deref() {
+            Some("enabled") => StatusFilter::Enabled,
+            Some("disabled") => StatusFilter::Disabled,
+            _ => StatusFilter::All,
+        },
+        error_code: match query.error_code_filter.as_deref().unwrap_or("all") {
+            "all" => ErrorCodeFilter::All,
+            "none" => ErrorCodeFilter::None,
             code => code
                 .parse::<u16>()
-                .is_ok_and(|c| r.state.errors.iter().any(|e| e.code == c)),
+                .map_or(ErrorCodeFilter::Nothing, ErrorCodeFilter::Code),
+        },
+        cooldown: match query.cooldown_filter.as_deref() {
+            Some("in_cooldown") => CooldownFilter::InCooldown,
+            Some("no_cooldown") => CooldownFilter::NoCooldown,
+            _ => CooldownFilter::All,
+        },
+        kind: match query.kind_filter.as_deref().unwrap_or("all") {
+            "all" => KindFilter::All,
+            kind => CredentialKind::parse(kind).map_or(KindFilter::Nothing, KindFilter::Kind),
+        },
+    };
+    let page = state
+        .supervisor
+        .send(ListCredentialPage {
+            filter,
+            offset: query.offset,
+            limit: query.limit,
         })
-        .filter(|r| kind_filter == "all" || r.kind.as_str() == kind_filter)
-        .filter(|r| match cooldown_filter {
-            "in_cooldown" => cooling(r),
-            "no_cooldown" => !cooling(r),
-            _ => true,
-        })
-        .collect();
-    let total = filtered.len();
-    let items: Vec<Value> = filtered
-        .into_iter()
-        .skip(query.offset)
-        .take(query.limit)
-        .map(|r| status_item(r, now))
-        .collect();
+        .await
+        .map_err(ApiError::mailbox("the credential registry"))?;
+    let stats = json!({
+        "total": page.stats.total,
+        "normal": page.stats.total - page.stats.disabled,
+        "disabled": page.stats.disabled,
+        "cooling": page.stats.cooling,
+        "kinds": CredentialKind::ALL
+            .iter()
+            .zip(page.stats.kinds)
+            .map(|(kind, count)| (kind.as_str().to_string(), json!(count)))
+            .collect::<serde_json::Map<String, Value>>(),
+    });
+    let total = page.matching;
+    let items: Vec<Value> = page.records.iter().map(|r| status_item(r, now)).collect();
     Ok(HttpResponse::Ok().json(json!({
         "items": items,
         "total": total,
         "offset": query.offset,
         "limit": query.limit,
-        "has_more": query.offset + query.limit < total,
+        "has_more": query.offset.saturating_add(query.limit) < total,
         "stats": stats,
     })))
 }
@@ -307,11 +310,11 @@ pub async fn download(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let name = path.into_inner();
-    let record = all_records(&state)
+    let record = find(&state, &name)
         .await?
-        .into_iter()
-        .find(|r| r.name == name)
-        .ok_or_else(|| ApiError::not_found(format!("no credential named {name:?}")))?;
+        .send(GetRecord)
+        .await
+        .map_err(ApiError::mailbox("the credential"))?;
     let body = serde_json::to_vec_pretty(&record.credential)
         .map_err(|_| ApiError::internal("could not serialise the credential"))?;
     Ok(HttpResponse::Ok()

@@ -17,6 +17,7 @@
 //! On open, loose `*.json` credential files in the directory are imported and renamed to
 //! `*.json.imported` once the import is on disk.
 
+mod credential_text;
 mod dir_lock;
 mod disk;
 mod state;

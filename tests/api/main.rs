@@ -28,3 +28,4 @@ mod protocol;
 mod rate_limits;
 mod responses;
 mod security;
+mod status_page;

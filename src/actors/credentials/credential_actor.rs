@@ -175,6 +175,7 @@ impl CredentialActor {
                 .collect(),
             preview: self.record.state.preview,
             broken: self.fields.is_err(),
+            error_codes: self.record.state.errors.iter().map(|e| e.code).collect(),
             rests: cooldown::models_with_rests(&self.record.state),
         }
     }
@@ -527,7 +528,8 @@ impl Actor for CredentialActor {
         if let Err(reason) = &self.fields {
             log::warn!("credential {} is unusable: {reason}", self.name);
         }
-        self.publish();
+        // No publish: `new` published this status before the actor started, and publishing it again
+        // for every credential at start-up is 100,000 status builds ahead of the first request.
         self.start_refresh(ctx);
     }
 }

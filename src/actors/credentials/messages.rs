@@ -73,6 +73,8 @@ pub struct CredentialStatus {
     pub preview: bool,
     /// A permanent problem (no refresh token, unparseable file) keeps it out of rotation.
     pub broken: bool,
+    /// Statuses of the remembered upstream errors, for the panel's error filter.
+    pub error_codes: Box<[u16]>,
     /// Models with a rest or a 429 streak that the next success must end, so a success with one of
     /// them is reported to the actor at once instead of tallied.
     pub rests: BTreeSet<String>,
@@ -226,3 +228,86 @@ pub struct ExternalUpdate {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct StopCredential;
+
+/// Which credentials the panel's list shows, decided on the supervisor's cached statuses (so a page
+/// of a large fleet asks only its own credentials' actors for their records).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PageFilter {
+    pub status: StatusFilter,
+    pub error_code: ErrorCodeFilter,
+    pub cooldown: CooldownFilter,
+    pub kind: KindFilter,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KindFilter {
+    #[default]
+    All,
+    Kind(CredentialKind),
+    /// A name that is no credential kind: matches nothing.
+    Nothing,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatusFilter {
+    #[default]
+    All,
+    Enabled,
+    Disabled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorCodeFilter {
+    #[default]
+    All,
+    /// No error remembered.
+    None,
+    /// Some remembered error has this status.
+    Code(u16),
+    /// A code that is no HTTP status: matches nothing (as before paging moved here).
+    Nothing,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CooldownFilter {
+    #[default]
+    All,
+    InCooldown,
+    NoCooldown,
+}
+
+/// Counts over the whole fleet, unfiltered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FleetStats {
+    pub total: usize,
+    pub disabled: usize,
+    /// Resting for some model, enabled or not.
+    pub cooling: usize,
+    /// Enabled and resting for no model.
+    pub usable: usize,
+    /// How many credentials of each kind, in `CredentialKind::ALL` order.
+    pub kinds: [usize; CredentialKind::ALL.len()],
+}
+
+/// One page of the filtered fleet, in rotation order, with the fleet's counts.
+#[derive(Message)]
+#[rtype(result = "CredentialPage")]
+pub struct ListCredentialPage {
+    pub filter: PageFilter,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CredentialPage {
+    /// How many credentials match the filter.
+    pub matching: usize,
+    pub stats: FleetStats,
+    /// The page's records, as their actors hold them now.
+    pub records: Vec<CredentialRecord>,
+}
+
+/// The fleet's counts from the cached statuses (readiness, metrics): no credential actor is asked.
+#[derive(Message)]
+#[rtype(result = "FleetStats")]
+pub struct CountFleet;

@@ -27,6 +27,8 @@ use crate::clock::Clock;
 use crate::config::SharedSettings;
 use crate::store::{CredentialRecord, Store};
 
+mod fleet_page;
+
 /// How often the store is checked for changes made by other instances.
 const SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::credential_text;
 use super::state::{FileState, JournalEntry, Section};
 use super::toml_format;
 use crate::store::{CredentialRecord, StoreError};
@@ -84,11 +85,13 @@ fn read_optional(path: &Path) -> io::Result<Option<String>> {
     }
 }
 
-pub(super) fn load_state(dir: &Path) -> Result<FileState, StoreError> {
+/// The state on disk, and the credential records parsed on the way (see `credential_text::Loaded`).
+pub(super) fn load_state(dir: &Path) -> Result<(FileState, Vec<CredentialRecord>), StoreError> {
     let read = |section: Section| read_optional(&dir.join(section.file_name()));
     let mut state = FileState::default();
+    let mut records = Vec::new();
     if let Some(text) = read(Section::Credentials)? {
-        state.credentials = toml_format::parse_credentials(&text)?;
+        (state.credentials, records) = credential_text::parse_all(&text)?;
     }
     if let Some(text) = read(Section::Config)? {
         state.config = toml_format::parse_config(&text)?;
@@ -99,12 +102,12 @@ pub(super) fn load_state(dir: &Path) -> Result<FileState, StoreError> {
     if let Some(text) = read(Section::Costs)? {
         state.costs = toml_format::parse_costs(&text)?;
     }
-    Ok(state)
+    Ok((state, records))
 }
 
 pub(super) fn render_section(state: &FileState, section: Section) -> Result<String, StoreError> {
     match section {
-        Section::Credentials => toml_format::render_credentials(&state.credentials),
+        Section::Credentials => Ok(credential_text::render_all(&state.credentials)),
         Section::Config => toml_format::render_config(&state.config),
         Section::Keys => toml_format::render_keys(&state.keys),
         Section::Costs => toml_format::render_costs(&state.costs),
@@ -207,7 +210,10 @@ pub(super) fn import_loose_json(
                 continue;
             }
         };
-        let previous = state.credentials.get(&name).map(|r| r.state.clone());
+        let previous = match state.credentials.get(&name) {
+            Some(kept) => Some(kept.record()?.state),
+            None => None,
+        };
         let record = CredentialRecord {
             name: name.clone(),
             kind: crate::store::CredentialKind::detect(&credential),

@@ -9,12 +9,14 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::credential_text::CredentialText;
 use super::toml_format;
 use crate::store::{ApiKeyRecord, CredentialRecord, DebitOutcome, StoreError};
 
 #[derive(Debug, Default)]
 pub(super) struct FileState {
-    pub credentials: BTreeMap<String, CredentialRecord>,
+    /// As the text of their tables in `creds.toml`: see `credential_text`.
+    pub credentials: BTreeMap<String, CredentialText>,
     pub config: Map<String, Value>,
     pub keys: BTreeMap<String, ApiKeyRecord>,
     pub costs: BTreeMap<String, u64>,
@@ -118,8 +120,14 @@ impl FileState {
     pub fn apply(&mut self, entry: &JournalEntry) {
         match entry {
             JournalEntry::PutCredential { record } => {
-                self.credentials
-                    .insert(record.name.clone(), record.as_ref().clone());
+                // Journaled only after `put_credential` rendered it, so this cannot fail short of
+                // a bug; the journal still holds the record then, and compaction is what is lost.
+                match CredentialText::render(record) {
+                    Ok(text) => {
+                        self.credentials.insert(record.name.clone(), text);
+                    }
+                    Err(e) => log::error!("files store: credential {} not kept: {e}", record.name),
+                }
             }
             JournalEntry::DeleteCredential { name } => {
                 self.credentials.remove(name);
@@ -164,7 +172,7 @@ impl FileState {
     /// Checks a credential can be written to `creds.toml` before it is journaled; a record that
     /// could not be compacted would otherwise pin the journal forever.
     pub fn put_credential(&self, record: &CredentialRecord) -> Result<JournalEntry, StoreError> {
-        toml_format::credential_table(record)?;
+        CredentialText::render(record)?;
         Ok(JournalEntry::PutCredential {
             record: Box::new(record.clone()),
         })

@@ -20,7 +20,7 @@ const CREDENTIAL_JSON_KEY: &str = "credential_json";
 /// The credential's kind; written only when it is not Code Assist, so older files read unchanged.
 const KIND_KEY: &str = "kind";
 
-const HEADER: &str =
+pub(super) const HEADER: &str =
     "# Written by gcli2api. Edit only while gcli2api is stopped: a running instance \
                       overwrites this file.\n\n";
 
@@ -138,6 +138,7 @@ pub(super) fn credential_table(record: &CredentialRecord) -> Result<toml::Table,
     Ok(table)
 }
 
+#[cfg(test)]
 pub(super) fn render_credentials(
     credentials: &BTreeMap<String, CredentialRecord>,
 ) -> Result<String, StoreError> {
@@ -154,45 +155,73 @@ pub(super) fn parse_credentials(
     let root = parse_root(text, "creds.toml")?;
     let mut out = BTreeMap::new();
     for (name, value) in root {
-        let toml::Value::Table(mut table) = value else {
-            return Err(StoreError::Corrupt(format!(
-                "creds.toml: `{name}` is not a table"
-            )));
-        };
-        let state = match table.remove(STATE_KEY) {
-            Some(v) => serde_json::from_value::<CredentialState>(toml_to_json(&v))
-                .map_err(|e| StoreError::Corrupt(format!("creds.toml: state of `{name}`: {e}")))?,
-            None => CredentialState::default(),
-        };
-        let kind = match table.remove(KIND_KEY) {
-            Some(toml::Value::String(text)) => CredentialKind::parse(&text).ok_or_else(|| {
-                StoreError::Corrupt(format!("creds.toml: unknown kind `{text}` of `{name}`"))
-            })?,
-            Some(_) => {
-                return Err(StoreError::Corrupt(format!(
-                    "creds.toml: kind of `{name}` is not a string"
-                )))
-            }
-            None => CredentialKind::CodeAssist,
-        };
-        let credential = match table.get(CREDENTIAL_JSON_KEY) {
-            Some(toml::Value::String(json)) => serde_json::from_str::<Map<String, Value>>(json)
-                .map_err(|e| {
-                    StoreError::Corrupt(format!("creds.toml: credential_json of `{name}`: {e}"))
-                })?,
-            _ => table_to_object(&table),
-        };
-        out.insert(
-            name.clone(),
-            CredentialRecord {
-                name,
-                kind,
-                credential,
-                state,
-            },
-        );
+        let record = credential_record(name, value)?;
+        out.insert(record.name.clone(), record);
     }
     Ok(out)
+}
+
+/// One credential's tables (`[name]`, `[name.state]`, …) as `creds.toml` holds them.
+pub(super) fn render_credential(record: &CredentialRecord) -> Result<String, StoreError> {
+    let root = toml::Table::from_iter([(
+        record.name.clone(),
+        toml::Value::Table(credential_table(record)?),
+    )]);
+    toml::to_string(&root)
+        .map_err(|e| StoreError::Backend(format!("cannot render a credential: {e}")))
+}
+
+/// Reads back the text of one credential's tables; `None` when it holds anything but the tables
+/// of exactly one credential.
+pub(super) fn parse_credential(text: &str) -> Result<Option<CredentialRecord>, StoreError> {
+    let mut root = parse_root(text, "creds.toml")?;
+    let Some(name) = root.keys().next().cloned() else {
+        return Ok(None);
+    };
+    if root.len() != 1 {
+        return Ok(None);
+    }
+    match root.remove(&name) {
+        Some(value) => credential_record(name, value).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn credential_record(name: String, value: toml::Value) -> Result<CredentialRecord, StoreError> {
+    let toml::Value::Table(mut table) = value else {
+        return Err(StoreError::Corrupt(format!(
+            "creds.toml: `{name}` is not a table"
+        )));
+    };
+    let state = match table.remove(STATE_KEY) {
+        Some(v) => serde_json::from_value::<CredentialState>(toml_to_json(&v))
+            .map_err(|e| StoreError::Corrupt(format!("creds.toml: state of `{name}`: {e}")))?,
+        None => CredentialState::default(),
+    };
+    let kind = match table.remove(KIND_KEY) {
+        Some(toml::Value::String(text)) => CredentialKind::parse(&text).ok_or_else(|| {
+            StoreError::Corrupt(format!("creds.toml: unknown kind `{text}` of `{name}`"))
+        })?,
+        Some(_) => {
+            return Err(StoreError::Corrupt(format!(
+                "creds.toml: kind of `{name}` is not a string"
+            )))
+        }
+        None => CredentialKind::CodeAssist,
+    };
+    let credential = match table.get(CREDENTIAL_JSON_KEY) {
+        Some(toml::Value::String(json)) => serde_json::from_str::<Map<String, Value>>(json)
+            .map_err(|e| {
+                StoreError::Corrupt(format!("creds.toml: credential_json of `{name}`: {e}"))
+            })?,
+        _ => table_to_object(&table),
+    };
+    Ok(CredentialRecord {
+        name,
+        kind,
+        credential,
+        state,
+    })
 }
 
 // ---- config.toml ----

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
+use super::credential_text::CredentialText;
 use super::dir_lock::DirLock;
 use super::disk;
 use super::state::{FileState, JournalEntry, Section};
@@ -102,6 +103,9 @@ struct Writer {
     failed: Option<String>,
     /// After a failed compaction, the journal length at which to try again (not after every batch).
     retry_compaction_at: usize,
+    /// The credential records parsed at open, kept for the first `LoadCredentials` (the gateway's
+    /// start-up) so it need not parse every credential again; dropped by any credential write.
+    preloaded: Option<Vec<CredentialRecord>>,
     _lock: DirLock,
 }
 
@@ -143,7 +147,7 @@ impl Writer {
         crate::private_files::private_dir(&dir)?;
         let lock = DirLock::acquire(&dir, options.lock_wait)?;
         disk::remove_stale_temp_files(&dir)?;
-        let mut state = disk::load_state(&dir)?;
+        let (mut state, records) = disk::load_state(&dir)?;
         let replay = disk::replay_journal(&dir, &mut state)?;
         if replay.applied > 0 {
             log::info!("files store: replayed {} journal entries", replay.applied);
@@ -159,9 +163,16 @@ impl Writer {
                 *flag = true;
             }
         }
+        // The records as parsed are the answer to the first load unless the journal or an import
+        // changed a credential since.
+        let unchanged = !dirty
+            .get(Section::Credentials.index())
+            .copied()
+            .unwrap_or(true);
         let mut writer = Self {
             dir,
             options,
+            preloaded: unchanged.then_some(records),
             state,
             journal,
             journal_entries: replay.applied,
@@ -234,6 +245,12 @@ impl Writer {
             if let Some(reason) = &self.failed {
                 replies.push((request.reply, Err(failed_error(reason))));
                 continue;
+            }
+            if matches!(request.command, Command::LoadCredentials) {
+                if let Some(records) = self.preloaded.take() {
+                    replies.push((request.reply, Ok(Reply::Credentials(records))));
+                    continue;
+                }
             }
             if let Command::DebitBatch(debits) = request.command {
                 let outcomes = self.debit_batch(&debits, &mut staged);
@@ -309,6 +326,8 @@ impl Writer {
         staged.entries += 1;
         if entry.touches_credentials() {
             staged.credential_writes += 1;
+            // The start-up records are no longer what the store holds.
+            self.preloaded = None;
         }
         Ok(())
     }
@@ -366,12 +385,22 @@ impl Writer {
             Err(e) => (Err(e), None),
         };
         match command {
-            Command::LoadCredentials => read(Reply::Credentials(
-                state.credentials.values().cloned().collect(),
-            )),
-            Command::GetCredential(name) => read(Reply::Credential(
-                state.credentials.get(&name).cloned().map(Box::new),
-            )),
+            Command::LoadCredentials => match state
+                .credentials
+                .values()
+                .map(CredentialText::record)
+                .collect::<Result<Vec<_>, _>>()
+            {
+                Ok(records) => read(Reply::Credentials(records)),
+                Err(e) => (Err(e), None),
+            },
+            Command::GetCredential(name) => {
+                match state.credentials.get(&name).map(CredentialText::record) {
+                    None => read(Reply::Credential(None)),
+                    Some(Ok(record)) => read(Reply::Credential(Some(Box::new(record)))),
+                    Some(Err(e)) => (Err(e), None),
+                }
+            }
             Command::PutCredential(record) => write(state.put_credential(&record), Reply::Done),
             Command::DeleteCredential(name) => {
                 if state.credentials.contains_key(&name) {
