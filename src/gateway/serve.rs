@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::anti_truncation_driver::anti_truncation_stream;
 use super::calls::{generate, open_stream, Job};
 use super::fake_driver::{fake_stream, sse_response};
-use super::quota_gate::charge;
+use super::quota_gate::{admit, settle, with_debit};
 use super::relay::relay;
 use crate::auth::ApiCaller;
 use crate::convert::dialect::Dialect;
@@ -47,8 +47,8 @@ pub fn session_header(headers: &actix_web::http::header::HeaderMap) -> Option<&s
 /// Runs `call` and answers in `dialect`'s shape. Every error, HTTP or in-stream, is rendered in the
 /// dialect's [`ErrorStyle`](crate::error::ErrorStyle).
 ///
-/// The key's debit is committed as soon as Google has answered (the first event of a stream) and
-/// refunded if the client ends up with nothing.
+/// The key's debit is durable before the client gets a byte, committed as soon as Google has answered
+/// (the first event of a stream) and refunded if the client ends up with nothing.
 pub async fn serve<D: Dialect>(
     state: &AppState,
     client: &UpstreamClient,
@@ -68,7 +68,7 @@ async fn run<D: Dialect>(
     mut dialect: D,
 ) -> Result<HttpResponse, ApiError> {
     crate::observe::trace::note_model(&call.base_model);
-    let mut quota = charge(state, &call.caller, &call.requested_model).await?;
+    let pending = admit(state, &call.caller, &call.requested_model).await?;
     let session = call.session.or_else(|| {
         SessionKey::of(SessionParts {
             client_key: None,
@@ -78,7 +78,8 @@ async fn run<D: Dialect>(
         })
     });
     if !call.stream {
-        let response = generate(state, client, &call.base_model, &call.request, session).await?;
+        let answer = generate(state, client, &call.base_model, &call.request, session);
+        let (mut quota, response) = with_debit(pending, answer).await?;
         if let Some(q) = quota.as_mut() {
             q.commit();
         }
@@ -92,20 +93,26 @@ async fn run<D: Dialect>(
         session,
     };
     match call.mode {
+        // The driven streams call Google more than once (or answer before it does): their debit is
+        // settled first.
         StreamMode::Fake => {
+            let quota = settle(pending).await?;
             let interval = state.settings.current().heartbeat_interval();
             fake_stream(job, dialect, interval, quota).await
         }
-        StreamMode::AntiTruncation => anti_truncation_stream(job, dialect, quota).await,
+        StreamMode::AntiTruncation => {
+            let quota = settle(pending).await?;
+            anti_truncation_stream(job, dialect, quota).await
+        }
         StreamMode::Normal => {
-            let (first, events) = open_stream(
+            let opened = open_stream(
                 &job.state,
                 &job.client,
                 &job.base_model,
                 &job.request,
                 job.session,
-            )
-            .await?;
+            );
+            let (quota, (first, events)) = with_debit(pending, opened).await?;
             Ok(sse_response().streaming(relay(first, events, dialect, quota)))
         }
     }

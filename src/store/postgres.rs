@@ -105,6 +105,67 @@ $$;
         3,
         "ALTER TABLE {s}.credentials ADD COLUMN kind text NOT NULL DEFAULT 'code_assist';",
     ),
+    (
+        4,
+        // The batch as migration 2 answers it, but each key's row is locked, read and written once:
+        // one UPDATE per debit made a new row version per debit, so a batch of 32 debits of one key
+        // walked a growing chain of versions of one row. The batch arrives sorted by key (the caller
+        // sorts, keeping each key's own debits in order), so each key is one run of the loop.
+        r"
+CREATE OR REPLACE FUNCTION {s}.debit_keys(p_keys text[], p_models text[], p_costs bigint[], p_now bigint[])
+RETURNS TABLE (status int, used bigint, total bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    n int := coalesce(array_length(p_keys, 1), 0);
+    cur text;
+    present boolean := false;
+    changed boolean := false;
+    k_used bigint;
+    k_total bigint;
+    k_expiry bigint;
+    k_stats jsonb;
+    st int[] := '{}';
+    us bigint[] := '{}';
+    tt bigint[] := '{}';
+BEGIN
+    FOR i IN 1 .. n LOOP
+        IF cur IS DISTINCT FROM p_keys[i] THEN
+            IF changed THEN
+                UPDATE {s}.api_keys SET used_quota = k_used, model_stats = k_stats
+                WHERE api_key = cur;
+            END IF;
+            cur := p_keys[i];
+            changed := false;
+            SELECT k.used_quota, k.total_quota, k.expires_at, k.model_stats
+            INTO k_used, k_total, k_expiry, k_stats
+            FROM {s}.api_keys AS k WHERE k.api_key = cur FOR UPDATE;
+            present := FOUND;
+        END IF;
+        IF NOT present THEN
+            st[i] := 0; us[i] := 0; tt[i] := 0;
+        ELSIF k_expiry IS NOT NULL AND k_expiry <= p_now[i] THEN
+            st[i] := 1; us[i] := k_used; tt[i] := k_total;
+        ELSIF k_total - k_used >= p_costs[i] THEN
+            k_used := k_used + p_costs[i];
+            k_stats := jsonb_set(k_stats, ARRAY[p_models[i]],
+                to_jsonb(COALESCE((k_stats ->> p_models[i])::bigint, 0) + p_costs[i]));
+            changed := true;
+            st[i] := 3; us[i] := k_used; tt[i] := k_total;
+        ELSE
+            st[i] := 2; us[i] := k_used; tt[i] := k_total;
+        END IF;
+    END LOOP;
+    IF changed THEN
+        UPDATE {s}.api_keys SET used_quota = k_used, model_stats = k_stats WHERE api_key = cur;
+    END IF;
+    FOR i IN 1 .. n LOOP
+        status := st[i]; used := us[i]; total := tt[i];
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+",
+    ),
 ];
 
 /// The SQL of every operation, with the schema filled in once.
@@ -483,6 +544,10 @@ async fn apply_migrations(pool: &Pool, schema: &str, prefix: &str) -> Result<(),
 impl Store for PostgresStore {
     fn backend_name(&self) -> &'static str {
         "postgres"
+    }
+
+    fn debit_batches_in_flight(&self) -> usize {
+        3
     }
 
     fn is_shared(&self) -> bool {

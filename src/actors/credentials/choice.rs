@@ -24,8 +24,26 @@ use crate::upstream::classify::is_preview_model;
 #[derive(Clone)]
 pub struct Slot {
     pub name: Arc<str>,
-    pub actor: Addr<CredentialActor>,
+    actor: Addr<CredentialActor>,
     pub live: Arc<LiveCredential>,
+}
+
+impl Slot {
+    pub fn new(name: Arc<str>, actor: Addr<CredentialActor>, live: Arc<LiveCredential>) -> Self {
+        Self { name, actor, live }
+    }
+
+    /// The credential's actor, started first if it is dormant: whoever asks for the address is
+    /// about to send it something.
+    pub fn actor(&self) -> &Addr<CredentialActor> {
+        self.live.wake(&self.name);
+        &self.actor
+    }
+
+    /// The address without waking the credential (the supervisor, which knows it is dormant).
+    pub(super) fn mailbox(&self) -> &Addr<CredentialActor> {
+        &self.actor
+    }
 }
 
 /// What one choice is asked for.
@@ -77,12 +95,12 @@ fn as_choice(slot: &Slot, s: &CredentialStatus, now: i64) -> Choice {
             access_token: token.clone(),
             project: project.clone(),
             location: s.location.clone(),
-            actor: slot.actor.clone(),
+            actor: slot.actor().clone(),
             live: slot.live.clone(),
         }),
         _ => Choice::NeedsRefresh {
             name: slot.name.clone(),
-            actor: slot.actor.clone(),
+            actor: slot.actor().clone(),
             live: slot.live.clone(),
         },
     }

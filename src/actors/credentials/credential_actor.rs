@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 
 use super::cooldown::{self, RestPolicy};
@@ -23,12 +23,13 @@ use super::kind_auth;
 use super::live_credential::LiveCredential;
 use super::merge::merge;
 use super::messages::*;
+use super::token_view::{CompactJson, TokenView};
 use super::usage;
 use crate::actors::storage::messages::{SaveCredential, SaveCredentialNow};
 use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
-use crate::credential::{self, CredentialFields};
+use crate::credential;
 use crate::store::{CredentialKind, CredentialRecord, ErrorRecord, Store, MAX_ERROR_HISTORY};
 use crate::upstream::classify::Verdict;
 use crate::upstream::oauth::{self, OAuthError};
@@ -79,9 +80,11 @@ type Waiter = oneshot::Sender<Result<ReadyToken, CredentialError>>;
 
 pub struct CredentialActor {
     name: Arc<str>,
+    /// The stored record with its credential JSON taken out (an empty map): that lives in
+    /// `credential`, and what is read of it often in `view`.
     record: CredentialRecord,
-    fields: Result<CredentialFields, String>,
-    token_expiry: i64,
+    credential: CompactJson,
+    view: TokenView,
     env: Rc<CredentialEnv>,
     refreshing: bool,
     waiters: Vec<Waiter>,
@@ -93,67 +96,94 @@ pub struct CredentialActor {
 }
 
 impl CredentialActor {
-    /// `name` is `record.name`, shared with the supervisor's registry rather than allocated twice.
-    pub fn new(name: Arc<str>, record: CredentialRecord, env: Rc<CredentialEnv>) -> Self {
-        let fields = kind_auth::fields_of(record.kind, &record.credential);
-        let token_expiry = fields
-            .as_ref()
-            .ok()
-            .and_then(|f| f.expiry)
-            .map_or(0, |e| e.timestamp());
+    /// `name` is `record.name`, shared with the supervisor's registry rather than allocated twice;
+    /// `live` is where the status is published (the slot's, which outlives a dormant spell).
+    pub fn new(
+        name: Arc<str>,
+        mut record: CredentialRecord,
+        env: Rc<CredentialEnv>,
+        live: Arc<LiveCredential>,
+    ) -> Self {
+        let map = std::mem::take(&mut record.credential);
         let actor = Self {
             name,
+            view: TokenView::of(record.kind, &map),
+            credential: CompactJson::of(&map),
             record,
-            fields,
-            token_expiry,
             env,
             refreshing: false,
             waiters: Vec::new(),
             failures_in_row: 0,
             last_refresh_error: None,
             refresh_timer: None,
-            live: Arc::default(),
+            live,
         };
         // Published before the actor starts, so the credential can be chosen as soon as it is added.
         actor.publish();
         actor
     }
 
-    /// Where this credential's status is published and its successes are tallied.
-    pub fn live(&self) -> Arc<LiveCredential> {
-        self.live.clone()
+    /// Until when (unix seconds) the actor would have nothing to do once started: `Some(i64::MAX)`
+    /// for a credential that is never refreshed (disabled, unusable, a key), the moment its token is
+    /// due for refresh for one that is ready; `None` when starting would refresh or discover at once.
+    /// The supervisor leaves a credential with `Some` dormant until then or until it is used.
+    pub fn idle_until(&self) -> Option<i64> {
+        if self.record.state.disabled || self.view.broken.is_some() || self.view.api_key {
+            return Some(i64::MAX);
+        }
+        (self.token_fresh(REFRESH_AHEAD_SECS) && self.view.project.is_some())
+            .then(|| self.view.expiry - REFRESH_AHEAD_SECS)
+    }
+
+    /// Why the credential JSON cannot be used, if it cannot.
+    pub fn unusable_reason(&self) -> Option<&str> {
+        self.view.broken.as_deref()
     }
 
     fn now(&self) -> i64 {
         self.env.clock.now()
     }
 
-    /// Re-reads the fields (and the token's expiry) after the credential JSON changed.
-    fn reload_fields(&mut self) {
-        self.fields = kind_auth::fields_of(self.record.kind, &self.record.credential);
-        self.token_expiry = self
-            .fields
-            .as_ref()
-            .ok()
-            .and_then(|f| f.expiry)
-            .map_or(0, |e| e.timestamp());
+    /// The credential JSON.
+    fn credential(&self) -> Map<String, Value> {
+        self.credential.map()
+    }
+
+    /// Replaces the credential JSON and re-reads what the actor keeps of it.
+    fn set_credential(&mut self, map: &Map<String, Value>) {
+        self.view = TokenView::of(self.record.kind, map);
+        self.credential = CompactJson::of(map);
+    }
+
+    /// The whole record, credential JSON included: what is stored and what the panel reads.
+    fn full_record(&self) -> CredentialRecord {
+        let mut record = self.record.clone();
+        record.credential = self.credential();
+        record
+    }
+
+    /// Takes `record` as the actor's own, its credential JSON into `credential`.
+    fn set_record(&mut self, mut record: CredentialRecord) {
+        let map = std::mem::take(&mut record.credential);
+        self.record = record;
+        self.set_credential(&map);
     }
 
     fn token(&self) -> Option<&str> {
-        self.fields.as_ref().ok()?.access_token.as_deref()
+        self.view.token.as_deref()
     }
 
     fn project(&self) -> Option<&str> {
-        self.fields.as_ref().ok()?.project_id.as_deref()
+        self.view.project.as_deref()
     }
 
     fn location(&self) -> Option<Arc<str>> {
-        let default = &self.env.settings.current().vertex_location;
-        kind_auth::location_of(self.record.kind, &self.record.credential, default)
+        self.view
+            .location(&self.env.settings.current().vertex_location)
     }
 
     fn token_fresh(&self, min_life: i64) -> bool {
-        self.token().is_some() && self.token_expiry > self.now() + min_life
+        self.token().is_some() && self.view.expiry > self.now() + min_life
     }
 
     fn status(&self) -> CredentialStatus {
@@ -162,9 +192,9 @@ impl CredentialActor {
             kind: self.record.kind,
             location: self.location(),
             enabled: !self.record.state.disabled,
-            access_token: self.token().map(Arc::from),
-            token_valid_until: self.token_expiry - MIN_TOKEN_LIFE_SECS,
-            project: self.project().map(Arc::from),
+            access_token: self.view.token.clone(),
+            token_valid_until: self.view.expiry - MIN_TOKEN_LIFE_SECS,
+            project: self.view.project.clone(),
             cooldowns: self
                 .record
                 .state
@@ -174,7 +204,7 @@ impl CredentialActor {
                 .map(|(m, u)| (m.clone(), *u))
                 .collect(),
             preview: self.record.state.preview,
-            broken: self.fields.is_err(),
+            broken: self.view.broken.is_some(),
             error_codes: self.record.state.errors.iter().map(|e| e.code).collect(),
             rests: cooldown::models_with_rests(&self.record.state),
         }
@@ -202,7 +232,7 @@ impl CredentialActor {
     fn persist(&mut self, urgent: bool) {
         self.record.state.revision += 1;
         self.env.storage.do_send(SaveCredential {
-            record: self.record.clone(),
+            record: self.full_record(),
             urgent,
         });
     }
@@ -256,7 +286,7 @@ impl CredentialActor {
     }
 
     fn schedule_ahead_of_expiry(&mut self, ctx: &mut Context<Self>) {
-        let secs = (self.token_expiry - REFRESH_AHEAD_SECS - self.now()).max(0);
+        let secs = (self.view.expiry - REFRESH_AHEAD_SECS - self.now()).max(0);
         self.schedule_refresh(ctx, Duration::from_secs(secs as u64));
     }
 
@@ -272,8 +302,8 @@ impl CredentialActor {
         }
         Some(ReadyToken {
             kind: self.record.kind,
-            access_token: Arc::from(self.token()?),
-            project: Arc::from(self.project()?),
+            access_token: self.view.token.clone()?,
+            project: self.view.project.clone()?,
             location: self.location(),
         })
     }
@@ -283,23 +313,25 @@ impl CredentialActor {
         if self.refreshing || self.record.state.disabled {
             return;
         }
-        let fields = match &self.fields {
-            Ok(f) => f.clone(),
-            Err(_) => return,
-        };
-        // A key has nothing to refresh: it is ready as long as Google accepts it.
-        let Some(grant) = kind_auth::Grant::of(self.record.kind, &fields, &self.record.credential)
-        else {
+        if self.view.broken.is_some() || self.view.api_key {
+            // Broken: nothing to refresh with. A key: ready as long as Google accepts it.
             return;
-        };
+        }
         if self.token_fresh(REFRESH_AHEAD_SECS) {
-            if fields.project_id.is_none() {
+            if self.view.project.is_none() {
                 self.start_discovery(ctx);
             } else {
                 self.schedule_ahead_of_expiry(ctx);
             }
             return;
         }
+        let map = self.credential();
+        let grant = kind_auth::fields_of(self.record.kind, &map)
+            .ok()
+            .and_then(|fields| kind_auth::Grant::of(self.record.kind, &fields, &map));
+        let Some(grant) = grant else {
+            return;
+        };
         self.refreshing = true;
         let client = self.env.client.clone();
         let base = self.env.settings.current().oauth_proxy_url.clone();
@@ -339,7 +371,7 @@ impl CredentialActor {
                 act.on_refreshed(result, ctx);
                 // Release only once the new token is in the store, so a waiting peer finds it
                 // instead of taking the lease and refreshing again.
-                let record = refreshed.then(|| act.record.clone());
+                let record = refreshed.then(|| act.full_record());
                 let storage = act.env.storage.clone();
                 actix::spawn(async move {
                     if let Some(record) = record {
@@ -359,8 +391,7 @@ impl CredentialActor {
                     "credential {}: using the token another instance refreshed",
                     act.name
                 );
-                act.record.credential = record.credential.clone();
-                act.reload_fields();
+                act.set_credential(&record.credential);
                 act.publish();
                 if let Some(pair) = act.ready_pair() {
                     act.answer_waiters(Ok(pair));
@@ -380,14 +411,15 @@ impl CredentialActor {
             Ok(token) => {
                 let expiry = self.env.clock.now_datetime()
                     + chrono::Duration::seconds(token.expires_in.max(60));
+                let mut map = self.credential();
                 credential::store_token(
-                    &mut self.record.credential,
+                    &mut map,
                     &token.access_token,
                     expiry,
                     token.refresh_token.as_deref(),
                 );
-                self.fields = kind_auth::fields_of(self.record.kind, &self.record.credential);
-                self.token_expiry = expiry.timestamp();
+                self.set_credential(&map);
+                self.view.expiry = expiry.timestamp();
                 self.failures_in_row = 0;
                 self.last_refresh_error = None;
                 log::info!("credential {}: access token refreshed", self.name);
@@ -447,10 +479,9 @@ impl CredentialActor {
             match result {
                 Ok(project) => {
                     log::info!("credential {}: using project {project}", act.name);
-                    act.record
-                        .credential
-                        .insert("project_id".into(), Value::String(project));
-                    act.fields = kind_auth::fields_of(act.record.kind, &act.record.credential);
+                    let mut map = act.credential();
+                    map.insert("project_id".into(), Value::String(project));
+                    act.set_credential(&map);
                     act.changed(true);
                     let pair = act.ready_pair();
                     if let Some(pair) = pair {
@@ -511,9 +542,9 @@ impl CredentialActor {
         if let Some(reason) = booked.disable {
             self.disable(reason);
         }
-        if status == 401 && !kind_auth::is_api_key(self.record.kind, &self.record.credential) {
+        if status == 401 && !self.view.api_key {
             // Google no longer accepts this token: make the next use refresh it.
-            self.token_expiry = 0;
+            self.view.expiry = 0;
         }
         booked.rests_until
     }
@@ -525,7 +556,7 @@ impl Actor for CredentialActor {
     fn started(&mut self, ctx: &mut Self::Context) {
         // A busy gateway queues many reports; give the mailbox room before senders see it as full.
         ctx.set_mailbox_capacity(1024);
-        if let Err(reason) = &self.fields {
+        if let Some(reason) = &self.view.broken {
             log::warn!("credential {} is unusable: {reason}", self.name);
         }
         // No publish: `new` published this status before the actor started, and publishing it again
@@ -538,8 +569,8 @@ impl Handler<EnsureReady> for CredentialActor {
     type Result = ResponseFuture<Result<ReadyToken, CredentialError>>;
 
     fn handle(&mut self, _: EnsureReady, ctx: &mut Self::Context) -> Self::Result {
-        if let Err(reason) = &self.fields {
-            let err = CredentialError::NotReady(self.name.to_string(), reason.clone());
+        if let Some(reason) = &self.view.broken {
+            let err = CredentialError::NotReady(self.name.to_string(), reason.to_string());
             return Box::pin(async move { Err(err) });
         }
         if self.record.state.disabled {
@@ -616,7 +647,7 @@ impl Handler<GetRecord> for CredentialActor {
 
     fn handle(&mut self, _: GetRecord, _: &mut Self::Context) -> Self::Result {
         self.fold_successes();
-        let mut record = self.record.clone();
+        let mut record = self.full_record();
         usage::roll(&mut record.state.usage, self.now());
         MessageResult(record)
     }
@@ -687,8 +718,7 @@ impl Handler<FetchEmail> for CredentialActor {
         // names its own.
         if self.record.kind != CredentialKind::CodeAssist {
             let email = self
-                .record
-                .credential
+                .credential()
                 .get("client_email")
                 .and_then(Value::as_str)
                 .map(str::to_string)
@@ -718,8 +748,7 @@ impl Handler<ReplaceCredential> for CredentialActor {
     type Result = ();
 
     fn handle(&mut self, msg: ReplaceCredential, ctx: &mut Self::Context) {
-        self.record.credential = msg.credential;
-        self.reload_fields();
+        self.set_credential(&msg.credential);
         self.changed(true);
         self.start_refresh(ctx);
     }
@@ -729,18 +758,18 @@ impl Handler<ExternalUpdate> for CredentialActor {
     type Result = ();
 
     fn handle(&mut self, msg: ExternalUpdate, ctx: &mut Self::Context) {
-        let merged = merge(&self.record, &msg.record);
+        let mine = self.full_record();
+        let merged = merge(&mine, &msg.record);
         // Whether the store lacks something we know (e.g. another instance overwrote our ban).
-        let we_know_more = merge(&msg.record, &self.record) != msg.record;
-        if merged == self.record {
+        let we_know_more = merge(&msg.record, &mine) != msg.record;
+        if merged == mine {
             if we_know_more {
                 self.persist(true);
             }
             return;
         }
         let was_disabled = self.record.state.disabled;
-        self.record = merged;
-        self.reload_fields();
+        self.set_record(merged);
         self.publish();
         // Write back only what the store lacks, so instances converge instead of echoing each other.
         if we_know_more {

@@ -9,8 +9,6 @@
 //!
 //! The actor's single-flight refresh, lease and backoff logic stays one: only [`Grant::run`] differs.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
@@ -78,17 +76,6 @@ pub fn fields_of(
             })
         }
     }
-}
-
-/// The Vertex region of a service account: its own `location`, else the configured default.
-pub fn location_of(
-    kind: CredentialKind,
-    map: &Map<String, Value>,
-    default_location: &str,
-) -> Option<Arc<str>> {
-    // Express keys have no location: they call the global publisher path.
-    (kind == CredentialKind::Vertex && !is_api_key(kind, map))
-        .then(|| Arc::from(text(map, "location").as_deref().unwrap_or(default_location)))
 }
 
 /// How a token is (re)gained.
@@ -189,10 +176,6 @@ mod tests {
             Grant::of(CredentialKind::Vertex, &f, &sa),
             Some(Grant::ServiceAccount(_))
         ));
-        assert_eq!(
-            location_of(CredentialKind::Vertex, &sa, "us-central1").as_deref(),
-            Some("europe-west4")
-        );
         let mut no_project = sa.clone();
         no_project.remove("project_id");
         assert!(fields_of(CredentialKind::Vertex, &no_project).is_err());

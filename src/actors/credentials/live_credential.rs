@@ -9,13 +9,20 @@
 //! and only the first success since the last fold asks the actor (one message) to fold the tally into
 //! the usage counters a moment later. A success that must change state at once — the model has a rest
 //! or a 429 streak to end — is reported to the actor as a message instead, as failures are.
+//!
+//! A credential with nothing to do has no running actor (see `supervisor/dormant.rs`): its mailbox
+//! exists and queues, and the first use of its address asks the supervisor, once, to start it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use actix::Recipient;
 use arc_swap::ArcSwap;
 
-use super::messages::CredentialStatus;
+use super::messages::{CredentialStatus, WakeCredential};
+
+/// Where a dormant credential asks to be started: the supervisor, shared by every credential.
+pub type Waker = Arc<Recipient<WakeCredential>>;
 
 /// What a worker does after counting a success (see [`LiveCredential::count_success`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,14 +43,49 @@ pub struct LiveCredential {
     status: ArcSwap<CredentialStatus>,
     tally: Mutex<Tally>,
     fold_pending: AtomicBool,
+    /// No actor runs for this credential yet; messages to its address wait in its mailbox.
+    dormant: AtomicBool,
+    /// A start was asked for since it went dormant.
+    wake_asked: AtomicBool,
+    waker: Option<Waker>,
 }
 
 impl LiveCredential {
     pub fn new(status: CredentialStatus) -> Self {
         Self {
             status: ArcSwap::from_pointee(status),
-            tally: Mutex::default(),
-            fold_pending: AtomicBool::new(false),
+            ..Self::default()
+        }
+    }
+
+    /// A credential the supervisor may leave dormant, to be woken through `waker`.
+    pub fn with_waker(waker: Option<Waker>) -> Self {
+        Self {
+            waker,
+            ..Self::default()
+        }
+    }
+
+    pub fn is_dormant(&self) -> bool {
+        self.dormant.load(Ordering::Acquire)
+    }
+
+    /// Marks the credential dormant (no actor running) or awake (the supervisor only).
+    pub fn set_dormant(&self, dormant: bool) {
+        if dormant {
+            self.wake_asked.store(false, Ordering::Release);
+        }
+        self.dormant.store(dormant, Ordering::Release);
+    }
+
+    /// Called before anything is sent to the credential's actor: a dormant credential asks the
+    /// supervisor to start it (once; messages sent meanwhile wait in its mailbox).
+    pub fn wake(&self, name: &Arc<str>) {
+        if !self.is_dormant() || self.wake_asked.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if let Some(waker) = &self.waker {
+            waker.do_send(WakeCredential { name: name.clone() });
         }
     }
 

@@ -80,6 +80,13 @@ pub struct CredentialStatus {
     pub rests: BTreeSet<String>,
 }
 
+/// Start the actor of a dormant credential (see `supervisor/dormant.rs`); sent by its first user.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WakeCredential {
+    pub name: Arc<str>,
+}
+
 pub enum Choice {
     Ready(Lease),
     /// Usable but its token or project is not ready; ask the actor with [`EnsureReady`].

@@ -12,6 +12,7 @@ pub mod live_credential;
 pub mod merge;
 pub mod messages;
 pub mod supervisor;
+mod token_view;
 pub mod usage;
 
 pub use credential_actor::{CredentialActor, CredentialEnv};

@@ -12,14 +12,18 @@
 //! - usage counters: the `CredentialActor`, folding the successes workers tallied (`live_credential`);
 //!   failures are messages to it, awaited before a retry so the next choice sees the rest.
 
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 
 use actix::prelude::*;
 use futures_util::future::join_all;
 
+use self::dormant::Origin;
 use super::choice::Slot;
 use super::credential_actor::{CredentialActor, CredentialEnv};
 use super::fleet_view::{FleetSnapshot, FleetView};
+use super::live_credential::Waker;
 use super::messages::*;
 use crate::actors::storage::messages::{DeleteCredential, SaveCredential};
 use crate::actors::storage::StorageActor;
@@ -27,6 +31,7 @@ use crate::clock::Clock;
 use crate::config::SharedSettings;
 use crate::store::{CredentialRecord, Store};
 
+mod dormant;
 mod fleet_page;
 
 /// How often the store is checked for changes made by other instances.
@@ -48,6 +53,12 @@ pub struct CredentialSupervisor {
     /// Last seen value of the store's change counter.
     generation: Option<u64>,
     syncing: bool,
+    /// The mailboxes of credentials whose actor has not started (see `dormant`).
+    dormant: HashMap<Arc<str>, dormant::Mailbox>,
+    /// When dormant credentials are due for a token refresh (stale entries are skipped).
+    wake_at: BinaryHeap<Reverse<(i64, Arc<str>)>>,
+    /// This supervisor, as dormant credentials ask it to start them; filled in `started`.
+    waker: Option<Waker>,
 }
 
 impl CredentialSupervisor {
@@ -75,6 +86,9 @@ impl CredentialSupervisor {
             instance_id: Arc::from(uuid::Uuid::new_v4().to_string()),
             generation: None,
             syncing: false,
+            dormant: HashMap::new(),
+            wake_at: BinaryHeap::new(),
+            waker: None,
         }
     }
 
@@ -95,7 +109,7 @@ impl CredentialSupervisor {
             let records = store.load_credentials().await.ok()?;
             Some((generation, Some(records)))
         };
-        ctx.spawn(fut.into_actor(self).map(|result, act, _| {
+        ctx.spawn(fut.into_actor(self).map(|result, act, ctx| {
             act.syncing = false;
             let Some((generation, records)) = result else {
                 return;
@@ -112,15 +126,15 @@ impl CredentialSupervisor {
                 if names.contains(slot.name.as_ref()) {
                     slots.push(slot.clone());
                 } else {
-                    slot.actor.do_send(StopCredential);
+                    act.stop_slot(slot);
                 }
             }
             let mut added = false;
             for record in records {
                 match current.get(&record.name) {
-                    Some(slot) => slot.actor.do_send(ExternalUpdate { record }),
+                    Some(slot) => act.external_update(slot, record, ctx),
                     None => {
-                        if let Some(slot) = act.spawn(record) {
+                        if let Some(slot) = act.spawn(record, Origin::Stored) {
                             slots.push(slot);
                             added = true;
                         }
@@ -131,19 +145,6 @@ impl CredentialSupervisor {
                 act.fleet.publish(FleetSnapshot::new(slots));
             }
         }));
-    }
-
-    /// Starts the credential's actor; the caller publishes its slot.
-    fn spawn(&self, record: CredentialRecord) -> Option<Slot> {
-        let env = self.env.clone()?;
-        let name: Arc<str> = Arc::from(record.name.as_str());
-        let actor = CredentialActor::new(name.clone(), record, env);
-        let live = actor.live();
-        Some(Slot {
-            name,
-            actor: actor.start(),
-            live,
-        })
     }
 
     /// Publishes the current membership with `slot` added at the end of the rotation.
@@ -170,17 +171,21 @@ impl Actor for CredentialSupervisor {
             store: self.store.clone(),
             instance_id: self.instance_id.clone(),
         }));
+        self.waker = Some(Arc::new(ctx.address().recipient()));
         // Only a store other instances write too needs the sync.
         if self.store.is_shared() {
             ctx.run_interval(SYNC_INTERVAL, |act, ctx| act.sync_from_store(ctx));
         }
+        ctx.run_interval(dormant::WAKE_CHECK, |act, ctx| act.wake_due(ctx));
         let mut records = std::mem::take(&mut self.initial);
         records.sort_by(|a, b| a.name.cmp(&b.name));
         records.dedup_by(|a, b| a.name == b.name);
-        let slots: Vec<Slot> = records
-            .into_iter()
-            .filter_map(|record| self.spawn(record))
-            .collect();
+        // Collected into a new vector: collecting the records' own allocation in place would keep
+        // all of it (a record is 15 times a slot) as the fleet's spare capacity.
+        let mut slots = Vec::with_capacity(records.len());
+        for record in records {
+            slots.extend(self.spawn(record, Origin::Stored));
+        }
         self.fleet.publish(FleetSnapshot::new(slots));
     }
 }
@@ -190,7 +195,7 @@ impl Handler<AddCredential> for CredentialSupervisor {
 
     fn handle(&mut self, msg: AddCredential, _: &mut Self::Context) -> Self::Result {
         if let Some(slot) = self.fleet.snapshot().get(&msg.record.name) {
-            slot.actor.do_send(ReplaceCredential {
+            slot.actor().do_send(ReplaceCredential {
                 credential: msg.record.credential,
             });
             return;
@@ -199,7 +204,7 @@ impl Handler<AddCredential> for CredentialSupervisor {
             record: msg.record.clone(),
             urgent: true,
         });
-        if let Some(slot) = self.spawn(msg.record) {
+        if let Some(slot) = self.spawn(msg.record, Origin::New) {
             self.add_slot(slot);
         }
     }
@@ -212,7 +217,7 @@ impl Handler<RemoveCredential> for CredentialSupervisor {
         let current = self.fleet.snapshot();
         let existed = match current.get(&msg.name) {
             Some(slot) => {
-                slot.actor.do_send(StopCredential);
+                self.stop_slot(slot);
                 let slots = current
                     .slots()
                     .iter()
@@ -236,20 +241,13 @@ impl Handler<ListCredentials> for CredentialSupervisor {
     type Result = ResponseFuture<Vec<CredentialRecord>>;
 
     fn handle(&mut self, _: ListCredentials, _: &mut Self::Context) -> Self::Result {
-        let addrs: Vec<Addr<CredentialActor>> = self
-            .fleet
-            .snapshot()
+        let snapshot = self.fleet.snapshot();
+        let reads: Vec<_> = snapshot
             .slots()
             .iter()
-            .map(|slot| slot.actor.clone())
+            .map(|slot| self.read_record(slot))
             .collect();
-        Box::pin(async move {
-            join_all(addrs.iter().map(|a| a.send(GetRecord)))
-                .await
-                .into_iter()
-                .filter_map(Result::ok)
-                .collect()
-        })
+        Box::pin(async move { join_all(reads).await.into_iter().flatten().collect() })
     }
 }
 
@@ -260,7 +258,7 @@ impl Handler<FindCredential> for CredentialSupervisor {
         self.fleet
             .snapshot()
             .get(&msg.name)
-            .map(|slot| slot.actor.clone())
+            .map(|slot| slot.actor().clone())
     }
 }
 
@@ -275,11 +273,11 @@ impl Handler<CountCredentials> for CredentialSupervisor {
 impl Handler<ExternalUpdate> for CredentialSupervisor {
     type Result = ();
 
-    fn handle(&mut self, msg: ExternalUpdate, _: &mut Self::Context) {
+    fn handle(&mut self, msg: ExternalUpdate, ctx: &mut Self::Context) {
         match self.fleet.snapshot().get(&msg.record.name) {
-            Some(slot) => slot.actor.do_send(msg),
+            Some(slot) => self.external_update(slot, msg.record, ctx),
             None => {
-                if let Some(slot) = self.spawn(msg.record) {
+                if let Some(slot) = self.spawn(msg.record, Origin::New) {
                     self.add_slot(slot);
                 }
             }

@@ -1,12 +1,13 @@
 //! Group commit of debits: a debit is checked against its key's cached rules and its concurrency
-//! slot taken at once, then waits for the next batch; one batch at a time is at the store, and the
-//! debits that arrive meanwhile go together in the one after it. The store applies a batch atomically
+//! slot taken at once, then waits for the next batch; a batch at a time is at the store (a few on
+//! backends that serve connections in parallel, see `Store::debit_batches_in_flight`), and the
+//! debits that arrive meanwhile go together in the next one. The store applies a batch atomically
 //! and in order, so quota stays exact however many debits of one key share a batch.
 
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
-use super::messages::{Debit, DebitQuota, QuotaError};
+use super::messages::{Admitted, Debit, DebitQuota, QuotaError};
 use super::{costs, QuotaActor};
 use crate::store::{DebitOutcome, DebitRequest, StoreError};
 
@@ -20,33 +21,37 @@ pub(super) struct Pending {
 }
 
 impl Handler<DebitQuota> for QuotaActor {
-    type Result = ResponseFuture<Result<Debit, QuotaError>>;
+    type Result = ResponseFuture<Result<Admitted, QuotaError>>;
 
     fn handle(&mut self, msg: DebitQuota, ctx: &mut Self::Context) -> Self::Result {
-        let (reply, answer) = oneshot::channel();
+        let (admitted, admission) = oneshot::channel();
         self.with_rules(msg.key.clone(), ctx, move |act, rules, ctx| {
-            match rules.and_then(|rules| act.admit(&msg, &rules)) {
-                Ok(request) => {
-                    act.pending.push(Pending { request, reply });
-                    act.flush(ctx);
-                }
+            let result = rules.and_then(|rules| act.admit(&msg, &rules));
+            let (request, overlap) = match result {
+                Ok(admission) => admission,
                 Err(e) => {
-                    let _ = reply.send(Err(e));
+                    let _ = admitted.send(Err(e));
+                    return;
                 }
-            }
+            };
+            let (reply, durable) = oneshot::channel();
+            act.pending.push(Pending { request, reply });
+            act.flush(ctx);
+            let _ = admitted.send(Ok(Admitted { overlap, durable }));
         });
-        Box::pin(async move { answer.await.unwrap_or(Err(QuotaError::Storage)) })
+        Box::pin(async move { admission.await.unwrap_or(Err(QuotaError::Storage)) })
     }
 }
 
 impl QuotaActor {
     /// Checks expiry, model and concurrency, and takes the concurrency slot; the balance is the
-    /// store's to check.
+    /// store's to check. Answers the debit and whether Google may be called before it is durable
+    /// (see [`Admitted::overlap`]).
     fn admit(
         &mut self,
         msg: &DebitQuota,
         rules: &super::key_rules::KeyRules,
-    ) -> Result<DebitRequest, QuotaError> {
+    ) -> Result<(DebitRequest, bool), QuotaError> {
         let now = self.clock.now();
         rules.check(Some(&msg.model), now)?;
         let in_flight = self.in_flight.entry(msg.key.clone()).or_default();
@@ -57,21 +62,28 @@ impl QuotaActor {
             return Err(QuotaError::TooManyConcurrent(max));
         }
         *in_flight += 1;
-        Ok(DebitRequest {
+        let cost = costs::cost_of(&msg.model, &self.costs);
+        // Every request of the key in flight here may still be debited: the seen balance must
+        // cover them all, this one included.
+        let needed = cost.saturating_mul(u64::from(*in_flight));
+        let overlap = self.rules.balance_covers(&msg.key, needed);
+        let request = DebitRequest {
             api_key: msg.key.clone(),
             model: msg.model.clone(),
-            cost: costs::cost_of(&msg.model, &self.costs),
+            cost,
             now,
-        })
+        };
+        Ok((request, overlap))
     }
 
-    /// Sends the waiting debits to the store unless a batch is already there; the answer to each
-    /// batch sends the next.
+    /// Sends the waiting debits to the store unless as many batches as it takes at once are already
+    /// there; the answer to each batch sends the next.
     fn flush(&mut self, ctx: &mut Context<Self>) {
-        if self.flushing || self.pending.is_empty() {
+        let room = self.store.debit_batches_in_flight().max(1);
+        if self.batches_at_store >= room || self.pending.is_empty() {
             return;
         }
-        self.flushing = true;
+        self.batches_at_store += 1;
         let count = self.pending.len().min(MAX_BATCH);
         let (requests, replies): (Vec<DebitRequest>, Vec<_>) = self
             .pending
@@ -86,7 +98,7 @@ impl QuotaActor {
             let _ = tell.send((requests, outcomes));
         });
         ctx.spawn(answer.into_actor(self).map(move |answer, act, ctx| {
-            act.flushing = false;
+            act.batches_at_store = act.batches_at_store.saturating_sub(1);
             match answer {
                 Ok((requests, outcomes)) => {
                     let mut outcomes = outcomes.into_iter();
@@ -121,21 +133,27 @@ impl QuotaActor {
                 used_quota,
                 total_quota,
             }) => {
+                self.rules
+                    .saw_balance(&request.api_key, total_quota.saturating_sub(used_quota));
                 return Ok(Debit {
                     key: request.api_key,
                     model: request.model,
                     cost,
                     remaining: total_quota.saturating_sub(used_quota),
-                })
+                });
             }
             Ok(DebitOutcome::Exhausted {
                 used_quota,
                 total_quota,
-            }) => Err(QuotaError::Exhausted {
-                used: used_quota,
-                total: total_quota,
-                cost,
-            }),
+            }) => {
+                self.rules
+                    .saw_balance(&request.api_key, total_quota.saturating_sub(used_quota));
+                Err(QuotaError::Exhausted {
+                    used: used_quota,
+                    total: total_quota,
+                    cost,
+                })
+            }
             Ok(DebitOutcome::Expired) => Err(QuotaError::Expired),
             Ok(DebitOutcome::NotFound) => {
                 // Deleted, perhaps by another instance: its rules must not outlive it here.

@@ -46,9 +46,17 @@ impl KeyRules {
     }
 }
 
+/// A cached key: its rules, and the balance this instance saw last (at the lookup, then after each
+/// of its debits here). Other instances spend the same key, so the balance only ever guides
+/// [`RulesCache::balance_covers`]; the store's debit decides.
+struct Entry {
+    rules: Arc<KeyRules>,
+    balance: u64,
+}
+
 #[derive(Default)]
 pub struct RulesCache {
-    entries: HashMap<String, Arc<KeyRules>>,
+    entries: HashMap<String, Entry>,
     /// Moves with every forgotten key, so a lookup that started before a delete does not cache the
     /// deleted key's rules when it lands after it.
     epoch: u64,
@@ -64,8 +72,22 @@ impl RulesCache {
     pub fn fresh(&self, key: &str) -> Option<Arc<KeyRules>> {
         self.entries
             .get(key)
-            .filter(|rules| rules.fetched.elapsed() < RULES_TTL)
-            .cloned()
+            .filter(|entry| entry.rules.fetched.elapsed() < RULES_TTL)
+            .map(|entry| entry.rules.clone())
+    }
+
+    /// Whether the balance last seen for `key`, within [`RULES_TTL`], is at least `needed`.
+    pub fn balance_covers(&self, key: &str, needed: u64) -> bool {
+        self.entries.get(key).is_some_and(|entry| {
+            entry.rules.fetched.elapsed() < RULES_TTL && entry.balance >= needed
+        })
+    }
+
+    /// Notes the balance a debit of `key` left (or found) in the store.
+    pub fn saw_balance(&mut self, key: &str, balance: u64) {
+        if let Some(entry) = self.entries.get_mut(key) {
+            entry.balance = balance;
+        }
     }
 
     pub fn epoch(&self) -> u64 {
@@ -84,10 +106,22 @@ impl RulesCache {
         if epoch == self.epoch {
             if self.entries.len() >= self.sweep_at {
                 self.entries
-                    .retain(|_, rules| rules.fetched.elapsed() < RULES_TTL);
+                    .retain(|_, entry| entry.rules.fetched.elapsed() < RULES_TTL);
                 self.sweep_at = (self.entries.len() * 2).max(MIN_SWEEP);
             }
-            self.entries.insert(record.api_key.clone(), rules.clone());
+            // A lookup may have read the record before a batch of this instance's debits landed:
+            // the lower of the two balances stands while the older one is still fresh.
+            let mut balance = record.total_quota.saturating_sub(record.used_quota);
+            if let Some(old) = self.entries.get(&record.api_key) {
+                if old.rules.fetched.elapsed() < RULES_TTL {
+                    balance = balance.min(old.balance);
+                }
+            }
+            let entry = Entry {
+                rules: rules.clone(),
+                balance,
+            };
+            self.entries.insert(record.api_key.clone(), entry);
         }
         rules
     }
@@ -144,5 +178,27 @@ mod tests {
         assert!(cache.fresh("sk-a").is_some());
         cache.forget("sk-a");
         assert!(cache.fresh("sk-a").is_none());
+    }
+
+    #[test]
+    fn the_seen_balance_starts_at_the_record_and_follows_debits() {
+        let mut cache = RulesCache::default();
+        assert!(
+            !cache.balance_covers("sk-a", 1),
+            "unknown keys are never covered"
+        );
+        cache.remember(&record("sk-a"), cache.epoch());
+        assert!(cache.balance_covers("sk-a", 10));
+        assert!(!cache.balance_covers("sk-a", 11));
+        cache.saw_balance("sk-a", 3);
+        assert!(cache.balance_covers("sk-a", 3));
+        assert!(!cache.balance_covers("sk-a", 4));
+        cache.saw_balance("sk-b", 100);
+        assert!(
+            !cache.balance_covers("sk-b", 1),
+            "only cached keys keep a balance"
+        );
+        cache.forget("sk-a");
+        assert!(!cache.balance_covers("sk-a", 0));
     }
 }

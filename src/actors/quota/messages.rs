@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use actix::prelude::*;
+use tokio::sync::oneshot;
 
 use crate::store::ApiKeyRecord;
 
@@ -22,13 +23,27 @@ pub enum QuotaError {
     Storage,
 }
 
-/// Take the cost of one request to `model` from `key`, atomically.
+/// Take the cost of one request to `model` from `key`, atomically. Answered twice: at once with the
+/// admission (rules, model and concurrency checked, slot taken), and through [`Admitted::durable`]
+/// once the store has applied the debit or refused it.
 #[derive(Message)]
-#[rtype(result = "Result<Debit, QuotaError>")]
+#[rtype(result = "Result<Admitted, QuotaError>")]
 pub struct DebitQuota {
     pub key: String,
     /// The model name as requested (feature prefixes included).
     pub model: String,
+}
+
+/// A debit that passed the key's rules and is on its way to the store.
+#[derive(Debug)]
+pub struct Admitted {
+    /// The balance this instance last saw for the key covers this request and every other one of
+    /// the key in flight here, so Google may be called while the debit is at the store (the client
+    /// is still answered only once it is durable). Otherwise the debit is awaited first, so a key
+    /// near its end never spends a Google call it cannot pay for.
+    pub overlap: bool,
+    /// The store's verdict.
+    pub durable: oneshot::Receiver<Result<Debit, QuotaError>>,
 }
 
 /// A successful debit; refunded unless committed, and its concurrency slot released, when dropped.

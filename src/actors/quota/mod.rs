@@ -38,8 +38,8 @@ pub struct QuotaActor {
     rules: RulesCache,
     /// Debits waiting for the next batch.
     pending: Vec<Pending>,
-    /// A batch is at the store.
-    flushing: bool,
+    /// Batches at the store now; at most `store.debit_batches_in_flight()`.
+    batches_at_store: usize,
 }
 
 impl QuotaActor {
@@ -51,7 +51,7 @@ impl QuotaActor {
             in_flight: HashMap::new(),
             rules: RulesCache::default(),
             pending: Vec::new(),
-            flushing: false,
+            batches_at_store: 0,
         }
     }
 

@@ -9,7 +9,7 @@ use futures_util::future::join_all;
 use super::CredentialSupervisor;
 use crate::actors::credentials::messages::{
     CooldownFilter, CountFleet, CredentialPage, CredentialStatus, ErrorCodeFilter, FleetStats,
-    GetRecord, KindFilter, ListCredentialPage, PageFilter, StatusFilter,
+    KindFilter, ListCredentialPage, PageFilter, StatusFilter,
 };
 use crate::store::CredentialKind;
 
@@ -93,16 +93,12 @@ impl Handler<ListCredentialPage> for CredentialSupervisor {
                 continue;
             }
             if matching >= msg.offset && page.len() < msg.limit {
-                page.push(slot.actor.clone());
+                page.push(self.read_record(slot));
             }
             matching += 1;
         }
         Box::pin(async move {
-            let records = join_all(page.iter().map(|addr| addr.send(GetRecord)))
-                .await
-                .into_iter()
-                .filter_map(Result::ok)
-                .collect();
+            let records = join_all(page).await.into_iter().flatten().collect();
             CredentialPage {
                 matching,
                 stats,
