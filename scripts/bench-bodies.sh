@@ -11,67 +11,24 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-ROOT=$PWD
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN=$TARGET_DIR/release
+source scripts/bench-common.sh
 OUT=${BENCH_BODIES_OUT:-$ROOT/docs/benchmark.md}
-PASSWORD=bench-password
 CONCURRENCY=${BENCH_BODIES_CONCURRENCY:-64}
 AUTH_MB=20
 ANON_MB=60
 PEAK_BUDGET_MIB=300
 AFTER_BUDGET_MIB=40
 
-WORK=$(mktemp -d -t gcli2api-bodies.XXXXXX)
-STARTED_PIDS=()
-cleanup() {
-    for pid in "${STARTED_PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${STARTED_PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-log() { printf '== %s\n' "$*" >&2; }
+bench_init gcli2api-bodies.XXXXXX
 
 if [ "${BENCH_SKIP_BUILD:-}" != 1 ]; then
-    log "building release binaries"
-    cargo build --release --quiet --bin gcli2api --example fake_google_server
+    build_release --bin gcli2api --example fake_google_server
 fi
 
-"$BIN/examples/fake_google_server" --port 0 --no-record --accept-unissued-tokens > "$WORK/fake.out" 2>&1 &
-FAKE_PID=$!
-STARTED_PIDS+=("$FAKE_PID")
-FAKE_URL=""
-for _ in $(seq 200); do
-    FAKE_URL=$(sed -n 's/^listening on //p' "$WORK/fake.out")
-    [ -n "$FAKE_URL" ] && break
-    sleep 0.05
-done
-[ -n "$FAKE_URL" ] || { cat "$WORK/fake.out" >&2; exit 1; }
-
-mkdir -p "$WORK/creds"
-expiry=$(date -u -d '+2 hours' '+%Y-%m-%dT%H:%M:%SZ')
-printf '{"client_id":"bench.apps.googleusercontent.com","client_secret":"bench-secret","refresh_token":"rt-bench-1","project_id":"bench-p1","token":"at-bench-1-1","expiry":"%s"}\n' \
-    "$expiry" > "$WORK/creds/bench-1.json"
-
-HOST=127.0.0.1 PORT=0 PASSWORD=$PASSWORD CREDENTIALS_DIR=$WORK/creds LOG_LEVEL=warn LOG_FILE= \
-    CODE_ASSIST_ENDPOINT=$FAKE_URL OAUTH_PROXY_URL=$FAKE_URL GOOGLEAPIS_PROXY_URL=$FAKE_URL \
-    RESOURCE_MANAGER_API_URL=$FAKE_URL SERVICE_USAGE_API_URL=$FAKE_URL \
-    "$BIN/gcli2api" > "$WORK/gateway.out" 2>&1 &
-GATEWAY_PID=$!
-STARTED_PIDS+=("$GATEWAY_PID")
-port=""
-for _ in $(seq 1200); do
-    port=$(ss -ltnpH 2>/dev/null | grep "pid=$GATEWAY_PID," | awk '{print $4}' | sed "s/.*://" | head -n1 || true)
-    [ -n "$port" ] && break
-    kill -0 "$GATEWAY_PID" 2>/dev/null || { cat "$WORK/gateway.out" >&2; exit 1; }
-    sleep 0.05
-done
-[ -n "$port" ] || { cat "$WORK/gateway.out" >&2; exit 1; }
-URL="http://127.0.0.1:$port/v1/chat/completions"
+start_fake fake
+write_credentials "$WORK/creds" 1
+start_gateway gateway "$WORK/creds"
+URL="$GATEWAY_URL/v1/chat/completions"
 
 # A valid chat request of exactly AUTH_MB MB (a long user message), and 60 MB of anything.
 python3 - "$WORK/auth.json" "$AUTH_MB" <<'PY'

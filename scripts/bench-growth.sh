@@ -19,9 +19,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-ROOT=$PWD
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN=$TARGET_DIR/release
+source scripts/bench-common.sh
 OUT=${BENCH_GROWTH_OUT:-$ROOT/docs/benchmark.md}
 SVG=$ROOT/docs/growth.svg
 NOTES=$ROOT/docs/growth-notes.md
@@ -30,62 +28,23 @@ KEY_COUNTS=${BENCH_GROWTH_KEYS:-10000 100000}
 LOAD_SECONDS=${BENCH_SECONDS:-10}
 STATUS_TRIES=${BENCH_GROWTH_STATUS_TRIES:-5}
 MANY=10000
-PASSWORD=bench-password
 MODEL=gemini-2.5-flash
 
-WORK=$(mktemp -d -t gcli2api-growth.XXXXXX)
+bench_init gcli2api-growth.XXXXXX
 RESULTS=$WORK/results
 mkdir -p "$RESULTS"
-STARTED_PIDS=()
-cleanup() {
-    for pid in "${STARTED_PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${STARTED_PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-log() { printf '== %s\n' "$*" >&2; }
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 if [ "${BENCH_SKIP_BUILD:-}" != 1 ]; then
-    log "building release binaries"
-    cargo build --release --quiet --bin gcli2api --example fake_google_server --example bench_client
+    build_release --bin gcli2api --example fake_google_server --example bench_client
 fi
 CLIENT=$BIN/examples/bench_client
 
-"$BIN/examples/fake_google_server" --port 0 --no-record --accept-unissued-tokens > "$WORK/fake.out" 2>&1 &
-FAKE_PID=$!
-STARTED_PIDS+=("$FAKE_PID")
-FAKE_URL=""
-for _ in $(seq 200); do
-    FAKE_URL=$(sed -n 's/^listening on //p' "$WORK/fake.out")
-    [ -n "$FAKE_URL" ] && break
-    sleep 0.05
-done
-[ -n "$FAKE_URL" ] || { cat "$WORK/fake.out" >&2; exit 1; }
+start_fake fake
 
 now_ms() { date +%s%3N; }
 kib() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-# write_credentials DIR COUNT: the credential files of bench.sh (valid tokens, so start-up
-# refreshes nothing), written by python because a shell loop takes minutes for 100,000.
-write_credentials() {
-    python3 - "$1" "$2" <<'PY'
-import datetime, os, sys
-folder, count = sys.argv[1], int(sys.argv[2])
-os.makedirs(folder, exist_ok=True)
-expiry = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
-for i in range(1, count + 1):
-    with open(os.path.join(folder, f"bench-{i}.json"), "w") as f:
-        f.write('{"client_id":"bench.apps.googleusercontent.com","client_secret":"bench-secret",'
-                f'"refresh_token":"rt-bench-{i}","project_id":"bench-p{i}","token":"at-bench-{i}-1",'
-                f'"expiry":"{expiry}"}}\n')
-PY
-}
 
 # write_keys DIR COUNT: api_keys.toml as the gateway writes it, COUNT keys with a quota.
 write_keys() {
@@ -101,17 +60,13 @@ with open(os.path.join(folder, "api_keys.toml"), "w") as f:
 PY
 }
 
-# start_gateway NAME DIR: sets GATEWAY_URL, GATEWAY_PID and READY_MS (exec until /readyz is 200).
-start_gateway() {
+# start_ready_gateway NAME DIR: sets GATEWAY_URL, GATEWAY_PID and READY_MS (exec until /readyz is
+# 200). The port is picked here, not by the gateway, so readiness can be polled from the start.
+start_ready_gateway() {
     local name=$1 dir=$2 port started code=""
     port=$(free_port)
     started=$(now_ms)
-    HOST=127.0.0.1 PORT=$port PASSWORD=$PASSWORD CREDENTIALS_DIR=$dir LOG_LEVEL=warn LOG_FILE= \
-        CODE_ASSIST_ENDPOINT=$FAKE_URL OAUTH_PROXY_URL=$FAKE_URL GOOGLEAPIS_PROXY_URL=$FAKE_URL \
-        RESOURCE_MANAGER_API_URL=$FAKE_URL SERVICE_USAGE_API_URL=$FAKE_URL \
-        "$BIN/gcli2api" > "$WORK/$name.out" 2>&1 &
-    GATEWAY_PID=$!
-    STARTED_PIDS+=("$GATEWAY_PID")
+    launch_gateway "$name" "$dir" "$port"
     GATEWAY_URL="http://127.0.0.1:$port"
     for _ in $(seq 6000); do
         code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$GATEWAY_URL/readyz" || true)
@@ -125,11 +80,6 @@ start_gateway() {
     done
     [ "$code" = 200 ] || { echo "gateway $name never became ready" >&2; cat "$WORK/$name.out" >&2; exit 1; }
     READY_MS=$(( $(now_ms) - started ))
-}
-
-stop() {
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
 }
 
 # status_ms: "median worst" milliseconds of GET /creds/status (first page of 50).
@@ -151,10 +101,10 @@ print(f"{statistics.median(t):.1f} {t[-1]:.1f} {items}")' "$WORK/status.json" "$
 # measure KIND COUNT DIR: restart figures of one fleet into results/KIND_COUNT.json.
 measure() {
     local kind=$1 count=$2 dir=$3 import_ms idle peak status
-    start_gateway "import-$kind-$count" "$dir"
+    start_ready_gateway "import-$kind-$count" "$dir"
     import_ms=$READY_MS
     stop "$GATEWAY_PID"
-    start_gateway "$kind-$count" "$dir"
+    start_ready_gateway "$kind-$count" "$dir"
     sleep 3
     idle=$(kib "$GATEWAY_PID" VmRSS)
     peak=$(kib "$GATEWAY_PID" VmHWM)
@@ -180,12 +130,12 @@ done
 log "throughput, c=32: $MANY credentials against 1, alternating rounds"
 if [ -z "${MANY_URL:-}" ]; then
     write_credentials "$WORK/creds-$MANY" "$MANY"
-    start_gateway "throughput-$MANY" "$WORK/creds-$MANY"
+    start_ready_gateway "throughput-$MANY" "$WORK/creds-$MANY"
     MANY_URL=$GATEWAY_URL
     MANY_PID=$GATEWAY_PID
 fi
 write_credentials "$WORK/creds-one" 1
-start_gateway throughput-1 "$WORK/creds-one"
+start_ready_gateway throughput-1 "$WORK/creds-one"
 ONE_URL=$GATEWAY_URL
 printf '{"model":"%s","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Summarise the benefits of connection pooling for an HTTP gateway in three sentences."}]}' \
     "$MODEL" > "$WORK/chat.json"

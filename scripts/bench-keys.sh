@@ -14,23 +14,17 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-ROOT=$PWD
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN=$TARGET_DIR/release
+source scripts/bench-common.sh
 SECONDS_PER_FIGURE=${BENCH_KEYS_SECONDS:-8}
 BACKENDS=${BENCH_KEYS_BACKENDS:-files redis postgres}
 OUT=${BENCH_KEYS_OUT:-$ROOT/docs/benchmark-keys.md}
 REDIS_URI=${REDIS_URI:-redis://127.0.0.1:6379}
 POSTGRES_DSN=${POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test}
-PASSWORD=bench-password
 MODEL=gemini-2.5-flash
 CONCURRENCY=32
 MANY_KEYS=1000
 GOAL=0.7
 PREFIX=benchkeys_$$
-
-WORK=$(mktemp -d -t gcli2api-bench-keys.XXXXXX)
-STARTED_PIDS=()
 
 drop_shared_data() {
     redis-cli -u "$REDIS_URI" --scan --pattern "$PREFIX:*" 2>/dev/null \
@@ -38,85 +32,24 @@ drop_shared_data() {
     psql "$POSTGRES_DSN" -q -c "DROP SCHEMA IF EXISTS \"$PREFIX\" CASCADE" > /dev/null 2>&1 || true
 }
 
-cleanup() {
-    for pid in "${STARTED_PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${STARTED_PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    drop_shared_data
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-log() { printf '== %s\n' "$*" >&2; }
-
-stop() {
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
+# Run by the common cleanup once the gateways are stopped.
+on_cleanup() { drop_shared_data; }
+bench_init gcli2api-bench-keys.XXXXXX
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-log "building release binaries"
-cargo build --release --quiet --bin gcli2api --example fake_google_server --example bench_client
+build_release --bin gcli2api --example fake_google_server --example bench_client
 CLIENT=$BIN/examples/bench_client
 
-start_fake() {
-    "$BIN/examples/fake_google_server" --port 0 --no-record --accept-unissued-tokens \
-        > "$WORK/fake.out" 2>&1 &
-    FAKE_PID=$!
-    STARTED_PIDS+=("$FAKE_PID")
-    for _ in $(seq 100); do
-        FAKE_URL=$(sed -n 's/^listening on //p' "$WORK/fake.out")
-        [ -n "$FAKE_URL" ] && return 0
-        sleep 0.05
-    done
-    echo "fake Google did not start:" >&2
-    cat "$WORK/fake.out" >&2
-    exit 1
-}
-
-# write_credentials DIR: four credential files with a valid token, so nothing is refreshed.
-write_credentials() {
-    local dir=$1 expiry
-    mkdir -p "$dir"
-    expiry=$(date -u -d '+2 hours' '+%Y-%m-%dT%H:%M:%SZ')
-    for i in 1 2 3 4; do
-        printf '{"client_id":"bench.apps.googleusercontent.com","client_secret":"bench-secret","refresh_token":"rt-bench-%d","project_id":"bench-p%d","token":"at-bench-%d-1","expiry":"%s"}\n' \
-            "$i" "$i" "$i" "$expiry" > "$dir/bench-$i.json"
-    done
-}
-
-# start_gateway BACKEND CREDENTIAL_DIR: sets GATEWAY_URL and GATEWAY_PID.
-start_gateway() {
-    local backend=$1 dir=$2 port="" store=()
+# start_gateway_on BACKEND CREDENTIAL_DIR: the common start_gateway with the backend's store (Redis
+# and PostgreSQL under PREFIX); sets GATEWAY_URL and GATEWAY_PID.
+start_gateway_on() {
+    local backend=$1 dir=$2 store=()
     case $backend in
         redis) store=(REDIS_URI="$REDIS_URI" STORAGE_PREFIX="$PREFIX") ;;
         postgres) store=(POSTGRES_DSN="$POSTGRES_DSN" STORAGE_PREFIX="$PREFIX") ;;
     esac
-    env HOST=127.0.0.1 PORT=0 PASSWORD=$PASSWORD CREDENTIALS_DIR="$dir" LOG_LEVEL=warn LOG_FILE= \
-        CODE_ASSIST_ENDPOINT="$FAKE_URL" OAUTH_PROXY_URL="$FAKE_URL" GOOGLEAPIS_PROXY_URL="$FAKE_URL" \
-        RESOURCE_MANAGER_API_URL="$FAKE_URL" SERVICE_USAGE_API_URL="$FAKE_URL" "${store[@]}" \
-        "$BIN/gcli2api" > "$WORK/gateway-$backend.out" 2>&1 &
-    GATEWAY_PID=$!
-    STARTED_PIDS+=("$GATEWAY_PID")
-    for _ in $(seq 1200); do
-        port=$(ss -ltnpH 2>/dev/null | grep "pid=$GATEWAY_PID," | awk '{print $4}' | sed "s/.*://" | head -n1 || true)
-        [ -n "$port" ] && break
-        if ! kill -0 "$GATEWAY_PID" 2>/dev/null; then
-            echo "gateway exited:" >&2
-            cat "$WORK/gateway-$backend.out" >&2
-            exit 1
-        fi
-        sleep 0.05
-    done
-    if [ -z "$port" ]; then
-        echo "gateway did not start listening:" >&2
-        exit 1
-    fi
-    GATEWAY_URL="http://127.0.0.1:$port"
+    start_gateway "gateway-$backend" "$dir" "${store[@]}"
 }
 
 # upload_credentials DIR: a shared store starts empty; the files store read them from DIR already.
@@ -147,14 +80,14 @@ compare() {
 rps() { jq -r '.rps' "$1"; }
 errors() { jq -r '.errors' "$1"; }
 
-start_fake
-write_credentials "$WORK/creds"
+start_fake fake
+write_credentials "$WORK/creds" 4
 ROWS=()
 for backend in $BACKENDS; do
     drop_shared_data
     mkdir -p "$WORK/dir-$backend"
     cp "$WORK/creds"/*.json "$WORK/dir-$backend/"
-    start_gateway "$backend" "$WORK/dir-$backend"
+    start_gateway_on "$backend" "$WORK/dir-$backend"
     [ "$backend" = files ] || upload_credentials "$WORK/creds"
     log "$backend: gateway on $GATEWAY_URL; creating $MANY_KEYS keys"
     "$CLIENT" make-keys --url "$GATEWAY_URL" --password "$PASSWORD" --count "$MANY_KEYS" \

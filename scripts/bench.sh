@@ -29,46 +29,23 @@ fi
 if [ "${1:-}" = growth ]; then
     exec scripts/bench-growth.sh
 fi
-ROOT=$PWD
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN=$TARGET_DIR/release
+source scripts/bench-common.sh
 LOAD_SECONDS=${BENCH_SECONDS:-10}
 STREAMS=${BENCH_STREAMS:-40}
 OUT=${BENCH_OUT:-$ROOT/docs/benchmark.md}
-PASSWORD=bench-password
 MODEL=gemini-2.5-flash
 CHUNKS=100
 CHUNK_INTERVAL_MS=1
 HOLD_STREAMS=1000
 
-WORK=$(mktemp -d -t gcli2api-bench.XXXXXX)
+bench_init gcli2api-bench.XXXXXX
 RESULTS=${BENCH_RESULTS:-$WORK/results}
 mkdir -p "$RESULTS"
-STARTED_PIDS=()
-
-cleanup() {
-    for pid in "${STARTED_PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${STARTED_PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-log() { printf '== %s\n' "$*" >&2; }
-
-stop() {
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
 
 # Streams, the gateway's upstream connections and the fake's all need descriptors.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-log "building release binaries"
-cargo build --release --quiet --bin gcli2api --example fake_google_server --example bench_client
+build_release --bin gcli2api --example fake_google_server --example bench_client
 CLIENT=$BIN/examples/bench_client
 
 # ---- machine ------------------------------------------------------------------------------
@@ -82,63 +59,7 @@ CLIENT=$BIN/examples/bench_client
 } > "$RESULTS/machine.txt"
 
 # ---- helpers ------------------------------------------------------------------------------
-# start_fake NAME ARGS...: starts the fake, sets FAKE_URL and FAKE_PID.
-start_fake() {
-    local name=$1
-    shift
-    # The credential files below carry made-up tokens, so start-up refreshes nothing.
-    "$BIN/examples/fake_google_server" --port 0 --no-record --accept-unissued-tokens "$@" \
-        > "$WORK/$name.out" 2>&1 &
-    FAKE_PID=$!
-    STARTED_PIDS+=("$FAKE_PID")
-    for _ in $(seq 100); do
-        FAKE_URL=$(sed -n 's/^listening on //p' "$WORK/$name.out")
-        [ -n "$FAKE_URL" ] && return 0
-        sleep 0.05
-    done
-    echo "fake Google did not start:" >&2
-    cat "$WORK/$name.out" >&2
-    exit 1
-}
-
-# write_credentials DIR COUNT: credential files with a valid token, so start-up refreshes nothing.
-write_credentials() {
-    local dir=$1 count=$2 expiry
-    mkdir -p "$dir"
-    expiry=$(date -u -d '+2 hours' '+%Y-%m-%dT%H:%M:%SZ')
-    for i in $(seq "$count"); do
-        printf '{"client_id":"bench.apps.googleusercontent.com","client_secret":"bench-secret","refresh_token":"rt-bench-%d","project_id":"bench-p%d","token":"at-bench-%d-1","expiry":"%s"}\n' \
-            "$i" "$i" "$i" "$expiry" > "$dir/bench-$i.json"
-    done
-}
-
-# start_gateway NAME CREDENTIAL_DIR FAKE_URL: sets GATEWAY_URL and GATEWAY_PID.
-start_gateway() {
-    local name=$1 dir=$2 fake=$3 port=""
-    HOST=127.0.0.1 PORT=0 PASSWORD=$PASSWORD CREDENTIALS_DIR=$dir LOG_LEVEL=warn LOG_FILE= \
-        CODE_ASSIST_ENDPOINT=$fake OAUTH_PROXY_URL=$fake GOOGLEAPIS_PROXY_URL=$fake \
-        RESOURCE_MANAGER_API_URL=$fake SERVICE_USAGE_API_URL=$fake \
-        "$BIN/gcli2api" > "$WORK/$name.out" 2>&1 &
-    GATEWAY_PID=$!
-    STARTED_PIDS+=("$GATEWAY_PID")
-    for _ in $(seq 1200); do
-        port=$(ss -ltnpH 2>/dev/null | grep "pid=$GATEWAY_PID," | awk '{print $4}' | sed "s/.*://" | head -n1 || true)
-        [ -n "$port" ] && break
-        if ! kill -0 "$GATEWAY_PID" 2>/dev/null; then
-            echo "gateway exited:" >&2
-            cat "$WORK/$name.out" >&2
-            exit 1
-        fi
-        sleep 0.05
-    done
-    if [ -z "$port" ]; then
-        echo "gateway did not start listening:" >&2
-        cat "$WORK/$name.out" >&2
-        exit 1
-    fi
-    GATEWAY_URL="http://127.0.0.1:$port"
-}
-
+# start_fake, write_credentials and start_gateway are in scripts/bench-common.sh.
 rss_of() { "$CLIENT" rss --pid "$1" --out "$RESULTS/$2.json" > /dev/null; }
 
 # ---- request bodies -----------------------------------------------------------------------
@@ -153,7 +74,7 @@ printf '{"model":"%s","stream":true,"messages":[{"role":"system","content":"You 
 log "fake Google: $CHUNKS chunks, ${CHUNK_INTERVAL_MS} ms apart, stamped"
 start_fake fake --chunks "$CHUNKS" --interval-ms "$CHUNK_INTERVAL_MS" --stamp
 write_credentials "$WORK/creds-main" 4
-start_gateway gateway "$WORK/creds-main" "$FAKE_URL"
+start_gateway gateway "$WORK/creds-main"
 log "gateway on $GATEWAY_URL (4 credentials), fake on $FAKE_URL"
 
 # Gateway and direct figures are taken in alternating rounds (load) or alternating streams, so a
@@ -186,7 +107,7 @@ log "memory: 1 credential idle, then $HOLD_STREAMS open streams"
 # Slow streams (one chunk a second) stay open while the peak is sampled.
 start_fake slow-fake --chunks 60 --interval-ms 1000
 write_credentials "$WORK/creds-one" 1
-start_gateway gateway-one "$WORK/creds-one" "$FAKE_URL"
+start_gateway gateway-one "$WORK/creds-one"
 sleep 2
 rss_of "$GATEWAY_PID" idle_1
 GATEWAY=(--url "$GATEWAY_URL/v1/chat/completions" --header "Authorization: Bearer $PASSWORD")
@@ -199,7 +120,7 @@ stop "$FAKE_PID"
 log "memory: 10,000 credentials idle"
 start_fake idle-fake
 write_credentials "$WORK/creds-many" 10000
-start_gateway gateway-many "$WORK/creds-many" "$FAKE_URL"
+start_gateway gateway-many "$WORK/creds-many"
 sleep 3
 rss_of "$GATEWAY_PID" idle_10000
 stop "$GATEWAY_PID"

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::body::parse_json;
 use super::guarded_body::GuardedBody;
+use super::model_call::{self, convert_options, invalid, model_call, Incoming};
 use crate::auth::authenticate_api;
 use crate::auth::caller_check::verify_caller;
 use crate::config::Settings;
@@ -20,25 +20,15 @@ use crate::convert::anthropic_request::{anthropic_to_gemini, count_tokens_to_gem
 use crate::convert::anthropic_stream::StreamOptions;
 use crate::convert::model_name::{model_catalogue, ModelSpec};
 use crate::convert::openai_request::InlineImage;
-use crate::convert::session_key::{SessionKey, SessionParts};
-use crate::convert::ConvertOptions;
 use crate::error::{ApiError, ErrorKind, ErrorStyle};
 use crate::gateway::calls::count_tokens as upstream_count_tokens;
-use crate::gateway::{serve, session_header, ModelCall};
+use crate::gateway::serve;
 use crate::state::{AppState, UpstreamClient};
-use crate::upstream::image_fetch::ImageFetchPolicy;
 
 const STYLE: ErrorStyle = ErrorStyle::Anthropic;
 
 /// The header every Anthropic SDK sends; it selects the Anthropic form of `/v1/models`.
 pub const VERSION_HEADER: &str = "anthropic-version";
-
-fn convert_options(settings: &Settings) -> ConvertOptions {
-    ConvertOptions {
-        compatibility_mode: settings.compatibility_mode,
-        return_thoughts: settings.return_thoughts_to_frontend,
-    }
-}
 
 /// Remote images in the messages, fetched with the same size limit and SSRF guard as the OpenAI route.
 async fn fetch_images(
@@ -46,12 +36,7 @@ async fn fetch_images(
     body: &Value,
     settings: &Settings,
 ) -> Result<HashMap<String, InlineImage>, ApiError> {
-    let policy = ImageFetchPolicy {
-        max_bytes: settings.image_fetch_max_bytes,
-        allow_private: settings.image_fetch_allow_private,
-        ..ImageFetchPolicy::default()
-    };
-    super::openai::fetch_images(client, collect_remote_image_urls(body), &policy, STYLE).await
+    model_call::fetch_images(client, collect_remote_image_urls(body), settings, STYLE).await
 }
 
 pub async fn messages(
@@ -60,13 +45,15 @@ pub async fn messages(
     state: web::Data<AppState>,
     client: web::Data<UpstreamClient>,
 ) -> Result<HttpResponse, ApiError> {
-    let settings = state.settings.current();
-    let caller = body.caller.clone();
-    let json = parse_json(&body, STYLE)?;
+    let Incoming {
+        settings,
+        caller,
+        json,
+    } = Incoming::read(&state, &body, STYLE)?;
     let images = fetch_images(&client, &json, &settings).await?;
     let models = ModelMap::parse(&settings.anthropic_model_map);
     let converted = anthropic_to_gemini(&json, &images, &convert_options(&settings), &models)
-        .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
+        .map_err(invalid(STYLE))?;
     let dialect = AnthropicDialect::new(
         &converted.client_model,
         StreamOptions {
@@ -82,21 +69,14 @@ pub async fn messages(
         .get("metadata")
         .and_then(|m| m.get("user_id"))
         .and_then(Value::as_str);
-    let session = SessionKey::of(SessionParts {
-        client_key: user_id,
-        header: session_header(req.headers()),
-        model: &converted.spec.base,
-        gemini_request: &converted.gemini,
-    });
-    let call = ModelCall {
+    let call = model_call(
+        &req,
         caller,
-        requested_model: converted.spec.requested,
-        base_model: converted.spec.base,
-        request: converted.gemini,
-        stream: converted.stream,
-        mode: converted.spec.mode,
-        session,
-    };
+        user_id,
+        converted.spec,
+        converted.gemini,
+        converted.stream,
+    );
     serve(&state, &client, call, dialect).await
 }
 
@@ -106,15 +86,18 @@ pub async fn count_tokens(
     state: web::Data<AppState>,
     client: web::Data<UpstreamClient>,
 ) -> Result<HttpResponse, ApiError> {
-    let settings = state.settings.current();
-    let json = parse_json(&body, STYLE)?;
+    let Incoming {
+        settings,
+        caller,
+        json,
+    } = Incoming::read(&state, &body, STYLE)?;
     let images = fetch_images(&client, &json, &settings).await?;
     let models = ModelMap::parse(&settings.anthropic_model_map);
     let (spec, request) =
         count_tokens_to_gemini(&json, &images, &convert_options(&settings), &models)
-            .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
+            .map_err(invalid(STYLE))?;
     // The key must exist and may use this model, as for generation; counting itself costs nothing.
-    verify_caller(&state, &body.caller, Some(&spec.requested), STYLE).await?;
+    verify_caller(&state, &caller, Some(&spec.requested), STYLE).await?;
     let answer = upstream_count_tokens(&state, &client, &spec.base, &request)
         .await
         .map_err(|e| ApiError::from(e).with_style(STYLE))?;

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod kind_creds;
 pub mod logs;
 pub mod metrics;
+mod model_call;
 pub mod models;
 pub mod oauth;
 pub mod oauth_access;

@@ -4,15 +4,13 @@
 //! The same pool, quotas, allow-lists, stream modes and error envelope as `/v1/chat/completions`; only
 //! the conversion (`convert::responses_*`) and the response store differ.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::body::parse_json;
 use super::guarded_body::GuardedBody;
-use super::openai::fetch_images;
+use super::model_call::{convert_options, fetch_images, invalid, model_call, Incoming};
 
 use crate::actors::response_store::{
     Conversation, LoadConversation, LoadResponse, ResponseStore, SaveResponse,
@@ -23,12 +21,9 @@ use crate::convert::responses_request::{
     collect_remote_image_urls, previous_response_id, responses_to_gemini,
 };
 use crate::convert::responses_response::{ResponseHeader, ResponsesStream};
-use crate::convert::session_key::{SessionKey, SessionParts};
-use crate::convert::ConvertOptions;
 use crate::error::{ApiError, ErrorKind, ErrorStyle};
-use crate::gateway::{serve, session_header, ModelCall};
+use crate::gateway::serve;
 use crate::state::{AppState, UpstreamClient};
-use crate::upstream::image_fetch::ImageFetchPolicy;
 
 const STYLE: ErrorStyle = ErrorStyle::OpenAi;
 
@@ -90,15 +85,15 @@ pub async fn create(
     state: web::Data<AppState>,
     client: web::Data<UpstreamClient>,
 ) -> Result<HttpResponse, ApiError> {
-    let settings = state.settings.current();
-    // Authenticated and size-checked before the body was read.
-    let caller = body.caller.clone();
-    let json = parse_json(&body, STYLE)?;
+    let Incoming {
+        settings,
+        caller,
+        json,
+    } = Incoming::read(&state, &body, STYLE)?;
     let owner = owner_of(&caller);
-    let bad_request =
-        |e: crate::convert::ConvertError| ApiError::bad_request(e.to_string()).with_style(STYLE);
+    let bad_request = invalid(STYLE);
 
-    let parent = match previous_response_id(&json).map_err(bad_request)? {
+    let parent = match previous_response_id(&json).map_err(&bad_request)? {
         None => None,
         Some(id) => {
             let found = state
@@ -120,20 +115,8 @@ pub async fn create(
         .map(Conversation::items)
         .unwrap_or_default();
     let urls = collect_remote_image_urls(&json);
-    let images = if urls.is_empty() {
-        HashMap::new()
-    } else {
-        let policy = ImageFetchPolicy {
-            max_bytes: settings.image_fetch_max_bytes,
-            allow_private: settings.image_fetch_allow_private,
-            ..ImageFetchPolicy::default()
-        };
-        fetch_images(&client, urls, &policy, STYLE).await?
-    };
-    let opts = ConvertOptions {
-        compatibility_mode: settings.compatibility_mode,
-        return_thoughts: settings.return_thoughts_to_frontend,
-    };
+    let images = fetch_images(&client, urls, &settings, STYLE).await?;
+    let opts = convert_options(&settings);
     let request = responses_to_gemini(&json, &history, &images, &opts).map_err(bad_request)?;
 
     let header = ResponseHeader::new(
@@ -154,21 +137,14 @@ pub async fn create(
     let dialect = ResponsesDialect::new(ResponsesStream::new(header), on_final);
     // Session affinity: `prompt_cache_key` (Codex sends its session id there), else `x-session-id`,
     // else the conversation's prefix.
-    let session = SessionKey::of(SessionParts {
-        client_key: request.prompt_cache_key.as_deref(),
-        header: session_header(req.headers()),
-        model: &request.spec.base,
-        gemini_request: &request.gemini,
-    });
-    let call = ModelCall {
+    let call = model_call(
+        &req,
         caller,
-        requested_model: request.spec.requested,
-        base_model: request.spec.base,
-        request: request.gemini,
-        stream: request.stream,
-        mode: request.spec.mode,
-        session,
-    };
+        request.prompt_cache_key.as_deref(),
+        request.spec,
+        request.gemini,
+        request.stream,
+    );
     serve(&state, &client, call, dialect).await
 }
 

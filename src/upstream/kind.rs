@@ -27,20 +27,32 @@ pub struct Credential<'a> {
     pub location: Option<&'a str>,
 }
 
-/// Where a bare call goes and how it authenticates; `None` for Code Assist.
-fn bare<'a>(
-    settings: &Settings,
+/// Where a call goes: a bare API at `url` with `auth`, or Code Assist, whose client builds the URL
+/// from its endpoint and wraps the request in its envelope.
+enum Route<'a> {
+    Bare { url: String, auth: Auth<'a> },
+    CodeAssist { endpoint: &'a str, token: &'a str },
+}
+
+/// The route of `method` on `model` for `cred`.
+fn route<'a>(
+    settings: &'a Settings,
     cred: &Credential<'a>,
     model: &str,
     method: &str,
-) -> Option<(String, Auth<'a>)> {
-    match (cred.kind, cred.location) {
-        (CredentialKind::CodeAssist, _) => None,
-        (CredentialKind::GeminiApiKey, _) => Some((
+) -> Route<'a> {
+    let (url, auth) = match (cred.kind, cred.location) {
+        (CredentialKind::CodeAssist, _) => {
+            return Route::CodeAssist {
+                endpoint: &settings.code_assist_endpoint,
+                token: cred.token,
+            }
+        }
+        (CredentialKind::GeminiApiKey, _) => (
             gemini_api::method_url(&settings.gemini_api_endpoint, model, method),
             Auth::Key(cred.token),
-        )),
-        (CredentialKind::Vertex, None) => Some((
+        ),
+        (CredentialKind::Vertex, None) => (
             vertex::method_url(
                 settings.vertex_endpoint.as_deref(),
                 Target::Express,
@@ -48,18 +60,19 @@ fn bare<'a>(
                 method,
             ),
             Auth::Key(cred.token),
-        )),
+        ),
         (CredentialKind::Vertex, Some(location)) => {
             let target = Target::Project {
                 project: cred.project,
                 location,
             };
-            Some((
+            (
                 vertex::method_url(settings.vertex_endpoint.as_deref(), target, model, method),
                 Auth::Bearer(cred.token),
-            ))
+            )
         }
-    }
+    };
+    Route::Bare { url, auth }
 }
 
 /// Safety categories only Code Assist accepts; the public APIs refuse a request naming them (the
@@ -112,6 +125,15 @@ pub fn request_for(kind: CredentialKind, request: &Value) -> Cow<'_, Value> {
     Cow::Owned(owned)
 }
 
+/// The Code Assist envelope of a Gemini request: the model and the credential's project around it.
+fn envelope<'a>(model: &'a str, cred: &Credential<'a>, request: &'a Value) -> EnvelopeRef<'a> {
+    EnvelopeRef {
+        model,
+        project: cred.project,
+        request,
+    }
+}
+
 /// `generateContent`: the whole answer, unwrapped from the Code Assist envelope when there is one.
 pub async fn generate(
     client: &awc::Client,
@@ -121,19 +143,14 @@ pub async fn generate(
     request: &Value,
     timeout: Duration,
 ) -> Result<Value, UpstreamError> {
-    let resp = match bare(settings, &cred, model, "generateContent") {
-        Some((url, auth)) => {
+    let resp = match route(settings, &cred, model, "generateContent") {
+        Route::Bare { url, auth } => {
             let request = request_for(cred.kind, request);
             gemini_api::post_json(client, &url, auth, &*request, timeout).await?
         }
-        None => {
-            let envelope = EnvelopeRef {
-                model,
-                project: cred.project,
-                request,
-            };
-            let endpoint = &settings.code_assist_endpoint;
-            code_assist::generate(client, endpoint, cred.token, &envelope, timeout).await?
+        Route::CodeAssist { endpoint, token } => {
+            let envelope = envelope(model, &cred, request);
+            code_assist::generate(client, endpoint, token, &envelope, timeout).await?
         }
     };
     let mut resp = UpstreamError::from_error_body(resp)?;
@@ -152,20 +169,15 @@ pub async fn open_stream(
     request: &Value,
     head_timeout: Duration,
 ) -> Result<StreamResponse, UpstreamError> {
-    match bare(settings, &cred, model, "streamGenerateContent") {
-        Some((url, auth)) => {
+    match route(settings, &cred, model, "streamGenerateContent") {
+        Route::Bare { url, auth } => {
             let url = format!("{url}?alt=sse");
             let request = request_for(cred.kind, request);
             gemini_api::open_stream(client, &url, auth, &*request, head_timeout).await
         }
-        None => {
-            let envelope = EnvelopeRef {
-                model,
-                project: cred.project,
-                request,
-            };
-            let endpoint = &settings.code_assist_endpoint;
-            code_assist::open_stream(client, endpoint, cred.token, &envelope, head_timeout).await
+        Route::CodeAssist { endpoint, token } => {
+            let envelope = envelope(model, &cred, request);
+            code_assist::open_stream(client, endpoint, token, &envelope, head_timeout).await
         }
     }
 }
@@ -180,8 +192,8 @@ pub async fn count_tokens(
     body: &Value,
     timeout: Duration,
 ) -> Result<Value, UpstreamError> {
-    match bare(settings, &cred, model, "countTokens") {
-        Some((url, auth)) => {
+    match route(settings, &cred, model, "countTokens") {
+        Route::Bare { url, auth } => {
             let contents = body
                 .pointer("/request/contents")
                 .cloned()
@@ -189,9 +201,8 @@ pub async fn count_tokens(
             let bare_body = json!({ "contents": contents });
             gemini_api::post_json(client, &url, auth, &bare_body, timeout).await
         }
-        None => {
-            let endpoint = &settings.code_assist_endpoint;
-            code_assist::count_tokens(client, endpoint, cred.token, body, timeout).await
+        Route::CodeAssist { endpoint, token } => {
+            code_assist::count_tokens(client, endpoint, token, body, timeout).await
         }
     }
 }

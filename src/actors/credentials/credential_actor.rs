@@ -482,12 +482,7 @@ impl CredentialActor {
                     let mut map = act.credential();
                     map.insert("project_id".into(), Value::String(project));
                     act.set_credential(&map);
-                    act.changed(true);
-                    let pair = act.ready_pair();
-                    if let Some(pair) = pair {
-                        act.answer_waiters(Ok(pair));
-                    }
-                    act.schedule_ahead_of_expiry(ctx);
+                    act.save_discovered_project(ctx);
                 }
                 Err(e) => {
                     let message = format!("project discovery failed: {e}");
@@ -502,6 +497,33 @@ impl CredentialActor {
                     act.schedule_refresh(ctx, Duration::from_secs(backoff));
                 }
             }
+        }));
+    }
+
+    /// Writes the record with its newly discovered project and waits until the store has it before
+    /// publishing the project and answering the waiting requests: whoever is served with the project
+    /// then finds it persisted, which a queued `SaveCredential` would not promise. `ctx.wait` holds
+    /// this actor's mailbox meanwhile, so no `EnsureReady` is answered from memory first; it is one
+    /// write in the credential's life.
+    fn save_discovered_project(&mut self, ctx: &mut Context<Self>) {
+        self.record.state.revision += 1;
+        let record = self.full_record();
+        let storage = self.env.storage.clone();
+        let save = async move {
+            let name = record.name.clone();
+            match storage.send(SaveCredentialNow { record }).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => log::warn!("saving discovered project of {name}: {e}"),
+                Err(_) => log::warn!("saving discovered project of {name}: storage gone"),
+            }
+        };
+        ctx.wait(save.into_actor(self).map(|(), act, ctx| {
+            act.publish();
+            let pair = act.ready_pair();
+            if let Some(pair) = pair {
+                act.answer_waiters(Ok(pair));
+            }
+            act.schedule_ahead_of_expiry(ctx);
         }));
     }
 
