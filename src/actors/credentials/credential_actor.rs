@@ -123,6 +123,17 @@ impl CredentialActor {
         actor
     }
 
+    /// Publishes into `live` the status `record` gives, without keeping an actor (a dormant
+    /// credential); answers [`Self::idle_until`] for it.
+    pub fn publish_dormant(
+        name: Arc<str>,
+        record: CredentialRecord,
+        env: Rc<CredentialEnv>,
+        live: Arc<LiveCredential>,
+    ) -> Option<i64> {
+        Self::new(name, record, env, live).idle_until()
+    }
+
     /// Until when (unix seconds) the actor would have nothing to do once started: `Some(i64::MAX)`
     /// for a credential that is never refreshed (disabled, unusable, a key), the moment its token is
     /// due for refresh for one that is ready; `None` when starting would refresh or discover at once.

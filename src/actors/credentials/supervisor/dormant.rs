@@ -13,8 +13,9 @@
 //!   of a timer per credential.
 //!
 //! Reading without waking: the panel's page, the credential list and the metrics read a dormant
-//! credential's record from the store, which holds exactly what the actor would start from; a change
-//! another instance made only republishes its status. Its status was published when it was loaded,
+//! credential's record from the store, which holds exactly what the actor would start from, and
+//! republish its status from what they read; a change another instance made (seen by the sync) only
+//! republishes its status too. Its status was published when it was loaded,
 //! so choosing it needs no actor either; being chosen wakes it (the request will report to it).
 
 use std::cmp::Reverse;
@@ -160,9 +161,8 @@ impl CredentialSupervisor {
         let Some(env) = self.env.clone() else {
             return;
         };
-        // Building the actor publishes its status into the slot's `LiveCredential`.
-        let actor = CredentialActor::new(slot.name.clone(), record, env, slot.live.clone());
-        match actor.idle_until() {
+        let name = slot.name.clone();
+        match CredentialActor::publish_dormant(name, record, env, slot.live.clone()) {
             Some(until) if until < i64::MAX => {
                 self.wake_at.push(Reverse((until, slot.name.clone())));
             }
@@ -179,9 +179,14 @@ impl CredentialSupervisor {
         }
         let store = self.store.clone();
         let clock = self.clock.clone();
-        let name = slot.name.clone();
+        let (name, live, env) = (slot.name.clone(), slot.live.clone(), self.env.clone());
         Box::pin(async move {
             let mut record = store.get_credential(&name).await.ok().flatten()?;
+            // What was read is also what the choice goes by from now on: another instance's change
+            // shows on the page no sooner than it steers requests here.
+            if let Some(env) = env {
+                CredentialActor::publish_dormant(name, record.clone(), env, live);
+            }
             usage::roll(&mut record.state.usage, clock.now());
             Some(record)
         })
