@@ -8,7 +8,8 @@
 # from /proc/<pid>/stat (10 ms ticks) before and after.
 #
 # Usage: scripts/bench-cpu.sh [BIN_DIR]   (default: $CARGO_TARGET_DIR/release, built first)
-# Knobs: BENCH_SECONDS (default 6), BENCH_CONCURRENCY (default 32).
+# Knobs: BENCH_SECONDS (default 6), BENCH_CONCURRENCY (default 32), BENCH_CPU_KEY=1 (requests pay
+# with an `sk-` key created for the run instead of the password).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -62,7 +63,13 @@ done
 [ -n "$port" ] || { echo "gateway did not start:" >&2; cat "$WORK/gateway.out" >&2; exit 1; }
 printf '{"model":"gemini-2.5-flash","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Summarise the benefits of connection pooling for an HTTP gateway in three sentences."}]}' \
     > "$WORK/chat.json"
-LOAD=(load --url "http://127.0.0.1:$port/v1/chat/completions" --header "Authorization: Bearer bench-password"
+BEARER=bench-password
+if [ "${BENCH_CPU_KEY:-}" = 1 ]; then
+    BEARER=$(curl -s -X POST -H 'Authorization: Bearer bench-password' -H 'Content-Type: application/json' \
+        -d '{"total_quota": 1000000000}' "http://127.0.0.1:$port/auth/keys" |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["api_key"])')
+fi
+LOAD=(load --url "http://127.0.0.1:$port/v1/chat/completions" --header "Authorization: Bearer $BEARER"
       --body "$WORK/chat.json" --concurrency "$C")
 
 ticks() { awk '{print $14 + $15}' "$1/stat"; }

@@ -168,7 +168,9 @@ impl Application {
         .start();
         let panel_secret = crate::auth::panel::load_or_create_secret(store.as_ref()).await?;
         let costs = store.load_model_costs().await?;
-        let quota = QuotaActor::new(store.clone(), options.clock.clone(), costs).start();
+        let quota = QuotaActor::new(store.clone(), options.clock.clone(), costs);
+        let key_rules = quota.rules();
+        let quota = quota.start();
         let sessions = SessionGuard::new(options.clock.clone()).start();
         let oauth = OAuthFlows::new(options.clock.clone()).start();
         let config = ConfigActor::new(layers, shared.clone(), store.clone()).start();
@@ -191,6 +193,7 @@ impl Application {
             store,
             clock: options.clock,
             quota,
+            key_rules,
             sessions,
             oauth,
             config,

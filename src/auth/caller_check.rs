@@ -20,14 +20,18 @@ pub async fn verify_caller(
     let ApiCaller::Key(key) = caller else {
         return Ok(());
     };
-    let checked = state
-        .quota
-        .send(CheckKey {
-            key: key.clone(),
-            model: model.map(str::to_string),
-        })
-        .await
-        .map_err(|_| ApiError::internal("quota service unavailable").with_style(style))?;
+    // Cached rules answer on this thread; only a key not cached asks the quota actor to read it.
+    let checked = match state.key_rules.check(key, model, state.clock.now()) {
+        Some(checked) => checked,
+        None => state
+            .quota
+            .send(CheckKey {
+                key: key.clone(),
+                model: model.map(str::to_string),
+            })
+            .await
+            .map_err(|_| ApiError::internal("quota service unavailable").with_style(style))?,
+    };
     checked.map_err(|e| {
         let err = match e {
             QuotaError::Storage => ApiError::internal("quota storage failed"),

@@ -55,10 +55,14 @@ pub struct FileStoreOptions {
 }
 
 impl Default for FileStoreOptions {
+    /// A compaction rewrites every changed TOML file whole (all keys, at a key's debit) on the
+    /// writer thread, which every acknowledgement waits behind. At 1,000 entries that was ten
+    /// rewrites of `api_keys.toml` a second under keyed load, a sixth of the writer's time per
+    /// debit; 20,000 entries (about 2 MB of journal) still replays in tens of milliseconds at start.
     fn default() -> Self {
         Self {
-            compact_after_bytes: 1024 * 1024,
-            compact_after_entries: 1000,
+            compact_after_bytes: 4 * 1024 * 1024,
+            compact_after_entries: 20_000,
             compact_on_drop: true,
             lock_wait: Duration::from_secs(10),
         }

@@ -72,6 +72,8 @@ fn generate_calls(google: &FakeGoogle) -> usize {
 #[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
 async fn a_debit_refused_after_google_answered_refuses_the_client(kind: &str) {
     use crate::cluster::{credential_names, until};
+    use crate::harness::PASSWORD;
+    use serde_json::json;
 
     let backend = backend(kind);
     let google = FakeGoogle::start().await;
@@ -83,12 +85,18 @@ async fn a_debit_refused_after_google_answered_refuses_the_client(kind: &str) {
     })
     .await;
 
-    let key = first.create_key(3).await.unwrap();
-    // The first instance sees a balance of 2 after its own request...
+    // Other instances spend a shared key unseen: Google is called ahead of the debit only while
+    // the balance exceeds the unanswered debits by 1,000 requests' worth.
+    let key = first.create_key(1003).await.unwrap();
+    // The first instance sees a balance of 1,002 after its own request...
     assert_eq!(first.chat(&key, "gemma-3").await, 200);
-    // ...which the second spends.
-    assert_eq!(second.chat(&key, "gemma-3").await, 200);
-    assert_eq!(second.chat(&key, "gemma-3").await, 200);
+    // ...which the second spends in one request of a model costing 1,002.
+    let cost = json!({"model_name": "gemini-2.5-flash", "cost": 1002});
+    let set = second
+        .send("POST", "/auth/models/costs", PASSWORD, Some(&cost))
+        .await;
+    assert_eq!(set.status, 200, "{kind}");
+    assert_eq!(second.chat(&key, "gemini-2.5-flash").await, 200, "{kind}");
     google.clear_requests();
     // The first still believes the key can pay, calls Google, and is refused by the store.
     assert_eq!(first.chat(&key, "gemma-3").await, 429, "{kind}");
@@ -97,7 +105,7 @@ async fn a_debit_refused_after_google_answered_refuses_the_client(kind: &str) {
         1,
         "{kind}: the call overlapped the debit"
     );
-    assert_eq!(first.key(&key).await.json()["used_quota"], 3, "{kind}");
+    assert_eq!(first.key(&key).await.json()["used_quota"], 1003, "{kind}");
     // It has now seen the empty balance: the next request waits for its debit and costs no call.
     assert_eq!(first.chat(&key, "gemma-3").await, 429, "{kind}");
     assert_eq!(generate_calls(&google), 1, "{kind}: Google calls");

@@ -22,9 +22,9 @@ impl Handler<CreateKey> for QuotaActor {
             }
             .into_actor(self)
             .map(|stored, act, _| {
-                let epoch = act.rules.epoch();
+                let epoch = act.rules.lock().epoch();
                 stored.map(|record| {
-                    act.rules.remember(&record, epoch);
+                    act.rules.lock().remember(&record, epoch);
                 })
             }),
         ))
@@ -43,7 +43,7 @@ impl Handler<DeleteKey> for QuotaActor {
                 .map(move |result, act, _| match result {
                     Ok(existed) => {
                         act.in_flight.remove(&msg.key);
-                        act.rules.forget(&msg.key);
+                        act.rules.lock().forget(&msg.key);
                         Ok(existed)
                     }
                     Err(e) => {

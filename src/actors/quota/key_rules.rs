@@ -11,7 +11,7 @@
 //! made-up `sk-` strings cannot fill memory.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::check_key::allows_model;
@@ -62,6 +62,30 @@ pub struct RulesCache {
     epoch: u64,
     /// Size at which stale entries are swept next.
     sweep_at: usize,
+}
+
+/// The cache, shared: the `QuotaActor` fills it and request workers check keys in it on their own
+/// thread, so a keyed request's body guard wakes no other thread while the key is cached. The lock
+/// is held for a map lookup at most, never across an await.
+#[derive(Clone, Default)]
+pub struct SharedRules(Arc<Mutex<RulesCache>>);
+
+impl SharedRules {
+    pub fn lock(&self) -> MutexGuard<'_, RulesCache> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The answer to `CheckKey` from the cache: `None` when the key's rules are not cached (the
+    /// actor then reads them).
+    pub fn check(
+        &self,
+        key: &str,
+        model: Option<&str>,
+        now: i64,
+    ) -> Option<Result<(), QuotaError>> {
+        let rules = self.lock().fresh(key)?;
+        Some(rules.check(model, now))
+    }
 }
 
 /// Sweeps happen no more often than every this many new entries.

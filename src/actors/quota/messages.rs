@@ -53,6 +53,8 @@ pub struct Debit {
     pub model: String,
     pub cost: u64,
     pub remaining: u64,
+    /// It took one of its key's concurrency slots, to be released when the request ends.
+    pub holds_slot: bool,
 }
 
 /// Give a debit back: the client got nothing for it.

@@ -21,7 +21,7 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use self::debit_batch::Pending;
-use self::key_rules::{KeyRules, RulesCache};
+use self::key_rules::{KeyRules, SharedRules};
 use self::messages::{
     CostOf, Debit, DeleteCost, GetCosts, ModelCost, QuotaError, Refund, ReleaseSlot, SetCost,
 };
@@ -33,13 +33,19 @@ pub struct QuotaActor {
     clock: Clock,
     /// Configured costs (model → cost); defaults apply to everything else.
     costs: BTreeMap<String, u64>,
-    /// Requests of each key admitted and not yet ended (a failed debit ends its request).
+    /// Requests of each key with a concurrency limit admitted and not yet ended (a failed debit
+    /// ends its request).
     in_flight: HashMap<String, u32>,
-    rules: RulesCache,
+    /// Debits of each key admitted and not yet answered by the store.
+    unsettled: HashMap<String, u32>,
+    rules: SharedRules,
     /// Debits waiting for the next batch.
     pending: Vec<Pending>,
     /// Batches at the store now; at most `store.debit_batches_in_flight()`.
     batches_at_store: usize,
+    /// When the last batch went to the store, and whether a flush waits for the gap after it.
+    last_batch: Option<std::time::Instant>,
+    flush_scheduled: bool,
 }
 
 impl QuotaActor {
@@ -49,10 +55,18 @@ impl QuotaActor {
             clock,
             costs,
             in_flight: HashMap::new(),
-            rules: RulesCache::default(),
+            unsettled: HashMap::new(),
+            rules: SharedRules::default(),
             pending: Vec::new(),
             batches_at_store: 0,
+            last_batch: None,
+            flush_scheduled: false,
         }
+    }
+
+    /// The rules cache, for checking keys without a message (`auth::caller_check`).
+    pub fn rules(&self) -> SharedRules {
+        self.rules.clone()
     }
 
     /// Runs `then` on the actor with the rules of `key`: cached, or read from the store by a detached
@@ -61,11 +75,12 @@ impl QuotaActor {
     where
         F: FnOnce(&mut Self, Result<Arc<KeyRules>, QuotaError>, &mut Context<Self>) + 'static,
     {
-        if let Some(rules) = self.rules.fresh(&key) {
+        let cached = self.rules.lock().fresh(&key);
+        if let Some(rules) = cached {
             then(self, Ok(rules), ctx);
             return;
         }
-        let epoch = self.rules.epoch();
+        let epoch = self.rules.lock().epoch();
         let store = self.store.clone();
         let (tell, answer) = oneshot::channel();
         actix::spawn(async move {
@@ -73,7 +88,7 @@ impl QuotaActor {
         });
         ctx.spawn(answer.into_actor(self).map(move |answer, act, ctx| {
             let rules = match answer {
-                Ok(Ok(Some(record))) => Ok(act.rules.remember(&record, epoch)),
+                Ok(Ok(Some(record))) => Ok(act.rules.lock().remember(&record, epoch)),
                 Ok(Ok(None)) => Err(QuotaError::UnknownKey),
                 Ok(Err(e)) => {
                     log::error!("API key lookup failed: {e}");
@@ -236,9 +251,11 @@ impl QuotaGuard {
 impl Drop for QuotaGuard {
     fn drop(&mut self) {
         if let Some(debit) = self.debit.take() {
-            self.quota.do_send(ReleaseSlot {
-                key: debit.key.clone(),
-            });
+            if debit.holds_slot {
+                self.quota.do_send(ReleaseSlot {
+                    key: debit.key.clone(),
+                });
+            }
             if !self.committed {
                 crate::observe::trace::note_refund();
                 self.quota.do_send(Refund { debit });
