@@ -235,7 +235,9 @@ async fn an_idle_conversation_is_forgotten_after_the_ttl() {
         assert_eq!(app.chat(ask(turn)).await.status, 200);
         used.push(last_project(&app));
     }
-    app.clock.advance(59);
+    // The clock is the wall clock plus an offset, in whole seconds: 58 leaves a second for the wall
+    // clock to tick between the turns and stay under the 60 s TTL.
+    app.clock.advance(58);
     assert_eq!(app.chat(ask(3)).await.status, 200);
     used.push(last_project(&app));
     // 60 s without a request: the binding is gone, the next turn rotates and binds anew.
