@@ -22,7 +22,8 @@ fn never() -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(i64::from(i32::MAX) * 2, 0)
 }
 
-fn text(map: &Map<String, Value>, key: &str) -> Option<String> {
+/// A trimmed, non-empty string field of a credential JSON.
+pub(super) fn text(map: &Map<String, Value>, key: &str) -> Option<String> {
     map.get(key)
         .and_then(Value::as_str)
         .map(str::trim)

@@ -53,9 +53,8 @@ impl TokenView {
         let api_key = kind_auth::is_api_key(kind, map);
         let located = kind == CredentialKind::Vertex && !api_key;
         let own_location = located
-            .then(|| map.get("location").and_then(Value::as_str).map(str::trim))
+            .then(|| kind_auth::text(map, "location"))
             .flatten()
-            .filter(|l| !l.is_empty())
             .map(Arc::from);
         let mut view = Self {
             api_key,

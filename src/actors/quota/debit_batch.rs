@@ -183,14 +183,26 @@ impl QuotaActor {
             }
         }
         let cost = request.cost;
+        if let Ok(
+            DebitOutcome::Debited {
+                used_quota,
+                total_quota,
+            }
+            | DebitOutcome::Exhausted {
+                used_quota,
+                total_quota,
+            },
+        ) = &outcome
+        {
+            self.rules
+                .lock()
+                .saw_balance(&request.api_key, total_quota.saturating_sub(*used_quota));
+        }
         let result = match outcome {
             Ok(DebitOutcome::Debited {
                 used_quota,
                 total_quota,
             }) => {
-                self.rules
-                    .lock()
-                    .saw_balance(&request.api_key, total_quota.saturating_sub(used_quota));
                 return Ok(Debit {
                     key: request.api_key,
                     model: request.model,
@@ -202,16 +214,11 @@ impl QuotaActor {
             Ok(DebitOutcome::Exhausted {
                 used_quota,
                 total_quota,
-            }) => {
-                self.rules
-                    .lock()
-                    .saw_balance(&request.api_key, total_quota.saturating_sub(used_quota));
-                Err(QuotaError::Exhausted {
-                    used: used_quota,
-                    total: total_quota,
-                    cost,
-                })
-            }
+            }) => Err(QuotaError::Exhausted {
+                used: used_quota,
+                total: total_quota,
+                cost,
+            }),
             Ok(DebitOutcome::Expired) => Err(QuotaError::Expired),
             Ok(DebitOutcome::NotFound) => {
                 // Deleted, perhaps by another instance: its rules must not outlive it here.
