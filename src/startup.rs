@@ -15,6 +15,7 @@ use crate::actors::config_actor::ConfigActor;
 use crate::actors::credentials::CredentialSupervisor;
 use crate::actors::log_broadcaster::LogBroadcaster;
 use crate::actors::oauth_flows::OAuthFlows;
+use crate::actors::quota::debits::Debits;
 use crate::actors::quota::QuotaActor;
 use crate::actors::request_history::{FlushTokens, RequestHistory};
 use crate::actors::sessions::SessionGuard;
@@ -168,9 +169,8 @@ impl Application {
         .start();
         let panel_secret = crate::auth::panel::load_or_create_secret(store.as_ref()).await?;
         let costs = store.load_model_costs().await?;
-        let quota = QuotaActor::new(store.clone(), options.clock.clone(), costs);
-        let key_rules = quota.rules();
-        let quota = quota.start();
+        let debits = Debits::new(store.clone(), options.clock.clone(), costs);
+        let quota = QuotaActor::new(store.clone(), debits.clone()).start();
         let sessions = SessionGuard::new(options.clock.clone()).start();
         let oauth = OAuthFlows::new(options.clock.clone()).start();
         let config = ConfigActor::new(layers, shared.clone(), store.clone()).start();
@@ -193,7 +193,7 @@ impl Application {
             store,
             clock: options.clock,
             quota,
-            key_rules,
+            debits,
             sessions,
             oauth,
             config,

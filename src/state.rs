@@ -9,7 +9,7 @@ use crate::actors::config_actor::ConfigActor;
 use crate::actors::credentials::{CredentialSupervisor, FleetView};
 use crate::actors::log_broadcaster::LogBroadcaster;
 use crate::actors::oauth_flows::OAuthFlows;
-use crate::actors::quota::key_rules::SharedRules;
+use crate::actors::quota::debits::Debits;
 use crate::actors::quota::QuotaActor;
 use crate::actors::request_history::{RequestHistory, TraceInbox};
 use crate::actors::response_store::ResponseStore;
@@ -32,8 +32,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub clock: Clock,
     pub quota: Addr<QuotaActor>,
-    /// The quota actor's cache of key rules: keys are checked in it without a message.
-    pub key_rules: SharedRules,
+    /// Debits of `sk-` keys, admitted on the request's own thread.
+    pub debits: Debits,
     pub sessions: Addr<SessionGuard>,
     pub oauth: Addr<OAuthFlows>,
     pub config: Addr<ConfigActor>,

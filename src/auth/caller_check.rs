@@ -5,7 +5,6 @@
 use actix_web::HttpRequest;
 
 use super::{authenticate_api, ApiCaller};
-use crate::actors::quota::check_key::CheckKey;
 use crate::actors::quota::messages::QuotaError;
 use crate::error::{ApiError, ErrorStyle};
 use crate::state::AppState;
@@ -20,19 +19,8 @@ pub async fn verify_caller(
     let ApiCaller::Key(key) = caller else {
         return Ok(());
     };
-    // Cached rules answer on this thread; only a key not cached asks the quota actor to read it.
-    let checked = match state.key_rules.check(key, model, state.clock.now()) {
-        Some(checked) => checked,
-        None => state
-            .quota
-            .send(CheckKey {
-                key: key.clone(),
-                model: model.map(str::to_string),
-            })
-            .await
-            .map_err(|_| ApiError::internal("quota service unavailable").with_style(style))?,
-    };
-    checked.map_err(|e| {
+    // Cached rules answer on this thread; only a key not cached is read from the store.
+    state.debits.check(key, model).await.map_err(|e| {
         let err = match e {
             QuotaError::Storage => ApiError::internal("quota storage failed"),
             other => ApiError::forbidden(other.to_string()),

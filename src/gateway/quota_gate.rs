@@ -5,7 +5,7 @@
 
 use std::future::Future;
 
-use crate::actors::quota::messages::{Admitted, DebitQuota, QuotaError};
+use crate::actors::quota::messages::{Admitted, QuotaError};
 use crate::actors::quota::QuotaGuard;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorKind};
@@ -39,7 +39,7 @@ impl PendingDebit {
             .unwrap_or(Err(QuotaError::Storage))
             .map_err(quota_error)?;
         crate::observe::trace::note_debit(debit.cost, debit.remaining);
-        Ok(QuotaGuard::new(self.state.quota.clone(), debit))
+        Ok(QuotaGuard::new(self.state.debits.clone(), debit))
     }
 }
 
@@ -55,15 +55,7 @@ pub async fn admit(
         return Ok(None);
     };
     crate::observe::trace::note_caller(Some(key));
-    let admitted = state
-        .quota
-        .send(DebitQuota {
-            key: key.clone(),
-            model: model.to_string(),
-        })
-        .await
-        .map_err(ApiError::mailbox("the quota service"))?
-        .map_err(quota_error)?;
+    let admitted = state.debits.admit(key, model).await.map_err(quota_error)?;
     Ok(Some(PendingDebit {
         state: state.clone(),
         admitted,

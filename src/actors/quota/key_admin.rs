@@ -1,6 +1,6 @@
 //! Key creation and deletion go through the `QuotaActor`, the one writer of key records besides the
-//! store's own atomic debits: a deleted key's in-flight count is dropped in the same step, so nothing
-//! can patch the actor's view afterwards, and its cached rules are forgotten with it.
+//! store's own atomic debits: a deleted key's in-flight count and cached rules are dropped once the
+//! store has deleted it.
 
 use actix::prelude::*;
 
@@ -22,9 +22,10 @@ impl Handler<CreateKey> for QuotaActor {
             }
             .into_actor(self)
             .map(|stored, act, _| {
-                let epoch = act.rules.lock().epoch();
+                let rules = act.debits.rules();
+                let epoch = rules.lock().epoch();
                 stored.map(|record| {
-                    act.rules.lock().remember(&record, epoch);
+                    rules.lock().remember(&record, epoch);
                 })
             }),
         ))
@@ -42,8 +43,7 @@ impl Handler<DeleteKey> for QuotaActor {
                 .into_actor(self)
                 .map(move |result, act, _| match result {
                     Ok(existed) => {
-                        act.in_flight.remove(&msg.key);
-                        act.rules.lock().forget(&msg.key);
+                        act.debits.forget_key(&msg.key);
                         Ok(existed)
                     }
                     Err(e) => {

@@ -64,8 +64,8 @@ pub struct RulesCache {
     sweep_at: usize,
 }
 
-/// The cache, shared: the `QuotaActor` fills it and request workers check keys in it on their own
-/// thread, so a keyed request's body guard wakes no other thread while the key is cached. The lock
+/// The cache, shared: request workers fill it and check keys in it on their own thread (`Debits`), so a
+/// keyed request wakes no other thread while its key is cached. The lock
 /// is held for a map lookup at most, never across an await.
 #[derive(Clone, Default)]
 pub struct SharedRules(Arc<Mutex<RulesCache>>);
@@ -73,18 +73,6 @@ pub struct SharedRules(Arc<Mutex<RulesCache>>);
 impl SharedRules {
     pub fn lock(&self) -> MutexGuard<'_, RulesCache> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The answer to `CheckKey` from the cache: `None` when the key's rules are not cached (the
-    /// actor then reads them).
-    pub fn check(
-        &self,
-        key: &str,
-        model: Option<&str>,
-        now: i64,
-    ) -> Option<Result<(), QuotaError>> {
-        let rules = self.lock().fresh(key)?;
-        Some(rules.check(model, now))
     }
 }
 

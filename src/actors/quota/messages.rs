@@ -23,17 +23,6 @@ pub enum QuotaError {
     Storage,
 }
 
-/// Take the cost of one request to `model` from `key`, atomically. Answered twice: at once with the
-/// admission (rules, model and concurrency checked, slot taken), and through [`Admitted::durable`]
-/// once the store has applied the debit or refused it.
-#[derive(Message)]
-#[rtype(result = "Result<Admitted, QuotaError>")]
-pub struct DebitQuota {
-    pub key: String,
-    /// The model name as requested (feature prefixes included).
-    pub model: String,
-}
-
 /// A debit that passed the key's rules and is on its way to the store.
 #[derive(Debug)]
 pub struct Admitted {
@@ -55,20 +44,6 @@ pub struct Debit {
     pub remaining: u64,
     /// It took one of its key's concurrency slots, to be released when the request ends.
     pub holds_slot: bool,
-}
-
-/// Give a debit back: the client got nothing for it.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Refund {
-    pub debit: Debit,
-}
-
-/// One request of `key` ended: free its concurrency slot.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct ReleaseSlot {
-    pub key: String,
 }
 
 /// Store a new API key (the panel's "create key").

@@ -1,123 +1,36 @@
-//! `QuotaActor` owns API-key debits, refunds, per-key in-flight counts and the model-cost table.
+//! `QuotaActor` owns API-key administration (creation, deletion) and the model-cost table's store
+//! writes; debits, refunds and per-key in-flight counts are `Debits`, shared with the request
+//! workers so a keyed request wakes no other thread to be admitted (see `debits`).
 //!
-//! Ordering: debits are group-committed (`debit_batch`): those that arrive while a batch is at the
-//! store go together in the next one, which the store applies atomically and in order (one script,
+//! Ordering: debits are group-committed (`debits`): those that arrive while a batch is at the store
+//! go together in the next one, which the store applies atomically and in order (one script,
 //! statement or journal fsync), so several gateway instances sharing a store never overspend a key.
-//! The actor never waits on the store itself: every store call runs detached and its answer comes back
-//! to the actor, so no keyed request waits for another key's bookkeeping beyond sharing a batch.
 
 pub mod check_key;
 pub mod costs;
-mod debit_batch;
+pub mod debits;
 mod key_admin;
 pub mod key_rules;
 pub mod messages;
 pub mod view;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use actix::prelude::*;
-use tokio::sync::oneshot;
 
-use self::debit_batch::Pending;
-use self::key_rules::{KeyRules, SharedRules};
-use self::messages::{
-    CostOf, Debit, DeleteCost, GetCosts, ModelCost, QuotaError, Refund, ReleaseSlot, SetCost,
-};
-use crate::clock::Clock;
+use self::debits::Debits;
+use self::messages::{CostOf, Debit, DeleteCost, GetCosts, ModelCost, QuotaError, SetCost};
 use crate::store::Store;
 
 pub struct QuotaActor {
     store: Arc<dyn Store>,
-    clock: Clock,
-    /// Configured costs (model → cost); defaults apply to everything else.
-    costs: BTreeMap<String, u64>,
-    /// Requests of each key with a concurrency limit admitted and not yet ended (a failed debit
-    /// ends its request).
-    in_flight: HashMap<String, u32>,
-    /// Debits of each key admitted and not yet answered by the store.
-    unsettled: HashMap<String, u32>,
-    rules: SharedRules,
-    /// Debits waiting for the next batch.
-    pending: Vec<Pending>,
-    /// Batches at the store now; at most `store.debit_batches_in_flight()`.
-    batches_at_store: usize,
-    /// When the last batch went to the store, and whether a flush waits for the gap after it.
-    last_batch: Option<std::time::Instant>,
-    flush_scheduled: bool,
+    debits: Debits,
 }
 
 impl QuotaActor {
-    pub fn new(store: Arc<dyn Store>, clock: Clock, costs: BTreeMap<String, u64>) -> Self {
-        Self {
-            store,
-            clock,
-            costs,
-            in_flight: HashMap::new(),
-            unsettled: HashMap::new(),
-            rules: SharedRules::default(),
-            pending: Vec::new(),
-            batches_at_store: 0,
-            last_batch: None,
-            flush_scheduled: false,
-        }
-    }
-
-    /// The rules cache, for checking keys without a message (`auth::caller_check`).
-    pub fn rules(&self) -> SharedRules {
-        self.rules.clone()
-    }
-
-    /// Runs `then` on the actor with the rules of `key`: cached, or read from the store by a detached
-    /// lookup (a paused actor never holds a pooled store connection) and cached.
-    fn with_rules<F>(&mut self, key: String, ctx: &mut Context<Self>, then: F)
-    where
-        F: FnOnce(&mut Self, Result<Arc<KeyRules>, QuotaError>, &mut Context<Self>) + 'static,
-    {
-        let cached = self.rules.lock().fresh(&key);
-        if let Some(rules) = cached {
-            then(self, Ok(rules), ctx);
-            return;
-        }
-        let epoch = self.rules.lock().epoch();
-        let store = self.store.clone();
-        let (tell, answer) = oneshot::channel();
-        actix::spawn(async move {
-            let _ = tell.send(store.get_key(&key).await);
-        });
-        ctx.spawn(answer.into_actor(self).map(move |answer, act, ctx| {
-            let rules = match answer {
-                Ok(Ok(Some(record))) => Ok(act.rules.lock().remember(&record, epoch)),
-                Ok(Ok(None)) => Err(QuotaError::UnknownKey),
-                Ok(Err(e)) => {
-                    log::error!("API key lookup failed: {e}");
-                    Err(QuotaError::Storage)
-                }
-                Err(_) => Err(QuotaError::Storage),
-            };
-            then(act, rules, ctx);
-        }));
-    }
-
-    /// Gives `debit` back, detached: a refund changes only the store and never holds up debits.
-    fn refund(&self, debit: Debit) {
-        let store = self.store.clone();
-        actix::spawn(async move {
-            if let Err(e) = store.refund_key(&debit.key, &debit.model, debit.cost).await {
-                log::error!("quota refund failed: {e}");
-            }
-        });
-    }
-
-    /// Ends one request of `key`: frees its concurrency slot.
-    fn release(&mut self, key: &str) {
-        if let Some(n) = self.in_flight.get_mut(key) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.in_flight.remove(key);
-            }
-        }
+    pub fn new(store: Arc<dyn Store>, debits: Debits) -> Self {
+        Self { store, debits }
     }
 }
 
@@ -126,22 +39,6 @@ impl Actor for QuotaActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(16_384);
-    }
-}
-
-impl Handler<Refund> for QuotaActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Refund, _: &mut Self::Context) {
-        self.refund(msg.debit);
-    }
-}
-
-impl Handler<ReleaseSlot> for QuotaActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: ReleaseSlot, _: &mut Self::Context) {
-        self.release(&msg.key);
     }
 }
 
@@ -156,7 +53,7 @@ impl Handler<GetCosts> for QuotaActor {
                 .into_actor(self)
                 .map(|result, act, _| match result {
                     Ok(costs) => {
-                        act.costs = costs.clone();
+                        act.debits.set_costs(costs.clone());
                         Ok(costs)
                     }
                     Err(e) => {
@@ -179,7 +76,7 @@ impl Handler<SetCost> for QuotaActor {
                 .into_actor(self)
                 .map(move |result, act, _| match result {
                     Ok(()) => {
-                        act.costs.insert(msg.model, msg.cost);
+                        act.debits.set_cost(msg.model, Some(msg.cost));
                         Ok(())
                     }
                     Err(e) => {
@@ -202,7 +99,7 @@ impl Handler<DeleteCost> for QuotaActor {
                 .into_actor(self)
                 .map(move |result, act, _| match result {
                     Ok(existed) => {
-                        act.costs.remove(&msg.model);
+                        act.debits.set_cost(msg.model, None);
                         Ok(existed)
                     }
                     Err(e) => {
@@ -218,25 +115,22 @@ impl Handler<CostOf> for QuotaActor {
     type Result = ModelCost;
 
     fn handle(&mut self, msg: CostOf, _: &mut Self::Context) -> Self::Result {
-        ModelCost {
-            cost: costs::cost_of(&msg.model, &self.costs),
-            is_default: !self.costs.contains_key(&msg.model),
-        }
+        self.debits.cost_of(&msg.model)
     }
 }
 
 /// Holds a debit for the life of a request: refunded when dropped uncommitted (the client got nothing),
 /// and the key's in-flight slot released in any case.
 pub struct QuotaGuard {
-    quota: Addr<QuotaActor>,
+    debits: Debits,
     debit: Option<Debit>,
     committed: bool,
 }
 
 impl QuotaGuard {
-    pub fn new(quota: Addr<QuotaActor>, debit: Debit) -> Self {
+    pub fn new(debits: Debits, debit: Debit) -> Self {
         Self {
-            quota,
+            debits,
             debit: Some(debit),
             committed: false,
         }
@@ -252,13 +146,11 @@ impl Drop for QuotaGuard {
     fn drop(&mut self) {
         if let Some(debit) = self.debit.take() {
             if debit.holds_slot {
-                self.quota.do_send(ReleaseSlot {
-                    key: debit.key.clone(),
-                });
+                self.debits.release(&debit.key);
             }
             if !self.committed {
                 crate::observe::trace::note_refund();
-                self.quota.do_send(Refund { debit });
+                self.debits.refund(debit);
             }
         }
     }

@@ -1,0 +1,371 @@
+//! Debiting `sk-` keys on the request's own thread, with group commit.
+//!
+//! A debit is checked against its key's cached rules (read from the store on a miss) and its
+//! concurrency slot taken under one short lock, then waits for the next batch. A few batches at a time
+//! are at the store (`Store::debit_batches_in_flight`: one for the files journal, more for backends
+//! that serve connections in parallel); the debits that arrive meanwhile go together in the next one.
+//! Whoever finds room starts a batch task, and the task keeps taking the waiting debits until none
+//! are left, so a batch starts the moment the store is free and no request ever waits for a timer.
+//! The store applies a batch atomically and in order, so quota stays exact however many debits of
+//! one key share a batch, and several gateway instances sharing a store never overspend a key.
+//!
+//! Why not an actor: a keyed request used to message the quota actor on the main thread to be
+//! admitted and again to hear the verdict, and each batch's answer went through it too. The state
+//! here is a few maps touched for microseconds, so a lock is cheaper than waking another thread twice
+//! per request, and the lock is never held across an await.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::oneshot;
+
+use super::costs;
+use super::key_rules::{KeyRules, SharedRules};
+use super::messages::{Admitted, Debit, ModelCost, QuotaError};
+use crate::clock::Clock;
+use crate::store::{DebitOutcome, DebitRequest, Store, StoreError};
+
+/// Most debits in one batch; more wait for the next.
+const MAX_BATCH: usize = 1024;
+/// On a shared store, how many requests' worth of balance beyond its unanswered debits a key must
+/// have left for Google to be called before its debit is durable.
+const SHARED_MARGIN: u64 = 1000;
+
+/// The debit side of the quota: shared by the request workers and the quota actor (which keeps key
+/// administration and the cost table's store writes).
+#[derive(Clone)]
+pub struct Debits(Arc<Inner>);
+
+struct Inner {
+    store: Arc<dyn Store>,
+    clock: Clock,
+    rules: SharedRules,
+    ledger: Mutex<Ledger>,
+}
+
+/// A debit admitted and waiting for its batch.
+struct Pending {
+    request: DebitRequest,
+    /// The key has a concurrency limit and this debit took one of its slots.
+    holds_slot: bool,
+    reply: oneshot::Sender<Result<Debit, QuotaError>>,
+}
+
+#[derive(Default)]
+struct Ledger {
+    /// Configured costs (model → cost); defaults apply to everything else.
+    costs: BTreeMap<String, u64>,
+    /// Requests of each key with a concurrency limit admitted and not yet ended (a failed debit
+    /// ends its request).
+    in_flight: HashMap<String, u32>,
+    /// Debits of each key admitted and not yet answered by the store.
+    unsettled: HashMap<String, u32>,
+    /// Debits waiting for the next batch.
+    pending: Vec<Pending>,
+    /// Batch tasks running; at most `store.debit_batches_in_flight()`.
+    batches_at_store: usize,
+}
+
+impl Debits {
+    pub fn new(store: Arc<dyn Store>, clock: Clock, costs: BTreeMap<String, u64>) -> Self {
+        Self(Arc::new(Inner {
+            store,
+            clock,
+            rules: SharedRules::default(),
+            ledger: Mutex::new(Ledger {
+                costs,
+                ..Ledger::default()
+            }),
+        }))
+    }
+
+    /// The rules cache, for checking keys without a lookup (`auth::caller_check`).
+    pub fn rules(&self) -> SharedRules {
+        self.0.rules.clone()
+    }
+
+    fn ledger(&self) -> MutexGuard<'_, Ledger> {
+        // Every update leaves the maps consistent, so a holder that panicked left nothing half done.
+        self.0.ledger.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The rules of `key`: cached, or read from the store and cached.
+    pub async fn rules_of(&self, key: &str) -> Result<Arc<KeyRules>, QuotaError> {
+        let (cached, epoch) = {
+            let rules = self.0.rules.lock();
+            (rules.fresh(key), rules.epoch())
+        };
+        if let Some(rules) = cached {
+            return Ok(rules);
+        }
+        match self.0.store.get_key(key).await {
+            Ok(Some(record)) => Ok(self.0.rules.lock().remember(&record, epoch)),
+            Ok(None) => Err(QuotaError::UnknownKey),
+            Err(e) => {
+                log::error!("API key lookup failed: {e}");
+                Err(QuotaError::Storage)
+            }
+        }
+    }
+
+    /// Does the key exist, is it unexpired, and (when `model` is given) may it use that model?
+    pub async fn check(&self, key: &str, model: Option<&str>) -> Result<(), QuotaError> {
+        let rules = self.rules_of(key).await?;
+        rules.check(model, self.0.clock.now())
+    }
+
+    /// Takes the cost of one request to `model` (the name as requested) from `key`: answered at once
+    /// with the admission (rules, model and concurrency checked, slot taken), and through
+    /// [`Admitted::durable`] once the store has applied the debit or refused it.
+    pub async fn admit(&self, key: &str, model: &str) -> Result<Admitted, QuotaError> {
+        let rules = self.rules_of(key).await?;
+        let room = self.0.store.debit_batches_in_flight().max(1);
+        let (reply, durable) = oneshot::channel();
+        let (overlap, start) = {
+            let mut ledger = self.ledger();
+            let (request, holds_slot, overlap) =
+                self.admit_locked(&mut ledger, key, model, &rules)?;
+            ledger.pending.push(Pending {
+                request,
+                holds_slot,
+                reply,
+            });
+            let start = ledger.batches_at_store < room;
+            if start {
+                ledger.batches_at_store += 1;
+            }
+            (overlap, start)
+        };
+        if start {
+            self.start_batches();
+        }
+        Ok(Admitted { overlap, durable })
+    }
+
+    /// Checks expiry, model and concurrency, and takes a concurrency slot if the key is limited;
+    /// the balance is the store's to check. Answers the debit, whether it holds a slot, and
+    /// whether Google may be called before it is durable (see [`Admitted::overlap`]).
+    fn admit_locked(
+        &self,
+        ledger: &mut Ledger,
+        key: &str,
+        model: &str,
+        rules: &KeyRules,
+    ) -> Result<(DebitRequest, bool, bool), QuotaError> {
+        let now = self.0.clock.now();
+        rules.check(Some(model), now)?;
+        // Only a limited key counts its requests: for the others nothing needs telling when a
+        // request ends.
+        let holds_slot = rules.max_concurrent.is_some();
+        if let Some(max) = rules.max_concurrent {
+            let in_flight = ledger.in_flight.entry(key.to_string()).or_default();
+            if *in_flight >= max {
+                if *in_flight == 0 {
+                    ledger.in_flight.remove(key);
+                }
+                return Err(QuotaError::TooManyConcurrent(max));
+            }
+            *in_flight += 1;
+        }
+        let cost = costs::cost_of(model, &ledger.costs);
+        // Every debit of the key not yet answered by the store may still take from the balance
+        // last seen (the answered ones are in it): it must cover them all, this one included.
+        let unsettled = ledger.unsettled.entry(key.to_string()).or_default();
+        *unsettled += 1;
+        // On a shared store other instances spend the key too, unseen until the next answer:
+        // the last SHARED_MARGIN requests' worth of a key wait for their debit, so instances
+        // together never call Google for a request the key cannot pay unless they spend that
+        // much of it within one batch's round trip.
+        let margin = if self.0.store.is_shared() {
+            SHARED_MARGIN
+        } else {
+            0
+        };
+        let needed = cost.saturating_mul(u64::from(*unsettled) + margin);
+        let overlap = self.0.rules.lock().balance_covers(key, needed);
+        let request = DebitRequest {
+            api_key: key.to_string(),
+            model: model.to_string(),
+            cost,
+            now,
+        };
+        Ok((request, holds_slot, overlap))
+    }
+
+    /// Runs batches on this thread's runtime until no debit waits; the caller counted it in
+    /// `batches_at_store`.
+    fn start_batches(&self) {
+        let this = self.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move { this.run_batches().await });
+            }
+            Err(_) => {
+                // Only reachable outside a runtime, where nothing could await the verdicts anyway:
+                // the waiting debits fail rather than wait forever.
+                log::error!("quota debits have no runtime to run on");
+                let pending = {
+                    let mut ledger = this.ledger();
+                    ledger.batches_at_store = ledger.batches_at_store.saturating_sub(1);
+                    std::mem::take(&mut ledger.pending)
+                };
+                for p in pending {
+                    let outcome = Err(StoreError::Unavailable("no runtime".into()));
+                    let result = this.settle(p.request, outcome, p.holds_slot);
+                    let _ = p.reply.send(result);
+                }
+            }
+        }
+    }
+
+    async fn run_batches(self) {
+        loop {
+            let batch: Vec<Pending> = {
+                let mut ledger = self.ledger();
+                if ledger.pending.is_empty() {
+                    ledger.batches_at_store = ledger.batches_at_store.saturating_sub(1);
+                    return;
+                }
+                let count = ledger.pending.len().min(MAX_BATCH);
+                ledger.pending.drain(..count).collect()
+            };
+            let (requests, replies): (Vec<DebitRequest>, Vec<_>) = batch
+                .into_iter()
+                .map(|p| (p.request, (p.reply, p.holds_slot)))
+                .unzip();
+            let outcomes = self.0.store.debit_keys(&requests).await;
+            let mut outcomes = outcomes.into_iter();
+            for (request, (reply, holds_slot)) in requests.into_iter().zip(replies) {
+                let outcome = outcomes.next().unwrap_or_else(|| {
+                    Err(StoreError::Backend("debit batch answered short".into()))
+                });
+                let result = self.settle(request, outcome, holds_slot);
+                if let Err(Ok(debit)) = reply.send(result) {
+                    // The caller left while its debit was at the store: it gets nothing.
+                    if debit.holds_slot {
+                        self.release(&debit.key);
+                    }
+                    self.refund(debit);
+                }
+            }
+        }
+    }
+
+    /// Turns one store outcome into the caller's answer; a refused debit frees its slot.
+    fn settle(
+        &self,
+        request: DebitRequest,
+        outcome: Result<DebitOutcome, StoreError>,
+        holds_slot: bool,
+    ) -> Result<Debit, QuotaError> {
+        let mut ledger = self.ledger();
+        if let Some(n) = ledger.unsettled.get_mut(&request.api_key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                ledger.unsettled.remove(&request.api_key);
+            }
+        }
+        let cost = request.cost;
+        let result = match outcome {
+            Ok(DebitOutcome::Debited {
+                used_quota,
+                total_quota,
+            }) => {
+                let remaining = total_quota.saturating_sub(used_quota);
+                self.0.rules.lock().saw_balance(&request.api_key, remaining);
+                return Ok(Debit {
+                    key: request.api_key,
+                    model: request.model,
+                    cost,
+                    remaining,
+                    holds_slot,
+                });
+            }
+            Ok(DebitOutcome::Exhausted {
+                used_quota,
+                total_quota,
+            }) => {
+                let remaining = total_quota.saturating_sub(used_quota);
+                self.0.rules.lock().saw_balance(&request.api_key, remaining);
+                Err(QuotaError::Exhausted {
+                    used: used_quota,
+                    total: total_quota,
+                    cost,
+                })
+            }
+            Ok(DebitOutcome::Expired) => Err(QuotaError::Expired),
+            Ok(DebitOutcome::NotFound) => {
+                // Deleted, perhaps by another instance: its rules must not outlive it here.
+                self.0.rules.lock().forget(&request.api_key);
+                Err(QuotaError::UnknownKey)
+            }
+            Err(e) => {
+                log::error!("quota debit failed: {e}");
+                Err(QuotaError::Storage)
+            }
+        };
+        if holds_slot {
+            release_in(&mut ledger, &request.api_key);
+        }
+        result
+    }
+
+    /// Ends one request of `key`: frees its concurrency slot.
+    pub fn release(&self, key: &str) {
+        release_in(&mut self.ledger(), key);
+    }
+
+    /// Gives `debit` back, detached: a refund changes only the store and never holds up debits.
+    pub fn refund(&self, debit: Debit) {
+        let store = self.0.store.clone();
+        let refund = async move {
+            if let Err(e) = store.refund_key(&debit.key, &debit.model, debit.cost).await {
+                log::error!("quota refund failed: {e}");
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(refund);
+            }
+            Err(_) => log::error!("quota refund dropped: no runtime to run it on"),
+        }
+    }
+
+    /// A deleted key: its in-flight count and cached rules go with it.
+    pub fn forget_key(&self, key: &str) {
+        self.ledger().in_flight.remove(key);
+        self.0.rules.lock().forget(key);
+    }
+
+    /// The cost a request to `model` would have now.
+    pub fn cost_of(&self, model: &str) -> ModelCost {
+        let ledger = self.ledger();
+        ModelCost {
+            cost: costs::cost_of(model, &ledger.costs),
+            is_default: !ledger.costs.contains_key(model),
+        }
+    }
+
+    /// Replaces the cost table (read fresh from the store).
+    pub fn set_costs(&self, costs: BTreeMap<String, u64>) {
+        self.ledger().costs = costs;
+    }
+
+    /// Configures (`Some`) or removes (`None`) the cost of `model`.
+    pub fn set_cost(&self, model: String, cost: Option<u64>) {
+        let mut ledger = self.ledger();
+        match cost {
+            Some(cost) => ledger.costs.insert(model, cost),
+            None => ledger.costs.remove(&model),
+        };
+    }
+}
+
+fn release_in(ledger: &mut Ledger, key: &str) {
+    if let Some(n) = ledger.in_flight.get_mut(key) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            ledger.in_flight.remove(key);
+        }
+    }
+}
