@@ -10,7 +10,8 @@
 //! | Records | Writer | How |
 //! |---|---|---|
 //! | credentials (`put_credential`, `delete_credential`) | `StorageActor` | `SaveCredential` (coalesced), `SaveCredentialNow` (a refreshed token, awaited before the refresh lease is released), `DeleteCredential` |
-//! | API keys (`insert_key`, `delete_key`, `debit_keys`, `refund_key`) | `QuotaActor` | `CreateKey`, `DeleteKey`, `DebitQuota` (group-committed), `Refund` |
+//! | API keys (`insert_key`, `delete_key`) | `QuotaActor` | `CreateKey`, `DeleteKey` |
+//! | key balances (`debit_keys`, `refund_key`) | `Debits` (on the request workers) | `admit` (group-committed batches), `refund` |
 //! | model costs | `QuotaActor` | `SetCost`, `DeleteCost` |
 //! | panel-saved config (`save_config`) | `ConfigActor` | `SaveConfig` |
 //!
