@@ -129,19 +129,12 @@ pub trait Store: Send + Sync {
         cost: u64,
         now: i64,
     ) -> Result<DebitOutcome, StoreError>;
-    /// How many debit batches may be at the store at once. A backend that serves each connection on its
-    /// own (PostgreSQL, Redis) overlaps one batch's commit with the next one's round trip, and the
-    /// database merges their log flushes; a store that applies batches one after another on one
-    /// writer (files) gains nothing from a second batch but a second fsync. Batches in flight
-    /// together may be applied in either order: each is still exact, only which debit of a key
-    /// at its very end is refused can differ.
-    fn debit_batches_in_flight(&self) -> usize {
-        1
-    }
     /// Several debits in one round trip (group commit): each exactly as [`Store::debit_key`], applied
     /// in the order given, so several debits of one key see each other. One result per request, in
     /// order. Backends answer the whole batch with one script, statement or journal fsync; this
-    /// default (used by MongoDB) debits one after another.
+    /// default (used by MongoDB) debits one after another. Batches may be at the store at once (one
+    /// per request worker) and be applied in either order: each is still exact, only which debit of
+    /// a key at its very end is refused can differ.
     async fn debit_keys(&self, requests: &[DebitRequest]) -> Vec<Result<DebitOutcome, StoreError>> {
         let mut outcomes = Vec::with_capacity(requests.len());
         for r in requests {

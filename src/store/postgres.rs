@@ -546,10 +546,6 @@ impl Store for PostgresStore {
         "postgres"
     }
 
-    fn debit_batches_in_flight(&self) -> usize {
-        3
-    }
-
     fn is_shared(&self) -> bool {
         true
     }

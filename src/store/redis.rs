@@ -291,10 +291,6 @@ impl Store for RedisStore {
         "redis"
     }
 
-    fn debit_batches_in_flight(&self) -> usize {
-        2
-    }
-
     fn is_shared(&self) -> bool {
         true
     }

@@ -1,11 +1,15 @@
 //! Debiting `sk-` keys on the request's own thread, with group commit.
 //!
 //! A debit is checked against its key's cached rules (read from the store on a miss) and its
-//! concurrency slot taken under one short lock, then waits for the next batch. A few batches at a time
-//! are at the store (`Store::debit_batches_in_flight`: one for the files journal, more for backends
-//! that serve connections in parallel); the debits that arrive meanwhile go together in the next one.
-//! Whoever finds room starts a batch task, and the task keeps taking the waiting debits until none
-//! are left, so a batch starts the moment the store is free and no request ever waits for a timer.
+//! concurrency slot taken under one short lock, then waits for the next batch of its thread. Each
+//! request worker has its own queue and at most one batch of its own at the store; the debits that
+//! arrive meanwhile go together in the next one. The first debit to find its thread's queue idle
+//! starts a batch task there, and the task keeps taking the waiting debits until none are left, so a
+//! batch starts the moment the store is free and no request ever waits for a timer. A queue per
+//! thread keeps the store's answer on the thread whose requests wait for it: one wake-up per batch
+//! crosses threads, not one per request. (With two workers, two batches may be at the store at once:
+//! the files journal merges them into one fsync when they meet, the databases serve them on two
+//! connections.)
 //! The store applies a batch atomically and in order, so quota stays exact however many debits of
 //! one key share a batch, and several gateway instances sharing a store never overspend a key.
 //!
@@ -14,7 +18,9 @@
 //! here is a few maps touched for microseconds, so a lock is cheaper than waking another thread twice
 //! per request, and the lock is never held across an await.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::oneshot;
@@ -37,6 +43,9 @@ const SHARED_MARGIN: u64 = 1000;
 pub struct Debits(Arc<Inner>);
 
 struct Inner {
+    /// Tells this instance's queues apart from another's on the same thread (tests run several
+    /// gateways in one process).
+    id: u64,
     store: Arc<dyn Store>,
     clock: Clock,
     rules: SharedRules,
@@ -48,6 +57,8 @@ struct Pending {
     request: DebitRequest,
     /// The key has a concurrency limit and this debit took one of its slots.
     holds_slot: bool,
+    /// Google is called before this debit is durable (see [`Admitted::overlap`]).
+    overlap: bool,
     reply: oneshot::Sender<Result<Debit, QuotaError>>,
 }
 
@@ -60,15 +71,40 @@ struct Ledger {
     in_flight: HashMap<String, u32>,
     /// Debits of each key admitted and not yet answered by the store.
     unsettled: HashMap<String, u32>,
-    /// Debits waiting for the next batch.
+    /// Of those, the ones admitted with `overlap`: Google was promised their balance.
+    overlapped: HashMap<String, u32>,
+    /// Debits of a key admitted without `overlap` while some of its overlapped ones are unanswered:
+    /// they go to a queue once those are answered (see [`Debits::admit`]).
+    parked: HashMap<String, Vec<Pending>>,
+}
+
+/// One thread's debits waiting for their batch, and whether its batch task runs.
+#[derive(Default)]
+struct Queue {
     pending: Vec<Pending>,
-    /// Batch tasks running; at most `store.debit_batches_in_flight()`.
-    batches_at_store: usize,
+    running: bool,
+}
+
+type SharedQueue = Arc<Mutex<Queue>>;
+
+/// Sources of `Inner::id`.
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// This thread's queue of each `Debits` instance (one in a running gateway). The task that
+    /// serves a queue holds it, so a task polled on another thread still serves the right one.
+    static QUEUES: RefCell<HashMap<u64, SharedQueue>> = RefCell::new(HashMap::new());
+}
+
+fn lock_queue(queue: &SharedQueue) -> MutexGuard<'_, Queue> {
+    // Every update of a queue is a push, a drain or a flag: nothing is left half done.
+    queue.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Debits {
     pub fn new(store: Arc<dyn Store>, clock: Clock, costs: BTreeMap<String, u64>) -> Self {
         Self(Arc::new(Inner {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             store,
             clock,
             rules: SharedRules::default(),
@@ -119,27 +155,55 @@ impl Debits {
     /// [`Admitted::durable`] once the store has applied the debit or refused it.
     pub async fn admit(&self, key: &str, model: &str) -> Result<Admitted, QuotaError> {
         let rules = self.rules_of(key).await?;
-        let room = self.0.store.debit_batches_in_flight().max(1);
         let (reply, durable) = oneshot::channel();
-        let (overlap, start) = {
+        let pending = {
             let mut ledger = self.ledger();
             let (request, holds_slot, overlap) =
                 self.admit_locked(&mut ledger, key, model, &rules)?;
-            ledger.pending.push(Pending {
+            let pending = Pending {
                 request,
                 holds_slot,
+                overlap,
                 reply,
-            });
-            let start = ledger.batches_at_store < room;
-            if start {
-                ledger.batches_at_store += 1;
+            };
+            // An overlapped debit was promised the balance it saw, which counted every debit of the
+            // key admitted before it; debits admitted after it are not counted, so none of them may
+            // reach the store first. The threads' queues do not keep order between them, so a
+            // debit admitted without overlap waits, parked, until the key has no overlapped debit
+            // unanswered. (An overlapped debit admitted later counted every unanswered one, parked
+            // or not: it may go in any order.)
+            if overlap {
+                *ledger.overlapped.entry(key.to_string()).or_default() += 1;
+                Some(pending)
+            } else if ledger.overlapped.contains_key(key) {
+                ledger
+                    .parked
+                    .entry(key.to_string())
+                    .or_default()
+                    .push(pending);
+                None
+            } else {
+                Some(pending)
             }
-            (overlap, start)
         };
-        if start {
-            self.start_batches();
+        let overlap = pending.as_ref().is_some_and(|p| p.overlap);
+        if let Some(pending) = pending {
+            self.enqueue(vec![pending]);
         }
         Ok(Admitted { overlap, durable })
+    }
+
+    /// Puts debits on this thread's queue and starts its batch task unless it runs.
+    fn enqueue(&self, debits: Vec<Pending>) {
+        let queue = self.queue();
+        let start = {
+            let mut waiting = lock_queue(&queue);
+            waiting.pending.extend(debits);
+            !std::mem::replace(&mut waiting.running, true)
+        };
+        if start {
+            self.start_batches(queue);
+        }
     }
 
     /// Checks expiry, model and concurrency, and takes a concurrency slot if the key is limited;
@@ -192,54 +256,63 @@ impl Debits {
         Ok((request, holds_slot, overlap))
     }
 
-    /// Runs batches on this thread's runtime until no debit waits; the caller counted it in
-    /// `batches_at_store`.
-    fn start_batches(&self) {
+    /// This thread's queue.
+    fn queue(&self) -> SharedQueue {
+        QUEUES.with(|queues| queues.borrow_mut().entry(self.0.id).or_default().clone())
+    }
+
+    /// Runs `queue`'s batches on this thread's runtime until no debit waits; the caller marked it
+    /// running.
+    fn start_batches(&self, queue: SharedQueue) {
         let this = self.clone();
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                runtime.spawn(async move { this.run_batches().await });
+                runtime.spawn(async move { this.run_batches(queue).await });
             }
             Err(_) => {
                 // Only reachable outside a runtime, where nothing could await the verdicts anyway:
                 // the waiting debits fail rather than wait forever.
                 log::error!("quota debits have no runtime to run on");
-                let pending = {
-                    let mut ledger = this.ledger();
-                    ledger.batches_at_store = ledger.batches_at_store.saturating_sub(1);
-                    std::mem::take(&mut ledger.pending)
+                let mut pending = {
+                    let mut waiting = lock_queue(&queue);
+                    waiting.running = false;
+                    std::mem::take(&mut waiting.pending)
                 };
-                for p in pending {
+                while let Some(p) = pending.pop() {
                     let outcome = Err(StoreError::Unavailable("no runtime".into()));
-                    let result = this.settle(p.request, outcome, p.holds_slot);
+                    let (result, unparked) =
+                        this.settle(p.request, outcome, p.holds_slot, p.overlap);
+                    pending.extend(unparked);
                     let _ = p.reply.send(result);
                 }
             }
         }
     }
 
-    async fn run_batches(self) {
+    async fn run_batches(self, queue: SharedQueue) {
         loop {
             let batch: Vec<Pending> = {
-                let mut ledger = self.ledger();
-                if ledger.pending.is_empty() {
-                    ledger.batches_at_store = ledger.batches_at_store.saturating_sub(1);
+                let mut waiting = lock_queue(&queue);
+                if waiting.pending.is_empty() {
+                    waiting.running = false;
                     return;
                 }
-                let count = ledger.pending.len().min(MAX_BATCH);
-                ledger.pending.drain(..count).collect()
+                let count = waiting.pending.len().min(MAX_BATCH);
+                waiting.pending.drain(..count).collect()
             };
             let (requests, replies): (Vec<DebitRequest>, Vec<_>) = batch
                 .into_iter()
-                .map(|p| (p.request, (p.reply, p.holds_slot)))
+                .map(|p| (p.request, (p.reply, p.holds_slot, p.overlap)))
                 .unzip();
             let outcomes = self.0.store.debit_keys(&requests).await;
             let mut outcomes = outcomes.into_iter();
-            for (request, (reply, holds_slot)) in requests.into_iter().zip(replies) {
+            let mut unparked = Vec::new();
+            for (request, (reply, holds_slot, overlap)) in requests.into_iter().zip(replies) {
                 let outcome = outcomes.next().unwrap_or_else(|| {
                     Err(StoreError::Backend("debit batch answered short".into()))
                 });
-                let result = self.settle(request, outcome, holds_slot);
+                let (result, released) = self.settle(request, outcome, holds_slot, overlap);
+                unparked.extend(released);
                 if let Err(Ok(debit)) = reply.send(result) {
                     // The caller left while its debit was at the store: it gets nothing.
                     if debit.holds_slot {
@@ -248,23 +321,40 @@ impl Debits {
                     self.refund(debit);
                 }
             }
+            if !unparked.is_empty() {
+                lock_queue(&queue).pending.extend(unparked);
+            }
         }
     }
 
-    /// Turns one store outcome into the caller's answer; a refused debit frees its slot.
+    /// Turns one store outcome into the caller's answer, with the debits of its key that may go to
+    /// the store now; a refused debit frees its slot.
     fn settle(
         &self,
         request: DebitRequest,
         outcome: Result<DebitOutcome, StoreError>,
         holds_slot: bool,
-    ) -> Result<Debit, QuotaError> {
+        overlap: bool,
+    ) -> (Result<Debit, QuotaError>, Vec<Pending>) {
         let mut ledger = self.ledger();
-        if let Some(n) = ledger.unsettled.get_mut(&request.api_key) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                ledger.unsettled.remove(&request.api_key);
-            }
+        count_down(&mut ledger.unsettled, &request.api_key);
+        let mut unparked = Vec::new();
+        if overlap && count_down(&mut ledger.overlapped, &request.api_key) {
+            unparked = ledger.parked.remove(&request.api_key).unwrap_or_default();
         }
+        (
+            self.settle_locked(&mut ledger, request, outcome, holds_slot),
+            unparked,
+        )
+    }
+
+    fn settle_locked(
+        &self,
+        ledger: &mut Ledger,
+        request: DebitRequest,
+        outcome: Result<DebitOutcome, StoreError>,
+        holds_slot: bool,
+    ) -> Result<Debit, QuotaError> {
         let cost = request.cost;
         let result = match outcome {
             Ok(DebitOutcome::Debited {
@@ -305,7 +395,7 @@ impl Debits {
             }
         };
         if holds_slot {
-            release_in(&mut ledger, &request.api_key);
+            release_in(ledger, &request.api_key);
         }
         result
     }
@@ -359,6 +449,19 @@ impl Debits {
             None => ledger.costs.remove(&model),
         };
     }
+}
+
+/// Takes one from `key`'s count; answers whether it reached zero (and was removed).
+fn count_down(counts: &mut HashMap<String, u32>, key: &str) -> bool {
+    let Some(n) = counts.get_mut(key) else {
+        return false;
+    };
+    *n = n.saturating_sub(1);
+    if *n == 0 {
+        counts.remove(key);
+        return true;
+    }
+    false
 }
 
 fn release_in(ledger: &mut Ledger, key: &str) {

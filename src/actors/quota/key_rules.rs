@@ -95,10 +95,13 @@ impl RulesCache {
         })
     }
 
-    /// Notes the balance a debit of `key` left (or found) in the store.
+    /// Notes the balance a debit of `key` left (or found) in the store. The lower figure stands: two
+    /// batches at the store at once may answer in either order, and the later answer of the earlier
+    /// batch must not raise the balance back above what the other one already showed. (A refund
+    /// raises the real balance unseen; the rules are read again within [`RULES_TTL`].)
     pub fn saw_balance(&mut self, key: &str, balance: u64) {
         if let Some(entry) = self.entries.get_mut(key) {
-            entry.balance = balance;
+            entry.balance = entry.balance.min(balance);
         }
     }
 
@@ -205,6 +208,11 @@ mod tests {
         cache.saw_balance("sk-a", 3);
         assert!(cache.balance_covers("sk-a", 3));
         assert!(!cache.balance_covers("sk-a", 4));
+        cache.saw_balance("sk-a", 7);
+        assert!(
+            !cache.balance_covers("sk-a", 4),
+            "an answer that arrives late never raises the balance"
+        );
         cache.saw_balance("sk-b", 100);
         assert!(
             !cache.balance_covers("sk-b", 1),
