@@ -115,7 +115,7 @@ impl Debits {
         }))
     }
 
-    /// The rules cache, for checking keys without a lookup (`auth::caller_check`).
+    /// The rules cache, for the key administration that fills and empties it (`key_admin`).
     pub fn rules(&self) -> SharedRules {
         self.0.rules.clone()
     }
@@ -188,17 +188,17 @@ impl Debits {
         };
         let overlap = pending.as_ref().is_some_and(|p| p.overlap);
         if let Some(pending) = pending {
-            self.enqueue(vec![pending]);
+            self.enqueue(pending);
         }
         Ok(Admitted { overlap, durable })
     }
 
-    /// Puts debits on this thread's queue and starts its batch task unless it runs.
-    fn enqueue(&self, debits: Vec<Pending>) {
+    /// Puts a debit on this thread's queue and starts its batch task unless it runs.
+    fn enqueue(&self, debit: Pending) {
         let queue = self.queue();
         let start = {
             let mut waiting = lock_queue(&queue);
-            waiting.pending.extend(debits);
+            waiting.pending.push(debit);
             !std::mem::replace(&mut waiting.running, true)
         };
         if start {
@@ -360,33 +360,41 @@ impl Debits {
         holds_slot: bool,
     ) -> Result<Debit, QuotaError> {
         let cost = request.cost;
+        if let Ok(
+            DebitOutcome::Debited {
+                used_quota,
+                total_quota,
+            }
+            | DebitOutcome::Exhausted {
+                used_quota,
+                total_quota,
+            },
+        ) = &outcome
+        {
+            let remaining = total_quota.saturating_sub(*used_quota);
+            self.0.rules.lock().saw_balance(&request.api_key, remaining);
+        }
         let result = match outcome {
             Ok(DebitOutcome::Debited {
                 used_quota,
                 total_quota,
             }) => {
-                let remaining = total_quota.saturating_sub(used_quota);
-                self.0.rules.lock().saw_balance(&request.api_key, remaining);
                 return Ok(Debit {
                     key: request.api_key,
                     model: request.model,
                     cost,
-                    remaining,
+                    remaining: total_quota.saturating_sub(used_quota),
                     holds_slot,
                 });
             }
             Ok(DebitOutcome::Exhausted {
                 used_quota,
                 total_quota,
-            }) => {
-                let remaining = total_quota.saturating_sub(used_quota);
-                self.0.rules.lock().saw_balance(&request.api_key, remaining);
-                Err(QuotaError::Exhausted {
-                    used: used_quota,
-                    total: total_quota,
-                    cost,
-                })
-            }
+            }) => Err(QuotaError::Exhausted {
+                used: used_quota,
+                total: total_quota,
+                cost,
+            }),
             Ok(DebitOutcome::Expired) => Err(QuotaError::Expired),
             Ok(DebitOutcome::NotFound) => {
                 // Deleted, perhaps by another instance: its rules must not outlive it here.
@@ -399,14 +407,14 @@ impl Debits {
             }
         };
         if holds_slot {
-            release_in(ledger, &request.api_key);
+            count_down(&mut ledger.in_flight, &request.api_key);
         }
         result
     }
 
     /// Ends one request of `key`: frees its concurrency slot.
     pub fn release(&self, key: &str) {
-        release_in(&mut self.ledger(), key);
+        count_down(&mut self.ledger().in_flight, key);
     }
 
     /// Gives `debit` back, detached: a refund changes only the store and never holds up debits.
@@ -466,13 +474,4 @@ fn count_down(counts: &mut HashMap<String, u32>, key: &str) -> bool {
         return true;
     }
     false
-}
-
-fn release_in(ledger: &mut Ledger, key: &str) {
-    if let Some(n) = ledger.in_flight.get_mut(key) {
-        *n = n.saturating_sub(1);
-        if *n == 0 {
-            ledger.in_flight.remove(key);
-        }
-    }
 }
