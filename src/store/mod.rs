@@ -26,6 +26,7 @@
 //! Reads are free for everyone (routes list keys and credentials straight from the store).
 
 pub mod file;
+pub mod insight;
 pub mod migrate;
 pub mod model;
 pub mod mongo;
@@ -39,6 +40,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 pub use file::{FileStore, FileStoreOptions};
+pub use insight::{CreditBalance, CredentialInsight, ModelInfo, QuotaBucket};
 pub use migrate::{migrate, MigrationReport};
 pub use model::{
     ApiKeyRecord, CooldownRecord, CredentialKind, CredentialRecord, CredentialState, DebitOutcome,
