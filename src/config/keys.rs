@@ -22,6 +22,8 @@ pub enum Kind {
     OptStr,
     IntList,
     StrList,
+    /// One of a fixed set of words.
+    OneOf(&'static [&'static str]),
 }
 
 /// One configuration key.
@@ -380,6 +382,54 @@ pub static KEYS: &[KeyDef] = &[
         "Upper bound of a 429 cooldown.",
     ),
     def(
+        "quota_refresh_seconds",
+        "QUOTA_REFRESH_SECONDS",
+        Kind::Int { min: 0, max: 86_400 },
+        true,
+        || json!(300),
+        "Seconds between quota fetches (retrieveUserQuota) per Code Assist credential; 0: only at start, after a 429 and on demand.",
+    ),
+    def(
+        "rotation_policy",
+        "ROTATION_POLICY",
+        Kind::OneOf(&["round_robin", "most_remaining", "earliest_reset", "fill_first"]),
+        true,
+        || json!("round_robin"),
+        "Which credential serves next, within the kind order: round_robin, most_remaining, earliest_reset or fill_first.",
+    ),
+    def(
+        "credits_overage",
+        "CREDITS_OVERAGE",
+        Kind::OneOf(&["never", "always"]),
+        true,
+        || json!("never"),
+        "Spend Google One AI credits once the free quota is out: never or always.",
+    ),
+    def(
+        "credits_models",
+        "CREDITS_MODELS",
+        Kind::StrList,
+        true,
+        || json!([]),
+        "Models whose requests may spend credits (empty: all).",
+    ),
+    def(
+        "model_refresh_seconds",
+        "MODEL_REFRESH_SECONDS",
+        Kind::Int { min: 0, max: 604_800 },
+        true,
+        || json!(3600),
+        "Seconds between model-list fetches per credential; 0 turns the live catalogue off.",
+    ),
+    def(
+        "model_aliases",
+        "MODEL_ALIASES",
+        Kind::StrList,
+        true,
+        || json!(["code_assist:gemini-3.5-flash=gemini-3-flash"]),
+        "Model ids Google knows by another name: `[kind:]asked=sent`.",
+    ),
+    def(
         "rate_limit_backoff_seconds",
         "RATE_LIMIT_BACKOFF_SECONDS",
         Kind::Int { min: 1, max: 60 },
@@ -638,6 +688,7 @@ pub fn parse_env(def: &KeyDef, raw: &str) -> Result<Value, String> {
             .map(|n| json!(n))
             .map_err(|_| format!("{}: expected a number, got {raw:?}", def.env)),
         Kind::Str | Kind::Secret => Ok(json!(raw)),
+        Kind::OneOf(words) => one_of(def.env, words, raw),
         Kind::OptStr => Ok(if raw.is_empty() {
             Value::Null
         } else {
@@ -693,6 +744,7 @@ pub fn validate(def: &KeyDef, value: &Value) -> Result<Value, String> {
             Ok(value.clone())
         }
         (Kind::IntList | Kind::StrList, Value::String(s)) => parse_env(def, s),
+        (Kind::OneOf(words), Value::String(s)) => one_of(key, words, s),
         _ => Err(format!("{key}: {}", expected(def.kind))),
     }
 }
@@ -706,6 +758,20 @@ fn expected(kind: Kind) -> &'static str {
         Kind::OptStr => "expected a string",
         Kind::IntList => "expected a list of integers",
         Kind::StrList => "expected a list of strings",
+        Kind::OneOf(_) => "expected one of the listed words",
+    }
+}
+
+/// `raw` when it is one of `words` (case and surrounding blanks ignored).
+fn one_of(name: &str, words: &[&str], raw: &str) -> Result<Value, String> {
+    let word = raw.trim().to_ascii_lowercase();
+    if words.contains(&word.as_str()) {
+        Ok(json!(word))
+    } else {
+        Err(format!(
+            "{name}: expected one of {}, got {raw:?}",
+            words.join(", ")
+        ))
     }
 }
 

@@ -35,6 +35,30 @@ pub enum ConfigError {
 }
 
 /// The effective configuration, typed. Field names are the config keys.
+/// `ROTATION_POLICY`: how rotation orders the credentials of one kind rank.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RotationPolicy {
+    /// The cursor moves every `CALLS_PER_ROTATION` calls.
+    #[default]
+    RoundRobin,
+    /// The highest remaining fraction for the requested model first.
+    MostRemaining,
+    /// Among those with quota left, the bucket that resets soonest first.
+    EarliestReset,
+    /// One credential until it is limited.
+    FillFirst,
+}
+
+/// `CREDITS_OVERAGE`: whether Code Assist requests may spend Google One AI credits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CreditsOverage {
+    #[default]
+    Never,
+    Always,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
     pub host: String,
@@ -75,6 +99,12 @@ pub struct Settings {
     pub auto_ban: bool,
     pub auto_ban_error_codes: Vec<u16>,
     pub cooldown_max_seconds: i64,
+    pub quota_refresh_seconds: u64,
+    pub rotation_policy: RotationPolicy,
+    pub credits_overage: CreditsOverage,
+    pub credits_models: Vec<String>,
+    pub model_refresh_seconds: u64,
+    pub model_aliases: Vec<String>,
     pub rate_limit_backoff_seconds: i64,
     pub anti_truncation_max_attempts: u32,
     pub compatibility_mode: bool,

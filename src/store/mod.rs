@@ -40,7 +40,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 pub use file::{FileStore, FileStoreOptions};
-pub use insight::{CreditBalance, CredentialInsight, ModelInfo, QuotaBucket};
+pub use insight::{CredentialInsight, CreditBalance, ModelInfo, QuotaBucket};
 pub use migrate::{migrate, MigrationReport};
 pub use model::{
     ApiKeyRecord, CooldownRecord, CredentialKind, CredentialRecord, CredentialState, DebitOutcome,

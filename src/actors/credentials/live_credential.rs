@@ -17,9 +17,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use actix::Recipient;
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 
 use super::messages::{CredentialStatus, WakeCredential};
+use crate::store::CredentialInsight;
 
 /// Where a dormant credential asks to be started: the supervisor, shared by every credential.
 pub type Waker = Arc<Recipient<WakeCredential>>;
@@ -41,6 +42,9 @@ type Tally = Vec<(Box<str>, u64)>;
 #[derive(Default)]
 pub struct LiveCredential {
     status: ArcSwap<CredentialStatus>,
+    /// What Google last told about the credential (quota, credits, models), published by the
+    /// credential scout; `None` until something was fetched or read from the store.
+    insight: ArcSwapOption<CredentialInsight>,
     tally: Mutex<Tally>,
     fold_pending: AtomicBool,
     /// No actor runs for this credential yet; messages to its address wait in its mailbox.
@@ -97,6 +101,16 @@ impl LiveCredential {
     /// Publishes a new status (the credential's actor only).
     pub fn publish(&self, status: CredentialStatus) {
         self.status.store(Arc::new(status));
+    }
+
+    /// The credential's quota, credits and models as last fetched, if ever.
+    pub fn insight(&self) -> Option<Arc<CredentialInsight>> {
+        self.insight.load_full()
+    }
+
+    /// Publishes a new insight (the credential scout only).
+    pub fn publish_insight(&self, insight: Arc<CredentialInsight>) {
+        self.insight.store(Some(insight));
     }
 
     /// Counts one successful call to `base_model`, or says it must be reported as a message.
