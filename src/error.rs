@@ -31,6 +31,8 @@ pub enum ErrorKind {
     Forbidden,
     /// 404
     NotFound,
+    /// 404: no credential of the pool serves the requested model.
+    ModelNotFound,
     /// 405
     MethodNotAllowed,
     /// 408: the client took too long to send the request.
@@ -117,6 +119,14 @@ impl ErrorKind {
                 "permission_error",
             ),
             Self::NotFound => row(404, "not_found_error", Num, "NOT_FOUND", "not_found_error"),
+            // OpenAI's own answer for a model it does not have.
+            Self::ModelNotFound => row(
+                404,
+                "invalid_request_error",
+                Text("model_not_found"),
+                "NOT_FOUND",
+                "not_found_error",
+            ),
             Self::MethodNotAllowed => row(
                 405,
                 "invalid_request_error",
@@ -432,6 +442,21 @@ mod tests {
                 (500, "api_error"),
                 (503, "overloaded_error"),
             ]
+        );
+    }
+
+    #[test]
+    fn an_unserved_model_is_a_404_in_every_style() {
+        let e = ApiError::new(ErrorKind::ModelNotFound, "no such model");
+        assert_eq!(e.status().as_u16(), 404);
+        assert_eq!(
+            e.render(ErrorStyle::OpenAi)["error"]["code"],
+            "model_not_found"
+        );
+        assert_eq!(e.render(ErrorStyle::Google)["error"]["status"], "NOT_FOUND");
+        assert_eq!(
+            e.render(ErrorStyle::Anthropic)["error"]["type"],
+            "not_found_error"
         );
     }
 

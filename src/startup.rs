@@ -12,6 +12,7 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 
 use crate::actors::config_actor::ConfigActor;
+use crate::actors::credentials::catalogue::CatalogueView;
 use crate::actors::credentials::CredentialSupervisor;
 use crate::actors::log_broadcaster::LogBroadcaster;
 use crate::actors::oauth_flows::OAuthFlows;
@@ -188,6 +189,7 @@ impl Application {
             settings: shared,
             supervisor,
             fleet,
+            catalogue: Arc::new(CatalogueView::default()),
             storage,
             logs,
             store,
@@ -220,6 +222,12 @@ impl Application {
             let message = loaded.get("message").and_then(serde_json::Value::as_str);
             log::info!("{}", message.unwrap_or_default());
         }
+        // The first catalogue; later membership and settings changes rebuild it when a list is read.
+        state.catalogue.rebuild(
+            &state.fleet.snapshot(),
+            &state.settings.current(),
+            state.clock.now(),
+        );
         let addr = format!("{}:{}", settings.host, settings.port);
         let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
             addr: addr.clone(),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use actix::Addr;
 
 use crate::actors::config_actor::ConfigActor;
+use crate::actors::credentials::catalogue::CatalogueView;
 use crate::actors::credentials::{CredentialSupervisor, FleetView};
 use crate::actors::log_broadcaster::LogBroadcaster;
 use crate::actors::oauth_flows::OAuthFlows;
@@ -27,6 +28,9 @@ pub struct AppState {
     /// The credential fleet as the supervisor publishes it: workers choose credentials from it without
     /// a message.
     pub fleet: Arc<FleetView>,
+    /// The models the pool serves, rebuilt once per change from the credentials' model lists; every
+    /// model list and the request shaping read it.
+    pub catalogue: Arc<CatalogueView>,
     pub storage: Addr<StorageActor>,
     pub logs: Addr<LogBroadcaster>,
     pub store: Arc<dyn Store>,

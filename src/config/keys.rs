@@ -477,16 +477,8 @@ pub static KEYS: &[KeyDef] = &[
         "BASE_MODELS",
         Kind::StrList,
         true,
-        || {
-            json!([
-                "gemini-2.5-pro",
-                "gemini-2.5-flash",
-                "gemini-2.5-flash-lite",
-                "gemini-3-pro-preview",
-                "gemini-3-flash-preview"
-            ])
-        },
-        "Base models listed by /v1/models.",
+        || json!([]),
+        "Models listed and served by every credential, beyond the live catalogue and the built-in list.",
     ),
     def(
         "anthropic_model_map",

@@ -21,9 +21,6 @@ use super::openai_request::InlineImage;
 use super::openai_tools::ToolNames;
 use super::{ConvertError, ConvertOptions};
 
-/// Gemini's largest `maxOutputTokens`; Claude Code asks for up to 128000.
-const MAX_OUTPUT_TOKENS: i64 = 65_536;
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessagesRequest {
     /// Parsed from the mapped name: `spec.requested` is the Gemini name keys are charged for.
@@ -68,10 +65,8 @@ pub fn anthropic_to_gemini(
         Some(value) => positive_integer(value, "max_tokens")?,
     };
     let mut generation = Map::new();
-    generation.insert(
-        "maxOutputTokens".into(),
-        json!(max_tokens.min(MAX_OUTPUT_TOKENS)),
-    );
+    // Sent as asked; the route lowers it to the model's limit, which only the catalogue knows.
+    generation.insert("maxOutputTokens".into(), json!(max_tokens));
     if let Some(t) = number_in(obj, "temperature", 0.0, 1.0)? {
         generation.insert("temperature".into(), t);
     }

@@ -79,7 +79,7 @@ fn claude_code_shape_is_understood() {
     );
     assert_eq!(
         gemini["generationConfig"],
-        json!({"maxOutputTokens": 65536, "thinkingConfig": {"thinkingBudget": 8192, "includeThoughts": false}})
+        json!({"maxOutputTokens": 128000, "thinkingConfig": {"thinkingBudget": 8192, "includeThoughts": false}})
     );
     assert_eq!(
         gemini["tools"][0]["functionDeclarations"]

@@ -32,6 +32,7 @@ pub mod openai_request;
 pub mod openai_response;
 pub mod openai_tool_turns;
 pub mod openai_tools;
+pub mod output_limit;
 pub mod responses_content;
 pub mod responses_dialect;
 pub mod responses_header;

@@ -4,15 +4,6 @@
 
 use super::ConvertError;
 
-/// Base models listed by the model endpoints when the configuration names none.
-pub const DEFAULT_BASE_MODELS: &[&str] = &[
-    "gemini-2.5-pro",
-    "gemini-2.5-flash",
-    "gemini-2.5-flash-lite",
-    "gemini-3-pro-preview",
-    "gemini-3-flash-preview",
-];
-
 /// Answer a streaming request with one non-streaming upstream call cut into chunks.
 pub const FAKE_STREAM_PREFIX: &str = "假流式/";
 /// Stream, and continue the answer when it ends without the completion marker.
@@ -539,7 +530,16 @@ mod tests {
 
     #[test]
     fn catalogue_lists_only_family_suffixes() {
-        let bases: Vec<String> = DEFAULT_BASE_MODELS.iter().map(|s| s.to_string()).collect();
+        let bases: Vec<String> = [
+            "gemini-2.5-pro",
+            "gemini-2.5-flash",
+            "gemini-2.5-flash-lite",
+            "gemini-3-pro-preview",
+            "gemini-3-flash-preview",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let names = model_catalogue(&bases);
         // 2.5: 8 thinking variants, Gemini 3 flash: 5, Gemini 3 pro: 3; each × 2 search × 3 prefixes.
         assert_eq!(names.len(), (3 * 8 + 5 + 3) * 6);

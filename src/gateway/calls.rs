@@ -7,8 +7,10 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde_json::Value;
 
+use super::capabilities;
 use super::dispatch::{with_retries, DispatchError};
 use super::upstream_events::UpstreamEvents;
+use crate::config::Settings;
 use crate::convert::session_key::SessionKey;
 use crate::state::{AppState, UpstreamClient};
 use crate::upstream::{kind, UpstreamError};
@@ -34,24 +36,49 @@ pub async fn generate(
 ) -> Result<Value, DispatchError> {
     let settings = state.settings.current();
     let timeout = Duration::from_secs(settings.upstream_timeout);
+    let request = &*capabilities::shape(state, base_model, request);
     let (response, _) = with_retries(state, base_model, session, |lease| {
         let client = client.0.clone();
         let settings = settings.clone();
         async move {
-            kind::generate(
-                &client,
-                &settings,
-                lease.upstream(),
-                base_model,
-                request,
-                timeout,
-            )
-            .await
+            let cred = lease.upstream();
+            let answer =
+                kind::generate(&client, &settings, cred, base_model, request, timeout).await;
+            match answer {
+                Err(e) => match capabilities::thinking_retry(state, base_model, request, &e) {
+                    Some(retry) => {
+                        kind::generate(&client, &settings, cred, base_model, &retry, timeout).await
+                    }
+                    None => Err(e),
+                },
+                ok => ok,
+            }
         }
     })
     .await?;
     crate::observe::trace::note_event(&response);
     Ok(response)
+}
+
+/// Opens the stream and reads its first event.
+async fn first_event(
+    client: &awc::Client,
+    settings: &Settings,
+    cred: kind::Credential<'_>,
+    base_model: &str,
+    request: &Value,
+    head_timeout: Duration,
+    idle: Duration,
+) -> Result<(Value, UpstreamEvents), UpstreamError> {
+    let resp = kind::open_stream(client, settings, cred, base_model, request, head_timeout).await?;
+    let mut events = UpstreamEvents::new(resp, idle);
+    match events.next().await {
+        Some(Ok(first)) => Ok((first, events)),
+        Some(Err(e)) => Err(e),
+        None => Err(UpstreamError::Protocol(
+            "stream ended without an event".into(),
+        )),
+    }
 }
 
 /// `streamGenerateContent` for the Gemini `request`; answers the first event and the rest of the stream.
@@ -65,26 +92,29 @@ pub async fn open_stream(
     let settings = state.settings.current();
     let head_timeout = Duration::from_secs(settings.upstream_timeout);
     let idle = Duration::from_secs(settings.stream_idle_timeout);
+    let request = &*capabilities::shape(state, base_model, request);
     let (pair, _) = with_retries(state, base_model, session, |lease| {
         let client = client.0.clone();
         let settings = settings.clone();
         async move {
-            let resp = kind::open_stream(
-                &client,
-                &settings,
-                lease.upstream(),
-                base_model,
-                request,
-                head_timeout,
-            )
-            .await?;
-            let mut events = UpstreamEvents::new(resp, idle);
-            match events.next().await {
-                Some(Ok(first)) => Ok((first, events)),
-                Some(Err(e)) => Err(e),
-                None => Err(UpstreamError::Protocol(
-                    "stream ended without an event".into(),
-                )),
+            let cred = lease.upstream();
+            let open = |request| {
+                first_event(
+                    &client,
+                    &settings,
+                    cred,
+                    base_model,
+                    request,
+                    head_timeout,
+                    idle,
+                )
+            };
+            match open(request).await {
+                Err(e) => match capabilities::thinking_retry(state, base_model, request, &e) {
+                    Some(retry) => open(&retry).await,
+                    None => Err(e),
+                },
+                ok => ok,
             }
         }
     })

@@ -23,6 +23,9 @@ pub enum DispatchError {
     NoCredential(#[from] CredentialError),
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    /// No credential serves the model; `closest` are the catalogue ids nearest to it.
+    #[error("no credential serves model {model}")]
+    ModelNotFound { model: String, closest: Vec<String> },
     /// Google's 429, relayed once no other credential could take over, with the seconds until a
     /// credential is expected to be free again.
     #[error("{error} (retry after {retry_after} s)")]
@@ -47,9 +50,12 @@ impl From<DispatchError> for ApiError {
                 )
                 .with_retry_after(wait_secs.max(1) as u64)
             }
-            // No kind in the pool serves the model: the model is not available here.
-            DispatchError::NoCredential(e @ CredentialError::NoneServes(_)) => {
-                ApiError::new(ErrorKind::NotFound, e.to_string())
+            // No credential in the pool serves the model: the model is not available here.
+            DispatchError::NoCredential(CredentialError::NoneServes(model)) => {
+                super::model_not_found::not_found(&model, &[])
+            }
+            DispatchError::ModelNotFound { model, closest } => {
+                super::model_not_found::not_found(&model, &closest)
             }
             DispatchError::NoCredential(e) => {
                 ApiError::unavailable(format!("no credential available: {e}"))
@@ -102,7 +108,10 @@ pub async fn acquire(
             session,
             settings: &settings,
         };
-        let choice = state.fleet.choose(&request, state.clock.now())?;
+        let choice = state
+            .fleet
+            .choose(&request, state.clock.now())
+            .map_err(|e| super::model_not_found::name_closest(state, e))?;
         match choice {
             Choice::Ready(lease) => return Ok(lease),
             Choice::NeedsRefresh { name, actor, live } => match actor.send(EnsureReady).await {

@@ -5,8 +5,10 @@
 
 pub mod anti_truncation_driver;
 pub mod calls;
+pub mod capabilities;
 pub mod dispatch;
 pub mod fake_driver;
+pub mod model_not_found;
 pub mod quota_gate;
 pub mod relay;
 pub mod serve;

@@ -18,14 +18,18 @@ use crate::convert::anthropic_dialect::AnthropicDialect;
 use crate::convert::anthropic_model::ModelMap;
 use crate::convert::anthropic_request::{anthropic_to_gemini, count_tokens_to_gemini};
 use crate::convert::anthropic_stream::StreamOptions;
-use crate::convert::model_name::{model_catalogue, ModelSpec};
+use crate::convert::model_name::ModelSpec;
 use crate::convert::openai_request::InlineImage;
+use crate::convert::output_limit::clamp_output_tokens;
 use crate::error::{ApiError, ErrorKind, ErrorStyle};
 use crate::gateway::calls::count_tokens as upstream_count_tokens;
 use crate::gateway::serve;
 use crate::state::{AppState, UpstreamClient};
 
 const STYLE: ErrorStyle = ErrorStyle::Anthropic;
+
+/// The output limit of a model the catalogue knows no limit for.
+const FALLBACK_MAX_OUTPUT_TOKENS: u64 = 65_536;
 
 /// The header every Anthropic SDK sends; it selects the Anthropic form of `/v1/models`.
 pub const VERSION_HEADER: &str = "anthropic-version";
@@ -52,8 +56,16 @@ pub async fn messages(
     } = Incoming::read(&state, &body, STYLE)?;
     let images = fetch_images(&client, &json, &settings).await?;
     let models = ModelMap::parse(&settings.anthropic_model_map);
-    let converted = anthropic_to_gemini(&json, &images, &convert_options(&settings), &models)
+    let mut converted = anthropic_to_gemini(&json, &images, &convert_options(&settings), &models)
         .map_err(invalid(STYLE))?;
+    // Claude clients ask for up to 128000 output tokens: lowered to the model's known limit, else to
+    // what every current Gemini model writes.
+    let limit = state
+        .catalogue
+        .snapshot()
+        .output_limit(&converted.spec.base)
+        .unwrap_or(FALLBACK_MAX_OUTPUT_TOKENS);
+    clamp_output_tokens(&mut converted.gemini, limit);
     let dialect = AnthropicDialect::new(
         &converted.client_model,
         StreamOptions {
@@ -116,11 +128,8 @@ fn model_entry(id: &str) -> Value {
 }
 
 /// `GET /v1/models` for Anthropic clients: the same catalogue in Anthropic's list shape.
-pub fn models_list(settings: &Settings) -> Value {
-    let data: Vec<Value> = model_catalogue(&settings.base_models)
-        .iter()
-        .map(|id| model_entry(id))
-        .collect();
+pub fn models_list(names: &[String]) -> Value {
+    let data: Vec<Value> = names.iter().map(|id| model_entry(id)).collect();
     let first = data.first().and_then(|m| m.get("id")).cloned();
     let last = data.last().and_then(|m| m.get("id")).cloned();
     json!({"data": data, "has_more": false, "first_id": first, "last_id": last})

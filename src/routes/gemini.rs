@@ -7,7 +7,7 @@ use percent_encoding::percent_decode_str;
 
 use super::body::parse_json;
 use super::guarded_body::GuardedBody;
-use super::models::gemini_model_entry;
+use super::models::{current_catalogue, gemini_model_entry};
 use crate::auth::authenticate_api;
 use crate::auth::caller_check::{authorize_api, verify_caller};
 use crate::convert::gemini_dialect::GeminiDialect;
@@ -17,6 +17,7 @@ use crate::convert::session_key::{SessionKey, SessionParts};
 use crate::convert::ConvertOptions;
 use crate::error::{ApiError, ErrorKind, ErrorStyle};
 use crate::gateway::calls::count_tokens;
+use crate::gateway::model_not_found::not_found;
 use crate::gateway::{serve, session_header, ModelCall};
 use crate::state::{AppState, UpstreamClient};
 
@@ -61,7 +62,15 @@ pub async fn model_info(
                 .with_style(STYLE),
         );
     }
-    Ok(HttpResponse::Ok().json(gemini_model_entry(&model)))
+    let catalogue = current_catalogue(&state);
+    let base = ModelSpec::parse(&model)
+        .map(|spec| spec.base)
+        .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
+    if !catalogue.may_serve(&base) {
+        let closest = catalogue.closest(&base);
+        return Err(not_found(&base, &closest).with_style(STYLE));
+    }
+    Ok(HttpResponse::Ok().json(gemini_model_entry(&model, &catalogue)))
 }
 
 pub async fn model_method(

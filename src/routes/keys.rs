@@ -251,10 +251,10 @@ pub async fn get_costs(
         .await
         .map_err(ApiError::mailbox("the quota service"))?
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    let settings = state.settings.current();
+    let ids = super::models::current_catalogue(&state).ids();
     Ok(HttpResponse::Ok().json(json!({
         "default_cost": DEFAULT_COST,
-        "model_costs": effective_table(&settings.base_models, &configured),
+        "model_costs": effective_table(&ids, &configured),
         "configured": configured,
         "anti_truncation_multiplier": 2,
     })))

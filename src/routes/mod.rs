@@ -15,6 +15,7 @@ pub mod kind_creds;
 pub mod logs;
 pub mod metrics;
 mod model_call;
+pub mod model_catalogue;
 pub mod models;
 pub mod oauth;
 pub mod oauth_access;
@@ -141,7 +142,11 @@ fn configure_creds(cfg: &mut web::ServiceConfig) {
             "/usage/update-limits",
             web::post().to(usage::update_limits),
         ))
-        .service(one("/usage/reset", web::post().to(usage::reset)));
+        .service(one("/usage/reset", web::post().to(usage::reset)))
+        .service(one(
+            "/models/catalogue",
+            web::get().to(model_catalogue::get),
+        ));
     cfg.service(one("/auth/start", web::post().to(oauth::start)))
         .service(one("/auth/callback", web::post().to(oauth::callback)))
         .service(one(

@@ -93,6 +93,11 @@ static ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/panel-requests.js"),
     ),
     (
+        "panel-models.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/panel-models.js"),
+    ),
+    (
         "panel-logs.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../static/panel-logs.js"),

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::code_assist::{self, StreamResponse};
 use super::gemini_api::{self, Auth};
+use super::model_alias::sent_model;
 use super::vertex::{self, Target};
 use super::UpstreamError;
 use crate::config::Settings;
@@ -143,6 +144,7 @@ pub async fn generate(
     request: &Value,
     timeout: Duration,
 ) -> Result<Value, UpstreamError> {
+    let model = sent_model(&settings.model_aliases, cred.kind, model);
     let resp = match route(settings, &cred, model, "generateContent") {
         Route::Bare { url, auth } => {
             let request = request_for(cred.kind, request);
@@ -169,6 +171,7 @@ pub async fn open_stream(
     request: &Value,
     head_timeout: Duration,
 ) -> Result<StreamResponse, UpstreamError> {
+    let model = sent_model(&settings.model_aliases, cred.kind, model);
     match route(settings, &cred, model, "streamGenerateContent") {
         Route::Bare { url, auth } => {
             let url = format!("{url}?alt=sse");
@@ -192,7 +195,8 @@ pub async fn count_tokens(
     body: &Value,
     timeout: Duration,
 ) -> Result<Value, UpstreamError> {
-    match route(settings, &cred, model, "countTokens") {
+    let sent = sent_model(&settings.model_aliases, cred.kind, model);
+    match route(settings, &cred, sent, "countTokens") {
         Route::Bare { url, auth } => {
             let contents = body
                 .pointer("/request/contents")
@@ -200,6 +204,14 @@ pub async fn count_tokens(
                 .unwrap_or_else(|| json!([]));
             let bare_body = json!({ "contents": contents });
             gemini_api::post_json(client, &url, auth, &bare_body, timeout).await
+        }
+        Route::CodeAssist { endpoint, token } if sent != model => {
+            // The routes name the asked model inside the body; Code Assist must see the sent one.
+            let mut aliased = body.clone();
+            if let Some(slot) = aliased.pointer_mut("/request/model") {
+                *slot = json!(format!("models/{sent}"));
+            }
+            code_assist::count_tokens(client, endpoint, token, &aliased, timeout).await
         }
         Route::CodeAssist { endpoint, token } => {
             code_assist::count_tokens(client, endpoint, token, body, timeout).await

@@ -7,6 +7,7 @@ pub mod gemini_api;
 pub mod google_error;
 pub mod image_fetch;
 pub mod kind;
+pub mod model_alias;
 pub mod oauth;
 pub mod onboarding;
 mod proxy_tunnel;

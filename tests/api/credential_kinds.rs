@@ -330,9 +330,12 @@ async fn a_model_only_one_kind_serves_goes_to_that_kind() {
     }
     let answer = app.chat(ask("gemini-1.0-ultra")).await;
     assert_eq!(answer.status, 404, "{}", answer.text());
-    assert!(answer
-        .text()
-        .contains("no loaded credential serves model gemini-1.0-ultra"));
+    assert_eq!(answer.json()["error"]["code"], "model_not_found");
+    assert!(
+        answer.text().contains("`gemini-1.0-ultra`"),
+        "{}",
+        answer.text()
+    );
 }
 
 #[actix_rt::test]

@@ -20,6 +20,7 @@ mod gemini_native;
 mod key_batches;
 mod keys;
 mod management;
+mod model_catalogue;
 mod observe;
 mod onboarding;
 mod panel_auth;

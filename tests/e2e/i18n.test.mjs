@@ -101,6 +101,7 @@ const PANEL_TABS = [
   ['oauth', '#oauth-start'],
   ['config', '#cfg-calls_per_rotation'],
   ['usage', '#usage-body tr[data-filename="alpha.json"]'],
+  ['models', '#models-body tr[data-id="gemini-2.5-pro"]'],
   ['requests', '#req-body tr[data-id]'],
   ['logs', '#log-status[data-state="on"]'],
 ];

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use actix::Addr;
 
+use super::catalogue;
 use super::credential_actor::CredentialActor;
 use super::kind_select;
 use super::live_credential::LiveCredential;
@@ -67,7 +68,7 @@ pub struct Rotation {
 
 /// Whether the credential may serve this request at all (ready or not).
 fn usable(
-    name: &Arc<str>,
+    slot: &Slot,
     s: &CredentialStatus,
     req: &ChoiceRequest<'_>,
     now: i64,
@@ -82,8 +83,14 @@ fn usable(
         && !s.broken
         && !cooling
         && preview_ok
-        && !req.exclude.contains(name)
+        && !req.exclude.contains(&slot.name)
         && serving.kind(s.kind)
+        && catalogue::lists(
+            s.kind,
+            slot.live.insight().as_deref(),
+            req.base_model,
+            req.settings,
+        )
 }
 
 /// The slot as a choice: a lease when its token and project are ready, otherwise a refresh to ask for.
@@ -110,7 +117,7 @@ fn as_choice(slot: &Slot, s: &CredentialStatus, now: i64) -> Choice {
 pub fn bound(slot: &Slot, req: &ChoiceRequest<'_>, now: i64) -> Option<Choice> {
     let status = slot.live.status();
     let serving = kind_select::Serving::of(req.settings, req.base_model);
-    usable(&slot.name, &status, req, now, serving).then(|| as_choice(slot, &status, now))
+    usable(slot, &status, req, now, serving).then(|| as_choice(slot, &status, now))
 }
 
 /// The next credential in rotation, moving the cursor as `CALLS_PER_ROTATION` says.
@@ -146,7 +153,7 @@ pub fn rotate(
         if ranks.len() > 1 && rank_of.kind(status.kind) != rank {
             continue;
         }
-        if !usable(&slot.name, &status, req, now, serving) {
+        if !usable(slot, &status, req, now, serving) {
             continue;
         }
         let choice = as_choice(slot, &status, now);
@@ -173,11 +180,18 @@ pub fn explain(slots: &[Slot], req: &ChoiceRequest<'_>, now: i64) -> CredentialE
     if slots.is_empty() {
         return CredentialError::NoneLoaded;
     }
-    let statuses: Vec<_> = slots.iter().map(|slot| slot.live.status()).collect();
+    let statuses: Vec<_> = slots
+        .iter()
+        .map(|slot| slot.live.status())
+        .zip(slots.iter().map(|slot| slot.live.insight()))
+        .collect();
     let serving: Vec<&CredentialStatus> = statuses
         .iter()
-        .map(|s| &***s)
-        .filter(|s| kind_select::serves(s.kind, req.settings, req.base_model))
+        .filter(|(s, insight)| {
+            kind_select::serves(s.kind, req.settings, req.base_model)
+                && catalogue::lists(s.kind, insight.as_deref(), req.base_model, req.settings)
+        })
+        .map(|(s, _)| &***s)
         .collect();
     if serving.is_empty() {
         return CredentialError::NoneServes(req.base_model.to_string());

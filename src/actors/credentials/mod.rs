@@ -2,6 +2,7 @@
 //! choice request workers make from what they publish (`fleet_view`, `choice`, `live_credential`).
 
 pub mod affinity;
+pub mod catalogue;
 pub mod choice;
 pub mod cooldown;
 pub mod credential_actor;

@@ -1,0 +1,86 @@
+//! The panel's view of the model catalogue: `GET /models/catalogue` — each model, where it comes from,
+//! which credentials and kinds serve it, its limits, what it taught about thinking levels, its
+//! `MODEL_ALIASES`, its cost for `sk-` keys, when it was first seen and its quota left.
+
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Map, Value};
+
+use super::models::current_catalogue;
+use crate::actors::credentials::catalogue::CatalogueModel;
+use crate::actors::quota::costs::cost_of;
+use crate::actors::quota::messages::GetCosts;
+use crate::auth::panel::PanelSession;
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::CredentialKind;
+use crate::upstream::model_alias::sent_model;
+
+/// The model's alias target per kind, for the kinds whose `MODEL_ALIASES` entry renames it.
+fn aliases(settings: &Settings, id: &str) -> Map<String, Value> {
+    CredentialKind::ALL
+        .into_iter()
+        .filter_map(|kind| {
+            let sent = sent_model(&settings.model_aliases, kind, id);
+            (sent != id).then(|| (kind.as_str().to_string(), json!(sent)))
+        })
+        .collect()
+}
+
+fn entry(
+    state: &AppState,
+    settings: &Settings,
+    model: &CatalogueModel,
+    costs: &std::collections::BTreeMap<String, u64>,
+) -> Value {
+    let thinking_level = state.catalogue.thinking_levels(&model.id).map(|learned| {
+        let substitutes: Map<String, Value> = learned
+            .substitutes
+            .iter()
+            .map(|(from, to)| {
+                (
+                    json!(from).as_str().unwrap_or_default().to_string(),
+                    json!(to),
+                )
+            })
+            .collect();
+        json!({"supported": learned.supported, "substitutes": substitutes})
+    });
+    json!({
+        "id": model.id,
+        "source": model.source,
+        "kinds": model.kinds,
+        "credentials": model.credentials.iter().map(|n| n.as_ref()).collect::<Vec<&str>>(),
+        "credential_count": model.credential_count,
+        "input_token_limit": model.input_token_limit,
+        "output_token_limit": model.output_token_limit,
+        "thinking": model.thinking,
+        "thinking_level": thinking_level,
+        "aliases": aliases(settings, &model.id),
+        "cost": cost_of(&model.id, costs),
+        "first_seen": model.first_seen,
+        "quota": model.quota,
+    })
+}
+
+/// The body of `GET /models/catalogue` (and of a refresh, which answers the same shape).
+pub async fn catalogue_body(state: &AppState) -> Result<Value, ApiError> {
+    let costs = state
+        .quota
+        .send(GetCosts)
+        .await
+        .map_err(ApiError::mailbox("the quota service"))?
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let settings = state.settings.current();
+    let catalogue = current_catalogue(state);
+    let models: Vec<Value> = catalogue
+        .models()
+        .iter()
+        .map(|model| entry(state, &settings, model, &costs))
+        .collect();
+    Ok(json!({"models": models, "refresh_seconds": settings.model_refresh_seconds}))
+}
+
+pub async fn get(_: PanelSession, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(catalogue_body(&state).await?))
+}
