@@ -327,7 +327,7 @@
     'models.colFirstSeen': '首次出现',
     'models.sourceLive': '来自谷歌',
     'models.sourceFallback': '内置列表',
-    'models.sourceBase': 'BASE_MODELS',
+    'models.sourceBase': 'BASE_MODELS 配置',
     'models.credCount': '{n} 个凭证',
     'models.credMore': '另有 {n} 个',
     'models.thinks': '会思考',

@@ -8,7 +8,11 @@
   const COLUMNS = 9;
   let stale = true;
 
-  const SOURCES = { live: 'models.sourceLive', fallback: 'models.sourceFallback', base_models: 'models.sourceBase' };
+  function sourceLabel(source) {
+    if (source === 'live') return t('models.sourceLive');
+    if (source === 'base_models') return t('models.sourceBase');
+    return t('models.sourceFallback');
+  }
 
   const KINDS = { code_assist: 'credKind.codeAssist', gemini_api_key: 'credKind.geminiApiKey', vertex: 'credKind.vertex' };
 
@@ -45,14 +49,18 @@
         parts.push(h('div', { class: 'small' }, t('models.levelSubstitute', { from, to })));
       }
     }
-    return parts.length ? parts : dash();
+    return parts;
   }
 
   function aliases(m) {
     const entries = Object.entries(m.aliases || {});
-    if (!entries.length) return dash();
     return entries.map(([kind, target]) => h('div', { class: 'small' },
       kindLabel(kind) + ' \u2192 ', h('code', { class: 'wrap-any' }, target)));
+  }
+
+  function thinkingAndAliases(m) {
+    const parts = thinking(m).concat(aliases(m));
+    return parts.length ? parts : dash();
   }
 
   function quota(q) {
@@ -66,11 +74,11 @@
   function row(m) {
     return h('tr', { dataset: { id: m.id } },
       h('td', { 'data-label': t('models.colModel') }, h('code', { class: 'wrap-any' }, m.id)),
-      h('td', { 'data-label': t('models.colSource') }, h('span', { class: 'badge' + (m.source === 'live' ? ' ok' : '') }, t(SOURCES[m.source] || 'models.sourceFallback'))),
+      h('td', { 'data-label': t('models.colSource') }, h('span', { class: 'badge' + (m.source === 'live' ? ' ok' : '') }, sourceLabel(m.source))),
       h('td', { 'data-label': t('models.colKinds') }, (m.kinds || []).length ? m.kinds.map((k) => h('div', null, kindLabel(k))) : dash()),
       h('td', { 'data-label': t('models.colCredentials') }, credentials(m)),
       h('td', { 'data-label': t('models.colLimits'), class: 'num' }, limits(m)),
-      h('td', { 'data-label': t('models.colThinking') }, thinking(m), h('div', null, aliases(m))),
+      h('td', { 'data-label': t('models.colThinking') }, thinkingAndAliases(m)),
       h('td', { 'data-label': t('models.colCost'), class: 'num' }, formatNumber(m.cost)),
       h('td', { 'data-label': t('models.colQuota') }, quota(m.quota)),
       h('td', { 'data-label': t('models.colFirstSeen') }, formatTime(m.first_seen)));
