@@ -241,16 +241,23 @@ pub async fn query_key(
     })))
 }
 
-pub async fn get_costs(
-    _: PanelSession,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let configured = state
+/// The model costs configured in the panel (models not named cost their family's default).
+pub(super) async fn configured_costs(
+    state: &AppState,
+) -> Result<std::collections::BTreeMap<String, u64>, ApiError> {
+    state
         .quota
         .send(GetCosts)
         .await
         .map_err(ApiError::mailbox("the quota service"))?
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+pub async fn get_costs(
+    _: PanelSession,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let configured = configured_costs(&state).await?;
     let ids = super::models::current_catalogue(&state).ids();
     Ok(HttpResponse::Ok().json(json!({
         "default_cost": DEFAULT_COST,

@@ -8,7 +8,6 @@ use serde_json::{json, Map, Value};
 use super::models::current_catalogue;
 use crate::actors::credentials::catalogue::CatalogueModel;
 use crate::actors::quota::costs::cost_of;
-use crate::actors::quota::messages::GetCosts;
 use crate::auth::panel::PanelSession;
 use crate::config::Settings;
 use crate::error::ApiError;
@@ -65,12 +64,7 @@ fn entry(
 
 /// The body of `GET /models/catalogue` (and of a refresh, which answers the same shape).
 pub async fn catalogue_body(state: &AppState) -> Result<Value, ApiError> {
-    let costs = state
-        .quota
-        .send(GetCosts)
-        .await
-        .map_err(ApiError::mailbox("the quota service"))?
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let costs = super::keys::configured_costs(state).await?;
     let settings = state.settings.current();
     let catalogue = current_catalogue(state);
     let models: Vec<Value> = catalogue

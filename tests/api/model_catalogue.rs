@@ -56,6 +56,13 @@ fn publish(app: &TestApp, name: &str, insight: CredentialInsight) {
     rebuild(app);
 }
 
+/// The same model list for both credentials.
+fn publish_both(app: &TestApp, models: Vec<ModelInfo>) {
+    for name in ["p1.json", "p2.json"] {
+        publish(app, name, listing(models.clone()));
+    }
+}
+
 fn rebuild(app: &TestApp) {
     app.state.catalogue.rebuild(
         &app.state.fleet.snapshot(),
@@ -80,16 +87,10 @@ fn ask(model: &str) -> Value {
 #[actix_rt::test]
 async fn a_model_never_heard_of_is_listed_everywhere_and_served_by_every_api() {
     let app = two_credentials(&[]).await;
-    for name in ["p1.json", "p2.json"] {
-        publish(
-            &app,
-            name,
-            listing(vec![
-                model(NEW, Some(8192)),
-                model("gemini-2.5-flash", None),
-            ]),
-        );
-    }
+    publish_both(
+        &app,
+        vec![model(NEW, Some(8192)), model("gemini-2.5-flash", None)],
+    );
 
     let openai = app.get("/v1/models").await.json();
     let listed = ids(&openai, "data", "id");
@@ -164,9 +165,7 @@ async fn a_model_never_heard_of_is_listed_everywhere_and_served_by_every_api() {
 #[actix_rt::test]
 async fn a_model_nobody_lists_is_a_404_naming_the_closest_ids() {
     let app = two_credentials(&[]).await;
-    for name in ["p1.json", "p2.json"] {
-        publish(&app, name, listing(vec![model(NEW, None)]));
-    }
+    publish_both(&app, vec![model(NEW, None)]);
     let answer = app.chat(ask("gemini-9-flsh")).await;
     assert_eq!(answer.status, 404, "{}", answer.text());
     let error = &answer.json()["error"];
@@ -231,13 +230,10 @@ async fn a_model_only_one_credential_lists_goes_only_to_it() {
 #[actix_rt::test]
 async fn max_tokens_above_the_model_limit_is_clamped() {
     let app = two_credentials(&[]).await;
-    for name in ["p1.json", "p2.json"] {
-        publish(
-            &app,
-            name,
-            listing(vec![model(NEW, Some(8192)), model("gemini-9-pro", None)]),
-        );
-    }
+    publish_both(
+        &app,
+        vec![model(NEW, Some(8192)), model("gemini-9-pro", None)],
+    );
     let mut body = ask(NEW);
     body["max_tokens"] = json!(100_000);
     assert_eq!(app.chat(body).await.status, 200);
@@ -262,9 +258,7 @@ async fn max_tokens_above_the_model_limit_is_clamped() {
 #[actix_rt::test]
 async fn with_refresh_off_the_fallback_list_serves() {
     let app = two_credentials(&[("MODEL_REFRESH_SECONDS", "0"), ("BASE_MODELS", "my-extra")]).await;
-    for name in ["p1.json", "p2.json"] {
-        publish(&app, name, listing(vec![model(NEW, None)]));
-    }
+    publish_both(&app, vec![model(NEW, None)]);
     let listed = ids(&app.get("/v1/models").await.json(), "data", "id");
     for fallback in [
         "gemini-2.5-pro",
