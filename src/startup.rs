@@ -184,6 +184,14 @@ impl Application {
             RequestHistory::new(settings.request_history_size, store.clone(), traces.clone())
                 .start();
         let metrics = Arc::new(crate::observe::metrics::Metrics::new()?);
+        let scout = crate::actors::scout::CredentialScout::new(
+            fleet.clone(),
+            shared.clone(),
+            options.clock.clone(),
+            store.clone(),
+            build_client(&transport)?,
+        )
+        .start();
         let state = AppState {
             settings: shared,
             supervisor,
@@ -203,6 +211,7 @@ impl Application {
             metrics,
             history,
             traces,
+            scout,
         };
 
         let loaded = if settings.auto_load_env_creds {

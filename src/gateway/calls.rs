@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::dispatch::{with_retries, DispatchError};
 use super::upstream_events::UpstreamEvents;
+use crate::actors::scout::messages::CreditsSeen;
 use crate::convert::session_key::SessionKey;
 use crate::state::{AppState, UpstreamClient};
 use crate::upstream::{kind, UpstreamError};
@@ -34,7 +35,7 @@ pub async fn generate(
 ) -> Result<Value, DispatchError> {
     let settings = state.settings.current();
     let timeout = Duration::from_secs(settings.upstream_timeout);
-    let (response, _) = with_retries(state, base_model, session, |lease| {
+    let (answer, lease) = with_retries(state, base_model, session, request, |lease| {
         let client = client.0.clone();
         let settings = settings.clone();
         async move {
@@ -50,8 +51,14 @@ pub async fn generate(
         }
     })
     .await?;
-    crate::observe::trace::note_event(&response);
-    Ok(response)
+    if let Some(credits) = answer.credits {
+        state.scout.do_send(CreditsSeen {
+            name: lease.name,
+            credits,
+        });
+    }
+    crate::observe::trace::note_event(&answer.response);
+    Ok(answer.response)
 }
 
 /// `streamGenerateContent` for the Gemini `request`; answers the first event and the rest of the stream.
@@ -65,7 +72,7 @@ pub async fn open_stream(
     let settings = state.settings.current();
     let head_timeout = Duration::from_secs(settings.upstream_timeout);
     let idle = Duration::from_secs(settings.stream_idle_timeout);
-    let (pair, _) = with_retries(state, base_model, session, |lease| {
+    let (mut pair, lease) = with_retries(state, base_model, session, request, |lease| {
         let client = client.0.clone();
         let settings = settings.clone();
         async move {
@@ -89,6 +96,8 @@ pub async fn open_stream(
         }
     })
     .await?;
+    pair.1
+        .report_credits_to(state.scout.clone().recipient(), lease.name);
     Ok(pair)
 }
 
@@ -101,7 +110,7 @@ pub async fn count_tokens(
 ) -> Result<Value, DispatchError> {
     let settings = state.settings.current();
     let timeout = Duration::from_secs(settings.upstream_timeout.min(120));
-    let (resp, _) = with_retries(state, base_model, None, |lease| {
+    let (resp, _) = with_retries(state, base_model, None, body, |lease| {
         let client = client.0.clone();
         let settings = settings.clone();
         async move {

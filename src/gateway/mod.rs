@@ -5,6 +5,7 @@
 
 pub mod anti_truncation_driver;
 pub mod calls;
+pub mod content_refusal;
 pub mod dispatch;
 pub mod fake_driver;
 pub mod quota_gate;
