@@ -256,7 +256,7 @@ where
             // Credentials ran out mid-retry: the client learns what Google last said.
             Err(e) => {
                 if let Some(held) = suspect.take() {
-                    book_suspect(base_model, held, &mut free_at).await;
+                    last_error = Some(book_suspect(base_model, held, &mut free_at).await);
                 }
                 trace::note_error(&e.to_string());
                 let now = state.clock.now();
@@ -366,7 +366,7 @@ where
 }
 
 /// Books a held plain 429 on its credential after all (the next attempt showed it was the account's).
-async fn book_suspect(base_model: &str, held: Suspect, free_at: &mut Option<i64>) {
+async fn book_suspect(base_model: &str, held: Suspect, free_at: &mut Option<i64>) -> UpstreamError {
     let until = report_failure(&held.lease, base_model, &held.error, &held.verdict).await;
     if let Some(until) = until {
         *free_at = Some(free_at.map_or(until, |f| f.min(until)));
@@ -375,6 +375,7 @@ async fn book_suspect(base_model: &str, held: Suspect, free_at: &mut Option<i64>
         "credential {}: its 429 for {base_model} booked after the next attempt",
         held.lease.name
     );
+    held.error
 }
 
 /// Two healthy credentials refused the same request with a plain 429: the request is at fault. Neither

@@ -171,7 +171,7 @@ mod tests {
             {"name": "models/gemini-9-flash", "displayName": "Gemini 9 Flash",
              "inputTokenLimit": 1048576, "outputTokenLimit": 65536,
              "supportedGenerationMethods": ["generateContent", "countTokens"], "thinking": true},
-            {"name": "models/../../x"},
+            {"name": "models/a b"},
             {"displayName": "no name"},
         ]});
         let models = parse_page(&api);
