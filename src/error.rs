@@ -43,6 +43,9 @@ pub enum ErrorKind {
     RateLimited,
     /// 429: every credential is cooling down for this model.
     ModelCooldown,
+    /// 429: Google refused this request itself on several healthy credentials (its content, not the
+    /// accounts' quota).
+    ContentRejected,
     /// 429: the caller's key has spent its quota.
     InsufficientQuota,
     /// 500
@@ -159,6 +162,13 @@ impl ErrorKind {
                 429,
                 "rate_limit_error",
                 Text("model_cooldown"),
+                "RESOURCE_EXHAUSTED",
+                "rate_limit_error",
+            ),
+            Self::ContentRejected => row(
+                429,
+                "rate_limit_error",
+                Text("upstream_rejected_content"),
                 "RESOURCE_EXHAUSTED",
                 "rate_limit_error",
             ),

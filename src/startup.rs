@@ -74,6 +74,18 @@ impl Default for StartOptions {
     }
 }
 
+/// What the scout calls after insights changed: the catalogue is built again from them.
+fn catalogue_rebuild(
+    catalogue: Arc<CatalogueView>,
+    fleet: Arc<crate::actors::credentials::FleetView>,
+    settings: SharedSettings,
+    clock: Clock,
+) -> crate::actors::scout::OnChange {
+    std::rc::Rc::new(move || {
+        catalogue.rebuild(&fleet.snapshot(), &settings.current(), clock.now());
+    })
+}
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -185,11 +197,26 @@ impl Application {
             RequestHistory::new(settings.request_history_size, store.clone(), traces.clone())
                 .start();
         let metrics = Arc::new(crate::observe::metrics::Metrics::new()?);
+        let catalogue = Arc::new(CatalogueView::default());
+        let scout = crate::actors::scout::CredentialScout::new(
+            fleet.clone(),
+            shared.clone(),
+            options.clock.clone(),
+            store.clone(),
+            build_client(&transport)?,
+        )
+        .on_change(catalogue_rebuild(
+            catalogue.clone(),
+            fleet.clone(),
+            shared.clone(),
+            options.clock.clone(),
+        ))
+        .start();
         let state = AppState {
             settings: shared,
             supervisor,
             fleet,
-            catalogue: Arc::new(CatalogueView::default()),
+            catalogue,
             storage,
             logs,
             store,
@@ -205,6 +232,7 @@ impl Application {
             metrics,
             history,
             traces,
+            scout,
         };
 
         let loaded = if settings.auto_load_env_creds {
@@ -222,7 +250,8 @@ impl Application {
             let message = loaded.get("message").and_then(serde_json::Value::as_str);
             log::info!("{}", message.unwrap_or_default());
         }
-        // The first catalogue; later membership and settings changes rebuild it when a list is read.
+        // The first catalogue; the scout rebuilds it after each fetch, and a list that finds the
+        // membership or the settings changed rebuilds it first.
         state.catalogue.rebuild(
             &state.fleet.snapshot(),
             &state.settings.current(),

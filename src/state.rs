@@ -14,6 +14,7 @@ use crate::actors::quota::debits::Debits;
 use crate::actors::quota::QuotaActor;
 use crate::actors::request_history::{RequestHistory, TraceInbox};
 use crate::actors::response_store::ResponseStore;
+use crate::actors::scout::CredentialScout;
 use crate::actors::sessions::SessionGuard;
 use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub history: Addr<RequestHistory>,
     /// Where finished requests leave their traces for `history`.
     pub traces: Arc<TraceInbox>,
+    /// Fetches each credential's quota, credits and models.
+    pub scout: Addr<CredentialScout>,
 }
 
 /// One awc client per worker thread, built in the `HttpServer::new` factory.

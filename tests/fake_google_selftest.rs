@@ -5,7 +5,9 @@ mod fake_google;
 
 use std::time::{Duration, Instant};
 
-use fake_google::{FakeGoogle, LoadCodeAssist, Reply, TokenReply, SEND_TIME_MARK};
+use fake_google::{
+    quota_bucket, FakeGoogle, FakeGoogleOptions, LoadCodeAssist, Reply, TokenReply, SEND_TIME_MARK,
+};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -700,4 +702,614 @@ async fn resource_manager_and_service_usage() {
 
     fake.clear_requests();
     assert!(fake.requests().is_empty());
+}
+
+// ---- quota, credits, model lists and refusals ------------------------------------------------
+
+async fn start_controlled() -> FakeGoogle {
+    FakeGoogle::start_with(FakeGoogleOptions {
+        control: true,
+        ..FakeGoogleOptions::default()
+    })
+    .await
+    .expect("fake Google with its control routes")
+}
+
+async fn control(fake: &FakeGoogle, route: &str, body: &Value) -> (u16, Value) {
+    post_json(fake, &format!("/__fake/{route}"), None, body).await
+}
+
+async fn post_with_key(fake: &FakeGoogle, path: &str, key: &str, body: &Value) -> (u16, Value) {
+    let mut response = client()
+        .post(format!("{}{path}", fake.url()))
+        .insert_header(("x-goog-api-key", key))
+        .send_json(body)
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    let bytes = response.body().limit(1 << 20).await.expect("body");
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// How a model-list call authenticates.
+#[derive(Clone, Copy)]
+enum Auth<'a> {
+    Nothing,
+    Bearer(&'a str),
+    Key(&'a str),
+}
+
+async fn get_listing(fake: &FakeGoogle, path: &str, auth: Auth<'_>) -> (u16, Value) {
+    let mut request = client().get(format!("{}{path}", fake.url()));
+    match auth {
+        Auth::Nothing => {}
+        Auth::Bearer(token) => request = request.bearer_auth(token),
+        Auth::Key(key) => request = request.insert_header(("x-goog-api-key", key)),
+    }
+    let mut response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let body = response
+        .json::<Value>()
+        .limit(1 << 20)
+        .await
+        .expect("json body");
+    (status, body)
+}
+
+/// Follows `nextPageToken` to the end: the size of each page and every listed `name`.
+async fn every_page(
+    fake: &FakeGoogle,
+    path: &str,
+    field: &str,
+    page_size: Option<usize>,
+    auth: Auth<'_>,
+) -> (Vec<usize>, Vec<String>) {
+    let mut sizes = Vec::new();
+    let mut names = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut query: Vec<String> = page_size
+            .map(|n| format!("pageSize={n}"))
+            .into_iter()
+            .collect();
+        if let Some(token) = &token {
+            query.push(format!("pageToken={token}"));
+        }
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let url = format!("{path}{separator}{}", query.join("&"));
+        let (status, body) = get_listing(fake, &url, auth).await;
+        assert_eq!(status, 200, "{body}");
+        let listed = body[field].as_array().expect("listed models");
+        sizes.push(listed.len());
+        names.extend(
+            listed
+                .iter()
+                .map(|m| m["name"].as_str().expect("name").to_owned()),
+        );
+        match body.get("nextPageToken").and_then(Value::as_str) {
+            Some(next) => token = Some(next.to_owned()),
+            None => return (sizes, names),
+        }
+        assert!(sizes.len() < 10, "paging never ends: {sizes:?}");
+    }
+}
+
+fn fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/tests/fixtures/google_errors/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("fixture JSON")
+}
+
+fn gemini_api_model(id: &str) -> Value {
+    json!({"name": format!("models/{id}"), "displayName": id, "inputTokenLimit": 1_048_576,
+           "outputTokenLimit": 65_536,
+           "supportedGenerationMethods": ["generateContent", "countTokens"], "thinking": true})
+}
+
+fn vertex_model(id: &str) -> Value {
+    json!({"name": format!("publishers/google/models/{id}"), "versionId": "001",
+           "launchStage": "GA"})
+}
+
+const QUOTA: &str = "/v1internal:retrieveUserQuota";
+
+#[actix_rt::test]
+async fn retrieve_user_quota_serves_scripted_buckets_and_failures() {
+    let fake = start_controlled().await;
+    let token = access_token(&fake, "rt-1").await;
+    fake.set_quota_buckets(
+        "p1",
+        vec![quota_bucket(
+            MODEL,
+            "REQUESTS",
+            120,
+            0.4,
+            "2026-12-08T07:00:00Z",
+        )],
+    );
+    let (status, body) = post_json(&fake, QUOTA, Some(&token), &json!({"project": "p1"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"buckets": [{"modelId": MODEL, "tokenType": "REQUESTS", "remainingAmount": "120",
+                            "remainingFraction": 0.4, "resetTime": "2026-12-08T07:00:00Z"}]})
+    );
+    assert_eq!(
+        fake.requests_to("retrieveUserQuota")[0].project.as_deref(),
+        Some("p1")
+    );
+    let (status, body) = post_json(&fake, QUOTA, Some(&token), &json!({"project": "p2"})).await;
+    assert_eq!((status, body), (200, json!({"buckets": []})));
+
+    fake.set_quota_failure("p1", Some(503));
+    let (status, body) = post_json(&fake, QUOTA, Some(&token), &json!({"project": "p1"})).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["error"]["code"], 503);
+    assert_eq!(body["error"]["status"], "UNAVAILABLE");
+    assert!(body["error"]["message"].is_string());
+    fake.set_quota_failure("p1", None);
+    let (status, body) = post_json(&fake, QUOTA, Some(&token), &json!({"project": "p1"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["buckets"][0]["remainingAmount"], "120");
+
+    // As strict as Google: a token it issued, and a project.
+    let (status, _) = post_json(&fake, QUOTA, None, &json!({"project": "p1"})).await;
+    assert_eq!(status, 401);
+    let (status, body) = post_json(&fake, QUOTA, Some(&token), &json!({})).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["status"], "INVALID_ARGUMENT");
+
+    // The same through the control API.
+    let bucket = json!({"modelId": "gemini-2.5-flash", "tokenType": "REQUESTS",
+                        "remainingAmount": "0", "remainingFraction": 0.0,
+                        "resetTime": "2026-12-08T07:00:00Z"});
+    let (status, _) = control(
+        &fake,
+        "quota",
+        &json!({"project": "p2", "buckets": [bucket]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, body) = post_json(&fake, QUOTA, Some(&token), &json!({"project": "p2"})).await;
+    assert_eq!(body["buckets"], json!([bucket]));
+    let (status, _) = control(
+        &fake,
+        "quota",
+        &json!({"project": "p2", "fail_status": 500}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body) = post_json(&fake, QUOTA, Some(&token), &json!({"project": "p2"})).await;
+    assert_eq!(
+        (status, &body["error"]["status"]),
+        (500, &json!("INTERNAL"))
+    );
+    control(
+        &fake,
+        "quota",
+        &json!({"project": "p2", "fail_status": null}),
+    )
+    .await;
+    let (status, _) = post_json(&fake, QUOTA, Some(&token), &json!({"project": "p2"})).await;
+    assert_eq!(status, 200);
+    for bad in [
+        json!({"project": "p2"}),
+        json!({"project": "p2", "fail_status": 200}),
+        json!({"project": "p2", "buckets": [1]}),
+    ] {
+        let (status, body) = control(&fake, "quota", &bad).await;
+        assert_eq!(status, 400, "{bad} → {body}");
+        assert!(body["error"].is_string());
+    }
+}
+
+fn with_credits(mut body: Value) -> Value {
+    body["enabled_credit_types"] = json!(["GOOGLE_ONE_AI"]);
+    body
+}
+
+async fn generate_with_credits(fake: &FakeGoogle, token: &str, project: &str) -> (u16, Value) {
+    let body = with_credits(envelope(project, "hi"));
+    post_json(fake, "/v1internal:generateContent", Some(token), &body).await
+}
+
+fn credits(amount: &str) -> Value {
+    json!([{"creditType": "GOOGLE_ONE_AI", "creditAmount": amount}])
+}
+
+#[actix_rt::test]
+async fn credits_are_reported_spent_on_quota_429s_and_run_out() {
+    let fake = start_controlled().await;
+    let token = access_token(&fake, "rt-1").await;
+    let load = "/v1internal:loadCodeAssist";
+    let generate = "/v1internal:generateContent";
+    fake.set_credits("p1", 2);
+
+    // loadCodeAssist reports the credits of the project the body names, besides the usual tiers.
+    let named = json!({"cloudaicompanionProject": "p1",
+                       "metadata": {"pluginType": "GEMINI", "duetProject": "p1"}});
+    let (status, body) = post_json(&fake, load, Some(&token), &named).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["currentTier"]["id"], "free-tier");
+    assert_eq!(body["cloudaicompanionProject"], "fake-project");
+    assert_eq!(body["paidTier"]["id"], "standard-tier");
+    assert!(body["paidTier"]["name"].is_string());
+    assert_eq!(body["paidTier"]["availableCredits"], credits("2"));
+    // A body naming no project gets the onboarded project's credits; others have no paid tier.
+    let (_, body) = post_json(&fake, load, Some(&token), &json!({"metadata": {}})).await;
+    assert!(body.get("paidTier").is_none(), "{body}");
+    fake.set_load_code_assist(LoadCodeAssist::AlreadyOnboarded {
+        project: "p1".to_owned(),
+    });
+    let (_, body) = post_json(&fake, load, Some(&token), &json!({"metadata": {}})).await;
+    assert_eq!(body["paidTier"]["availableCredits"], credits("2"));
+
+    // The project's free quota is out: only calls that may spend credits get through.
+    fake.set_default_reply(Some("p1"), Reply::resource_exhausted());
+    let (status, body) = post_json(&fake, generate, Some(&token), &envelope("p1", "hi")).await;
+    assert_eq!(status, 429);
+    assert_eq!(body, fixture("429_plain.json"));
+    assert_eq!(
+        fake.credits("p1"),
+        Some(2),
+        "no credits enabled, none spent"
+    );
+
+    let (status, body) = generate_with_credits(&fake, &token, "p1").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(event_text(&body), format!("Hello from {MODEL}"));
+    assert_eq!(body["consumedCredits"], credits("1"));
+    assert_eq!(body["remainingCredits"], credits("1"));
+    assert_eq!(fake.credits("p1"), Some(1));
+
+    let events = parse_sse(&stream_body(&fake, &token, &with_credits(envelope("p1", "hi"))).await);
+    assert_eq!(events.len(), 3);
+    let (last, earlier) = events.split_last().expect("events");
+    assert_eq!(last["consumedCredits"], credits("1"));
+    assert_eq!(last["remainingCredits"], credits("0"));
+    assert!(earlier.iter().all(|e| e.get("remainingCredits").is_none()));
+    assert_eq!(fake.credits("p1"), Some(0));
+
+    let (status, body) = generate_with_credits(&fake, &token, "p1").await;
+    assert_eq!(status, 429);
+    assert_eq!(body, fixture("429_no_credits.json"));
+
+    // A call that was going to be answered anyway also costs a credit while there are some.
+    let (status, _) = control(&fake, "credits", &json!({"project": "p2", "amount": 1})).await;
+    assert_eq!(status, 200);
+    assert_eq!(fake.credits("p2"), Some(1));
+    let (status, body) = generate_with_credits(&fake, &token, "p2").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["remainingCredits"], credits("0"));
+    let (status, body) = generate_with_credits(&fake, &token, "p2").await;
+    assert_eq!(status, 200, "free quota left, no credits needed");
+    assert!(body.get("consumedCredits").is_none());
+    let (status, _) = control(&fake, "credits", &json!({"project": "p2", "amount": -1})).await;
+    assert_eq!(status, 400);
+}
+
+#[actix_rt::test]
+async fn refused_pattern_answers_a_plain_429_on_every_api_before_scripts() {
+    let fake = start_controlled().await;
+    let token = access_token(&fake, "rt-1").await;
+    fake.add_api_key("key-1");
+    fake.enqueue("p1", Reply::text("scripted"));
+    fake.enqueue("key-1", Reply::text("scripted for the key"));
+    fake.refuse_pattern(Some("forbidden-word"));
+    let plain_429 = fixture("429_plain.json");
+
+    let refused = envelope("p1", "say the forbidden-word please");
+    for path in [
+        "/v1internal:generateContent",
+        "/v1internal:streamGenerateContent?alt=sse",
+        "/v1internal:countTokens",
+    ] {
+        let (status, body) = post_json(&fake, path, Some(&token), &refused).await;
+        assert_eq!((status, &body), (429, &plain_429), "{path}");
+    }
+    let bare = json!({"contents": [{"role": "user", "parts": [{"text": "the forbidden-word"}]}]});
+    for path in [
+        format!("/v1beta/models/{MODEL}:generateContent"),
+        format!("/v1beta/models/{MODEL}:countTokens"),
+        format!("/v1/publishers/google/models/{MODEL}:streamGenerateContent?alt=sse"),
+    ] {
+        let (status, body) = post_with_key(&fake, &path, "key-1", &bare).await;
+        assert_eq!((status, &body), (429, &plain_429), "{path}");
+    }
+    assert_eq!(fake.pending_replies("p1"), 1, "refused before the queue");
+    assert_eq!(fake.pending_replies("key-1"), 1);
+
+    let (status, body) = post_json(
+        &fake,
+        "/v1internal:generateContent",
+        Some(&token),
+        &envelope("p1", "an innocent prompt"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(event_text(&body), "scripted");
+
+    let (status, _) = control(&fake, "refuse-pattern", &json!({"pattern": null})).await;
+    assert_eq!(status, 200);
+    let path = format!("/v1beta/models/{MODEL}:generateContent");
+    let (status, body) = post_with_key(&fake, &path, "key-1", &bare).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = control(&fake, "refuse-pattern", &json!({"pattern": "innocent"})).await;
+    assert_eq!(status, 200);
+    let (status, _) = post_json(
+        &fake,
+        "/v1internal:generateContent",
+        Some(&token),
+        &envelope("p1", "an innocent prompt"),
+    )
+    .await;
+    assert_eq!(status, 429);
+}
+
+#[actix_rt::test]
+async fn gemini_api_model_list_pages_per_key() {
+    let fake = start_controlled().await;
+    fake.add_api_key("key-1");
+    fake.add_api_key("key-2");
+    let ids: Vec<String> = (1..=5).map(|i| format!("gemini-test-{i}")).collect();
+    fake.set_api_key_models("key-1", ids.iter().map(|id| gemini_api_model(id)).collect());
+
+    let (sizes, names) = every_page(
+        &fake,
+        "/v1beta/models",
+        "models",
+        Some(2),
+        Auth::Key("key-1"),
+    )
+    .await;
+    assert_eq!(sizes, [2, 2, 1]);
+    let expected: Vec<String> = ids.iter().map(|id| format!("models/{id}")).collect();
+    assert_eq!(names, expected);
+    let (_, first) = get_listing(&fake, "/v1beta/models?pageSize=2", Auth::Key("key-1")).await;
+    assert_eq!(first["models"][0], gemini_api_model("gemini-test-1"));
+
+    // 50 a page unless asked; the key may come as `?key=`; a control script replaces the list.
+    let many: Vec<Value> = (0..60)
+        .map(|i| gemini_api_model(&format!("gemini-many-{i}")))
+        .collect();
+    let (status, _) = control(
+        &fake,
+        "models",
+        &json!({"api_key": "key-2", "models": many}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (sizes, _) = every_page(
+        &fake,
+        "/v1beta/models?key=key-2",
+        "models",
+        None,
+        Auth::Nothing,
+    )
+    .await;
+    assert_eq!(sizes, [50, 10]);
+
+    fake.add_api_key("key-3");
+    let (status, body) = get_listing(&fake, "/v1beta/models", Auth::Key("key-3")).await;
+    assert_eq!((status, body), (200, json!({"models": []})));
+    let (status, body) = get_listing(&fake, "/v1beta/models", Auth::Key("key-unknown")).await;
+    assert_eq!((status, body), (400, fake_google::api_key_invalid()));
+    let (status, _) = get_listing(&fake, "/v1beta/models", Auth::Nothing).await;
+    assert_eq!(status, 403);
+    let (status, body) = get_listing(
+        &fake,
+        "/v1beta/models?pageToken=garbage",
+        Auth::Key("key-1"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["status"], "INVALID_ARGUMENT");
+
+    // The list does not shadow the model methods below it.
+    let path = format!("/v1beta/models/{MODEL}:generateContent");
+    let prompt = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]});
+    let (status, body) = post_with_key(&fake, &path, "key-1", &prompt).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["candidates"][0]["content"]["parts"][0]["text"],
+        format!("Hello from {MODEL}")
+    );
+    let recorded = fake.requests_to("/v1beta/models");
+    assert!(recorded
+        .iter()
+        .any(|r| r.method == "GET" && r.api_key.as_deref() == Some("key-2")));
+}
+
+#[actix_rt::test]
+async fn vertex_publisher_model_list_pages_for_tokens_and_express_keys() {
+    let fake = start_controlled().await;
+    let path = "/v1beta1/publishers/google/models";
+    let token = access_token(&fake, "rt-1").await;
+    fake.add_api_key("express-1");
+    let (status, body) = get_listing(&fake, path, Auth::Bearer(&token)).await;
+    assert_eq!((status, body), (200, json!({"publisherModels": []})));
+
+    fake.set_vertex_models(vec![
+        vertex_model("gemini-2.5-pro"),
+        vertex_model("gemini-2.5-flash"),
+        vertex_model("gemini-3-pro"),
+    ]);
+    let (sizes, names) = every_page(
+        &fake,
+        path,
+        "publisherModels",
+        Some(2),
+        Auth::Bearer(&token),
+    )
+    .await;
+    assert_eq!(sizes, [2, 1]);
+    assert_eq!(names[2], "publishers/google/models/gemini-3-pro");
+    let (sizes, _) = every_page(
+        &fake,
+        path,
+        "publisherModels",
+        Some(2),
+        Auth::Key("express-1"),
+    )
+    .await;
+    assert_eq!(sizes, [2, 1]);
+    let (_, first) = get_listing(&fake, path, Auth::Key("express-1")).await;
+    assert_eq!(first["publisherModels"][0], vertex_model("gemini-2.5-pro"));
+    assert!(first.get("nextPageToken").is_none());
+
+    let (status, _) = get_listing(&fake, path, Auth::Nothing).await;
+    assert_eq!(status, 401);
+    let (status, _) = get_listing(&fake, path, Auth::Bearer("ya29.made-up")).await;
+    assert_eq!(status, 401);
+    let (status, body) = get_listing(&fake, path, Auth::Key("express-unknown")).await;
+    assert_eq!(
+        (status, &body["error"]["details"][0]["reason"]),
+        (400, &json!("API_KEY_INVALID"))
+    );
+
+    let (status, _) = control(
+        &fake,
+        "models",
+        &json!({"vertex": true, "models": [vertex_model("only")]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, body) = get_listing(&fake, path, Auth::Bearer(&token)).await;
+    assert_eq!(body, json!({"publisherModels": [vertex_model("only")]}));
+    let both = json!({"vertex": true, "api_key": "express-1", "models": []});
+    let (status, _) = control(&fake, "models", &both).await;
+    assert_eq!(status, 400);
+    let (status, _) = control(&fake, "models", &json!({"models": []})).await;
+    assert_eq!(status, 400);
+}
+
+fn with_thinking_level(model: &str, level: &str) -> Value {
+    json!({"model": model, "project": "p1",
+           "request": {"contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+                       "generationConfig": {"thinkingConfig": {"thinkingLevel": level}}}})
+}
+
+#[actix_rt::test]
+async fn refused_thinking_levels_answer_400_naming_the_supported_ones() {
+    let fake = start_controlled().await;
+    let token = access_token(&fake, "rt-1").await;
+    let generate = "/v1internal:generateContent";
+    fake.refuse_thinking_level("gemini-9-flash", "minimal");
+    fake.enqueue("p1", Reply::text("scripted"));
+
+    for level in ["MINIMAL", "minimal"] {
+        let body = with_thinking_level("gemini-9-flash", level);
+        let (status, answer) = post_json(&fake, generate, Some(&token), &body).await;
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(
+            answer,
+            json!({"error": {"code": 400, "status": "INVALID_ARGUMENT",
+                "message": "Thinking level MINIMAL is not supported for this model. Supported thinking levels are: LOW, MEDIUM, HIGH."}})
+        );
+    }
+    assert_eq!(fake.pending_replies("p1"), 1, "refused before the queue");
+    let (status, _) = post_json(
+        &fake,
+        generate,
+        Some(&token),
+        &with_thinking_level("gemini-9-pro", "MINIMAL"),
+    )
+    .await;
+    assert_eq!(status, 200, "other models keep every level");
+    let (status, _) = post_json(
+        &fake,
+        generate,
+        Some(&token),
+        &with_thinking_level("gemini-9-flash", "LOW"),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    let (status, body) = control(
+        &fake,
+        "thinking-refusals",
+        &json!({"model": "gemini-9-flash", "level": "Low"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body, json!({"refused": ["LOW", "MINIMAL"]}));
+    let (status, answer) = post_json(
+        &fake,
+        "/v1internal:streamGenerateContent?alt=sse",
+        Some(&token),
+        &with_thinking_level("gemini-9-flash", "LOW"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        answer["error"]["message"],
+        "Thinking level LOW is not supported for this model. Supported thinking levels are: MEDIUM, HIGH."
+    );
+
+    // The bare APIs take the model from the path.
+    fake.add_api_key("key-1");
+    let bare = with_thinking_level("ignored", "MINIMAL")["request"].clone();
+    let path = "/v1beta/models/gemini-9-flash:streamGenerateContent?alt=sse";
+    let (status, answer) = post_with_key(&fake, path, "key-1", &bare).await;
+    assert_eq!(status, 400);
+    assert_eq!(answer["error"]["status"], "INVALID_ARGUMENT");
+    let (status, _) = control(
+        &fake,
+        "thinking-refusals",
+        &json!({"model": "", "level": "LOW"}),
+    )
+    .await;
+    assert_eq!(status, 400);
+}
+
+#[actix_rt::test]
+async fn control_reset_forgets_quota_credits_model_lists_and_refusals() {
+    let fake = start_controlled().await;
+    let token = access_token(&fake, "rt-1").await;
+    fake.add_api_key("key-1");
+    fake.set_quota_buckets(
+        "p1",
+        vec![quota_bucket(
+            MODEL,
+            "REQUESTS",
+            1,
+            0.1,
+            "2026-12-08T07:00:00Z",
+        )],
+    );
+    fake.set_quota_failure("p2", Some(500));
+    fake.set_credits("p1", 3);
+    fake.refuse_pattern(Some("forbidden-word"));
+    fake.set_api_key_models("key-1", vec![gemini_api_model("gemini-test-1")]);
+    fake.set_vertex_models(vec![vertex_model("gemini-test-1")]);
+    fake.refuse_thinking_level(MODEL, "HIGH");
+
+    let (status, _) = control(&fake, "reset", &json!({})).await;
+    assert_eq!(status, 200);
+
+    for project in ["p1", "p2"] {
+        let (status, body) =
+            post_json(&fake, QUOTA, Some(&token), &json!({"project": project})).await;
+        assert_eq!((status, body), (200, json!({"buckets": []})));
+    }
+    assert_eq!(fake.credits("p1"), None);
+    let (_, body) = get_listing(&fake, "/v1beta/models", Auth::Key("key-1")).await;
+    assert_eq!(body, json!({"models": []}));
+    let (_, body) = get_listing(
+        &fake,
+        "/v1beta1/publishers/google/models",
+        Auth::Bearer(&token),
+    )
+    .await;
+    assert_eq!(body, json!({"publisherModels": []}));
+    let mut body = with_thinking_level(MODEL, "HIGH");
+    body["request"]["contents"][0]["parts"][0]["text"] = json!("the forbidden-word");
+    let (status, answer) =
+        post_json(&fake, "/v1internal:generateContent", Some(&token), &body).await;
+    assert_eq!(status, 200, "{answer}");
 }

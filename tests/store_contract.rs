@@ -156,36 +156,89 @@ where
 {
     let (store, cleanup) = open(backend).await;
     let outcome = tokio::spawn(behaviour(store.clone())).await;
-    store.close().await.unwrap();
-    drop(store);
+    finish(outcome, vec![store], cleanup).await;
+}
+
+/// Closes a test's stores and removes its data, then re-raises the behaviour's failure.
+async fn finish(
+    outcome: Result<(), tokio::task::JoinError>,
+    stores: Vec<Arc<dyn Store>>,
+    cleanup: Cleanup,
+) {
+    for store in stores {
+        store.close().await.unwrap();
+    }
     clean(cleanup).await;
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
 }
 
+/// A second handle on the data `open` gave a test, as another gateway instance would open it.
+/// `None` for the files backend: its directory belongs to one process.
+async fn open_peer(cleanup: &Cleanup) -> Option<Arc<dyn Store>> {
+    let (url, prefix) = match cleanup {
+        Cleanup::TempDir(_) => return None,
+        Cleanup::Redis { uri, prefix } => (StoreUrl::parse(uri).unwrap(), prefix),
+        Cleanup::Postgres { dsn, prefix } => (StoreUrl::parse(dsn).unwrap(), prefix),
+        Cleanup::Mongo { url, prefix } => (url.clone(), prefix),
+    };
+    Some(open_store(&url, prefix).await.unwrap())
+}
+
+/// [`run`] for a behaviour of two instances sharing one store: the behaviour gets both handles.
+async fn run_pair<F, Fut>(backend: Backend, behaviour: F)
+where
+    F: FnOnce(Arc<dyn Store>, Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (store, cleanup) = open(backend).await;
+    let Some(peer) = open_peer(&cleanup).await else {
+        panic!("{backend:?} is not shared: there is no second handle to open");
+    };
+    let outcome = tokio::spawn(behaviour(store.clone(), peer.clone())).await;
+    finish(outcome, vec![peer, store], cleanup).await;
+}
+
+/// One test per behaviour, each run against `$backend` by `$runner` (`run`, or `run_pair`).
 macro_rules! backend_tests {
-    ($module:ident, $backend:expr, [$($behaviour:ident),*]) => {
+    ($module:ident, $runner:ident, $backend:expr, [$($behaviour:ident),*]) => {
         mod $module {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $behaviour() {
-                    crate::run($backend, crate::behaviours::$behaviour).await;
+                    crate::$runner($backend, crate::behaviours::$behaviour).await;
                 }
             )*
         }
     };
 }
 
+/// The tests of the shared backends whose features are on, in modules named `$redis`, `$postgres`,
+/// `$mongo`.
+macro_rules! shared_backends {
+    ($runner:ident, $redis:ident, $postgres:ident, $mongo:ident, $behaviours:tt) => {
+        #[cfg(feature = "redis-tests")]
+        backend_tests!($redis, $runner, crate::Backend::Redis, $behaviours);
+        #[cfg(feature = "postgres-tests")]
+        backend_tests!($postgres, $runner, crate::Backend::Postgres, $behaviours);
+        #[cfg(feature = "mongodb-tests")]
+        backend_tests!($mongo, $runner, crate::Backend::Mongo, $behaviours);
+    };
+}
+
 macro_rules! contract {
     ($($behaviour:ident),* $(,)?) => {
-        backend_tests!(files, crate::Backend::Files, [$($behaviour),*]);
-        #[cfg(feature = "redis-tests")]
-        backend_tests!(redis, crate::Backend::Redis, [$($behaviour),*]);
-        #[cfg(feature = "postgres-tests")]
-        backend_tests!(postgres, crate::Backend::Postgres, [$($behaviour),*]);
-        #[cfg(feature = "mongodb-tests")]
-        backend_tests!(mongo, crate::Backend::Mongo, [$($behaviour),*]);
+        backend_tests!(files, run, crate::Backend::Files, [$($behaviour),*]);
+        shared_backends!(run, redis, postgres, mongo, [$($behaviour),*]);
+    };
+}
+
+/// Behaviours of two instances on one store: the shared backends only (the files backend refuses a
+/// second process, see `store_files.rs`).
+macro_rules! shared_contract {
+    ($($behaviour:ident),* $(,)?) => {
+        shared_backends!(run_pair, redis_shared, postgres_shared, mongo_shared, [$($behaviour),*]);
     };
 }
 
@@ -203,7 +256,11 @@ contract!(
     leases_are_exclusive_reentrant_and_expire,
     model_costs_round_trip,
     migrate_from_files_copies_everything,
+    insights_round_trip_every_field,
+    insights_are_replaced_and_deleted,
 );
+
+shared_contract!(insights_written_by_one_instance_are_read_by_another);
 
 mod behaviours {
     use std::collections::{BTreeMap, BTreeSet};
@@ -211,8 +268,9 @@ mod behaviours {
     use std::time::Duration;
 
     use gcli2api::store::{
-        migrate, ApiKeyRecord, CooldownRecord, CredentialKind, CredentialRecord, CredentialState,
-        DebitOutcome, DebitRequest, ErrorRecord, FileStore, Store, StoreError,
+        migrate, ApiKeyRecord, CooldownRecord, CredentialInsight, CredentialKind, CredentialRecord,
+        CredentialState, CreditBalance, DebitOutcome, DebitRequest, ErrorRecord, FileStore,
+        ModelInfo, QuotaBucket, Store, StoreError,
     };
     use serde_json::{json, Map, Value};
 
@@ -831,6 +889,120 @@ mod behaviours {
             store.load_model_costs().await.unwrap(),
             BTreeMap::from([("gemini-2.5-pro".to_string(), 7)])
         );
+    }
+
+    /// Every field set, none at its default, so a field a backend drops or mangles shows.
+    fn insight() -> CredentialInsight {
+        CredentialInsight {
+            quota: vec![
+                QuotaBucket {
+                    model: "gemini-2.5-pro".into(),
+                    token_type: Some("REQUESTS".into()),
+                    remaining_fraction: Some(0.37),
+                    remaining: Some(37),
+                    limit: Some(100),
+                    reset_time: Some(1_751_760_000),
+                },
+                // Beyond 2^53: an integer that went through a float would come back changed.
+                QuotaBucket {
+                    model: "gemini-2.5-flash".into(),
+                    token_type: Some("INPUT_TOKENS".into()),
+                    remaining_fraction: Some(1.0),
+                    remaining: Some(9_007_199_254_740_993),
+                    limit: Some(9_007_199_254_740_993),
+                    reset_time: Some(1_751_760_001),
+                },
+                QuotaBucket {
+                    model: "gemini-2.0-flash".into(),
+                    remaining_fraction: Some(0.0),
+                    ..QuotaBucket::default()
+                },
+            ],
+            quota_fetched_at: Some(1_751_713_000_123),
+            quota_error: Some("429 RESOURCE_EXHAUSTED on the previous fetch".into()),
+            credits: vec![CreditBalance {
+                credit_type: "GOOGLE_ONE_AI".into(),
+                amount: 2_500,
+            }],
+            models: Some(vec![ModelInfo {
+                id: "gemini-2.5-pro".into(),
+                display_name: Some("Gemini 2.5 Pro".into()),
+                input_token_limit: Some(1_048_576),
+                output_token_limit: Some(65_536),
+                methods: vec!["generateContent".into(), "countTokens".into()],
+                thinking: Some(true),
+            }]),
+            models_fetched_at: Some(1_751_713_004_567),
+        }
+    }
+
+    pub async fn insights_round_trip_every_field(store: Arc<dyn Store>) {
+        // Names as credentials have them, and characters the backends use as separators.
+        let names = ["proj-a-1751713012.json", "odd: name.with $dots/and:colons"];
+        for name in names {
+            assert_eq!(store.get_insight(name).await.unwrap(), None);
+        }
+        let full = insight();
+        store.put_insight(names[0], &full).await.unwrap();
+        store
+            .put_insight(names[1], &CredentialInsight::default())
+            .await
+            .unwrap();
+        assert_eq!(store.get_insight(names[0]).await.unwrap(), Some(full));
+        assert_eq!(
+            store.get_insight(names[1]).await.unwrap(),
+            Some(CredentialInsight::default())
+        );
+        // A credential of that name is another record: the insight is neither it nor in its list.
+        assert_eq!(store.get_credential(names[0]).await.unwrap(), None);
+        assert!(store.load_credentials().await.unwrap().is_empty());
+    }
+
+    pub async fn insights_are_replaced_and_deleted(store: Arc<dyn Store>) {
+        let name = "replaced.json";
+        let first = insight();
+        store.put_insight(name, &first).await.unwrap();
+        store.put_insight("other.json", &first).await.unwrap();
+
+        // The second put replaces the whole snapshot: nothing of the first survives.
+        let second = CredentialInsight {
+            quota_error: Some("403 PERMISSION_DENIED".into()),
+            ..CredentialInsight::default()
+        };
+        store.put_insight(name, &second).await.unwrap();
+        assert_eq!(store.get_insight(name).await.unwrap(), Some(second));
+
+        store.delete_insight(name).await.unwrap();
+        assert_eq!(store.get_insight(name).await.unwrap(), None);
+        store.delete_insight(name).await.unwrap();
+        store.delete_insight("never-written.json").await.unwrap();
+        // Another credential's insight is untouched.
+        assert_eq!(store.get_insight("other.json").await.unwrap(), Some(first));
+        // Put again after a delete, as when a credential of the same name is added back.
+        store.put_insight(name, &insight()).await.unwrap();
+        assert_eq!(store.get_insight(name).await.unwrap(), Some(insight()));
+    }
+
+    /// One instance's scout fetched it, so the other need not: each sees the other's writes.
+    pub async fn insights_written_by_one_instance_are_read_by_another(
+        one: Arc<dyn Store>,
+        other: Arc<dyn Store>,
+    ) {
+        let name = "shared.json";
+        assert_eq!(other.get_insight(name).await.unwrap(), None);
+        let first = insight();
+        one.put_insight(name, &first).await.unwrap();
+        assert_eq!(other.get_insight(name).await.unwrap(), Some(first));
+
+        let newer = CredentialInsight {
+            quota_fetched_at: Some(1_751_713_300_000),
+            ..insight()
+        };
+        other.put_insight(name, &newer).await.unwrap();
+        assert_eq!(one.get_insight(name).await.unwrap(), Some(newer));
+
+        one.delete_insight(name).await.unwrap();
+        assert_eq!(other.get_insight(name).await.unwrap(), None);
     }
 
     pub async fn migrate_from_files_copies_everything(target: Arc<dyn Store>) {

@@ -7,5 +7,6 @@ pub mod oauth_flows;
 pub mod quota;
 pub mod request_history;
 pub mod response_store;
+pub mod scout;
 pub mod sessions;
 pub mod storage;

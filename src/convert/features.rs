@@ -65,6 +65,9 @@ pub struct EnvelopeRef<'a> {
     pub model: &'a str,
     pub project: &'a str,
     pub request: &'a Value,
+    /// Credit types Google may spend once the free quota is out (`CREDITS_OVERAGE=always`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled_credit_types: Option<&'a [&'a str]>,
 }
 
 fn apply_thinking(obj: &mut Map<String, Value>, spec: &ModelSpec, opts: &ConvertOptions) {
@@ -493,6 +496,7 @@ mod tests {
             model: "gemini-2.5-pro",
             project: "proj-1",
             request: &request,
+            enabled_credit_types: None,
         };
         assert_eq!(
             serde_json::to_string(&borrowed).unwrap(),

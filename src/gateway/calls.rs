@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::capabilities;
 use super::dispatch::{with_retries, DispatchError};
 use super::upstream_events::UpstreamEvents;
+use crate::actors::scout::messages::CreditsSeen;
 use crate::config::Settings;
 use crate::convert::session_key::SessionKey;
 use crate::state::{AppState, UpstreamClient};
@@ -37,7 +38,7 @@ pub async fn generate(
     let settings = state.settings.current();
     let timeout = Duration::from_secs(settings.upstream_timeout);
     let request = &*capabilities::shape(state, base_model, request);
-    let (response, _) = with_retries(state, base_model, session, |lease| {
+    let (answer, lease) = with_retries(state, base_model, session, request, |lease| {
         let client = client.0.clone();
         let settings = settings.clone();
         async move {
@@ -56,8 +57,14 @@ pub async fn generate(
         }
     })
     .await?;
-    crate::observe::trace::note_event(&response);
-    Ok(response)
+    if let Some(credits) = answer.credits {
+        state.scout.do_send(CreditsSeen {
+            name: lease.name,
+            credits,
+        });
+    }
+    crate::observe::trace::note_event(&answer.response);
+    Ok(answer.response)
 }
 
 /// Opens the stream and reads its first event.
@@ -93,21 +100,13 @@ pub async fn open_stream(
     let head_timeout = Duration::from_secs(settings.upstream_timeout);
     let idle = Duration::from_secs(settings.stream_idle_timeout);
     let request = &*capabilities::shape(state, base_model, request);
-    let (pair, _) = with_retries(state, base_model, session, |lease| {
+    let (mut pair, lease) = with_retries(state, base_model, session, request, |lease| {
         let client = client.0.clone();
         let settings = settings.clone();
         async move {
             let cred = lease.upstream();
             let open = |request| {
-                first_event(
-                    &client,
-                    &settings,
-                    cred,
-                    base_model,
-                    request,
-                    head_timeout,
-                    idle,
-                )
+                first_event(&client, &settings, cred, base_model, request, head_timeout, idle)
             };
             match open(request).await {
                 Err(e) => match capabilities::thinking_retry(state, base_model, request, &e) {
@@ -119,6 +118,8 @@ pub async fn open_stream(
         }
     })
     .await?;
+    pair.1
+        .report_credits_to(state.scout.clone().recipient(), lease.name);
     Ok(pair)
 }
 
@@ -131,7 +132,7 @@ pub async fn count_tokens(
 ) -> Result<Value, DispatchError> {
     let settings = state.settings.current();
     let timeout = Duration::from_secs(settings.upstream_timeout.min(120));
-    let (resp, _) = with_retries(state, base_model, None, |lease| {
+    let (resp, _) = with_retries(state, base_model, None, body, |lease| {
         let client = client.0.clone();
         let settings = settings.clone();
         async move {

@@ -4,17 +4,23 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::actors::credentials::choice::ChoiceRequest;
+use serde_json::Value;
+
+use crate::actors::credentials::choice::{self, ChoiceRequest};
 use crate::actors::credentials::live_credential::SuccessReport;
 use crate::actors::credentials::messages::{
     Choice, CredentialError, EnsureReady, FoldSuccesses, Lease, Outcome, ReadyToken, ReportOutcome,
 };
+use crate::actors::scout::messages::{CreditsSeen, QuotaHint};
 use crate::convert::session_key::SessionKey;
 use crate::error::{ApiError, ErrorKind};
+use crate::gateway::content_refusal::{self, Suspect};
 use crate::observe::outcome;
 use crate::observe::trace::{self, Attempt};
 use crate::state::AppState;
-use crate::upstream::classify::{classify_error, Verdict};
+use crate::store::{CredentialKind, CreditBalance};
+use crate::upstream::classify::{classify_error, FailureKind, Scope, Verdict, Wait};
+use crate::upstream::quota::GOOGLE_ONE_AI;
 use crate::upstream::UpstreamError;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +32,10 @@ pub enum DispatchError {
     /// No credential serves the model; `closest` are the catalogue ids nearest to it.
     #[error("no credential serves model {model}")]
     ModelNotFound { model: String, closest: Vec<String> },
+    /// Google refused this request (plain 429s) on two healthy credentials in a row: its content, not
+    /// their quota. No credential was set to rest for it.
+    #[error("Google refused this request on several healthy accounts (request {hash})")]
+    ContentRejected { hash: String, retry_after: u64 },
     /// Google's 429, relayed once no other credential could take over, with the seconds until a
     /// credential is expected to be free again.
     #[error("{error} (retry after {retry_after} s)")]
@@ -63,6 +73,13 @@ impl From<DispatchError> for ApiError {
             DispatchError::Limited { error, retry_after } => {
                 ApiError::from(error).with_retry_after(retry_after)
             }
+            DispatchError::ContentRejected { retry_after, .. } => ApiError::new(
+                ErrorKind::ContentRejected,
+                "Google refused this request on several healthy accounts (Resource has been \
+                 exhausted): it is the request's content, not the pool's quota; change the request \
+                 rather than retrying it as it is",
+            )
+            .with_retry_after(retry_after),
             DispatchError::Upstream(e) => e.into(),
         }
     }
@@ -121,6 +138,7 @@ pub async fn acquire(
                     project,
                     location,
                 })) => {
+                    let spend_credits = choice::spends_credits(&live, kind, &settings, base_model);
                     return Ok(Lease {
                         name,
                         kind,
@@ -129,7 +147,8 @@ pub async fn acquire(
                         location,
                         actor,
                         live,
-                    })
+                        spend_credits,
+                    });
                 }
                 Ok(Err(e)) => {
                     log::warn!("{e}");
@@ -144,7 +163,9 @@ pub async fn acquire(
 /// Counts a success for the credential's usage. Most are only tallied where the credential publishes its
 /// status (no message, no thread woken); the first since the last fold asks its actor to fold, and one
 /// that ends a rest is reported at once so the rest ends as before.
-fn report_success(lease: &Lease, base_model: &str) {
+fn report_success(lease: &Lease, base_model: &str, now_ms: i64) {
+    lease.live.note_success(now_ms);
+    lease.live.end_probe(base_model);
     match lease.live.count_success(base_model) {
         SuccessReport::Tallied => {}
         SuccessReport::AskFold => lease.actor.do_send(FoldSuccesses),
@@ -174,7 +195,10 @@ async fn report_failure(
         base_model: base_model.to_string(),
         outcome,
     };
-    lease.actor.send(report).await.ok().flatten()
+    let until = lease.actor.send(report).await.ok().flatten();
+    // The outcome is booked: a half-open probe of the model, if this was one, is over.
+    lease.live.end_probe(base_model);
+    until
 }
 
 /// The final answer after the last attempt failed with `err`. A 429 carries the seconds until the first
@@ -220,6 +244,7 @@ pub async fn with_retries<T, F, Fut>(
     state: &AppState,
     base_model: &str,
     session: Option<SessionKey>,
+    request: &Value,
     mut call: F,
 ) -> Result<(T, Lease), DispatchError>
 where
@@ -229,6 +254,8 @@ where
     let mut exclude: Vec<Arc<str>> = Vec::new();
     let mut failures = 0u32;
     let mut last_error: Option<UpstreamError> = None;
+    // A plain 429 of a healthy credential, not booked until the next attempt tells whose fault it was.
+    let mut suspect: Option<Suspect> = None;
     trace::note_model(base_model);
     // The earliest moment one of the credentials tried here is free again.
     let mut free_at: Option<i64> = None;
@@ -237,6 +264,9 @@ where
             Ok(lease) => lease,
             // Credentials ran out mid-retry: the client learns what Google last said.
             Err(e) => {
+                if let Some(held) = suspect.take() {
+                    last_error = Some(book_suspect(base_model, held, &mut free_at).await);
+                }
                 trace::note_error(&e.to_string());
                 let now = state.clock.now();
                 return Err(match (last_error, e) {
@@ -256,25 +286,71 @@ where
             Ok(value) => {
                 trace::note_attempt(started, attempt(&lease.name, None, None, "answered"));
                 log::info!("{base_model} answered by credential {}", lease.name);
-                report_success(&lease, base_model);
+                report_success(&lease, base_model, state.clock.now_millis());
+                // The other credential's 429 was its own after all: book it now.
+                if let Some(held) = suspect.take() {
+                    book_suspect(base_model, held, &mut free_at).await;
+                }
                 return Ok((value, lease));
             }
             Err(err) => {
                 let settings = state.settings.current();
-                let verdict = classify_error(&err, base_model, &settings);
+                let mut verdict = classify_error(&err, base_model, &settings);
+                if verdict.kind == FailureKind::NoCredits && lease.spend_credits {
+                    // The credits this call offered are spent, not the account: it rests for the
+                    // model until the daily reset and stops offering credits.
+                    verdict.wait = Wait::DailyReset;
+                    verdict.scope = Scope::Model;
+                    state.scout.do_send(CreditsSeen {
+                        name: lease.name.clone(),
+                        credits: vec![CreditBalance {
+                            credit_type: GOOGLE_ONE_AI.to_string(),
+                            amount: 0,
+                        }],
+                    });
+                }
                 log::warn!(
                     "credential {} failed for {base_model} ({}): {err}: {}",
                     lease.name,
                     verdict.kind,
                     verdict.message
                 );
+                if err.status() == Some(429) && lease.kind == CredentialKind::CodeAssist {
+                    state.scout.do_send(QuotaHint {
+                        name: lease.name.clone(),
+                    });
+                }
+                failures += 1;
+                let budget = settings.retry_429_max_retries + 1;
+                let plain = content_refusal::is_plain_429(&err, &verdict)
+                    && content_refusal::looks_healthy(&lease, base_model, state.clock.now_millis());
+                if plain {
+                    if let Some(first) = suspect.take() {
+                        return Err(reject_content(
+                            state, base_model, request, first, lease, &verdict, started,
+                        ));
+                    }
+                    if verdict.retry_elsewhere && failures < budget {
+                        trace::note_attempt(
+                            started,
+                            attempt(&lease.name, Some((&err, &verdict)), None, "held"),
+                        );
+                        exclude.push(lease.name.clone());
+                        suspect = Some(Suspect {
+                            lease,
+                            error: err,
+                            verdict,
+                        });
+                        continue;
+                    }
+                } else if let Some(held) = suspect.take() {
+                    book_suspect(base_model, held, &mut free_at).await;
+                }
                 let rested_until = report_failure(&lease, base_model, &err, &verdict).await;
                 if let Some(until) = rested_until {
                     free_at = Some(free_at.map_or(until, |f| f.min(until)));
                 }
                 let rest = rested_until.and_then(|u| u64::try_from(u - state.clock.now()).ok());
-                failures += 1;
-                let budget = settings.retry_429_max_retries + 1;
                 if !verdict.retry_elsewhere || failures >= budget {
                     trace::note_attempt(
                         started,
@@ -296,4 +372,58 @@ where
             }
         }
     }
+}
+
+/// Books a held plain 429 on its credential after all (the next attempt showed it was the account's).
+async fn book_suspect(base_model: &str, held: Suspect, free_at: &mut Option<i64>) -> UpstreamError {
+    let until = report_failure(&held.lease, base_model, &held.error, &held.verdict).await;
+    if let Some(until) = until {
+        *free_at = Some(free_at.map_or(until, |f| f.min(until)));
+    }
+    log::debug!(
+        "credential {}: its 429 for {base_model} booked after the next attempt",
+        held.lease.name
+    );
+    held.error
+}
+
+/// Two healthy credentials refused the same request with a plain 429: the request is at fault. Neither
+/// credential rests for it; the client is told to change the request.
+fn reject_content(
+    state: &AppState,
+    base_model: &str,
+    request: &Value,
+    first: Suspect,
+    second: Lease,
+    verdict: &Verdict,
+    started: std::time::Instant,
+) -> DispatchError {
+    first.lease.live.end_probe(base_model);
+    second.live.end_probe(base_model);
+    let hash = content_refusal::request_hash(request);
+    let retry_after = u64::try_from(state.settings.current().rate_limit_backoff_seconds)
+        .unwrap_or(1)
+        .max(1);
+    log::warn!(
+        "request {hash} for {base_model} refused by Google on {} and {} (plain 429 on healthy \
+         accounts): rejected as content, no cooldown booked",
+        first.lease.name,
+        second.name
+    );
+    state.metrics.count_content_rejection(base_model);
+    let err = UpstreamError::Status {
+        status: 429,
+        body: None,
+    };
+    trace::note_attempt(
+        started,
+        attempt(
+            &second.name,
+            Some((&err, verdict)),
+            None,
+            "content_rejected",
+        ),
+    );
+    trace::note_error(&format!("content rejected (request {hash})"));
+    DispatchError::ContentRejected { hash, retry_after }
 }

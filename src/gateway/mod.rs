@@ -6,6 +6,7 @@
 pub mod anti_truncation_driver;
 pub mod calls;
 pub mod capabilities;
+pub mod content_refusal;
 pub mod dispatch;
 pub mod fake_driver;
 pub mod model_not_found;

@@ -4,14 +4,18 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use actix::Recipient;
 use futures_util::Stream;
 use serde_json::Value;
 use tokio::time::{Instant, Sleep};
 
+use crate::actors::scout::messages::CreditsSeen;
 use crate::observe::trace;
+use crate::store::CreditBalance;
 use crate::upstream::code_assist::StreamResponse;
 use crate::upstream::sse::SseParser;
 use crate::upstream::UpstreamError;
@@ -25,6 +29,18 @@ pub struct UpstreamEvents {
     done: bool,
     /// Whether an event carried a finish reason; a stream ending without one was cut.
     finished: bool,
+    /// The credits the last event said are left (`remainingCredits`), told to `credits_to` when the
+    /// stream is dropped.
+    credits: Option<Vec<CreditBalance>>,
+    credits_to: Option<(Recipient<CreditsSeen>, Arc<str>)>,
+}
+
+impl Drop for UpstreamEvents {
+    fn drop(&mut self) {
+        if let (Some(credits), Some((to, name))) = (self.credits.take(), self.credits_to.take()) {
+            to.do_send(CreditsSeen { name, credits });
+        }
+    }
 }
 
 impl UpstreamEvents {
@@ -37,7 +53,14 @@ impl UpstreamEvents {
             deadline: Box::pin(tokio::time::sleep(idle)),
             done: false,
             finished: false,
+            credits: None,
+            credits_to: None,
         }
+    }
+
+    /// Where the credits the stream reports go when it ends: the credential `name`'s scout.
+    pub fn report_credits_to(&mut self, to: Recipient<CreditsSeen>, name: Arc<str>) {
+        self.credits_to = Some((to, name));
     }
 
     fn enqueue_data(&mut self, data: &str) {
@@ -47,6 +70,9 @@ impl UpstreamEvents {
         }
         let item = match serde_json::from_str::<Value>(data) {
             Ok(value) => {
+                if let Some(credits) = crate::upstream::kind::remaining_credits(&value) {
+                    self.credits = Some(credits);
+                }
                 let item = event_value(value);
                 if let Ok(event) = &item {
                     trace::note_event(event);

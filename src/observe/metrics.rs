@@ -3,7 +3,8 @@
 //! per label set; nothing here talks to an actor.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// Seconds; from fast non-streamed answers to long thinking streams.
@@ -36,6 +37,14 @@ pub struct Metrics {
     pub cooldowns: IntGaugeVec,
     /// Quota left per key (labelled by a short hash of the key), filled at scrape time.
     pub api_key_remaining: IntGaugeVec,
+    /// Requests Google refused for their content on several healthy credentials, by model.
+    pub content_rejections: IntCounterVec,
+    /// Each credential's remaining quota fraction per model, filled at scrape time.
+    pub quota_remaining_fraction: GaugeVec,
+    /// Seconds until each credential's quota bucket resets, filled at scrape time.
+    pub quota_reset_seconds: IntGaugeVec,
+    /// Each credential's credits by type, filled at scrape time.
+    pub credits: IntGaugeVec,
 }
 
 fn counter(
@@ -150,8 +159,43 @@ impl Metrics {
                 "Quota left per sk- key, labelled by a short hash of the key.",
                 &["key"],
             )?,
+            content_rejections: counter(
+                &r,
+                "content_rejections_total",
+                "Requests Google refused with plain 429s on two healthy credentials (their content), by model.",
+                &["model"],
+            )?,
+            quota_remaining_fraction: {
+                let g = GaugeVec::new(
+                    Opts::new(
+                        "credential_quota_remaining_fraction",
+                        "Remaining quota fraction per credential and model, from retrieveUserQuota.",
+                    )
+                    .namespace("gcli2api"),
+                    &["credential", "model"],
+                )?;
+                r.register(Box::new(g.clone()))?;
+                g
+            },
+            quota_reset_seconds: gauge(
+                &r,
+                "credential_quota_reset_seconds",
+                "Seconds until each credential's quota bucket for a model resets.",
+                &["credential", "model"],
+            )?,
+            credits: gauge(
+                &r,
+                "credential_credits",
+                "Credits each credential can spend once its free quota is out, by type.",
+                &["credential", "type"],
+            )?,
             registry: r,
         })
+    }
+
+    /// Counts a request rejected for its content.
+    pub fn count_content_rejection(&self, model: &str) {
+        self.content_rejections.with_label_values(&[model]).inc();
     }
 
     /// The text exposition format.

@@ -85,7 +85,11 @@ fn cooldown_details(record: &CredentialRecord, now: i64) -> Vec<Value> {
         .collect()
 }
 
-pub fn status_item(record: &CredentialRecord, now: i64) -> Value {
+pub fn status_item(
+    record: &CredentialRecord,
+    insight: Option<&crate::store::CredentialInsight>,
+    now: i64,
+) -> Value {
     let usage = &record.state.usage;
     let (total, pro) = if now >= usage.next_reset {
         (0, 0)
@@ -93,7 +97,7 @@ pub fn status_item(record: &CredentialRecord, now: i64) -> Value {
         (usage.total_calls, usage.pro_calls)
     };
     let text = |key: &str| record.credential.get(key).and_then(Value::as_str);
-    json!({
+    let mut item = json!({
         "filename": record.name,
         "kind": record.kind.as_str(),
         // Keys are shown masked, never whole.
@@ -117,7 +121,13 @@ pub fn status_item(record: &CredentialRecord, now: i64) -> Value {
             "daily_limit_pro": usage.daily_limit_pro,
             "next_reset": usage.next_reset,
         },
-    })
+    });
+    if let Some(map) = item.as_object_mut() {
+        for (key, value) in super::quota::status_fields(insight) {
+            map.insert(key.to_string(), value);
+        }
+    }
+    item
 }
 
 pub async fn all_records(state: &AppState) -> Result<Vec<CredentialRecord>, ApiError> {
@@ -183,7 +193,15 @@ pub async fn status(
             .collect::<serde_json::Map<String, Value>>(),
     });
     let total = page.matching;
-    let items: Vec<Value> = page.records.iter().map(|r| status_item(r, now)).collect();
+    let fleet = state.fleet.snapshot();
+    let items: Vec<Value> = page
+        .records
+        .iter()
+        .map(|r| {
+            let insight = fleet.get(&r.name).and_then(|slot| slot.live.insight());
+            status_item(r, insight.as_deref(), now)
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(json!({
         "items": items,
         "total": total,
@@ -207,7 +225,13 @@ pub async fn find(state: &AppState, name: &str) -> Result<Addr<CredentialActor>,
 
 /// Waits for the credential actor, so the change is in effect (rotation included) when the panel
 /// hears back.
-async fn apply(state: &AppState, name: &str, action: &str) -> Result<String, ApiError> {
+/// `model` narrows `clear_cooldown` to one model's rest.
+async fn apply(
+    state: &AppState,
+    name: &str,
+    action: &str,
+    model: Option<&str>,
+) -> Result<String, ApiError> {
     let gone = ApiError::mailbox::<actix::MailboxError>("the credential");
     match action {
         "enable" => {
@@ -227,12 +251,14 @@ async fn apply(state: &AppState, name: &str, action: &str) -> Result<String, Api
             Ok(format!("{name} disabled"))
         }
         "clear_cooldown" => {
-            find(state, name)
-                .await?
-                .send(ClearCooldown)
-                .await
-                .map_err(gone)?;
-            Ok(format!("{name}: cooldowns cleared"))
+            let msg = ClearCooldown {
+                model: model.map(str::to_string),
+            };
+            find(state, name).await?.send(msg).await.map_err(gone)?;
+            Ok(match model {
+                Some(model) => format!("{name}: cooldown of {model} cleared"),
+                None => format!("{name}: cooldowns cleared"),
+            })
         }
         "delete" => {
             let existed = state
@@ -269,7 +295,11 @@ pub async fn action(
     let json = parse_json(&body, ErrorStyle::Google)?;
     let name = string_field(&json, "filename")?;
     let action = string_field(&json, "action")?;
-    let message = apply(&state, name, action).await?;
+    let model = json
+        .get("model")
+        .and_then(Value::as_str)
+        .filter(|m| !m.is_empty());
+    let message = apply(&state, name, action, model).await?;
     Ok(HttpResponse::Ok().json(json!({"message": message})))
 }
 
@@ -290,7 +320,7 @@ pub async fn batch_action(
     let mut ok = 0usize;
     let mut errors = Vec::new();
     for name in &names {
-        match apply(&state, name, action).await {
+        match apply(&state, name, action, None).await {
             Ok(_) => ok += 1,
             Err(e) => errors.push(json!({"filename": name, "error": e.message})),
         }

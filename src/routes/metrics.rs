@@ -62,6 +62,7 @@ async fn fill_gauges(state: &AppState) {
             }
         }
     }
+    fill_quota(state, now);
     match state.store.list_keys().await {
         Ok(keys) => {
             m.api_key_remaining.reset();
@@ -73,6 +74,38 @@ async fn fill_gauges(state: &AppState) {
             }
         }
         Err(e) => log::warn!("metrics: keys not read: {e}"),
+    }
+}
+
+/// Each credential's quota buckets and credits, as its last snapshot says.
+fn fill_quota(state: &AppState, now: i64) {
+    let m = &state.metrics;
+    m.quota_remaining_fraction.reset();
+    m.quota_reset_seconds.reset();
+    m.credits.reset();
+    let snapshot = state.fleet.snapshot();
+    for slot in snapshot.slots() {
+        let Some(insight) = slot.live.insight() else {
+            continue;
+        };
+        for bucket in &insight.quota {
+            let labels = [&*slot.name, bucket.model.as_str()];
+            if let Some(fraction) = bucket.remaining_fraction {
+                m.quota_remaining_fraction
+                    .with_label_values(&labels)
+                    .set(fraction);
+            }
+            if let Some(reset) = bucket.reset_time {
+                m.quota_reset_seconds
+                    .with_label_values(&labels)
+                    .set((reset - now).max(0));
+            }
+        }
+        for credit in &insight.credits {
+            m.credits
+                .with_label_values(&[&*slot.name, credit.credit_type.as_str()])
+                .set(credit.amount);
+        }
     }
 }
 

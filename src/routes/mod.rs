@@ -22,6 +22,7 @@ pub mod oauth_access;
 pub mod observing;
 pub mod openai;
 pub mod pages;
+pub mod quota;
 pub mod requests;
 pub mod responses;
 pub mod session;
@@ -104,6 +105,7 @@ fn one(path: &str, route: actix_web::Route) -> actix_web::Resource {
 fn configure_creds(cfg: &mut web::ServiceConfig) {
     cfg.service(one("/creds/status", web::get().to(creds::status)))
         .service(one("/creds/action", web::post().to(creds::action)))
+        .service(one("/creds/quota/refresh", web::post().to(quota::refresh)))
         .service(one(
             "/creds/batch-action",
             web::post().to(creds::batch_action),

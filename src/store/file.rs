@@ -11,8 +11,15 @@
 //! the changed TOML files atomically and then empties the journal: past ~1 MiB or 1000 entries, on
 //! [`FileStore::close`] and when the store is dropped.
 //!
+//! The one exception: credential insights (`put_insight`) live in memory only and are gone after a
+//! restart. They are snapshots of what Google answered, cheap to fetch again, and the credential scout
+//! refetches them at start anyway; a journal line per fetch, for 100,000 credentials each refetched
+//! every `QUOTA_REFRESH_SECONDS` (300 by default), is hundreds of writes a second on the writer
+//! thread that every acknowledgement waits behind, and more compactions: more than a restart's
+//! refetch costs.
+//!
 //! Single instance: debits are read-modify-write inside the one writer thread, atomic within this
-//! process only; the directory lock keeps a second process out. Leases live in memory.
+//! process only; the directory lock keeps a second process out. Leases live in memory, as do insights.
 //!
 //! On open, loose `*.json` credential files in the directory are imported and renamed to
 //! `*.json.imported` once the import is on disk.
@@ -35,7 +42,10 @@ use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use self::writer::{Command, Reply, Request};
-use super::{ApiKeyRecord, CredentialRecord, DebitOutcome, DebitRequest, Store, StoreError};
+use super::{
+    ApiKeyRecord, CredentialInsight, CredentialRecord, DebitOutcome, DebitRequest, Store,
+    StoreError,
+};
 
 /// Requests waiting for the writer before callers are made to wait.
 const QUEUE_CAPACITY: usize = 8192;
@@ -79,6 +89,8 @@ pub struct FileStore {
     requests: mpsc::Sender<Request>,
     generation: Arc<AtomicU64>,
     leases: Mutex<HashMap<String, Lease>>,
+    /// Credential insights, in memory only (see the module doc).
+    insights: Mutex<HashMap<String, CredentialInsight>>,
 }
 
 impl FileStore {
@@ -100,6 +112,7 @@ impl FileStore {
             requests,
             generation,
             leases: Mutex::new(HashMap::new()),
+            insights: Mutex::new(HashMap::new()),
         })
     }
 
@@ -128,6 +141,11 @@ impl FileStore {
     fn leases(&self) -> std::sync::MutexGuard<'_, HashMap<String, Lease>> {
         // The map stays consistent even if a holder panicked mid-update: every update is one insert.
         self.leases.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn insights(&self) -> std::sync::MutexGuard<'_, HashMap<String, CredentialInsight>> {
+        // Every update is one insert or remove, so a panicked holder cannot leave half a change.
+        self.insights.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -308,6 +326,20 @@ impl Store for FileStore {
         if leases.get(name).is_some_and(|lease| lease.holder == holder) {
             leases.remove(name);
         }
+        Ok(())
+    }
+
+    async fn put_insight(&self, name: &str, insight: &CredentialInsight) -> Result<(), StoreError> {
+        self.insights().insert(name.to_string(), insight.clone());
+        Ok(())
+    }
+
+    async fn get_insight(&self, name: &str) -> Result<Option<CredentialInsight>, StoreError> {
+        Ok(self.insights().get(name).cloned())
+    }
+
+    async fn delete_insight(&self, name: &str) -> Result<(), StoreError> {
+        self.insights().remove(name);
         Ok(())
     }
 

@@ -1,6 +1,10 @@
 //! Copying everything from one backend to another (e.g. files → Redis when moving to several
 //! instances). Credentials, config and costs are upserted; an API key already present in the target
 //! is replaced, so the target ends with the source's balances.
+//!
+//! Credential insights (`get_insight`) are not copied: they are snapshots of what Google answered,
+//! which the credential scout fetches again for every credential soon after the gateway starts on
+//! the target (and the files backend keeps none on disk to copy).
 
 use super::{Store, StoreError};
 

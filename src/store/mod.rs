@@ -1,7 +1,8 @@
 //! Persistence. One trait, one file per backend; no actix types here so every backend can be tested alone.
 //!
 //! Backend choice (first set wins): `REDIS_URI` > `POSTGRES_DSN` > `MONGODB_URI` > files in `CREDENTIALS_DIR`.
-//! Every write a method acknowledges is durable when the call returns.
+//! Every write a method acknowledges is durable when the call returns, with one exception: the files
+//! backend keeps credential insights (`put_insight`) in memory only, see `file.rs`.
 //!
 //! # Who writes what
 //!
@@ -14,10 +15,16 @@
 //! | key balances (`debit_keys`, `refund_key`) | `Debits` (on the request workers) | `admit` (group-committed batches), `refund` |
 //! | model costs | `QuotaActor` | `SetCost`, `DeleteCost` |
 //! | panel-saved config (`save_config`) | `ConfigActor` | `SaveConfig` |
+//! | credential insights (`put_insight`) | the credential scout (`actors/scout`) | directly, see below |
+//! | credential insights (`delete_insight`) | `StorageActor` | `DeleteCredential`, after the credential |
 //!
 //! Direct writes, and why they are not behind an actor:
 //! - refresh leases (`try_lease`, `release_lease`) are taken by each `CredentialActor` itself: a lease is
 //!   a cross-process lock, atomic in the backend, and must be held by the one refreshing;
+//! - credential insights (`put_insight`) are written by the credential scout itself, like leases: each
+//!   is a whole snapshot of what Google answered, replaced by the next fetch, so there is nothing to
+//!   coalesce or order against other writes, and routing every fetch through an actor would only
+//!   queue them;
 //! - the panel's JWT secret (`auth::panel::load_or_create_secret`) is created in `save_config` once at
 //!   start-up, before any actor runs;
 //! - `migrate` (the `migrate` command) copies a whole store while no gateway runs on it;
@@ -156,6 +163,16 @@ pub trait Store: Send + Sync {
     /// Take the lease `name` for `holder` for `ttl_ms` if it is free, expired, or already held by `holder`.
     async fn try_lease(&self, name: &str, holder: &str, ttl_ms: u64) -> Result<bool, StoreError>;
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+
+    // ---- credential insights (quota, credits, models; one snapshot per credential) ----
+    /// What Google last told about the credential `name` (written by the credential scout). Replaces
+    /// the previous snapshot whole. Shared backends share it, so an instance need not refetch what
+    /// another fetched recently; the files backend keeps it in memory only (see `file.rs`).
+    async fn put_insight(&self, name: &str, insight: &CredentialInsight) -> Result<(), StoreError>;
+    /// The last snapshot put for `name`; `None` when there is none.
+    async fn get_insight(&self, name: &str) -> Result<Option<CredentialInsight>, StoreError>;
+    /// Forgets it (the credential was deleted); Ok when there was none.
+    async fn delete_insight(&self, name: &str) -> Result<(), StoreError>;
 
     /// Graceful shutdown: the files backend compacts its journal into the TOML files; network backends
     /// have nothing to do. Every acknowledged write is already durable, so skipping this loses nothing.

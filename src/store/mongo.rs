@@ -1,5 +1,6 @@
 //! MongoDB backend (`MONGODB_URI`, database `MONGODB_DATABASE`). Collections `<prefix>_credentials`,
-//! `_config`, `_api_keys`, `_model_costs`, `_leases` and `_meta`; every document's `_id` is its name.
+//! `_config`, `_api_keys`, `_model_costs`, `_leases`, `_insights` and `_meta`; every document's `_id`
+//! is its name. An insight document holds the [`CredentialInsight`] under `insight`.
 //!
 //! `model_stats` of an API key is stored as an array of `{model, used}` documents, not as a
 //! sub-document keyed by model: model names contain dots (`gemini-2.5-pro`), which update operators
@@ -23,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{
-    masked, ApiKeyRecord, CredentialKind, CredentialRecord, DebitOutcome, Store, StoreError,
+    masked, ApiKeyRecord, CredentialInsight, CredentialKind, CredentialRecord, DebitOutcome, Store,
+    StoreError,
 };
 
 const SELECTION_TIMEOUT: Duration = Duration::from_secs(5);
@@ -37,6 +39,7 @@ pub struct MongoStore {
     api_keys: Collection<Document>,
     model_costs: Collection<Document>,
     leases: Collection<Document>,
+    insights: Collection<Document>,
     meta: Collection<Document>,
 }
 
@@ -200,6 +203,7 @@ impl MongoStore {
             api_keys: collection("api_keys"),
             model_costs: collection("model_costs"),
             leases: collection("leases"),
+            insights: collection("insights"),
             meta: collection("meta"),
             client,
         })
@@ -527,6 +531,43 @@ impl Store for MongoStore {
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
         self.leases
             .delete_one(doc! { "_id": name, "holder": holder })
+            .await
+            .map_err(mongo_error)?;
+        Ok(())
+    }
+
+    async fn put_insight(&self, name: &str, insight: &CredentialInsight) -> Result<(), StoreError> {
+        let document = doc! {
+            "_id": name,
+            "insight": to_bson_document(insight, "credential insight")?,
+        };
+        self.insights
+            .replace_one(doc! { "_id": name }, document)
+            .upsert(true)
+            .await
+            .map_err(mongo_error)?;
+        Ok(())
+    }
+
+    async fn get_insight(&self, name: &str) -> Result<Option<CredentialInsight>, StoreError> {
+        let Some(doc) = self
+            .insights
+            .find_one(doc! { "_id": name })
+            .await
+            .map_err(mongo_error)?
+        else {
+            return Ok(None);
+        };
+        let what = format!("insight of `{name}`");
+        let insight = doc.get_document("insight").map_err(|e| corrupt(&what, e))?;
+        bson::from_document(insight.clone())
+            .map(Some)
+            .map_err(|e| corrupt(&what, e))
+    }
+
+    async fn delete_insight(&self, name: &str) -> Result<(), StoreError> {
+        self.insights
+            .delete_one(doc! { "_id": name })
             .await
             .map_err(mongo_error)?;
         Ok(())

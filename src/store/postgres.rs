@@ -12,8 +12,8 @@ use serde_json::{Map, Value};
 use tokio_postgres::{NoTls, Row};
 
 use super::{
-    masked, ApiKeyRecord, CredentialKind, CredentialRecord, DebitOutcome, DebitRequest, Store,
-    StoreError,
+    masked, ApiKeyRecord, CredentialInsight, CredentialKind, CredentialRecord, DebitOutcome,
+    DebitRequest, Store, StoreError,
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -166,6 +166,19 @@ END
 $$;
 ",
     ),
+    (
+        5,
+        // What Google last told about each credential (the credential scout's snapshots). No foreign
+        // key to `credentials`: a scout may write a snapshot just as another instance deletes the
+        // credential, and that write must not fail; the delete path removes the snapshot itself.
+        r"
+CREATE TABLE {s}.insights (
+    name text PRIMARY KEY,
+    body jsonb NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+",
+    ),
 ];
 
 /// The SQL of every operation, with the schema filled in once.
@@ -191,6 +204,9 @@ struct Sql {
     delete_cost: String,
     try_lease: String,
     release_lease: String,
+    put_insight: String,
+    get_insight: String,
+    delete_insight: String,
 }
 
 const KEY_COLUMNS: &str =
@@ -274,6 +290,12 @@ impl Sql {
                  RETURNING 1"
             ),
             release_lease: format!("DELETE FROM {s}.leases WHERE name = $1 AND holder = $2"),
+            put_insight: format!(
+                "INSERT INTO {s}.insights (name, body, updated_at) VALUES ($1, $2, now())
+                 ON CONFLICT (name) DO UPDATE SET body = EXCLUDED.body, updated_at = now()"
+            ),
+            get_insight: format!("SELECT body FROM {s}.insights WHERE name = $1"),
+            delete_insight: format!("DELETE FROM {s}.insights WHERE name = $1"),
         }
     }
 }
@@ -793,6 +815,32 @@ impl Store for PostgresStore {
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
         self.execute(&self.sql.release_lease, &[&name, &holder])
+            .await
+            .map(|_| ())
+    }
+
+    async fn put_insight(&self, name: &str, insight: &CredentialInsight) -> Result<(), StoreError> {
+        let body = json(insight, "credential insight")?;
+        self.execute(&self.sql.put_insight, &[&name, &body])
+            .await
+            .map(|_| ())
+    }
+
+    async fn get_insight(&self, name: &str) -> Result<Option<CredentialInsight>, StoreError> {
+        let rows = self.query(&self.sql.get_insight, &[&name]).await?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let corrupt =
+            |e: String| StoreError::Corrupt(format!("PostgreSQL insight of `{name}`: {e}"));
+        let body: Value = row.try_get(0).map_err(|e| corrupt(e.to_string()))?;
+        serde_json::from_value(body)
+            .map(Some)
+            .map_err(|e| corrupt(e.to_string()))
+    }
+
+    async fn delete_insight(&self, name: &str) -> Result<(), StoreError> {
+        self.execute(&self.sql.delete_insight, &[&name])
             .await
             .map(|_| ())
     }

@@ -10,6 +10,7 @@
 //! | `api_key_models:<key>` | hash | model → quota used by it |
 //! | `model_costs` | hash | model → cost |
 //! | `lease:<name>` | string | holder, with a `PX` expiry |
+//! | `insight:<name>` | string | JSON [`CredentialInsight`] of the credential `name` |
 //!
 //! The counters sit in hashes of their own so the debit script changes them with `HINCRBY` and never
 //! re-encodes the key's JSON (Lua's cjson would turn `[]` into `{}` and big integers into floats).
@@ -25,7 +26,8 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use super::{
-    masked, ApiKeyRecord, CredentialRecord, DebitOutcome, DebitRequest, Store, StoreError,
+    masked, ApiKeyRecord, CredentialInsight, CredentialRecord, DebitOutcome, DebitRequest, Store,
+    StoreError,
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -204,6 +206,11 @@ impl RedisStore {
 
     fn lease_key(&self, name: &str) -> String {
         format!("{}:lease:{name}", self.prefix)
+    }
+
+    /// A key per credential rather than one hash: a snapshot is written whole, read one at a time.
+    fn insight_key(&self, name: &str) -> String {
+        format!("{}:insight:{name}", self.prefix)
     }
 
     /// The manager reconnects by itself; each call works on a cheap clone.
@@ -593,6 +600,37 @@ impl Store for RedisStore {
             .key(self.lease_key(name))
             .arg(holder)
             .invoke_async(&mut self.conn())
+            .await
+            .map_err(redis_error)?;
+        Ok(())
+    }
+
+    async fn put_insight(&self, name: &str, insight: &CredentialInsight) -> Result<(), StoreError> {
+        let _: () = self
+            .conn()
+            .set(self.insight_key(name), to_json(insight)?)
+            .await
+            .map_err(redis_error)?;
+        Ok(())
+    }
+
+    async fn get_insight(&self, name: &str) -> Result<Option<CredentialInsight>, StoreError> {
+        let raw: Option<String> = self
+            .conn()
+            .get(self.insight_key(name))
+            .await
+            .map_err(redis_error)?;
+        raw.map(|raw| {
+            serde_json::from_str(&raw)
+                .map_err(|e| StoreError::Corrupt(format!("Redis insight of `{name}`: {e}")))
+        })
+        .transpose()
+    }
+
+    async fn delete_insight(&self, name: &str) -> Result<(), StoreError> {
+        let _: i64 = self
+            .conn()
+            .del(self.insight_key(name))
             .await
             .map_err(redis_error)?;
         Ok(())

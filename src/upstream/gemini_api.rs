@@ -43,8 +43,16 @@ fn request(
     auth: Auth<'_>,
     timeout: Duration,
 ) -> awc::ClientRequest {
-    let req = client
-        .post(url)
+    authenticated(client.post(url), auth, timeout)
+}
+
+/// `req` with the user agent and `auth`'s header.
+pub fn authenticated(
+    req: awc::ClientRequest,
+    auth: Auth<'_>,
+    timeout: Duration,
+) -> awc::ClientRequest {
+    let req = req
         .timeout(timeout)
         .insert_header((header::USER_AGENT, user_agent()));
     match auth {

@@ -26,7 +26,12 @@ pub struct Credential<'a> {
     pub project: &'a str,
     /// The Vertex location of a service account; `None` for every other credential.
     pub location: Option<&'a str>,
+    /// Code Assist: let Google spend the account's Google One AI credits once its free quota is out.
+    pub spend_credits: bool,
 }
+
+/// The credit types a Code Assist call may spend.
+const CREDIT_TYPES: &[&str] = &[super::quota::GOOGLE_ONE_AI];
 
 /// Where a call goes: a bare API at `url` with `auth`, or Code Assist, whose client builds the URL
 /// from its endpoint and wraps the request in its envelope.
@@ -132,7 +137,21 @@ fn envelope<'a>(model: &'a str, cred: &Credential<'a>, request: &'a Value) -> En
         model,
         project: cred.project,
         request,
+        enabled_credit_types: cred.spend_credits.then_some(CREDIT_TYPES),
     }
+}
+
+/// The credits a Code Assist answer says are left (`remainingCredits` beside `response`), if it says.
+pub fn remaining_credits(envelope: &Value) -> Option<Vec<crate::store::CreditBalance>> {
+    envelope
+        .get("remainingCredits")
+        .map(|list| super::quota::parse_credits(Some(list)))
+}
+
+/// A whole answer: the unwrapped response, and the credits left when the envelope said.
+pub struct Answer {
+    pub response: Value,
+    pub credits: Option<Vec<crate::store::CreditBalance>>,
 }
 
 /// `generateContent`: the whole answer, unwrapped from the Code Assist envelope when there is one.
@@ -143,7 +162,7 @@ pub async fn generate(
     model: &str,
     request: &Value,
     timeout: Duration,
-) -> Result<Value, UpstreamError> {
+) -> Result<Answer, UpstreamError> {
     let model = sent_model(&settings.model_aliases, cred.kind, model);
     let resp = match route(settings, &cred, model, "generateContent") {
         Route::Bare { url, auth } => {
@@ -156,10 +175,12 @@ pub async fn generate(
         }
     };
     let mut resp = UpstreamError::from_error_body(resp)?;
-    Ok(match resp.get_mut("response") {
+    let credits = remaining_credits(&resp);
+    let response = match resp.get_mut("response") {
         Some(inner) => inner.take(),
         None => resp,
-    })
+    };
+    Ok(Answer { response, credits })
 }
 
 /// `streamGenerateContent?alt=sse`: the response head; events (wrapped or bare) are read by the caller.

@@ -26,6 +26,9 @@ mod onboarding;
 mod panel_auth;
 mod process;
 mod protocol;
+mod quota;
+#[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
+mod quota_cluster;
 mod rate_limits;
 mod responses;
 mod security;

@@ -24,12 +24,12 @@ fn google_429(name: &str) -> Reply {
     Reply::error(429, google_body(name))
 }
 
-fn ask(model: &str) -> Value {
+pub(crate) fn ask(model: &str) -> Value {
     json!({"model": model, "messages": [{"role": "user", "content": "hi"}]})
 }
 
 /// Credentials `a`, `b`, … (projects `pa`, `pb`, …) rotating every `rotation` calls.
-fn creds(names: &[&str], rotation: u32) -> TestOptions {
+pub(crate) fn creds(names: &[&str], rotation: u32) -> TestOptions {
     let mut opts = TestOptions::default().env("CALLS_PER_ROTATION", rotation.to_string());
     for n in names {
         let cred = credential(&format!("rt-{n}"), Some(&format!("p{n}")), None);
@@ -40,7 +40,7 @@ fn creds(names: &[&str], rotation: u32) -> TestOptions {
 
 /// Starts the gateway and waits until every credential holds the token the fake issued, so no refresh
 /// races the first request.
-async fn start(opts: TestOptions, n: usize) -> TestApp {
+pub(crate) async fn start(opts: TestOptions, n: usize) -> TestApp {
     let app = spawn_app_with(opts).await;
     app.eventually_async("credentials refreshed", || async {
         let tokens = app.credential_tokens().await;
@@ -60,7 +60,7 @@ fn projects(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
-async fn status_of(app: &TestApp, file: &str) -> Value {
+pub(crate) async fn status_of(app: &TestApp, file: &str) -> Value {
     let status = app.get("/creds/status").await.json();
     status["items"]
         .as_array()

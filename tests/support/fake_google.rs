@@ -1,8 +1,14 @@
 //! In-process, scriptable fake of the Google endpoints gcli2api calls: OAuth token, userinfo,
-//! Code Assist `v1internal`, Resource Manager and Service Usage, all on one loopback base URL.
+//! Code Assist `v1internal`, the Gemini API and Vertex (`bare_apis.rs`), Resource Manager and Service
+//! Usage, all on one loopback base URL.
 //!
 //! Code Assist replies are scripted per envelope `project` (FIFO queue, then per-project default,
-//! then global default, then `Hello from <model>` in three events); every request is recorded.
+//! then global default, then `Hello from <model>` in three events); bare API replies per API key or
+//! Vertex project; every request is recorded. What a credential learns of itself is scripted too:
+//! `retrieveUserQuota` buckets per project (`quota.rs`), Google One AI credits per project, reported
+//! by `loadCodeAssist` and spent by calls that enable them (`credits.rs`), and the Gemini API model
+//! list per key and the Vertex one (`model_lists.rs`). Refusals by body content or by thinking level
+//! come before any scripted reply (`refusals.rs`).
 //! As strict as Google: API calls need an unexpired access token the fake issued, and the token
 //! endpoint answers only known OAuth clients (`state::KNOWN_CLIENTS`, or `register_client`).
 //! Shared by the integration tests and `examples/fake_google_server.rs`.
@@ -18,12 +24,24 @@ mod bare_apis;
 mod code_assist;
 #[path = "fake_google/control.rs"]
 mod control;
+#[path = "fake_google/control_scripts.rs"]
+mod control_scripts;
+#[path = "fake_google/credits.rs"]
+mod credits;
 #[path = "fake_google/dispatch.rs"]
 mod dispatch;
 #[path = "fake_google/implicit_cache.rs"]
 mod implicit_cache;
 #[path = "fake_google/jwt_grant.rs"]
 mod jwt_grant;
+#[path = "fake_google/model_lists.rs"]
+mod model_lists;
+#[path = "fake_google/onboarding.rs"]
+mod onboarding;
+#[path = "fake_google/quota.rs"]
+mod quota;
+#[path = "fake_google/refusals.rs"]
+mod refusals;
 #[path = "fake_google/render.rs"]
 mod render;
 #[path = "fake_google/reply.rs"]
@@ -42,9 +60,12 @@ use std::sync::Arc;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpServer};
+use serde_json::Value;
 
 pub use bare_apis::api_key_invalid;
+pub use credits::CREDIT_TYPE;
 pub use jwt_grant::public_der;
+pub use quota::quota_bucket;
 pub use reply::{LoadCodeAssist, RawEvent, Reply, TokenReply, SEND_TIME_MARK};
 pub use state::RecordedRequest;
 pub use tool_script::{parse_tool_script, ToolScript, SCRIPT_SIGNATURE};
@@ -289,6 +310,74 @@ impl FakeGoogle {
             .get(client_email)
             .copied()
             .unwrap_or(0)
+    }
+
+    // ---- what the credential scout reads: quota, credits, model lists ----------------------
+
+    /// `retrieveUserQuota` buckets of `project`, served verbatim (build them with [`quota_bucket`]).
+    pub fn set_quota_buckets(&self, project: &str, buckets: Vec<Value>) {
+        self.shared
+            .lock()
+            .quota_buckets
+            .insert(project.to_owned(), buckets);
+    }
+
+    /// Makes `retrieveUserQuota` for `project` fail with this status (Google's error body); `None`
+    /// lets it answer again.
+    pub fn set_quota_failure(&self, project: &str, status: Option<u16>) {
+        let mut state = self.shared.lock();
+        match status {
+            Some(status) => state.quota_failures.insert(project.to_owned(), status),
+            None => state.quota_failures.remove(project),
+        };
+    }
+
+    /// Google One AI credits of `project` (see `fake_google/credits.rs`).
+    pub fn set_credits(&self, project: &str, amount: i64) {
+        self.shared
+            .lock()
+            .credits
+            .insert(project.to_owned(), amount);
+    }
+
+    /// Credits `project` has left; `None` when it never had any scripted.
+    pub fn credits(&self, project: &str) -> Option<i64> {
+        self.shared.lock().credits.get(project).copied()
+    }
+
+    /// The Gemini API model list of `key` (objects as Google writes them: `name: "models/<id>"`,
+    /// `displayName`, token limits, `supportedGenerationMethods`, `thinking`). The key must also be
+    /// accepted (`add_api_key`); an unknown key answers 400 `API_KEY_INVALID`.
+    pub fn set_api_key_models(&self, key: &str, models: Vec<Value>) {
+        self.shared
+            .lock()
+            .api_key_models
+            .insert(key.to_owned(), models);
+    }
+
+    /// The Vertex publisher model list every caller sees (`name: "publishers/google/models/<id>"`,
+    /// `versionId`, `launchStage`).
+    pub fn set_vertex_models(&self, models: Vec<Value>) {
+        self.shared.lock().vertex_models = models;
+    }
+
+    // ---- refusals (before any scripted reply; see `fake_google/refusals.rs`) ----------------
+
+    /// Refuses with a plain 429 every generate / stream / countTokens call, on any API, whose body
+    /// contains `pattern`; `None` (or an empty pattern) stops refusing.
+    pub fn refuse_pattern(&self, pattern: Option<&str>) {
+        self.shared.lock().refuse_pattern = pattern.filter(|p| !p.is_empty()).map(str::to_owned);
+    }
+
+    /// Refuses with 400 `INVALID_ARGUMENT` generate / stream calls for `model` asking for thinking
+    /// `level` (case-insensitive); several levels may be refused per model.
+    pub fn refuse_thinking_level(&self, model: &str, level: &str) {
+        self.shared
+            .lock()
+            .thinking_refusals
+            .entry(refusals::bare_model(model).to_owned())
+            .or_default()
+            .insert(level.to_ascii_uppercase());
     }
 
     // ---- observation -----------------------------------------------------------------------

@@ -16,8 +16,9 @@ use super::credential_actor::CredentialActor;
 use super::kind_select;
 use super::live_credential::LiveCredential;
 use super::messages::{Choice, CredentialError, CredentialStatus, Lease};
-use crate::config::Settings;
+use crate::config::{CreditsOverage, RotationPolicy, Settings};
 use crate::convert::session_key::SessionKey;
+use crate::store::CredentialKind;
 use crate::upstream::classify::is_preview_model;
 
 /// One credential as the fleet publishes it: its name, its actor (for failures, refreshes and folds)
@@ -66,35 +67,105 @@ pub struct Rotation {
     pub calls_on_cursor: u64,
 }
 
-/// Whether the credential may serve this request at all (ready or not).
+/// How a credential stands for the requested model by its last quota snapshot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum QuotaStand {
+    /// Quota left: the remaining fraction (1.0 when only an amount is known) and the reset time.
+    Left { fraction: f64, reset: Option<i64> },
+    /// No snapshot, or no bucket for the model, or an empty bucket whose reset time has passed.
+    Unknown,
+    /// Nothing left until `reset` (unix seconds; `None`: until a new snapshot says otherwise).
+    Empty { reset: Option<i64> },
+}
+
+impl QuotaStand {
+    pub fn of(slot: &Slot, model: &str, now: i64) -> Self {
+        let insight = slot.live.insight_ref();
+        let Some(bucket) = insight.as_ref().and_then(|i| i.bucket(model)) else {
+            return Self::Unknown;
+        };
+        if bucket.is_empty() {
+            return match bucket.reset_time {
+                Some(reset) if reset <= now => Self::Unknown,
+                reset => Self::Empty { reset },
+            };
+        }
+        match (bucket.remaining_fraction, bucket.remaining) {
+            (Some(fraction), _) => Self::Left {
+                fraction,
+                reset: bucket.reset_time,
+            },
+            (None, Some(_)) => Self::Left {
+                fraction: 1.0,
+                reset: bucket.reset_time,
+            },
+            (None, None) => Self::Unknown,
+        }
+    }
+
+    pub fn is_empty(self) -> bool {
+        matches!(self, Self::Empty { .. })
+    }
+}
+
+/// Whether the credential may serve this request at all (ready or not): `Some(probe)` when it may,
+/// `probe` telling that its rest for the model ran out and the call would be the half-open probe.
 fn usable(
     slot: &Slot,
     s: &CredentialStatus,
     req: &ChoiceRequest<'_>,
     now: i64,
     serving: kind_select::Serving,
-) -> bool {
-    let cooling = s
-        .cooldowns
-        .get(req.base_model)
-        .is_some_and(|until| *until > now);
+) -> Option<bool> {
+    let rest = s.cooldowns.get(req.base_model);
+    let cooling = rest.is_some_and(|until| *until > now);
     let preview_ok = !is_preview_model(req.base_model) || s.preview;
-    s.enabled
+    let ok = s.enabled
         && !s.broken
         && !cooling
         && preview_ok
         && !req.exclude.contains(&slot.name)
         && serving.kind(s.kind)
-        && catalogue::lists(
-            s.kind,
-            slot.live.insight().as_deref(),
-            req.base_model,
-            req.settings,
-        )
+        && lists(slot, s, req);
+    ok.then_some(rest.is_some())
+}
+
+/// Whether the credential's model list (if it has one) names the requested model.
+fn lists(slot: &Slot, s: &CredentialStatus, req: &ChoiceRequest<'_>) -> bool {
+    let insight = slot.live.insight_ref();
+    catalogue::lists(s.kind, insight.as_deref(), req.base_model, req.settings)
+}
+
+/// Whether the slot's call may go now: a half-open probe only when no other call probes the model.
+fn may_call(slot: &Slot, req: &ChoiceRequest<'_>, probe: bool, now: i64) -> bool {
+    !probe
+        || slot
+            .live
+            .try_probe(req.base_model, now.saturating_mul(1000))
+}
+
+/// Whether a call of this credential for `model` may spend its credits: `CREDITS_OVERAGE=always`, a
+/// Code Assist account with credits left, and the model among `CREDITS_MODELS` (empty: every model).
+pub fn spends_credits(
+    live: &LiveCredential,
+    kind: CredentialKind,
+    settings: &Settings,
+    model: &str,
+) -> bool {
+    if settings.credits_overage != CreditsOverage::Always || kind != CredentialKind::CodeAssist {
+        return false;
+    }
+    let listed =
+        settings.credits_models.is_empty() || settings.credits_models.iter().any(|m| m == model);
+    listed
+        && live
+            .insight_ref()
+            .as_ref()
+            .is_some_and(|i| i.credits.iter().any(|c| c.amount > 0))
 }
 
 /// The slot as a choice: a lease when its token and project are ready, otherwise a refresh to ask for.
-fn as_choice(slot: &Slot, s: &CredentialStatus, now: i64) -> Choice {
+fn as_choice(slot: &Slot, s: &CredentialStatus, req: &ChoiceRequest<'_>, now: i64) -> Choice {
     match (&s.access_token, &s.project) {
         (Some(token), Some(project)) if s.token_valid_until > now => Choice::Ready(Lease {
             name: slot.name.clone(),
@@ -104,6 +175,7 @@ fn as_choice(slot: &Slot, s: &CredentialStatus, now: i64) -> Choice {
             location: s.location.clone(),
             actor: slot.actor().clone(),
             live: slot.live.clone(),
+            spend_credits: spends_credits(&slot.live, s.kind, req.settings, req.base_model),
         }),
         _ => Choice::NeedsRefresh {
             name: slot.name.clone(),
@@ -117,10 +189,16 @@ fn as_choice(slot: &Slot, s: &CredentialStatus, now: i64) -> Choice {
 pub fn bound(slot: &Slot, req: &ChoiceRequest<'_>, now: i64) -> Option<Choice> {
     let status = slot.live.status();
     let serving = kind_select::Serving::of(req.settings, req.base_model);
-    usable(slot, &status, req, now, serving).then(|| as_choice(slot, &status, now))
+    let probe = usable(slot, &status, req, now, serving)?;
+    // A conversation keeps its credential while that one has quota left for the model.
+    if QuotaStand::of(slot, req.base_model, now).is_empty() || !may_call(slot, req, probe, now) {
+        return None;
+    }
+    Some(as_choice(slot, &status, req, now))
 }
 
-/// The next credential in rotation, moving the cursor as `CALLS_PER_ROTATION` says.
+/// The next credential: by `ROTATION_POLICY` within each rank of `UPSTREAM_PREFERENCE`. Every policy
+/// skips a credential whose snapshot says nothing is left for the model until its reset.
 pub fn rotate(
     slots: &[Slot],
     rotation: &mut Rotation,
@@ -128,10 +206,24 @@ pub fn rotate(
     now: i64,
     per_rotation: u64,
 ) -> Result<Choice, CredentialError> {
-    let n = slots.len();
-    if n == 0 {
+    if slots.is_empty() {
         return Err(CredentialError::NoneLoaded);
     }
+    match req.settings.rotation_policy {
+        RotationPolicy::RoundRobin => round_robin(slots, rotation, req, now, per_rotation),
+        policy => ranked(slots, rotation, req, now, policy),
+    }
+}
+
+/// The credential under the cursor serves `CALLS_PER_ROTATION` calls, then the cursor moves on.
+fn round_robin(
+    slots: &[Slot],
+    rotation: &mut Rotation,
+    req: &ChoiceRequest<'_>,
+    now: i64,
+    per_rotation: u64,
+) -> Result<Choice, CredentialError> {
+    let n = slots.len();
     let per_rotation = per_rotation.max(1);
     let start = rotation.cursor % n;
     let mut fallback: Option<Choice> = None;
@@ -153,12 +245,20 @@ pub fn rotate(
         if ranks.len() > 1 && rank_of.kind(status.kind) != rank {
             continue;
         }
-        if !usable(slot, &status, req, now, serving) {
+        let Some(probe) = usable(slot, &status, req, now, serving) else {
+            continue;
+        };
+        if QuotaStand::of(slot, req.base_model, now).is_empty() {
             continue;
         }
-        let choice = as_choice(slot, &status, now);
+        let choice = as_choice(slot, &status, req, now);
         if matches!(choice, Choice::NeedsRefresh { .. }) {
-            fallback.get_or_insert(choice);
+            if fallback.is_none() && may_call(slot, req, probe, now) {
+                fallback = Some(choice);
+            }
+            continue;
+        }
+        if !may_call(slot, req, probe, now) {
             continue;
         }
         if idx != start {
@@ -175,6 +275,82 @@ pub fn rotate(
     fallback.ok_or_else(|| explain(slots, req, now))
 }
 
+/// The order a ranked policy tries candidates in: lower first.
+fn rank_key(policy: RotationPolicy, stand: QuotaStand, distance: usize) -> (u8, f64, usize) {
+    // Ties (and unknown snapshots) go in rotation order from the cursor, so equal credentials share.
+    match (policy, stand) {
+        (RotationPolicy::FillFirst, _) => (0, 0.0, distance),
+        (RotationPolicy::MostRemaining, QuotaStand::Left { fraction, .. }) => {
+            (0, -fraction, distance)
+        }
+        (RotationPolicy::EarliestReset, QuotaStand::Left { reset, .. }) => {
+            (0, reset.map_or(f64::MAX, |r| r as f64), distance)
+        }
+        _ => (1, 0.0, distance),
+    }
+}
+
+/// `most_remaining`, `earliest_reset` and `fill_first`: every usable credential of the best rank is
+/// ranked (a walk over the fleet per choice; round-robin stops at the first usable one).
+fn ranked(
+    slots: &[Slot],
+    rotation: &mut Rotation,
+    req: &ChoiceRequest<'_>,
+    now: i64,
+    policy: RotationPolicy,
+) -> Result<Choice, CredentialError> {
+    let n = slots.len();
+    let start = rotation.cursor % n;
+    let preference = &req.settings.upstream_preference;
+    let ranks = kind_select::ranks(preference);
+    let rank_of = kind_select::Ranks::of(preference);
+    let serving = kind_select::Serving::of(req.settings, req.base_model);
+    let mut fallback: Option<Choice> = None;
+    for rank in ranks.iter() {
+        let mut candidates: Vec<((u8, f64, usize), usize, bool)> = Vec::new();
+        for (idx, slot) in slots.iter().enumerate() {
+            let status = slot.live.status();
+            if ranks.len() > 1 && rank_of.kind(status.kind) != *rank {
+                continue;
+            }
+            let Some(probe) = usable(slot, &status, req, now, serving) else {
+                continue;
+            };
+            let stand = QuotaStand::of(slot, req.base_model, now);
+            if stand.is_empty() {
+                continue;
+            }
+            let distance = if policy == RotationPolicy::FillFirst {
+                idx
+            } else {
+                (idx + n - start) % n
+            };
+            candidates.push((rank_key(policy, stand, distance), idx, probe));
+        }
+        candidates.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+        for (_, idx, probe) in candidates {
+            let Some(slot) = slots.get(idx) else {
+                continue;
+            };
+            let status = slot.live.status();
+            let choice = as_choice(slot, &status, req, now);
+            if matches!(choice, Choice::NeedsRefresh { .. }) {
+                if fallback.is_none() && may_call(slot, req, probe, now) {
+                    fallback = Some(choice);
+                }
+                continue;
+            }
+            if !may_call(slot, req, probe, now) {
+                continue;
+            }
+            rotation.cursor = (idx + 1) % n;
+            rotation.calls_on_cursor = 0;
+            return Ok(choice);
+        }
+    }
+    fallback.ok_or_else(|| explain(slots, req, now))
+}
+
 /// Why nothing could be chosen, in the most useful words for the client.
 pub fn explain(slots: &[Slot], req: &ChoiceRequest<'_>, now: i64) -> CredentialError {
     if slots.is_empty() {
@@ -182,43 +358,53 @@ pub fn explain(slots: &[Slot], req: &ChoiceRequest<'_>, now: i64) -> CredentialE
     }
     let statuses: Vec<_> = slots
         .iter()
-        .map(|slot| slot.live.status())
-        .zip(slots.iter().map(|slot| slot.live.insight()))
-        .collect();
-    let serving: Vec<&CredentialStatus> = statuses
-        .iter()
-        .filter(|(s, insight)| {
-            kind_select::serves(s.kind, req.settings, req.base_model)
-                && catalogue::lists(s.kind, insight.as_deref(), req.base_model, req.settings)
+        .map(|slot| {
+            let status = slot.live.status();
+            let listed = lists(slot, &status, req);
+            (status, QuotaStand::of(slot, req.base_model, now), listed)
         })
-        .map(|(s, _)| &***s)
+        .collect();
+    let serving: Vec<(&CredentialStatus, QuotaStand)> = statuses
+        .iter()
+        .filter(|(s, _, listed)| {
+            *listed && kind_select::serves(s.kind, req.settings, req.base_model)
+        })
+        .map(|(s, stand, _)| (&***s, *stand))
         .collect();
     if serving.is_empty() {
         return CredentialError::NoneServes(req.base_model.to_string());
     }
-    let enabled: Vec<&CredentialStatus> = serving
+    let enabled: Vec<(&CredentialStatus, QuotaStand)> = serving
         .into_iter()
-        .filter(|s| s.enabled && !s.broken)
+        .filter(|(s, _)| s.enabled && !s.broken)
         .collect();
     if enabled.is_empty() {
         return CredentialError::AllDisabled;
     }
     let preview = is_preview_model(req.base_model);
-    if preview && enabled.iter().all(|s| !s.preview) {
+    if preview && enabled.iter().all(|(s, _)| !s.preview) {
         return CredentialError::NoPreviewAccess(req.base_model.to_string());
     }
-    // Only credentials that could serve this model count towards "everyone is cooling".
-    let cooling_until = |s: &CredentialStatus| {
-        s.cooldowns
+    // Only credentials that could serve this model count towards "everyone is cooling"; one whose
+    // snapshot says its quota is spent rests until the bucket's reset (an hour when Google gave none,
+    // as a new snapshot comes at least that often).
+    let cooling_until = |(s, stand): &(&CredentialStatus, QuotaStand)| {
+        let rest = s
+            .cooldowns
             .get(req.base_model)
             .copied()
-            .filter(|until| *until > now)
+            .filter(|until| *until > now);
+        let spent = match stand {
+            QuotaStand::Empty { reset } => Some(reset.unwrap_or(now + 3600)),
+            _ => None,
+        };
+        rest.into_iter().chain(spent).max()
     };
-    let candidates: Vec<&CredentialStatus> = enabled
+    let candidates: Vec<(&CredentialStatus, QuotaStand)> = enabled
         .into_iter()
-        .filter(|s| !preview || s.preview)
+        .filter(|(s, _)| !preview || s.preview)
         .collect();
-    let soonest = candidates.iter().filter_map(|s| cooling_until(s)).min();
+    let soonest = candidates.iter().filter_map(&cooling_until).min();
     let cooling_all = candidates.iter().all(|s| cooling_until(s).is_some());
     match soonest {
         Some(until) if cooling_all => CredentialError::AllCooling {

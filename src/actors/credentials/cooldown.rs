@@ -165,6 +165,35 @@ pub fn clear_all(state: &mut CredentialState, at_ms: i64) {
     }
 }
 
+/// An admin's clear of one model's rest.
+pub fn clear_model(state: &mut CredentialState, model: &str, at_ms: i64) -> bool {
+    let known = state.cooldowns.contains_key(model) || state.model_cooldowns.contains_key(model);
+    if known {
+        record(state, model, ended(at_ms));
+    }
+    known
+}
+
+/// A fresh quota snapshot (fetched at `fetched_at_ms`) shows quota for `model` again: a daily-quota rest
+/// booked before it ends now. The record stays, expired, so the next call is a half-open probe whose
+/// success ends it and whose failure books the rest again. Short rate-limit rests keep their hint.
+pub fn heal(state: &mut CredentialState, model: &str, now: i64, fetched_at_ms: i64) -> bool {
+    let Some(entry) = state.cooldowns.get(model) else {
+        return false;
+    };
+    let daily = entry.kind == FailureKind::DailyQuota.as_str();
+    if !daily || entry.until <= now || entry.at >= fetched_at_ms {
+        return false;
+    }
+    let healed = CooldownRecord {
+        until: now,
+        at: fetched_at_ms,
+        ..entry.clone()
+    };
+    record(state, model, healed);
+    true
+}
+
 fn ended(at_ms: i64) -> CooldownRecord {
     CooldownRecord {
         at: at_ms,
@@ -262,6 +291,44 @@ mod tests {
         book(&mut state, "p-preview", 404, &preview, (1040, 6), POLICY);
         assert!(!state.preview);
         assert!(!state.model_cooldowns.contains_key("p-preview"));
+    }
+
+    #[test]
+    fn a_fresh_snapshot_heals_only_daily_rests_booked_before_it() {
+        let mut state = CredentialState::default();
+        let daily = |until, at| CooldownRecord {
+            until,
+            kind: "daily_quota".into(),
+            message: String::new(),
+            streak: 0,
+            at,
+        };
+        record(&mut state, "pro", daily(90_000, 1_000));
+        record(
+            &mut state,
+            "flash",
+            CooldownRecord {
+                kind: "rate_limited".into(),
+                ..daily(90_000, 1_000)
+            },
+        );
+        assert!(
+            !heal(&mut state, "pro", 500, 900),
+            "snapshot older than the rest"
+        );
+        assert!(
+            !heal(&mut state, "flash", 500, 2_000),
+            "a short rest keeps its hint"
+        );
+        assert!(heal(&mut state, "pro", 500, 2_000));
+        let entry = &state.cooldowns["pro"];
+        assert_eq!((entry.until, entry.at), (500, 2_000));
+        assert!(has_rest(&state, "pro"), "half-open until a success");
+        assert!(!heal(&mut state, "pro", 600, 3_000), "already ended");
+        assert!(clear_model(&mut state, "flash", 4_000));
+        assert!(!state.model_cooldowns.contains_key("flash"));
+        assert!(state.model_cooldowns.contains_key("pro"));
+        assert!(!clear_model(&mut state, "none", 4_000));
     }
 
     #[test]

@@ -198,7 +198,6 @@ impl CredentialActor {
     }
 
     fn status(&self) -> CredentialStatus {
-        let now = self.now();
         CredentialStatus {
             kind: self.record.kind,
             location: self.location(),
@@ -211,7 +210,7 @@ impl CredentialActor {
                 .state
                 .model_cooldowns
                 .iter()
-                .filter(|(_, until)| **until > now)
+                .filter(|(_, until)| **until > 0)
                 .map(|(m, u)| (m.clone(), *u))
                 .collect(),
             preview: self.record.state.preview,
@@ -707,11 +706,40 @@ impl Handler<SetEnabled> for CredentialActor {
 impl Handler<ClearCooldown> for CredentialActor {
     type Result = ();
 
-    fn handle(&mut self, _: ClearCooldown, _: &mut Self::Context) {
+    fn handle(&mut self, msg: ClearCooldown, _: &mut Self::Context) {
         let at = self.now_ms();
-        cooldown::clear_all(&mut self.record.state, at);
-        log::info!("credential {}: cooldowns cleared", self.name);
+        match msg.model {
+            Some(model) => {
+                if !cooldown::clear_model(&mut self.record.state, &model, at) {
+                    return;
+                }
+                log::info!("credential {}: cooldown of one model cleared", self.name);
+            }
+            None => {
+                cooldown::clear_all(&mut self.record.state, at);
+                log::info!("credential {}: cooldowns cleared", self.name);
+            }
+        }
         self.changed(true);
+    }
+}
+
+impl Handler<QuotaRestored> for CredentialActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: QuotaRestored, _: &mut Self::Context) {
+        let now = self.now();
+        let mut healed = false;
+        for model in &msg.models {
+            healed |= cooldown::heal(&mut self.record.state, model, now, msg.fetched_at_ms);
+        }
+        if healed {
+            log::info!(
+                "credential {}: quota is back, daily rests end through a probe",
+                self.name
+            );
+            self.changed(true);
+        }
     }
 }
 

@@ -13,7 +13,7 @@
 //! A credential with nothing to do has no running actor (see `supervisor/dormant.rs`): its mailbox
 //! exists and queues, and the first use of its address asks the supervisor, once, to start it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use actix::Recipient;
@@ -36,6 +36,10 @@ pub enum SuccessReport {
     ReportNow,
 }
 
+/// A probe whose outcome was never reported (the client went away first) stops holding the model after
+/// this long.
+pub const PROBE_TIMEOUT_MS: i64 = 60_000;
+
 /// Successes per model not yet folded into the credential's usage counters.
 type Tally = Vec<(Box<str>, u64)>;
 
@@ -45,6 +49,14 @@ pub struct LiveCredential {
     /// What Google last told about the credential (quota, credits, models), published by the
     /// credential scout; `None` until something was fetched or read from the store.
     insight: ArcSwapOption<CredentialInsight>,
+    /// Unix milliseconds of the last successful call (any model), for telling an account that works
+    /// from one Google refuses.
+    last_success_ms: AtomicI64,
+    /// Half-open probes in flight: (model, unix ms started). A rest that ran out lets one call
+    /// through until that call's outcome is known.
+    probes: Mutex<Vec<(Box<str>, i64)>>,
+    /// How many entries `probes` holds, so the common case (none) takes no lock.
+    probe_count: AtomicUsize,
     tally: Mutex<Tally>,
     fold_pending: AtomicBool,
     /// No actor runs for this credential yet; messages to its address wait in its mailbox.
@@ -108,9 +120,47 @@ impl LiveCredential {
         self.insight.load_full()
     }
 
+    /// The insight without taking a reference count (the choice reads it for every candidate).
+    pub fn insight_ref(&self) -> arc_swap::Guard<Option<Arc<CredentialInsight>>> {
+        self.insight.load()
+    }
+
     /// Publishes a new insight (the credential scout only).
     pub fn publish_insight(&self, insight: Arc<CredentialInsight>) {
         self.insight.store(Some(insight));
+    }
+
+    /// Unix milliseconds of the last successful call, 0 when none since start.
+    pub fn last_success_ms(&self) -> i64 {
+        self.last_success_ms.load(Ordering::Relaxed)
+    }
+
+    /// Notes a successful call at `now_ms`.
+    pub fn note_success(&self, now_ms: i64) {
+        self.last_success_ms.fetch_max(now_ms, Ordering::Relaxed);
+    }
+
+    /// Takes the half-open probe of `model`: true when no other call probes it (or that one has
+    /// been out longer than [`PROBE_TIMEOUT_MS`], its caller gone).
+    pub fn try_probe(&self, model: &str, now_ms: i64) -> bool {
+        let mut probes = self.probes.lock().unwrap_or_else(PoisonError::into_inner);
+        probes.retain(|(_, started)| now_ms - *started < PROBE_TIMEOUT_MS);
+        let taken = !probes.iter().any(|(m, _)| &**m == model);
+        if taken {
+            probes.push((Box::from(model), now_ms));
+        }
+        self.probe_count.store(probes.len(), Ordering::Release);
+        taken
+    }
+
+    /// Ends the probe of `model`, if one is out (its outcome has been reported).
+    pub fn end_probe(&self, model: &str) {
+        if self.probe_count.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let mut probes = self.probes.lock().unwrap_or_else(PoisonError::into_inner);
+        probes.retain(|(m, _)| &**m != model);
+        self.probe_count.store(probes.len(), Ordering::Release);
     }
 
     /// Counts one successful call to `base_model`, or says it must be reported as a message.
@@ -155,6 +205,26 @@ mod tests {
         assert_eq!(tally, vec![(Box::from("m"), 2), (Box::from("n"), 1)]);
         assert!(live.take_successes().is_empty());
         assert_eq!(live.count_success("m"), SuccessReport::AskFold);
+    }
+
+    #[test]
+    fn one_probe_per_model_until_it_ends_or_times_out() {
+        let live = LiveCredential::default();
+        assert!(live.try_probe("m", 1_000));
+        assert!(!live.try_probe("m", 1_001));
+        assert!(
+            live.try_probe("n", 1_001),
+            "another model probes on its own"
+        );
+        live.end_probe("m");
+        assert!(live.try_probe("m", 1_002));
+        assert!(
+            live.try_probe("m", 1_002 + PROBE_TIMEOUT_MS),
+            "an abandoned probe expires"
+        );
+        live.note_success(5);
+        live.note_success(3);
+        assert_eq!(live.last_success_ms(), 5);
     }
 
     #[test]

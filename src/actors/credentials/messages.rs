@@ -26,6 +26,8 @@ pub struct Lease {
     pub actor: Addr<CredentialActor>,
     /// Where successes are counted without a message (see `live_credential`).
     pub live: Arc<LiveCredential>,
+    /// The call may spend the account's credits (`CREDITS_OVERAGE=always`, credits left).
+    pub spend_credits: bool,
 }
 
 impl Lease {
@@ -36,6 +38,7 @@ impl Lease {
             token: &self.access_token,
             project: &self.project,
             location: self.location.as_deref(),
+            spend_credits: self.spend_credits,
         }
     }
 }
@@ -69,6 +72,8 @@ pub struct CredentialStatus {
     /// Unix seconds after which the token must not be used.
     pub token_valid_until: i64,
     pub project: Option<Arc<str>>,
+    /// Model → until when the credential rests for it. Rests that ran out but were not yet ended by a
+    /// success stay here (with `until` in the past): the next call for the model is a half-open probe.
     pub cooldowns: BTreeMap<String, i64>,
     pub preview: bool,
     /// A permanent problem (no refresh token, unparseable file) keeps it out of rotation.
@@ -186,10 +191,21 @@ pub struct SetEnabled {
     pub reason: Option<String>,
 }
 
-/// Ends every rest of the credential (the panel's "clear cooldown").
+/// Ends the credential's rests (the panel's "clear cooldown"): every model's, or only `model`'s.
+#[derive(Message, Default)]
+#[rtype(result = "()")]
+pub struct ClearCooldown {
+    pub model: Option<String>,
+}
+
+/// A quota snapshot fetched at `fetched_at_ms` shows quota again for these models: their daily-quota
+/// rests end now, through one half-open call (`cooldown::heal`).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct ClearCooldown;
+pub struct QuotaRestored {
+    pub models: Vec<String>,
+    pub fetched_at_ms: i64,
+}
 
 /// Ask Google for the account's email address (and remember it).
 #[derive(Message)]

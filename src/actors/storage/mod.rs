@@ -92,8 +92,21 @@ impl Handler<DeleteCredential> for StorageActor {
     fn handle(&mut self, msg: DeleteCredential, _: &mut Self::Context) -> Self::Result {
         self.pending.remove(&msg.name);
         let store = self.store.clone();
-        Box::pin(async move { store.delete_credential(&msg.name).await }.into_actor(self))
+        Box::pin(
+            async move { delete_with_insight(store.as_ref(), &msg.name).await }.into_actor(self),
+        )
     }
+}
+
+/// Deletes the credential `name`, then what the scout learnt about it. The insight goes only once the
+/// credential is gone (a failed delete leaves both), and a failure to forget it is logged, never the
+/// delete's answer: the credential is deleted, and a stray snapshot is only a few bytes nobody reads.
+async fn delete_with_insight(store: &dyn Store, name: &str) -> Result<bool, StoreError> {
+    let existed = store.delete_credential(name).await?;
+    if let Err(e) = store.delete_insight(name).await {
+        log::warn!("credential {name} deleted, but not its insight (quota, credits, models): {e}");
+    }
+    Ok(existed)
 }
 
 impl Handler<SaveCredentialNow> for StorageActor {
@@ -114,5 +127,54 @@ impl Handler<Flush> for StorageActor {
 
     fn handle(&mut self, _: Flush, ctx: &mut Self::Context) {
         self.flush(ctx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{CredentialInsight, FileStore, QuotaBucket};
+
+    #[actix_rt::test]
+    async fn deleting_a_credential_forgets_its_insight() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(FileStore::open(dir.path()).await.unwrap());
+        let record = CredentialRecord {
+            name: "a.json".into(),
+            kind: Default::default(),
+            credential: serde_json::Map::new(),
+            state: Default::default(),
+        };
+        store.put_credential(&record).await.unwrap();
+        let insight = CredentialInsight {
+            quota: vec![QuotaBucket {
+                model: "gemini-2.5-pro".into(),
+                remaining_fraction: Some(0.5),
+                ..QuotaBucket::default()
+            }],
+            ..CredentialInsight::default()
+        };
+        store.put_insight("a.json", &insight).await.unwrap();
+        store.put_insight("b.json", &insight).await.unwrap();
+
+        let storage = StorageActor::new(store.clone()).start();
+        let deleted = storage
+            .send(DeleteCredential {
+                name: "a.json".into(),
+            })
+            .await;
+        assert!(matches!(deleted, Ok(Ok(true))), "{deleted:?}");
+        assert_eq!(store.get_credential("a.json").await.unwrap(), None);
+        assert_eq!(store.get_insight("a.json").await.unwrap(), None);
+        // Another credential's snapshot stays.
+        assert_eq!(store.get_insight("b.json").await.unwrap(), Some(insight));
+        // A credential that was not there: the answer says so, and nothing fails.
+        let again = storage
+            .send(DeleteCredential {
+                name: "a.json".into(),
+            })
+            .await;
+        assert!(matches!(again, Ok(Ok(false))), "{again:?}");
+        store.close().await.unwrap();
     }
 }

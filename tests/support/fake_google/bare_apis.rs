@@ -60,26 +60,14 @@ pub(crate) async fn handle(shared: &Arc<Shared>, call: &Call, target: BareTarget
                 .as_deref()
                 .is_some_and(|t| shared.lock().accepts_access_token(t));
             if !ok {
-                return super::dispatch::google_error(
-                    StatusCode::UNAUTHORIZED,
-                    "UNAUTHENTICATED",
-                    "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
-                );
+                return super::dispatch::invalid_credentials();
             }
             project.clone()
         }
-        None => {
-            let Some(key) = call.api_key.clone() else {
-                return HttpResponse::Forbidden().json(json!({"error": {
-                    "code": 403, "status": "PERMISSION_DENIED",
-                    "message": "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
-                }}));
-            };
-            if !shared.lock().api_keys.contains(&key) {
-                return HttpResponse::BadRequest().json(api_key_invalid());
-            }
-            key
-        }
+        None => match known_api_key(shared, call) {
+            Ok(key) => key,
+            Err(refusal) => return refusal,
+        },
     };
     match target.method.as_str() {
         "generateContent" | "streamGenerateContent" => {
@@ -99,19 +87,35 @@ pub(crate) async fn handle(shared: &Arc<Shared>, call: &Call, target: BareTarget
                 path: call.path.clone(),
                 query: call.query.clone(),
                 body: json!({"model": target.model, "project": scope, "request": call.body}),
+                raw_body: call.raw_body.clone(),
                 access_token: call.access_token.clone(),
                 api_key: call.api_key.clone(),
             };
             let stream = target.method == "streamGenerateContent";
             code_assist::generate_as(shared, &enveloped, stream, true).await
         }
-        "countTokens" => code_assist::count_tokens(call),
+        "countTokens" => code_assist::count_tokens(shared, call),
         _ => super::dispatch::google_error(
             StatusCode::NOT_FOUND,
             "NOT_FOUND",
             "The requested URL was not found on this server.",
         ),
     }
+}
+
+/// The caller's API key when Google knows it; else Google's answer: 403 without a key, 400
+/// `API_KEY_INVALID` for a key never registered (`add_api_key`).
+pub(crate) fn known_api_key(shared: &Shared, call: &Call) -> Result<String, HttpResponse> {
+    let Some(key) = call.api_key.clone() else {
+        return Err(HttpResponse::Forbidden().json(json!({"error": {
+            "code": 403, "status": "PERMISSION_DENIED",
+            "message": "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+        }})));
+    };
+    if !shared.lock().api_keys.contains(&key) {
+        return Err(HttpResponse::BadRequest().json(api_key_invalid()));
+    }
+    Ok(key)
 }
 
 /// Like Google, the public APIs refuse request fields only Code Assist knows: image safety

@@ -1,4 +1,5 @@
-//! Code Assist `v1internal` methods: generate / stream, countTokens and onboarding.
+//! Code Assist `v1internal` generate / stream and countTokens; the Gemini API and Vertex answer
+//! through the same generator (`generate_as`). Onboarding is in `onboarding.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,9 +11,10 @@ use serde_json::{json, Value};
 
 use super::dispatch::{google_error, status_code, Call};
 use super::render::{count_prompt_words, envelope, ResponseMeta};
-use super::reply::{LoadCodeAssist, RawEvent, Reply, ReplyBody};
+use super::reply::{RawEvent, Reply, ReplyBody};
 use super::sse_body::PacedBody;
-use super::state::{FakeState, Operation, Shared};
+use super::state::Shared;
+use super::{credits, refusals};
 
 const TRACE_HEADER: &str = "x-cloudaicompanion-trace-id";
 
@@ -35,12 +37,23 @@ pub(crate) async fn generate_as(
         return invalid_argument("Invalid JSON payload: missing field \"request\".");
     }
     let project = call.body_str("project").unwrap_or_default();
-    let reply = {
+    let (reply, credit_fields) = {
         let mut state = shared.lock();
-        super::tool_script::scripted_reply(&state.tool_scripts, &call.body)
+        if let Some(refusal) = refusals::by_content(&state, call)
+            .or_else(|| refusals::by_thinking_level(&state, model, &call.body))
+        {
+            return refusal;
+        }
+        let reply = super::tool_script::scripted_reply(&state.tool_scripts, &call.body)
             .or_else(|| state.next_reply(project))
-    }
-    .unwrap_or_else(|| Reply::default_for_model(model));
+            .unwrap_or_else(|| Reply::default_for_model(model));
+        // Credits belong to Code Assist accounts; the bare APIs bill otherwise.
+        if bare {
+            (reply, None)
+        } else {
+            credits::settle(&mut state, &call.body, project, model, reply)
+        }
+    };
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
@@ -77,15 +90,20 @@ pub(crate) async fn generate_as(
     };
 
     let sse = call.query_param("alt").as_deref() == Some("sse");
+    let shape = Shape {
+        trace_id: &trace_id,
+        bare,
+        last_extra: credit_fields.as_ref(),
+    };
     let (content_type, chunks) = match (stream, sse) {
-        (true, true) => ("text/event-stream", sse_chunks(&responses, &trace_id, bare)),
+        (true, true) => ("text/event-stream", sse_chunks(&responses, &shape)),
         (true, false) => (
             "application/json; charset=UTF-8",
-            json_array_chunks(&responses, &trace_id, bare),
+            json_array_chunks(&responses, &shape),
         ),
         (false, _) => (
             "application/json; charset=UTF-8",
-            vec![whole_body(responses.first(), &trace_id, bare)],
+            vec![whole_body(responses.first(), &shape)],
         ),
     };
     let (chunks, cut) = apply_cut(chunks, reply.cut_after, stream);
@@ -121,21 +139,45 @@ fn apply_cut(mut chunks: Vec<Bytes>, cut_after: Option<usize>, stream: bool) -> 
     (vec![half], true)
 }
 
-/// A response as the API sends it: enveloped for Code Assist, bare for the others.
-fn shaped(response: &Value, trace_id: &str, bare: bool) -> Value {
-    if bare {
-        response.clone()
-    } else {
-        envelope(response.clone(), trace_id)
+/// How response objects go on the wire.
+struct Shape<'a> {
+    trace_id: &'a str,
+    /// No Code Assist envelope (Gemini API, Vertex).
+    bare: bool,
+    /// Envelope fields only the last response carries (the credits a call spent).
+    last_extra: Option<&'a Value>,
+}
+
+impl Shape<'_> {
+    /// A response as the API sends it: enveloped for Code Assist, bare for the others.
+    fn apply(&self, response: &Value, last: bool) -> Value {
+        if self.bare {
+            return response.clone();
+        }
+        let mut wrapped = envelope(response.clone(), self.trace_id);
+        let extra = self.last_extra.filter(|_| last).and_then(Value::as_object);
+        if let (Some(extra), Some(fields)) = (extra, wrapped.as_object_mut()) {
+            fields.extend(extra.clone());
+        }
+        wrapped
     }
 }
 
-fn sse_chunks(events: &[RawEvent], trace_id: &str, bare: bool) -> Vec<Bytes> {
+/// Index of the last response object among the events (verbatim text cannot carry fields).
+fn last_response(events: &[RawEvent]) -> Option<usize> {
     events
         .iter()
-        .map(|event| match event {
+        .rposition(|event| matches!(event, RawEvent::Response(_)))
+}
+
+fn sse_chunks(events: &[RawEvent], shape: &Shape<'_>) -> Vec<Bytes> {
+    let last = last_response(events);
+    events
+        .iter()
+        .enumerate()
+        .map(|(index, event)| match event {
             RawEvent::Response(response) => {
-                let line = shaped(response, trace_id, bare);
+                let line = shape.apply(response, Some(index) == last);
                 Bytes::from(format!("data: {line}\n\n"))
             }
             RawEvent::Verbatim(text) => Bytes::from(text.clone()),
@@ -144,14 +186,17 @@ fn sse_chunks(events: &[RawEvent], trace_id: &str, bare: bool) -> Vec<Bytes> {
 }
 
 /// Without `alt=sse` Code Assist streams one JSON array of envelopes.
-fn json_array_chunks(events: &[RawEvent], trace_id: &str, bare: bool) -> Vec<Bytes> {
+fn json_array_chunks(events: &[RawEvent], shape: &Shape<'_>) -> Vec<Bytes> {
+    let last = last_response(events);
     let mut chunks: Vec<Bytes> = events
         .iter()
         .enumerate()
         .map(|(index, event)| {
             let separator = if index == 0 { "[" } else { ",\r\n" };
             let item = match event {
-                RawEvent::Response(response) => shaped(response, trace_id, bare).to_string(),
+                RawEvent::Response(response) => {
+                    shape.apply(response, Some(index) == last).to_string()
+                }
                 RawEvent::Verbatim(text) => text.clone(),
             };
             Bytes::from(format!("{separator}{item}"))
@@ -165,134 +210,19 @@ fn json_array_chunks(events: &[RawEvent], trace_id: &str, bare: bool) -> Vec<Byt
     chunks
 }
 
-fn whole_body(event: Option<&RawEvent>, trace_id: &str, bare: bool) -> Bytes {
+fn whole_body(event: Option<&RawEvent>, shape: &Shape<'_>) -> Bytes {
     match event {
-        Some(RawEvent::Response(response)) => {
-            Bytes::from(shaped(response, trace_id, bare).to_string())
-        }
+        Some(RawEvent::Response(response)) => Bytes::from(shape.apply(response, true).to_string()),
         Some(RawEvent::Verbatim(text)) => Bytes::from(text.clone()),
         None => Bytes::from_static(b"{}"),
     }
 }
 
-pub(crate) fn count_tokens(call: &Call) -> HttpResponse {
+pub(crate) fn count_tokens(shared: &Shared, call: &Call) -> HttpResponse {
+    if let Some(refusal) = refusals::by_content(&shared.lock(), call) {
+        return refusal;
+    }
     HttpResponse::Ok().json(json!({"totalTokens": count_prompt_words(&call.body)}))
-}
-
-pub(crate) fn load_code_assist(shared: &Shared) -> HttpResponse {
-    let script = shared.lock().load_code_assist.clone();
-    match script {
-        LoadCodeAssist::AlreadyOnboarded { project } => HttpResponse::Ok().json(json!({
-            "currentTier": free_tier(),
-            "allowedTiers": [free_tier(), standard_tier()],
-            "cloudaicompanionProject": project,
-            "gcpManaged": false,
-        })),
-        LoadCodeAssist::NeedsOnboarding { .. } => HttpResponse::Ok().json(json!({
-            "allowedTiers": [free_tier(), standard_tier()],
-            "gcpManaged": false,
-        })),
-        LoadCodeAssist::Json(status, body) => HttpResponse::build(status_code(status)).json(body),
-    }
-}
-
-fn free_tier() -> Value {
-    json!({"id": "free-tier", "name": "Gemini Code Assist for individuals",
-           "description": "Gemini Code Assist for individuals",
-           "userDefinedCloudaicompanionProject": false, "isDefault": true})
-}
-
-fn standard_tier() -> Value {
-    json!({"id": "standard-tier", "name": "Gemini Code Assist",
-           "description": "Gemini Code Assist for business",
-           "userDefinedCloudaicompanionProject": true})
-}
-
-/// Starts the onboarding operation; while one is pending, a repeated call counts as a poll, as
-/// some clients re-POST instead of polling the operation.
-pub(crate) fn onboard_user(shared: &Shared) -> HttpResponse {
-    let mut state = shared.lock();
-    let pending = state
-        .operations
-        .iter()
-        .find(|(_, operation)| operation.polls_left > 0)
-        .map(|(name, _)| name.clone());
-    if let Some(name) = pending {
-        return poll_operation(&mut state, &name).map_or_else(operation_not_found, ok_json);
-    }
-    match state.load_code_assist.clone() {
-        LoadCodeAssist::AlreadyOnboarded { project } => {
-            ok_json(operation_json("operations/onboarded", Some(&project)))
-        }
-        LoadCodeAssist::NeedsOnboarding {
-            project,
-            polls_until_done,
-        } => {
-            state.operation_seq += 1;
-            let name = format!("operations/onboard-{}", state.operation_seq);
-            let done = polls_until_done == 0;
-            state.operations.insert(
-                name.clone(),
-                Operation {
-                    project: project.clone(),
-                    polls_left: polls_until_done,
-                },
-            );
-            if done {
-                mark_onboarded(&mut state, &project);
-            }
-            ok_json(operation_json(&name, done.then_some(project.as_str())))
-        }
-        LoadCodeAssist::Json(..) => google_error(
-            StatusCode::BAD_REQUEST,
-            "FAILED_PRECONDITION",
-            "User is not eligible for onboarding.",
-        ),
-    }
-}
-
-pub(crate) fn operation(shared: &Shared, name: &str) -> HttpResponse {
-    poll_operation(&mut shared.lock(), name).map_or_else(operation_not_found, ok_json)
-}
-
-fn poll_operation(state: &mut FakeState, name: &str) -> Option<Value> {
-    let operation = state.operations.get_mut(name)?;
-    operation.polls_left = operation.polls_left.saturating_sub(1);
-    let done = operation.polls_left == 0;
-    let project = operation.project.clone();
-    if done {
-        mark_onboarded(state, &project);
-    }
-    Some(operation_json(name, done.then_some(project.as_str())))
-}
-
-/// Once onboarding finishes, `loadCodeAssist` reports the account as onboarded, as Google does.
-fn mark_onboarded(state: &mut FakeState, project: &str) {
-    state.load_code_assist = LoadCodeAssist::AlreadyOnboarded {
-        project: project.to_owned(),
-    };
-}
-
-fn operation_json(name: &str, done_project: Option<&str>) -> Value {
-    match done_project {
-        Some(project) => json!({
-            "name": name,
-            "done": true,
-            "response": {
-                "@type": "type.googleapis.com/google.cloud.gemini.v1.OnboardUserResponse",
-                "cloudaicompanionProject": {"id": project, "name": project},
-            },
-        }),
-        None => json!({"name": name, "done": false}),
-    }
-}
-
-fn operation_not_found() -> HttpResponse {
-    google_error(StatusCode::NOT_FOUND, "NOT_FOUND", "Operation not found.")
-}
-
-fn ok_json(body: Value) -> HttpResponse {
-    HttpResponse::Ok().json(body)
 }
 
 fn invalid_argument(message: &str) -> HttpResponse {

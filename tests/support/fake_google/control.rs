@@ -6,10 +6,23 @@
 //! - `POST /__fake/default` `{"project": "p1" | null, "reply": REPLY}` sets a per-project or global default.
 //! - `GET /__fake/requests[?path=<substring>]` lists recorded requests, oldest first (none when
 //!   recording is off).
-//! - `POST /__fake/reset` forgets queues, per-project defaults and recorded requests and restores the
-//!   global default the server started with.
+//! - `POST /__fake/reset` forgets queues, per-project defaults, recorded requests and every script
+//!   below but the tool scripts (quota, credits, model lists, refusals), and restores the global
+//!   default the server started with.
 //! - `POST /__fake/tool-scripts` `{"scripts": [{"function": "f", "args": {…}}]}` replaces the tool scripts
 //!   (see `tool_script.rs`); `[]` turns them off. `reset` leaves them alone.
+//! - `POST /__fake/quota` `{"project": "p1", "buckets": [BUCKET]}` sets the project's
+//!   `retrieveUserQuota` buckets (served verbatim); `{"project": "p1", "fail_status": 500 | null}`
+//!   makes it fail with that status, or answer again. BUCKET is Google's:
+//!   `{"modelId", "tokenType", "remainingAmount": "120", "remainingFraction": 0.4, "resetTime": RFC 3339}`.
+//! - `POST /__fake/credits` `{"project": "p1", "amount": 5}` sets its Google One AI credits (see
+//!   `credits.rs`).
+//! - `POST /__fake/refuse-pattern` `{"pattern": "text" | null}`: generate / stream / countTokens calls
+//!   whose body contains the text answer a plain 429 (see `refusals.rs`).
+//! - `POST /__fake/models` `{"api_key": "k", "models": [MODEL]}` sets the key's Gemini API model list;
+//!   `{"vertex": true, "models": [PUBLISHER_MODEL]}` the Vertex one (see `model_lists.rs`).
+//! - `POST /__fake/thinking-refusals` `{"model": "m", "level": "MINIMAL"}` makes generate / stream
+//!   calls for the model refuse that thinking level with 400; answers `{"refused": [levels]}`.
 //!
 //! REPLY is one JSON object; every key is optional and they combine like the `Reply` builder:
 //! ```json
@@ -27,6 +40,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::control_scripts;
 use super::reply::{google_error_body, RawEvent, Reply};
 use super::state::{RecordedRequest, Shared};
 
@@ -47,6 +61,17 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, initial_default: Option<Re
                 .route(
                     "/tool-scripts",
                     web::post().to(super::tool_script::set_tool_scripts),
+                )
+                .route("/quota", web::post().to(control_scripts::set_quota))
+                .route("/credits", web::post().to(control_scripts::set_credits))
+                .route(
+                    "/refuse-pattern",
+                    web::post().to(control_scripts::set_refuse_pattern),
+                )
+                .route("/models", web::post().to(control_scripts::set_models))
+                .route(
+                    "/thinking-refusals",
+                    web::post().to(control_scripts::add_thinking_refusal),
                 ),
         );
 }
@@ -173,7 +198,7 @@ struct RequestsQuery {
 }
 
 /// Parses a JSON body, answering 400 with the reason instead of actix's plain-text error.
-fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, HttpResponse> {
+pub(crate) fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, HttpResponse> {
     serde_json::from_slice(body).map_err(|error| {
         HttpResponse::BadRequest().json(json!({"error": format!("invalid control body: {error}")}))
     })
@@ -224,6 +249,7 @@ async fn reset(shared: web::Data<Shared>, control: web::Data<ControlState>) -> H
     state.queues.clear();
     state.project_defaults.clear();
     state.requests.clear();
+    state.forget_insight_scripts();
     state.global_default = control.initial_default.clone();
     HttpResponse::Ok().json(json!({"ok": true}))
 }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::reply::google_error_body;
 use super::state::{RecordedRequest, Shared};
-use super::{accounts, bare_apis, code_assist};
+use super::{accounts, bare_apis, code_assist, model_lists, onboarding, quota};
 
 /// A request reduced to what the handlers read.
 pub(crate) struct Call {
@@ -17,6 +17,8 @@ pub(crate) struct Call {
     pub(crate) path: String,
     pub(crate) query: String,
     pub(crate) body: Value,
+    /// The body as received, for refusals that match its text.
+    pub(crate) raw_body: Bytes,
     pub(crate) access_token: Option<String>,
     /// `x-goog-api-key`, or the `key` query parameter (both are accepted by Google).
     pub(crate) api_key: Option<String>,
@@ -55,6 +57,7 @@ pub(crate) async fn dispatch(
         path: request.path().to_owned(),
         query: request.query_string().to_owned(),
         body: parse_body(&request, &body),
+        raw_body: body,
         access_token: bearer_token(&request),
         api_key: request
             .headers()
@@ -77,6 +80,11 @@ async fn route(shared: &Arc<Shared>, call: &Call) -> HttpResponse {
     match (&call.method, path) {
         (&Method::POST, "/token") => return accounts::token(shared, call).await,
         (&Method::GET, "/tokeninfo") => return accounts::token_info(shared, call),
+        // Model lists accept API keys as well as bearer tokens, so they check their own credentials.
+        (&Method::GET, model_lists::GEMINI_API_PATH) => {
+            return model_lists::gemini_api(shared, call)
+        }
+        (&Method::GET, model_lists::VERTEX_PATH) => return model_lists::vertex(shared, call),
         (&Method::POST, _) => {
             // Key-authenticated and Vertex paths check their own credentials.
             if let Some(target) = bare_apis::target(path) {
@@ -96,11 +104,14 @@ async fn route(shared: &Arc<Shared>, call: &Call) -> HttpResponse {
         (&Method::POST, "/v1internal:streamGenerateContent") => {
             code_assist::generate(shared, call, true).await
         }
-        (&Method::POST, "/v1internal:countTokens") => code_assist::count_tokens(call),
-        (&Method::POST, "/v1internal:loadCodeAssist") => code_assist::load_code_assist(shared),
-        (&Method::POST, "/v1internal:onboardUser") => code_assist::onboard_user(shared),
+        (&Method::POST, "/v1internal:countTokens") => code_assist::count_tokens(shared, call),
+        (&Method::POST, "/v1internal:loadCodeAssist") => onboarding::load_code_assist(shared, call),
+        (&Method::POST, "/v1internal:retrieveUserQuota") => {
+            quota::retrieve_user_quota(shared, call)
+        }
+        (&Method::POST, "/v1internal:onboardUser") => onboarding::onboard_user(shared),
         (&Method::GET, _) if path.starts_with("/v1internal/operations/") => {
-            code_assist::operation(shared, path.trim_start_matches("/v1internal/"))
+            onboarding::operation(shared, path.trim_start_matches("/v1internal/"))
         }
         (&Method::GET, "/v1/projects") => accounts::list_projects(shared),
         _ => match service_usage_target(path) {
@@ -130,21 +141,31 @@ pub(crate) fn service_usage_target(path: &str) -> Option<(&str, &str)> {
 /// that forgets to authenticate, sends an expired token or a made-up one fails loudly in tests.
 fn refuse_unauthenticated(shared: &Shared, call: &Call) -> Option<HttpResponse> {
     let Some(token) = call.access_token.as_deref() else {
-        return Some(google_error(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHENTICATED",
-            "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
-        ));
+        return Some(missing_credentials());
     };
     let valid = shared.lock().accepts_access_token(token);
     if valid {
         return None;
     }
-    Some(google_error(
+    Some(invalid_credentials())
+}
+
+/// Google's 401 for a call that carries no credential at all.
+pub(crate) fn missing_credentials() -> HttpResponse {
+    google_error(
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHENTICATED",
+        "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
+    )
+}
+
+/// Google's 401 for a bearer token it did not issue or that has expired.
+pub(crate) fn invalid_credentials() -> HttpResponse {
+    google_error(
         StatusCode::UNAUTHORIZED,
         "UNAUTHENTICATED",
         "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
-    ))
+    )
 }
 
 pub(crate) fn google_error(status: StatusCode, google_status: &str, message: &str) -> HttpResponse {

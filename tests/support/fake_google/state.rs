@@ -1,6 +1,6 @@
 //! Everything the fake remembers: scripts, issued tokens, onboarding operations and the request log.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -95,6 +95,20 @@ pub(crate) struct FakeState {
     pub(crate) service_accounts: HashMap<String, Vec<u8>>,
     pub(crate) jwt_grants: HashMap<String, usize>,
     pub(crate) service_account_token_secs: u64,
+    /// Project → `retrieveUserQuota` buckets, served verbatim.
+    pub(crate) quota_buckets: HashMap<String, Vec<Value>>,
+    /// Project → the status its `retrieveUserQuota` fails with.
+    pub(crate) quota_failures: HashMap<String, u16>,
+    /// Project → Google One AI credits left (see `credits.rs`).
+    pub(crate) credits: HashMap<String, i64>,
+    /// Model calls whose body contains this text are refused with a plain 429.
+    pub(crate) refuse_pattern: Option<String>,
+    /// API key → its Gemini API model list, served verbatim page by page.
+    pub(crate) api_key_models: HashMap<String, Vec<Value>>,
+    /// The Vertex publisher model list (one for every caller).
+    pub(crate) vertex_models: Vec<Value>,
+    /// Model → thinking levels (upper case) it refuses.
+    pub(crate) thinking_refusals: HashMap<String, BTreeSet<String>>,
 }
 
 impl FakeState {
@@ -107,6 +121,18 @@ impl FakeState {
             .get(project)
             .or(self.global_default.as_ref())
             .cloned()
+    }
+
+    /// Forgets what the credential scout reads (quota, credits, model lists) and the refusals, so a
+    /// control `reset` leaves the next test a Google that knows nothing of the last one.
+    pub(crate) fn forget_insight_scripts(&mut self) {
+        self.quota_buckets.clear();
+        self.quota_failures.clear();
+        self.credits.clear();
+        self.refuse_pattern = None;
+        self.api_key_models.clear();
+        self.vertex_models.clear();
+        self.thinking_refusals.clear();
     }
 
     /// Issues a fresh access token for a refresh token and remembers whose it is.
