@@ -106,7 +106,15 @@ pub async fn open_stream(
         async move {
             let cred = lease.upstream();
             let open = |request| {
-                first_event(&client, &settings, cred, base_model, request, head_timeout, idle)
+                first_event(
+                    &client,
+                    &settings,
+                    cred,
+                    base_model,
+                    request,
+                    head_timeout,
+                    idle,
+                )
             };
             match open(request).await {
                 Err(e) => match capabilities::thinking_retry(state, base_model, request, &e) {
