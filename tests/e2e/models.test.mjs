@@ -9,11 +9,33 @@ import { launchBrowser, openPage, login, screenshot, assertNoHorizontalScroll, P
 let stack;
 let browser;
 
+function bucket(model, fraction) {
+  const reset = new Date(Date.now() + 3600 * 1000).toISOString();
+  return { modelId: model, tokenType: 'REQUESTS', remainingAmount: String(fraction * 100), remainingFraction: fraction, resetTime: reset };
+}
+
 before(async () => {
   stack = await startStack({
     credentials: { 'alpha.json': credentialJson('alpha'), 'beta.json': credentialJson('beta') },
     env: { BASE_MODELS: 'my-extra-model' },
+    fakeControl: true,
   });
+  // alpha's quota names a model the gateway never heard of; beta's names nothing (its list is unknown).
+  const scripted = await fetch(stack.fakeUrl + '/__fake/quota', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ project: 'px-alpha', buckets: [bucket('gemini-9-flash', 0.4), bucket('gemini-2.5-pro', 0.8)] }),
+  });
+  assert.equal(scripted.status, 200, await scripted.text());
+  const refreshed = await stack.api('POST', '/creds/quota/refresh', {});
+  assert.equal(refreshed.status, 200, refreshed.text);
+  // The scout rebuilds the catalogue on its next tick after a fetch.
+  for (let i = 0; ; i++) {
+    const catalogue = await stack.api('GET', '/models/catalogue');
+    if (catalogue.json && catalogue.json.models.some((m) => m.id === 'gemini-9-flash')) break;
+    assert.ok(i < 100, 'the catalogue never listed the fetched model');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   browser = await launchBrowser();
 });
 
@@ -29,9 +51,14 @@ test('the catalogue route answers the models with their credentials', async () =
   assert.ok(ids.includes('gemini-2.5-pro'), ids.join(','));
   assert.equal(ids[ids.length - 1], 'my-extra-model');
   const pro = answer.json.models.find((m) => m.id === 'gemini-2.5-pro');
-  assert.equal(pro.source, 'fallback');
+  assert.equal(pro.source, 'live');
   assert.deepEqual(pro.credentials.slice().sort(), ['alpha.json', 'beta.json']);
   assert.deepEqual(pro.kinds, ['code_assist']);
+  const nine = answer.json.models.find((m) => m.id === 'gemini-9-flash');
+  assert.equal(nine.source, 'live');
+  assert.equal(nine.credential_count, 2, 'beta has no list yet, so it serves every model');
+  assert.equal(nine.quota.known, 1);
+  assert.equal(nine.quota.mean_remaining_fraction, 0.4);
   assert.equal(answer.json.refresh_seconds, 3600);
   const anonymous = await fetch(stack.url + '/models/catalogue');
   assert.equal(anonymous.status, 401);
@@ -49,7 +76,12 @@ test('the Models tab lists the models and the credentials serving them', async (
   assert.match(text, /alpha\.json/);
   assert.match(text, /beta\.json/);
   assert.match(text, /2 credential\(s\)/);
-  assert.match(text, /Built-in list/);
+  assert.match(text, /From Google/);
+  assert.match(text, /1 of 1 with quota · mean 80% left/);
+  const nine = page.locator('#models-body tr[data-id="gemini-9-flash"]');
+  assert.match(await nine.textContent(), /mean 40% left/);
+  const builtIn = page.locator('#models-body tr[data-id="gemini-3-pro-preview"]');
+  assert.match(await builtIn.textContent(), /Built-in list/);
   assert.match(text, /Code Assist/);
   assert.match(text, /1,048,576 \/ 65,536/);
   const extra = page.locator('#models-body tr[data-id="my-extra-model"]');
