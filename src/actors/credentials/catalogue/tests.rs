@@ -232,3 +232,29 @@ fn the_catalogue_answers_limits_and_closest_ids() {
     assert_eq!(catalogue.closest("gemini-2.5-flsh")[0], "gemini-2.5-flash");
     assert!(catalogue.may_serve("anything"));
 }
+
+#[test]
+fn a_hundred_thousand_credentials_build_in_one_walk() {
+    let s = settings();
+    let shared: Vec<ModelInfo> = ["gemini-2.5-pro", "gemini-2.5-flash", "gemini-9-flash"]
+        .iter()
+        .map(|id| info(id, Some(65_536)))
+        .collect();
+    let insight = Arc::new(CredentialInsight {
+        models: Some(shared),
+        ..CredentialInsight::default()
+    });
+    let fleet: Vec<Member> = (0..100_000)
+        .map(|i| Member {
+            name: Arc::from(format!("key-{i}")),
+            kind: CredentialKind::GeminiApiKey,
+            insight: Some(insight.clone()),
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let (models, _) = build(&fleet, &s, 100, &mut HashMap::new());
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(models.len(), 3);
+    assert!(models.iter().all(|m| m.credential_count == 100_000));
+    assert!(models.iter().all(|m| m.credentials.len() == MAX_NAMES));
+}
