@@ -24,8 +24,12 @@ pub fn lists(
     if models.is_empty() || settings.base_models.iter().any(|b| b == model) {
         return true;
     }
+    if models.iter().any(|m| m.id == model) {
+        return true;
+    }
+    // Read for every candidate of a choice: the aliases are only looked at when the name is not listed.
     let sent = sent_model(&settings.model_aliases, kind, model);
-    models.iter().any(|m| m.id == model || m.id == sent)
+    sent != model && models.iter().any(|m| m.id == sent)
 }
 
 #[cfg(test)]
