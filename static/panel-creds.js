@@ -1,5 +1,6 @@
 /* Credentials tab: filtered, paged table with per-row and batch actions, downloads, e-mail
-   refresh, upload with progress, and the environment-variable credential buttons. */
+   refresh, upload with progress, and the environment-variable credential buttons. Each credential's
+   quota and the pool summary are drawn by panel-quota.js (GC.quota). */
 (function () {
   'use strict';
   const {
@@ -20,10 +21,14 @@
 
   let ticker = 0;
 
+  // The table's column count, for the full-width cells (empty list, quota rows).
+  const COLUMNS = 9;
+
   const ACTION_LABELS = {
     enable: t('creds.enable'),
     disable: t('creds.disable'),
     clear_cooldown: t('creds.clearCooldown'),
+    clear_model: t('creds.clearModel'),
     fetch_email: t('creds.fetchEmail'),
     download: t('creds.download'),
     delete: t('common.delete'),
@@ -54,9 +59,16 @@
       renderRows();
       renderPager();
       addErrorCodeOptions();
+      GC.quota.summarise({
+        items: state.items,
+        offset: state.offset,
+        hasMore: state.hasMore,
+        filtered: Object.values(filters()).some((v) => v !== 'all'),
+        poolTotal: Number(data && data.stats && data.stats.total) || 0,
+      });
     } catch (e) {
       if (e.status !== 401) {
-        replace($('#creds-body'), h('tr', null, h('td', { colspan: 9, class: 'empty' }, t('creds.loadFailed', { error: e.message }))));
+        replace($('#creds-body'), h('tr', null, h('td', { colspan: COLUMNS, class: 'empty' }, t('creds.loadFailed', { error: e.message }))));
         reportError(e, t('tab.creds'));
       }
     } finally {
@@ -186,6 +198,11 @@
           COOLDOWN_KINDS[c.kind] ? t(COOLDOWN_KINDS[c.kind][0]) : c.kind.replace(/_/g, ' ')) : null,
         c.kind ? ' ' : null,
         h('span', { class: 'cooldown-left', dataset: { until: String(c.until.getTime()) } }, formatDuration((c.until.getTime() - Date.now()) / 1000)),
+        ' ',
+        h('button', {
+          type: 'button', class: 'btn btn-sm btn-tiny', dataset: { action: 'clear_model', model: c.model },
+          'aria-label': t('creds.clearModelOn', { model: c.model, file: name }),
+        }, ACTION_LABELS.clear_model),
         c.message ? h('div', { class: 'muted wrap-any cooldown-message' }, c.message) : null)))
       : h('span', { class: 'muted' }, '\u2014');
 
@@ -220,10 +237,16 @@
     const body = $('#creds-body');
     if (!state.items.length) {
       const filtered = Object.values(filters()).some((v) => v !== 'all');
-      replace(body, h('tr', null, h('td', { colspan: 9, class: 'empty' },
+      replace(body, h('tr', null, h('td', { colspan: COLUMNS, class: 'empty' },
         filtered ? t('creds.noMatch') : t('creds.none'))));
     } else {
-      replace(body, state.items.map(renderRow));
+      // A credential's quota is a full-width row under its own, so the bars have room.
+      replace(body, state.items.map((item) => {
+        const row = renderRow(item);
+        const quota = GC.quota.row(item, COLUMNS);
+        if (quota) row.classList.add('has-quota');
+        return [row, quota];
+      }));
     }
     updateSelectionUi();
   }
@@ -253,6 +276,7 @@
       const left = (Number(node.dataset.until) - now) / 1000;
       node.textContent = left > 0 ? formatDuration(left) : t('creds.ended');
     }
+    GC.quota.tick(now);
   }
 
   async function rowAction(button, action, filename) {
@@ -269,6 +293,15 @@
       const data = await withBusy(button, '\u2026', () => api.post('/creds/fetch-email/' + enc));
       if (data) {
         toast(data.user_email ? t('creds.emailIs', { email: data.user_email }) : (data.message || t('creds.noEmail')), data.user_email ? 'ok' : 'warn');
+        load();
+      }
+      return;
+    }
+    if (action === 'clear_model') {
+      const model = button.dataset.model;
+      const cleared = await withBusy(button, '\u2026', () => api.post('/creds/action', { filename, action: 'clear_cooldown', model }));
+      if (cleared) {
+        toast(t('creds.modelCleared', { model, file: filename }), 'ok');
         load();
       }
       return;
@@ -436,6 +469,7 @@
       load();
     });
     $('#creds-refresh').addEventListener('click', () => load());
+    GC.quota.mount({ find: (name) => state.items.find((item) => item.filename === name), reload: load });
     $('#creds-prev').addEventListener('click', () => {
       state.offset = Math.max(0, state.offset - state.limit);
       load();

@@ -73,6 +73,11 @@ static ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/panel.js"),
     ),
     (
+        "panel-quota.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/panel-quota.js"),
+    ),
+    (
         "panel-creds.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../static/panel-creds.js"),

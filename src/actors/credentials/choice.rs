@@ -414,3 +414,52 @@ pub fn explain(slots: &[Slot], req: &ChoiceRequest<'_>, now: i64) -> CredentialE
         _ => CredentialError::Exhausted,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(policy: RotationPolicy, stands: &[QuotaStand]) -> Vec<usize> {
+        let mut keyed: Vec<((u8, f64, usize), usize)> = stands
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (rank_key(policy, *s, i), i))
+            .collect();
+        keyed.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
+        keyed.into_iter().map(|(_, i)| i).collect()
+    }
+
+    const fn left(fraction: f64, reset: Option<i64>) -> QuotaStand {
+        QuotaStand::Left { fraction, reset }
+    }
+
+    #[test]
+    fn most_remaining_puts_the_fullest_first_and_the_unknown_after_the_known() {
+        let stands = [
+            QuotaStand::Unknown,
+            left(0.1, Some(10)),
+            left(0.9, Some(99)),
+            left(0.5, None),
+        ];
+        assert_eq!(order(RotationPolicy::MostRemaining, &stands), [2, 3, 1, 0]);
+    }
+
+    #[test]
+    fn earliest_reset_spends_the_soonest_reset_first() {
+        let stands = [
+            left(0.9, Some(500)),
+            QuotaStand::Unknown,
+            left(0.1, Some(100)),
+            left(0.5, None),
+        ];
+        assert_eq!(order(RotationPolicy::EarliestReset, &stands), [2, 0, 3, 1]);
+    }
+
+    #[test]
+    fn fill_first_keeps_the_slot_order_and_ties_keep_rotation_order() {
+        let stands = [QuotaStand::Unknown, left(0.9, None), left(0.1, None)];
+        assert_eq!(order(RotationPolicy::FillFirst, &stands), [0, 1, 2]);
+        let equal = [left(0.5, None), left(0.5, None), left(0.5, None)];
+        assert_eq!(order(RotationPolicy::MostRemaining, &equal), [0, 1, 2]);
+    }
+}

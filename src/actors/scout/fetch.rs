@@ -149,7 +149,9 @@ pub async fn scout(
     if asked_models {
         fetch_models(&reach, &target, &mut insight, now_ms).await;
     }
-    if asked_quota || asked_models {
+    // A blank answer is stored only where peers need it to know the fetch was done.
+    let worth_storing = !is_blank(&insight) || reach.store.is_shared();
+    if (asked_quota || asked_models) && worth_storing {
         if let Err(e) = reach.store.put_insight(name, &insight).await {
             log::warn!("saving the quota snapshot of {name}: {e}");
         }
@@ -160,6 +162,14 @@ pub async fn scout(
         asked_models,
         peer_fetching,
     }
+}
+
+/// Whether `insight` says nothing of the account: no buckets, credits, models or error.
+pub fn is_blank(insight: &CredentialInsight) -> bool {
+    insight.quota.is_empty()
+        && insight.credits.is_empty()
+        && insight.models.is_none()
+        && insight.quota_error.is_none()
 }
 
 /// Takes from `stored` whatever it has fetched more recently than `insight`.

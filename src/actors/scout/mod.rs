@@ -40,6 +40,8 @@ const TICK: Duration = Duration::from_secs(1);
 const SCAN_PER_TICK: usize = 5_000;
 /// Fetches in flight at once.
 pub const MAX_IN_FLIGHT: usize = 8;
+/// Fetches started per tick at least (more when the pool needs more to keep up with its interval).
+const MIN_STARTS_PER_TICK: u64 = 64;
 /// After a 429, the quota of that credential is fetched at most once per this.
 pub const HINT_GAP_MS: i64 = 10_000;
 /// A peer has the turn to fetch: read its snapshot again after this.
@@ -161,8 +163,13 @@ impl CredentialScout {
         let models_on = settings.model_refresh_seconds > 0;
         let credits_always = settings.credits_overage == CreditsOverage::Always;
         let n = slots.len();
+        // Enough starts per tick to keep up with the interval twice over, so a large pool is
+        // scouted steadily in the background rather than in one burst at start.
+        let interval_secs = settings.quota_refresh_seconds.max(60);
+        let budget = (n as u64 * 2 / interval_secs).max(MIN_STARTS_PER_TICK);
+        let mut started = 0u64;
         for step in 0..n.min(SCAN_PER_TICK) {
-            if self.in_flight >= MAX_IN_FLIGHT {
+            if self.in_flight >= MAX_IN_FLIGHT || started >= budget {
                 break;
             }
             let idx = (self.cursor + step) % n;
@@ -190,6 +197,7 @@ impl CredentialScout {
                 forced: std::mem::take(&mut book.forced),
             };
             book.busy = true;
+            started += 1;
             self.start(ctx, target, wants);
         }
         self.cursor = (self.cursor + SCAN_PER_TICK) % n;
@@ -256,8 +264,11 @@ impl CredentialScout {
         let Some(slot) = snapshot.get(name) else {
             return;
         };
-        let unchanged = slot.live.insight().is_some_and(|old| *old == insight);
-        if unchanged {
+        let previous = slot.live.insight();
+        // An answer with nothing in it (no buckets, credits or models) is not kept for a credential
+        // that had nothing either: with 100,000 credentials that is memory spent on saying nothing.
+        let says_nothing = previous.is_none() && fetch::is_blank(&insight);
+        if says_nothing || previous.is_some_and(|old| *old == insight) {
             return;
         }
         let restored = restored_models(slot, &insight, self.clock.now());

@@ -78,7 +78,7 @@ export function credentialJson(name) {
 }
 
 /**
- * startStack({credentials: {'a.json': '{...}'}, password, authCodes: {code: refreshToken}, env, fakeControl}) → {url, fakeUrl, password, dir, api(), stop()}.
+ * startStack({credentials: {'a.json': '{...}'}, password, authCodes: {code: refreshToken}, env, fakeControl}) → {url, fakeUrl, password, dir, api(), control(), stop()}.
  * The gateway gets a minimal environment so storage or credential variables of the calling shell
  * (REDIS_URI, GCLI_CREDS_*, ...) cannot leak into it.
  */
@@ -137,12 +137,23 @@ export async function startStack(options = {}) {
       return { status: response.status, json, text };
     };
 
+    // The fake's /__fake/ control API (started with fakeControl): POST `path` with a JSON body.
+    const control = async (path, body) => {
+      const response = await fetch(`${fakeUrl}/__fake/${path}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, text: await response.text() };
+    };
+
     return {
       url,
       fakeUrl,
       password,
       dir,
       api,
+      control,
       gatewayOutput: () => gateway.output(),
       logFile: () => (existsSync(join(dir, 'log.txt')) ? readFileSync(join(dir, 'log.txt'), 'utf8') : ''),
       async stop() {
