@@ -35,7 +35,7 @@
     const more = m.credential_count - names.length;
     return h('div', { class: 'model-creds' },
       h('div', null, t('models.credCount', { n: formatNumber(m.credential_count) })),
-      names.length ? h('div', { class: 'small' }, names.map((name, i) => [i ? ', ' : '', h('code', { class: 'wrap-any cell-file' }, name)])) : null,
+      names.length ? h('div', { class: 'small' }, names.map((name, i) => [i ? ', ' : '', h('code', { class: 'model-cred' }, name)])) : null,
       more > 0 ? h('div', { class: 'small muted' }, t('models.credMore', { n: formatNumber(more) })) : null);
   }
 
