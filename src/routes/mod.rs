@@ -148,6 +148,10 @@ fn configure_creds(cfg: &mut web::ServiceConfig) {
         .service(one(
             "/models/catalogue",
             web::get().to(model_catalogue::get),
+        ))
+        .service(one(
+            "/models/refresh",
+            web::post().to(model_catalogue::refresh),
         ));
     cfg.service(one("/auth/start", web::post().to(oauth::start)))
         .service(one("/auth/callback", web::post().to(oauth::callback)))

@@ -78,3 +78,23 @@ pub async fn catalogue_body(state: &AppState) -> Result<Value, ApiError> {
 pub async fn get(_: PanelSession, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(catalogue_body(&state).await?))
 }
+
+/// `POST /models/refresh`: every credential's model list (and Code Assist quota, which names its models)
+/// fetched now, the catalogue rebuilt from them, answered as `GET /models/catalogue` is.
+pub async fn refresh(
+    _: PanelSession,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .scout
+        .send(crate::actors::scout::messages::Refresh { names: None })
+        .await
+        .map_err(ApiError::mailbox("the credential scout"))?;
+    // The scout's own rebuild waits for its next tick; the panel wants the result now.
+    state.catalogue.rebuild(
+        &state.fleet.snapshot(),
+        &state.settings.current(),
+        state.clock.now(),
+    );
+    Ok(HttpResponse::Ok().json(catalogue_body(&state).await?))
+}

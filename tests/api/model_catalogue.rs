@@ -407,3 +407,42 @@ async fn the_code_assist_alias_sends_the_target_and_the_panel_shows_the_catalogu
     assert_eq!(models[0]["cost"], 10);
     assert_eq!(models[0]["thinking_level"], Value::Null);
 }
+
+#[actix_rt::test]
+async fn a_model_google_ships_later_is_listed_after_the_panels_refresh() {
+    let app = key_app(vec![listed("gemini-2.5-pro", None)], &[]).await;
+    let before = app.get("/v1/models").await.json();
+    assert!(
+        !ids(&before, "data", "id").contains(&NEW.to_string()),
+        "{before}"
+    );
+    // Google ships a model; the operator refreshes instead of waiting for the hourly fetch.
+    app.google.set_api_key_models(
+        KEY,
+        vec![listed("gemini-2.5-pro", None), listed(NEW, Some(32_768))],
+    );
+    let token = panel_login(&app).await;
+    let req = app
+        .client
+        .post(app.url("/models/refresh"))
+        .bearer_auth(&token);
+    let answer = app.send(req, None).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let refreshed = answer.json();
+    let entry = refreshed["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == NEW)
+        .cloned()
+        .unwrap_or_else(|| panic!("{NEW} not in the refreshed catalogue: {refreshed}"));
+    assert_eq!(entry["output_token_limit"], 32_768, "{entry}");
+    let after = app.get("/v1/models").await.json();
+    assert!(
+        ids(&after, "data", "id").contains(&NEW.to_string()),
+        "{after}"
+    );
+    assert_eq!(app.chat(ask(NEW)).await.status, 200);
+    let anonymous = app.client.post(app.url("/models/refresh"));
+    assert_eq!(app.send(anonymous, None).await.status, 401);
+}
