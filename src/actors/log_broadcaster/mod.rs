@@ -1,14 +1,15 @@
 //! `LogBroadcaster` owns the recent log lines (a ring buffer), the log file and the live-log WebSocket
 //! subscribers. It is one of the process logger's sinks: each batch of lines goes to the file's writer
-//! thread (`file_writer`, never the actor's thread) and to the actor, which keeps the last lines and
-//! passes the batch to every session. A subscriber whose mailbox is full is dropped at once
+//! thread (`file_writer`, never the actor's thread) and to the actor, which keeps the last lines (the
+//! batches themselves, `ring`) and passes the batch to every session. A subscriber whose mailbox is full is dropped at once
 //! (`try_send`): one slow browser never stalls logging or the other sessions.
 
 pub mod download;
 mod file_writer;
 pub mod messages;
+mod ring;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use actix::prelude::*;
 
 use self::download::LogDownload;
 use self::file_writer::LogFile;
+use self::ring::Ring;
 use self::messages::{
     ClearLogs, DownloadLogs, IsSubscribed, LogLines, Logged, SessionCount, Subscribe, Subscription,
     Unsubscribe,
@@ -30,7 +32,7 @@ const REPLAY_LINES: usize = 200;
 const MAILBOX: usize = 64;
 
 pub struct LogBroadcaster {
-    ring: VecDeque<String>,
+    ring: Ring,
     subscribers: HashMap<u64, Recipient<LogLines>>,
     next_id: u64,
     max_sessions: usize,
@@ -51,7 +53,7 @@ impl LogBroadcaster {
         let addr = Self::create(move |ctx| {
             ctx.set_mailbox_capacity(MAILBOX);
             Self {
-                ring: VecDeque::with_capacity(RING_LINES),
+                ring: Ring::new(RING_LINES),
                 subscribers: HashMap::new(),
                 next_id: 1,
                 max_sessions,
@@ -66,14 +68,7 @@ impl LogBroadcaster {
     }
 
     fn record(&mut self, batch: Arc<LogBatch>) {
-        // Only the last lines of a big batch can stay in the ring.
-        let skip = batch.len().saturating_sub(RING_LINES);
-        for line in batch.lines().skip(skip) {
-            if self.ring.len() == RING_LINES {
-                self.ring.pop_front();
-            }
-            self.ring.push_back(line.to_string());
-        }
+        self.ring.push(batch.clone());
         self.subscribers.retain(|_, sub| {
             sub.try_send(LogLines {
                 batch: batch.clone(),
@@ -84,7 +79,7 @@ impl LogBroadcaster {
 
     fn ring_text(&self) -> String {
         let mut out = String::new();
-        for line in &self.ring {
+        for line in self.ring.last(RING_LINES) {
             out.push_str(line);
             out.push('\n');
         }
@@ -136,10 +131,9 @@ impl Handler<Subscribe> for LogBroadcaster {
         let id = self.next_id;
         self.next_id += 1;
         self.subscribers.insert(id, msg.session);
-        let skip = self.ring.len().saturating_sub(REPLAY_LINES);
         Some(Subscription {
             id,
-            replay: self.ring.iter().skip(skip).cloned().collect(),
+            replay: self.ring.last(REPLAY_LINES).map(str::to_string).collect(),
         })
     }
 }
