@@ -39,6 +39,8 @@ fi
 source scripts/bench-common.sh
 LOAD_SECONDS=${BENCH_SECONDS:-10}
 STREAMS=${BENCH_STREAMS:-40}
+# Short rounds, so a change in what else runs on the machine falls on every target alike.
+LOAD_ROUNDS=10
 OUT=${BENCH_OUT:-$ROOT/docs/benchmark.md}
 MODEL=gemini-2.5-flash
 CHUNKS=100
@@ -119,7 +121,7 @@ for c in 1 32; do
         --defaults-url "$DEFAULTS_URL/v1/chat/completions" --defaults-body "$WORK/chat.json" \
         --defaults-header "Authorization: Bearer $PASSWORD" \
         --direct-url "$FAKE_URL/v1internal:generateContent" --direct-body "$WORK/envelope.json" \
-        --concurrency "$c" --seconds "$LOAD_SECONDS" --rounds 4 \
+        --concurrency "$c" --seconds "$LOAD_SECONDS" --rounds "$LOAD_ROUNDS" \
         --out-gateway "$RESULTS/nonstream_c${c}_gateway.json" \
         --out-defaults "$RESULTS/nonstream_c${c}_defaults.json" \
         --out-direct "$RESULTS/nonstream_c${c}_direct.json" > /dev/null
@@ -175,7 +177,7 @@ BENCH_KEYS_OUT=$WORK/keys.md scripts/bench-keys.sh
     echo "logging defaults: the same binary and setup at LOG_LEVEL=info with LOG_FILE=log.txt in a temporary directory (LOG_FILE_MAX_MB 100), its stderr to a file; non-stream figures only, in the same rounds as the gateway and direct"
     echo "fake Google: examples/fake_google_server, no request log, answers at once; streams of $CHUNKS chunks ${CHUNK_INTERVAL_MS} ms apart, each stamped with its send time"
     echo "request: OpenAI chat (system + user message) for model $MODEL; direct sends the Code Assist envelope the gateway builds for it"
-    echo "load: closed loop, $LOAD_SECONDS s measured per figure after 1 s warm-up, in 4 rounds alternating gateway and direct; streams: $STREAMS sequential streams per target after 3 warm-up ones, alternating gateway and direct"
+    echo "load: closed loop, $LOAD_SECONDS s measured per figure after 1 s warm-up, in $LOAD_ROUNDS rounds alternating gateway, logging defaults and direct; streams: $STREAMS sequential streams per target after 3 warm-up ones, alternating gateway and direct"
     echo "memory: RSS from /proc/<pid>/status (VmRSS idle, VmHWM under load), in MiB; idle figures taken 2–3 s after the port opened; open streams are one chunk a second from the fake"
 } > "$RESULTS/setup.txt"
 

@@ -208,6 +208,7 @@ async fn downloading_a_100_mb_log_keeps_the_gateway_within_20_mb() {
         }
     }
     peak = peak.max(rss_kb(gw.pid()));
+    eprintln!("download of {received} bytes: gateway RSS {before} KiB before, {peak} KiB at most");
     assert!(
         received >= size,
         "the whole log: {received} of {size} bytes"

@@ -17,11 +17,11 @@ use actix::prelude::*;
 
 use self::download::LogDownload;
 use self::file_writer::LogFile;
-use self::ring::Ring;
 use self::messages::{
     ClearLogs, DownloadLogs, IsSubscribed, LogLines, Logged, SessionCount, Subscribe, Subscription,
     Unsubscribe,
 };
+use self::ring::Ring;
 use crate::logging::{LineSink, LogBatch};
 
 const RING_LINES: usize = 1000;
