@@ -1,5 +1,6 @@
 //! Live logs for the panel: a WebSocket (`GET /auth/logs/stream`) fed by the `LogBroadcaster`, plus
-//! clear and download (streamed from the log files in chunks). The socket authenticates with the panel token as `?token=` or as its first message.
+//! clear and download (streamed from the log files in chunks). The socket authenticates with the panel
+//! token as `?token=` or as its first message.
 
 use std::time::{Duration, Instant};
 
