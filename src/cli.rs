@@ -74,15 +74,19 @@ async fn serve(env: HashMap<String, String>) -> ExitCode {
         Ok(app) => app,
         Err(e) => {
             log::error!("cannot start: {e}");
+            log::logger().flush();
             return ExitCode::FAILURE;
         }
     };
     crate::allocator::purge_as_usual();
-    match app.run().await {
+    let code = match app.run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::error!("server failed: {e}");
             ExitCode::FAILURE
         }
-    }
+    };
+    // The log thread writes a few milliseconds behind: let it finish before the process ends.
+    log::logger().flush();
+    code
 }

@@ -154,12 +154,11 @@ impl Application {
         // Fail at start on a bad proxy or CA file, not on the first request.
         let actor_client = build_client(&transport)?;
 
-        let logs = LogBroadcaster::new(
-            crate::logging::subscribe(),
+        let logs = LogBroadcaster::launch(
             settings.log_file.clone(),
+            settings.log_file_max_mb.saturating_mul(1024 * 1024),
             MAX_LOG_SESSIONS,
-        )
-        .start();
+        );
         let records = store.load_credentials().await?;
         log::info!(
             "storage: {} backend, {} credential(s)",

@@ -1,8 +1,8 @@
 //! Closed-loop load: `concurrency` tasks each send the next request as soon as the last one is read
 //! whole. Requests that complete inside the measuring window (after the warm-up) are counted.
 //!
-//! `compare` measures two targets in alternating rounds, so that a change in how much of the shared
-//! machine the benchmark gets (other tenants, frequency) falls on both alike.
+//! `compare` measures several targets in alternating rounds, so that a change in how much of the shared
+//! machine the benchmark gets (other tenants, frequency) falls on all alike.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -133,29 +133,39 @@ pub async fn run(args: &Args) -> Result<Value, BenchError> {
         .report(concurrency)
 }
 
-/// `--gateway-*` and `--direct-*` targets, `--rounds` rounds of `--seconds / --rounds` each.
+/// The targets named by `--targets` (default `gateway,direct`), each described by `--<name>-url`,
+/// `--<name>-body` and `--<name>-header`, measured in `--rounds` rounds of `--seconds / --rounds`
+/// each, one after another within a round.
 pub async fn compare(args: &Args) -> Result<Value, BenchError> {
-    let targets = [
-        ("gateway", Rc::new(Target::named(args, "gateway-")?)),
-        ("direct", Rc::new(Target::named(args, "direct-")?)),
-    ];
+    let names: Vec<String> = args
+        .optional("targets")
+        .unwrap_or("gateway,direct")
+        .split(',')
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .collect();
+    let targets = names
+        .iter()
+        .map(|name| Ok(Rc::new(Target::named(args, &format!("{name}-"))?)))
+        .collect::<Result<Vec<_>, BenchError>>()?;
     let concurrency: usize = args.number("concurrency", 1)?;
     let rounds: u32 = args.number::<u32>("rounds", 4)?.max(1);
     let slice = Duration::from_secs_f64(args.number("seconds", 10.0)?) / rounds;
     let warmup = Duration::from_secs_f64(args.number("warmup", 1.0)?);
     let client = client();
-    let mut tallies = [Tally::default(), Tally::default()];
+    let mut tallies: Vec<Tally> = targets.iter().map(|_| Tally::default()).collect();
     for round in 0..rounds {
         let warm = if round == 0 { warmup } else { Duration::ZERO };
-        for ((_, target), tally) in targets.iter().zip(tallies.iter_mut()) {
+        for (target, tally) in targets.iter().zip(tallies.iter_mut()) {
             tally.absorb(measure(&client, target, concurrency, warm, slice).await?);
         }
     }
-    let [gateway, direct] = tallies;
-    let results = json!({
-        "gateway": gateway.report(concurrency)?,
-        "direct": direct.report(concurrency)?,
-    });
-    crate::write_parts(args, &results, &targets.map(|(name, _)| name))?;
+    let mut results = serde_json::Map::new();
+    for (name, tally) in names.iter().zip(tallies) {
+        results.insert(name.clone(), tally.report(concurrency)?);
+    }
+    let results = Value::Object(results);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    crate::write_parts(args, &results, &names)?;
     Ok(results)
 }

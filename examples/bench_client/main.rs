@@ -11,7 +11,9 @@
 //!   compare-load   --gateway-url U --gateway-body F [--gateway-header H].. and the same with
 //!                  --direct-*, --concurrency N --seconds S [--rounds R] --out-gateway F --out-direct F
 //!                                             both targets in alternating rounds (same figures as load);
-//!                                             `--{gateway,direct}-keys FILE` sends those keys in turn
+//!                                             `--{gateway,direct}-keys FILE` sends those keys in turn;
+//!                                             `--targets a,b,c` names the targets instead (`--a-url`,
+//!                                             `--out-a`, …), all in the same alternating rounds
 //!   compare-stream the same targets, --count N --expect-chunks K, streams alternating
 //!   stream   --url U --body FILE [--header ..] --count N --expect-chunks K
 //!                                             N streams one after another; every event's text carries

@@ -609,6 +609,17 @@ pub static KEYS: &[KeyDef] = &[
         "Log file; empty disables it.",
     ),
     def(
+        "log_file_max_mb",
+        "LOG_FILE_MAX_MB",
+        Kind::Int {
+            min: 1,
+            max: 1_048_576,
+        },
+        false,
+        || json!(100),
+        "Largest log file in MiB; past it the file becomes <file>.1 (the one before is deleted) and a new file starts.",
+    ),
+    def(
         "redis_uri",
         "REDIS_URI",
         Kind::OptStr,

@@ -127,6 +127,7 @@ pub struct Settings {
     pub jwt_expiry_hours: u64,
     pub log_level: String,
     pub log_file: Option<PathBuf>,
+    pub log_file_max_mb: u64,
     pub redis_uri: Option<String>,
     pub redis_database: i64,
     pub postgres_dsn: Option<String>,

@@ -285,7 +285,7 @@ where
         match call(lease.clone()).await {
             Ok(value) => {
                 trace::note_attempt(started, attempt(&lease.name, None, None, "answered"));
-                log::info!("{base_model} answered by credential {}", lease.name);
+                log::debug!("{base_model} answered by credential {}", lease.name);
                 report_success(&lease, base_model, state.clock.now_millis());
                 // The other credential's 429 was its own after all: book it now.
                 if let Some(held) = suspect.take() {

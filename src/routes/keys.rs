@@ -15,6 +15,7 @@ use crate::actors::quota::view::public_view;
 use crate::auth::panel::PanelSession;
 use crate::auth::{authenticate_api, ApiCaller};
 use crate::error::{ApiError, ErrorStyle};
+use crate::logging::Masked;
 use crate::state::AppState;
 use crate::store::{ApiKeyRecord, StoreError};
 
@@ -127,7 +128,7 @@ pub async fn create_key(
         .map_err(quota_storage_error)?;
     log::info!(
         "API key {} created with quota {total_quota}",
-        mask_key(&record.api_key)
+        Masked(&record.api_key)
     );
     Ok(HttpResponse::Ok().json(public_view(&record)))
 }
@@ -171,7 +172,7 @@ pub async fn delete_key(
     if !existed {
         return Err(ApiError::not_found("API key not found"));
     }
-    log::info!("API key {} deleted", mask_key(&key));
+    log::info!("API key {} deleted", Masked(&key));
     Ok(HttpResponse::Ok().json(json!({"message": "API key deleted", "api_key": mask_key(&key)})))
 }
 

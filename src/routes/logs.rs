@@ -1,5 +1,6 @@
 //! Live logs for the panel: a WebSocket (`GET /auth/logs/stream`) fed by the `LogBroadcaster`, plus
-//! clear and download. The socket authenticates with the panel token as `?token=` or as its first message.
+//! clear and download (streamed from the log files in chunks). The socket authenticates with the panel
+//! token as `?token=` or as its first message.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,7 @@ use actix_web_actors::ws;
 use serde_json::json;
 
 use crate::actors::log_broadcaster::messages::{
-    ClearLogs, DownloadLogs, IsSubscribed, LogLine, Subscribe, Subscription, Unsubscribe,
+    ClearLogs, DownloadLogs, IsSubscribed, LogLines, Subscribe, Subscription, Unsubscribe,
 };
 use crate::actors::log_broadcaster::LogBroadcaster;
 use crate::auth::client_address::client_address;
@@ -36,7 +37,7 @@ pub struct LogSession {
 
 impl LogSession {
     fn subscribe(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
-        let recipient = ctx.address().recipient::<LogLine>();
+        let recipient = ctx.address().recipient::<LogLines>();
         self.broadcaster
             .send(Subscribe { session: recipient })
             .into_actor(self)
@@ -108,11 +109,13 @@ impl Actor for LogSession {
     }
 }
 
-impl Handler<LogLine> for LogSession {
+impl Handler<LogLines> for LogSession {
     type Result = ();
 
-    fn handle(&mut self, msg: LogLine, ctx: &mut Self::Context) {
-        ctx.text(msg.line);
+    fn handle(&mut self, msg: LogLines, ctx: &mut Self::Context) {
+        for line in msg.batch.lines() {
+            ctx.text(line);
+        }
     }
 }
 
@@ -182,6 +185,8 @@ pub async fn stream(
 }
 
 pub async fn clear(_: PanelSession, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    // Lines logged before the click are handed on first, so none lands after the clearing.
+    crate::logging::flushed().await;
     state
         .logs
         .send(ClearLogs)
@@ -194,7 +199,9 @@ pub async fn download(
     _: PanelSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let text = state
+    // Every line logged before the download is in it.
+    crate::logging::flushed().await;
+    let download = state
         .logs
         .send(DownloadLogs)
         .await
@@ -209,5 +216,5 @@ pub async fn download(
             "Content-Disposition",
             format!("attachment; filename=\"{name}\""),
         ))
-        .body(text))
+        .streaming(download.into_stream()))
 }

@@ -1,7 +1,8 @@
 //! The outermost middleware: gives every request an id (a sane incoming `x-request-id` is kept, otherwise
 //! a new one), answers it in the `x-request-id` header, makes the request's [`Trace`] current around the
 //! handler and every poll of the response body, and when the body is done (or dropped by a client that
-//! went away) counts the request and, for the client APIs, logs the trace and keeps it in the history.
+//! went away) counts the request and, for the client APIs, logs its access line (the whole trace at
+//! `debug`) and keeps the trace in the history.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use actix_web::{web, HttpMessage};
 use bytes::Bytes;
 
 use crate::actors::request_history::{RequestHistory, TakeInbox, TraceInbox};
+use crate::observe::access_line::{self, AccessLine};
 use crate::observe::metrics::Metrics;
 use crate::observe::trace::{Trace, TraceRecord};
 use crate::state::AppState;
@@ -139,9 +141,11 @@ impl Finisher {
                 m.quota_refunds.with_label_values(&[model]).inc_by(q.cost);
             }
         }
-        if log::log_enabled!(target: "gcli2api::trace", log::Level::Info) {
+        // One compact line at `info`; the whole trace (JSON) only at `debug`, it is in the history.
+        log::info!(target: access_line::TARGET, "{}", AccessLine(&record));
+        if log::log_enabled!(target: "gcli2api::trace", log::Level::Debug) {
             match serde_json::to_string(&record) {
-                Ok(line) => log::info!(target: "gcli2api::trace", "trace {line}"),
+                Ok(line) => log::debug!(target: "gcli2api::trace", "trace {line}"),
                 Err(e) => log::warn!("trace {} not logged: {e}", record.id),
             }
         }

@@ -19,6 +19,7 @@ mod fleet;
 mod gemini_native;
 mod key_batches;
 mod keys;
+mod logging;
 mod management;
 mod model_catalogue;
 mod observe;

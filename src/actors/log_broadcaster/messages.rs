@@ -1,19 +1,31 @@
 //! The messages of the `LogBroadcaster`: each a struct with named fields and a typed result.
 
+use std::sync::Arc;
+
 use actix::prelude::*;
 
-/// One formatted log line, delivered to WebSocket sessions.
+use super::download::LogDownload;
+use crate::logging::LogBatch;
+
+/// Lines from the process logger, already redacted: for the ring buffer and the sessions.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Logged {
+    pub batch: Arc<LogBatch>,
+}
+
+/// Log lines for a WebSocket session, each sent as its own text frame.
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
-pub struct LogLine {
-    pub line: String,
+pub struct LogLines {
+    pub batch: Arc<LogBatch>,
 }
 
 /// Register a live-log session. Answers its subscription, or `None` when the session limit is reached.
 #[derive(Message)]
 #[rtype(result = "Option<Subscription>")]
 pub struct Subscribe {
-    pub session: Recipient<LogLine>,
+    pub session: Recipient<LogLines>,
 }
 
 /// A registered live-log session.
@@ -35,9 +47,10 @@ pub struct Unsubscribe {
 #[rtype(result = "()")]
 pub struct ClearLogs;
 
-/// The whole log: the file when there is one, else the ring buffer.
+/// The whole log: the files (rotated, then current) when they are written, else the ring buffer.
+/// Flush the logger first (`logging::flushed`) for the lines logged just before.
 #[derive(Message)]
-#[rtype(result = "String")]
+#[rtype(result = "LogDownload")]
 pub struct DownloadLogs;
 
 /// How many sessions are subscribed (for tests and the status page).

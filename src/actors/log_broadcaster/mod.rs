@@ -1,67 +1,85 @@
 //! `LogBroadcaster` owns the recent log lines (a ring buffer), the log file and the live-log WebSocket
-//! subscribers. Lines arrive from the process logger through a bounded queue. A subscriber whose mailbox
-//! is full is dropped at once (`try_send`): one slow browser never stalls logging or the other sessions.
-//! The file is written on its own thread (`file_writer`), never on the actor's.
+//! subscribers. It is one of the process logger's sinks: each batch of lines goes to the file's writer
+//! thread (`file_writer`, never the actor's thread) and to the actor, which keeps the last lines (the
+//! batches themselves, `ring`) and passes the batch to every session. A subscriber whose mailbox is full is dropped at once
+//! (`try_send`): one slow browser never stalls logging or the other sessions.
 
+pub mod download;
 mod file_writer;
 pub mod messages;
+mod ring;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use actix::prelude::*;
-use tokio::sync::mpsc;
 
+use self::download::LogDownload;
 use self::file_writer::LogFile;
 use self::messages::{
-    ClearLogs, DownloadLogs, IsSubscribed, LogLine, SessionCount, Subscribe, Subscription,
+    ClearLogs, DownloadLogs, IsSubscribed, LogLines, Logged, SessionCount, Subscribe, Subscription,
     Unsubscribe,
 };
+use self::ring::Ring;
+use crate::logging::{LineSink, LogBatch};
 
 const RING_LINES: usize = 1000;
 /// Lines a new session receives on connect.
 const REPLAY_LINES: usize = 200;
+/// Batches (a few dozen a second) waiting for the actor; a stalled actor drops batches from the ring
+/// and the sessions, never from the file.
+const MAILBOX: usize = 64;
 
 pub struct LogBroadcaster {
-    ring: VecDeque<String>,
-    subscribers: HashMap<u64, Recipient<LogLine>>,
+    ring: Ring,
+    subscribers: HashMap<u64, Recipient<LogLines>>,
     next_id: u64,
     max_sessions: usize,
     file: Option<LogFile>,
-    lines: Option<mpsc::Receiver<String>>,
 }
 
 impl LogBroadcaster {
-    pub fn new(
-        lines: mpsc::Receiver<String>,
+    /// Starts the broadcaster and makes it a sink of the process logger: from now on it receives every
+    /// line logged, and writes them to `file_path` (when given), kept under `file_max_bytes` plus one
+    /// rotated file.
+    pub fn launch(
         file_path: Option<PathBuf>,
+        file_max_bytes: u64,
         max_sessions: usize,
-    ) -> Self {
-        Self {
-            ring: VecDeque::with_capacity(RING_LINES),
-            subscribers: HashMap::new(),
-            next_id: 1,
-            max_sessions,
-            file: file_path.and_then(LogFile::start),
-            lines: Some(lines),
-        }
+    ) -> Addr<Self> {
+        let file = file_path.and_then(|path| LogFile::start(path, file_max_bytes));
+        let actor_file = file.clone();
+        let addr = Self::create(move |ctx| {
+            ctx.set_mailbox_capacity(MAILBOX);
+            Self {
+                ring: Ring::new(RING_LINES),
+                subscribers: HashMap::new(),
+                next_id: 1,
+                max_sessions,
+                file: actor_file,
+            }
+        });
+        crate::logging::add_sink(Box::new(BroadcastSink {
+            addr: addr.clone(),
+            file,
+        }));
+        addr
     }
 
-    fn record(&mut self, line: String) {
-        if let Some(file) = &self.file {
-            file.write(line.clone());
-        }
-        if self.ring.len() == RING_LINES {
-            self.ring.pop_front();
-        }
-        self.ring.push_back(line.clone());
-        self.subscribers
-            .retain(|_, sub| sub.try_send(LogLine { line: line.clone() }).is_ok());
+    fn record(&mut self, batch: Arc<LogBatch>) {
+        self.ring.push(batch.clone());
+        self.subscribers.retain(|_, sub| {
+            sub.try_send(LogLines {
+                batch: batch.clone(),
+            })
+            .is_ok()
+        });
     }
 
     fn ring_text(&self) -> String {
         let mut out = String::new();
-        for line in &self.ring {
+        for line in self.ring.last(RING_LINES) {
             out.push_str(line);
             out.push('\n');
         }
@@ -69,36 +87,37 @@ impl LogBroadcaster {
     }
 }
 
+/// The broadcaster as the logger sees it: batches go to the file's thread straight from the log
+/// thread, and to the actor as one message each.
+struct BroadcastSink {
+    addr: Addr<LogBroadcaster>,
+    file: Option<LogFile>,
+}
+
+impl LineSink for BroadcastSink {
+    fn deliver(&self, batch: &Arc<LogBatch>) -> bool {
+        if let Some(file) = &self.file {
+            file.write(batch.clone());
+        }
+        let sent = self.addr.try_send(Logged {
+            batch: batch.clone(),
+        });
+        // A full mailbox loses this batch for the ring and the sessions only; a closed one means the
+        // gateway stopped.
+        !matches!(sent, Err(SendError::Closed(_)))
+    }
+}
+
 impl Actor for LogBroadcaster {
     type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Self::Context) {
-        if let Some(rx) = self.lines.take() {
-            ctx.add_stream(ReceiverStream(rx));
-        }
-    }
 }
 
-/// Adapts the tokio receiver to a `Stream` without pulling in tokio-stream.
-struct ReceiverStream(mpsc::Receiver<String>);
+impl Handler<Logged> for LogBroadcaster {
+    type Result = ();
 
-impl futures_util::Stream for ReceiverStream {
-    type Item = String;
-
-    fn poll_next(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<String>> {
-        self.0.poll_recv(cx)
+    fn handle(&mut self, msg: Logged, _: &mut Self::Context) {
+        self.record(msg.batch);
     }
-}
-
-impl StreamHandler<String> for LogBroadcaster {
-    fn handle(&mut self, line: String, _: &mut Self::Context) {
-        self.record(line);
-    }
-
-    fn finished(&mut self, _: &mut Self::Context) {}
 }
 
 impl Handler<Subscribe> for LogBroadcaster {
@@ -112,10 +131,9 @@ impl Handler<Subscribe> for LogBroadcaster {
         let id = self.next_id;
         self.next_id += 1;
         self.subscribers.insert(id, msg.session);
-        let skip = self.ring.len().saturating_sub(REPLAY_LINES);
         Some(Subscription {
             id,
-            replay: self.ring.iter().skip(skip).cloned().collect(),
+            replay: self.ring.last(REPLAY_LINES).map(str::to_string).collect(),
         })
     }
 }
@@ -133,26 +151,32 @@ impl Handler<ClearLogs> for LogBroadcaster {
 
     fn handle(&mut self, _: ClearLogs, _: &mut Self::Context) {
         self.ring.clear();
-        if let Some(file) = &self.file {
-            file.truncate();
-        }
-        self.record(format!(
+        let cleared = Arc::new(LogBatch::from_line(&format!(
             "[{}] [INFO] --- log cleared ---",
             chrono::Utc::now().format("%Y-%m-%d %H:%M:%S")
-        ));
+        )));
+        if let Some(file) = &self.file {
+            file.truncate();
+            file.write(cleared.clone());
+        }
+        self.record(cleared);
     }
 }
 
 impl Handler<DownloadLogs> for LogBroadcaster {
-    type Result = ResponseFuture<String>;
+    type Result = ResponseFuture<LogDownload>;
 
     fn handle(&mut self, _: DownloadLogs, _: &mut Self::Context) -> Self::Result {
         let ring = self.ring_text();
-        let from_file = self.file.as_ref().map(LogFile::read);
+        let files = self.file.as_ref().map(LogFile::open_for_download);
         Box::pin(async move {
-            match from_file {
-                Some(answer) => answer.await.ok().flatten().unwrap_or(ring),
-                None => ring,
+            let parts = match files {
+                Some(answer) => answer.await.ok().flatten(),
+                None => None,
+            };
+            match parts {
+                Some(parts) => LogDownload::Files(parts),
+                None => LogDownload::Text(ring),
             }
         })
     }
