@@ -146,6 +146,26 @@ pub(crate) async fn credential_names(gw: &Gateway) -> Vec<String> {
         .collect()
 }
 
+/// Two gateways on one store, credentials `a.json` (project `pa`) and `b.json` (`pb`) uploaded to the
+/// first and seen by the second.
+#[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
+pub(crate) async fn two_instances_with_a_and_b(
+    env: &std::collections::HashMap<String, String>,
+) -> (Gateway, Gateway) {
+    let first = Gateway::start(&env).await;
+    let second = Gateway::start(&env).await;
+    upload_creds(
+        &first,
+        &[("a.json", "rt-a", "pa"), ("b.json", "rt-b", "pb")],
+    )
+    .await;
+    until("credentials reach the second instance", || async {
+        credential_names(&second).await.len() == 2
+    })
+    .await;
+    (first, second)
+}
+
 pub(crate) async fn until<F, Fut>(what: &str, mut cond: F)
 where
     F: FnMut() -> Fut,

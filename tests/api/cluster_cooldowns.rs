@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::cluster::{backend, credential_names, until, upload_creds};
+use crate::cluster::{backend, two_instances_with_a_and_b, until};
 use crate::fake_google::{FakeGoogle, Reply};
 use crate::harness::PASSWORD;
 use crate::process::{gateway_env, Gateway};
@@ -29,17 +29,7 @@ async fn cooldowns_are_shared(kind: &str) {
     let google = FakeGoogle::start().await;
     let mut env = gateway_env(&google.url(), &backend.env);
     env.insert("CALLS_PER_ROTATION".into(), "1".into());
-    let first = Gateway::start(&env).await;
-    let second = Gateway::start(&env).await;
-    upload_creds(
-        &first,
-        &[("a.json", "rt-a", "pa"), ("b.json", "rt-b", "pb")],
-    )
-    .await;
-    until("credentials reach the second instance", || async {
-        credential_names(&second).await.len() == 2
-    })
-    .await;
+    let (first, second) = two_instances_with_a_and_b(&env).await;
 
     // The first instance learns that a's daily quota for the pro model is spent.
     google.set_default_reply(

@@ -1,7 +1,7 @@
 //! Quota snapshots across gateway processes sharing Redis or PostgreSQL: one instance asks Google for
 //! each credential's quota per interval, the others read what it stored.
 
-use crate::cluster::{backend, credential_names, until, upload_creds};
+use crate::cluster::{backend, two_instances_with_a_and_b, until};
 use crate::fake_google::{quota_bucket, FakeGoogle};
 use crate::harness::PASSWORD;
 use crate::process::{gateway_env, Gateway};
@@ -36,17 +36,7 @@ async fn snapshots_are_shared(kind: &str) {
     google.set_quota_buckets("pa", vec![quota_bucket(PRO, "REQUESTS", 40, 0.4, &reset)]);
     google.set_quota_buckets("pb", vec![quota_bucket(PRO, "REQUESTS", 70, 0.7, &reset)]);
     let env = gateway_env(&google.url(), &backend.env);
-    let first = Gateway::start(&env).await;
-    let second = Gateway::start(&env).await;
-    upload_creds(
-        &first,
-        &[("a.json", "rt-a", "pa"), ("b.json", "rt-b", "pb")],
-    )
-    .await;
-    until("credentials reach the second instance", || async {
-        credential_names(&second).await.len() == 2
-    })
-    .await;
+    let (first, second) = two_instances_with_a_and_b(&env).await;
     for gw in [&first, &second] {
         until("both snapshots on every instance", || async {
             fraction(gw, "a.json").await == Some(0.4) && fraction(gw, "b.json").await == Some(0.7)

@@ -215,6 +215,26 @@ pub fn rotate(
     }
 }
 
+/// The slot as the choice, when it may be called now: a ready lease is answered at once; a credential
+/// that needs a refresh is kept as `fallback` (the first such one) in case no ready one is left.
+fn try_slot(
+    slot: &Slot,
+    status: &CredentialStatus,
+    req: &ChoiceRequest<'_>,
+    probe: bool,
+    now: i64,
+    fallback: &mut Option<Choice>,
+) -> Option<Choice> {
+    let choice = as_choice(slot, status, req, now);
+    if matches!(choice, Choice::NeedsRefresh { .. }) {
+        if fallback.is_none() && may_call(slot, req, probe, now) {
+            *fallback = Some(choice);
+        }
+        return None;
+    }
+    may_call(slot, req, probe, now).then_some(choice)
+}
+
 /// The credential under the cursor serves `CALLS_PER_ROTATION` calls, then the cursor moves on.
 fn round_robin(
     slots: &[Slot],
@@ -251,16 +271,9 @@ fn round_robin(
         if QuotaStand::of(slot, req.base_model, now).is_empty() {
             continue;
         }
-        let choice = as_choice(slot, &status, req, now);
-        if matches!(choice, Choice::NeedsRefresh { .. }) {
-            if fallback.is_none() && may_call(slot, req, probe, now) {
-                fallback = Some(choice);
-            }
+        let Some(choice) = try_slot(slot, &status, req, probe, now, &mut fallback) else {
             continue;
-        }
-        if !may_call(slot, req, probe, now) {
-            continue;
-        }
+        };
         if idx != start {
             rotation.cursor = idx;
             rotation.calls_on_cursor = 0;
@@ -333,16 +346,9 @@ fn ranked(
                 continue;
             };
             let status = slot.live.status();
-            let choice = as_choice(slot, &status, req, now);
-            if matches!(choice, Choice::NeedsRefresh { .. }) {
-                if fallback.is_none() && may_call(slot, req, probe, now) {
-                    fallback = Some(choice);
-                }
+            let Some(choice) = try_slot(slot, &status, req, probe, now, &mut fallback) else {
                 continue;
-            }
-            if !may_call(slot, req, probe, now) {
-                continue;
-            }
+            };
             rotation.cursor = (idx + 1) % n;
             rotation.calls_on_cursor = 0;
             return Ok(choice);
