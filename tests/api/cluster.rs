@@ -152,8 +152,8 @@ pub(crate) async fn credential_names(gw: &Gateway) -> Vec<String> {
 pub(crate) async fn two_instances_with_a_and_b(
     env: &std::collections::HashMap<String, String>,
 ) -> (Gateway, Gateway) {
-    let first = Gateway::start(&env).await;
-    let second = Gateway::start(&env).await;
+    let first = Gateway::start(env).await;
+    let second = Gateway::start(env).await;
     upload_creds(
         &first,
         &[("a.json", "rt-a", "pa"), ("b.json", "rt-b", "pb")],
