@@ -235,6 +235,43 @@ fn try_slot(
     may_call(slot, req, probe, now).then_some(choice)
 }
 
+/// Whether the slot is a candidate in this pass: of the pass's kind rank, usable for the request, and
+/// not spent for the model by its snapshot. Answers whether its call is a probe, and its quota stand.
+fn candidate(
+    slot: &Slot,
+    status: &CredentialStatus,
+    req: &ChoiceRequest<'_>,
+    now: i64,
+    pass: &Pass,
+    rank: usize,
+) -> Option<(bool, QuotaStand)> {
+    if pass.several_ranks && pass.rank_of.kind(status.kind) != rank {
+        return None;
+    }
+    let probe = usable(slot, status, req, now, pass.serving)?;
+    let stand = QuotaStand::of(slot, req.base_model, now);
+    (!stand.is_empty()).then_some((probe, stand))
+}
+
+/// The kind ranks of `UPSTREAM_PREFERENCE` (one pass each) and what every pass reads.
+fn passes_of(req: &ChoiceRequest<'_>) -> (Vec<usize>, Pass) {
+    let preference = &req.settings.upstream_preference;
+    let ranks = kind_select::ranks(preference);
+    let pass = Pass {
+        several_ranks: ranks.len() > 1,
+        rank_of: kind_select::Ranks::of(preference),
+        serving: kind_select::Serving::of(req.settings, req.base_model),
+    };
+    (ranks, pass)
+}
+
+/// What every pass of a choice reads from the settings once.
+struct Pass {
+    several_ranks: bool,
+    rank_of: kind_select::Ranks,
+    serving: kind_select::Serving,
+}
+
 /// The credential under the cursor serves `CALLS_PER_ROTATION` calls, then the cursor moves on.
 fn round_robin(
     slots: &[Slot],
@@ -249,10 +286,7 @@ fn round_robin(
     let mut fallback: Option<Choice> = None;
     // One pass per rank of `UPSTREAM_PREFERENCE` (a single pass when it is empty); within a pass the
     // rotation is the usual one.
-    let preference = &req.settings.upstream_preference;
-    let ranks = kind_select::ranks(preference);
-    let rank_of = kind_select::Ranks::of(preference);
-    let serving = kind_select::Serving::of(req.settings, req.base_model);
+    let (ranks, pass) = passes_of(req);
     let passes = ranks
         .iter()
         .flat_map(|rank| (0..n).map(move |step| (*rank, step)));
@@ -262,15 +296,9 @@ fn round_robin(
             continue;
         };
         let status = slot.live.status();
-        if ranks.len() > 1 && rank_of.kind(status.kind) != rank {
-            continue;
-        }
-        let Some(probe) = usable(slot, &status, req, now, serving) else {
+        let Some((probe, _)) = candidate(slot, &status, req, now, &pass, rank) else {
             continue;
         };
-        if QuotaStand::of(slot, req.base_model, now).is_empty() {
-            continue;
-        }
         let Some(choice) = try_slot(slot, &status, req, probe, now, &mut fallback) else {
             continue;
         };
@@ -314,25 +342,15 @@ fn ranked(
 ) -> Result<Choice, CredentialError> {
     let n = slots.len();
     let start = rotation.cursor % n;
-    let preference = &req.settings.upstream_preference;
-    let ranks = kind_select::ranks(preference);
-    let rank_of = kind_select::Ranks::of(preference);
-    let serving = kind_select::Serving::of(req.settings, req.base_model);
+    let (ranks, pass) = passes_of(req);
     let mut fallback: Option<Choice> = None;
     for rank in ranks.iter() {
         let mut candidates: Vec<((u8, f64, usize), usize, bool)> = Vec::new();
         for (idx, slot) in slots.iter().enumerate() {
             let status = slot.live.status();
-            if ranks.len() > 1 && rank_of.kind(status.kind) != *rank {
-                continue;
-            }
-            let Some(probe) = usable(slot, &status, req, now, serving) else {
+            let Some((probe, stand)) = candidate(slot, &status, req, now, &pass, *rank) else {
                 continue;
             };
-            let stand = QuotaStand::of(slot, req.base_model, now);
-            if stand.is_empty() {
-                continue;
-            }
             let distance = if policy == RotationPolicy::FillFirst {
                 idx
             } else {

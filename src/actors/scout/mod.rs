@@ -107,9 +107,19 @@ impl CredentialScout {
         self
     }
 
-    fn reach(&self) -> Reach {
+    /// `QUOTA_REFRESH_SECONDS` and `MODEL_REFRESH_SECONDS` in milliseconds (0: not periodic).
+    fn intervals(&self) -> (i64, i64) {
         let settings = self.settings.current();
         let ms = |secs: u64| i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        (
+            ms(settings.quota_refresh_seconds),
+            ms(settings.model_refresh_seconds),
+        )
+    }
+
+    fn reach(&self) -> Reach {
+        let settings = self.settings.current();
+        let (quota_interval_ms, models_interval_ms) = self.intervals();
         Reach {
             client: self.client.clone(),
             store: self.store.clone(),
@@ -117,8 +127,8 @@ impl CredentialScout {
             code_assist_endpoint: settings.code_assist_endpoint.clone(),
             gemini_api_endpoint: settings.gemini_api_endpoint.clone(),
             vertex_endpoint: settings.vertex_endpoint.clone(),
-            quota_interval_ms: ms(settings.quota_refresh_seconds),
-            models_interval_ms: ms(settings.model_refresh_seconds),
+            quota_interval_ms,
+            models_interval_ms,
             live_models: settings.model_refresh_seconds > 0,
         }
     }
@@ -227,7 +237,7 @@ impl CredentialScout {
     /// Books the fetch of `name` and publishes what it found.
     fn finished(&mut self, name: &Arc<str>, wants: Wants, scouted: Scouted) {
         let now = self.clock.now_millis();
-        let reach = self.reach();
+        let (quota_interval_ms, models_interval_ms) = self.intervals();
         let next = |interval_ms: i64| {
             if interval_ms == 0 {
                 i64::MAX
@@ -241,14 +251,14 @@ impl CredentialScout {
                 book.quota_due = if scouted.peer_fetching {
                     now + PEER_RETRY_MS
                 } else {
-                    next(reach.quota_interval_ms)
+                    next(quota_interval_ms)
                 };
             }
             if wants.models {
                 book.models_due = if scouted.peer_fetching {
                     now + PEER_RETRY_MS
                 } else {
-                    next(reach.models_interval_ms)
+                    next(models_interval_ms)
                 };
             }
             if scouted.asked_quota && wants.credits {
@@ -410,7 +420,7 @@ impl Handler<Refresh> for CredentialScout {
             .collect::<Vec<_>>();
         Box::pin(fut.into_actor(self).map(|results, act, _| {
             let now = act.clock.now_millis();
-            let interval = act.reach().quota_interval_ms;
+            let (interval, _) = act.intervals();
             results
                 .into_iter()
                 .map(|(name, scouted)| {
