@@ -11,6 +11,7 @@ use std::hash::{Hash, Hasher};
 
 use serde_json::Value;
 
+use crate::actors::credentials::choice::QuotaStand;
 use crate::actors::credentials::messages::Lease;
 use crate::upstream::classify::{FailureKind, Verdict, Wait};
 use crate::upstream::UpstreamError;
@@ -35,16 +36,10 @@ pub fn is_plain_429(error: &UpstreamError, verdict: &Verdict) -> bool {
 /// Whether the credential had reason to answer: quota left for the model by its last snapshot, or a
 /// success in the last minute.
 pub fn looks_healthy(lease: &Lease, model: &str, now_ms: i64) -> bool {
-    let recent = now_ms - lease.live.last_success_ms() < RECENT_SUCCESS_MS
-        && lease.live.last_success_ms() > 0;
-    let insight = lease.live.insight_ref();
-    let quota_left = insight
-        .as_ref()
-        .and_then(|i| i.bucket(model))
-        .is_some_and(|b| {
-            !b.is_empty() && (b.remaining_fraction.is_some() || b.remaining.is_some())
-        });
-    recent || quota_left
+    let last = lease.live.last_success_ms();
+    let recent = last > 0 && now_ms - last < RECENT_SUCCESS_MS;
+    let stand = QuotaStand::of_insight(lease.live.insight_ref().as_deref(), model, now_ms / 1000);
+    recent || matches!(stand, QuotaStand::Left { .. })
 }
 
 /// A short, stable name for a request body in logs and traces (never the body itself).

@@ -18,7 +18,7 @@ use super::live_credential::LiveCredential;
 use super::messages::{Choice, CredentialError, CredentialStatus, Lease};
 use crate::config::{CreditsOverage, RotationPolicy, Settings};
 use crate::convert::session_key::SessionKey;
-use crate::store::CredentialKind;
+use crate::store::{CredentialInsight, CredentialKind};
 use crate::upstream::classify::is_preview_model;
 
 /// One credential as the fleet publishes it: its name, its actor (for failures, refreshes and folds)
@@ -80,8 +80,12 @@ pub enum QuotaStand {
 
 impl QuotaStand {
     pub fn of(slot: &Slot, model: &str, now: i64) -> Self {
-        let insight = slot.live.insight_ref();
-        let Some(bucket) = insight.as_ref().and_then(|i| i.bucket(model)) else {
+        Self::of_insight(slot.live.insight_ref().as_deref(), model, now)
+    }
+
+    /// The stand `insight` gives for `model` at `now` (unix seconds).
+    pub fn of_insight(insight: Option<&CredentialInsight>, model: &str, now: i64) -> Self {
+        let Some(bucket) = insight.and_then(|i| i.bucket(model)) else {
             return Self::Unknown;
         };
         if bucket.is_empty() {
