@@ -187,6 +187,17 @@ fn creds_with(
 
 #[actix_rt::test]
 async fn a_daily_rest_ends_through_one_probe_once_the_snapshot_shows_quota_again() {
+    // A daily rest lasts until the next 07:00 UTC boundary: a run in the last minute before it would
+    // see the rest end by itself, so such a run waits for the boundary first.
+    let day = 86_400;
+    let boundary = |now: i64| (now - 7 * 3600).div_euclid(day) * day + day + 7 * 3600;
+    let now = chrono::Utc::now().timestamp();
+    if boundary(now) - now < 60 {
+        actix_rt::time::sleep(std::time::Duration::from_secs(
+            (boundary(now) - now + 1) as u64,
+        ))
+        .await;
+    }
     let google = crate::fake_google::FakeGoogle::start().await;
     google.set_quota_buckets("pa", vec![bucket(PRO, 0.3, 20 * 3600)]);
     let app = start(
@@ -205,7 +216,9 @@ async fn a_daily_rest_ends_through_one_probe_once_the_snapshot_shows_quota_again
     assert_eq!(refused.status, 429, "{}", refused.text());
     let rest = status_of(&app, "a.json").await["cooldowns"][0].clone();
     assert_eq!(rest["kind"], "daily_quota", "{rest}");
-    assert!(rest["seconds_left"].as_i64().unwrap() > 600, "{rest}");
+    let now = chrono::Utc::now().timestamp();
+    assert_eq!(rest["until"].as_i64(), Some(boundary(now)), "{rest}");
+    assert!(rest["seconds_left"].as_i64().unwrap() > 30, "{rest}");
     // Its quota comes back (a reset, a grant): within one refresh interval the rest ends.
     app.google
         .set_quota_buckets("pa", vec![bucket(PRO, 0.8, 20 * 3600)]);
