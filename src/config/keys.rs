@@ -489,6 +489,14 @@ pub static KEYS: &[KeyDef] = &[
         "Claude model names on /v1/messages: `<name part>=<Gemini model>`, first match wins.",
     ),
     def(
+        "anthropic_fallback_map",
+        "ANTHROPIC_FALLBACK_MAP",
+        Kind::StrList,
+        true,
+        || json!([]),
+        "Model tried next on /v1/messages with `fallbacks: \"default\"` when Google has no capacity: `<Gemini model>=<next model>`.",
+    ),
+    def(
         "image_fetch_allow_private",
         "IMAGE_FETCH_ALLOW_PRIVATE",
         Kind::Bool,

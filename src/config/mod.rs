@@ -112,6 +112,7 @@ pub struct Settings {
     pub fake_stream_heartbeat_interval: f64,
     pub base_models: Vec<String>,
     pub anthropic_model_map: Vec<String>,
+    pub anthropic_fallback_map: Vec<String>,
     pub image_fetch_allow_private: bool,
     pub image_fetch_max_bytes: usize,
     pub responses_store_ttl: u64,

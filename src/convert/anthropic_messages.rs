@@ -4,13 +4,19 @@
 //! merged. `tool_use` blocks become `functionCall` parts (their signature travels in the id),
 //! `tool_result` blocks become `functionResponse` parts named after the matching `tool_use`, and
 //! `thinking` blocks give their signature back to the part it came with (see `anthropic_signature`).
-//! `system` messages inside `messages` (Claude Code sends them) join the system instruction.
+//! `system` messages before the first turn join the system instruction; later ones, and `compaction`
+//! summaries, are kept at their position as context (see `anthropic_context`).
+//!
+//! A block type the gateway does not know is refused with a 400 naming it, as Anthropic does; the
+//! result blocks of Anthropic's own server tools in assistant turns are dropped (Gemini cannot replay
+//! them).
 
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 
 use super::anthropic_blocks::{block_type, document_parts, image_part, required_str, system_texts};
+use super::anthropic_context::{compaction_part, system_note, user_turn_with_notes};
 use super::anthropic_signature::{decode as decode_signature, SignatureTarget};
 use super::lenient_json::{history_arguments, warn_repaired};
 use super::openai_messages::push_turn;
@@ -45,6 +51,10 @@ pub fn convert_messages(
     let mut out = ConvertedMessages::default();
     // Plain tool_use id → Gemini function name, to name tool results.
     let mut call_names: HashMap<String, String> = HashMap::new();
+    // Whether a user or assistant message came yet: system messages before it are the prompt.
+    let mut started = false;
+    // Mid-conversation system notes not yet placed (they go with the next user turn).
+    let mut notes: Vec<Value> = Vec::new();
     for (i, message) in messages.iter().enumerate() {
         let field = format!("messages.{i}");
         let Some(message) = message.as_object() else {
@@ -68,17 +78,29 @@ pub fn convert_messages(
         let blocks = content_blocks(message.get("content"), &field)?;
         match role {
             "user" => {
+                started = true;
                 let parts = user_parts(&blocks, &field, ctx, &call_names, &mut out)?;
+                let parts = user_turn_with_notes(parts, std::mem::take(&mut notes));
                 push_turn(&mut out.contents, "user", parts);
             }
             "assistant" => {
+                started = true;
+                push_turn(&mut out.contents, "user", std::mem::take(&mut notes));
                 let history = i + 1 < messages.len();
-                let parts = assistant_parts(&blocks, &field, history, ctx, &mut call_names)?;
-                push_turn(&mut out.contents, "model", parts);
+                assistant_turns(
+                    &blocks,
+                    &field,
+                    history,
+                    ctx,
+                    &mut call_names,
+                    &mut out.contents,
+                )?;
             }
             "system" => {
                 let texts = system_texts(&blocks, &field)?;
-                if ctx.compatibility_mode {
+                if started {
+                    notes.extend(texts.into_iter().map(system_note));
+                } else if ctx.compatibility_mode {
                     push_turn(&mut out.contents, "user", texts);
                 } else {
                     out.system_parts.extend(texts);
@@ -92,6 +114,7 @@ pub fn convert_messages(
             }
         }
     }
+    push_turn(&mut out.contents, "user", notes);
     Ok(out)
 }
 
@@ -239,14 +262,17 @@ fn tool_result_parts(
     Ok(())
 }
 
+/// An assistant message → its model turn, pushed onto `contents`. A `compaction` block's summary is
+/// context the model is given, so it goes out as a user turn at its place, splitting the model turn.
 /// `history`: the message is followed by another one (see `lenient_json` for what that allows).
-fn assistant_parts(
+fn assistant_turns(
     blocks: &[Value],
     field: &str,
     history: bool,
     ctx: &mut MessageContext<'_>,
     call_names: &mut HashMap<String, String>,
-) -> Result<Vec<Value>, ConvertError> {
+    contents: &mut Vec<Value>,
+) -> Result<(), ConvertError> {
     let mut parts: Vec<Value> = Vec::new();
     for (j, block) in blocks.iter().enumerate() {
         let block_field = format!("{field}.content.{j}");
@@ -263,8 +289,23 @@ fn assistant_parts(
                 restore_signature(&mut parts, "", data);
             }
             "tool_use" => parts.push(tool_use_part(obj, &block_field, history, ctx, call_names)?),
-            // Results of Anthropic's own server tools cannot be replayed to Gemini.
-            "server_tool_use" | "web_search_tool_result" | "web_fetch_tool_result" => {}
+            "compaction" => {
+                if let Some(summary) = compaction_part(obj, &block_field)? {
+                    push_turn(contents, "model", std::mem::take(&mut parts));
+                    push_turn(contents, "user", vec![summary]);
+                }
+            }
+            // Calls and results of Anthropic's own server tools cannot be replayed to Gemini.
+            "server_tool_use"
+            | "web_search_tool_result"
+            | "web_fetch_tool_result"
+            | "code_execution_tool_result"
+            | "bash_code_execution_tool_result"
+            | "text_editor_code_execution_tool_result"
+            | "tool_search_tool_result"
+            | "mcp_tool_use"
+            | "mcp_tool_result"
+            | "container_upload" => {}
             other => {
                 return Err(ConvertError::invalid(
                     format!("{block_field}.type"),
@@ -273,7 +314,8 @@ fn assistant_parts(
             }
         }
     }
-    Ok(parts)
+    push_turn(contents, "model", parts);
+    Ok(())
 }
 
 /// Puts a thinking block's signature back where Gemini sent it; foreign signatures are dropped

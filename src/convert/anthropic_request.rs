@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use serde_json::{json, Map, Value};
 
 use super::anthropic_blocks::system_parts;
+use super::anthropic_effort::{thinking_for_anthropic_effort, EFFORTS};
 use super::anthropic_messages::{convert_messages, used_tool_names, MessageContext};
 use super::anthropic_model::ModelMap;
 use super::anthropic_tools::{convert_tool_choice, convert_tools};
@@ -36,6 +37,9 @@ pub struct MessagesRequest {
     pub stop_sequences: Vec<String>,
     /// Whether thinking text is shown (`thinking.display: "omitted"` keeps only signatures).
     pub show_thinking: bool,
+    /// `fallbacks: "default"`: the client accepts an answer from another model when Google has no
+    /// capacity for this one (`ANTHROPIC_FALLBACK_MAP` names which).
+    pub fallbacks: bool,
 }
 
 /// Validate and convert a Messages body. Remote images must be in `images` (see
@@ -86,6 +90,16 @@ pub fn anthropic_to_gemini(
         }
     }
     let stop_sequences = stop_sequences(obj.get("stop_sequences"))?;
+    let fallbacks = match obj.get("fallbacks") {
+        None | Some(Value::Null) => false,
+        Some(Value::String(value)) if value == "default" => true,
+        Some(_) => {
+            return Err(ConvertError::invalid(
+                "fallbacks",
+                "must be \"default\" (or left out)",
+            ))
+        }
+    };
     let (thinking_config, show_thinking) = thinking_config(obj, spec.family())?;
     if let Some(config) = thinking_config {
         generation.insert("thinkingConfig".into(), config);
@@ -106,6 +120,7 @@ pub fn anthropic_to_gemini(
         tool_names,
         stop_sequences,
         show_thinking: show_thinking && opts.return_thoughts,
+        fallbacks,
     })
 }
 
@@ -282,28 +297,26 @@ fn stop_sequences(value: Option<&Value>) -> Result<Vec<String>, ConvertError> {
 }
 
 /// `thinking` (`enabled` + `budget_tokens`, `adaptive`, `disabled`) and `output_config.effort` →
-/// Gemini `thinkingConfig`; also whether thinking text is shown. Suffixes in the model name still
-/// win (applied later by the model features).
+/// Gemini `thinkingConfig`; also whether thinking text is shown. `adaptive` without an effort leaves
+/// the budget to Gemini (its own dynamic thinking); with one, see `anthropic_effort`. Suffixes in the
+/// model name still win (applied later by the model features).
 fn thinking_config(
     obj: &Map<String, Value>,
     family: ModelFamily,
 ) -> Result<(Option<Value>, bool), ConvertError> {
     let effort = match obj.get("output_config").and_then(|c| c.get("effort")) {
         None | Some(Value::Null) => None,
-        Some(Value::String(effort)) => {
-            // Anthropic's top level is `max`; the effort table calls it `xhigh`.
-            let key = if effort == "max" {
-                "xhigh"
-            } else {
-                effort.as_str()
-            };
-            Some(thinking_for_effort(family, key).ok_or_else(|| {
+        Some(Value::String(effort)) => Some(
+            thinking_for_anthropic_effort(family, effort).ok_or_else(|| {
                 ConvertError::invalid(
                     "output_config.effort",
-                    format!("unknown effort \"{effort}\" (expected low, medium, high or max)"),
+                    format!(
+                        "unknown effort \"{effort}\" (expected one of {})",
+                        EFFORTS.join(", ")
+                    ),
                 )
-            })?)
-        }
+            })?,
+        ),
         Some(_) => {
             return Err(ConvertError::invalid(
                 "output_config.effort",

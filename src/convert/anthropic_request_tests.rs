@@ -69,13 +69,17 @@ fn claude_code_shape_is_understood() {
     assert!(out.stream);
     assert!(!out.show_thinking);
     let gemini = without_safety(out.gemini);
+    // The system message after the first turn stays at its place, as a note in a user turn.
     assert_eq!(
         gemini["systemInstruction"],
-        json!({"parts": [{"text": "You are Claude Code."}, {"text": "# Environment"}]})
+        json!({"parts": [{"text": "You are Claude Code."}]})
     );
     assert_eq!(
         gemini["contents"],
-        json!([{"role": "user", "parts": [{"text": "<system-reminder>r</system-reminder>"}, {"text": "say hi"}]}])
+        json!([{"role": "user", "parts": [
+            {"text": "<system-reminder>r</system-reminder>"}, {"text": "say hi"},
+            {"text": "<system>\n# Environment\n</system>"}
+        ]}])
     );
     assert_eq!(
         gemini["generationConfig"],
@@ -205,6 +209,40 @@ fn thinking_settings_map_to_budgets_and_levels() {
         ),
         json!({"thinkingLevel": "high", "includeThoughts": true})
     );
+    // Every effort Claude Code sends with adaptive thinking.
+    let adaptive = |model: &str, effort: &str| {
+        config(
+            model,
+            json!({"thinking": {"type": "adaptive"}, "output_config": {"effort": effort}}),
+        )
+    };
+    let budgets: Vec<Value> = ["low", "medium", "high", "xhigh", "max"]
+        .iter()
+        .map(|e| adaptive("claude-opus-4-8", e)["thinkingBudget"].clone())
+        .collect();
+    assert_eq!(
+        budgets,
+        [
+            json!(1024),
+            json!(8192),
+            json!(24576),
+            json!(32768),
+            json!(32768)
+        ]
+    );
+    assert_eq!(
+        adaptive("gemini-3-flash-preview", "xhigh"),
+        json!({"thinkingLevel": "high", "includeThoughts": true})
+    );
+    assert_eq!(
+        adaptive("gemini-3-flash-preview", "medium"),
+        json!({"thinkingLevel": "medium", "includeThoughts": true})
+    );
+    // Adaptive without an effort leaves the budget to Gemini.
+    assert_eq!(
+        config("claude-opus-4-8", json!({"thinking": {"type": "adaptive"}})),
+        json!({"includeThoughts": true})
+    );
     // The model name's suffix wins over the body.
     assert_eq!(
         config(
@@ -213,6 +251,99 @@ fn thinking_settings_map_to_budgets_and_levels() {
         ),
         json!({"thinkingBudget": 1024, "includeThoughts": true})
     );
+}
+
+#[test]
+fn system_messages_before_the_first_turn_are_the_prompt_and_later_ones_stay_in_order() {
+    let out = convert(json!({
+        "model": "gemini-2.5-flash", "max_tokens": 10,
+        "messages": [
+            {"role": "system", "content": "lead"},
+            {"role": "user", "content": "one"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Read", "input": {}}]},
+            {"role": "system", "content": "between"},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "file"},
+                                         {"type": "text", "text": "two"}]},
+            {"role": "assistant", "content": "ok"},
+            {"role": "system", "content": [{"type": "text", "text": "last"}]}
+        ]
+    }));
+    let gemini = out.gemini;
+    assert_eq!(
+        gemini["systemInstruction"],
+        json!({"parts": [{"text": "lead"}]})
+    );
+    assert_eq!(
+        gemini["contents"],
+        json!([
+            {"role": "user", "parts": [{"text": "one"}]},
+            {"role": "model", "parts": [{"functionCall": {"id": "t1", "name": "Read", "args": {}}}]},
+            {"role": "user", "parts": [
+                {"functionResponse": {"id": "t1", "name": "Read", "response": {"result": "file"}}},
+                {"text": "<system>\nbetween\n</system>"},
+                {"text": "two"}
+            ]},
+            {"role": "model", "parts": [{"text": "ok"}]},
+            {"role": "user", "parts": [{"text": "<system>\nlast\n</system>"}]}
+        ])
+    );
+}
+
+#[test]
+fn compaction_summaries_and_tool_references_reach_gemini_as_text() {
+    let out = convert(json!({
+        "model": "gemini-2.5-flash", "max_tokens": 10,
+        "tools": [{"name": "Grep", "input_schema": {"type": "object"}, "defer_loading": true},
+                  {"name": "ToolSearch", "input_schema": {"type": "object"}}],
+        "messages": [
+            {"role": "assistant", "content": [
+                {"type": "compaction", "content": "We renamed parse() to read()."},
+                {"type": "text", "text": "Continuing."},
+                {"type": "tool_use", "id": "s1", "name": "ToolSearch", "input": {"query": "grep"}}
+            ]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "s1", "content": [{"type": "tool_reference", "tool_name": "Grep"}]}
+            ]},
+            {"role": "assistant", "content": [{"type": "compaction", "content": null},
+                                              {"type": "mcp_tool_use", "id": "m", "name": "x", "server_name": "s", "input": {}},
+                                              {"type": "text", "text": "Found it."}]},
+            {"role": "user", "content": "next"}
+        ]
+    }));
+    let gemini = out.gemini;
+    assert_eq!(
+        gemini["contents"],
+        json!([
+            {"role": "user", "parts": [{"text": "<conversation_summary>\nWe renamed parse() to read().\n</conversation_summary>"}]},
+            {"role": "model", "parts": [{"text": "Continuing."},
+                {"functionCall": {"id": "s1", "name": "ToolSearch", "args": {"query": "grep"}}}]},
+            {"role": "user", "parts": [{"functionResponse": {"id": "s1", "name": "ToolSearch",
+                "response": {"result": "Tool Grep is now available."}}}]},
+            {"role": "model", "parts": [{"text": "Found it."}]},
+            {"role": "user", "parts": [{"text": "next"}]}
+        ])
+    );
+    // The deferred tool named by the reference is declared.
+    let declared: Vec<&str> = gemini["tools"][0]["functionDeclarations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(declared, ["Grep", "ToolSearch"]);
+}
+
+#[test]
+fn fallbacks_default_is_accepted_and_other_values_are_named() {
+    let body = |fallbacks: Value| {
+        json!({"model": "claude-sonnet-4-5", "max_tokens": 10, "fallbacks": fallbacks,
+               "messages": [{"role": "user", "content": "x"}]})
+    };
+    assert!(convert(body(json!("default"))).fallbacks);
+    assert!(!convert(body(Value::Null)).fallbacks);
+    let err =
+        convert_with(body(json!(["gemini-2.5-flash"])), ConvertOptions::default()).unwrap_err();
+    assert_eq!(err.field(), "fallbacks");
 }
 
 #[test]

@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use super::features::apply_model_features;
 use super::model_name::ModelSpec;
 use super::schema::normalise_tool_enums;
+use super::session_trajectory::SESSION_ID_FIELD;
 use super::{ConvertError, ConvertOptions};
 
 /// Request keys forwarded upstream, with the snake_case spellings the REST API also accepts.
@@ -25,8 +26,12 @@ const REQUEST_KEYS: [(&str, &str); 8] = [
 
 const CONTENT_ROLES: [&str; 3] = ["user", "model", "function"];
 
+/// Longest client `session_id` forwarded (the Gemini CLI sends a 36-character UUID).
+const MAX_SESSION_ID_LEN: usize = 256;
+
 /// Validate a native body and return the upstream `request` object with model features applied.
-/// Envelope-level keys (`model`, `stream`, unknown ones) are dropped.
+/// Envelope-level keys (`model`, `stream`, unknown ones) are dropped; a `session_id` is kept (it
+/// belongs inside Code Assist's `request`, where the Gemini CLI puts it).
 pub fn prepare_native_request(
     body: Value,
     spec: &ModelSpec,
@@ -41,6 +46,20 @@ pub fn prepare_native_request(
         let value = value.or_else(|| body.remove(snake).filter(|v| !v.is_null()));
         if let Some(value) = value {
             request.insert(camel.into(), value);
+        }
+    }
+
+    // Code Assist's own conversation id (the Gemini CLI's `session_id`): the client's is kept.
+    match body.remove(SESSION_ID_FIELD) {
+        None | Some(Value::Null) => {}
+        Some(Value::String(id)) if !id.trim().is_empty() && id.len() <= MAX_SESSION_ID_LEN => {
+            request.insert(SESSION_ID_FIELD.into(), Value::String(id));
+        }
+        Some(_) => {
+            return Err(ConvertError::invalid(
+                SESSION_ID_FIELD,
+                format!("must be a non-empty string of at most {MAX_SESSION_ID_LEN} characters"),
+            ))
         }
     }
 

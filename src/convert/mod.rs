@@ -5,7 +5,10 @@
 //! so every rule can be tested with plain JSON.
 
 pub mod anthropic_blocks;
+pub mod anthropic_context;
 pub mod anthropic_dialect;
+pub mod anthropic_effort;
+pub mod anthropic_fallback;
 pub mod anthropic_messages;
 pub mod anthropic_model;
 pub mod anthropic_request;
@@ -43,6 +46,7 @@ pub mod responses_signature;
 pub mod responses_tools;
 pub mod schema;
 pub mod session_key;
+pub mod session_trajectory;
 pub mod tool_call_id;
 
 /// Runtime switches that change how requests are converted (hot-reloadable config values).

@@ -14,6 +14,7 @@ use crate::auth::ApiCaller;
 use crate::convert::dialect::Dialect;
 use crate::convert::model_name::StreamMode;
 use crate::convert::session_key::{SessionKey, SessionParts, SESSION_HEADER};
+use crate::convert::session_trajectory;
 use crate::error::ApiError;
 use crate::state::{AppState, UpstreamClient};
 
@@ -64,7 +65,7 @@ pub async fn serve<D: Dialect>(
 async fn run<D: Dialect>(
     state: &AppState,
     client: &UpstreamClient,
-    call: ModelCall,
+    mut call: ModelCall,
     mut dialect: D,
 ) -> Result<HttpResponse, ApiError> {
     crate::observe::trace::note_model(&call.base_model);
@@ -77,6 +78,8 @@ async fn run<D: Dialect>(
             gemini_request: &call.request,
         })
     });
+    // Code Assist's trajectory id follows the conversation and its model (see `session_trajectory`).
+    session_trajectory::stamp(&mut call.request, session, &call.base_model);
     if !call.stream {
         let answer = generate(state, client, &call.base_model, &call.request, session);
         let (mut quota, response) = with_debit(pending, answer).await?;

@@ -1,7 +1,9 @@
 //! Anthropic Messages API: `POST /v1/messages` (Claude Code adds `?beta=true`), `POST
 //! /v1/messages/count_tokens`, the Anthropic form of `GET /v1/models` (chosen by the
 //! `anthropic-version` header) and `HEAD /` (Claude Code's reachability probe). Claude model names
-//! are mapped through `ANTHROPIC_MODEL_MAP`; everything after conversion is the shared gateway's.
+//! are mapped through `ANTHROPIC_MODEL_MAP`; everything after conversion is the shared gateway's,
+//! except the one retry a client may ask for with `fallbacks: "default"`: another model
+//! (`ANTHROPIC_FALLBACK_MAP`) when Google has no capacity for the one it named.
 
 use std::collections::HashMap;
 
@@ -10,13 +12,16 @@ use serde_json::{json, Value};
 
 use super::guarded_body::GuardedBody;
 use super::model_call::{self, convert_options, invalid, model_call, Incoming};
-use crate::auth::authenticate_api;
 use crate::auth::caller_check::verify_caller;
+use crate::auth::{authenticate_api, ApiCaller};
 use crate::config::Settings;
 use crate::convert::anthropic_blocks::collect_remote_image_urls;
 use crate::convert::anthropic_dialect::AnthropicDialect;
+use crate::convert::anthropic_fallback::FallbackMap;
 use crate::convert::anthropic_model::ModelMap;
-use crate::convert::anthropic_request::{anthropic_to_gemini, count_tokens_to_gemini};
+use crate::convert::anthropic_request::{
+    anthropic_to_gemini, count_tokens_to_gemini, MessagesRequest,
+};
 use crate::convert::anthropic_stream::StreamOptions;
 use crate::convert::model_name::ModelSpec;
 use crate::convert::openai_request::InlineImage;
@@ -25,6 +30,7 @@ use crate::error::{ApiError, ErrorKind, ErrorStyle};
 use crate::gateway::calls::count_tokens as upstream_count_tokens;
 use crate::gateway::serve;
 use crate::state::{AppState, UpstreamClient};
+use crate::upstream::classify::{classify, FailureKind};
 
 const STYLE: ErrorStyle = ErrorStyle::Anthropic;
 
@@ -43,6 +49,9 @@ async fn fetch_images(
     model_call::fetch_images(client, collect_remote_image_urls(body), settings, STYLE).await
 }
 
+/// The header Claude Code names its session with; it keys session affinity (see `messages`).
+pub const CLAUDE_CODE_SESSION_HEADER: &str = "x-claude-code-session-id";
+
 pub async fn messages(
     req: HttpRequest,
     body: GuardedBody,
@@ -52,12 +61,53 @@ pub async fn messages(
     let Incoming {
         settings,
         caller,
-        json,
+        mut json,
     } = Incoming::read(&state, &body, STYLE)?;
     let images = fetch_images(&client, &json, &settings).await?;
     let models = ModelMap::parse(&settings.anthropic_model_map);
-    let mut converted = anthropic_to_gemini(&json, &images, &convert_options(&settings), &models)
-        .map_err(invalid(STYLE))?;
+    let fallbacks = FallbackMap::parse(&settings.anthropic_fallback_map);
+    // Base models tried so far, for `fallbacks: "default"` (see `convert::anthropic_fallback`).
+    let mut tried: Vec<String> = Vec::new();
+    loop {
+        let converted = anthropic_to_gemini(&json, &images, &convert_options(&settings), &models)
+            .map_err(invalid(STYLE))?;
+        let base = converted.spec.base.clone();
+        let wants_fallback = converted.fallbacks;
+        tried.push(base.clone());
+        let answer =
+            serve_converted(&req, &state, &client, &caller, &json, &settings, converted).await;
+        let next = match &answer {
+            Err(e) if wants_fallback && no_capacity(e, &base, &settings) => {
+                fallbacks.next(&base, &tried)
+            }
+            _ => None,
+        };
+        let Some(next) = next else {
+            return answer;
+        };
+        log::info!("{base} has no capacity; the client accepts fallbacks, trying {next}");
+        json["model"] = Value::String(next.to_owned());
+    }
+}
+
+/// Whether Google refused `base` for capacity (after the retries on other credentials).
+fn no_capacity(error: &ApiError, base: &str, settings: &Settings) -> bool {
+    let ErrorKind::Upstream(status) = error.kind else {
+        return false;
+    };
+    classify(status, error.upstream_body.as_ref(), base, settings).kind == FailureKind::Capacity
+}
+
+/// One converted request through the gateway, answered in Anthropic's shape.
+async fn serve_converted(
+    req: &HttpRequest,
+    state: &AppState,
+    client: &UpstreamClient,
+    caller: &ApiCaller,
+    json: &Value,
+    settings: &Settings,
+    mut converted: MessagesRequest,
+) -> Result<HttpResponse, ApiError> {
     // Claude clients ask for up to 128000 output tokens: lowered to the model's known limit, else to
     // what every current Gemini model writes.
     let limit = state
@@ -75,21 +125,31 @@ pub async fn messages(
         converted.tool_names,
         settings.heartbeat_interval(),
     );
-    // Session affinity: `metadata.user_id` (Claude Code puts its session id there), else
-    // `x-session-id`, else the conversation's prefix.
-    let user_id = json
-        .get("metadata")
-        .and_then(|m| m.get("user_id"))
-        .and_then(Value::as_str);
     let call = model_call(
-        &req,
-        caller,
-        user_id,
+        req,
+        caller.clone(),
+        session_name(req, json),
         converted.spec,
         converted.gemini,
         converted.stream,
     );
-    serve(&state, &client, call, dialect).await
+    serve(state, client, call, dialect).await
+}
+
+/// What names the conversation for session affinity: Claude Code's session header, else
+/// `metadata.user_id` (older Claude Code put its session there; other clients a user id), else
+/// (in `model_call`) `x-session-id` and the conversation's prefix.
+fn session_name<'a>(req: &'a HttpRequest, json: &'a Value) -> Option<&'a str> {
+    let header = req
+        .headers()
+        .get(CLAUDE_CODE_SESSION_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| !value.trim().is_empty());
+    header.or_else(|| {
+        json.get("metadata")
+            .and_then(|m| m.get("user_id"))
+            .and_then(Value::as_str)
+    })
 }
 
 /// Counted by Code Assist `countTokens` on the converted request; nothing is charged.

@@ -4,6 +4,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use percent_encoding::percent_decode_str;
+use serde_json::Value;
 
 use super::body::parse_json;
 use super::guarded_body::GuardedBody;
@@ -14,6 +15,7 @@ use crate::convert::gemini_dialect::GeminiDialect;
 use crate::convert::gemini_request::{count_tokens_request, prepare_native_request};
 use crate::convert::model_name::ModelSpec;
 use crate::convert::session_key::{SessionKey, SessionParts};
+use crate::convert::session_trajectory::SESSION_ID_FIELD;
 use crate::convert::ConvertOptions;
 use crate::error::{ApiError, ErrorKind, ErrorStyle};
 use crate::gateway::calls::count_tokens;
@@ -111,9 +113,10 @@ pub async fn model_method(
     };
     let request = prepare_native_request(json, &spec, &opts)
         .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
-    // Session affinity: `x-session-id`, else the conversation's prefix.
+    // Session affinity: the body's own `session_id` (the Gemini CLI's), else `x-session-id`, else
+    // the conversation's prefix.
     let session = SessionKey::of(SessionParts {
-        client_key: None,
+        client_key: request.get(SESSION_ID_FIELD).and_then(Value::as_str),
         header: session_header(req.headers()),
         model: &spec.base,
         gemini_request: &request,

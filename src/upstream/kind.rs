@@ -14,6 +14,7 @@ use super::vertex::{self, Target};
 use super::UpstreamError;
 use crate::config::Settings;
 use crate::convert::features::EnvelopeRef;
+use crate::convert::session_trajectory::SESSION_ID_FIELD;
 use crate::store::CredentialKind;
 
 /// The credential a call goes out with, as its lease describes it.
@@ -92,7 +93,8 @@ const IMAGE_CATEGORIES: &[&str] = &[
 const JAILBREAK: &str = "HARM_CATEGORY_JAILBREAK";
 
 /// The request as `kind`'s API accepts it: the same Gemini request minus the safety categories (and,
-/// for the Gemini API, the Vertex-only `labels`) that API would refuse with 400.
+/// for the Gemini API, the Vertex-only `labels`; for both bare APIs, Code Assist's `session_id`) that
+/// API would refuse with 400.
 pub fn request_for(kind: CredentialKind, request: &Value) -> Cow<'_, Value> {
     let refused = |category: &str| match kind {
         CredentialKind::CodeAssist => false,
@@ -112,7 +114,8 @@ pub fn request_for(kind: CredentialKind, request: &Value) -> Cow<'_, Value> {
             })
         });
     let labels = kind == CredentialKind::GeminiApiKey && request.get("labels").is_some();
-    if !names_refused && !labels {
+    let session_id = kind != CredentialKind::CodeAssist && request.get(SESSION_ID_FIELD).is_some();
+    if !names_refused && !labels && !session_id {
         return Cow::Borrowed(request);
     }
     let mut owned = request.clone();
@@ -123,9 +126,12 @@ pub fn request_for(kind: CredentialKind, request: &Value) -> Cow<'_, Value> {
                 .is_some_and(&refused)
         });
     }
-    if labels {
-        if let Some(map) = owned.as_object_mut() {
+    if let Some(map) = owned.as_object_mut() {
+        if labels {
             map.remove("labels");
+        }
+        if session_id {
+            map.remove(SESSION_ID_FIELD);
         }
     }
     Cow::Owned(owned)
@@ -278,5 +284,19 @@ mod tests {
         let key = request_for(CredentialKind::GeminiApiKey, &request);
         assert_eq!(categories(&key), vec!["HARM_CATEGORY_HARASSMENT"]);
         assert!(key.get("labels").is_none());
+    }
+
+    #[test]
+    fn only_code_assist_gets_the_session_id() {
+        let request = json!({"contents": [], "session_id": "s-1"});
+        assert!(matches!(
+            request_for(CredentialKind::CodeAssist, &request),
+            Cow::Borrowed(_)
+        ));
+        for kind in [CredentialKind::GeminiApiKey, CredentialKind::Vertex] {
+            let sent = request_for(kind, &request);
+            assert!(sent.get("session_id").is_none(), "{kind:?}");
+            assert_eq!(sent["contents"], json!([]));
+        }
     }
 }

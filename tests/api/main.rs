@@ -9,6 +9,7 @@ mod affinity;
 mod anthropic;
 mod anthropic_stream;
 mod chat;
+mod claude_code_blocks;
 mod cluster;
 #[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
 mod cluster_cooldowns;
@@ -33,4 +34,5 @@ mod quota_cluster;
 mod rate_limits;
 mod responses;
 mod security;
+mod session_ids;
 mod status_page;
