@@ -246,6 +246,7 @@ claude_reads_a_file() {
   echo "$marker" >"$CLAUDE_PROJECT/notes.txt"
   # The fake answers with a Read call for the file, then quotes what Claude Code sent back; it refuses
   # a replay whose thought signature was lost.
+  fake_control reset '{}'
   fake_control tool-scripts "{\"scripts\": [{\"function\": \"Read\", \"args\": {\"file_path\": \"$CLAUDE_PROJECT/notes.txt\"}}]}"
   run_claude claude-read "Read notes.txt and tell me what it says." --allowedTools Read
   MARKER=$marker check_claude claude-read '
@@ -253,6 +254,15 @@ claude_reads_a_file() {
     if (result.num_turns < 2) fail("no tool call was made");
     if (!result.result.startsWith("The Read tool returned:") || !result.result.includes(marker))
       fail("the answer does not quote the file");'
+  # Both turns of the conversation went out with one Code Assist session_id (Claude Code names its
+  # session in X-Claude-Code-Session-Id; the gateway derives Google's trajectory id from it).
+  fake_requests | node -e '
+    const calls = JSON.parse(require("fs").readFileSync(0, "utf8"))
+      .filter(c => c.body.model === "gemini-2.5-pro");
+    const ids = new Set(calls.map(c => c.body.request.session_id));
+    if (calls.length < 2 || ids.size !== 1 || [...ids].some(id => typeof id !== "string" || id.length !== 36)) {
+      console.error(JSON.stringify([...ids])); process.exit(1);
+    }'
   fake_control tool-scripts '{"scripts": []}'
 }
 

@@ -86,7 +86,10 @@ pub async fn messages(
             return answer;
         };
         log::info!("{base} has no capacity; the client accepts fallbacks, trying {next}");
-        json["model"] = Value::String(next.to_owned());
+        // The body is an object (`Incoming::read` refused anything else).
+        if let Some(body) = json.as_object_mut() {
+            body.insert("model".into(), Value::String(next.to_owned()));
+        }
     }
 }
 
