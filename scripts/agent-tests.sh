@@ -266,6 +266,20 @@ claude_reads_a_file() {
   fake_control tool-scripts '{"scripts": []}'
 }
 
+claude_loads_a_tool_by_search() {
+  claude_setup
+  # With tool search on, Claude Code answers a ToolSearch call with a `tool_reference` block inside its
+  # tool result; the gateway sends it to Gemini as text naming the tool, which the fake then quotes.
+  fake_control reset '{}'
+  fake_control tool-scripts '{"scripts": [{"function": "ToolSearch", "args": {"query": "select:WebFetch", "max_results": 1}}]}'
+  ENABLE_TOOL_SEARCH=true run_claude claude-search "Find the web fetch tool."
+  check_claude claude-search '
+    if (result.num_turns < 2) fail("no tool call was made");
+    if (result.result !== "The ToolSearch tool returned: Tool WebFetch is now available.")
+      fail("the tool reference did not reach Gemini as text");'
+  fake_control tool-scripts '{"scripts": []}'
+}
+
 # ---- runner -----------------------------------------------------------------------------------------
 
 PASSED=0
@@ -298,6 +312,7 @@ run_test codex_answers_a_prompt
 run_test codex_runs_a_shell_command
 run_test claude_answers_a_prompt
 run_test claude_reads_a_file
+run_test claude_loads_a_tool_by_search
 
 echo "agent tests: $PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

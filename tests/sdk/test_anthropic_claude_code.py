@@ -76,6 +76,7 @@ def index_of(texts: list[str], needle: str) -> int:
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_claude_code_blocks_fields_and_header(client, fake, stream):
+    fake.enqueue({"text": "Grep is loaded."})
     params = dict(
         model=MODEL,
         max_tokens=1024,
@@ -97,7 +98,7 @@ def test_claude_code_blocks_fields_and_header(client, fake, stream):
             message = events.get_final_message()
     else:
         message = client.messages.create(**params)
-    assert message.content[-1].text == "Hello from gemini-2.5-pro"
+    assert message.content[-1].text == "Grep is loaded."
     sent = fake.generate_requests()[-1]["body"]
     request = sent["request"]
     texts = sent_texts(request)
