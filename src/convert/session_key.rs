@@ -8,7 +8,8 @@
 //! table (`actors::credentials::affinity`). Pure: the header value is read by the route.
 //!
 //! The conversation is identified by, first of:
-//! 1. the client's own key: OpenAI chat / Responses `prompt_cache_key`, Anthropic `metadata.user_id`;
+//! 1. the client's own key: OpenAI chat / Responses `prompt_cache_key`; on Anthropic, Claude Code's
+//!    `X-Claude-Code-Session-Id` header, else `metadata.user_id`; a Gemini-native body's `session_id`;
 //! 2. the `x-session-id` request header;
 //! 3. a SHA-256 of the model, the system instruction and the first user turn of the converted Gemini
 //!    request — stable across the turns of one conversation, since each turn resends the history.
@@ -35,8 +36,9 @@ pub struct SessionKey {
 /// What a dialect knows about the conversation of one request.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionParts<'a> {
-    /// The body's own session key: OpenAI chat / Responses `prompt_cache_key`, Anthropic
-    /// `metadata.user_id`. Blank counts as absent.
+    /// The client's own session key: OpenAI chat / Responses `prompt_cache_key`, Anthropic
+    /// `X-Claude-Code-Session-Id` or `metadata.user_id`, Gemini-native `session_id`. Blank counts as
+    /// absent.
     pub client_key: Option<&'a str>,
     /// The value of the [`SESSION_HEADER`] header. Blank counts as absent.
     pub header: Option<&'a str>,
