@@ -101,6 +101,11 @@ pub struct FlushTokens;
 
 pub struct RequestHistory {
     ring: VecDeque<Arc<TraceRecord>>,
+    /// The JSON size of each trace in `ring`, in the same order.
+    sizes: VecDeque<usize>,
+    /// Sum of `sizes`; kept at most `max_bytes` (`REQUEST_HISTORY_MAX_MB`).
+    bytes: usize,
+    max_bytes: usize,
     capacity: usize,
     store: Arc<dyn Store>,
     /// Counts not yet added to the store.
@@ -112,11 +117,21 @@ impl RequestHistory {
     pub fn new(capacity: usize, store: Arc<dyn Store>, inbox: Arc<TraceInbox>) -> Self {
         Self {
             ring: VecDeque::with_capacity(capacity.min(4096)),
+            sizes: VecDeque::with_capacity(capacity.min(4096)),
+            bytes: 0,
+            max_bytes: usize::MAX,
             capacity,
             store,
             pending: Days::new(),
             inbox,
         }
+    }
+
+    /// Bounds the ring in bytes as well as in count: a trace holds client-chosen text (model names,
+    /// error messages), so a count alone does not bound its memory.
+    pub fn with_max_bytes(mut self, max_bytes: usize) -> Self {
+        self.max_bytes = max_bytes;
+        self
     }
 
     /// Records every trace waiting in the inbox.
@@ -135,10 +150,20 @@ impl RequestHistory {
         if self.capacity == 0 {
             return;
         }
-        while self.ring.len() >= self.capacity {
+        let size = crate::actors::json_size::json_len(r.as_ref());
+        while self.ring.len() >= self.capacity
+            || (!self.ring.is_empty() && self.bytes.saturating_add(size) > self.max_bytes)
+        {
             self.ring.pop_front();
+            let freed = self.sizes.pop_front().unwrap_or(0);
+            self.bytes = self.bytes.saturating_sub(freed);
+        }
+        if size > self.max_bytes {
+            return;
         }
         self.ring.push_back(r);
+        self.sizes.push_back(size);
+        self.bytes = self.bytes.saturating_add(size);
     }
 
     /// Adds `batch` to the stored counts.
