@@ -182,6 +182,17 @@ impl Handler<SaveResponse> for ResponseStore {
             .conversation
             .chain_bytes
             .saturating_add(json_len(&msg.response));
+        let cap = usize::try_from(
+            self.settings
+                .current()
+                .responses_store_max_mb
+                .saturating_mul(1024 * 1024),
+        )
+        .unwrap_or(usize::MAX);
+        // One answer over the whole cap is not kept, rather than pushing every other one out for it.
+        if bytes > cap {
+            return;
+        }
         let entry = Entry {
             owner: msg.owner,
             bytes,
@@ -329,6 +340,21 @@ mod tests {
         }
         assert!(store.send(load("r0", "o")).await.unwrap().is_none());
         assert!(store.send(load("r9", "o")).await.unwrap().is_some());
+        let huge = "x".repeat(2 * 1024 * 1024);
+        store
+            .send(SaveResponse {
+                id: "huge".into(),
+                owner: "o".into(),
+                conversation: Conversation::new(None, vec![json!({"text": huge})]),
+                response: json!({"id": "huge"}),
+            })
+            .await
+            .unwrap();
+        assert!(store.send(load("huge", "o")).await.unwrap().is_none());
+        assert!(
+            store.send(load("r9", "o")).await.unwrap().is_some(),
+            "one answer over the cap pushed nothing out"
+        );
         store.send(save("mine", "k")).await.unwrap();
         store.send(ForgetOwner { owner: "o".into() }).await.unwrap();
         assert!(store.send(load("r9", "o")).await.unwrap().is_none());

@@ -58,15 +58,22 @@ fn reads_its_own_body(req: &ServiceRequest) -> bool {
         && (path.starts_with("/v1/") || path.starts_with("/v1beta/"))
 }
 
-fn is_upgrade(req: &ServiceRequest) -> bool {
-    req.headers().contains_key(actix_web::http::header::UPGRADE)
+/// A WebSocket handshake: after it the "payload" is the socket's frames, which have no deadline. Only
+/// a GET qualifies, so an `Upgrade` header on a POST cannot switch the deadline off.
+fn is_websocket(req: &ServiceRequest) -> bool {
+    req.method() == actix_web::http::Method::GET
+        && req
+            .headers()
+            .get(actix_web::http::header::UPGRADE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
 pub async fn body_deadline(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    if is_upgrade(&req) {
+    if is_websocket(&req) {
         return next
             .call(req)
             .await

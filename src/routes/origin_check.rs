@@ -82,7 +82,7 @@ fn refusal(req: &ServiceRequest) -> Option<ApiError> {
             ));
         }
     }
-    if upgrade {
+    if !changes_state(req.method()) {
         return None;
     }
     let content_type = req
