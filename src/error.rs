@@ -39,6 +39,8 @@ pub enum ErrorKind {
     RequestTimeout,
     /// 413
     PayloadTooLarge,
+    /// 415: a body type the route does not take (a panel route sent a form or plain text).
+    UnsupportedMediaType,
     /// 429: too many requests (logins, concurrent requests, Google's own rate limit).
     RateLimited,
     /// 429: every credential is cooling down for this model.
@@ -151,6 +153,13 @@ impl ErrorKind {
                 "PAYLOAD_TOO_LARGE",
                 "request_too_large",
             ),
+            Self::UnsupportedMediaType => row(
+                415,
+                "invalid_request_error",
+                Num,
+                "INVALID_ARGUMENT",
+                "invalid_request_error",
+            ),
             Self::RateLimited => row(
                 429,
                 "rate_limit_error",
@@ -201,6 +210,7 @@ impl ErrorKind {
             405 => Self::MethodNotAllowed,
             408 => Self::RequestTimeout,
             413 => Self::PayloadTooLarge,
+            415 => Self::UnsupportedMediaType,
             429 => Self::RateLimited,
             501 => Self::NotImplemented,
             502 => Self::BadGateway,

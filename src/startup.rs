@@ -145,10 +145,12 @@ impl Application {
             settings.panel_password().to_string(),
             settings.metrics_token.clone().unwrap_or_default(),
         ]);
-        if settings.uses_default_password() {
-            log::warn!(
-                "the built-in default password is in use: set PASSWORD (or API_PASSWORD / PANEL_PASSWORD) before exposing this gateway"
-            );
+        let host_set = [&layers.env, &layers.file, &layers.stored]
+            .iter()
+            .any(|layer| layer.contains_key("host"));
+        let listen = crate::config::listen::listen_host(&settings, host_set);
+        if let Some(notice) = &listen.notice {
+            log::warn!("{notice}");
         }
         let transport = transport_config(&settings)?;
         // Fail at start on a bad proxy or CA file, not on the first request.
@@ -194,6 +196,10 @@ impl Application {
         let traces = Arc::new(crate::actors::request_history::TraceInbox::default());
         let history =
             RequestHistory::new(settings.request_history_size, store.clone(), traces.clone())
+                .with_max_bytes(
+                    usize::try_from(settings.request_history_max_mb.saturating_mul(1024 * 1024))
+                        .unwrap_or(usize::MAX),
+                )
                 .start();
         let metrics = Arc::new(crate::observe::metrics::Metrics::new()?);
         let catalogue = Arc::new(CatalogueView::default());
@@ -256,7 +262,10 @@ impl Application {
             &state.settings.current(),
             state.clock.now(),
         );
-        let addr = format!("{}:{}", settings.host, settings.port);
+        let addr = match listen.host.parse::<std::net::Ipv6Addr>() {
+            Ok(_) => format!("[{}]:{}", listen.host, settings.port),
+            Err(_) => format!("{}:{}", listen.host, settings.port),
+        };
         let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
             addr: addr.clone(),
             source,
@@ -266,7 +275,7 @@ impl Application {
             .map_err(|source| StartupError::Bind { addr, source })?
             .port();
         let server = serve(listener, state.clone(), transport, settings.workers)?;
-        log::info!("gcli2api listening on {}:{port}", settings.host);
+        log::info!("gcli2api listening on {}:{port}", listen.host);
         Ok(Application {
             port,
             server,
@@ -305,13 +314,14 @@ fn serve(
     transport: TransportConfig,
     workers: usize,
 ) -> Result<Server, StartupError> {
-    let budget = web::Data::new(BodyBudget::new(
-        state
-            .settings
-            .current()
-            .max_inflight_body_mb
+    let settings = state.settings.current();
+    let budget = web::Data::new(BodyBudget::with_caller_share(
+        settings.max_inflight_body_mb.saturating_mul(1024 * 1024),
+        settings
+            .max_inflight_body_per_caller_mb
             .saturating_mul(1024 * 1024),
     ));
+    let guesses = web::Data::new(crate::auth::key_guesses::KeyGuesses::default());
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         // awc is !Send: each worker builds its own client. The config was validated at start.
@@ -320,6 +330,12 @@ fn serve(
             awc::Client::default()
         });
         App::new()
+            .wrap(actix_web::middleware::from_fn(
+                routes::origin_check::origin_check,
+            ))
+            .wrap(actix_web::middleware::from_fn(
+                routes::body_deadline::body_deadline,
+            ))
             .wrap(routes::cors::cors())
             // Outermost: every answer, CORS preflights included, carries its request id.
             .wrap(actix_web::middleware::from_fn(
@@ -327,6 +343,7 @@ fn serve(
             ))
             .app_data(data.clone())
             .app_data(budget.clone())
+            .app_data(guesses.clone())
             .app_data(web::Data::new(UpstreamClient(client)))
             .app_data(web::PayloadConfig::new(MAX_PANEL_BODY_BYTES))
             .configure(routes::configure)

@@ -522,7 +522,64 @@
       }
     }
 
-    onUnauthorized(() => showLogin(t('common.sessionEnded')));
+    /** The screen after a login with the built-in password: choose a new one, saved at once. */
+    function showNewPassword(key) {
+      loginView.hidden = true;
+      appView.hidden = true;
+      const existing = $('#new-password-view');
+      if (existing) existing.remove();
+      const first = h('input', { type: 'password', id: 'new-password', autocomplete: 'new-password', required: true });
+      const again = h('input', { type: 'password', id: 'new-password-again', autocomplete: 'new-password', required: true });
+      const error = h('p', { id: 'new-password-error', class: 'notice danger', role: 'alert', hidden: true });
+      const save = h('button', { type: 'submit', id: 'new-password-submit', class: 'btn btn-primary' }, t('password.save'));
+      const later = h('button', { type: 'button', id: 'new-password-later', class: 'btn', hidden: true }, t('password.later'));
+      const fail = (text) => {
+        error.textContent = text;
+        error.hidden = false;
+      };
+      const done = () => {
+        view.remove();
+        showApp();
+      };
+      later.addEventListener('click', done);
+      const form = h('form', { id: 'new-password-form', novalidate: true },
+        h('div', { class: 'field' }, h('label', { for: 'new-password' }, t('password.new')), first),
+        h('div', { class: 'field' }, h('label', { for: 'new-password-again' }, t('password.again')), again),
+        error, save, ' ', later);
+      form.addEventListener('submit', async (event) => {
+        event.preventDefault();
+        error.hidden = true;
+        if (first.value.length < 8 || first.value === 'pwd') return fail(t('password.tooShort'));
+        if (first.value !== again.value) return fail(t('password.mismatch'));
+        setBusy(save, true, t('password.saving'));
+        try {
+          const answer = await api.post('/config/save', { config: { [key]: first.value } });
+          if ((answer.env_locked_skipped || []).includes(key)) {
+            fail(t('password.locked'));
+            later.hidden = false;
+            return;
+          }
+          toast(t('password.saved'), 'ok');
+          done();
+        } catch (e) {
+          fail(e.message);
+        } finally {
+          setBusy(save, false);
+        }
+      });
+      const view = h('section', { id: 'new-password-view', class: 'card login-card' },
+        h('h1', null, t('password.title')),
+        h('p', null, t('password.explain')),
+        form);
+      loginView.after(view);
+      first.focus();
+    }
+
+    onUnauthorized(() => {
+      const pending = $('#new-password-view');
+      if (pending) pending.remove();
+      showLogin(t('common.sessionEnded'));
+    });
 
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
@@ -539,7 +596,9 @@
         if (!data || !data.token) throw new ApiError(500, t('login.noToken'), data);
         Auth.set(data.token);
         password.value = '';
-        showApp();
+        // The built-in password is public knowledge: the first screen asks for a new one.
+        if (data.default_password) showNewPassword(data.password_key || 'password');
+        else showApp();
       } catch (e) {
         let text = e.message;
         if (e.status === 401) text = t('login.wrong');

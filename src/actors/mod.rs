@@ -2,6 +2,7 @@
 
 pub mod config_actor;
 pub mod credentials;
+pub mod json_size;
 pub mod log_broadcaster;
 pub mod oauth_flows;
 pub mod quota;

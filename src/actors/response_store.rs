@@ -5,9 +5,12 @@
 //! conversation it continued, so a long thread costs memory once, not once per turn. A continued
 //! answer keeps its ancestors alive even after their own entries expired.
 //!
-//! Kept in this process's memory, bounded by age (`responses_store_ttl`) and count
-//! (`responses_store_max`, oldest evicted first); both are read at each message, so a panel change
-//! applies at once. The store is per instance: behind a load balancer, a client that continues with
+//! Kept in this process's memory, bounded by age (`responses_store_ttl`), count
+//! (`responses_store_max`) and bytes (`responses_store_max_mb`), oldest evicted first; all are read at
+//! each message, so a panel change applies at once. An entry's bytes are its JSON size including the
+//! whole chain it keeps alive, so shared ancestors count once per descendant: the sum overstates what
+//! is held, never understates it. A key that is deleted or expires loses its stored answers
+//! ([`ForgetOwner`]). The store is per instance: behind a load balancer, a client that continues with
 //! `previous_response_id` needs sticky routing, or sends the full history with `store: false` (as Codex
 //! does). Only the caller that created a response (the same `sk-` key, or the password) can read it.
 
@@ -17,6 +20,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use serde_json::Value;
 
+use super::json_size::json_len;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
 
@@ -25,11 +29,22 @@ use crate::config::SharedSettings;
 pub struct Conversation {
     parent: Option<Arc<Conversation>>,
     items: Vec<Value>,
+    /// JSON bytes of these items and of every ancestor's.
+    chain_bytes: usize,
 }
 
 impl Conversation {
     pub fn new(parent: Option<Arc<Conversation>>, items: Vec<Value>) -> Self {
-        Self { parent, items }
+        let own: usize = items.iter().map(json_len).sum();
+        let chain_bytes = parent
+            .as_deref()
+            .map_or(0, |p| p.chain_bytes)
+            .saturating_add(own);
+        Self {
+            parent,
+            items,
+            chain_bytes,
+        }
     }
 
     /// Every item of the conversation, oldest first.
@@ -74,8 +89,26 @@ pub struct LoadResponse {
     pub owner: String,
 }
 
+/// The owner name of answers stored by the `sk-` key `key`.
+pub fn key_owner(key: &str) -> String {
+    format!("key:{key}")
+}
+
+/// Drop every stored response of `owner` (its key was deleted or has expired).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ForgetOwner {
+    pub owner: String,
+}
+
+/// How many responses are stored and their bytes (as counted against `responses_store_max_mb`).
+#[derive(Message)]
+#[rtype(result = "(usize, usize)")]
+pub struct StoredSize;
+
 struct Entry {
     owner: String,
+    bytes: usize,
     expires_at: i64,
     conversation: Arc<Conversation>,
     response: Arc<Value>,
@@ -87,6 +120,8 @@ pub struct ResponseStore {
     entries: HashMap<String, Entry>,
     /// Ids in insertion order, for eviction by count; may hold ids already removed.
     order: VecDeque<String>,
+    /// Sum of the entries' bytes, kept up to date on every insert and removal.
+    bytes: usize,
 }
 
 impl ResponseStore {
@@ -96,18 +131,33 @@ impl ResponseStore {
             clock,
             entries: HashMap::new(),
             order: VecDeque::new(),
+            bytes: 0,
         }
     }
 
     fn prune(&mut self) {
         let now = self.clock.now();
-        let max = self.settings.current().responses_store_max;
-        self.entries.retain(|_, entry| entry.expires_at > now);
-        while self.entries.len() > max {
+        let settings = self.settings.current();
+        let max = settings.responses_store_max;
+        let max_bytes =
+            usize::try_from(settings.responses_store_max_mb.saturating_mul(1024 * 1024))
+                .unwrap_or(usize::MAX);
+        let mut freed = 0usize;
+        self.entries.retain(|_, entry| {
+            let keep = entry.expires_at > now;
+            if !keep {
+                freed = freed.saturating_add(entry.bytes);
+            }
+            keep
+        });
+        self.bytes = self.bytes.saturating_sub(freed);
+        while self.entries.len() > max || self.bytes > max_bytes {
             let Some(oldest) = self.order.pop_front() else {
                 break;
             };
-            self.entries.remove(&oldest);
+            if let Some(entry) = self.entries.remove(&oldest) {
+                self.bytes = self.bytes.saturating_sub(entry.bytes);
+            }
         }
         let entries = &self.entries;
         self.order.retain(|id| entries.contains_key(id));
@@ -128,16 +178,60 @@ impl Handler<SaveResponse> for ResponseStore {
 
     fn handle(&mut self, msg: SaveResponse, _: &mut Self::Context) {
         let ttl = i64::try_from(self.settings.current().responses_store_ttl).unwrap_or(i64::MAX);
+        let bytes = msg
+            .conversation
+            .chain_bytes
+            .saturating_add(json_len(&msg.response));
+        let cap = usize::try_from(
+            self.settings
+                .current()
+                .responses_store_max_mb
+                .saturating_mul(1024 * 1024),
+        )
+        .unwrap_or(usize::MAX);
+        // One answer over the whole cap is not kept, rather than pushing every other one out for it.
+        if bytes > cap {
+            return;
+        }
         let entry = Entry {
             owner: msg.owner,
+            bytes,
             expires_at: self.clock.now().saturating_add(ttl),
             conversation: Arc::new(msg.conversation),
             response: Arc::new(msg.response),
         };
-        if self.entries.insert(msg.id.clone(), entry).is_none() {
-            self.order.push_back(msg.id);
+        self.bytes = self.bytes.saturating_add(bytes);
+        match self.entries.insert(msg.id.clone(), entry) {
+            None => self.order.push_back(msg.id),
+            Some(replaced) => self.bytes = self.bytes.saturating_sub(replaced.bytes),
         }
         self.prune();
+    }
+}
+
+impl Handler<ForgetOwner> for ResponseStore {
+    type Result = ();
+
+    fn handle(&mut self, msg: ForgetOwner, _: &mut Self::Context) {
+        let mut freed = 0usize;
+        self.entries.retain(|_, entry| {
+            let keep = entry.owner != msg.owner;
+            if !keep {
+                freed = freed.saturating_add(entry.bytes);
+            }
+            keep
+        });
+        self.bytes = self.bytes.saturating_sub(freed);
+        self.prune();
+    }
+}
+
+impl Handler<StoredSize> for ResponseStore {
+    type Result = MessageResult<StoredSize>;
+
+    fn handle(&mut self, _: StoredSize, _: &mut Self::Context) -> Self::Result {
+        self.prune();
+        MessageResult((self.entries.len(), self.bytes))
     }
 }
 
@@ -219,6 +313,53 @@ mod tests {
             third.items(),
             vec![json!(1), json!(2), json!(3), json!(4), json!(5)]
         );
+    }
+
+    #[actix::test]
+    async fn the_store_stays_under_its_byte_cap_and_forgets_an_owner() {
+        let mut s = ConfigLayers::load(None, &Default::default())
+            .unwrap()
+            .resolve()
+            .unwrap();
+        s.responses_store_max_mb = 1;
+        let store = ResponseStore::new(SharedSettings::new(s), Clock::default()).start();
+        let big = "x".repeat(300 * 1024);
+        for i in 0..10 {
+            let id = format!("r{i}");
+            store
+                .send(SaveResponse {
+                    id: id.clone(),
+                    owner: "o".into(),
+                    conversation: Conversation::new(None, vec![json!({"text": big})]),
+                    response: json!({"id": id}),
+                })
+                .await
+                .unwrap();
+            let (_, bytes) = store.send(StoredSize).await.unwrap();
+            assert!(bytes <= 1024 * 1024, "{bytes}");
+        }
+        assert!(store.send(load("r0", "o")).await.unwrap().is_none());
+        assert!(store.send(load("r9", "o")).await.unwrap().is_some());
+        let huge = "x".repeat(2 * 1024 * 1024);
+        store
+            .send(SaveResponse {
+                id: "huge".into(),
+                owner: "o".into(),
+                conversation: Conversation::new(None, vec![json!({"text": huge})]),
+                response: json!({"id": "huge"}),
+            })
+            .await
+            .unwrap();
+        assert!(store.send(load("huge", "o")).await.unwrap().is_none());
+        assert!(
+            store.send(load("r9", "o")).await.unwrap().is_some(),
+            "one answer over the cap pushed nothing out"
+        );
+        store.send(save("mine", "k")).await.unwrap();
+        store.send(ForgetOwner { owner: "o".into() }).await.unwrap();
+        assert!(store.send(load("r9", "o")).await.unwrap().is_none());
+        assert!(store.send(load("mine", "k")).await.unwrap().is_some());
+        assert_eq!(store.send(StoredSize).await.unwrap().0, 1);
     }
 
     #[actix::test]

@@ -2,11 +2,13 @@
 //! has not expired and (for a model route) lists the model. Used by every client route, including the
 //! ones that debit nothing (model lists, `countTokens`), so a made-up `sk-` string never reaches Google.
 
-use actix_web::HttpRequest;
+use actix_web::{web, HttpRequest};
 
+use super::client_address::client_address;
+use super::key_guesses::KeyGuesses;
 use super::{authenticate_api, ApiCaller};
 use crate::actors::quota::messages::QuotaError;
-use crate::error::{ApiError, ErrorStyle};
+use crate::error::{ApiError, ErrorKind, ErrorStyle};
 use crate::state::AppState;
 
 /// Checks `caller` against the key table; the password always passes.
@@ -16,27 +18,72 @@ pub async fn verify_caller(
     model: Option<&str>,
     style: ErrorStyle,
 ) -> Result<(), ApiError> {
+    check_key(state, caller, model)
+        .await
+        .map_err(|e| key_error(e, style))
+}
+
+async fn check_key(
+    state: &AppState,
+    caller: &ApiCaller,
+    model: Option<&str>,
+) -> Result<(), QuotaError> {
     let ApiCaller::Key(key) = caller else {
         return Ok(());
     };
     // Cached rules answer on this thread; only a key not cached is read from the store.
-    state.debits.check(key, model).await.map_err(|e| {
-        let err = match e {
-            QuotaError::Storage => ApiError::internal("quota storage failed"),
-            other => ApiError::forbidden(other.to_string()),
-        };
-        err.with_style(style)
-    })
+    state.debits.check(key, model).await
 }
 
-/// [`authenticate_api`] followed by [`verify_caller`].
+fn key_error(e: QuotaError, style: ErrorStyle) -> ApiError {
+    let err = match e {
+        QuotaError::Storage => ApiError::internal("quota storage failed"),
+        other => ApiError::forbidden(other.to_string()),
+    };
+    err.with_style(style)
+}
+
+/// [`authenticate_api`] followed by [`verify_caller`]. An address that keeps presenting wrong
+/// secrets or made-up keys is throttled ([`KeyGuesses`]) before its next key is looked up.
 pub async fn authorize_api(
     req: &HttpRequest,
     state: &AppState,
     model: Option<&str>,
     style: ErrorStyle,
 ) -> Result<ApiCaller, ApiError> {
-    let caller = authenticate_api(req, &state.settings.current(), style)?;
-    verify_caller(state, &caller, model, style).await?;
+    let settings = state.settings.current();
+    let guesses = req.app_data::<web::Data<KeyGuesses>>();
+    let address = guesses.map(|_| client_address(req, &settings));
+    let now = state.clock.now();
+    if let (Some(guesses), Some(address)) = (guesses, address.as_deref()) {
+        if let Err(wait) = guesses.check(address, now) {
+            return Err(ApiError::too_many(format!(
+                "too many invalid API keys from this address; try again in {wait} s"
+            ))
+            .with_retry_after(wait.unsigned_abs())
+            .with_style(style));
+        }
+    }
+    let failed = |e: ApiError| {
+        if let (Some(guesses), Some(address)) = (guesses, address.as_deref()) {
+            guesses.failed(address, now);
+        }
+        e
+    };
+    let caller = authenticate_api(req, &settings, style).map_err(|e| {
+        // A missing secret is a client mistake, not a guess.
+        if e.kind == ErrorKind::Forbidden {
+            failed(e)
+        } else {
+            e
+        }
+    })?;
+    match check_key(state, &caller, model).await {
+        Ok(()) => {}
+        Err(QuotaError::UnknownKey) => {
+            return Err(failed(key_error(QuotaError::UnknownKey, style)))
+        }
+        Err(e) => return Err(key_error(e, style)),
+    }
     Ok(caller)
 }

@@ -65,7 +65,7 @@ pub fn issue_token(secret: &[u8], now: i64, lifetime_secs: i64) -> Result<String
     let claims = Claims {
         sub: "panel".into(),
         iat: now,
-        exp: now + lifetime_secs,
+        exp: now.saturating_add(lifetime_secs),
         jti: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(jti),
     };
     encode(

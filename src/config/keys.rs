@@ -63,14 +63,6 @@ const fn def(
 }
 
 const U16: Kind = Kind::Int { min: 0, max: 65535 };
-const POSITIVE: Kind = Kind::Int {
-    min: 1,
-    max: i64::MAX,
-};
-const NON_NEGATIVE: Kind = Kind::Int {
-    min: 0,
-    max: i64::MAX,
-};
 
 /// Every key, in the order the panel shows them.
 pub static KEYS: &[KeyDef] = &[
@@ -131,12 +123,28 @@ pub static KEYS: &[KeyDef] = &[
         "Bearer token that may read `/metrics` (besides the panel password and panel sessions); unset by default.",
     ),
     def(
+        "allow_default_password",
+        "ALLOW_DEFAULT_PASSWORD",
+        Kind::Bool,
+        false,
+        || json!(false),
+        "With the built-in password `pwd`, listen on HOST anyway (only when HOST is set too); otherwise the gateway listens on 127.0.0.1 until a password is set.",
+    ),
+    def(
         "request_history_size",
         "REQUEST_HISTORY_SIZE",
         Kind::Int { min: 0, max: 100_000 },
         false,
         || json!(1000),
         "Recent requests whose decision trace the panel's Requests view keeps in memory (0 keeps none).",
+    ),
+    def(
+        "request_history_max_mb",
+        "REQUEST_HISTORY_MAX_MB",
+        Kind::Int { min: 1, max: 4096 },
+        false,
+        || json!(32),
+        "Most MiB of decision traces the Requests view keeps; the oldest go first.",
     ),
     def(
         "credentials_dir",
@@ -277,7 +285,7 @@ pub static KEYS: &[KeyDef] = &[
     def(
         "upstream_connect_timeout",
         "UPSTREAM_CONNECT_TIMEOUT",
-        POSITIVE,
+        Kind::Int { min: 1, max: 300 },
         false,
         || json!(10),
         "Seconds to establish an upstream connection.",
@@ -285,7 +293,7 @@ pub static KEYS: &[KeyDef] = &[
     def(
         "upstream_timeout",
         "UPSTREAM_TIMEOUT",
-        POSITIVE,
+        Kind::Int { min: 1, max: 86_400 },
         false,
         || json!(900),
         "Seconds for a whole non-streaming upstream call.",
@@ -293,7 +301,7 @@ pub static KEYS: &[KeyDef] = &[
     def(
         "stream_idle_timeout",
         "STREAM_IDLE_TIMEOUT",
-        POSITIVE,
+        Kind::Int { min: 1, max: 86_400 },
         true,
         || json!(300),
         "Longest silence in seconds between stream events before the stream is treated as dead.",
@@ -301,7 +309,7 @@ pub static KEYS: &[KeyDef] = &[
     def(
         "calls_per_rotation",
         "CALLS_PER_ROTATION",
-        POSITIVE,
+        Kind::Int { min: 1, max: 1_000_000 },
         true,
         || json!(10),
         "Calls a credential serves before the next one takes over.",
@@ -317,7 +325,7 @@ pub static KEYS: &[KeyDef] = &[
     def(
         "session_affinity_ttl",
         "SESSION_AFFINITY_TTL",
-        POSITIVE,
+        Kind::Int { min: 1, max: 2_592_000 },
         true,
         || json!(3600),
         "Seconds a conversation stays bound to its credential after its last request.",
@@ -325,7 +333,7 @@ pub static KEYS: &[KeyDef] = &[
     def(
         "session_affinity_max_sessions",
         "SESSION_AFFINITY_MAX_SESSIONS",
-        POSITIVE,
+        Kind::Int { min: 1, max: 10_000_000 },
         true,
         || json!(100_000),
         "Most conversations remembered per instance; the least recently used are forgotten first.",
@@ -376,7 +384,7 @@ pub static KEYS: &[KeyDef] = &[
     def(
         "cooldown_max_seconds",
         "COOLDOWN_MAX_SECONDS",
-        POSITIVE,
+        Kind::Int { min: 1, max: 2_592_000 },
         true,
         || json!(86400),
         "Upper bound of a 429 cooldown.",
@@ -507,7 +515,7 @@ pub static KEYS: &[KeyDef] = &[
     def(
         "image_fetch_max_bytes",
         "IMAGE_FETCH_MAX_BYTES",
-        POSITIVE,
+        Kind::Int { min: 1, max: 104_857_600 },
         true,
         || json!(20 * 1024 * 1024),
         "Largest image fetched from a URL.",
@@ -515,7 +523,7 @@ pub static KEYS: &[KeyDef] = &[
     def(
         "responses_store_ttl",
         "RESPONSES_STORE_TTL",
-        POSITIVE,
+        Kind::Int { min: 1, max: 604_800 },
         true,
         || json!(3600),
         "Seconds a stored /v1/responses answer stays available to previous_response_id and GET.",
@@ -523,15 +531,23 @@ pub static KEYS: &[KeyDef] = &[
     def(
         "responses_store_max",
         "RESPONSES_STORE_MAX",
-        POSITIVE,
+        Kind::Int { min: 1, max: 1_000_000 },
         true,
         || json!(1000),
         "Most /v1/responses answers kept in memory; the oldest goes first.",
     ),
     def(
+        "responses_store_max_mb",
+        "RESPONSES_STORE_MAX_MB",
+        Kind::Int { min: 1, max: 65_536 },
+        true,
+        || json!(64),
+        "Most MiB of /v1/responses answers kept in memory; the oldest go first.",
+    ),
+    def(
         "daily_limit_total",
         "DAILY_LIMIT_TOTAL",
-        NON_NEGATIVE,
+        Kind::Int { min: 0, max: 1_000_000_000 },
         true,
         || json!(1000),
         "Default daily call limit per credential (display).",
@@ -539,7 +555,7 @@ pub static KEYS: &[KeyDef] = &[
     def(
         "daily_limit_pro",
         "DAILY_LIMIT_PRO",
-        NON_NEGATIVE,
+        Kind::Int { min: 0, max: 1_000_000_000 },
         true,
         || json!(100),
         "Default daily gemini-2.5-pro limit per credential (display).",
@@ -593,9 +609,17 @@ pub static KEYS: &[KeyDef] = &[
         "Request body MiB held by all requests at once; past it new requests get 503.",
     ),
     def(
+        "max_inflight_body_per_caller_mb",
+        "MAX_INFLIGHT_BODY_PER_CALLER_MB",
+        Kind::Int { min: 1, max: 65_536 },
+        false,
+        || json!(24),
+        "Request body MiB one caller (an sk- key, or an address using the password) may hold at once; past it its new requests get 503.",
+    ),
+    def(
         "jwt_expiry_hours",
         "JWT_EXPIRY_HOURS",
-        POSITIVE,
+        Kind::Int { min: 1, max: 8_760 },
         true,
         || json!(24),
         "Lifetime of a panel login.",
@@ -638,7 +662,7 @@ pub static KEYS: &[KeyDef] = &[
     def(
         "redis_database",
         "REDIS_DATABASE",
-        NON_NEGATIVE,
+        Kind::Int { min: 0, max: 1_000_000 },
         false,
         || json!(0),
         "Redis database index.",
@@ -690,10 +714,12 @@ pub fn parse_env(def: &KeyDef, raw: &str) -> Result<Value, String> {
             "0" | "false" | "no" | "off" => Ok(json!(false)),
             _ => Err(format!("{}: expected true or false, got {raw:?}", def.env)),
         },
-        Kind::Int { .. } => raw
-            .parse::<i64>()
-            .map(|n| json!(n))
-            .map_err(|_| format!("{}: expected an integer, got {raw:?}", def.env)),
+        Kind::Int { min, max } => raw.parse::<i64>().map(|n| json!(n)).map_err(|_| {
+            format!(
+                "{}: expected an integer from {min} to {max}, got {raw:?}",
+                def.env
+            )
+        }),
         Kind::Float { .. } => raw
             .parse::<f64>()
             .map(|n| json!(n))

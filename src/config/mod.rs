@@ -6,6 +6,7 @@
 //! [`SharedSettings`], which the config route swaps atomically after a save.
 
 pub mod keys;
+pub mod listen;
 pub mod url_mask;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -33,6 +34,9 @@ pub enum ConfigError {
     #[error("invalid configuration: {0}")]
     Invalid(String),
 }
+
+/// The built-in password, known to everyone who read the README.
+pub const DEFAULT_PASSWORD: &str = "pwd";
 
 /// The effective configuration, typed. Field names are the config keys.
 /// `ROTATION_POLICY`: how rotation orders the credentials of one kind rank.
@@ -68,7 +72,9 @@ pub struct Settings {
     api_password: Option<String>,
     panel_password: Option<String>,
     pub metrics_token: Option<String>,
+    pub allow_default_password: bool,
     pub request_history_size: usize,
+    pub request_history_max_mb: u64,
     pub credentials_dir: PathBuf,
     pub code_assist_endpoint: String,
     pub gemini_api_endpoint: String,
@@ -117,6 +123,7 @@ pub struct Settings {
     pub image_fetch_max_bytes: usize,
     pub responses_store_ttl: u64,
     pub responses_store_max: usize,
+    pub responses_store_max_mb: u64,
     pub daily_limit_total: u64,
     pub daily_limit_pro: u64,
     pub auto_load_env_creds: bool,
@@ -125,6 +132,7 @@ pub struct Settings {
     pub max_request_body_mb: u64,
     pub client_body_timeout: u64,
     pub max_inflight_body_mb: u64,
+    pub max_inflight_body_per_caller_mb: u64,
     pub jwt_expiry_hours: u64,
     pub log_level: String,
     pub log_file: Option<PathBuf>,
@@ -149,7 +157,16 @@ impl Settings {
     }
 
     pub fn uses_default_password(&self) -> bool {
-        self.api_password() == "pwd" || self.panel_password() == "pwd"
+        self.api_password() == DEFAULT_PASSWORD || self.panel_password() == DEFAULT_PASSWORD
+    }
+
+    /// The key that holds the panel password: `panel_password` when set, else the shared `password`.
+    pub fn panel_password_key(&self) -> &'static str {
+        if self.panel_password.is_some() {
+            "panel_password"
+        } else {
+            "password"
+        }
     }
 
     pub fn retry_interval(&self) -> Duration {
@@ -193,7 +210,9 @@ impl ConfigLayers {
                     continue;
                 }
                 let value = keys::parse_env(def, raw).map_err(ConfigError::Invalid)?;
-                let value = keys::validate(def, &value).map_err(ConfigError::Invalid)?;
+                let value = keys::validate(def, &value).map_err(|msg| {
+                    ConfigError::Invalid(format!("{msg} (environment variable {})", def.env))
+                })?;
                 env_layer.insert(def.key.to_string(), value);
             }
         }

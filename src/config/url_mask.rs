@@ -13,9 +13,20 @@ pub fn mask_credentials(text: &str) -> Option<String> {
     if let Some((scheme, rest)) = text.split_once("://") {
         let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let authority = rest.get(..authority_end)?;
-        let at = authority.rfind('@')?;
-        let host_and_path = rest.get(at + 1..)?;
-        return Some(format!("{scheme}://{MASK}@{host_and_path}"));
+        let (user_masked, host_and_path) = match authority.rfind('@') {
+            Some(at) => (true, rest.get(at + 1..)?),
+            None => (false, rest),
+        };
+        let (host_and_path, query_masked) = mask_query_secrets(host_and_path);
+        if !user_masked && !query_masked {
+            return None;
+        }
+        let user = if user_masked {
+            format!("{MASK}@")
+        } else {
+            String::new()
+        };
+        return Some(format!("{scheme}://{user}{host_and_path}"));
     }
     let mut changed = false;
     let masked: Vec<String> = text
@@ -29,6 +40,43 @@ pub fn mask_credentials(text: &str) -> Option<String> {
         })
         .collect();
     changed.then(|| masked.join(" "))
+}
+
+/// Query parameters that carry a secret in store URLs (`?password=`, libpq's `sslpassword`, …).
+fn is_secret_param(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.contains("password")
+        || name.contains("secret")
+        || name.contains("token")
+        || matches!(name.as_str(), "pass" | "pwd" | "key" | "apikey" | "api_key")
+}
+
+/// `host/path?user=a&password=b#f` → `host/path?user=a&password=********#f`, and whether it changed.
+fn mask_query_secrets(host_and_path: &str) -> (String, bool) {
+    let Some((before, after)) = host_and_path.split_once('?') else {
+        return (host_and_path.to_string(), false);
+    };
+    let (query, fragment) = match after.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (after, None),
+    };
+    let mut changed = false;
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_secret_param(name) => {
+                changed = true;
+                format!("{name}={MASK}")
+            }
+            _ => pair.to_string(),
+        })
+        .collect();
+    let mut out = format!("{before}?{}", pairs.join("&"));
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    (out, changed)
 }
 
 /// The value as `/config/get` shows it.
@@ -73,6 +121,15 @@ mod tests {
             Some("host=db user=app password=********")
         );
         assert_eq!(mask_credentials("http://proxy:3128"), None);
+        assert_eq!(
+            mask_credentials("redis://127.0.0.1:6379/0?password=hunter2&db=1").as_deref(),
+            Some("redis://127.0.0.1:6379/0?password=********&db=1")
+        );
+        assert_eq!(
+            mask_credentials("postgres://u:p@db/x?sslpassword=k&sslmode=require").as_deref(),
+            Some("postgres://********@db/x?sslpassword=********&sslmode=require")
+        );
+        assert_eq!(mask_credentials("redis://h:6379/0?db=1"), None);
         assert_eq!(mask_credentials("./creds"), None);
         let current = json!("socks5://a:b@h:1");
         assert!(is_masked_echo(

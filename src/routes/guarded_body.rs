@@ -2,14 +2,17 @@
 //!
 //! Order, each step before any body byte is buffered: authenticate (password, or an `sk-` key that
 //! exists and has not expired) → `Content-Length` against `MAX_REQUEST_BODY_MB` (413 at once) → a share
-//! of the in-flight body budget (`MAX_INFLIGHT_BODY_MB`, 503 + `Retry-After` past it) → read, cut at
-//! the limit (chunked bodies too) and within `CLIENT_BODY_TIMEOUT` (408). An anonymous client can
-//! therefore make the gateway hold nothing but headers, and all clients together at most the budget.
+//! of the in-flight body budget (`MAX_INFLIGHT_BODY_MB` for everyone, `MAX_INFLIGHT_BODY_PER_CALLER_MB`
+//! for one caller: an `sk-` key, or the client address for the password; 503 + `Retry-After` past
+//! either) → read, cut at the limit (chunked bodies too) and within `CLIENT_BODY_TIMEOUT` (408). An
+//! anonymous client can therefore make the gateway hold nothing but headers, one caller at most its
+//! share, and all clients together at most the budget.
 
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use actix_web::dev::Payload;
@@ -35,25 +38,54 @@ const PURGE_AFTER: u64 = 4 * MIB;
 /// burst finishes first, so the purge runs once per burst rather than once per request.
 const PURGE_DELAY: Duration = Duration::from_secs(1);
 
-/// Request body bytes all client requests may hold at once.
+/// Request body bytes all client requests may hold at once, and one caller may.
 #[derive(Clone)]
 pub struct BodyBudget {
     permits: Arc<Semaphore>,
+    /// Bytes each caller holds now; an entry goes when its caller holds nothing, so the map is
+    /// never larger than the requests in flight.
+    held: Arc<Mutex<HashMap<String, u64>>>,
+    per_caller: u64,
 }
 
 impl BodyBudget {
     pub fn new(max_bytes: u64) -> Self {
+        Self::with_caller_share(max_bytes, max_bytes)
+    }
+
+    /// `per_caller`: the most one caller may hold of the `max_bytes` everyone shares.
+    pub fn with_caller_share(max_bytes: u64, per_caller: u64) -> Self {
         let units = usize::try_from(max_bytes / UNIT)
             .unwrap_or(Semaphore::MAX_PERMITS)
             .clamp(1, Semaphore::MAX_PERMITS);
         Self {
             permits: Arc::new(Semaphore::new(units)),
+            held: Arc::new(Mutex::new(HashMap::new())),
+            per_caller: per_caller.max(UNIT),
         }
     }
 
-    fn try_reserve(&self, bytes: u64) -> Option<OwnedSemaphorePermit> {
+    /// `bytes` more for `caller`, within its share and the total; `None` past either.
+    fn try_reserve(&self, caller: &str, bytes: u64) -> Option<Share> {
         let units = u32::try_from(bytes.div_ceil(UNIT).max(1)).ok()?;
-        self.permits.clone().try_acquire_many_owned(units).ok()
+        let bytes = u64::from(units) * UNIT;
+        {
+            let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+            let now = held.get(caller).copied().unwrap_or(0);
+            if now.saturating_add(bytes) > self.per_caller {
+                return None;
+            }
+            held.insert(caller.to_owned(), now.saturating_add(bytes));
+        }
+        let mut share = Share {
+            held: self.held.clone(),
+            caller: caller.to_owned(),
+            bytes,
+            _permit: None,
+        };
+        // On failure `share` is dropped and gives the caller's bytes back.
+        share._permit = Some(self.permits.clone().try_acquire_many_owned(units).ok()?);
+        Some(share)
     }
 
     /// Bytes still free (for tests and diagnostics).
@@ -62,9 +94,30 @@ impl BodyBudget {
     }
 }
 
+/// One reservation step: permits of the total and bytes of the caller's share, both given back on drop.
+struct Share {
+    held: Arc<Mutex<HashMap<String, u64>>>,
+    caller: String,
+    bytes: u64,
+    /// Held only to be given back on drop.
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(now) = held.get_mut(&self.caller) {
+            *now = now.saturating_sub(self.bytes);
+            if *now == 0 {
+                held.remove(&self.caller);
+            }
+        }
+    }
+}
+
 /// Budget held for one body; released when the request's handler is done with it.
 struct Reservation {
-    permits: Vec<OwnedSemaphorePermit>,
+    permits: Vec<Share>,
     bytes: u64,
 }
 
@@ -146,6 +199,13 @@ async fn read_guarded(req: HttpRequest, mut payload: Payload) -> Result<GuardedB
         .ok_or_else(|| ApiError::internal("body budget missing").with_style(style))?;
     let caller = authorize_api(&req, &state, None, style).await?;
     let settings = state.settings.current();
+    let share_name = match &caller {
+        ApiCaller::Key(key) => format!("key:{key}"),
+        ApiCaller::Password => format!(
+            "address:{}",
+            crate::auth::client_address::client_address(&req, &settings)
+        ),
+    };
     let limit = settings.max_request_body_mb.saturating_mul(MIB);
     let too_large = |size: String| {
         ApiError::new(
@@ -175,7 +235,7 @@ async fn read_guarded(req: HttpRequest, mut payload: Payload) -> Result<GuardedB
     if let Some(len) = announced {
         reservation
             .permits
-            .push(budget.try_reserve(len).ok_or_else(busy)?);
+            .push(budget.try_reserve(&share_name, len).ok_or_else(busy)?);
         reservation.bytes = len;
     }
     let capacity = announced.unwrap_or(0).min(limit);
@@ -211,7 +271,7 @@ async fn read_guarded(req: HttpRequest, mut payload: Payload) -> Result<GuardedB
         while total > reservation.bytes {
             reservation
                 .permits
-                .push(budget.try_reserve(STEP).ok_or_else(busy)?);
+                .push(budget.try_reserve(&share_name, STEP).ok_or_else(busy)?);
             reservation.bytes += STEP;
         }
         body.extend_from_slice(&chunk);
@@ -242,11 +302,24 @@ mod tests {
     #[test]
     fn budget_is_shared_and_given_back() {
         let budget = BodyBudget::new(4 * MIB);
-        let a = budget.try_reserve(3 * MIB).unwrap();
-        assert!(budget.try_reserve(2 * MIB).is_none());
-        assert!(budget.try_reserve(MIB).is_some());
+        let a = budget.try_reserve("a", 3 * MIB).unwrap();
+        assert!(budget.try_reserve("b", 2 * MIB).is_none());
+        assert!(budget.try_reserve("b", MIB).is_some());
         drop(a);
         assert_eq!(budget.available_bytes(), 4 * MIB);
+    }
+
+    #[test]
+    fn one_caller_holds_at_most_its_share() {
+        let budget = BodyBudget::with_caller_share(8 * MIB, 3 * MIB);
+        let first = budget.try_reserve("greedy", 2 * MIB).unwrap();
+        assert!(budget.try_reserve("greedy", 2 * MIB).is_none());
+        // The refusal gave back what it had counted: the greedy caller still has 1 MiB.
+        let second = budget.try_reserve("greedy", MIB).unwrap();
+        assert!(budget.try_reserve("other", 3 * MIB).is_some());
+        drop((first, second));
+        assert!(budget.held.lock().unwrap().is_empty());
+        assert_eq!(budget.available_bytes(), 8 * MIB);
     }
 
     #[test]

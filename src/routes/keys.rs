@@ -172,6 +172,13 @@ pub async fn delete_key(
     if !existed {
         return Err(ApiError::not_found("API key not found"));
     }
+    // Its stored /v1/responses answers go with it (on this instance; another instance's copies
+    // are refused anyway, since reading one needs a key that still exists).
+    state
+        .responses
+        .do_send(crate::actors::response_store::ForgetOwner {
+            owner: crate::actors::response_store::key_owner(&key),
+        });
     log::info!("API key {} deleted", Masked(&key));
     Ok(HttpResponse::Ok().json(json!({"message": "API key deleted", "api_key": mask_key(&key)})))
 }

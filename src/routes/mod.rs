@@ -2,6 +2,7 @@
 
 pub mod anthropic;
 pub mod body;
+pub mod body_deadline;
 pub mod config;
 pub mod cors;
 pub mod creds;
@@ -21,6 +22,7 @@ pub mod oauth;
 pub mod oauth_access;
 pub mod observing;
 pub mod openai;
+pub mod origin_check;
 pub mod pages;
 pub mod quota;
 pub mod requests;

@@ -60,6 +60,18 @@ fn opt_string(json: &Value, field: &str) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// The client's `project_id`, which goes into Google URLs (Service Usage, Code Assist onboarding):
+/// only in Google's project-id format, so it cannot leave its path segment.
+fn project_param(json: &Value) -> Result<Option<String>, ApiError> {
+    let project = opt_string(json, "project_id")?;
+    match project {
+        Some(p) if !crate::upstream::google_names::is_project_id(&p) => Err(ApiError::bad_request(
+            "project_id: not a Google Cloud project id (lower-case letters, digits and hyphens, starting with a letter)",
+        )),
+        other => Ok(other),
+    }
+}
+
 pub async fn start(
     req: HttpRequest,
     body: web::Bytes,
@@ -67,7 +79,7 @@ pub async fn start(
 ) -> Result<HttpResponse, ApiError> {
     let access = onboarding_access(&req, &state).await?;
     let json = body_or_empty(&body)?;
-    let project_id = opt_string(&json, "project_id")?;
+    let project_id = project_param(&json)?;
     let get_all_projects = json
         .get("get_all_projects")
         .and_then(Value::as_bool)
@@ -86,6 +98,7 @@ pub async fn start(
         code: None,
         status: FlowStatus::Pending,
         owner: access.client,
+        by_panel: access.panel,
     };
     match state.oauth.send(StartFlow { flow }).await {
         Ok(Ok(())) => {}
@@ -385,7 +398,7 @@ pub async fn callback(
     let json = body_or_empty(&body)?;
     let wanted_state = opt_string(&json, "state")?
         .ok_or_else(|| ApiError::bad_request("state: required (the value /auth/start returned)"))?;
-    let project = opt_string(&json, "project_id")?;
+    let project = project_param(&json)?;
     let get_all = json
         .get("get_all_projects")
         .and_then(Value::as_bool)
@@ -460,7 +473,7 @@ pub async fn callback_url(
         param("state").ok_or_else(|| ApiError::bad_request("callback_url: no state parameter"))?;
     let code =
         param("code").ok_or_else(|| ApiError::bad_request("callback_url: no code parameter"))?;
-    let project = opt_string(&json, "project_id")?;
+    let project = project_param(&json)?;
     let get_all = json
         .get("get_all_projects")
         .and_then(Value::as_bool)

@@ -15,6 +15,7 @@ use super::model_call::{convert_options, fetch_images, invalid, model_call, Inco
 use crate::actors::response_store::{
     Conversation, LoadConversation, LoadResponse, ResponseStore, SaveResponse,
 };
+use crate::auth::caller_check::authorize_api;
 use crate::auth::{authenticate_api, ApiCaller};
 use crate::convert::responses_dialect::{OnFinal, ResponsesDialect};
 use crate::convert::responses_request::{
@@ -65,7 +66,7 @@ impl StoreTarget {
 fn owner_of(caller: &ApiCaller) -> String {
     match caller {
         ApiCaller::Password => "password".to_owned(),
-        ApiCaller::Key(key) => format!("key:{key}"),
+        ApiCaller::Key(key) => crate::actors::response_store::key_owner(key),
     }
 }
 
@@ -153,8 +154,8 @@ pub async fn get(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let settings = state.settings.current();
-    let caller = authenticate_api(&req, &settings, STYLE)?;
+    // A key that was deleted or has expired reads nothing, its stored answers included.
+    let caller = authorize_api(&req, &state, None, STYLE).await?;
     let id = path.into_inner();
     let found = state
         .responses

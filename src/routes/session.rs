@@ -36,12 +36,19 @@ pub async fn login(
         return Err(ApiError::unauthorized("wrong password"));
     }
     state.sessions.do_send(LoginSucceeded { address });
-    let lifetime = settings.jwt_expiry_hours as i64 * 3600;
+    // Bounded by its key (at most a year), and computed so no value can wrap.
+    let lifetime = i64::try_from(settings.jwt_expiry_hours)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(3600);
     let token = issue_token(&state.panel_secret, state.clock.now(), lifetime)?;
+    // With the built-in password the panel's first screen asks for a new one (saved under this key).
+    let default_password = settings.panel_password() == crate::config::DEFAULT_PASSWORD;
     Ok(HttpResponse::Ok().json(json!({
         "token": token,
         "expires_in": lifetime,
         "message": "logged in",
+        "default_password": default_password,
+        "password_key": settings.panel_password_key(),
     })))
 }
 

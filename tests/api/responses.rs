@@ -315,18 +315,27 @@ async fn unknown_and_unstored_responses_are_404() {
     assert_eq!(fetched.status, 404);
     assert_eq!(fetched.json()["error"]["code"], "response_not_found");
 
-    // Another caller cannot read a stored response.
+    // Another caller cannot read a stored response; a made-up key reads nothing at all.
     let stored = responses(&app, json!({"model": "gemini-2.5-flash", "input": "x"})).await;
     let id = stored.json()["id"].as_str().unwrap().to_owned();
+    let somebody_else = app.post("/auth/keys", &json!({"total_quota": 10})).await;
+    let somebody_else = somebody_else.json()["api_key"].as_str().unwrap().to_owned();
+    let read_as = |key: &'static str| {
+        app.client
+            .get(app.url(&format!("/v1/responses/{id}")))
+            .bearer_auth(key)
+    };
     let other = app
         .send(
             app.client
                 .get(app.url(&format!("/v1/responses/{id}")))
-                .bearer_auth("sk-somebody-else"),
+                .bearer_auth(&somebody_else),
             None,
         )
         .await;
     assert_eq!(other.status, 404);
+    let made_up = app.send(read_as("sk-somebody-else"), None).await;
+    assert_eq!(made_up.status, 403);
     app.stop().await;
 }
 

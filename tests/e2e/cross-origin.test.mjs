@@ -75,3 +75,32 @@ test('a page on another origin cannot read a panel route, even knowing the passw
   assert.equal(JSON.parse(models.body).object, 'list');
   assert.deepEqual(page.errors, []);
 });
+
+test('simple posts from another origin cannot lock the operator out of the panel', async () => {
+  const page = await openPage(browser);
+  await page.goto(hostileUrl);
+  // What a hostile page can send without a preflight: text/plain and form bodies, answers unread.
+  for (let i = 0; i < 12; i += 1) {
+    const sent = await page.evaluate(
+      async ([target, n]) => {
+        const body = n % 2 ? `password=guess-${n}` : JSON.stringify({ password: `guess-${n}` });
+        const type = n % 2 ? 'application/x-www-form-urlencoded' : 'text/plain';
+        try {
+          await fetch(target, { method: 'POST', mode: 'no-cors', headers: { 'Content-Type': type }, body });
+          return true;
+        } catch (error) {
+          return String(error);
+        }
+      },
+      [stack.url + '/auth/login', i],
+    );
+    assert.equal(sent, true);
+  }
+  // None of them counted as a failed login: the operator still logs in.
+  const login = await fetch(stack.url + '/auth/login', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ password: stack.password }),
+  });
+  assert.equal(login.status, 200, await login.text());
+});

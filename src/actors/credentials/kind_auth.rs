@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::credential::{parse_expiry, CredentialFields};
 use crate::store::CredentialKind;
+use crate::upstream::google_names;
 use crate::upstream::oauth::{self, OAuthError, TokenResponse};
 use crate::upstream::vertex_token::ServiceAccount;
 
@@ -67,6 +68,16 @@ pub fn fields_of(
             ServiceAccount::parse(map).map_err(|e| e.to_string())?;
             let project = text(map, "project_id")
                 .ok_or_else(|| "service account JSON lacks `project_id`".to_string())?;
+            // Both go into the upstream URL (the location into its host name): only Google's formats.
+            if !google_names::is_project_id(&project) {
+                return Err("service account `project_id` is not a Google Cloud project id".into());
+            }
+            if text(map, "location").is_some_and(|l| !google_names::is_location(&l)) {
+                return Err(
+                    "service account `location` is not a Google Cloud location (like us-central1)"
+                        .into(),
+                );
+            }
             Ok(CredentialFields {
                 client_id: String::new(),
                 client_secret: String::new(),

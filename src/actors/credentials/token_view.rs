@@ -55,6 +55,9 @@ impl TokenView {
         let own_location = located
             .then(|| kind_auth::text(map, "location"))
             .flatten()
+            // A location not in Google's format never reaches a host name (the credential is
+            // reported broken by `fields_of` too).
+            .filter(|l| crate::upstream::google_names::is_location(l))
             .map(Arc::from);
         let mut view = Self {
             api_key,

@@ -23,6 +23,8 @@ pub struct Flow {
     pub status: FlowStatus,
     /// The address that started the flow: only it (or the panel) may complete it.
     pub owner: String,
+    /// Started from a panel session: never evicted to make room for anonymous starts.
+    pub by_panel: bool,
 }
 
 /// Register `flow`, started from the address `flow.owner` (rate-limited per address).
@@ -38,7 +40,7 @@ pub enum StartRefused {
     /// Too many sign-ins were started from the address lately.
     #[error("too many sign-ins started from this address; try again in {wait_secs} s")]
     TooManyStarts { wait_secs: i64 },
-    /// The table is full of other people's pending sign-ins, which are never pushed out.
+    /// The table is full of sign-ins that are not pushed out (the panel's, or ones whose code arrived).
     #[error("too many sign-ins are in progress; try again in {wait_secs} s")]
     Full { wait_secs: i64 },
 }

@@ -1,8 +1,9 @@
 //! `OAuthFlows` owns the pending Google sign-ins started from `/auth`: state, PKCE verifier, the code once
-//! the gateway caught it at `/oauth2callback`. Flows expire after 10 minutes. Their number is bounded,
-//! and a full table refuses new starts (429) rather than evicting someone else's pending sign-in; one
-//! address keeps at most a few pending flows (its own oldest make room), and starts are rate-limited per
-//! address, because the endpoints are public.
+//! the gateway caught it at `/oauth2callback`. Flows expire after 10 minutes. Their number is bounded:
+//! one address keeps at most a few pending flows (its own oldest make room) and its starts are
+//! rate-limited, because the endpoints are public; when the table is full, the oldest anonymous flow
+//! still waiting for its code makes room, so a handful of addresses cannot lock everyone else out
+//! for the flows' lifetime. Panel flows, and flows whose code has arrived, are never pushed out.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -84,14 +85,31 @@ impl Handler<StartFlow> for OAuthFlows {
                 self.order.retain(|s| s != oldest_own);
             }
         } else if self.order.len() >= MAX_FLOWS {
-            let oldest = self
+            let evictable = self
                 .order
-                .front()
-                .and_then(|s| self.flows.get(s))
-                .map_or(now, |f| f.created_at);
-            return Err(StartRefused::Full {
-                wait_secs: (oldest + FLOW_TTL_SECS - now).max(1),
-            });
+                .iter()
+                .find(|s| {
+                    self.flows
+                        .get(*s)
+                        .is_some_and(|f| !f.by_panel && f.status == FlowStatus::Pending)
+                })
+                .cloned();
+            match evictable {
+                Some(oldest) => {
+                    self.flows.remove(&oldest);
+                    self.order.retain(|s| *s != oldest);
+                }
+                None => {
+                    let oldest = self
+                        .order
+                        .front()
+                        .and_then(|s| self.flows.get(s))
+                        .map_or(now, |f| f.created_at);
+                    return Err(StartRefused::Full {
+                        wait_secs: (oldest + FLOW_TTL_SECS - now).max(1),
+                    });
+                }
+            }
         }
         if let Some(times) = self.starts.get_mut(&owner) {
             times.push_back(now);

@@ -101,6 +101,11 @@ pub struct FlushTokens;
 
 pub struct RequestHistory {
     ring: VecDeque<Arc<TraceRecord>>,
+    /// The JSON size of each trace in `ring`, in the same order.
+    sizes: VecDeque<usize>,
+    /// Sum of `sizes`; kept at most `max_bytes` (`REQUEST_HISTORY_MAX_MB`).
+    bytes: usize,
+    max_bytes: usize,
     capacity: usize,
     store: Arc<dyn Store>,
     /// Counts not yet added to the store.
@@ -112,11 +117,21 @@ impl RequestHistory {
     pub fn new(capacity: usize, store: Arc<dyn Store>, inbox: Arc<TraceInbox>) -> Self {
         Self {
             ring: VecDeque::with_capacity(capacity.min(4096)),
+            sizes: VecDeque::with_capacity(capacity.min(4096)),
+            bytes: 0,
+            max_bytes: usize::MAX,
             capacity,
             store,
             pending: Days::new(),
             inbox,
         }
+    }
+
+    /// Bounds the ring in bytes as well as in count: a trace holds client-chosen text (model names,
+    /// error messages), so a count alone does not bound its memory.
+    pub fn with_max_bytes(mut self, max_bytes: usize) -> Self {
+        self.max_bytes = max_bytes;
+        self
     }
 
     /// Records every trace waiting in the inbox.
@@ -135,10 +150,21 @@ impl RequestHistory {
         if self.capacity == 0 {
             return;
         }
-        while self.ring.len() >= self.capacity {
+        let size = crate::actors::json_size::json_len(r.as_ref());
+        // One trace over the whole cap is not kept, rather than emptying the history for it.
+        if size > self.max_bytes {
+            return;
+        }
+        while self.ring.len() >= self.capacity
+            || (!self.ring.is_empty() && self.bytes.saturating_add(size) > self.max_bytes)
+        {
             self.ring.pop_front();
+            let freed = self.sizes.pop_front().unwrap_or(0);
+            self.bytes = self.bytes.saturating_sub(freed);
         }
         self.ring.push_back(r);
+        self.sizes.push_back(size);
+        self.bytes = self.bytes.saturating_add(size);
     }
 
     /// Adds `batch` to the stored counts.
@@ -248,5 +274,55 @@ impl Handler<FlushTokens> for RequestHistory {
 
     fn handle(&mut self, _: FlushTokens, _: &mut Self::Context) -> Self::Result {
         AtomicResponse::new(self.save_pending())
+    }
+}
+
+#[cfg(test)]
+mod byte_cap_tests {
+    use super::*;
+    use crate::store::open::{open_store, StoreUrl};
+
+    fn trace(id: usize, error_bytes: usize) -> Arc<TraceRecord> {
+        Arc::new(TraceRecord {
+            id: format!("r{id}"),
+            status: 502,
+            error: Some("e".repeat(error_bytes)),
+            ..TraceRecord::default()
+        })
+    }
+
+    #[actix::test]
+    async fn the_history_stays_under_its_byte_cap_and_keeps_the_newest() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(&StoreUrl::Files(dir.path().to_path_buf()), "t")
+            .await
+            .unwrap();
+        let inbox = Arc::new(TraceInbox::default());
+        let history = RequestHistory::new(1000, store, inbox.clone())
+            .with_max_bytes(100 * 1024)
+            .start();
+        for id in 0..50 {
+            inbox.push(trace(id, 10 * 1024));
+        }
+        let kept = history
+            .send(ListRequests(RequestFilter {
+                limit: Some(1000),
+                ..RequestFilter::default()
+            }))
+            .await
+            .unwrap();
+        let bytes: usize = kept
+            .iter()
+            .map(|r| crate::actors::json_size::json_len(r.as_ref()))
+            .sum();
+        assert!(bytes <= 100 * 1024, "{bytes}");
+        assert!((5..50).contains(&kept.len()), "{}", kept.len());
+        assert_eq!(kept.first().map(|r| r.id.as_str()), Some("r49"));
+        // A single trace over the cap is not kept at all.
+        inbox.push(trace(99, 200 * 1024));
+        let kept = history.send(GetRequest("r99".into())).await.unwrap();
+        assert!(kept.is_none());
+        let newest = history.send(GetRequest("r49".into())).await.unwrap();
+        assert!(newest.is_some(), "the history was not emptied for it");
     }
 }
