@@ -25,6 +25,7 @@ use ::redis::{AsyncCommands, Client, IntoConnectionInfo, RedisError, Script};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
+use super::tls::redis_tls::{explain_redis_error, RedisTls};
 use super::{
     masked, ApiKeyRecord, CredentialInsight, CredentialRecord, DebitOutcome, DebitRequest, Store,
     StoreError,
@@ -151,12 +152,28 @@ pub struct RedisStore {
 
 impl RedisStore {
     /// Connects and checks the server answers; `database` overrides the URI's own index.
-    pub async fn open(uri: &str, database: i64, prefix: &str) -> Result<Self, StoreError> {
-        let unreachable =
-            |e: &dyn std::fmt::Display| StoreError::Unavailable(format!("Redis: {e}"));
+    /// `tls` are the certificate settings of a `rediss://` URI (refused with a `redis://` one).
+    pub async fn open(
+        uri: &str,
+        database: i64,
+        prefix: &str,
+        tls: &RedisTls,
+    ) -> Result<Self, StoreError> {
+        let unreachable = |e: &RedisError| {
+            StoreError::Unavailable(format!("Redis: {}", explain_redis_error(e, tls)))
+        };
         let mut info = uri.into_connection_info().map_err(|e| unreachable(&e))?;
         info.redis.db = database;
-        let client = Client::open(info).map_err(|e| unreachable(&e))?;
+        let tls_uri = matches!(info.addr, ::redis::ConnectionAddr::TcpTls { .. });
+        let certificates = tls
+            .certificates(tls_uri)
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let client = if tls_uri {
+            Client::build_with_tls(info, certificates)
+        } else {
+            Client::open(info)
+        }
+        .map_err(|e| unreachable(&e))?;
         // One direct attempt first: the manager's own retries would hide a dead server for seconds.
         let mut probe = client
             .get_multiplexed_async_connection_with_config(
