@@ -25,7 +25,7 @@ use ::redis::{AsyncCommands, Client, IntoConnectionInfo, RedisError, Script};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use super::tls::redis_tls::{explain_redis_error, RedisTls};
+use super::tls::redis_tls::{diagnose, explain_redis_error, RedisTls};
 use super::{
     masked, ApiKeyRecord, CredentialInsight, CredentialRecord, DebitOutcome, DebitRequest, Store,
     StoreError,
@@ -150,6 +150,18 @@ pub struct RedisStore {
     scripts: Scripts,
 }
 
+async fn probe(client: &Client) -> Result<(), RedisError> {
+    let mut connection = client
+        .get_multiplexed_async_connection_with_config(
+            &AsyncConnectionConfig::new()
+                .set_connection_timeout(CONNECT_TIMEOUT)
+                .set_response_timeout(RESPONSE_TIMEOUT),
+        )
+        .await?;
+    let _: String = ::redis::cmd("PING").query_async(&mut connection).await?;
+    Ok(())
+}
+
 impl RedisStore {
     /// Connects and checks the server answers; `database` overrides the URI's own index.
     /// `tls` are the certificate settings of a `rediss://` URI (refused with a `redis://` one).
@@ -175,19 +187,10 @@ impl RedisStore {
         }
         .map_err(|e| unreachable(&e))?;
         // One direct attempt first: the manager's own retries would hide a dead server for seconds.
-        let mut probe = client
-            .get_multiplexed_async_connection_with_config(
-                &AsyncConnectionConfig::new()
-                    .set_connection_timeout(CONNECT_TIMEOUT)
-                    .set_response_timeout(RESPONSE_TIMEOUT),
-            )
-            .await
-            .map_err(|e| unreachable(&e))?;
-        let _: String = ::redis::cmd("PING")
-            .query_async(&mut probe)
-            .await
-            .map_err(|e| unreachable(&e))?;
-        drop(probe);
+        if let Err(e) = probe(&client).await {
+            let text = diagnose(&client, &e, tls, CONNECT_TIMEOUT, RESPONSE_TIMEOUT).await;
+            return Err(StoreError::Unavailable(format!("Redis: {text}")));
+        }
         // Reconnects wait ~1 s, then ~2 s: the manager's default base of 100 would mean minutes.
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(CONNECT_TIMEOUT)

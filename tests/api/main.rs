@@ -34,3 +34,5 @@ mod rate_limits;
 mod responses;
 mod security;
 mod status_page;
+#[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
+mod store_tls;

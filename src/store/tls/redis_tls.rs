@@ -6,6 +6,7 @@
 //! with the setting's name rather than as a handshake error.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use ::redis::{ClientTlsConfig, TlsCertificates};
 
@@ -61,6 +62,42 @@ impl RedisTls {
             client_tls,
             root_cert,
         })
+    }
+}
+
+/// The reason a first connection failed, in words. The multiplexed connection reports a TLS alert
+/// the server sends after the handshake (TLS 1.3 refuses a missing client certificate that way) only
+/// as "driver unexpectedly terminated"; a second, plain connection reads the alert itself, so a
+/// `rediss://` failure without an explanation is tried once more that way to find one.
+pub async fn diagnose(
+    client: &::redis::Client,
+    error: &::redis::RedisError,
+    tls: &RedisTls,
+    connect_timeout: Duration,
+    response_timeout: Duration,
+) -> String {
+    let first = explain_redis_error(error, tls);
+    let is_tls = matches!(
+        client.get_connection_info().addr,
+        ::redis::ConnectionAddr::TcpTls { .. }
+    );
+    if !is_tls || first != error.to_string() {
+        return first;
+    }
+    let client = client.clone();
+    let second = tokio::task::spawn_blocking(move || -> ::redis::RedisResult<()> {
+        let mut connection = client.get_connection_with_timeout(connect_timeout)?;
+        connection.set_read_timeout(Some(response_timeout))?;
+        connection.set_write_timeout(Some(response_timeout))?;
+        ::redis::cmd("PING").query::<String>(&mut connection)?;
+        Ok(())
+    })
+    .await;
+    match second {
+        Ok(Err(e)) if explain_redis_error(&e, tls) != e.to_string() => {
+            format!("{} ({error})", explain_redis_error(&e, tls))
+        }
+        _ => first,
     }
 }
 
