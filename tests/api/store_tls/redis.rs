@@ -193,3 +193,36 @@ async fn redis_tls_settings_with_a_plain_uri_are_refused() {
     .await;
     assert!(printed.contains("need a rediss:// REDIS_URI"), "{printed}");
 }
+
+/// `gcli2api migrate` reads the same certificate settings as the server for a `rediss://` side.
+#[actix_rt::test]
+async fn migrate_into_rediss_uses_redis_ca_cert() {
+    let ca = Ca::new("test Redis CA");
+    let server = RedisTls::start(&ca, None);
+    let root = server.file("root.crt", &ca.pem());
+    let files = tempfile::tempdir().unwrap();
+    let migrate = |with_ca: bool| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_gcli2api"));
+        command
+            .env_clear()
+            .args(["migrate", "--from"])
+            .arg(files.path())
+            .args(["--to", &server.uri()]);
+        if with_ca {
+            command.env("REDIS_CA_CERT", &root);
+        }
+        command.stdin(Stdio::null()).output().unwrap()
+    };
+    let refused = migrate(false);
+    let printed = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && printed.contains("unknown authority"),
+        "{printed}"
+    );
+    let done = migrate(true);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+}
