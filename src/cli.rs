@@ -11,7 +11,7 @@ const USAGE: &str = "usage: gcli2api [serve]\n       gcli2api migrate --from <ba
 pub async fn run(args: Vec<String>, env: HashMap<String, String>) -> ExitCode {
     match args.first().map(String::as_str) {
         None | Some("serve") => serve(env).await,
-        Some("migrate") => migrate(args.get(1..).unwrap_or_default()).await,
+        Some("migrate") => migrate(args.get(1..).unwrap_or_default(), &env).await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -23,7 +23,7 @@ pub async fn run(args: Vec<String>, env: HashMap<String, String>) -> ExitCode {
     }
 }
 
-async fn migrate(args: &[String]) -> ExitCode {
+async fn migrate(args: &[String], env: &HashMap<String, String>) -> ExitCode {
     let mut from = None;
     let mut to = None;
     let mut iter = args.iter();
@@ -41,7 +41,19 @@ async fn migrate(args: &[String]) -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
-    match crate::store::migrate::migrate_urls(&from, &to).await {
+    // A `rediss://` side uses the certificate settings of the environment, as `serve` does.
+    let path = |key: &str| {
+        env.get(key)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from)
+    };
+    let redis_tls = crate::store::tls::redis_tls::RedisTls {
+        ca_cert: path("REDIS_CA_CERT"),
+        client_cert: path("REDIS_CLIENT_CERT"),
+        client_key: path("REDIS_CLIENT_KEY"),
+    };
+    match crate::store::migrate::migrate_urls(&from, &to, &redis_tls).await {
         Ok(report) => {
             println!("{report:?}");
             ExitCode::SUCCESS

@@ -27,7 +27,8 @@ use crate::config::{ConfigError, ConfigLayers, Settings, SharedSettings};
 use crate::routes;
 use crate::routes::guarded_body::BodyBudget;
 use crate::state::{AppState, UpstreamClient};
-use crate::store::open::{open_store, StoreUrl};
+use crate::store::open::{open_store_with_tls, StoreUrl};
+use crate::store::tls::redis_tls::RedisTls;
 use crate::store::{Store, StoreError};
 use crate::upstream::transport::{build_client, load_ca_file, TransportConfig, TransportError};
 
@@ -105,6 +106,15 @@ pub fn store_url(settings: &Settings) -> Result<StoreUrl, StoreError> {
     )
 }
 
+/// The certificate settings of a `rediss://` store.
+pub fn redis_tls(settings: &Settings) -> RedisTls {
+    RedisTls {
+        ca_cert: settings.redis_ca_cert.clone(),
+        client_cert: settings.redis_client_cert.clone(),
+        client_key: settings.redis_client_key.clone(),
+    }
+}
+
 pub fn transport_config(settings: &Settings) -> Result<TransportConfig, StartupError> {
     let extra_ca_pem = match &settings.upstream_ca_file {
         Some(path) => Some(load_ca_file(path)?),
@@ -125,7 +135,9 @@ impl Application {
         options: StartOptions,
     ) -> Result<Application, StartupError> {
         let boot = layers.resolve()?;
-        let store: Arc<dyn Store> = open_store(&store_url(&boot)?, &boot.storage_prefix).await?;
+        let store: Arc<dyn Store> =
+            open_store_with_tls(&store_url(&boot)?, &boot.storage_prefix, &redis_tls(&boot))
+                .await?;
         let rejected = layers.set_stored(&store.load_config().await?);
         let settings = layers.resolve()?;
         let bad_proxies =

@@ -63,10 +63,24 @@ pub async fn migrate(from: &dyn Store, to: &dyn Store) -> Result<MigrationReport
 
 /// `gcli2api migrate --from <url-or-dir> --to <url-or-dir>`: opens both stores (default prefix), copies,
 /// and closes them so the file store's journal is compacted.
-pub async fn migrate_urls(from: &str, to: &str) -> Result<MigrationReport, StoreError> {
-    use super::open::{open_store, StoreUrl, DEFAULT_PREFIX};
-    let source = open_store(&StoreUrl::parse(from)?, DEFAULT_PREFIX).await?;
-    let target = open_store(&StoreUrl::parse(to)?, DEFAULT_PREFIX).await?;
+/// `redis_tls` are the certificate settings for whichever side is a `rediss://` store.
+pub async fn migrate_urls(
+    from: &str,
+    to: &str,
+    redis_tls: &super::tls::redis_tls::RedisTls,
+) -> Result<MigrationReport, StoreError> {
+    use super::open::{open_store_with_tls, StoreUrl, DEFAULT_PREFIX};
+    use super::tls::redis_tls::RedisTls;
+    let tls_for = |url: &StoreUrl| match url {
+        StoreUrl::Redis { uri, .. } if uri.to_ascii_lowercase().starts_with("rediss://") => {
+            redis_tls.clone()
+        }
+        _ => RedisTls::default(),
+    };
+    let from = StoreUrl::parse(from)?;
+    let to = StoreUrl::parse(to)?;
+    let source = open_store_with_tls(&from, DEFAULT_PREFIX, &tls_for(&from)).await?;
+    let target = open_store_with_tls(&to, DEFAULT_PREFIX, &tls_for(&to)).await?;
     let report = migrate(source.as_ref(), target.as_ref()).await?;
     target.close().await?;
     source.close().await?;

@@ -40,6 +40,7 @@ pub mod mongo;
 pub mod open;
 pub mod postgres;
 pub mod redis;
+pub mod tls;
 
 use std::collections::BTreeMap;
 
@@ -53,7 +54,9 @@ pub use model::{
     ApiKeyRecord, CooldownRecord, CredentialKind, CredentialRecord, CredentialState, DebitOutcome,
     DebitRequest, ErrorRecord, UsageCounters, MAX_ERROR_HISTORY,
 };
-pub use open::{open_store, StoreUrl, DEFAULT_MONGODB_DATABASE, DEFAULT_PREFIX};
+pub use open::{
+    open_store, open_store_with_tls, StoreUrl, DEFAULT_MONGODB_DATABASE, DEFAULT_PREFIX,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -8,6 +8,7 @@ use super::file::FileStore;
 use super::mongo::MongoStore;
 use super::postgres::PostgresStore;
 use super::redis::RedisStore;
+use super::tls::redis_tls::RedisTls;
 use super::{Store, StoreError};
 
 /// Key prefix (Redis), schema (PostgreSQL) and collection prefix (MongoDB) when none is configured.
@@ -201,6 +202,16 @@ fn check_prefix(prefix: &str) -> Result<(), StoreError> {
 /// collections (the files backend owns its whole directory and ignores it). A backend that cannot
 /// be reached fails with `Unavailable`; there is no fall-back to another backend.
 pub async fn open_store(url: &StoreUrl, prefix: &str) -> Result<Arc<dyn Store>, StoreError> {
+    open_store_with_tls(url, prefix, &RedisTls::default()).await
+}
+
+/// [`open_store`] with the certificate settings of a `rediss://` store (`REDIS_CA_CERT`,
+/// `REDIS_CLIENT_CERT`, `REDIS_CLIENT_KEY`); PostgreSQL's TLS options travel in its DSN.
+pub async fn open_store_with_tls(
+    url: &StoreUrl,
+    prefix: &str,
+    redis_tls: &RedisTls,
+) -> Result<Arc<dyn Store>, StoreError> {
     check_prefix(prefix)?;
     let context = |e: StoreError| match e {
         StoreError::Unavailable(m) => StoreError::Unavailable(format!("{url}: {m}")),
@@ -209,7 +220,7 @@ pub async fn open_store(url: &StoreUrl, prefix: &str) -> Result<Arc<dyn Store>, 
     let store: Arc<dyn Store> = match url {
         StoreUrl::Files(dir) => Arc::new(FileStore::open(dir.clone()).await.map_err(context)?),
         StoreUrl::Redis { uri, database } => Arc::new(
-            RedisStore::open(uri, *database, prefix)
+            RedisStore::open(uri, *database, prefix, redis_tls)
                 .await
                 .map_err(context)?,
         ),

@@ -1,7 +1,7 @@
 //! PostgreSQL backend (`POSTGRES_DSN`). Every table lives in a schema named after the prefix;
 //! the schema is created and migrated at open, serialised across instances by an advisory lock.
-//! Connections are plain TCP (no TLS connector is built in): use a DSN the server accepts without
-//! `sslmode=require`, or a TLS-terminating proxy.
+//! TLS follows the DSN's libpq options (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`,
+//! `channel_binding`) with rustls, see [`super::tls::postgres_dsn`].
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -9,8 +9,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use serde_json::{Map, Value};
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::Row;
 
+use super::tls::postgres_connector::PgTls;
+use super::tls::postgres_dsn;
 use super::{
     masked, ApiKeyRecord, CredentialInsight, CredentialKind, CredentialRecord, DebitOutcome,
     DebitRequest, Store, StoreError,
@@ -413,7 +415,12 @@ fn key_from_row(row: &Row) -> Result<ApiKeyRecord, StoreError> {
 
 impl PostgresStore {
     pub async fn open(dsn: &str, prefix: &str) -> Result<Self, StoreError> {
-        let mut config: tokio_postgres::Config = dsn
+        let split = postgres_dsn::split(dsn)
+            .map_err(|m| StoreError::Backend(format!("PostgreSQL DSN: {m}")))?;
+        let tls = PgTls::new(&split.tls)
+            .map_err(|e| StoreError::Backend(format!("PostgreSQL DSN: {e}")))?;
+        let mut config: tokio_postgres::Config = split
+            .driver_dsn
             .parse()
             .map_err(|e| StoreError::Unavailable(format!("PostgreSQL DSN is invalid: {e}")))?;
         if config.get_connect_timeout().is_none() {
@@ -422,7 +429,7 @@ impl PostgresStore {
         let target = describe(&config);
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },

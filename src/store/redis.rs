@@ -25,6 +25,7 @@ use ::redis::{AsyncCommands, Client, IntoConnectionInfo, RedisError, Script};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
+use super::tls::redis_tls::{diagnose, explain_redis_error, RedisTls};
 use super::{
     masked, ApiKeyRecord, CredentialInsight, CredentialRecord, DebitOutcome, DebitRequest, Store,
     StoreError,
@@ -149,28 +150,47 @@ pub struct RedisStore {
     scripts: Scripts,
 }
 
+async fn probe(client: &Client) -> Result<(), RedisError> {
+    let mut connection = client
+        .get_multiplexed_async_connection_with_config(
+            &AsyncConnectionConfig::new()
+                .set_connection_timeout(CONNECT_TIMEOUT)
+                .set_response_timeout(RESPONSE_TIMEOUT),
+        )
+        .await?;
+    let _: String = ::redis::cmd("PING").query_async(&mut connection).await?;
+    Ok(())
+}
+
 impl RedisStore {
     /// Connects and checks the server answers; `database` overrides the URI's own index.
-    pub async fn open(uri: &str, database: i64, prefix: &str) -> Result<Self, StoreError> {
-        let unreachable =
-            |e: &dyn std::fmt::Display| StoreError::Unavailable(format!("Redis: {e}"));
+    /// `tls` are the certificate settings of a `rediss://` URI (refused with a `redis://` one).
+    pub async fn open(
+        uri: &str,
+        database: i64,
+        prefix: &str,
+        tls: &RedisTls,
+    ) -> Result<Self, StoreError> {
+        let unreachable = |e: &RedisError| {
+            StoreError::Unavailable(format!("Redis: {}", explain_redis_error(e, tls)))
+        };
         let mut info = uri.into_connection_info().map_err(|e| unreachable(&e))?;
         info.redis.db = database;
-        let client = Client::open(info).map_err(|e| unreachable(&e))?;
+        let tls_uri = matches!(info.addr, ::redis::ConnectionAddr::TcpTls { .. });
+        let certificates = tls
+            .certificates(tls_uri)
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let client = if tls_uri {
+            Client::build_with_tls(info, certificates)
+        } else {
+            Client::open(info)
+        }
+        .map_err(|e| unreachable(&e))?;
         // One direct attempt first: the manager's own retries would hide a dead server for seconds.
-        let mut probe = client
-            .get_multiplexed_async_connection_with_config(
-                &AsyncConnectionConfig::new()
-                    .set_connection_timeout(CONNECT_TIMEOUT)
-                    .set_response_timeout(RESPONSE_TIMEOUT),
-            )
-            .await
-            .map_err(|e| unreachable(&e))?;
-        let _: String = ::redis::cmd("PING")
-            .query_async(&mut probe)
-            .await
-            .map_err(|e| unreachable(&e))?;
-        drop(probe);
+        if let Err(e) = probe(&client).await {
+            let text = diagnose(&client, &e, tls, CONNECT_TIMEOUT, RESPONSE_TIMEOUT).await;
+            return Err(StoreError::Unavailable(format!("Redis: {text}")));
+        }
         // Reconnects wait ~1 s, then ~2 s: the manager's default base of 100 would mean minutes.
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(CONNECT_TIMEOUT)

@@ -36,3 +36,5 @@ mod responses;
 mod security;
 mod session_ids;
 mod status_page;
+#[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
+mod store_tls;
