@@ -7,7 +7,7 @@
 #
 # Knobs (environment): BENCH_KEYS_SECONDS (per figure, default 8), BENCH_KEYS_BACKENDS (default
 # "files redis postgres"), BENCH_KEYS_OUT (default docs/benchmark-keys.md), REDIS_URI (default
-# redis://127.0.0.1:6379), POSTGRES_DSN (default postgres://postgres@127.0.0.1:5432/test),
+# redis://127.0.0.1:6379), POSTGRES_DSN (default postgres://postgres@127.0.0.1:5432/test?sslmode=disable: loopback, no TLS, comparable with runs before the store spoke TLS),
 # CARGO_TARGET_DIR. Redis keys and the PostgreSQL schema live under a prefix of their own
 # (`benchkeys_<pid>`), removed afterwards, so tests sharing those servers are not disturbed.
 # `scripts/bench.sh` runs this as its keyed-traffic section.
@@ -19,7 +19,7 @@ SECONDS_PER_FIGURE=${BENCH_KEYS_SECONDS:-8}
 BACKENDS=${BENCH_KEYS_BACKENDS:-files redis postgres}
 OUT=${BENCH_KEYS_OUT:-$ROOT/docs/benchmark-keys.md}
 REDIS_URI=${REDIS_URI:-redis://127.0.0.1:6379}
-POSTGRES_DSN=${POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test}
+POSTGRES_DSN=${POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 MODEL=gemini-2.5-flash
 CONCURRENCY=32
 MANY_KEYS=1000
