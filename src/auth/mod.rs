@@ -7,6 +7,7 @@ use subtle::ConstantTimeEq;
 
 pub mod caller_check;
 pub mod client_address;
+pub mod compaction_seal;
 pub mod panel;
 
 use crate::config::Settings;
