@@ -32,5 +32,7 @@ mod quota;
 mod quota_cluster;
 mod rate_limits;
 mod responses;
+mod responses_compact;
+mod responses_ws;
 mod security;
 mod status_page;
