@@ -96,7 +96,10 @@ impl Keeper {
 /// The responses of one WebSocket connection, so `previous_response_id` can name them without the
 /// response store (`store: false`). Only the latest few are kept: a client continues its last one.
 #[derive(Clone, Default)]
-pub struct LocalResponses(Rc<RefCell<VecDeque<(String, Arc<Conversation>)>>>);
+pub struct LocalResponses(Rc<RefCell<VecDeque<LocalResponse>>>);
+
+/// One remembered response: its id and its conversation.
+type LocalResponse = (String, Arc<Conversation>);
 
 /// Responses one connection remembers.
 const LOCAL_RESPONSES: usize = 16;
