@@ -266,19 +266,22 @@ codex_compacts_and_goes_on() {
   run_codex codex-long "Remember these notes and say hello. $padding"
   check_codex codex-long '
     if (!items.some(i => i.type === "agent_message")) fail("no answer to the first prompt");'
-  codex_shell_run codex-compacted resume --last
-  # One compaction call reached Google (the gateway's summary instruction), and a later call read the
-  # summary back from the sealed compaction item.
+  run_codex codex-compacted "Say hello again." resume --last
+  # Google's calls: one compaction (the gateway's summary instruction), and after it a call that read
+  # the summary back from the sealed compaction item.
   fake_requests | node -e '
     const calls = JSON.parse(require("fs").readFileSync(0, "utf8"));
     const text = (c) => JSON.stringify(c.body.request.contents);
+    for (const c of calls) console.log("   call: " + c.body.request.contents.length + " turns, " + text(c).length + " chars" + (text(c).includes("handoff summary") ? ", compaction" : "") + (text(c).includes("Summary of the earlier conversation") ? ", reads the summary" : ""));
     const compactions = calls.filter(c => text(c).includes("handoff summary"));
     if (compactions.length !== 1) { console.error("compaction calls: " + compactions.length); process.exit(1); }
     const after = calls.slice(calls.indexOf(compactions[0]) + 1);
     if (!after.some(c => text(c).includes("Summary of the earlier conversation"))) {
       console.error("no call after the compaction read the summary"); process.exit(1);
-    }
-    console.log("   " + calls.length + " calls, one compaction, " + after.length + " after it");'
+    }'
+  check_codex codex-compacted '
+    const answer = items.find(i => i.type === "agent_message");
+    if (!answer || !answer.text.includes("from the fake")) fail("no answer after the compaction");'
 }
 
 # ---- Claude Code (ANTHROPIC_BASE_URL + ANTHROPIC_AUTH_TOKEN) -----------------------------------------
@@ -357,6 +360,10 @@ PASSED=0
 FAILED=0
 run_test() {
   local name=$1
+  # AGENT_TESTS="name …" runs only those.
+  if [ -n "${AGENT_TESTS:-}" ] && [[ " $AGENT_TESTS " != *" $name "* ]]; then
+    return 0
+  fi
   echo "-- $name"
   # Not inside `if`: errexit must stay on in the test's subshell.
   set +e
