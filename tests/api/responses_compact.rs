@@ -242,3 +242,20 @@ async fn compaction_over_the_websocket_then_the_next_turn_reads_the_summary() {
     drop(socket);
     app.stop().await;
 }
+
+#[actix_rt::test]
+async fn assistant_messages_may_carry_a_phase() {
+    let app = spawn_app().await;
+    let mut input = history();
+    input.push(user("and now?"));
+    let answer = app
+        .post(
+            "/v1/responses",
+            &json!({"model": "gemini-2.5-pro", "input": input}),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let sent = texts_sent(&app, 0);
+    assert!(sent.contains("Looking at the parser.") && sent.contains("One test still fails."));
+    app.stop().await;
+}
