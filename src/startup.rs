@@ -181,7 +181,7 @@ impl Application {
         .start();
         let panel_secret = crate::auth::panel::load_or_create_secret(store.as_ref()).await?;
         let compaction_seal =
-            crate::auth::compaction_seal::CompactionSeal::load_or_create(store.as_ref()).await?;
+            crate::compaction_seal::CompactionSeal::load_or_create(store.as_ref()).await?;
         let costs = store.load_model_costs().await?;
         let debits = Debits::new(store.clone(), options.clock.clone(), costs);
         let quota = QuotaActor::new(store.clone(), debits.clone()).start();

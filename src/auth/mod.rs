@@ -7,7 +7,6 @@ use subtle::ConstantTimeEq;
 
 pub mod caller_check;
 pub mod client_address;
-pub mod compaction_seal;
 pub mod panel;
 
 use crate::config::Settings;

@@ -5,7 +5,7 @@
 //!   conversation in one Gemini call ([`summary_request`]): the items become a plain transcript (tool
 //!   calls and results as text, so no tool declarations are needed) followed by the compaction
 //!   instruction.
-//! - The summary is sealed by the route (`auth::compaction_seal`) into a `compaction` item.
+//! - The summary is sealed by the route (`compaction_seal`) into a `compaction` item.
 //! - A `compaction` item (or its older name `compaction_summary`) in a later input is opened by the
 //!   route and replaced here by one user message holding the summary ([`open_compactions`]), so the
 //!   model reads it as the conversation so far.

@@ -26,7 +26,6 @@ pub mod quota;
 pub mod requests;
 pub mod responses;
 pub mod responses_ws;
-pub mod responses_ws_gate;
 pub mod session;
 pub mod upload;
 pub mod usage;

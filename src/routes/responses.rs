@@ -6,7 +6,7 @@
 //! the conversion (`convert::responses_*`) and the response store differ.
 //!
 //! Compaction: one Gemini call summarises the conversation (`convert::responses_compaction`); the
-//! summary goes back sealed (`auth::compaction_seal`) as a `compaction` item. Sent back in a later
+//! summary goes back sealed (`compaction_seal`) as a `compaction` item. Sent back in a later
 //! input, the item is opened and becomes a user message with the summary. `compaction_trigger`
 //! answers a normal response whose only output item is the compaction item (Codex's "remote
 //! compaction v2"); `/v1/responses/compact` answers the user's own messages followed by it.

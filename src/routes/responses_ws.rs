@@ -37,10 +37,10 @@ use serde_json::{json, Value};
 
 use super::observing::{new_request_id, observe_turn, TracedBody};
 use super::responses::{respond, LocalResponses, Turn};
-use super::responses_ws_gate::SocketPass;
 use crate::auth::caller_check::authorize_api;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorKind, ErrorStyle};
+use crate::observe::socket_gate::SocketPass;
 use crate::observe::trace::{note_caller, Trace};
 use crate::state::{AppState, UpstreamClient};
 
