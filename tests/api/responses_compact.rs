@@ -259,3 +259,33 @@ async fn assistant_messages_may_carry_a_phase() {
     assert!(sent.contains("Looking at the parser.") && sent.contains("One test still fails."));
     app.stop().await;
 }
+
+#[actix_rt::test]
+async fn the_sealing_key_is_kept_in_the_store_for_the_next_instance() {
+    let app = spawn_app().await;
+    app.google.enqueue("p1", Reply::text(SUMMARY));
+    let body = compact(&app, json!({"model": "gemini-2.5-pro", "input": history()}))
+        .await
+        .json();
+    let item = body["output"][1].clone();
+    let (dir, _) = app.shutdown().await;
+    // Another gateway on the same store (here: after a restart) opens what the first one sealed.
+    // (The credential file is written again without its token: the new fake Google knows no old token.)
+    let next = spawn_app_with(
+        TestOptions {
+            dir: Some(dir),
+            ..TestOptions::default()
+        }
+        .cred("p1.json", credential("rt-1", Some("p1"), None)),
+    )
+    .await;
+    let answer = next
+        .post(
+            "/v1/responses",
+            &json!({"model": "gemini-2.5-pro", "input": [item, user("continue")]}),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert!(texts_sent(&next, 0).contains(SUMMARY));
+    next.stop().await;
+}
