@@ -3,8 +3,9 @@
 # example server: each must answer a prompt and complete one tool call end to end. The clients are
 # pinned in tests/agents/package.json and installed here (npm ci) when missing.
 #
-# Tests: codex_* (OpenAI Codex CLI over /v1/responses), claude_* (Claude Code over /v1/messages). Add a client as functions named after it and
-# one `run_test` line each at the bottom.
+# Tests: codex_* (OpenAI Codex CLI over /v1/responses: over HTTPS, over the Responses WebSocket with
+# `supports_websockets = true`, and a run long enough to compact remotely), claude_* (Claude Code over
+# /v1/messages). Add a client as functions named after it and one `run_test` line each at the bottom.
 #
 # KEEP_AGENT_WORK=1 keeps the work folder (logs, client output) for a look after a failure.
 set -euo pipefail
@@ -109,37 +110,74 @@ fake_control() {
 # ---- Codex CLI (wire_api = "responses") ------------------------------------------------------------
 
 codex_setup() {
+  # Options: CODEX_WEBSOCKETS=true (the Responses WebSocket), CODEX_PROVIDER_NAME (Codex compacts
+  # remotely only for providers named "openai" or "azure"), CODEX_COMPACT_LIMIT (auto-compaction).
   CODEX_HOME_DIR="$WORK/codex-home"
   CODEX_PROJECT="$WORK/codex-project"
+  rm -rf "$CODEX_HOME_DIR"
   mkdir -p "$CODEX_HOME_DIR" "$CODEX_PROJECT"
+  local compact=""
+  if [ -n "${CODEX_COMPACT_LIMIT:-}" ]; then
+    compact="model_auto_compact_token_limit = $CODEX_COMPACT_LIMIT"
+  fi
   # The provider block of the README's Codex quick start (plus what keeps a test run on loopback).
   cat >"$CODEX_HOME_DIR/config.toml" <<EOF
 model = "gemini-2.5-pro"
 model_provider = "gcli2api"
 # Loopback only: no update check, no usage analytics.
 check_for_update_on_startup = false
+$compact
 
 [analytics]
 enabled = false
 
 [model_providers.gcli2api]
-name = "gcli2api"
+name = "${CODEX_PROVIDER_NAME:-gcli2api}"
 base_url = "$GATEWAY/v1"
 wire_api = "responses"
 env_key = "GCLI2API_API_KEY"
+supports_websockets = ${CODEX_WEBSOCKETS:-false}
 request_max_retries = 0
 stream_max_retries = 0
 EOF
 }
 
+# How many turns reached the gateway each way so far: "<https> <websocket>" (from its access lines).
+turn_counts() {
+  local https ws
+  https=$(grep -c ' POST /v1/responses ' "$WORK/gateway/log.txt" || true)
+  ws=$(grep -c ' WS /v1/responses ' "$WORK/gateway/log.txt" || true)
+  echo "$https $ws"
+}
+
+# Checks the turns since `before` (a `turn_counts` result): $2 = https|websocket, the only way used.
+check_transport() {
+  local before=$1 expected=$2
+  local b_https b_ws a_https a_ws
+  read -r b_https b_ws <<<"$before"
+  read -r a_https a_ws <<<"$(turn_counts)"
+  local https=$((a_https - b_https)) ws=$((a_ws - b_ws))
+  echo "   turns: $https over HTTPS, $ws over the WebSocket"
+  if [ "$expected" = websocket ] && { [ "$ws" -lt 2 ] || [ "$https" -ne 0 ]; }; then
+    echo "expected every turn over the WebSocket" >&2
+    return 1
+  fi
+  if [ "$expected" = https ] && { [ "$https" -lt 1 ] || [ "$ws" -ne 0 ]; }; then
+    echo "expected every turn over HTTPS" >&2
+    return 1
+  fi
+}
+
 # codex exec, headless, JSON events on stdout; no sandbox (the container is the sandbox).
 run_codex() {
   local name=$1 prompt=$2
+  shift 2
+  # Extra arguments go before the prompt (`resume --last` continues the previous session).
   (
     cd "$CODEX_PROJECT"
     CODEX_HOME="$CODEX_HOME_DIR" GCLI2API_API_KEY="$PASSWORD" timeout 180 \
       "$AGENTS/node_modules/.bin/codex" exec --strict-config --skip-git-repo-check \
-      --dangerously-bypass-approvals-and-sandbox --json "$prompt" </dev/null
+      --dangerously-bypass-approvals-and-sandbox --json "$@" "$prompt" </dev/null
   ) >"$WORK/$name.jsonl" 2>"$WORK/$name.err"
 }
 
@@ -159,20 +197,33 @@ check_codex() {
 codex_answers_a_prompt() {
   codex_setup
   fake_control tool-scripts '{"scripts": []}'
+  local before
+  before=$(turn_counts)
   run_codex codex-prompt "Say hello."
   check_codex codex-prompt '
     const answer = items.find(i => i.type === "agent_message");
     if (!answer || !answer.text.includes("from the fake")) fail("no answer from the fake");'
+  check_transport "$before" https
 }
 
 codex_runs_a_shell_command() {
   codex_setup
+  codex_shell_run codex-shell
+}
+
+# One prompt that makes Codex run `echo <marker>` and quote its output; the run is named $1, further
+# arguments go to `codex exec`. CODEX_TRANSPORT: the only way its turns may take (default https).
+codex_shell_run() {
+  local name=$1
+  shift
   local marker="codex-shell-ok-$RANDOM$RANDOM"
   # The fake answers with a thought and an exec_command call, then quotes the command's output; it
   # refuses a replay whose thought signature was lost.
   fake_control tool-scripts "{\"scripts\": [{\"function\": \"exec_command\", \"args\": {\"cmd\": \"echo $marker\"}}]}"
-  run_codex codex-shell "Run a shell command that prints a marker."
-  MARKER=$marker check_codex codex-shell '
+  local before
+  before=$(turn_counts)
+  run_codex "$name" "Run a shell command that prints a marker." "$@"
+  MARKER=$marker check_codex "$name" '
     const marker = process.env.MARKER;
     const command = items.find(i => i.type === "command_execution");
     if (!command || command.exit_code !== 0 || !command.aggregated_output.includes(marker))
@@ -184,6 +235,53 @@ codex_runs_a_shell_command() {
     if (!answer || !answer.text.startsWith("The exec_command tool returned:") || !answer.text.includes(marker))
       fail("the answer does not quote the command output");'
   fake_control tool-scripts '{"scripts": []}'
+  check_transport "$before" "${CODEX_TRANSPORT:-https}"
+}
+
+# supports_websockets = true: a prompt, then a shell command, every turn over the WebSocket (the
+# gateway's access lines say `WS /v1/responses`; an HTTPS fallback would say `POST`).
+codex_over_the_websocket() {
+  CODEX_WEBSOCKETS=true codex_setup
+  fake_control tool-scripts '{"scripts": []}'
+  local before
+  before=$(turn_counts)
+  run_codex codex-ws-prompt "Say hello."
+  check_codex codex-ws-prompt '
+    const answer = items.find(i => i.type === "agent_message");
+    if (!answer || !answer.text.includes("from the fake")) fail("no answer from the fake");'
+  check_transport "$before" websocket
+  CODEX_TRANSPORT=websocket codex_shell_run codex-ws-shell
+  curl -sf -H "Authorization: Bearer $PASSWORD" "$GATEWAY/metrics" | grep '^gcli2api_responses_ws_events_total' | sed 's/^/   /'
+}
+
+# A session long enough to compact: the first run's prompt is over the auto-compaction limit, so the
+# resumed run compacts it first (remotely: the provider is named "azure", which is how Codex decides
+# that a provider compacts on its side), then goes on working and runs a shell command.
+codex_compacts_and_goes_on() {
+  CODEX_PROVIDER_NAME=azure CODEX_COMPACT_LIMIT=300 codex_setup
+  fake_control tool-scripts '{"scripts": []}'
+  fake_control reset '{}'
+  local padding
+  padding=$(for i in $(seq 1 120); do printf 'note%s is just context; ' "$i"; done)
+  run_codex codex-long "Remember these notes and say hello. $padding"
+  check_codex codex-long '
+    if (!items.some(i => i.type === "agent_message")) fail("no answer to the first prompt");'
+  run_codex codex-compacted "Say hello again." resume --last
+  # Google's calls: one compaction (the gateway's summary instruction), and after it a call that read
+  # the summary back from the sealed compaction item.
+  fake_requests | node -e '
+    const calls = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const text = (c) => JSON.stringify(c.body.request.contents);
+    for (const c of calls) console.log("   call: " + c.body.request.contents.length + " turns, " + text(c).length + " chars" + (text(c).includes("handoff summary") ? ", compaction" : "") + (text(c).includes("Summary of the earlier conversation") ? ", reads the summary" : ""));
+    const compactions = calls.filter(c => text(c).includes("handoff summary"));
+    if (compactions.length !== 1) { console.error("compaction calls: " + compactions.length); process.exit(1); }
+    const after = calls.slice(calls.indexOf(compactions[0]) + 1);
+    if (!after.some(c => text(c).includes("Summary of the earlier conversation"))) {
+      console.error("no call after the compaction read the summary"); process.exit(1);
+    }'
+  check_codex codex-compacted '
+    const answer = items.find(i => i.type === "agent_message");
+    if (!answer || !answer.text.includes("from the fake")) fail("no answer after the compaction");'
 }
 
 # ---- Claude Code (ANTHROPIC_BASE_URL + ANTHROPIC_AUTH_TOKEN) -----------------------------------------
@@ -286,6 +384,10 @@ PASSED=0
 FAILED=0
 run_test() {
   local name=$1
+  # AGENT_TESTS="name …" runs only those.
+  if [ -n "${AGENT_TESTS:-}" ] && [[ " $AGENT_TESTS " != *" $name "* ]]; then
+    return 0
+  fi
   echo "-- $name"
   # Not inside `if`: errexit must stay on in the test's subshell.
   set +e
@@ -310,6 +412,8 @@ start_gateway
 
 run_test codex_answers_a_prompt
 run_test codex_runs_a_shell_command
+run_test codex_over_the_websocket
+run_test codex_compacts_and_goes_on
 run_test claude_answers_a_prompt
 run_test claude_reads_a_file
 run_test claude_loads_a_tool_by_search

@@ -25,6 +25,8 @@ pub enum ErrorStyle {
 pub enum ErrorKind {
     /// 400: the request cannot be used as sent.
     BadRequest,
+    /// 400: a remote-compaction blob this gateway did not seal, or one that was changed.
+    InvalidEncryptedContent,
     /// 401: no or a wrong password / key.
     Unauthenticated,
     /// 403: the caller is known but may not do this (unknown/expired key, model not allowed).
@@ -106,6 +108,13 @@ impl ErrorKind {
                 400,
                 "invalid_request_error",
                 Num,
+                "INVALID_ARGUMENT",
+                "invalid_request_error",
+            ),
+            Self::InvalidEncryptedContent => row(
+                400,
+                "invalid_request_error",
+                Text("invalid_encrypted_content"),
                 "INVALID_ARGUMENT",
                 "invalid_request_error",
             ),

@@ -28,6 +28,7 @@
 //! - `error`: the one error table (`ErrorKind` → status, OpenAI / Google / Anthropic shapes) and its
 //!   renderer per `ErrorStyle`, for HTTP bodies and in-stream errors alike.
 //! - `clock`: wall clock with an adjustable offset for tests.
+//! - `compaction_seal`: the AES-256-GCM key (kept in the store) sealing remote-compaction summaries.
 //! - `allocator`: settings of the binary's allocator.
 //! - `private_files`: owner-only modes for every directory and file the gateway writes.
 //!
@@ -53,6 +54,7 @@ pub mod allocator;
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod compaction_seal;
 pub mod config;
 pub mod convert;
 pub mod credential;

@@ -194,6 +194,8 @@ impl Application {
         )
         .start();
         let panel_secret = crate::auth::panel::load_or_create_secret(store.as_ref()).await?;
+        let compaction_seal =
+            crate::compaction_seal::CompactionSeal::load_or_create(store.as_ref()).await?;
         let costs = store.load_model_costs().await?;
         let debits = Debits::new(store.clone(), options.clock.clone(), costs);
         let quota = QuotaActor::new(store.clone(), debits.clone()).start();
@@ -246,6 +248,8 @@ impl Application {
             responses,
             env: Arc::new(options.env),
             panel_secret: Arc::from(panel_secret),
+            compaction_seal: Arc::new(compaction_seal),
+            responses_sockets: Arc::default(),
             metrics,
             history,
             traces,

@@ -48,6 +48,10 @@ pub struct AppState {
     pub env: Arc<std::collections::HashMap<String, String>>,
     /// HS256 key of panel session tokens.
     pub panel_secret: Arc<[u8]>,
+    /// Seals remote-compaction summaries (key shared through the store).
+    pub compaction_seal: Arc<crate::compaction_seal::CompactionSeal>,
+    /// Open Responses WebSocket connections of this instance, against `RESPONSES_WS_MAX_CONNECTIONS`.
+    pub responses_sockets: Arc<crate::observe::socket_gate::SocketGate>,
     /// Prometheus counters, updated when each request ends.
     pub metrics: Arc<Metrics>,
     /// Recent decision traces and the daily token counts.

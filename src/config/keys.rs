@@ -601,6 +601,22 @@ pub static KEYS: &[KeyDef] = &[
         "Seconds a client may take to send a request body (408 after).",
     ),
     def(
+        "responses_ws_max_connections",
+        "RESPONSES_WS_MAX_CONNECTIONS",
+        Kind::Int { min: 1, max: 100000 },
+        true,
+        || json!(512),
+        "Open Responses WebSocket connections (GET /v1/responses) one instance accepts; more get 503.",
+    ),
+    def(
+        "responses_ws_idle_timeout",
+        "RESPONSES_WS_IDLE_TIMEOUT",
+        Kind::Int { min: 10, max: 3600 },
+        true,
+        || json!(900),
+        "Seconds a Responses WebSocket may wait between responses before it is closed.",
+    ),
+    def(
         "max_inflight_body_mb",
         "MAX_INFLIGHT_BODY_MB",
         Kind::Int { min: 1, max: 65536 },

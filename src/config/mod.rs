@@ -133,6 +133,8 @@ pub struct Settings {
     pub client_body_timeout: u64,
     pub max_inflight_body_mb: u64,
     pub max_inflight_body_per_caller_mb: u64,
+    pub responses_ws_max_connections: u64,
+    pub responses_ws_idle_timeout: u64,
     pub jwt_expiry_hours: u64,
     pub log_level: String,
     pub log_file: Option<PathBuf>,

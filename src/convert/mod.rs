@@ -36,6 +36,8 @@ pub mod openai_response;
 pub mod openai_tool_turns;
 pub mod openai_tools;
 pub mod output_limit;
+pub mod responses_compaction;
+pub mod responses_compaction_dialect;
 pub mod responses_content;
 pub mod responses_dialect;
 pub mod responses_header;

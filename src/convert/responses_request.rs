@@ -96,7 +96,7 @@ pub fn responses_to_gemini(
     let previous = previous_response_id(body)?;
     let prompt_cache_key = optional_string(obj, "prompt_cache_key")?;
     let instructions = optional_string(obj, "instructions")?;
-    let input_items = input_items(obj.get("input"))?;
+    let input_items = input_items(obj.get("input"), !history.is_empty())?;
 
     let mut registry = ToolRegistry::default();
     let tools = convert_tools(obj.get("tools"), &mut registry)?;
@@ -173,9 +173,11 @@ pub fn responses_to_gemini(
     })
 }
 
-/// `input` as items: a string is one user message.
-fn input_items(input: Option<&Value>) -> Result<Vec<Value>, ConvertError> {
+/// `input` as items: a string is one user message. An empty list is allowed after
+/// `previous_response_id` (`continues`): Codex sends one after its warm-up, whose input it repeats.
+pub fn input_items(input: Option<&Value>, continues: bool) -> Result<Vec<Value>, ConvertError> {
     match input {
+        Some(Value::Array(items)) if items.is_empty() && continues => Ok(Vec::new()),
         Some(Value::String(text)) if !text.is_empty() => Ok(vec![json!({
             "type": "message", "role": "user",
             "content": [{"type": "input_text", "text": text}]

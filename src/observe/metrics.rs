@@ -45,6 +45,11 @@ pub struct Metrics {
     pub quota_reset_seconds: IntGaugeVec,
     /// Each credential's credits by type, filled at scrape time.
     pub credits: IntGaugeVec,
+    /// Open Responses WebSocket connections.
+    pub responses_ws_connections: prometheus::IntGauge,
+    /// Responses WebSocket traffic by event: `connection`, `frame`, `response`, `warmup`, `error`,
+    /// `refused` (handshakes over the connection cap).
+    pub responses_ws_events: IntCounterVec,
 }
 
 fn counter(
@@ -188,6 +193,23 @@ impl Metrics {
                 "credential_credits",
                 "Credits each credential can spend once its free quota is out, by type.",
                 &["credential", "type"],
+            )?,
+            responses_ws_connections: {
+                let g = prometheus::IntGauge::with_opts(
+                    Opts::new(
+                        "responses_ws_connections",
+                        "Open Responses WebSocket connections (GET /v1/responses).",
+                    )
+                    .namespace("gcli2api"),
+                )?;
+                r.register(Box::new(g.clone()))?;
+                g
+            },
+            responses_ws_events: counter(
+                &r,
+                "responses_ws_events_total",
+                "Responses WebSocket traffic: connections, frames received, responses, warm-ups, errors.",
+                &["event"],
             )?,
             registry: r,
         })

@@ -5,4 +5,5 @@
 pub mod access_line;
 pub mod metrics;
 pub mod outcome;
+pub mod socket_gate;
 pub mod trace;

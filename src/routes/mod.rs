@@ -27,6 +27,7 @@ pub mod pages;
 pub mod quota;
 pub mod requests;
 pub mod responses;
+pub mod responses_ws;
 pub mod session;
 pub mod upload;
 pub mod usage;
@@ -54,6 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/v1/responses")
             .route(web::post().to(responses::create))
+            .route(web::get().to(responses_ws::connect))
             .default_service(not_allowed()),
     )
     .service(

@@ -41,7 +41,7 @@ fn sane_incoming(value: Option<&HeaderValue>) -> Option<String> {
 
 /// A random (v4) UUID from the thread's generator: `Uuid::new_v4` asks the kernel for every id, a
 /// system call per request that ids for logs do not need.
-fn new_request_id() -> String {
+pub(super) fn new_request_id() -> String {
     uuid::Builder::from_random_bytes(rand::random())
         .into_uuid()
         .simple()
@@ -89,6 +89,29 @@ pub async fn observe(
         trace,
         finisher,
     }))
+}
+
+/// A response made outside this middleware (one `response.create` on the Responses WebSocket),
+/// observed like a request: counted, logged with its access line and kept in the history when its
+/// body ends. The caller ran the handler inside `trace`'s scope.
+pub(super) fn observe_turn(
+    state: &AppState,
+    trace: Trace,
+    route: &str,
+    status: u16,
+    body: BoxBody,
+) -> TracedBody {
+    trace.set_response(route, status);
+    TracedBody {
+        inner: Some(body),
+        trace,
+        finisher: Some(Finisher {
+            metrics: state.metrics.clone(),
+            history: state.history.clone(),
+            inbox: state.traces.clone(),
+            traced: true,
+        }),
+    }
 }
 
 struct Finisher {

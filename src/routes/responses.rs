@@ -1,9 +1,19 @@
-//! OpenAI Responses API: `POST /v1/responses` (stream and not), `GET /v1/responses/{id}` for stored
-//! answers, and `POST /v1/responses/compact`, which this gateway does not offer (501).
+//! OpenAI Responses API: `POST /v1/responses` (stream and not; its WebSocket form is in
+//! `responses_ws`), `GET /v1/responses/{id}` for stored answers, and remote compaction:
+//! `POST /v1/responses/compact` and an input ending in `{"type":"compaction_trigger"}`.
 //!
 //! The same pool, quotas, allow-lists, stream modes and error envelope as `/v1/chat/completions`; only
 //! the conversion (`convert::responses_*`) and the response store differ.
+//!
+//! Compaction: one Gemini call summarises the conversation (`convert::responses_compaction`); the
+//! summary goes back sealed (`compaction_seal`) as a `compaction` item. Sent back in a later
+//! input, the item is opened and becomes a user message with the summary. `compaction_trigger`
+//! answers a normal response whose only output item is the compaction item (Codex's "remote
+//! compaction v2"); `/v1/responses/compact` answers the user's own messages followed by it.
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -16,31 +26,42 @@ use crate::actors::response_store::{
     Conversation, LoadConversation, LoadResponse, ResponseStore, SaveResponse,
 };
 use crate::auth::caller_check::authorize_api;
-use crate::auth::{authenticate_api, ApiCaller};
+use crate::auth::ApiCaller;
+use crate::config::Settings;
+use crate::convert::dialect::{encode_frames, SseFrame};
+use crate::convert::features::apply_model_features;
+use crate::convert::model_name::ModelSpec;
+use crate::convert::responses_compaction::{
+    kept_items, open_compactions, sealed_blobs, summary_request, take_trigger,
+};
+use crate::convert::responses_compaction_dialect::{CompactionDialect, CompactionShape, Sealer};
 use crate::convert::responses_dialect::{OnFinal, ResponsesDialect};
 use crate::convert::responses_request::{
-    collect_remote_image_urls, previous_response_id, responses_to_gemini,
+    collect_remote_image_urls, input_items, previous_response_id, responses_to_gemini,
 };
 use crate::convert::responses_response::{ResponseHeader, ResponsesStream};
+use crate::convert::ConvertError;
 use crate::error::{ApiError, ErrorKind, ErrorStyle};
+use crate::gateway::fake_driver::sse_response;
 use crate::gateway::serve;
 use crate::state::{AppState, UpstreamClient};
 
 const STYLE: ErrorStyle = ErrorStyle::OpenAi;
 
-/// Where a finished response is kept for `previous_response_id`.
-struct StoreTarget {
-    store: actix::Addr<ResponseStore>,
-    owner: String,
+/// Where a finished response is kept for `previous_response_id`: the response store when the client
+/// asked to store it, and the WebSocket connection's own responses (always, even with `store: false`).
+struct Keeper {
+    global: Option<(actix::Addr<ResponseStore>, String)>,
+    local: Option<LocalResponses>,
     /// The conversation this answer continues (`previous_response_id`), if any.
     parent: Option<Arc<Conversation>>,
     /// This request's input items.
     input: Vec<Value>,
 }
 
-impl StoreTarget {
+impl Keeper {
     /// Keeps `response` with its output appended to the conversation; failed answers are not kept.
-    fn save(self, response: &Value) {
+    fn keep(self, response: &Value) {
         let status = response.get("status").and_then(Value::as_str);
         if !matches!(status, Some("completed" | "incomplete")) {
             return;
@@ -52,13 +73,50 @@ impl StoreTarget {
         if let Some(Value::Array(output)) = response.get("output") {
             items.extend(output.iter().cloned());
         }
-        let conversation = Conversation::new(self.parent, items);
-        self.store.do_send(SaveResponse {
-            id: id.to_owned(),
-            owner: self.owner,
-            conversation,
-            response: response.clone(),
-        });
+        if let Some(local) = &self.local {
+            local.put(id, Conversation::new(self.parent.clone(), items.clone()));
+        }
+        if let Some((store, owner)) = self.global {
+            store.do_send(SaveResponse {
+                id: id.to_owned(),
+                owner,
+                conversation: Conversation::new(self.parent, items),
+                response: response.clone(),
+            });
+        }
+    }
+
+    fn hook(self) -> Option<OnFinal> {
+        if self.global.is_none() && self.local.is_none() {
+            return None;
+        }
+        Some(Box::new(move |response: &Value| self.keep(response)))
+    }
+}
+
+/// The responses of one WebSocket connection, so `previous_response_id` can name them without the
+/// response store (`store: false`). Only the latest few are kept: a client continues its last one.
+#[derive(Clone, Default)]
+pub struct LocalResponses(Rc<RefCell<VecDeque<LocalResponse>>>);
+
+/// One remembered response: its id and its conversation.
+type LocalResponse = (String, Arc<Conversation>);
+
+/// Responses one connection remembers.
+const LOCAL_RESPONSES: usize = 16;
+
+impl LocalResponses {
+    fn get(&self, id: &str) -> Option<Arc<Conversation>> {
+        let kept = self.0.borrow();
+        kept.iter().find(|(k, _)| k == id).map(|(_, c)| c.clone())
+    }
+
+    fn put(&self, id: &str, conversation: Conversation) {
+        let mut kept = self.0.borrow_mut();
+        if kept.len() >= LOCAL_RESPONSES {
+            kept.pop_front();
+        }
+        kept.push_back((id.to_owned(), Arc::new(conversation)));
     }
 }
 
@@ -91,34 +149,80 @@ pub async fn create(
         caller,
         json,
     } = Incoming::read(&state, &body, STYLE)?;
+    let turn = Turn {
+        settings,
+        caller,
+        json,
+        local: None,
+    };
+    respond(&req, &state, &client, turn).await
+}
+
+/// One `response.create`: an HTTP `POST /v1/responses` or a WebSocket frame.
+pub(super) struct Turn {
+    pub settings: Arc<Settings>,
+    pub caller: ApiCaller,
+    pub json: Value,
+    /// The WebSocket connection's responses (`None` over HTTP).
+    pub local: Option<LocalResponses>,
+}
+
+/// Answers one Responses request: a warm-up (`generate: false`) without calling Google, a compaction
+/// when the input ends in `compaction_trigger`, else a model call through `gateway::serve`.
+pub(super) async fn respond(
+    req: &HttpRequest,
+    state: &AppState,
+    client: &UpstreamClient,
+    turn: Turn,
+) -> Result<HttpResponse, ApiError> {
+    let Turn {
+        settings,
+        caller,
+        mut json,
+        local,
+    } = turn;
     let owner = owner_of(&caller);
     let bad_request = invalid(STYLE);
 
     let parent = match previous_response_id(&json).map_err(&bad_request)? {
         None => None,
-        Some(id) => {
-            let found = state
-                .responses
-                .send(LoadConversation {
-                    id: id.clone(),
-                    owner: owner.clone(),
-                })
-                .await
-                .map_err(|_| ApiError::actor_unavailable("the response store").with_style(STYLE))?;
-            match found {
-                Some(conversation) => Some(conversation),
-                None => return Ok(not_found(&id, Some("previous_response_id"))),
+        Some(id) => match local.as_ref().and_then(|l| l.get(&id)) {
+            Some(conversation) => Some(conversation),
+            None => {
+                let found = state
+                    .responses
+                    .send(LoadConversation {
+                        id: id.clone(),
+                        owner: owner.clone(),
+                    })
+                    .await
+                    .map_err(|_| {
+                        ApiError::actor_unavailable("the response store").with_style(STYLE)
+                    })?;
+                match found {
+                    Some(conversation) => Some(conversation),
+                    None => return Ok(not_found(&id, Some("previous_response_id"))),
+                }
             }
-        }
+        },
     };
-    let history = parent
+    let mut history = parent
         .as_deref()
         .map(Conversation::items)
         .unwrap_or_default();
+    let mut items = input_items(json.get("input"), parent.is_some()).map_err(&bad_request)?;
+    let compact = take_trigger(&mut items).map_err(&bad_request)?;
+    open_sealed(state, &mut history)?;
+    open_sealed(state, &mut items)?;
+    if let Value::Object(body) = &mut json {
+        body.insert("input".into(), Value::Array(items));
+    }
+    let warm_up = json.get("generate").and_then(Value::as_bool) == Some(false);
+
     let urls = collect_remote_image_urls(&json);
-    let images = fetch_images(&client, urls, &settings, STYLE).await?;
+    let images = fetch_images(client, urls, &settings, STYLE).await?;
     let opts = convert_options(&settings);
-    let request = responses_to_gemini(&json, &history, &images, &opts).map_err(bad_request)?;
+    let mut request = responses_to_gemini(&json, &history, &images, &opts).map_err(&bad_request)?;
 
     let header = ResponseHeader::new(
         &request.spec.display,
@@ -126,27 +230,88 @@ pub async fn create(
         request.tools.clone(),
         settings.return_thoughts_to_frontend,
     );
-    let on_final = request.store.then(|| {
-        let target = StoreTarget {
-            store: state.responses.clone(),
-            owner,
-            parent,
-            input: request.input_items.clone(),
+    let keeper = Keeper {
+        global: request
+            .store
+            .then(|| (state.responses.clone(), owner.clone())),
+        local,
+        parent,
+        input: request.input_items.clone(),
+    };
+    if warm_up {
+        return Ok(warm_up_answer(header, request.stream, keeper));
+    }
+    if compact {
+        let all: Vec<Value> = history
+            .iter()
+            .chain(&request.input_items)
+            .cloned()
+            .collect();
+        let instructions = json.get("instructions").and_then(Value::as_str);
+        let mut gemini = summary_request(&all, instructions).map_err(&bad_request)?;
+        apply_model_features(&mut gemini, &request.spec, &opts);
+        // A compaction replaces the conversation: continuing it starts from the summary alone.
+        let keeper = Keeper {
+            parent: None,
+            input: Vec::new(),
+            ..keeper
         };
-        Box::new(move |response: &Value| target.save(response)) as OnFinal
-    });
-    let dialect = ResponsesDialect::new(ResponsesStream::new(header), on_final);
+        let dialect = CompactionDialect::new(
+            CompactionShape::Response { header },
+            sealer(state),
+            keeper.hook(),
+        );
+        request.gemini = gemini;
+        let call = model_call(
+            req,
+            caller,
+            request.prompt_cache_key.as_deref(),
+            request.spec,
+            request.gemini,
+            request.stream,
+        );
+        return serve(state, client, call, dialect).await;
+    }
+    let dialect = ResponsesDialect::new(ResponsesStream::new(header), keeper.hook());
     // Session affinity: `prompt_cache_key` (Codex sends its session id there), else `x-session-id`,
     // else the conversation's prefix.
     let call = model_call(
-        &req,
+        req,
         caller,
         request.prompt_cache_key.as_deref(),
         request.spec,
         request.gemini,
         request.stream,
     );
-    serve(&state, &client, call, dialect).await
+    serve(state, client, call, dialect).await
+}
+
+/// The answer to a warm-up (`generate: false`, Codex's first frame on a WebSocket): an empty completed
+/// response, kept like any other so the next request can continue it. Google is not called and no key
+/// is charged.
+fn warm_up_answer(header: ResponseHeader, stream: bool, keeper: Keeper) -> HttpResponse {
+    let mut events = ResponsesStream::new(header);
+    let frames: Vec<SseFrame> = events
+        .finish()
+        .into_iter()
+        .map(|event| {
+            let name = event
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("message")
+                .to_owned();
+            SseFrame::named(name, event)
+        })
+        .collect();
+    let response = events.final_response().cloned().unwrap_or(Value::Null);
+    if let Some(hook) = keeper.hook() {
+        hook(&response);
+    }
+    if stream {
+        sse_response().body(encode_frames(&frames, false))
+    } else {
+        HttpResponse::Ok().json(response)
+    }
 }
 
 pub async fn get(
@@ -173,14 +338,73 @@ pub async fn get(
 
 pub async fn compact(
     req: HttpRequest,
+    body: GuardedBody,
     state: web::Data<AppState>,
+    client: web::Data<UpstreamClient>,
 ) -> Result<HttpResponse, ApiError> {
-    let settings = state.settings.current();
-    authenticate_api(&req, &settings, STYLE)?;
-    Err(ApiError::new(
-        ErrorKind::NotImplemented,
-        "POST /v1/responses/compact is not supported by this gateway: keep sending the conversation \
-         (full input or previous_response_id) to POST /v1/responses",
-    )
-    .with_style(STYLE))
+    let Incoming {
+        settings,
+        caller,
+        json,
+    } = Incoming::read(&state, &body, STYLE)?;
+    let bad_request = invalid(STYLE);
+    let model = match json.get("model") {
+        Some(Value::String(model)) => model,
+        _ => {
+            return Err(bad_request(ConvertError::invalid(
+                "model",
+                "is required (a string)",
+            )))
+        }
+    };
+    let spec = ModelSpec::parse(model).map_err(&bad_request)?;
+    let mut items = input_items(json.get("input"), false).map_err(&bad_request)?;
+    take_trigger(&mut items).map_err(&bad_request)?;
+    open_sealed(&state, &mut items)?;
+    let instructions = match json.get("instructions") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(text.as_str()),
+        Some(_) => {
+            return Err(bad_request(ConvertError::invalid(
+                "instructions",
+                "must be a string",
+            )))
+        }
+    };
+    let mut gemini = summary_request(&items, instructions).map_err(&bad_request)?;
+    apply_model_features(&mut gemini, &spec, &convert_options(&settings));
+    let kept = kept_items(&items);
+    let dialect = CompactionDialect::new(CompactionShape::Endpoint { kept }, sealer(&state), None);
+    let call = model_call(&req, caller, None, spec, gemini, false);
+    serve(&state, &client, call, dialect).await
+}
+
+/// Seals summaries with the gateway's compaction key.
+fn sealer(state: &AppState) -> Sealer {
+    let seal = state.compaction_seal.clone();
+    Box::new(move |summary: &str| match seal.seal(summary) {
+        Ok(sealed) => Some(sealed),
+        Err(e) => {
+            log::error!("compaction summary not sealed: {e}");
+            None
+        }
+    })
+}
+
+/// Opens the `compaction` items of `items` in place (a summary message each); a blob this gateway did
+/// not seal, or one that was changed, is refused with `invalid_encrypted_content`.
+fn open_sealed(state: &AppState, items: &mut [Value]) -> Result<(), ApiError> {
+    let blobs = sealed_blobs(items).map_err(invalid(STYLE))?;
+    if blobs.is_empty() {
+        return Ok(());
+    }
+    let summaries = blobs
+        .into_iter()
+        .map(|blob| state.compaction_seal.open(blob))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            ApiError::new(ErrorKind::InvalidEncryptedContent, e.to_string()).with_style(STYLE)
+        })?;
+    open_compactions(items, summaries);
+    Ok(())
 }

@@ -33,6 +33,8 @@ mod quota;
 mod quota_cluster;
 mod rate_limits;
 mod responses;
+mod responses_compact;
+mod responses_ws;
 mod security;
 mod session_ids;
 mod status_page;
