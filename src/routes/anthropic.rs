@@ -9,16 +9,19 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use super::guarded_body::GuardedBody;
-use super::model_call::{self, convert_options, invalid, model_call, Incoming};
+use super::model_call::{self, admit_early, convert_options, invalid, model_call, Incoming};
 use crate::auth::authenticate_api;
 use crate::auth::caller_check::verify_caller;
 use crate::config::Settings;
 use crate::convert::anthropic_blocks::collect_remote_image_urls;
 use crate::convert::anthropic_dialect::AnthropicDialect;
 use crate::convert::anthropic_model::ModelMap;
-use crate::convert::anthropic_request::{anthropic_to_gemini, count_tokens_to_gemini};
+use crate::convert::anthropic_request::{
+    anthropic_to_gemini, count_tokens_to_gemini, model_spec as anthropic_model_spec,
+};
 use crate::convert::anthropic_stream::StreamOptions;
 use crate::convert::model_name::ModelSpec;
+use crate::convert::model_name_check::check_model_name;
 use crate::convert::openai_request::InlineImage;
 use crate::convert::output_limit::clamp_output_tokens;
 use crate::error::{ApiError, ErrorKind, ErrorStyle};
@@ -54,8 +57,11 @@ pub async fn messages(
         caller,
         json,
     } = Incoming::read(&state, &body, STYLE)?;
-    let images = fetch_images(&client, &json, &settings).await?;
     let models = ModelMap::parse(&settings.anthropic_model_map);
+    // The key is checked before anything costs: images, conversion.
+    let spec = anthropic_model_spec(&json, &models).map_err(invalid(STYLE))?;
+    admit_early(&state, &caller, &spec, STYLE).await?;
+    let images = fetch_images(&client, &json, &settings).await?;
     let mut converted = anthropic_to_gemini(&json, &images, &convert_options(&settings), &models)
         .map_err(invalid(STYLE))?;
     // Claude clients ask for up to 128000 output tokens: lowered to the model's known limit, else to
@@ -103,13 +109,15 @@ pub async fn count_tokens(
         caller,
         json,
     } = Incoming::read(&state, &body, STYLE)?;
-    let images = fetch_images(&client, &json, &settings).await?;
     let models = ModelMap::parse(&settings.anthropic_model_map);
+    // The key must exist and may use this model, as for generation (counting itself costs nothing),
+    // before any image is downloaded or anything converted.
+    let spec = anthropic_model_spec(&json, &models).map_err(invalid(STYLE))?;
+    verify_caller(&state, &caller, Some(&spec.requested), STYLE).await?;
+    let images = fetch_images(&client, &json, &settings).await?;
     let (spec, request) =
         count_tokens_to_gemini(&json, &images, &convert_options(&settings), &models)
             .map_err(invalid(STYLE))?;
-    // The key must exist and may use this model, as for generation; counting itself costs nothing.
-    verify_caller(&state, &caller, Some(&spec.requested), STYLE).await?;
     let answer = upstream_count_tokens(&state, &client, &spec.base, &request)
         .await
         .map_err(|e| ApiError::from(e).with_style(STYLE))?;
@@ -148,7 +156,10 @@ pub fn model_info(req: &HttpRequest, settings: &Settings) -> Result<HttpResponse
         })
         .unwrap_or_default();
     let resolved = ModelMap::parse(&settings.anthropic_model_map).resolve(&id);
-    if id.trim().is_empty() || ModelSpec::parse(&resolved).is_err() {
+    if id.trim().is_empty()
+        || check_model_name(&id, true).is_err()
+        || ModelSpec::parse(&resolved).is_err()
+    {
         return Err(ApiError::not_found(format!("model {id:?} not found")).with_style(STYLE));
     }
     Ok(HttpResponse::Ok().json(model_entry(&id)))

@@ -10,7 +10,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use super::guarded_body::GuardedBody;
-use super::model_call::{convert_options, fetch_images, invalid, model_call, Incoming};
+use super::model_call::{
+    admit_early, convert_options, fetch_images, invalid, model_call, named_model, Incoming,
+};
 
 use crate::actors::response_store::{
     Conversation, LoadConversation, LoadResponse, ResponseStore, SaveResponse,
@@ -90,6 +92,9 @@ pub async fn create(
         caller,
         json,
     } = Incoming::read(&state, &body, STYLE)?;
+    // The key is checked before anything costs: the stored conversation, images, conversion.
+    let spec = named_model(&json, None, STYLE)?;
+    admit_early(&state, &caller, &spec, STYLE).await?;
     let owner = owner_of(&caller);
     let bad_request = invalid(STYLE);
 
