@@ -37,10 +37,14 @@ pub fn check_model_name(name: &str, context_tags: bool) -> Result<(), ConvertErr
             || matches!(c, '.' | '_' | ':' | '/' | '-')
             || (context_tags && matches!(c, '[' | ']'))
     };
-    if !plain.chars().all(allowed) {
+    // `.` and `..` as a segment mean a path to any URL resolver, never a model.
+    let climbs = plain
+        .split('/')
+        .any(|segment| segment == "." || segment == "..");
+    if climbs || !plain.chars().all(allowed) {
         return Err(ConvertError::invalid(
             "model",
-            "may contain only letters, digits and . _ : / - (after an optional 假流式/ or 流式抗截断/ prefix)",
+            "may contain only letters, digits and . _ : / - (after an optional 假流式/ or 流式抗截断/ prefix), and no . or .. segment",
         ));
     }
     Ok(())
@@ -72,6 +76,8 @@ mod tests {
             long.as_str(),
             "gemini-2.5-pro\r\nX-Injected: 1",
             "gemini%2F..%2Fv1beta",
+            "gemini-2.5-flash/../../v1beta/cachedContents",
+            "./gemini",
             "gemini?alt=json",
             "gemini#frag",
             "gemini 2.5",
