@@ -584,13 +584,8 @@ fn websocket_frames() {
         let mut buffer = BytesMut::new();
         for frame in &frames {
             buffer.extend_from_slice(frame);
-            loop {
-                match Parser::parse(&mut buffer, true, max) {
-                    Ok(Some((_, _, payload))) => {
-                        prop_assert!(payload.map_or(0, |p| p.len()) <= max);
-                    }
-                    Ok(None) | Err(_) => break,
-                }
+            while let Ok(Some((_, _, payload))) = Parser::parse(&mut buffer, true, max) {
+                prop_assert!(payload.map_or(0, |p| p.len()) <= max);
             }
         }
         Ok(())
