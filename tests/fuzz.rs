@@ -1,6 +1,8 @@
-//! Property fuzzing on stable Rust (`proptest`): the request and response converters, the schema
-//! cleaner, the model-name parser and the SSE parser get generated hostile input and must not panic,
-//! must keep their output bounded by their input, and must only produce valid JSON.
+//! Property fuzzing on stable Rust (`proptest`): the request converters of every dialect (OpenAI chat,
+//! Gemini, Anthropic Messages, Responses) with the edge's input limits, the response converters, the
+//! schema cleaner, the model-name parser and check, the SSE parser and the WebSocket frame parser get
+//! generated hostile input and must not panic, must keep their output bounded by their input, and
+//! must only produce valid JSON.
 //!
 //! The normal test run does a short pass (`FUZZ_CASES`, default 64 cases per target, fresh random seeds
 //! each run). `scripts/fuzz.sh N` runs every target for N minutes (`FUZZ_SECONDS`). A failure prints
@@ -9,14 +11,19 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use gcli2api::convert::anthropic_model::{default_model_map, ModelMap};
+use gcli2api::convert::anthropic_request::{anthropic_to_gemini, count_tokens_to_gemini};
 use gcli2api::convert::detect::{gemini_body_as_chat, is_gemini_body};
 use gcli2api::convert::gemini_request::{count_tokens_request, prepare_native_request};
+use gcli2api::convert::input_limits::check_input_limits;
 use gcli2api::convert::model_name::ModelSpec;
+use gcli2api::convert::model_name_check::{check_model_name, MAX_MODEL_NAME_BYTES};
 use gcli2api::convert::openai_request::openai_to_gemini;
 use gcli2api::convert::openai_response::{
     gemini_to_openai_completion, OpenAiStreamConverter, ResponseOptions,
 };
-use gcli2api::convert::schema::{clean_json_schema, to_openapi_schema};
+use gcli2api::convert::responses_request::responses_to_gemini;
+use gcli2api::convert::schema::{clean_json_schema, to_openapi_schema, SchemaBudget};
 use gcli2api::convert::ConvertOptions;
 use gcli2api::upstream::sse::SseParser;
 use proptest::prelude::*;
@@ -396,8 +403,13 @@ fn response_converter() {
 fn schema_cleaner() {
     fuzz(value(), |schema| {
         let input = size(&schema);
-        valid_and_bounded(&clean_json_schema(&schema), input)?;
-        valid_and_bounded(&to_openapi_schema(&schema), input)?;
+        // A schema past the budget is refused (a 400); whatever is accepted is bounded.
+        if let Ok(cleaned) = clean_json_schema(&schema, &mut SchemaBudget::default()) {
+            valid_and_bounded(&cleaned, input)?;
+        }
+        if let Ok(cleaned) = to_openapi_schema(&schema, &mut SchemaBudget::default()) {
+            valid_and_bounded(&cleaned, input)?;
+        }
         Ok(())
     });
 }
@@ -409,6 +421,172 @@ fn model_name_parser() {
             prop_assert!(!spec.base.is_empty(), "{name:?} parsed to an empty base");
             prop_assert!(spec.base.len() <= name.len() + 64);
             prop_assert!(spec.display.len() <= name.len() + 64);
+        }
+        Ok(())
+    });
+}
+
+/// An Anthropic Messages body: mostly the right shape, arbitrary values in every slot.
+fn anthropic_body() -> impl Strategy<Value = Value> {
+    let block = prop_oneof![
+        "\\PC{0,24}".prop_map(|t| json!({"type": "text", "text": t})),
+        value().prop_map(|s| json!({"type": "image", "source": s})),
+        (value(), value()).prop_map(
+            |(id, input)| json!({"type": "tool_use", "id": id, "name": "f", "input": input})
+        ),
+        value().prop_map(|c| json!({"type": "tool_result", "tool_use_id": "t", "content": c})),
+        value(),
+    ];
+    let message = (
+        proptest::sample::select(vec!["user", "assistant", "system", "x"]),
+        prop_oneof![
+            proptest::collection::vec(block, 0..4).prop_map(Value::Array),
+            value()
+        ],
+    )
+        .prop_map(|(role, content)| json!({"role": role, "content": content}));
+    (
+        prop_oneof![model_name(), Just("claude-opus-4-8[1m]".to_string())],
+        proptest::collection::vec(message, 0..5),
+        proptest::option::of(value()),
+        proptest::option::of(value()),
+        proptest::option::of(value()),
+    )
+        .prop_map(|(model, messages, tools, system, thinking)| {
+            let mut body = json!({"model": model, "max_tokens": 100, "messages": messages});
+            if let Some(tools) = tools {
+                body["tools"] = tools;
+            }
+            if let Some(system) = system {
+                body["system"] = system;
+            }
+            if let Some(thinking) = thinking {
+                body["thinking"] = thinking;
+            }
+            body
+        })
+}
+
+/// A Responses body: `input` items of every kind, tools, `text.format`.
+fn responses_body() -> impl Strategy<Value = Value> {
+    let part = prop_oneof![
+        "\\PC{0,24}".prop_map(|t| json!({"type": "input_text", "text": t})),
+        value().prop_map(|u| json!({"type": "input_image", "image_url": u})),
+        value(),
+    ];
+    let item = prop_oneof![
+        (
+            proptest::sample::select(vec!["user", "assistant", "system", "developer", "x"]),
+            proptest::collection::vec(part, 0..4)
+        )
+            .prop_map(|(role, content)| json!({"type": "message", "role": role, "content": content})),
+        (value(), value()).prop_map(|(call, args)| json!({"type": "function_call", "call_id": call, "name": "f", "arguments": args})),
+        value().prop_map(|out| json!({"type": "function_call_output", "call_id": "c", "output": out})),
+        value().prop_map(|r| json!({"type": "reasoning", "encrypted_content": r})),
+        value(),
+    ];
+    (
+        model_name(),
+        prop_oneof![
+            proptest::collection::vec(item, 0..5).prop_map(Value::Array),
+            value()
+        ],
+        proptest::option::of(value()),
+        proptest::option::of(value()),
+    )
+        .prop_map(|(model, input, tools, text)| {
+            let mut body = json!({"model": model, "input": input});
+            if let Some(tools) = tools {
+                body["tools"] = tools;
+            }
+            if let Some(text) = text {
+                body["text"] = json!({"format": text});
+            }
+            body
+        })
+}
+
+#[test]
+fn anthropic_request_converter() {
+    let opts = ConvertOptions::default();
+    let models = ModelMap::parse(&default_model_map());
+    fuzz(prop_oneof![anthropic_body(), value()], |body| {
+        let input = size(&body);
+        let _ = check_input_limits(&body);
+        if let Ok(converted) = anthropic_to_gemini(&body, &HashMap::new(), &opts, &models) {
+            valid_and_bounded(&converted.gemini, input)?;
+            prop_assert!(converted.client_model.len() <= MAX_MODEL_NAME_BYTES);
+        }
+        if let Ok((_, request)) = count_tokens_to_gemini(&body, &HashMap::new(), &opts, &models) {
+            valid_and_bounded(&request, input)?;
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn responses_request_converter() {
+    let opts = ConvertOptions::default();
+    fuzz(
+        (
+            prop_oneof![responses_body(), value()],
+            proptest::collection::vec(value(), 0..3),
+        ),
+        |(body, history)| {
+            let input = size(&body) + history.iter().map(size).sum::<usize>();
+            let _ = check_input_limits(&body);
+            if let Ok(request) = responses_to_gemini(&body, &history, &HashMap::new(), &opts) {
+                valid_and_bounded(&request.gemini, input)?;
+            }
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn model_name_check() {
+    fuzz(
+        prop_oneof![model_name(), "\\PC{0,200}", "[ -~]{0,140}"],
+        |name| {
+            if check_model_name(&name, false).is_ok() {
+                prop_assert!(name.len() <= MAX_MODEL_NAME_BYTES);
+                prop_assert!(!name.chars().any(|c| c.is_control() || c.is_whitespace()));
+                prop_assert!(!name.contains(['%', '?', '#']));
+            }
+            Ok(())
+        },
+    );
+}
+
+/// A WebSocket frame as a client sends it (masked), with any opcode, flags and length field, cut
+/// or padded anywhere: the frame parser behind the live-log socket must refuse or bound it.
+fn ws_frame() -> impl Strategy<Value = Vec<u8>> {
+    (
+        any::<u8>(),
+        any::<u8>(),
+        proptest::collection::vec(any::<u8>(), 0..10),
+        proptest::collection::vec(any::<u8>(), 0..200),
+    )
+        .prop_map(|(first, second, extended, payload)| {
+            let mut frame = vec![first, second];
+            frame.extend(extended);
+            frame.extend(payload);
+            frame
+        })
+}
+
+#[test]
+fn websocket_frames() {
+    use actix_http::ws::Parser;
+    use bytes::BytesMut;
+    let max = 1024;
+    fuzz(proptest::collection::vec(ws_frame(), 1..6), |frames| {
+        let mut buffer = BytesMut::new();
+        for frame in &frames {
+            buffer.extend_from_slice(frame);
+            while let Ok(Some((_, _, payload))) = Parser::parse(&mut buffer, true, max) {
+                prop_assert!(payload.map_or(0, |p| p.len()) <= max);
+            }
         }
         Ok(())
     });

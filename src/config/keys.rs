@@ -521,6 +521,14 @@ pub static KEYS: &[KeyDef] = &[
         "Largest image fetched from a URL.",
     ),
     def(
+        "max_image_bytes_per_request",
+        "MAX_IMAGE_BYTES_PER_REQUEST",
+        Kind::Int { min: 1, max: 1_073_741_824 },
+        true,
+        || json!(40 * 1000 * 1000),
+        "Bytes of remote images one request may download in total (400 past it).",
+    ),
+    def(
         "responses_store_ttl",
         "RESPONSES_STORE_TTL",
         Kind::Int { min: 1, max: 604_800 },
@@ -582,7 +590,15 @@ pub static KEYS: &[KeyDef] = &[
         Kind::StrList,
         true,
         || json!([]),
-        "Reverse proxies (CIDRs or addresses) whose X-Forwarded-For / Forwarded name the client.",
+        "Reverse proxies (CIDRs or addresses) whose forwarding header (TRUSTED_PROXY_HEADER) names the client.",
+    ),
+    def(
+        "trusted_proxy_header",
+        "TRUSTED_PROXY_HEADER",
+        Kind::OneOf(&["x-forwarded-for", "forwarded"]),
+        true,
+        || json!("x-forwarded-for"),
+        "The header the trusted proxies set: x-forwarded-for or forwarded (RFC 7239); the other is ignored.",
     ),
     def(
         "max_request_body_mb",

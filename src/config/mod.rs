@@ -63,6 +63,17 @@ pub enum CreditsOverage {
     Always,
 }
 
+/// `TRUSTED_PROXY_HEADER`: the one forwarding header the trusted proxies set. The other is the
+/// client's own claim (a proxy passes it through unchanged), so it is never read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum TrustedProxyHeader {
+    #[default]
+    #[serde(rename = "x-forwarded-for")]
+    XForwardedFor,
+    #[serde(rename = "forwarded")]
+    Forwarded,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
     pub host: String,
@@ -121,6 +132,7 @@ pub struct Settings {
     pub anthropic_fallback_map: Vec<String>,
     pub image_fetch_allow_private: bool,
     pub image_fetch_max_bytes: usize,
+    pub max_image_bytes_per_request: usize,
     pub responses_store_ttl: u64,
     pub responses_store_max: usize,
     pub responses_store_max_mb: u64,
@@ -129,6 +141,7 @@ pub struct Settings {
     pub auto_load_env_creds: bool,
     pub public_onboarding: bool,
     pub trusted_proxies: Vec<String>,
+    pub trusted_proxy_header: TrustedProxyHeader,
     pub max_request_body_mb: u64,
     pub client_body_timeout: u64,
     pub max_inflight_body_mb: u64,

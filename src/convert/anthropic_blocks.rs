@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::openai_content::parse_data_url;
 use super::openai_request::InlineImage;
+use super::remote_images::RemoteUrls;
 use super::ConvertError;
 
 /// Claude Code puts this attribution line first in `system`; it is metadata, not an instruction.
@@ -214,7 +215,7 @@ pub fn document_parts(
 /// Every http(s) image URL in the messages (tool results included), first occurrence order,
 /// without duplicates. The caller fetches them before conversion.
 pub fn collect_remote_image_urls(body: &Value) -> Vec<String> {
-    let mut urls: Vec<String> = Vec::new();
+    let mut urls = RemoteUrls::default();
     let messages = body.get("messages").and_then(Value::as_array);
     for message in messages.into_iter().flatten() {
         let blocks = message.get("content").and_then(Value::as_array);
@@ -230,18 +231,13 @@ pub fn collect_remote_image_urls(body: &Value) -> Vec<String> {
                 if source.get("type").and_then(Value::as_str) != Some("url") {
                     continue;
                 }
-                let Some(url) = source.get("url").and_then(Value::as_str) else {
-                    continue;
-                };
-                let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
-                let remote = lower.starts_with("http://") || lower.starts_with("https://");
-                if remote && !urls.iter().any(|u| u == url) {
-                    urls.push(url.to_owned());
+                if let Some(url) = source.get("url").and_then(Value::as_str) {
+                    urls.offer(url);
                 }
             }
         }
     }
-    urls
+    urls.into_urls()
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use super::anthropic_model::ModelMap;
 use super::anthropic_tools::{convert_tool_choice, convert_tools};
 use super::features::apply_model_features;
 use super::model_name::{thinking_for_effort, ModelFamily, ModelSpec, Thinking};
+use super::model_name_check::check_model_name;
 use super::openai_request::InlineImage;
 use super::openai_tools::ToolNames;
 use super::{ConvertError, ConvertOptions};
@@ -51,7 +52,7 @@ pub fn anthropic_to_gemini(
     models: &ModelMap,
 ) -> Result<MessagesRequest, ConvertError> {
     let obj = body_object(body)?;
-    let spec = model_spec(obj, models)?;
+    let spec = model_spec_of(obj, models)?;
     let client_model = obj
         .get("model")
         .and_then(Value::as_str)
@@ -133,7 +134,7 @@ pub fn count_tokens_to_gemini(
     models: &ModelMap,
 ) -> Result<(ModelSpec, Value), ConvertError> {
     let obj = body_object(body)?;
-    let spec = model_spec(obj, models)?;
+    let spec = model_spec_of(obj, models)?;
     let mut request = converted_core(obj, images, opts, &spec)?.request;
     let mut preamble: Vec<Value> = Vec::new();
     if let Some(Value::Object(system)) = request.remove("systemInstruction") {
@@ -160,10 +161,19 @@ fn body_object(body: &Value) -> Result<&Map<String, Value>, ConvertError> {
         .ok_or_else(|| ConvertError::invalid("body", "must be a JSON object"))
 }
 
-fn model_spec(obj: &Map<String, Value>, models: &ModelMap) -> Result<ModelSpec, ConvertError> {
+/// The Gemini model a Messages body asks for, as its key is charged (the Claude name mapped).
+pub fn model_spec(body: &Value, models: &ModelMap) -> Result<ModelSpec, ConvertError> {
+    model_spec_of(body_object(body)?, models)
+}
+
+fn model_spec_of(obj: &Map<String, Value>, models: &ModelMap) -> Result<ModelSpec, ConvertError> {
     match obj.get("model") {
         // Keys' costs and allow-lists speak Gemini names, so the mapped name is what is charged.
-        Some(Value::String(model)) => ModelSpec::parse(&models.resolve(model)),
+        Some(Value::String(model)) => {
+            // The client's own name is echoed back and logged: checked before it is mapped.
+            check_model_name(model, true)?;
+            ModelSpec::parse(&models.resolve(model))
+        }
         None | Some(Value::Null) => Err(ConvertError::invalid("model", "Field required")),
         Some(_) => Err(ConvertError::invalid("model", "must be a string")),
     }

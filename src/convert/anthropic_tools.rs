@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::anthropic_blocks::{block_type, required_str};
 use super::openai_tools::ToolNames;
-use super::schema::clean_json_schema;
+use super::schema::{clean_json_schema, SchemaBudget};
 use super::ConvertError;
 
 /// `tools` → `[{"functionDeclarations": [...]}]` (or `None`), and the client names declared.
@@ -26,6 +26,8 @@ pub fn convert_tools(
     };
     let mut declarations = Vec::new();
     let mut declared = HashSet::new();
+    // One budget for all the tools of the request (see `schema::budget`).
+    let mut budget = SchemaBudget::default();
     for (i, tool) in list.iter().enumerate() {
         let field = format!("tools.{i}");
         let Some(obj) = tool.as_object() else {
@@ -72,7 +74,9 @@ pub fn convert_tools(
         };
         let schema = match obj.get("input_schema") {
             Some(schema @ Value::Object(_)) => {
-                let mut cleaned = clean_json_schema(schema);
+                let mut cleaned = clean_json_schema(schema, &mut budget).map_err(|e| {
+                    ConvertError::invalid(format!("{field}.input_schema"), e.to_string())
+                })?;
                 if let Value::Object(map) = &mut cleaned {
                     map.entry("type").or_insert_with(|| json!("object"));
                 }

@@ -11,7 +11,7 @@ use super::openai_request::ChatRequest;
 use super::{ConvertError, ConvertOptions};
 
 /// Model used when a Gemini-shaped body names none (the URL carries it on native routes).
-const DEFAULT_MODEL: &str = "gemini-2.5-pro";
+pub const DEFAULT_MODEL: &str = "gemini-2.5-pro";
 
 /// A body without `messages` that has a `contents` array, a `systemInstruction` or a
 /// `generationConfig`.

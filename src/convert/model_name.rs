@@ -2,6 +2,7 @@
 //! thinking (`-high`, `-maxthinking`, …) and Google Search (`-search`). `ModelSpec::parse` splits a
 //! requested name into the base model sent upstream and those features.
 
+use super::model_name_check::check_model_name;
 use super::ConvertError;
 
 /// Answer a streaming request with one non-streaming upstream call cut into chunks.
@@ -170,6 +171,8 @@ impl ModelSpec {
         if trimmed.is_empty() {
             return Err(ConvertError::invalid("model", "must not be empty"));
         }
+        // Before any other use: the name reaches URLs, headers, labels and logs.
+        check_model_name(name, false)?;
         let mut rest = trimmed.strip_prefix("models/").unwrap_or(trimmed);
         let mut mode = StreamMode::Normal;
         if let Some(stripped) = rest.strip_prefix(FAKE_STREAM_PREFIX) {
@@ -329,9 +332,9 @@ mod tests {
 
     #[test]
     fn only_one_prefix_is_recognised() {
-        let spec = parse("假流式/流式抗截断/gemini-2.5-pro");
-        assert_eq!(spec.mode, StreamMode::Fake);
-        assert_eq!(spec.base, "流式抗截断/gemini-2.5-pro");
+        // A second prefix would be part of the base name sent to Google: refused at the edge.
+        let err = ModelSpec::parse("假流式/流式抗截断/gemini-2.5-pro").unwrap_err();
+        assert_eq!(err.field(), "model");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::model_name::{thinking_for_effort, ModelSpec, Thinking};
-use super::schema::to_openapi_schema;
+use super::schema::{to_openapi_schema, SchemaBudget};
 use super::ConvertError;
 
 /// Sampling parameters → `generationConfig`. Only what the client gave is sent.
@@ -139,7 +139,10 @@ fn apply_response_format(
                 ));
             };
             config.insert("responseMimeType".into(), json!("application/json"));
-            config.insert("responseSchema".into(), to_openapi_schema(schema));
+            let schema = to_openapi_schema(schema, &mut SchemaBudget::default()).map_err(|e| {
+                ConvertError::invalid("response_format.json_schema.schema", e.to_string())
+            })?;
+            config.insert("responseSchema".into(), schema);
         }
         Some(other) => {
             return Err(ConvertError::invalid(

@@ -12,6 +12,7 @@ use super::model_name::ModelSpec;
 use super::openai_messages::{convert_messages, MessageContext};
 use super::openai_params::generation_config;
 use super::openai_tools::{convert_tool_choice, convert_tools, ToolNames};
+use super::remote_images::RemoteUrls;
 use super::{ConvertError, ConvertOptions};
 
 /// A remote image fetched by the caller, keyed by its URL in the map given to `openai_to_gemini`.
@@ -37,7 +38,7 @@ pub struct ChatRequest {
 /// Every http(s) image URL in the messages, first occurrence order, without duplicates. The caller
 /// fetches them before conversion.
 pub fn collect_remote_image_urls(body: &Value) -> Vec<String> {
-    let mut urls: Vec<String> = Vec::new();
+    let mut urls = RemoteUrls::default();
     let messages = body.get("messages").and_then(Value::as_array);
     for message in messages.into_iter().flatten() {
         let items = message.get("content").and_then(Value::as_array);
@@ -50,15 +51,12 @@ pub fn collect_remote_image_urls(body: &Value) -> Vec<String> {
                 Some(image) => image.get("url").and_then(Value::as_str),
                 None => None,
             };
-            let Some(url) = url else { continue };
-            let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
-            let remote = lower.starts_with("http://") || lower.starts_with("https://");
-            if remote && !urls.iter().any(|u| u == url) {
-                urls.push(url.to_owned());
+            if let Some(url) = url {
+                urls.offer(url);
             }
         }
     }
-    urls
+    urls.into_urls()
 }
 
 /// Validate and convert a chat-completions body. Remote images referenced by the messages must be

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 
-use super::schema::clean_json_schema;
+use super::schema::{clean_json_schema, SchemaBudget};
 use super::ConvertError;
 
 /// Gemini's limit on function-name length.
@@ -92,6 +92,8 @@ pub fn convert_tools(
     };
     let mut declarations = Vec::new();
     let mut seen = HashSet::new();
+    // One budget for all the tools of the request (see `schema::budget`).
+    let mut budget = SchemaBudget::default();
     for (i, entry) in list.iter().enumerate() {
         let field = format!("tools[{i}]");
         let Some(entry) = entry.as_object() else {
@@ -142,7 +144,11 @@ pub fn convert_tools(
         };
         let parameters = match function.get("parameters") {
             None | Some(Value::Null) => json!({"type": "object"}),
-            Some(schema @ Value::Object(_)) => top_level_parameters(clean_json_schema(schema)),
+            Some(schema @ Value::Object(_)) => {
+                top_level_parameters(clean_json_schema(schema, &mut budget).map_err(|e| {
+                    ConvertError::invalid(format!("{function_field}.parameters"), e.to_string())
+                })?)
+            }
             Some(_) => {
                 return Err(ConvertError::invalid(
                     format!("{function_field}.parameters"),

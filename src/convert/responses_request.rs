@@ -13,7 +13,7 @@ use super::features::apply_model_features;
 use super::model_name::ModelSpec;
 use super::openai_params::generation_config;
 use super::openai_request::InlineImage;
-use super::responses_content::is_remote;
+use super::remote_images::RemoteUrls;
 use super::responses_input::{convert_input, InputContext};
 use super::responses_tools::{convert_tool_choice, convert_tools, ToolMap, ToolRegistry};
 use super::{ConvertError, ConvertOptions};
@@ -51,7 +51,7 @@ pub fn previous_response_id(body: &Value) -> Result<Option<String>, ConvertError
 
 /// Every http(s) `input_image` URL in the input, first occurrence order, without duplicates.
 pub fn collect_remote_image_urls(body: &Value) -> Vec<String> {
-    let mut urls: Vec<String> = Vec::new();
+    let mut urls = RemoteUrls::default();
     let items = body.get("input").and_then(Value::as_array);
     for item in items.into_iter().flatten() {
         let content = item
@@ -62,15 +62,12 @@ pub fn collect_remote_image_urls(body: &Value) -> Vec<String> {
             if part.get("type").and_then(Value::as_str) != Some("input_image") {
                 continue;
             }
-            let Some(url) = part.get("image_url").and_then(Value::as_str) else {
-                continue;
-            };
-            if is_remote(url) && !urls.iter().any(|u| u == url) {
-                urls.push(url.to_owned());
+            if let Some(url) = part.get("image_url").and_then(Value::as_str) {
+                urls.offer(url);
             }
         }
     }
-    urls
+    urls.into_urls()
 }
 
 /// Validate and convert a Responses body. `history` holds the stored items of

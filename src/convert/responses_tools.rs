@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{json, Map, Value};
 
 use super::openai_tools::ToolNames;
-use super::schema::clean_json_schema;
+use super::schema::{clean_json_schema, SchemaBudget};
 use super::ConvertError;
 
 /// Joins a namespace and a child tool name into one Gemini function name.
@@ -108,6 +108,8 @@ pub fn convert_tools(
     let mut declarations = Vec::new();
     let mut seen = HashSet::new();
     let mut search = false;
+    // One budget for all the tools of the request (see `schema::budget`).
+    let mut budget = SchemaBudget::default();
     for (i, entry) in list.iter().enumerate() {
         let field = format!("tools[{i}]");
         let Some(entry) = entry.as_object() else {
@@ -115,7 +117,14 @@ pub fn convert_tools(
         };
         match tool_type(entry, &field)? {
             "function" => {
-                declarations.push(function_declaration(entry, &field, None, registry, &mut seen)?)
+                declarations.push(function_declaration(
+                    entry,
+                    &field,
+                    None,
+                    registry,
+                    &mut seen,
+                    &mut budget,
+                )?)
             }
             "custom" => declarations.push(custom_declaration(entry, &field, registry, &mut seen)?),
             "namespace" => {
@@ -146,6 +155,7 @@ pub fn convert_tools(
                         Some(namespace),
                         registry,
                         &mut seen,
+                        &mut budget,
                     )?);
                 }
             }
@@ -231,13 +241,15 @@ fn function_declaration(
     namespace: Option<&str>,
     registry: &mut ToolRegistry,
     seen: &mut HashSet<String>,
+    budget: &mut SchemaBudget,
 ) -> Result<Value, ConvertError> {
     let name = required_str(entry, "name", field)?;
     let description = optional_description(entry, field)?;
     let parameters = match entry.get("parameters") {
         None | Some(Value::Null) => json!({"type": "object"}),
         Some(schema @ Value::Object(_)) => {
-            let mut cleaned = clean_json_schema(schema);
+            let mut cleaned = clean_json_schema(schema, budget)
+                .map_err(|e| ConvertError::invalid(format!("{field}.parameters"), e.to_string()))?;
             if let Value::Object(map) = &mut cleaned {
                 map.entry("type").or_insert_with(|| json!("object"));
             }

@@ -410,7 +410,10 @@ fn reject_content(
         first.lease.name,
         second.name
     );
-    state.metrics.count_content_rejection(base_model);
+    let catalogue = state.catalogue.snapshot();
+    state
+        .metrics
+        .count_content_rejection(super::model_label::model_label(base_model, &catalogue));
     let err = UpstreamError::Status {
         status: 429,
         body: None,

@@ -9,6 +9,7 @@ pub mod capabilities;
 pub mod content_refusal;
 pub mod dispatch;
 pub mod fake_driver;
+pub mod model_label;
 pub mod model_not_found;
 pub mod quota_gate;
 pub mod relay;

@@ -62,6 +62,15 @@ pub async fn admit(
     }))
 }
 
+/// Refuses a request its key could not pay for (see `Debits::precheck`) before the request costs
+/// anything; the password passes. The debit itself comes later, in [`admit`].
+pub async fn precheck(state: &AppState, caller: &ApiCaller, model: &str) -> Result<(), ApiError> {
+    let ApiCaller::Key(key) = caller else {
+        return Ok(());
+    };
+    state.debits.precheck(key, model).await.map_err(quota_error)
+}
+
 /// Waits for `pending`'s debit to be durable, if there is one.
 pub async fn settle(pending: Option<PendingDebit>) -> Result<Option<QuotaGuard>, ApiError> {
     match pending {

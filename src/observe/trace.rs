@@ -14,6 +14,8 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::convert::model_name_check::MAX_MODEL_NAME_BYTES;
+
 tokio::task_local! {
     static CURRENT: Trace;
 }
@@ -145,7 +147,7 @@ impl Trace {
                     id,
                     at,
                     method: method.to_string(),
-                    path: path.to_string(),
+                    path: bounded(path, MAX_PATH_BYTES),
                     ..TraceRecord::default()
                 },
                 current_tokens: Tokens::default(),
@@ -199,6 +201,22 @@ impl Trace {
     }
 }
 
+/// Longest request path kept in a trace: the history holds many, and a path can carry a model name.
+const MAX_PATH_BYTES: usize = 256;
+
+/// `text`, cut to at most `max` bytes (on a character boundary): what the history keeps of a
+/// client-chosen string, whatever the edge let through.
+fn bounded(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default().to_string()
+}
+
 fn with_current(f: impl FnOnce(&mut TraceState, u64)) {
     let _ = CURRENT.try_with(|t| t.update(f));
 }
@@ -207,7 +225,7 @@ fn with_current(f: impl FnOnce(&mut TraceState, u64)) {
 pub fn note_model(model: &str) {
     with_current(|s, _| {
         if s.record.model.is_none() {
-            s.record.model = Some(model.to_string());
+            s.record.model = Some(bounded(model, MAX_MODEL_NAME_BYTES));
         }
     });
 }

@@ -11,7 +11,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use super::guarded_body::GuardedBody;
-use super::model_call::{self, convert_options, invalid, model_call, Incoming};
+use super::model_call::{self, admit_early, convert_options, invalid, model_call, Incoming};
 use crate::auth::caller_check::verify_caller;
 use crate::auth::{authenticate_api, ApiCaller};
 use crate::config::Settings;
@@ -20,10 +20,12 @@ use crate::convert::anthropic_dialect::AnthropicDialect;
 use crate::convert::anthropic_fallback::FallbackMap;
 use crate::convert::anthropic_model::ModelMap;
 use crate::convert::anthropic_request::{
-    anthropic_to_gemini, count_tokens_to_gemini, MessagesRequest,
+    anthropic_to_gemini, count_tokens_to_gemini, model_spec as anthropic_model_spec,
+    MessagesRequest,
 };
 use crate::convert::anthropic_stream::StreamOptions;
 use crate::convert::model_name::ModelSpec;
+use crate::convert::model_name_check::check_model_name;
 use crate::convert::openai_request::InlineImage;
 use crate::convert::output_limit::clamp_output_tokens;
 use crate::error::{ApiError, ErrorKind, ErrorStyle};
@@ -63,8 +65,11 @@ pub async fn messages(
         caller,
         mut json,
     } = Incoming::read(&state, &body, STYLE)?;
-    let images = fetch_images(&client, &json, &settings).await?;
     let models = ModelMap::parse(&settings.anthropic_model_map);
+    // The key is checked before anything costs: images, conversion.
+    let spec = anthropic_model_spec(&json, &models).map_err(invalid(STYLE))?;
+    admit_early(&state, &caller, &spec, STYLE).await?;
+    let images = fetch_images(&client, &json, &settings).await?;
     let fallbacks = FallbackMap::parse(&settings.anthropic_fallback_map);
     // Base models tried so far, for `fallbacks: "default"` (see `convert::anthropic_fallback`).
     let mut tried: Vec<String> = Vec::new();
@@ -166,13 +171,15 @@ pub async fn count_tokens(
         caller,
         json,
     } = Incoming::read(&state, &body, STYLE)?;
-    let images = fetch_images(&client, &json, &settings).await?;
     let models = ModelMap::parse(&settings.anthropic_model_map);
+    // The key must exist and may use this model, as for generation (counting itself costs nothing),
+    // before any image is downloaded or anything converted.
+    let spec = anthropic_model_spec(&json, &models).map_err(invalid(STYLE))?;
+    verify_caller(&state, &caller, Some(&spec.requested), STYLE).await?;
+    let images = fetch_images(&client, &json, &settings).await?;
     let (spec, request) =
         count_tokens_to_gemini(&json, &images, &convert_options(&settings), &models)
             .map_err(invalid(STYLE))?;
-    // The key must exist and may use this model, as for generation; counting itself costs nothing.
-    verify_caller(&state, &caller, Some(&spec.requested), STYLE).await?;
     let answer = upstream_count_tokens(&state, &client, &spec.base, &request)
         .await
         .map_err(|e| ApiError::from(e).with_style(STYLE))?;
@@ -211,7 +218,10 @@ pub fn model_info(req: &HttpRequest, settings: &Settings) -> Result<HttpResponse
         })
         .unwrap_or_default();
     let resolved = ModelMap::parse(&settings.anthropic_model_map).resolve(&id);
-    if id.trim().is_empty() || ModelSpec::parse(&resolved).is_err() {
+    if id.trim().is_empty()
+        || check_model_name(&id, true).is_err()
+        || ModelSpec::parse(&resolved).is_err()
+    {
         return Err(ApiError::not_found(format!("model {id:?} not found")).with_style(STYLE));
     }
     Ok(HttpResponse::Ok().json(model_entry(&id)))

@@ -13,6 +13,7 @@ use crate::auth::authenticate_api;
 use crate::auth::caller_check::{authorize_api, verify_caller};
 use crate::convert::gemini_dialect::GeminiDialect;
 use crate::convert::gemini_request::{count_tokens_request, prepare_native_request};
+use crate::convert::input_limits::check_input_limits;
 use crate::convert::model_name::ModelSpec;
 use crate::convert::session_key::{SessionKey, SessionParts};
 use crate::convert::session_trajectory::SESSION_ID_FIELD;
@@ -20,6 +21,7 @@ use crate::convert::ConvertOptions;
 use crate::error::{ApiError, ErrorKind, ErrorStyle};
 use crate::gateway::calls::count_tokens;
 use crate::gateway::model_not_found::not_found;
+use crate::gateway::quota_gate::precheck;
 use crate::gateway::{serve, session_header, ModelCall};
 use crate::state::{AppState, UpstreamClient};
 
@@ -57,6 +59,10 @@ pub async fn model_info(
     }
     let caller = authenticate_api(&req, &settings, STYLE)?;
     let (model, method) = model_and_method(&req)?;
+    // The name is checked before any use, the key's allow-list included.
+    let base = ModelSpec::parse(&model)
+        .map(|spec| spec.base)
+        .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
     verify_caller(&state, &caller, Some(&model), STYLE).await?;
     if method.is_some() {
         return Err(
@@ -65,9 +71,6 @@ pub async fn model_info(
         );
     }
     let catalogue = current_catalogue(&state);
-    let base = ModelSpec::parse(&model)
-        .map(|spec| spec.base)
-        .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
     if !catalogue.may_serve(&base) {
         let closest = catalogue.closest(&base);
         return Err(not_found(&base, &closest).with_style(STYLE));
@@ -97,6 +100,8 @@ pub async fn model_method(
     let spec = ModelSpec::parse(&model)
         .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
     let json = parse_json(&body, STYLE)?;
+    check_input_limits(&json)
+        .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
     if method == "countTokens" {
         // Free, but only for a caller whose key may use this model (see README, Security).
         verify_caller(&state, &caller, Some(&spec.requested), STYLE).await?;
@@ -107,6 +112,10 @@ pub async fn model_method(
             .map_err(|e| ApiError::from(e).with_style(STYLE))?;
         return Ok(HttpResponse::Ok().json(answer));
     }
+    // The key is checked before the request is prepared.
+    precheck(&state, &caller, &spec.requested)
+        .await
+        .map_err(|e| e.with_style(STYLE))?;
     let opts = ConvertOptions {
         compatibility_mode: settings.compatibility_mode,
         return_thoughts: settings.return_thoughts_to_frontend,

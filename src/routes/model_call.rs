@@ -14,14 +14,16 @@ use super::body::parse_json;
 use super::guarded_body::GuardedBody;
 use crate::auth::ApiCaller;
 use crate::config::Settings;
+use crate::convert::input_limits::{check_input_limits, MAX_REMOTE_IMAGES};
 use crate::convert::model_name::ModelSpec;
 use crate::convert::openai_request::InlineImage;
 use crate::convert::session_key::{SessionKey, SessionParts};
 use crate::convert::{ConvertError, ConvertOptions};
 use crate::error::{ApiError, ErrorStyle};
+use crate::gateway::quota_gate::precheck;
 use crate::gateway::{session_header, ModelCall};
 use crate::state::{AppState, UpstreamClient};
-use crate::upstream::image_fetch::{fetch_image, ImageFetchPolicy};
+use crate::upstream::image_fetch::{fetch_image, ImageFetchError, ImageFetchPolicy};
 
 /// A model route's request once its body is read.
 pub(super) struct Incoming {
@@ -34,11 +36,13 @@ pub(super) struct Incoming {
 }
 
 impl Incoming {
-    /// A body that is not a JSON object is answered 400 in `style`.
+    /// A body that is not a JSON object, or past the input limits (`convert::input_limits`), is
+    /// answered 400 in `style`.
     pub fn read(state: &AppState, body: &GuardedBody, style: ErrorStyle) -> Result<Self, ApiError> {
         let settings = state.settings.current();
         let caller = body.caller.clone();
         let json = parse_json(body, style)?;
+        check_input_limits(&json).map_err(invalid(style))?;
         Ok(Self {
             settings,
             caller,
@@ -59,24 +63,90 @@ pub(super) fn invalid(style: ErrorStyle) -> impl Fn(ConvertError) -> ApiError {
     move |e| ApiError::bad_request(e.to_string()).with_style(style)
 }
 
-/// Fetches the remote images `urls` for conversion, with the configured size limit and SSRF guard
-/// (nothing is fetched for none), answering a refused image in the calling route's `style`.
+/// The model `json` names (`model`, a string), as its key is charged; `default` for a body that may
+/// name none. Read before anything costs, so the key can be checked first ([`admit_early`]).
+pub(super) fn named_model(
+    json: &Value,
+    default: Option<&str>,
+    style: ErrorStyle,
+) -> Result<ModelSpec, ApiError> {
+    let model = match (json.get("model"), default) {
+        (Some(Value::String(model)), _) => model.as_str(),
+        (None | Some(Value::Null), Some(default)) => default,
+        (None | Some(Value::Null), None) => {
+            return Err(invalid(style)(ConvertError::invalid(
+                "model",
+                "is required",
+            )))
+        }
+        (Some(_), _) => {
+            return Err(invalid(style)(ConvertError::invalid(
+                "model",
+                "must be a string",
+            )))
+        }
+    };
+    ModelSpec::parse(model).map_err(invalid(style))
+}
+
+/// Refuses, in `style`, a request whose key could not pay for `spec` (unknown, expired, model not
+/// allowed, no slot, no balance) before any image is downloaded or anything converted.
+pub(super) async fn admit_early(
+    state: &AppState,
+    caller: &ApiCaller,
+    spec: &ModelSpec,
+    style: ErrorStyle,
+) -> Result<(), ApiError> {
+    precheck(state, caller, &spec.requested)
+        .await
+        .map_err(|e| e.with_style(style))
+}
+
+/// A URL as an error message shows it: at most this many characters.
+const URL_SHOWN: usize = 100;
+
+/// Fetches the remote images `urls` for conversion, with the configured size limits (each image,
+/// and `MAX_IMAGE_BYTES_PER_REQUEST` together) and SSRF guard (nothing is fetched for none),
+/// answering a refused image in the calling route's `style`.
 pub(super) async fn fetch_images(
     client: &UpstreamClient,
     urls: Vec<String>,
     settings: &Settings,
     style: ErrorStyle,
 ) -> Result<HashMap<String, InlineImage>, ApiError> {
-    let policy = ImageFetchPolicy {
-        max_bytes: settings.image_fetch_max_bytes,
-        allow_private: settings.image_fetch_allow_private,
-        ..ImageFetchPolicy::default()
-    };
+    if urls.len() > MAX_REMOTE_IMAGES {
+        return Err(ApiError::bad_request(format!(
+            "a request may name at most {MAX_REMOTE_IMAGES} image URLs"
+        ))
+        .with_style(style));
+    }
+    let mut left = settings.max_image_bytes_per_request;
     let mut images = HashMap::new();
     for url in urls {
-        let (mime_type, bytes) = fetch_image(&client.0, &url, &policy).await.map_err(|e| {
-            ApiError::bad_request(format!("image {url} could not be used: {e}")).with_style(style)
-        })?;
+        let shown: String = url.chars().take(URL_SHOWN).collect();
+        if left == 0 {
+            return Err(too_many_image_bytes(settings, style));
+        }
+        // Each download stops at what is left of the request's budget.
+        let policy = ImageFetchPolicy {
+            max_bytes: settings.image_fetch_max_bytes.min(left),
+            allow_private: settings.image_fetch_allow_private,
+            ..ImageFetchPolicy::default()
+        };
+        let fetched = fetch_image(&client.0, &url, &policy).await;
+        let (mime_type, bytes) = match fetched {
+            Ok(image) => image,
+            Err(ImageFetchError::TooLarge) if policy.max_bytes < settings.image_fetch_max_bytes => {
+                return Err(too_many_image_bytes(settings, style))
+            }
+            Err(e) => {
+                return Err(
+                    ApiError::bad_request(format!("image {shown} could not be used: {e}"))
+                        .with_style(style),
+                )
+            }
+        };
+        left = left.saturating_sub(bytes.len());
         let data_base64 = base64::engine::general_purpose::STANDARD.encode(bytes);
         images.insert(
             url,
@@ -87,6 +157,14 @@ pub(super) async fn fetch_images(
         );
     }
     Ok(images)
+}
+
+fn too_many_image_bytes(settings: &Settings, style: ErrorStyle) -> ApiError {
+    ApiError::bad_request(format!(
+        "the images of one request may total at most {} bytes (MAX_IMAGE_BYTES_PER_REQUEST)",
+        settings.max_image_bytes_per_request
+    ))
+    .with_style(style)
 }
 
 /// The converted request as the gateway's call. Its session (affinity, see `convert::session_key`)

@@ -16,7 +16,9 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 use bytes::Bytes;
 
+use crate::actors::credentials::catalogue::CatalogueView;
 use crate::actors::request_history::{RequestHistory, TakeInbox, TraceInbox};
+use crate::gateway::model_label::model_label;
 use crate::observe::access_line::{self, AccessLine};
 use crate::observe::metrics::Metrics;
 use crate::observe::trace::{Trace, TraceRecord};
@@ -80,6 +82,7 @@ pub async fn observe(
     }
     let finisher = state.map(|s| Finisher {
         metrics: s.metrics.clone(),
+        catalogue: s.catalogue.clone(),
         history: s.history.clone(),
         inbox: s.traces.clone(),
         traced,
@@ -107,6 +110,7 @@ pub(super) fn observe_turn(
         trace,
         finisher: Some(Finisher {
             metrics: state.metrics.clone(),
+            catalogue: state.catalogue.clone(),
             history: state.history.clone(),
             inbox: state.traces.clone(),
             traced: true,
@@ -116,6 +120,8 @@ pub(super) fn observe_turn(
 
 struct Finisher {
     metrics: Arc<Metrics>,
+    /// Which models may label a series (see `gateway::model_label`).
+    catalogue: Arc<CatalogueView>,
     history: Addr<RequestHistory>,
     inbox: Arc<TraceInbox>,
     traced: bool,
@@ -124,7 +130,8 @@ struct Finisher {
 impl Finisher {
     fn finish(self, record: TraceRecord) {
         let m = &self.metrics;
-        let model = record.model.as_deref().unwrap_or("");
+        let catalogue = self.catalogue.snapshot();
+        let model = model_label(record.model.as_deref().unwrap_or(""), &catalogue);
         let status = record.status.to_string();
         let secs = record.duration_ms as f64 / 1000.0;
         m.requests

@@ -5,8 +5,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::guarded_body::GuardedBody;
-use super::model_call::{convert_options, fetch_images, invalid, model_call, Incoming};
-use crate::convert::detect::{gemini_body_as_chat, is_gemini_body};
+use super::model_call::{
+    admit_early, convert_options, fetch_images, invalid, model_call, named_model, Incoming,
+};
+use crate::convert::detect::{gemini_body_as_chat, is_gemini_body, DEFAULT_MODEL};
 use crate::convert::openai_dialect::OpenAiDialect;
 use crate::convert::openai_request::{collect_remote_image_urls, openai_to_gemini};
 use crate::convert::openai_response::ResponseOptions;
@@ -27,8 +29,12 @@ pub async fn chat_completions(
         caller,
         json,
     } = Incoming::read(&state, &body, STYLE)?;
+    // The key is checked before anything costs: images, conversion.
+    let gemini_body = is_gemini_body(&json);
+    let spec = named_model(&json, gemini_body.then_some(DEFAULT_MODEL), STYLE)?;
+    admit_early(&state, &caller, &spec, STYLE).await?;
     let opts = convert_options(&settings);
-    let chat = if is_gemini_body(&json) {
+    let chat = if gemini_body {
         gemini_body_as_chat(&json, &opts)
     } else {
         let urls = collect_remote_image_urls(&json);

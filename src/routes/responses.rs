@@ -20,7 +20,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use super::guarded_body::GuardedBody;
-use super::model_call::{convert_options, fetch_images, invalid, model_call, Incoming};
+use super::model_call::{
+    admit_early, convert_options, fetch_images, invalid, model_call, named_model, Incoming,
+};
 
 use crate::actors::response_store::{
     Conversation, LoadConversation, LoadResponse, ResponseStore, SaveResponse,
@@ -181,6 +183,13 @@ pub(super) async fn respond(
         mut json,
         local,
     } = turn;
+    let warm_up = json.get("generate").and_then(Value::as_bool) == Some(false);
+    // The key is checked before anything costs: the stored conversation, images, conversion. A warm-up
+    // calls nobody and charges nothing, so it needs no admission.
+    if !warm_up {
+        let spec = named_model(&json, None, STYLE)?;
+        admit_early(state, &caller, &spec, STYLE).await?;
+    }
     let owner = owner_of(&caller);
     let bad_request = invalid(STYLE);
 
@@ -217,7 +226,6 @@ pub(super) async fn respond(
     if let Value::Object(body) = &mut json {
         body.insert("input".into(), Value::Array(items));
     }
-    let warm_up = json.get("generate").and_then(Value::as_bool) == Some(false);
 
     let urls = collect_remote_image_urls(&json);
     let images = fetch_images(client, urls, &settings, STYLE).await?;

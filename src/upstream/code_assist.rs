@@ -27,7 +27,15 @@ pub fn user_agent(model: Option<&str>) -> String {
         "aarch64" => "arm64",
         other => other,
     };
-    match model {
+    // The model is the client's choice: only a plain token of it goes into the header, so no name
+    // can break the header or make every credential's call fail.
+    let model = model.map(|m| {
+        m.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            .take(64)
+            .collect::<String>()
+    });
+    match model.filter(|m| !m.is_empty()) {
         Some(m) => format!("GeminiCLI/{CLI_VERSION}/{m} ({os}; {arch})"),
         None => format!("GeminiCLI/{CLI_VERSION} ({os}; {arch})"),
     }
@@ -155,6 +163,12 @@ mod tests {
         let ua = user_agent(Some("gemini-2.5-pro"));
         assert!(ua.starts_with("GeminiCLI/0.35.2/gemini-2.5-pro ("), "{ua}");
         assert!(user_agent(None).starts_with("GeminiCLI/0.35.2 ("));
+        let odd = user_agent(Some("gemini\r\nX-Evil: 1\0/x"));
+        assert!(
+            odd.starts_with("GeminiCLI/0.35.2/geminiX-Evil1x ("),
+            "{odd}"
+        );
+        assert!(!odd.contains('\r') && !odd.contains('\n'));
     }
 
     #[test]

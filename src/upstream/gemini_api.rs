@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::code_assist::{read_error, StreamResponse};
 use super::error::UpstreamError;
+use super::path_segment::segment;
 
 /// Largest non-streaming answer accepted (images can be large).
 const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -30,10 +31,12 @@ pub fn user_agent() -> String {
     format!("gcli2api/{}", env!("CARGO_PKG_VERSION"))
 }
 
+/// The model is one encoded path segment: no name can reach another path or add a query.
 pub fn method_url(endpoint: &str, model: &str, method: &str) -> String {
     format!(
-        "{}/v1beta/models/{model}:{method}",
-        endpoint.trim_end_matches('/')
+        "{}/v1beta/models/{}:{method}",
+        endpoint.trim_end_matches('/'),
+        segment(model)
     )
 }
 
@@ -112,6 +115,10 @@ mod tests {
         assert_eq!(
             method_url("https://generativelanguage.googleapis.com/", "gemini-2.5-pro", "generateContent"),
             "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:generateContent"
+        );
+        assert_eq!(
+            method_url("http://g", "gemini-2.5-flash/../../v1beta/cachedContents?x=1#", "generateContent"),
+            "http://g/v1beta/models/gemini-2.5-flash%2F..%2F..%2Fv1beta%2FcachedContents%3Fx%3D1%23:generateContent"
         );
     }
 }

@@ -12,6 +12,7 @@ pub mod model_alias;
 pub mod model_list;
 pub mod oauth;
 pub mod onboarding;
+pub mod path_segment;
 mod proxy_tunnel;
 pub mod public_ip;
 pub mod quota;

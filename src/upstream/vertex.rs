@@ -4,6 +4,8 @@
 //! `{VERTEX_ENDPOINT or https://aiplatform.googleapis.com}/v1/publishers/google/models/{m}:*` with
 //! `x-goog-api-key`. Bodies and answers are bare, as on the Generative Language API (`gemini_api`).
 
+use super::path_segment::segment;
+
 /// The global host (express mode, and the `global` location).
 const GLOBAL_HOST: &str = "https://aiplatform.googleapis.com";
 
@@ -16,7 +18,9 @@ pub enum Target<'a> {
     Express,
 }
 
+/// Project, location and model are each one encoded path segment (see `path_segment`).
 pub fn method_url(endpoint: Option<&str>, target: Target<'_>, model: &str, method: &str) -> String {
+    let model = segment(model);
     match target {
         Target::Project { project, location } => {
             let base = match endpoint {
@@ -25,7 +29,9 @@ pub fn method_url(endpoint: Option<&str>, target: Target<'_>, model: &str, metho
                 None => format!("https://{location}-aiplatform.googleapis.com"),
             };
             format!(
-                "{base}/v1/projects/{project}/locations/{location}/publishers/google/models/{model}:{method}"
+                "{base}/v1/projects/{}/locations/{}/publishers/google/models/{model}:{method}",
+                segment(project),
+                segment(location)
             )
         }
         Target::Express => {
@@ -63,6 +69,15 @@ mod tests {
                 "streamGenerateContent"
             ),
             "http://127.0.0.1:9/v1/publishers/google/models/m:streamGenerateContent"
+        );
+        assert_eq!(
+            method_url(
+                Some("http://v"),
+                Target::Express,
+                "m/../x?y",
+                "generateContent"
+            ),
+            "http://v/v1/publishers/google/models/m%2F..%2Fx%3Fy:generateContent"
         );
     }
 }

@@ -150,6 +150,48 @@ impl Debits {
         rules.check(model, self.0.clock.now())
     }
 
+    /// Whether a request to `model` would be admitted now — key known, unexpired, model allowed, a
+    /// concurrency slot free, balance enough — without debiting anything: answered before the
+    /// request costs anything (image downloads, schema expansion, conversion), so a spent key is
+    /// refused without any of it. The debit itself still decides ([`Self::admit`]).
+    ///
+    /// The cached balance is a lower bound (refunds raise the real one unseen), so a balance that
+    /// looks short is read again from the store before the key is refused.
+    pub async fn precheck(&self, key: &str, model: &str) -> Result<(), QuotaError> {
+        let rules = self.rules_of(key).await?;
+        rules.check(Some(model), self.0.clock.now())?;
+        let cost = {
+            let ledger = self.ledger();
+            if let Some(max) = rules.max_concurrent {
+                if ledger.in_flight.get(key).copied().unwrap_or(0) >= max {
+                    return Err(QuotaError::TooManyConcurrent(max));
+                }
+            }
+            costs::cost_of(model, &ledger.costs)
+        };
+        if self.0.rules.lock().balance_covers(key, cost) {
+            return Ok(());
+        }
+        match self.0.store.get_key(key).await {
+            Ok(Some(record)) if record.total_quota.saturating_sub(record.used_quota) < cost => {
+                Err(QuotaError::Exhausted {
+                    used: record.used_quota,
+                    total: record.total_quota,
+                    cost,
+                })
+            }
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => {
+                self.0.rules.lock().forget(key);
+                Err(QuotaError::UnknownKey)
+            }
+            Err(e) => {
+                log::error!("API key lookup failed: {e}");
+                Err(QuotaError::Storage)
+            }
+        }
+    }
+
     /// Takes the cost of one request to `model` (the name as requested) from `key`: answered at once
     /// with the admission (rules, model and concurrency checked, slot taken), and through
     /// [`Admitted::durable`] once the store has applied the debit or refused it.

@@ -1,7 +1,10 @@
 //! The schema walk shared by both targets: references, combinators, then plain keywords.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
+use super::budget::{shallow_size, SchemaBudget, SchemaError, MAX_SCHEMA_DEPTH};
 use super::enums::normalise_enum;
 use super::keywords::{
     add_hint, collect_hints, common_type, constant_values, filter_required, is_null_schema,
@@ -9,11 +12,8 @@ use super::keywords::{
 };
 use super::Flavour;
 
-/// Deeper schemas are cut off; this also bounds reference expansion.
-pub(super) const MAX_DEPTH: usize = 32;
-/// References shared by many branches can expand exponentially; past this many nodes the rest
-/// of the schema is replaced by opaque objects.
-pub(super) const MAX_NODES: usize = 5_000;
+/// Deeper schemas are refused; this also bounds reference chains.
+pub(super) const MAX_DEPTH: usize = MAX_SCHEMA_DEPTH;
 
 const KNOWN_TYPES: [&str; 7] = [
     "string", "number", "integer", "boolean", "array", "object", "null",
@@ -50,30 +50,48 @@ struct Cleaned {
     nullable: bool,
 }
 
-pub(super) struct SchemaCleaner<'a> {
+pub(super) struct SchemaCleaner<'a, 'b> {
     root: &'a Value,
     flavour: Flavour,
     /// References being expanded; meeting one again means a cycle.
     ref_stack: Vec<String>,
-    nodes_left: usize,
+    /// The request's budget, charged for every node visited and every copy made.
+    budget: &'b mut SchemaBudget,
+    /// Measured sizes of the `$ref` targets met, so each is measured once.
+    target_sizes: HashMap<String, usize>,
+    /// Set once a bound is passed; the walk then stops at once and the schema is refused.
+    error: Option<SchemaError>,
 }
 
-impl<'a> SchemaCleaner<'a> {
-    pub(super) fn new(root: &'a Value, flavour: Flavour) -> Self {
+impl<'a, 'b> SchemaCleaner<'a, 'b> {
+    pub(super) fn new(root: &'a Value, flavour: Flavour, budget: &'b mut SchemaBudget) -> Self {
         Self {
             root,
             flavour,
             ref_stack: Vec::new(),
-            nodes_left: MAX_NODES,
+            budget,
+            target_sizes: HashMap::new(),
+            error: None,
         }
     }
 
-    pub(super) fn clean_root(&mut self) -> Value {
+    pub(super) fn clean_root(&mut self) -> Result<Value, SchemaError> {
         let mut schema = self.clean(self.root, 0).schema;
+        if let Some(error) = self.error {
+            return Err(error);
+        }
         if self.flavour == Flavour::OpenApi {
             fill_missing_types(&mut schema);
         }
-        Value::Object(schema)
+        Ok(Value::Object(schema))
+    }
+
+    /// Records `result`'s error; answers whether the walk may go on.
+    fn within(&mut self, result: Result<(), SchemaError>) -> bool {
+        if let Err(e) = result {
+            self.error.get_or_insert(e);
+        }
+        self.error.is_none()
     }
 
     fn clean(&mut self, node: &Value, depth: usize) -> Cleaned {
@@ -81,10 +99,13 @@ impl<'a> SchemaCleaner<'a> {
             // Boolean schemas (`true`/`false`) carry no structure Gemini could use.
             return self.finish(Map::new(), false);
         };
-        if depth > MAX_DEPTH || self.nodes_left == 0 {
+        if depth > MAX_DEPTH {
+            self.within(Err(SchemaError::TooDeep));
+        }
+        let charged = self.budget.charge(shallow_size(obj));
+        if !self.within(charged) {
             return self.finish(self.opaque_object(), false);
         }
-        self.nodes_left -= 1;
         if let Some(reference) = reference_of(obj) {
             return self.clean_reference(obj, reference, depth);
         }
@@ -125,6 +146,13 @@ impl<'a> SchemaCleaner<'a> {
             }
             return self.finish(schema, nullable);
         };
+        // Each expansion copies its target: the copy is what the budget bounds.
+        let charged = self
+            .budget
+            .charge_target(&mut self.target_sizes, reference, target);
+        if !self.within(charged) {
+            return self.finish(self.opaque_object(), false);
+        }
         let mut merged = target.as_object().cloned().unwrap_or_default();
         merged.extend(siblings);
         self.ref_stack.push(reference.to_owned());
@@ -139,6 +167,10 @@ impl<'a> SchemaCleaner<'a> {
         branches: &[Value],
         depth: usize,
     ) -> Cleaned {
+        let charged = self.budget.charge_map_copy(obj);
+        if !self.within(charged) {
+            return self.finish(self.opaque_object(), false);
+        }
         let own = Value::Object(without_keys(obj, &["allOf"]));
         let mut merged = self.clean(&own, depth + 1);
         for branch in branches {
@@ -156,6 +188,10 @@ impl<'a> SchemaCleaner<'a> {
         branches: &[Value],
         depth: usize,
     ) -> Cleaned {
+        let charged = self.budget.charge_map_copy(obj);
+        if !self.within(charged) {
+            return self.finish(self.opaque_object(), false);
+        }
         let own = without_keys(obj, &["anyOf", "oneOf"]);
         let mut nullable = false;
         let mut constants = Vec::new();
@@ -163,11 +199,11 @@ impl<'a> SchemaCleaner<'a> {
         let mut candidates = Vec::new();
         for branch in branches {
             let resolved = self.resolve_shallow(branch);
-            if is_null_schema(&resolved) {
+            if is_null_schema(resolved) {
                 nullable = true;
                 continue;
             }
-            match constant_values(&resolved) {
+            match constant_values(resolved) {
                 Some(values) => constants.extend(values),
                 None => all_constant = false,
             }
@@ -221,15 +257,18 @@ impl<'a> SchemaCleaner<'a> {
         self.finish(schema, nullable)
     }
 
-    /// Follow a top-level reference without cleaning, to inspect a branch's shape.
-    fn resolve_shallow(&self, node: &Value) -> Value {
-        let mut current = node.clone();
+    /// Follow a top-level reference without cleaning (or copying), to inspect a branch's shape.
+    fn resolve_shallow<'n>(&self, node: &'n Value) -> &'n Value
+    where
+        'a: 'n,
+    {
+        let mut current = node;
         for _ in 0..MAX_DEPTH {
             let Some(reference) = current.as_object().and_then(reference_of) else {
                 break;
             };
             match resolve_reference(self.root, reference) {
-                Some(target) => current = target.clone(),
+                Some(target) => current = target,
                 None => break,
             }
         }

@@ -4,10 +4,12 @@
 //! into the description as hints so the model still sees them. Enums on non-string types, which
 //! Gemini refuses, are rewritten (see `enums`), also in tools of Gemini-native requests.
 
+mod budget;
 mod cleaner;
 mod enums;
 mod keywords;
 
+pub use budget::{SchemaBudget, SchemaError, MAX_SCHEMA_BYTES, MAX_SCHEMA_DEPTH};
 pub use enums::normalise_tool_enums;
 
 use serde_json::Value;
@@ -22,21 +24,28 @@ enum Flavour {
     OpenApi,
 }
 
-/// Clean a tool's `parameters` for `parametersJsonSchema`.
-pub fn clean_json_schema(schema: &Value) -> Value {
-    SchemaCleaner::new(schema, Flavour::JsonSchema).clean_root()
+/// Clean a tool's `parameters` for `parametersJsonSchema`, charging `budget` (one per request).
+pub fn clean_json_schema(schema: &Value, budget: &mut SchemaBudget) -> Result<Value, SchemaError> {
+    SchemaCleaner::new(schema, Flavour::JsonSchema, budget).clean_root()
 }
 
 /// Convert an OpenAI `response_format.json_schema.schema` into Gemini's `responseSchema`.
-pub fn to_openapi_schema(schema: &Value) -> Value {
-    SchemaCleaner::new(schema, Flavour::OpenApi).clean_root()
+pub fn to_openapi_schema(schema: &Value, budget: &mut SchemaBudget) -> Result<Value, SchemaError> {
+    SchemaCleaner::new(schema, Flavour::OpenApi, budget).clean_root()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::cleaner::{MAX_DEPTH, MAX_NODES};
     use super::*;
     use serde_json::json;
+
+    fn clean_json_schema(schema: &Value) -> Value {
+        super::clean_json_schema(schema, &mut SchemaBudget::default()).unwrap()
+    }
+
+    fn to_openapi_schema(schema: &Value) -> Value {
+        super::to_openapi_schema(schema, &mut SchemaBudget::default()).unwrap()
+    }
 
     #[test]
     fn drops_unsupported_keywords_and_keeps_structure() {
@@ -117,20 +126,19 @@ mod tests {
     }
 
     #[test]
-    fn very_deep_schemas_are_bounded() {
+    fn very_deep_schemas_are_refused() {
         let mut schema = json!({"type": "string"});
+        for _ in 0..MAX_SCHEMA_DEPTH - 1 {
+            schema = json!({"type": "object", "properties": {"inner": schema}});
+        }
+        assert!(super::clean_json_schema(&schema, &mut SchemaBudget::default()).is_ok());
         for _ in 0..200 {
             schema = json!({"type": "object", "properties": {"inner": schema}});
         }
-        let cleaned = clean_json_schema(&schema);
-        let mut depth = 0;
-        let mut node = &cleaned;
-        while let Some(inner) = node.pointer("/properties/inner") {
-            node = inner;
-            depth += 1;
-        }
-        assert!(depth <= MAX_DEPTH + 1, "depth {depth}");
-        assert_eq!(node, &json!({"type": "object"}));
+        assert_eq!(
+            super::clean_json_schema(&schema, &mut SchemaBudget::default()),
+            Err(SchemaError::TooDeep)
+        );
     }
 
     #[test]
@@ -240,24 +248,55 @@ mod tests {
 
     #[test]
     fn shared_references_cannot_expand_without_bound() {
-        // Each level references the next twice: 2^30 nodes if expanded naively.
+        // Each level references the next four times: 4^12 nodes if expanded naively, within the
+        // depth bound.
         let mut defs = serde_json::Map::new();
-        for level in 0..30 {
+        for level in 0..12 {
+            let next = format!("#/$defs/L{}", level + 1);
+            defs.insert(
+                format!("L{level}"),
+                json!({"type": "object", "description": "d".repeat(100), "properties": {
+                    "a": {"$ref": next}, "b": {"$ref": next}, "c": {"$ref": next}, "d": {"$ref": next}
+                }}),
+            );
+        }
+        defs.insert("L12".into(), json!({"type": "string"}));
+        let input = json!({"$ref": "#/$defs/L0", "$defs": defs});
+        assert_eq!(
+            super::clean_json_schema(&input, &mut SchemaBudget::default()),
+            Err(SchemaError::TooLarge)
+        );
+        assert_eq!(
+            super::to_openapi_schema(&input, &mut SchemaBudget::default()),
+            Err(SchemaError::TooLarge)
+        );
+        // A few levels of the same shape are fine.
+        let mut defs = serde_json::Map::new();
+        for level in 0..4 {
             let next = format!("#/$defs/L{}", level + 1);
             defs.insert(
                 format!("L{level}"),
                 json!({"type": "object", "properties": {"a": {"$ref": next}, "b": {"$ref": next}}}),
             );
         }
-        defs.insert("L30".into(), json!({"type": "string"}));
-        let input = json!({"$ref": "#/$defs/L0", "$defs": defs});
-        let cleaned = clean_json_schema(&input);
-        let text = cleaned.to_string();
-        let objects = text.matches("\"type\":\"object\"").count();
-        assert!(objects <= 2 * MAX_NODES, "{objects} objects");
+        defs.insert("L4".into(), json!({"type": "string"}));
+        let small = json!({"$ref": "#/$defs/L0", "$defs": defs});
+        let cleaned = clean_json_schema(&small);
         assert_eq!(
-            cleaned.pointer("/properties/a/properties/a/type"),
-            Some(&json!("object"))
+            cleaned.pointer("/properties/a/properties/b/properties/a/properties/b/type"),
+            Some(&json!("string"))
+        );
+    }
+
+    #[test]
+    fn one_budget_covers_every_schema_of_a_request() {
+        let schema = json!({"type": "object", "description": "x".repeat(MAX_SCHEMA_BYTES / 3)});
+        let mut budget = SchemaBudget::default();
+        assert!(super::clean_json_schema(&schema, &mut budget).is_ok());
+        assert!(super::clean_json_schema(&schema, &mut budget).is_ok());
+        assert_eq!(
+            super::clean_json_schema(&schema, &mut budget),
+            Err(SchemaError::TooLarge)
         );
     }
 

@@ -1,6 +1,15 @@
 //! What a hostile client could do, one test per finding: each failed before the hardening and passes
 //! now. Raw TCP is used where the point is what the gateway does before the body arrives.
 
+mod h1_forwarded;
+mod h2_image_parts;
+mod h3_schema_expansion;
+mod h4_model_names;
+mod l7_user_agent;
+mod l8_log_lines;
+mod m4_images_after_admission;
+mod m5_upstream_urls;
+
 use std::time::Duration;
 
 use serde_json::{json, Value};
