@@ -17,6 +17,7 @@
 //! | panel-saved config (`save_config`) | `ConfigActor` | `SaveConfig` |
 //! | credential insights (`put_insight`) | the credential scout (`actors/scout`) | directly, see below |
 //! | credential insights (`delete_insight`) | `StorageActor` | `DeleteCredential`, after the credential |
+//! | failed panel logins, logged-out sessions | `SessionGuard` | `LoginFailed`, `LoginSucceeded`, `Revoke` |
 //!
 //! Direct writes, and why they are not behind an actor:
 //! - refresh leases (`try_lease`, `release_lease`) are taken by each `CredentialActor` itself: a lease is
@@ -90,6 +91,14 @@ impl StoreError {
         }
         all
     }
+}
+
+/// Failed panel logins of one address within the limiter's window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginFailures {
+    pub count: usize,
+    /// Unix seconds of the oldest one (the window frees a try when it leaves).
+    pub oldest: i64,
 }
 
 /// Everything the gateway keeps. Implementations must be safe to share between several gateway
@@ -173,6 +182,39 @@ pub trait Store: Send + Sync {
     async fn get_insight(&self, name: &str) -> Result<Option<CredentialInsight>, StoreError>;
     /// Forgets it (the credential was deleted); Ok when there was none.
     async fn delete_insight(&self, name: &str) -> Result<(), StoreError>;
+
+    // ---- panel sessions across instances (shared backends; the defaults share nothing) ----
+    /// Counts a failed panel login from `address` at `now` (Unix seconds) and answers the failures of
+    /// the last `window_secs`. `None`: this backend does not share them, each instance counts alone.
+    async fn add_login_failure(
+        &self,
+        _address: &str,
+        _now: i64,
+        _window_secs: i64,
+    ) -> Result<Option<LoginFailures>, StoreError> {
+        Ok(None)
+    }
+    /// The failed panel logins from `address` in the last `window_secs`; `None` as above.
+    async fn login_failures(
+        &self,
+        _address: &str,
+        _now: i64,
+        _window_secs: i64,
+    ) -> Result<Option<LoginFailures>, StoreError> {
+        Ok(None)
+    }
+    /// Forgets the failed logins of `address` (it logged in).
+    async fn clear_login_failures(&self, _address: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Remembers that the panel session `jti` was logged out, until `until` (its own expiry).
+    async fn revoke_session(&self, _jti: &str, _until: i64) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Whether the panel session `jti` was logged out on any instance.
+    async fn is_session_revoked(&self, _jti: &str, _now: i64) -> Result<bool, StoreError> {
+        Ok(false)
+    }
 
     /// Graceful shutdown: the files backend compacts its journal into the TOML files; network backends
     /// have nothing to do. Every acknowledged write is already durable, so skipping this loses nothing.

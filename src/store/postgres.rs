@@ -11,9 +11,11 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use serde_json::{Map, Value};
 use tokio_postgres::{NoTls, Row};
 
+mod sessions;
+
 use super::{
     masked, ApiKeyRecord, CredentialInsight, CredentialKind, CredentialRecord, DebitOutcome,
-    DebitRequest, Store, StoreError,
+    DebitRequest, LoginFailures, Store, StoreError,
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -179,6 +181,21 @@ CREATE TABLE {s}.insights (
 );
 ",
     ),
+    (
+        6,
+        // Panel sessions shared by the instances (`postgres/sessions.rs`).
+        r"
+CREATE TABLE {s}.login_failures (
+    address text NOT NULL,
+    at bigint NOT NULL
+);
+CREATE INDEX login_failures_by_address ON {s}.login_failures (address, at);
+CREATE TABLE {s}.revoked_sessions (
+    jti text PRIMARY KEY,
+    until bigint NOT NULL
+);
+",
+    ),
 ];
 
 /// The SQL of every operation, with the schema filled in once.
@@ -303,6 +320,7 @@ impl Sql {
 pub struct PostgresStore {
     pool: Pool,
     sql: Sql,
+    sessions: sessions::SessionSql,
 }
 
 /// Double-quoted identifier; the prefix is validated by `open_store`, quoting keeps it exact.
@@ -446,6 +464,7 @@ impl PostgresStore {
         Ok(Self {
             pool,
             sql: Sql::new(&schema),
+            sessions: sessions::SessionSql::new(&schema),
         })
     }
 
@@ -848,5 +867,50 @@ impl Store for PostgresStore {
     async fn close(&self) -> Result<(), StoreError> {
         self.pool.close();
         Ok(())
+    }
+
+    async fn add_login_failure(
+        &self,
+        address: &str,
+        now: i64,
+        window_secs: i64,
+    ) -> Result<Option<LoginFailures>, StoreError> {
+        let rows = self
+            .query(
+                &self.sessions.add_failure,
+                &[&address, &now, &window_secs],
+            )
+            .await?;
+        sessions::failures_from(&rows).map(Some)
+    }
+
+    async fn login_failures(
+        &self,
+        address: &str,
+        now: i64,
+        window_secs: i64,
+    ) -> Result<Option<LoginFailures>, StoreError> {
+        let rows = self
+            .query(&self.sessions.failures, &[&address, &now, &window_secs])
+            .await?;
+        sessions::failures_from(&rows).map(Some)
+    }
+
+    async fn clear_login_failures(&self, address: &str) -> Result<(), StoreError> {
+        self.execute(&self.sessions.clear_failures, &[&address])
+            .await
+            .map(|_| ())
+    }
+
+    async fn revoke_session(&self, jti: &str, until: i64) -> Result<(), StoreError> {
+        let now = chrono::Utc::now().timestamp();
+        self.execute(&self.sessions.revoke, &[&jti, &until, &now])
+            .await
+            .map(|_| ())
+    }
+
+    async fn is_session_revoked(&self, jti: &str, now: i64) -> Result<bool, StoreError> {
+        let rows = self.query(&self.sessions.is_revoked, &[&jti, &now]).await?;
+        Ok(!rows.is_empty())
     }
 }

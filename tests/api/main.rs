@@ -17,6 +17,7 @@ mod dialects;
 mod field_lessons;
 mod fleet;
 mod gemini_native;
+mod graceful_stop;
 mod key_batches;
 mod keys;
 mod logging;
