@@ -20,7 +20,7 @@ use crate::actors::quota::debits::Debits;
 use crate::actors::quota::QuotaActor;
 use crate::actors::request_history::{FlushTokens, RequestHistory};
 use crate::actors::sessions::SessionGuard;
-use crate::actors::storage::messages::Flush;
+use crate::actors::storage::messages::{Flush, Settle};
 use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::{ConfigError, ConfigLayers, Settings, SharedSettings};
@@ -330,6 +330,8 @@ impl Application {
             log::error!("{left} quota refund(s) did not finish before the stop");
         }
         let _ = storage.send(Flush).await;
+        // The flush's writes are under way; this answers once they ended.
+        let _ = storage.send(Settle).await;
         if let Ok(Err(e)) = history.send(FlushTokens).await {
             log::error!("saving token usage: {e}");
         }

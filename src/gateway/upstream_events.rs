@@ -194,7 +194,11 @@ impl Stream for UpstreamEvents {
                         this.done = true;
                         return Poll::Ready(Some(Err(UpstreamError::Timeout)));
                     }
-                    if this.stop.as_mut().is_some_and(|s| s.as_mut().poll(cx).is_ready()) {
+                    if this
+                        .stop
+                        .as_mut()
+                        .is_some_and(|s| s.as_mut().poll(cx).is_ready())
+                    {
                         this.done = true;
                         return Poll::Ready(Some(Err(UpstreamError::Stopping)));
                     }

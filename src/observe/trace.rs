@@ -351,7 +351,11 @@ mod tests {
             record.key.as_deref(),
             Some(key_hash("sk-0123456789abcdef").as_str())
         );
-        assert!(!record.key_masked.unwrap().contains("0123456789abcdef"));
+        assert!(!record
+            .key_masked
+            .as_deref()
+            .unwrap()
+            .contains("0123456789abcdef"));
         assert_eq!(record.attempts.len(), 1);
         assert_eq!(record.attempts[0].wait_ms, 5);
         assert_eq!(record.tokens.output, 9);

@@ -18,6 +18,8 @@
 //! | credential insights (`put_insight`) | the credential scout (`actors/scout`) | directly, see below |
 //! | credential insights (`delete_insight`) | `StorageActor` | `DeleteCredential`, after the credential |
 //! | failed panel logins, logged-out sessions | `SessionGuard` | `LoginFailed`, `LoginSucceeded`, `Revoke` |
+//! | counters, sheet `usage` (`add_counters`, `remove_counters`) | `StorageActor` | `AddUsage` (coalesced), `ResetUsageCounters` |
+//! | counters, sheet `tokens` | `RequestHistory` | its periodic save, `FlushTokens` |
 //!
 //! Direct writes, and why they are not behind an actor:
 //! - refresh leases (`try_lease`, `release_lease`) are taken by each `CredentialActor` itself: a lease is
@@ -182,6 +184,59 @@ pub trait Store: Send + Sync {
     async fn get_insight(&self, name: &str) -> Result<Option<CredentialInsight>, StoreError>;
     /// Forgets it (the credential was deleted); Ok when there was none.
     async fn delete_insight(&self, name: &str) -> Result<(), StoreError>;
+
+    // ---- counters every instance adds to (usage per credential, tokens per day) ----
+    /// Adds each amount of `deltas` (counter name → amount) to the counter of that name in `sheet`,
+    /// atomically per counter, so instances sharing the store add up and none overwrites another.
+    /// This default (files, MongoDB) reads, adds and writes one config entry: exact for the files
+    /// backend, which one process owns, and as good as last-writer-wins elsewhere.
+    async fn add_counters(
+        &self,
+        sheet: &str,
+        deltas: &BTreeMap<String, u64>,
+    ) -> Result<(), StoreError> {
+        let key = format!("_counters:{sheet}");
+        let config = self.load_config().await?;
+        let mut counters: BTreeMap<String, u64> = config
+            .get(&key)
+            .cloned()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
+        for (name, n) in deltas {
+            let slot = counters.entry(name.clone()).or_default();
+            *slot = slot.saturating_add(*n);
+        }
+        let value = serde_json::to_value(&counters)
+            .map_err(|e| StoreError::Backend(format!("serialise counters: {e}")))?;
+        let mut change = Map::new();
+        change.insert(key, value);
+        self.save_config(&change).await
+    }
+    /// Every counter of `sheet`.
+    async fn load_counters(&self, sheet: &str) -> Result<BTreeMap<String, u64>, StoreError> {
+        let config = self.load_config().await?;
+        Ok(config
+            .get(&format!("_counters:{sheet}"))
+            .cloned()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default())
+    }
+    /// Forgets the counters `names` of `sheet` (old days, a reset).
+    async fn remove_counters(&self, sheet: &str, names: &[String]) -> Result<(), StoreError> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        let key = format!("_counters:{sheet}");
+        let mut counters = self.load_counters(sheet).await?;
+        for name in names {
+            counters.remove(name);
+        }
+        let value = serde_json::to_value(&counters)
+            .map_err(|e| StoreError::Backend(format!("serialise counters: {e}")))?;
+        let mut change = Map::new();
+        change.insert(key, value);
+        self.save_config(&change).await
+    }
 
     // ---- panel sessions across instances (shared backends; the defaults share nothing) ----
     /// Counts a failed panel login from `address` at `now` (Unix seconds) and answers the failures of

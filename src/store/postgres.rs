@@ -11,6 +11,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use serde_json::{Map, Value};
 use tokio_postgres::{NoTls, Row};
 
+mod counters;
 mod sessions;
 
 use super::{
@@ -196,6 +197,18 @@ CREATE TABLE {s}.revoked_sessions (
 );
 ",
     ),
+    (
+        7,
+        // Counters every instance adds to (`postgres/counters.rs`).
+        r"
+CREATE TABLE {s}.counters (
+    sheet text NOT NULL,
+    name text NOT NULL,
+    value bigint NOT NULL,
+    PRIMARY KEY (sheet, name)
+);
+",
+    ),
 ];
 
 /// The SQL of every operation, with the schema filled in once.
@@ -321,6 +334,7 @@ pub struct PostgresStore {
     pool: Pool,
     sql: Sql,
     sessions: sessions::SessionSql,
+    counters: counters::CounterSql,
 }
 
 /// Double-quoted identifier; the prefix is validated by `open_store`, quoting keeps it exact.
@@ -465,6 +479,7 @@ impl PostgresStore {
             pool,
             sql: Sql::new(&schema),
             sessions: sessions::SessionSql::new(&schema),
+            counters: counters::CounterSql::new(&schema),
         })
     }
 
@@ -876,10 +891,7 @@ impl Store for PostgresStore {
         window_secs: i64,
     ) -> Result<Option<LoginFailures>, StoreError> {
         let rows = self
-            .query(
-                &self.sessions.add_failure,
-                &[&address, &now, &window_secs],
-            )
+            .query(&self.sessions.add_failure, &[&address, &now, &window_secs])
             .await?;
         sessions::failures_from(&rows).map(Some)
     }
@@ -912,5 +924,43 @@ impl Store for PostgresStore {
     async fn is_session_revoked(&self, jti: &str, now: i64) -> Result<bool, StoreError> {
         let rows = self.query(&self.sessions.is_revoked, &[&jti, &now]).await?;
         Ok(!rows.is_empty())
+    }
+
+    async fn add_counters(
+        &self,
+        sheet: &str,
+        deltas: &BTreeMap<String, u64>,
+    ) -> Result<(), StoreError> {
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<&str> = deltas.keys().map(String::as_str).collect();
+        let values = deltas
+            .values()
+            .map(|n| to_i64(*n, "counter"))
+            .collect::<Result<Vec<i64>, _>>()?;
+        self.execute(&self.counters.add, &[&sheet, &names, &values])
+            .await
+            .map(|_| ())
+    }
+
+    async fn load_counters(&self, sheet: &str) -> Result<BTreeMap<String, u64>, StoreError> {
+        let rows = self.query(&self.counters.load, &[&sheet]).await?;
+        let mut out = BTreeMap::new();
+        for row in &rows {
+            let name: String = row.try_get(0).map_err(pg_error)?;
+            let value: i64 = row.try_get(1).map_err(pg_error)?;
+            out.insert(name, to_u64(value));
+        }
+        Ok(out)
+    }
+
+    async fn remove_counters(&self, sheet: &str, names: &[String]) -> Result<(), StoreError> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        self.execute(&self.counters.remove, &[&sheet, &names])
+            .await
+            .map(|_| ())
     }
 }

@@ -11,6 +11,7 @@
 //! | `model_costs` | hash | model → cost |
 //! | `lease:<name>` | string | holder, with a `PX` expiry |
 //! | `insight:<name>` | string | JSON [`CredentialInsight`] of the credential `name` |
+//! | `counters:<sheet>` | hash | counter name → value, added to by every instance (`HINCRBY`) |
 //! | `login_failures:<address>` | sorted set | failed panel logins (scored by time), expiring with the window |
 //! | `revoked:<jti>` | string | a logged-out panel session, expiring with the session |
 //!
@@ -27,6 +28,7 @@ use ::redis::{AsyncCommands, Client, IntoConnectionInfo, RedisError, Script};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
+mod counters;
 mod sessions;
 
 use super::{
@@ -675,5 +677,21 @@ impl Store for RedisStore {
 
     async fn is_session_revoked(&self, jti: &str, _now: i64) -> Result<bool, StoreError> {
         sessions::is_revoked(self.conn(), &self.key(&format!("revoked:{jti}"))).await
+    }
+
+    async fn add_counters(
+        &self,
+        sheet: &str,
+        deltas: &BTreeMap<String, u64>,
+    ) -> Result<(), StoreError> {
+        counters::add(self.conn(), &self.key(&format!("counters:{sheet}")), deltas).await
+    }
+
+    async fn load_counters(&self, sheet: &str) -> Result<BTreeMap<String, u64>, StoreError> {
+        counters::load(self.conn(), &self.key(&format!("counters:{sheet}"))).await
+    }
+
+    async fn remove_counters(&self, sheet: &str, names: &[String]) -> Result<(), StoreError> {
+        counters::remove(self.conn(), &self.key(&format!("counters:{sheet}")), names).await
     }
 }

@@ -59,10 +59,7 @@ async fn one_gateway(
     let backend = backend("files");
     let google = FakeGoogle::start().await;
     let words: Vec<String> = (1..=chunks).map(|i| format!("w{i} ")).collect();
-    google.set_default_reply(
-        None,
-        Reply::stream_chunks(words).interval_ms(interval_ms),
-    );
+    google.set_default_reply(None, Reply::stream_chunks(words).interval_ms(interval_ms));
     let mut env = gateway_env(&google.url(), &backend.env);
     for (k, v) in extra {
         env.insert(k.to_string(), v.to_string());
@@ -78,8 +75,7 @@ async fn one_gateway(
 
 #[actix_rt::test]
 async fn sigterm_turns_unready_serves_through_the_delay_finishes_streams_and_exits_zero() {
-    let (mut gw, google, backend) =
-        one_gateway(&[("SHUTDOWN_READY_DELAY", "3")], 6, 300).await;
+    let (mut gw, google, backend) = one_gateway(&[("SHUTDOWN_READY_DELAY", "3")], 6, 300).await;
     let http = client();
     let mut stream = http
         .post(format!("{}/v1/chat/completions", gw.base))
@@ -123,7 +119,9 @@ async fn sigterm_turns_unready_serves_through_the_delay_finishes_streams_and_exi
 
     assert_eq!(gw.exit_code(Duration::from_secs(60)).await, Some(0));
     assert!(
-        gw.try_send("GET", "/healthz", PASSWORD, None).await.is_none(),
+        gw.try_send("GET", "/healthz", PASSWORD, None)
+            .await
+            .is_none(),
         "nothing listens after the exit"
     );
     google.stop().await;
@@ -161,8 +159,7 @@ async fn a_stream_outliving_the_shutdown_timeout_ends_with_an_error_event() {
 
 #[actix_rt::test]
 async fn a_second_signal_stops_at_once() {
-    let (mut gw, google, backend) =
-        one_gateway(&[("SHUTDOWN_READY_DELAY", "600")], 3, 10).await;
+    let (mut gw, google, backend) = one_gateway(&[("SHUTDOWN_READY_DELAY", "600")], 3, 10).await;
     gw.signal("TERM");
     until("/readyz answers 503 once the stop began", || async {
         ready_status(&gw).await == Some(503)

@@ -12,6 +12,8 @@ mod chat;
 mod cluster;
 #[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
 mod cluster_cooldowns;
+#[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
+mod cluster_view;
 mod credential_kinds;
 mod dialects;
 mod field_lessons;
@@ -25,6 +27,7 @@ mod management;
 mod model_catalogue;
 mod observe;
 mod onboarding;
+mod overhead;
 mod panel_auth;
 mod process;
 mod protocol;

@@ -178,7 +178,9 @@ impl Handler<IsRevoked> for SessionGuard {
                 .is_session_revoked(&msg.jti, now)
                 .await
                 .unwrap_or_else(|e| {
-                    log::warn!("session check: the store did not answer ({e}); refusing the session");
+                    log::warn!(
+                        "session check: the store did not answer ({e}); refusing the session"
+                    );
                     true
                 })
         })

@@ -22,20 +22,20 @@ impl SessionSql {
             // One statement: the address's expired failures go, the new one is added, and the
             // window is counted with it.
             add_failure: format!(
-                "WITH gone AS (DELETE FROM {s}.login_failures WHERE address = $1 AND at <= $2 - $3),
-                      added AS (INSERT INTO {s}.login_failures (address, at) VALUES ($1, $2)
+                "WITH gone AS (DELETE FROM {s}.login_failures WHERE address = $1 AND at <= $2::bigint - $3::bigint),
+                      added AS (INSERT INTO {s}.login_failures (address, at) VALUES ($1, $2::bigint)
                                 RETURNING at)
-                 SELECT count(*) + 1, LEAST(min(f.at), $2) FROM {s}.login_failures AS f
-                 WHERE f.address = $1 AND f.at > $2 - $3"
+                 SELECT count(*) + 1, LEAST(min(f.at), $2::bigint) FROM {s}.login_failures AS f
+                 WHERE f.address = $1 AND f.at > $2::bigint - $3::bigint"
             ),
             failures: format!(
                 "SELECT count(*), COALESCE(min(at), 0) FROM {s}.login_failures
-                 WHERE address = $1 AND at > $2 - $3"
+                 WHERE address = $1 AND at > $2::bigint - $3::bigint"
             ),
             clear_failures: format!("DELETE FROM {s}.login_failures WHERE address = $1"),
             revoke: format!(
                 "WITH gone AS (DELETE FROM {s}.revoked_sessions WHERE until <= $3)
-                 INSERT INTO {s}.revoked_sessions (jti, until) VALUES ($1, $2)
+                 INSERT INTO {s}.revoked_sessions (jti, until) VALUES ($1, $2::bigint)
                  ON CONFLICT (jti) DO UPDATE SET until = EXCLUDED.until"
             ),
             is_revoked: format!(
