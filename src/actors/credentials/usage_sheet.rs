@@ -166,8 +166,9 @@ mod tests {
         let later = &read(&store, tomorrow)["a.json"];
         assert_eq!(later.total_calls, 0);
         assert_eq!(later.success_total, 5);
-        assert_eq!(stale(&store, tomorrow).len(), 3);
-        assert_eq!(day_counters_of(&store, "a.json").len(), 3);
+        // total, pro, and one per model.
+        assert_eq!(stale(&store, tomorrow).len(), 4);
+        assert_eq!(day_counters_of(&store, "a.json").len(), 4);
         assert!(stale(&store, now).is_empty());
     }
 }
