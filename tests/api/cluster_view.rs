@@ -331,8 +331,14 @@ async fn rolling_restart_drops_nothing(kind: &str) {
     };
     futures_util::future::join3(prober, lanes, restarts).await;
     let failed = tally.failed.load(Ordering::SeqCst);
+    let retried = tally.retried.load(Ordering::SeqCst);
     let ok = tally.ok.load(Ordering::SeqCst);
     let streams = tally.streams.load(Ordering::SeqCst);
+    eprintln!(
+        "{kind}: {} served ({} streams), {retried} refused connections retried, {failed} failed",
+        tally.ok.load(Ordering::SeqCst),
+        tally.streams.load(Ordering::SeqCst)
+    );
     assert_eq!(
         failed, 0,
         "{kind}: {ok} served, {streams} streams, {failed} failed"
