@@ -21,8 +21,18 @@ use crate::store::{CredentialRecord, UsageCounters};
 /// Every credential record, with its usage as the whole cluster counted it when the store is shared.
 async fn records_with_usage(state: &AppState) -> Result<Vec<CredentialRecord>, ApiError> {
     let mut records = all_records(state).await?;
+    with_cluster_usage(state, &mut records).await?;
+    Ok(records)
+}
+
+/// Replaces the usage of `records` by what the whole cluster counted, when the store is shared
+/// (daily limits stay the records' own).
+pub async fn with_cluster_usage(
+    state: &AppState,
+    records: &mut [CredentialRecord],
+) -> Result<(), ApiError> {
     if !state.store.is_shared() {
-        return Ok(records);
+        return Ok(());
     }
     let now = state.clock.now();
     let counters = state
@@ -44,7 +54,7 @@ async fn records_with_usage(state: &AppState) -> Result<Vec<CredentialRecord>, A
         }
     }
     let mut counted = usage_sheet::read(&counters, now);
-    for record in &mut records {
+    for record in records.iter_mut() {
         let mine = &record.state.usage;
         let mut usage = counted
             .remove(&record.name)
@@ -56,7 +66,7 @@ async fn records_with_usage(state: &AppState) -> Result<Vec<CredentialRecord>, A
         usage.daily_limit_pro = mine.daily_limit_pro;
         record.state.usage = usage;
     }
-    Ok(records)
+    Ok(())
 }
 
 #[derive(Deserialize)]

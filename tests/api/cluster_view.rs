@@ -145,6 +145,17 @@ async fn usage_counts_each_request_once(kind: &str) {
         .map(|n| stats["data"][n]["total_calls"].as_u64().unwrap())
         .sum();
     assert_eq!(per_credential, sent, "{kind}: {stats}");
+    let status = instances[1]
+        .send("GET", "/creds/status", PASSWORD, None)
+        .await
+        .json();
+    let listed: u64 = status["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["usage"]["total_calls"].as_u64().unwrap())
+        .sum();
+    assert_eq!(listed, sent, "{kind}: {status}");
     drop(instances);
     google.stop().await;
     backend.clean().await;
