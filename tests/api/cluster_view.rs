@@ -112,11 +112,13 @@ async fn panel_sessions_and_the_limiter_span_the_cluster_postgres() {
 async fn usage_counts_each_request_once(kind: &str) {
     let (instances, google, backend) = three_instances(kind, &[]).await;
     let sent = 30u64;
+    let body =
+        json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "hi"}]});
     for i in 0..sent as usize {
-        assert_eq!(
-            instances[i % 3].chat(PASSWORD, "gemini-2.5-flash").await,
-            200
-        );
+        let answer = instances[i % 3]
+            .send("POST", "/v1/chat/completions", PASSWORD, Some(&body))
+            .await;
+        assert_eq!(answer.status, 200, "{kind}: request {i}: {}", answer.text());
     }
     for gw in &instances {
         until("usage counters reach the sum of every instance", || async {
