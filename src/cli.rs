@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 
 use crate::config::ConfigLayers;
+use crate::shutdown::signals::Stopped;
 use crate::startup::{Application, StartOptions};
 
 const USAGE: &str = "usage: gcli2api [serve]\n       gcli2api migrate --from <backend-url-or-dir> --to <backend-url-or-dir>";
@@ -91,10 +92,14 @@ async fn serve(env: HashMap<String, String>) -> ExitCode {
         }
     };
     crate::allocator::purge_as_usual();
-    let code = match app.run().await {
-        Ok(()) => ExitCode::SUCCESS,
+    let code = match app.run_until_signalled().await {
+        Ok(Stopped::Graceful) => {
+            log::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Ok(Stopped::Forced) => ExitCode::FAILURE,
         Err(e) => {
-            log::error!("server failed: {e}");
+            log::error!("{e}");
             ExitCode::FAILURE
         }
     };

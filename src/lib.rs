@@ -27,6 +27,8 @@
 //! - `observe`: Prometheus metrics and the decision trace of each request.
 //! - `error`: the one error table (`ErrorKind` → status, OpenAI / Google / Anthropic shapes) and its
 //!   renderer per `ErrorStyle`, for HTTP bodies and in-stream errors alike.
+//! - `shutdown`: the graceful stop (readiness off, listener closed after a delay, streams ended with an
+//!   error event at the timeout) and the detached tasks it drains.
 //! - `clock`: wall clock with an adjustable offset for tests.
 //! - `compaction_seal`: the AES-256-GCM key (kept in the store) sealing remote-compaction summaries.
 //! - `allocator`: settings of the binary's allocator.
@@ -66,6 +68,7 @@ pub mod logging;
 pub mod observe;
 pub mod private_files;
 pub mod routes;
+pub mod shutdown;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -20,18 +20,21 @@ use crate::actors::quota::debits::Debits;
 use crate::actors::quota::QuotaActor;
 use crate::actors::request_history::{FlushTokens, RequestHistory};
 use crate::actors::sessions::SessionGuard;
-use crate::actors::storage::messages::Flush;
+use crate::actors::storage::messages::{Flush, Settle};
 use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::{ConfigError, ConfigLayers, Settings, SharedSettings};
 use crate::routes;
 use crate::routes::guarded_body::BodyBudget;
+use crate::shutdown::signals::{on_signals, SignalError, StopPlan, Stopped};
 use crate::state::{AppState, UpstreamClient};
 use crate::store::open::{open_store_with_tls, StoreUrl};
 use crate::store::tls::redis_tls::RedisTls;
 use crate::store::{Store, StoreError};
 use crate::upstream::transport::{build_client, load_ca_file, TransportConfig, TransportError};
 
+/// Longest wait for refunds in flight once the server stopped (a store that does not answer).
+const REFUND_DRAIN_LIMIT: Duration = Duration::from_secs(10);
 /// Live-log WebSocket sessions allowed at once.
 const MAX_LOG_SESSIONS: usize = 5;
 /// Largest body the panel and OAuth routes buffer (their JSON is small). Client API routes read their
@@ -53,6 +56,15 @@ pub enum StartupError {
         addr: String,
         source: std::io::Error,
     },
+}
+
+/// Why serving ended other than by a stop.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Signals(#[from] SignalError),
+    #[error("server failed: {0}")]
+    Server(#[from] std::io::Error),
 }
 
 /// Knobs tests turn; production uses the defaults.
@@ -199,7 +211,9 @@ impl Application {
         let costs = store.load_model_costs().await?;
         let debits = Debits::new(store.clone(), options.clock.clone(), costs);
         let quota = QuotaActor::new(store.clone(), debits.clone()).start();
-        let sessions = SessionGuard::new(options.clock.clone()).start();
+        let sessions = SessionGuard::new(options.clock.clone())
+            .sharing_through(store.clone())
+            .start();
         let oauth = OAuthFlows::new(options.clock.clone()).start();
         let config = ConfigActor::new(layers, shared.clone(), store.clone()).start();
         let responses = crate::actors::response_store::ResponseStore::new(
@@ -254,6 +268,7 @@ impl Application {
             history,
             traces,
             scout,
+            shutdown: Arc::new(crate::shutdown::Shutdown::default()),
         };
 
         let loaded = if settings.auto_load_env_creds {
@@ -290,7 +305,7 @@ impl Application {
             .local_addr()
             .map_err(|source| StartupError::Bind { addr, source })?
             .port();
-        let server = serve(listener, state.clone(), transport, settings.workers)?;
+        let server = serve(listener, state.clone(), transport, &settings)?;
         log::info!("gcli2api listening on {}:{port}", listen.host);
         Ok(Application {
             port,
@@ -307,13 +322,41 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped, then writes what is pending to the store.
+    /// Serves until SIGTERM or SIGINT and stops gracefully (see `shutdown`), then writes what is
+    /// pending. Answers how the stop went.
+    pub async fn run_until_signalled(self) -> Result<Stopped, RunError> {
+        let settings = self.state.settings.current();
+        let plan = StopPlan {
+            ready_delay: Duration::from_secs(settings.shutdown_ready_delay),
+            timeout: Duration::from_secs(settings.shutdown_timeout),
+        };
+        let shutdown = self.state.shutdown.clone();
+        let stop = on_signals(self.server.handle(), shutdown.clone(), plan)?;
+        // Detached: it ends the server, and is dropped with the runtime if the server ends first.
+        actix_rt::spawn(stop);
+        self.run().await?;
+        Ok(if shutdown.was_forced() {
+            Stopped::Forced
+        } else {
+            Stopped::Graceful
+        })
+    }
+
+    /// Serves until stopped, then drains the refunds in flight and writes what is pending to the
+    /// store.
     pub async fn run(self) -> std::io::Result<()> {
         let storage = self.state.storage.clone();
         let history = self.state.history.clone();
         let store = self.state.store.clone();
+        let debits = self.state.debits.clone();
         let result = self.server.await;
+        let left = debits.refunds().drain(REFUND_DRAIN_LIMIT).await;
+        if left > 0 {
+            log::error!("{left} quota refund(s) did not finish before the stop");
+        }
         let _ = storage.send(Flush).await;
+        // The flush's writes are under way; this answers once they ended.
+        let _ = storage.send(Settle).await;
         if let Ok(Err(e)) = history.send(FlushTokens).await {
             log::error!("saving token usage: {e}");
         }
@@ -328,9 +371,13 @@ fn serve(
     listener: TcpListener,
     state: AppState,
     transport: TransportConfig,
-    workers: usize,
+    settings: &Settings,
 ) -> Result<Server, StartupError> {
-    let settings = state.settings.current();
+    let workers = settings.workers;
+    // Streams still open at `SHUTDOWN_TIMEOUT` are ended with an error event; actix drops what is
+    // left a little later, once those events are written.
+    let drop_after = Duration::from_secs(settings.shutdown_timeout)
+        .saturating_add(crate::shutdown::signals::STREAM_END_GRACE);
     let budget = web::Data::new(BodyBudget::with_caller_share(
         settings.max_inflight_body_mb.saturating_mul(1024 * 1024),
         settings
@@ -368,6 +415,9 @@ fn serve(
     // Stream events are small writes: with Nagle's algorithm each one waits for the client to
     // acknowledge the previous, which delayed ACKs stretch to ~40 ms.
     .tcp_nodelay(true)
+    // The stop is ours (`shutdown::signals`): actix's would close the listener at the first signal.
+    .disable_signals()
+    .shutdown_timeout(drop_after.as_secs())
     .listen(listener)
     .map_err(|source| StartupError::Bind {
         addr: "listener".into(),

@@ -20,6 +20,7 @@ use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
 use crate::observe::metrics::Metrics;
+use crate::shutdown::Shutdown;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -60,6 +61,8 @@ pub struct AppState {
     pub traces: Arc<TraceInbox>,
     /// Fetches each credential's quota, credits and models.
     pub scout: Addr<CredentialScout>,
+    /// Whether a graceful stop has begun (readiness, `Connection: close`, streams' end).
+    pub shutdown: Arc<Shutdown>,
 }
 
 /// One awc client per worker thread, built in the `HttpServer::new` factory.

@@ -258,9 +258,29 @@ contract!(
     migrate_from_files_copies_everything,
     insights_round_trip_every_field,
     insights_are_replaced_and_deleted,
+    counters_add_up_and_are_removed,
 );
 
-shared_contract!(insights_written_by_one_instance_are_read_by_another);
+shared_contract!(
+    insights_written_by_one_instance_are_read_by_another,
+    counters_of_two_instances_add_up,
+);
+
+// Panel sessions are shared by Redis and PostgreSQL only (MongoDB keeps them per instance).
+#[cfg(feature = "redis-tests")]
+backend_tests!(
+    redis_sessions,
+    run_pair,
+    crate::Backend::Redis,
+    [login_failures_and_logouts_reach_another_instance]
+);
+#[cfg(feature = "postgres-tests")]
+backend_tests!(
+    postgres_sessions,
+    run_pair,
+    crate::Backend::Postgres,
+    [login_failures_and_logouts_reach_another_instance]
+);
 
 mod behaviours {
     use std::collections::{BTreeMap, BTreeSet};
@@ -1003,6 +1023,86 @@ mod behaviours {
 
         one.delete_insight(name).await.unwrap();
         assert_eq!(other.get_insight(name).await.unwrap(), None);
+    }
+
+    pub async fn counters_add_up_and_are_removed(store: Arc<dyn Store>) {
+        assert!(store.load_counters("s").await.unwrap().is_empty());
+        let deltas = BTreeMap::from([("[\"a\",1]".to_string(), 1u64), ("b".to_string(), 2)]);
+        store.add_counters("s", &deltas).await.unwrap();
+        store.add_counters("s", &deltas).await.unwrap();
+        store
+            .add_counters("other", &BTreeMap::from([("b".to_string(), 7)]))
+            .await
+            .unwrap();
+        let counters = store.load_counters("s").await.unwrap();
+        assert_eq!(counters["[\"a\",1]"], 2);
+        assert_eq!(counters["b"], 4);
+        store
+            .remove_counters("s", &["[\"a\",1]".to_string()])
+            .await
+            .unwrap();
+        assert_eq!(
+            store.load_counters("s").await.unwrap(),
+            BTreeMap::from([("b".to_string(), 4)])
+        );
+        assert_eq!(store.load_counters("other").await.unwrap()["b"], 7);
+    }
+
+    pub async fn counters_of_two_instances_add_up(one: Arc<dyn Store>, other: Arc<dyn Store>) {
+        let one_each = BTreeMap::from([("calls".to_string(), 1u64)]);
+        let adds = (0..40).map(|i| {
+            let store = if i % 2 == 0 {
+                one.clone()
+            } else {
+                other.clone()
+            };
+            let deltas = one_each.clone();
+            async move { store.add_counters("s", &deltas).await.unwrap() }
+        });
+        futures_util::future::join_all(adds).await;
+        assert_eq!(other.load_counters("s").await.unwrap()["calls"], 40);
+    }
+
+    pub async fn login_failures_and_logouts_reach_another_instance(
+        one: Arc<dyn Store>,
+        other: Arc<dyn Store>,
+    ) {
+        let now = chrono::Utc::now().timestamp();
+        for i in 0..3 {
+            let seen = one
+                .add_login_failure("10.0.0.1", now + i, 300)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(seen.count, i as usize + 1);
+        }
+        let there = other
+            .login_failures("10.0.0.1", now + 3, 300)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((there.count, there.oldest), (3, now));
+        // The window moves on: the oldest failure leaves it.
+        let later = other
+            .login_failures("10.0.0.1", now + 300, 300)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(later.count, 2);
+        other.clear_login_failures("10.0.0.1").await.unwrap();
+        assert_eq!(
+            one.login_failures("10.0.0.1", now + 3, 300)
+                .await
+                .unwrap()
+                .unwrap()
+                .count,
+            0
+        );
+
+        assert!(!other.is_session_revoked("jti-1", now).await.unwrap());
+        one.revoke_session("jti-1", now + 3600).await.unwrap();
+        assert!(other.is_session_revoked("jti-1", now).await.unwrap());
+        assert!(!other.is_session_revoked("jti-2", now).await.unwrap());
     }
 
     pub async fn migrate_from_files_copies_everything(target: Arc<dyn Store>) {

@@ -142,9 +142,12 @@ pub async fn check_panel_token(
         return Ok(PanelSession { claims: None });
     }
     let Some(claims) = decode_signed(&state.panel_secret, token) else {
-        state.sessions.do_send(LoginFailed {
-            address: client.to_string(),
-        });
+        let _ = state
+            .sessions
+            .send(LoginFailed {
+                address: client.to_string(),
+            })
+            .await;
         log::warn!("failed panel authentication from {client}");
         return Err(ApiError::unauthorized("invalid session; log in again"));
     };

@@ -91,6 +91,22 @@ pub static KEYS: &[KeyDef] = &[
         "HTTP worker threads; 0 means one per CPU core.",
     ),
     def(
+        "shutdown_ready_delay",
+        "SHUTDOWN_READY_DELAY",
+        Kind::Int { min: 0, max: 3600 },
+        false,
+        || json!(5),
+        "Seconds the listener keeps serving after SIGTERM/SIGINT while /readyz answers 503, so load balancers stop sending first.",
+    ),
+    def(
+        "shutdown_timeout",
+        "SHUTDOWN_TIMEOUT",
+        Kind::Int { min: 1, max: 86_400 },
+        false,
+        || json!(60),
+        "Seconds in-flight requests and streams may take to finish once the listener closed; streams still open then end with an error event.",
+    ),
+    def(
         "password",
         "PASSWORD",
         Kind::Secret,

@@ -79,6 +79,8 @@ pub struct Settings {
     pub host: String,
     pub port: u16,
     pub workers: usize,
+    pub shutdown_ready_delay: u64,
+    pub shutdown_timeout: u64,
     password: String,
     api_password: Option<String>,
     panel_password: Option<String>,

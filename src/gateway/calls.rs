@@ -128,6 +128,8 @@ pub async fn open_stream(
     .await?;
     pair.1
         .report_credits_to(state.scout.clone().recipient(), lease.name);
+    pair.1.stop_when(state.shutdown.streams_ended());
+    pair.1.count_waits();
     Ok(pair)
 }
 

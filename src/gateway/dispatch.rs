@@ -96,6 +96,9 @@ impl From<UpstreamError> for ApiError {
             UpstreamError::Timeout => {
                 ApiError::new(ErrorKind::GatewayTimeout, "Google did not answer in time")
             }
+            UpstreamError::Stopping => {
+                ApiError::unavailable("the gateway is shutting down; send the request again")
+            }
             UpstreamError::Cut => ApiError::new(
                 ErrorKind::BadGateway,
                 "Google's stream ended before the answer was complete",

@@ -40,6 +40,7 @@ pub async fn fake_stream<D: Dialect>(
     interval: Duration,
     quota: Option<QuotaGuard>,
 ) -> Result<HttpResponse, ApiError> {
+    let stop = job.state.shutdown.streams_ended().boxed_local();
     // The guard rides inside the call: committed when Google answers, refunded if the call fails or
     // the client leaves first.
     let call: Pending = async move {
@@ -77,12 +78,15 @@ pub async fn fake_stream<D: Dialect>(
         dialect: D,
         ticker: tokio::time::Interval,
         first: Option<bytes::Bytes>,
+        /// The gateway's stop ending open streams.
+        stop: LocalBoxFuture<'static, ()>,
     }
     let st = St {
         call: Some(call),
         dialect,
         ticker,
         first: Some(first),
+        stop,
     };
     let body = futures_util::stream::unfold(st, |mut st| async move {
         if let Some(first) = st.first.take() {
@@ -102,6 +106,14 @@ pub async fn fake_stream<D: Dialect>(
                 let beat = encode_frames(&[st.dialect.heartbeat()], false);
                 st.call = Some(call);
                 Some((Ok(beat), st))
+            }
+            _ = &mut st.stop => {
+                // Dropping the call refunds the key's debit: the client got no answer.
+                drop(call);
+                let err = DispatchError::Upstream(crate::upstream::UpstreamError::Stopping);
+                let frames = error_frames(&mut st.dialect, err);
+                let done = st.dialect.done_marker();
+                Some((Ok(encode_frames(&frames, done)), st))
             }
         }
     });

@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use actix::Recipient;
+use futures_util::future::LocalBoxFuture;
 use futures_util::Stream;
 use serde_json::Value;
 use tokio::time::{Instant, Sleep};
@@ -33,6 +34,13 @@ pub struct UpstreamEvents {
     /// stream is dropped.
     credits: Option<Vec<CreditBalance>>,
     credits_to: Option<(Recipient<CreditsSeen>, Arc<str>)>,
+    /// Resolves when the gateway's stop ends open streams: the stream then fails with
+    /// [`UpstreamError::Stopping`], which the client gets as its dialect's error event.
+    stop: Option<LocalBoxFuture<'static, ()>>,
+    /// Since when the stream has been waiting for Google's next bytes, once it counts its waits
+    /// (after its first event: the attempt that opened it counted the time until then).
+    waiting_since: Option<Instant>,
+    counts_waits: bool,
 }
 
 impl Drop for UpstreamEvents {
@@ -55,7 +63,28 @@ impl UpstreamEvents {
             finished: false,
             credits: None,
             credits_to: None,
+            stop: None,
+            waiting_since: None,
+            counts_waits: false,
         }
+    }
+
+    /// From now on, time spent waiting for Google's next bytes goes to the request's trace (its
+    /// overhead is the rest).
+    pub fn count_waits(&mut self) {
+        self.counts_waits = true;
+        self.waiting_since = None;
+    }
+
+    fn waited(&mut self) {
+        if let Some(since) = self.waiting_since.take() {
+            trace::note_upstream_wait(since.elapsed());
+        }
+    }
+
+    /// Ends the stream with [`UpstreamError::Stopping`] when `stop` resolves.
+    pub fn stop_when(&mut self, stop: impl Future<Output = ()> + 'static) {
+        self.stop = Some(Box::pin(stop));
     }
 
     /// Where the credits the stream reports go when it ends: the credential `name`'s scout.
@@ -121,7 +150,13 @@ impl Stream for UpstreamEvents {
             if this.done {
                 return Poll::Ready(None);
             }
-            match Pin::new(&mut this.resp).poll_next(cx) {
+            let polled = Pin::new(&mut this.resp).poll_next(cx);
+            if polled.is_ready() {
+                this.waited();
+            } else if this.counts_waits && this.waiting_since.is_none() {
+                this.waiting_since = Some(Instant::now());
+            }
+            match polled {
                 Poll::Ready(Some(Ok(bytes))) => {
                     let idle = this.idle;
                     this.deadline.as_mut().reset(Instant::now() + idle);
@@ -155,8 +190,17 @@ impl Stream for UpstreamEvents {
                 }
                 Poll::Pending => {
                     if this.deadline.as_mut().poll(cx).is_ready() {
+                        this.waited();
                         this.done = true;
                         return Poll::Ready(Some(Err(UpstreamError::Timeout)));
+                    }
+                    if this
+                        .stop
+                        .as_mut()
+                        .is_some_and(|s| s.as_mut().poll(cx).is_ready())
+                    {
+                        this.done = true;
+                        return Poll::Ready(Some(Err(UpstreamError::Stopping)));
                     }
                     return Poll::Pending;
                 }

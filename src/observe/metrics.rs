@@ -12,6 +12,11 @@ const DURATION_BUCKETS: &[f64] = &[
     0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
 ];
 
+/// Seconds; the gateway's own share of a request is usually well under a millisecond.
+const OVERHEAD_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum MetricsError {
     #[error("metric registration: {0}")]
@@ -25,6 +30,8 @@ pub struct Metrics {
     pub requests: IntCounterVec,
     pub request_duration: HistogramVec,
     pub time_to_first_token: HistogramVec,
+    /// Each client request's time minus its time waiting for Google.
+    pub overhead: HistogramVec,
     pub upstream_requests: IntCounterVec,
     pub upstream_duration: HistogramVec,
     pub retries: IntCounterVec,
@@ -69,9 +76,19 @@ fn histogram(
     help: &str,
     labels: &[&str],
 ) -> Result<HistogramVec, MetricsError> {
+    histogram_in(registry, name, help, labels, DURATION_BUCKETS)
+}
+
+fn histogram_in(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+    buckets: &[f64],
+) -> Result<HistogramVec, MetricsError> {
     let opts = HistogramOpts::new(name, help)
         .namespace("gcli2api")
-        .buckets(DURATION_BUCKETS.to_vec());
+        .buckets(buckets.to_vec());
     let h = HistogramVec::new(opts, labels)?;
     registry.register(Box::new(h.clone()))?;
     Ok(h)
@@ -109,6 +126,14 @@ impl Metrics {
                 "time_to_first_token_seconds",
                 "From the request to the first answer event from Google.",
                 &["route", "model"],
+            )?,
+            overhead: histogram_in(
+                &r,
+                "overhead_seconds",
+                "The gateway's own time per client request: its whole time minus the time spent \
+                 waiting for Google (calls, retry waits, a stream's waits for its next event).",
+                &["route"],
+                OVERHEAD_BUCKETS,
             )?,
             upstream_requests: counter(
                 &r,

@@ -112,6 +112,11 @@ pub struct TraceRecord {
     pub duration_ms: u64,
     /// Milliseconds from the start to the first answer event from Google.
     pub ttft_ms: Option<u64>,
+    /// Milliseconds spent waiting for Google: every call until it answered (its first event when
+    /// streaming), the waits between retries, and a stream's waits for its next event.
+    pub upstream_ms: f64,
+    /// The gateway's own cost: the request's time minus `upstream_ms` (microsecond precision).
+    pub overhead_ms: f64,
     pub attempts: Vec<Attempt>,
     pub tokens: Tokens,
     pub quota: Option<QuotaNote>,
@@ -123,6 +128,8 @@ struct TraceState {
     record: TraceRecord,
     /// Usage of the upstream call in progress (Gemini streams repeat a growing total; the last wins).
     current_tokens: Tokens,
+    /// Microseconds spent waiting for Google so far (see [`TraceRecord::upstream_ms`]).
+    upstream_us: u64,
 }
 
 /// A shared handle on the trace of the request in progress.
@@ -151,6 +158,7 @@ impl Trace {
                     ..TraceRecord::default()
                 },
                 current_tokens: Tokens::default(),
+                upstream_us: 0,
             })),
             started: Instant::now(),
         }
@@ -187,13 +195,17 @@ impl Trace {
         });
     }
 
-    /// The final record: duration now, usage of the last call added.
+    /// The final record: duration now, usage of the last call added, overhead worked out.
     pub fn finish(&self) -> TraceRecord {
         let mut out = TraceRecord::default();
+        let elapsed_us = micros(self.started.elapsed());
         self.update(|s, elapsed| {
             let current = std::mem::take(&mut s.current_tokens);
             s.record.tokens.add(current);
             s.record.duration_ms = elapsed;
+            let upstream_us = s.upstream_us.min(elapsed_us);
+            s.record.upstream_ms = upstream_us as f64 / 1000.0;
+            s.record.overhead_ms = (elapsed_us - upstream_us) as f64 / 1000.0;
             // Finished once: nothing notes into the trace afterwards, so the record can be moved out.
             out = std::mem::take(&mut s.record);
         });
@@ -215,6 +227,10 @@ fn bounded(text: &str, max: usize) -> String {
         end -= 1;
     }
     text.get(..end).unwrap_or_default().to_string()
+}
+
+fn micros(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 fn with_current(f: impl FnOnce(&mut TraceState, u64)) {
@@ -261,8 +277,10 @@ pub fn note_refund() {
 
 /// An upstream call that ended (answered or failed) after starting at `started`.
 pub fn note_attempt(started: Instant, mut attempt: Attempt) {
+    let waited = started.elapsed();
     with_current(|s, elapsed| {
-        let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        s.upstream_us = s.upstream_us.saturating_add(micros(waited));
+        let latency = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX);
         attempt.latency_ms = latency;
         attempt.start_ms = elapsed.saturating_sub(latency);
         if attempt.decision == "answered" {
@@ -280,6 +298,7 @@ pub fn note_attempt(started: Instant, mut attempt: Attempt) {
 /// The wait before the next credential, added to the last attempt.
 pub fn note_wait(ms: u64) {
     with_current(|s, _| {
+        s.upstream_us = s.upstream_us.saturating_add(ms.saturating_mul(1000));
         if let Some(last) = s.record.attempts.last_mut() {
             last.wait_ms += ms;
         }
@@ -293,6 +312,11 @@ pub fn note_cooldown(secs: u64) {
             last.cooldown_secs = Some(secs);
         }
     });
+}
+
+/// Time a stream waited for Google's next bytes (after its first event, which its attempt counts).
+pub fn note_upstream_wait(waited: std::time::Duration) {
+    with_current(|s, _| s.upstream_us = s.upstream_us.saturating_add(micros(waited)));
 }
 
 /// A Gemini response or stream event; its `usageMetadata`, when present, is the call's usage so far.
@@ -345,10 +369,21 @@ mod tests {
             record.key.as_deref(),
             Some(key_hash("sk-0123456789abcdef").as_str())
         );
-        assert!(!record.key_masked.unwrap().contains("0123456789abcdef"));
+        assert!(!record
+            .key_masked
+            .as_deref()
+            .unwrap()
+            .contains("0123456789abcdef"));
         assert_eq!(record.attempts.len(), 1);
         assert_eq!(record.attempts[0].wait_ms, 5);
         assert_eq!(record.tokens.output, 9);
         assert_eq!(record.tokens.input, 3);
+        // The retry wait counts as waiting for Google (capped at the request's own time), never as
+        // the gateway's own cost.
+        assert!(record.upstream_ms > 0.0, "{record:?}");
+        assert!(
+            record.overhead_ms + record.upstream_ms <= record.duration_ms as f64 + 1.0,
+            "{record:?}"
+        );
     }
 }

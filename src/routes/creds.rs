@@ -193,9 +193,13 @@ pub async fn status(
             .collect::<serde_json::Map<String, Value>>(),
     });
     let total = page.matching;
+    let mut records = page.records;
+    // The calls shown are the cluster's; without them the page still answers, with this instance's.
+    if let Err(e) = super::usage::with_cluster_usage(&state, &mut records).await {
+        log::warn!("credential status without the cluster's usage: {e}");
+    }
     let fleet = state.fleet.snapshot();
-    let items: Vec<Value> = page
-        .records
+    let items: Vec<Value> = records
         .iter()
         .map(|r| {
             let insight = fleet.get(&r.name).and_then(|slot| slot.live.insight());

@@ -47,6 +47,9 @@ fn not_ready(reason: &str) -> HttpResponse {
 }
 
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.shutdown.is_draining() {
+        return not_ready("shutting down");
+    }
     match tokio::time::timeout(PROBE_TIMEOUT, state.store.credentials_generation()).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => {

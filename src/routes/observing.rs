@@ -80,6 +80,14 @@ pub async fn observe(
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }
+    if state.as_ref().is_some_and(|s| s.shutdown.is_draining()) {
+        // Stopping: this answer is the connection's last, so no request is sent on a connection the
+        // gateway is about to close (the client opens a new one, to another instance once the
+        // listener is closed).
+        res.response_mut()
+            .head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
+    }
     let finisher = state.map(|s| Finisher {
         metrics: s.metrics.clone(),
         catalogue: s.catalogue.clone(),
@@ -143,6 +151,9 @@ impl Finisher {
         if !self.traced {
             return;
         }
+        m.overhead
+            .with_label_values(&[&record.route])
+            .observe(record.overhead_ms / 1000.0);
         if let Some(ttft) = record.ttft_ms {
             m.time_to_first_token
                 .with_label_values(&[&record.route, model])

@@ -35,6 +35,7 @@ fn summary(r: &TraceRecord) -> Value {
         "status": r.status,
         "duration_ms": r.duration_ms,
         "ttft_ms": r.ttft_ms,
+        "overhead_ms": r.overhead_ms,
         "attempts": r.attempts.len(),
         "credential": credential,
         "tokens": r.tokens,

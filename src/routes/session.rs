@@ -32,7 +32,8 @@ pub async fn login(
     let settings = state.settings.current();
     if !constant_time_eq(password, settings.panel_password()) {
         log::warn!("failed panel login from {address}");
-        state.sessions.do_send(LoginFailed { address });
+        // Awaited: the next try, on any instance, must see this failure.
+        let _ = state.sessions.send(LoginFailed { address }).await;
         return Err(ApiError::unauthorized("wrong password"));
     }
     state.sessions.do_send(LoginSucceeded { address });
@@ -57,10 +58,14 @@ pub async fn logout(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(claims) = session.claims {
-        state.sessions.do_send(Revoke {
-            jti: claims.jti,
-            until: claims.exp,
-        });
+        // Awaited: once the answer says logged out, no instance accepts the token.
+        let _ = state
+            .sessions
+            .send(Revoke {
+                jti: claims.jti,
+                until: claims.exp,
+            })
+            .await;
     }
     Ok(HttpResponse::Ok().json(json!({"message": "logged out"})))
 }

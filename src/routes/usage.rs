@@ -1,4 +1,6 @@
-//! Per-credential usage for the panel. Days end at 07:00 UTC.
+//! Per-credential usage for the panel. Days end at 07:00 UTC. On a store several instances share, the
+//! figures are the store's usage counters, which every instance adds to (`usage_sheet`): the cluster's
+//! sum, each call once; otherwise the credential records' own counters.
 
 use std::collections::BTreeMap;
 
@@ -10,10 +12,62 @@ use super::body::parse_json;
 use super::creds::{all_records, find};
 use crate::actors::credentials::messages::{ResetUsage, UpdateLimits};
 use crate::actors::credentials::usage::next_reset_after;
+use crate::actors::credentials::usage_sheet;
 use crate::auth::panel::PanelSession;
 use crate::error::{ApiError, ErrorStyle};
 use crate::state::AppState;
-use crate::store::CredentialRecord;
+use crate::store::{CredentialRecord, UsageCounters};
+
+/// Every credential record, with its usage as the whole cluster counted it when the store is shared.
+async fn records_with_usage(state: &AppState) -> Result<Vec<CredentialRecord>, ApiError> {
+    let mut records = all_records(state).await?;
+    with_cluster_usage(state, &mut records).await?;
+    Ok(records)
+}
+
+/// Replaces the usage of `records` by what the whole cluster counted, when the store is shared
+/// (daily limits stay the records' own).
+pub async fn with_cluster_usage(
+    state: &AppState,
+    records: &mut [CredentialRecord],
+) -> Result<(), ApiError> {
+    if !state.store.is_shared() {
+        return Ok(());
+    }
+    let now = state.clock.now();
+    let counters = state
+        .store
+        .load_counters(usage_sheet::SHEET)
+        .await
+        .map_err(|e| {
+            log::error!("usage counters: {e}");
+            ApiError::unavailable("usage counters could not be read from the store")
+        })?;
+    let stale = usage_sheet::stale(&counters, now);
+    if !stale.is_empty() {
+        if let Err(e) = state
+            .store
+            .remove_counters(usage_sheet::SHEET, &stale)
+            .await
+        {
+            log::warn!("old usage counters not removed: {e}");
+        }
+    }
+    let mut counted = usage_sheet::read(&counters, now);
+    for record in records.iter_mut() {
+        let mine = &record.state.usage;
+        let mut usage = counted
+            .remove(&record.name)
+            .unwrap_or_else(|| UsageCounters {
+                next_reset: next_reset_after(now),
+                ..UsageCounters::default()
+            });
+        usage.daily_limit_total = mine.daily_limit_total;
+        usage.daily_limit_pro = mine.daily_limit_pro;
+        record.state.usage = usage;
+    }
+    Ok(())
+}
 
 #[derive(Deserialize)]
 pub struct StatsQuery {
@@ -48,7 +102,7 @@ pub async fn stats(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let records = all_records(&state).await?;
+    let records = records_with_usage(&state).await?;
     let data: serde_json::Map<String, Value> = records
         .iter()
         .filter(|r| query.filename.as_deref().is_none_or(|f| f == r.name))
@@ -67,7 +121,7 @@ pub async fn aggregated(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let records = all_records(&state).await?;
+    let records = records_with_usage(&state).await?;
     let mut total = 0u64;
     let mut pro = 0u64;
     let mut per_model: BTreeMap<String, u64> = BTreeMap::new();

@@ -17,6 +17,9 @@
 //! | panel-saved config (`save_config`) | `ConfigActor` | `SaveConfig` |
 //! | credential insights (`put_insight`) | the credential scout (`actors/scout`) | directly, see below |
 //! | credential insights (`delete_insight`) | `StorageActor` | `DeleteCredential`, after the credential |
+//! | failed panel logins, logged-out sessions | `SessionGuard` | `LoginFailed`, `LoginSucceeded`, `Revoke` |
+//! | counters, sheet `usage` (`add_counters`, `remove_counters`) | `StorageActor` | `AddUsage` (coalesced), `ResetUsageCounters` |
+//! | counters, sheet `tokens` | `RequestHistory` | its periodic save, `FlushTokens` |
 //!
 //! Direct writes, and why they are not behind an actor:
 //! - refresh leases (`try_lease`, `release_lease`) are taken by each `CredentialActor` itself: a lease is
@@ -93,6 +96,14 @@ impl StoreError {
         }
         all
     }
+}
+
+/// Failed panel logins of one address within the limiter's window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginFailures {
+    pub count: usize,
+    /// Unix seconds of the oldest one (the window frees a try when it leaves).
+    pub oldest: i64,
 }
 
 /// Everything the gateway keeps. Implementations must be safe to share between several gateway
@@ -176,6 +187,92 @@ pub trait Store: Send + Sync {
     async fn get_insight(&self, name: &str) -> Result<Option<CredentialInsight>, StoreError>;
     /// Forgets it (the credential was deleted); Ok when there was none.
     async fn delete_insight(&self, name: &str) -> Result<(), StoreError>;
+
+    // ---- counters every instance adds to (usage per credential, tokens per day) ----
+    /// Adds each amount of `deltas` (counter name → amount) to the counter of that name in `sheet`,
+    /// atomically per counter, so instances sharing the store add up and none overwrites another.
+    /// This default (files, MongoDB) reads, adds and writes one config entry: exact for the files
+    /// backend, which one process owns, and as good as last-writer-wins elsewhere.
+    async fn add_counters(
+        &self,
+        sheet: &str,
+        deltas: &BTreeMap<String, u64>,
+    ) -> Result<(), StoreError> {
+        let key = format!("_counters:{sheet}");
+        let config = self.load_config().await?;
+        let mut counters: BTreeMap<String, u64> = config
+            .get(&key)
+            .cloned()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
+        for (name, n) in deltas {
+            let slot = counters.entry(name.clone()).or_default();
+            *slot = slot.saturating_add(*n);
+        }
+        let value = serde_json::to_value(&counters)
+            .map_err(|e| StoreError::Backend(format!("serialise counters: {e}")))?;
+        let mut change = Map::new();
+        change.insert(key, value);
+        self.save_config(&change).await
+    }
+    /// Every counter of `sheet`.
+    async fn load_counters(&self, sheet: &str) -> Result<BTreeMap<String, u64>, StoreError> {
+        let config = self.load_config().await?;
+        Ok(config
+            .get(&format!("_counters:{sheet}"))
+            .cloned()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default())
+    }
+    /// Forgets the counters `names` of `sheet` (old days, a reset).
+    async fn remove_counters(&self, sheet: &str, names: &[String]) -> Result<(), StoreError> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        let key = format!("_counters:{sheet}");
+        let mut counters = self.load_counters(sheet).await?;
+        for name in names {
+            counters.remove(name);
+        }
+        let value = serde_json::to_value(&counters)
+            .map_err(|e| StoreError::Backend(format!("serialise counters: {e}")))?;
+        let mut change = Map::new();
+        change.insert(key, value);
+        self.save_config(&change).await
+    }
+
+    // ---- panel sessions across instances (shared backends; the defaults share nothing) ----
+    /// Counts a failed panel login from `address` at `now` (Unix seconds) and answers the failures of
+    /// the last `window_secs`. `None`: this backend does not share them, each instance counts alone.
+    async fn add_login_failure(
+        &self,
+        _address: &str,
+        _now: i64,
+        _window_secs: i64,
+    ) -> Result<Option<LoginFailures>, StoreError> {
+        Ok(None)
+    }
+    /// The failed panel logins from `address` in the last `window_secs`; `None` as above.
+    async fn login_failures(
+        &self,
+        _address: &str,
+        _now: i64,
+        _window_secs: i64,
+    ) -> Result<Option<LoginFailures>, StoreError> {
+        Ok(None)
+    }
+    /// Forgets the failed logins of `address` (it logged in).
+    async fn clear_login_failures(&self, _address: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Remembers that the panel session `jti` was logged out, until `until` (its own expiry).
+    async fn revoke_session(&self, _jti: &str, _until: i64) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Whether the panel session `jti` was logged out on any instance.
+    async fn is_session_revoked(&self, _jti: &str, _now: i64) -> Result<bool, StoreError> {
+        Ok(false)
+    }
 
     /// Graceful shutdown: the files backend compacts its journal into the TOML files; network backends
     /// have nothing to do. Every acknowledged write is already durable, so skipping this loses nothing.

@@ -11,11 +11,14 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use serde_json::{Map, Value};
 use tokio_postgres::Row;
 
+mod counters;
+mod sessions;
+
 use super::tls::postgres_connector::PgTls;
 use super::tls::postgres_dsn;
 use super::{
     masked, ApiKeyRecord, CredentialInsight, CredentialKind, CredentialRecord, DebitOutcome,
-    DebitRequest, Store, StoreError,
+    DebitRequest, LoginFailures, Store, StoreError,
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -181,6 +184,33 @@ CREATE TABLE {s}.insights (
 );
 ",
     ),
+    (
+        6,
+        // Panel sessions shared by the instances (`postgres/sessions.rs`).
+        r"
+CREATE TABLE {s}.login_failures (
+    address text NOT NULL,
+    at bigint NOT NULL
+);
+CREATE INDEX login_failures_by_address ON {s}.login_failures (address, at);
+CREATE TABLE {s}.revoked_sessions (
+    jti text PRIMARY KEY,
+    until bigint NOT NULL
+);
+",
+    ),
+    (
+        7,
+        // Counters every instance adds to (`postgres/counters.rs`).
+        r"
+CREATE TABLE {s}.counters (
+    sheet text NOT NULL,
+    name text NOT NULL,
+    value bigint NOT NULL,
+    PRIMARY KEY (sheet, name)
+);
+",
+    ),
 ];
 
 /// The SQL of every operation, with the schema filled in once.
@@ -305,6 +335,8 @@ impl Sql {
 pub struct PostgresStore {
     pool: Pool,
     sql: Sql,
+    sessions: sessions::SessionSql,
+    counters: counters::CounterSql,
 }
 
 /// Double-quoted identifier; the prefix is validated by `open_store`, quoting keeps it exact.
@@ -453,6 +485,8 @@ impl PostgresStore {
         Ok(Self {
             pool,
             sql: Sql::new(&schema),
+            sessions: sessions::SessionSql::new(&schema),
+            counters: counters::CounterSql::new(&schema),
         })
     }
 
@@ -855,5 +889,85 @@ impl Store for PostgresStore {
     async fn close(&self) -> Result<(), StoreError> {
         self.pool.close();
         Ok(())
+    }
+
+    async fn add_login_failure(
+        &self,
+        address: &str,
+        now: i64,
+        window_secs: i64,
+    ) -> Result<Option<LoginFailures>, StoreError> {
+        let rows = self
+            .query(&self.sessions.add_failure, &[&address, &now, &window_secs])
+            .await?;
+        sessions::failures_from(&rows).map(Some)
+    }
+
+    async fn login_failures(
+        &self,
+        address: &str,
+        now: i64,
+        window_secs: i64,
+    ) -> Result<Option<LoginFailures>, StoreError> {
+        let rows = self
+            .query(&self.sessions.failures, &[&address, &now, &window_secs])
+            .await?;
+        sessions::failures_from(&rows).map(Some)
+    }
+
+    async fn clear_login_failures(&self, address: &str) -> Result<(), StoreError> {
+        self.execute(&self.sessions.clear_failures, &[&address])
+            .await
+            .map(|_| ())
+    }
+
+    async fn revoke_session(&self, jti: &str, until: i64) -> Result<(), StoreError> {
+        let now = chrono::Utc::now().timestamp();
+        self.execute(&self.sessions.revoke, &[&jti, &until, &now])
+            .await
+            .map(|_| ())
+    }
+
+    async fn is_session_revoked(&self, jti: &str, now: i64) -> Result<bool, StoreError> {
+        let rows = self.query(&self.sessions.is_revoked, &[&jti, &now]).await?;
+        Ok(!rows.is_empty())
+    }
+
+    async fn add_counters(
+        &self,
+        sheet: &str,
+        deltas: &BTreeMap<String, u64>,
+    ) -> Result<(), StoreError> {
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<&str> = deltas.keys().map(String::as_str).collect();
+        let values = deltas
+            .values()
+            .map(|n| to_i64(*n, "counter"))
+            .collect::<Result<Vec<i64>, _>>()?;
+        self.execute(&self.counters.add, &[&sheet, &names, &values])
+            .await
+            .map(|_| ())
+    }
+
+    async fn load_counters(&self, sheet: &str) -> Result<BTreeMap<String, u64>, StoreError> {
+        let rows = self.query(&self.counters.load, &[&sheet]).await?;
+        let mut out = BTreeMap::new();
+        for row in &rows {
+            let name: String = row.try_get(0).map_err(pg_error)?;
+            let value: i64 = row.try_get(1).map_err(pg_error)?;
+            out.insert(name, to_u64(value));
+        }
+        Ok(out)
+    }
+
+    async fn remove_counters(&self, sheet: &str, names: &[String]) -> Result<(), StoreError> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        self.execute(&self.counters.remove, &[&sheet, &names])
+            .await
+            .map(|_| ())
     }
 }

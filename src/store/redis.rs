@@ -11,6 +11,9 @@
 //! | `model_costs` | hash | model → cost |
 //! | `lease:<name>` | string | holder, with a `PX` expiry |
 //! | `insight:<name>` | string | JSON [`CredentialInsight`] of the credential `name` |
+//! | `counters:<sheet>` | hash | counter name → value, added to by every instance (`HINCRBY`) |
+//! | `login_failures:<address>` | sorted set | failed panel logins (scored by time), expiring with the window |
+//! | `revoked:<jti>` | string | a logged-out panel session, expiring with the session |
 //!
 //! The counters sit in hashes of their own so the debit script changes them with `HINCRBY` and never
 //! re-encodes the key's JSON (Lua's cjson would turn `[]` into `{}` and big integers into floats).
@@ -25,10 +28,13 @@ use ::redis::{AsyncCommands, Client, IntoConnectionInfo, RedisError, Script};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
+mod counters;
+mod sessions;
+
 use super::tls::redis_tls::{diagnose, explain_redis_error, RedisTls};
 use super::{
-    masked, ApiKeyRecord, CredentialInsight, CredentialRecord, DebitOutcome, DebitRequest, Store,
-    StoreError,
+    masked, ApiKeyRecord, CredentialInsight, CredentialRecord, DebitOutcome, DebitRequest,
+    LoginFailures, Store, StoreError,
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -654,5 +660,58 @@ impl Store for RedisStore {
             .await
             .map_err(redis_error)?;
         Ok(())
+    }
+
+    async fn add_login_failure(
+        &self,
+        address: &str,
+        now: i64,
+        window_secs: i64,
+    ) -> Result<Option<LoginFailures>, StoreError> {
+        let key = self.key(&format!("login_failures:{address}"));
+        sessions::add_failure(self.conn(), &key, now, window_secs)
+            .await
+            .map(Some)
+    }
+
+    async fn login_failures(
+        &self,
+        address: &str,
+        now: i64,
+        window_secs: i64,
+    ) -> Result<Option<LoginFailures>, StoreError> {
+        let key = self.key(&format!("login_failures:{address}"));
+        sessions::failures(self.conn(), &key, now, window_secs)
+            .await
+            .map(Some)
+    }
+
+    async fn clear_login_failures(&self, address: &str) -> Result<(), StoreError> {
+        let key = self.key(&format!("login_failures:{address}"));
+        sessions::clear_failures(self.conn(), &key).await
+    }
+
+    async fn revoke_session(&self, jti: &str, until: i64) -> Result<(), StoreError> {
+        sessions::revoke(self.conn(), &self.key(&format!("revoked:{jti}")), until).await
+    }
+
+    async fn is_session_revoked(&self, jti: &str, _now: i64) -> Result<bool, StoreError> {
+        sessions::is_revoked(self.conn(), &self.key(&format!("revoked:{jti}"))).await
+    }
+
+    async fn add_counters(
+        &self,
+        sheet: &str,
+        deltas: &BTreeMap<String, u64>,
+    ) -> Result<(), StoreError> {
+        counters::add(self.conn(), &self.key(&format!("counters:{sheet}")), deltas).await
+    }
+
+    async fn load_counters(&self, sheet: &str) -> Result<BTreeMap<String, u64>, StoreError> {
+        counters::load(self.conn(), &self.key(&format!("counters:{sheet}"))).await
+    }
+
+    async fn remove_counters(&self, sheet: &str, names: &[String]) -> Result<(), StoreError> {
+        counters::remove(self.conn(), &self.key(&format!("counters:{sheet}")), names).await
     }
 }

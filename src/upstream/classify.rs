@@ -141,8 +141,9 @@ pub fn classify_error(err: &UpstreamError, base_model: &str, settings: &Settings
             retry_elsewhere: settings.retry_429_enabled,
             message: err.to_string(),
         },
-        // A 2xx we could not read: another account would get the same answer.
-        UpstreamError::Protocol(_) => Verdict {
+        // A 2xx we could not read: another account would get the same answer. A stop is no
+        // credential's fault and leaves no time for another.
+        UpstreamError::Protocol(_) | UpstreamError::Stopping => Verdict {
             kind: FailureKind::Transient,
             wait: Wait::None,
             scope: Scope::Model,

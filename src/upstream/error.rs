@@ -13,6 +13,9 @@ pub enum UpstreamError {
     /// The stream ended without a finish reason: the connection was cut mid-answer.
     #[error("upstream stream ended before the answer was complete")]
     Cut,
+    /// The gateway is stopping and ended the stream (its `SHUTDOWN_TIMEOUT` ran out).
+    #[error("the gateway is shutting down")]
+    Stopping,
     /// A 2xx answer we could not read (bad JSON, broken SSE).
     #[error("upstream answer could not be read: {0}")]
     Protocol(String),
@@ -38,6 +41,7 @@ impl UpstreamError {
         match self {
             Self::Status { status, .. } => *status,
             Self::Timeout => 504,
+            Self::Stopping => 503,
             Self::Network(_) | Self::Protocol(_) | Self::Cut => 502,
         }
     }

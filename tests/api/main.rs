@@ -13,11 +13,14 @@ mod claude_code_blocks;
 mod cluster;
 #[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
 mod cluster_cooldowns;
+#[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
+mod cluster_view;
 mod credential_kinds;
 mod dialects;
 mod field_lessons;
 mod fleet;
 mod gemini_native;
+mod graceful_stop;
 mod key_batches;
 mod keys;
 mod logging;
@@ -25,6 +28,7 @@ mod management;
 mod model_catalogue;
 mod observe;
 mod onboarding;
+mod overhead;
 mod panel_auth;
 mod process;
 mod protocol;

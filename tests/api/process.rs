@@ -148,6 +148,37 @@ impl Gateway {
         self.child.id()
     }
 
+    /// Sends `signal` (`TERM`, `INT`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .args([format!("-{signal}"), self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{signal} {} failed", self.pid());
+    }
+
+    /// Waits for the process to exit by itself (at most `limit`) and answers its exit code.
+    pub async fn exit_code(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the gateway did not exit within {limit:?}"
+            );
+            actix_rt::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Starts the same configuration again after the process exited by itself.
+    #[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
+    pub async fn start_again(&mut self) {
+        self.child = spawn(&self.env);
+        self.wait_ready().await;
+    }
+
     pub async fn key(&self, key: &str) -> Answer {
         self.send("GET", &format!("/auth/keys/{key}"), PASSWORD, None)
             .await

@@ -25,7 +25,10 @@ use super::merge::merge;
 use super::messages::*;
 use super::token_view::{CompactJson, TokenView};
 use super::usage;
-use crate::actors::storage::messages::{SaveCredential, SaveCredentialNow};
+use super::usage_sheet;
+use crate::actors::storage::messages::{
+    AddUsage, ResetUsageCounters, SaveCredential, SaveCredentialNow,
+};
 use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
@@ -234,9 +237,15 @@ impl CredentialActor {
         let now = self.now();
         for (model, n) in tally {
             usage::count_successes(&mut self.record.state.usage, &model, n, now);
+            self.count_shared(usage_sheet::successes(&self.name, &model, n, now));
         }
         self.record.state.last_success = Some(now);
         self.persist(false);
+    }
+
+    /// Usage counters for a shared store (the storage actor drops them for one that is not).
+    fn count_shared(&self, deltas: std::collections::BTreeMap<String, u64>) {
+        self.env.storage.do_send(AddUsage { deltas });
     }
 
     fn persist(&mut self, urgent: bool) {
@@ -549,6 +558,7 @@ impl CredentialActor {
         let settings = self.env.settings.current();
         self.push_error(status, verdict.message.clone());
         usage::count_failure(&mut self.record.state.usage, now);
+        self.count_shared(usage_sheet::failure(&self.name));
         let policy = RestPolicy {
             backoff_base_secs: settings.rate_limit_backoff_seconds,
             max_secs: settings.cooldown_max_seconds,
@@ -640,6 +650,7 @@ impl Handler<ReportOutcome> for CredentialActor {
         match msg.outcome {
             Outcome::Success => {
                 usage::count_success(&mut self.record.state.usage, &msg.base_model, now);
+                self.count_shared(usage_sheet::successes(&self.name, &msg.base_model, 1, now));
                 self.record.state.last_success = Some(now);
                 let at = self.now_ms();
                 let ended = cooldown::end(&mut self.record.state, &msg.base_model, at);
@@ -767,6 +778,9 @@ impl Handler<ResetUsage> for CredentialActor {
         usage.total_calls = 0;
         usage.pro_calls = 0;
         usage.calls_per_model.clear();
+        self.env.storage.do_send(ResetUsageCounters {
+            name: self.name.to_string(),
+        });
         self.persist(true);
     }
 }

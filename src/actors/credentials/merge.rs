@@ -1,7 +1,9 @@
 //! Merging a credential record written by another instance into ours. Whole-record "last writer wins"
 //! would let a busy instance's usage write undo another instance's ban, so each part merges by its own
 //! rule: the latest enable/disable wins, cooldowns and errors are united, the later token wins, counters
-//! take the larger value.
+//! take the larger value. The larger of two instances' counts is not their sum, so on a shared store the
+//! usage the panel shows does not come from these record copies but from the store's counters, which
+//! every instance adds to (`usage_sheet`).
 
 use crate::credential::parse_expiry;
 use crate::store::{CredentialRecord, CredentialState, MAX_ERROR_HISTORY};

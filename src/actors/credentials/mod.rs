@@ -15,6 +15,7 @@ pub mod messages;
 pub mod supervisor;
 mod token_view;
 pub mod usage;
+pub mod usage_sheet;
 
 pub use credential_actor::{CredentialActor, CredentialEnv};
 pub use fleet_view::FleetView;

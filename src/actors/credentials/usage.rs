@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, NaiveTime, Utc};
 use crate::store::UsageCounters;
 
 pub const RESET_HOUR_UTC: u32 = 7;
-const HISTORY_DAYS: usize = 30;
+pub const HISTORY_DAYS: usize = 30;
 
 /// The first 07:00 UTC strictly after `now`.
 pub fn next_reset_after(now: i64) -> i64 {

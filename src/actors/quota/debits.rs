@@ -29,6 +29,7 @@ use super::costs;
 use super::key_rules::{KeyRules, SharedRules};
 use super::messages::{Admitted, Debit, ModelCost, QuotaError};
 use crate::clock::Clock;
+use crate::shutdown::DetachedTasks;
 use crate::store::{DebitOutcome, DebitRequest, Store, StoreError};
 
 /// Most debits in one batch; more wait for the next.
@@ -50,6 +51,8 @@ struct Inner {
     clock: Clock,
     rules: SharedRules,
     ledger: Mutex<Ledger>,
+    /// Refunds in flight, drained by a graceful stop.
+    refunds: DetachedTasks,
 }
 
 /// A debit admitted and waiting for its batch.
@@ -108,6 +111,7 @@ impl Debits {
             store,
             clock,
             rules: SharedRules::default(),
+            refunds: DetachedTasks::default(),
             ledger: Mutex::new(Ledger {
                 costs,
                 ..Ledger::default()
@@ -459,7 +463,8 @@ impl Debits {
         count_down(&mut self.ledger().in_flight, key);
     }
 
-    /// Gives `debit` back, detached: a refund changes only the store and never holds up debits.
+    /// Gives `debit` back, detached: a refund changes only the store and never holds up debits. It is
+    /// counted until it lands, so a graceful stop waits for it ([`Debits::refunds`]).
     pub fn refund(&self, debit: Debit) {
         let store = self.0.store.clone();
         let refund = async move {
@@ -467,12 +472,12 @@ impl Debits {
                 log::error!("quota refund failed: {e}");
             }
         };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(refund);
-            }
-            Err(_) => log::error!("quota refund dropped: no runtime to run it on"),
-        }
+        self.0.refunds.spawn("quota refund", refund);
+    }
+
+    /// The refunds still in flight.
+    pub fn refunds(&self) -> &DetachedTasks {
+        &self.0.refunds
     }
 
     /// A deleted key: its in-flight count and cached rules go with it.

@@ -167,16 +167,11 @@ impl RequestHistory {
         self.bytes = self.bytes.saturating_add(size);
     }
 
-    /// Adds `batch` to the stored counts.
+    /// Adds `batch` to the stored counts (each counter atomically, so instances add up).
     async fn save(store: Arc<dyn Store>, batch: Days) -> Result<(), StoreError> {
-        let config = store.load_config().await?;
-        let mut days = token_days::from_config(&config);
-        token_days::merge(&mut days, &batch);
-        token_days::prune(&mut days);
-        let value = serde_json::to_value(&days).unwrap_or_default();
-        let mut change = serde_json::Map::new();
-        change.insert(token_days::STORE_KEY.into(), value);
-        store.save_config(&change).await
+        store
+            .add_counters(token_days::SHEET, &token_days::to_counters(&batch))
+            .await
     }
 
     /// Takes the pending counts into one save; on failure they are put back for the next try.
@@ -258,13 +253,29 @@ impl Handler<TokenUsage> for RequestHistory {
         self.take_inbox();
         let store = self.store.clone();
         AtomicResponse::new(Box::pin(
-            async move { store.load_config().await }
-                .into_actor(self)
-                .map(|res, act, _| {
-                    let mut days = token_days::from_config(&res?);
-                    token_days::merge(&mut days, &act.pending);
-                    Ok(days)
-                }),
+            async move {
+                let counters = store.load_counters(token_days::SHEET).await?;
+                let stale = token_days::stale_counters(&counters);
+                if !stale.is_empty() {
+                    if let Err(e) = store.remove_counters(token_days::SHEET, &stale).await {
+                        log::warn!("old token counts not removed: {e}");
+                    }
+                }
+                let mut days = token_days::from_counters(&counters);
+                // Counts saved before the counters existed.
+                token_days::merge(
+                    &mut days,
+                    &token_days::from_config(&store.load_config().await?),
+                );
+                token_days::prune(&mut days);
+                Ok(days)
+            }
+            .into_actor(self)
+            .map(|res: Result<Days, StoreError>, act, _| {
+                let mut days = res?;
+                token_days::merge(&mut days, &act.pending);
+                Ok(days)
+            }),
         ))
     }
 }

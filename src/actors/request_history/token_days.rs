@@ -1,7 +1,9 @@
-//! Token usage per UTC day, per model and per key, as kept in the store: one config-store entry
-//! (`_token_usage`) holding the last [`KEEP_DAYS`] days. Each instance adds its own counts since its last
-//! save to what the store holds (read, add, write), so instances sharing a store add up and the charts
-//! survive restarts.
+//! Token usage per UTC day, per model and per key, as kept in the store: counters of the sheet
+//! [`SHEET`], one per day, model or key, and figure (`["2026-12-07","m","gemini-2.5-pro","input"]`),
+//! holding the last [`KEEP_DAYS`] days. Each instance adds its own counts since its last save
+//! (`Store::add_counters`, atomic per counter), so instances sharing a store add up, each request once,
+//! and the charts survive restarts. Counts saved before the counters existed stay in one config-store
+//! entry (`_token_usage`), read and added to the counters' figures.
 
 use std::collections::BTreeMap;
 
@@ -10,8 +12,10 @@ use serde_json::{Map, Value};
 
 use crate::observe::trace::Tokens;
 
-/// Config-store key of the daily token counts (not a user-editable setting).
+/// Config-store key of the daily token counts saved before the counters (read only).
 pub const STORE_KEY: &str = "_token_usage";
+/// The counters sheet of the daily token counts.
+pub const SHEET: &str = "tokens";
 /// Days kept in the store.
 pub const KEEP_DAYS: usize = 31;
 
@@ -101,6 +105,89 @@ pub fn prune(days: &mut Days) {
     }
 }
 
+fn figures(c: &Counts) -> [(&'static str, u64); 5] {
+    [
+        ("input", c.input),
+        ("output", c.output),
+        ("thinking", c.thinking),
+        ("cached", c.cached),
+        ("requests", c.requests),
+    ]
+}
+
+fn add_figure(c: &mut Counts, figure: &str, n: u64) {
+    let slot = match figure {
+        "input" => &mut c.input,
+        "output" => &mut c.output,
+        "thinking" => &mut c.thinking,
+        "cached" => &mut c.cached,
+        "requests" => &mut c.requests,
+        _ => return,
+    };
+    *slot = slot.saturating_add(n);
+}
+
+fn counter_name(date: &str, side: &str, name: &str, figure: &str) -> String {
+    serde_json::json!([date, side, name, figure]).to_string()
+}
+
+/// `days` as counters to add (zero figures left out).
+pub fn to_counters(days: &Days) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for (date, day) in days {
+        for (side, map) in [("m", &day.models), ("k", &day.keys)] {
+            for (name, counts) in map {
+                for (figure, n) in figures(counts) {
+                    if n > 0 {
+                        out.insert(counter_name(date, side, name, figure), n);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The days the counters hold; names that are not ours are skipped.
+pub fn from_counters(counters: &BTreeMap<String, u64>) -> Days {
+    let mut days = Days::new();
+    for (name, n) in counters {
+        let Ok((date, side, name, figure)) =
+            serde_json::from_str::<(String, String, String, String)>(name)
+        else {
+            continue;
+        };
+        let day = days.entry(date).or_default();
+        let map = match side.as_str() {
+            "m" => &mut day.models,
+            "k" => &mut day.keys,
+            _ => continue,
+        };
+        add_figure(map.entry(name).or_default(), &figure, *n);
+    }
+    days
+}
+
+/// The counters of days older than the newest [`KEEP_DAYS`].
+pub fn stale_counters(counters: &BTreeMap<String, u64>) -> Vec<String> {
+    let dates: std::collections::BTreeSet<String> = counters
+        .keys()
+        .filter_map(|n| serde_json::from_str::<(String, String, String, String)>(n).ok())
+        .map(|(date, ..)| date)
+        .collect();
+    let Some(first_kept) = dates.iter().rev().nth(KEEP_DAYS - 1).cloned() else {
+        return Vec::new();
+    };
+    counters
+        .keys()
+        .filter(|n| {
+            serde_json::from_str::<(String, String, String, String)>(n)
+                .is_ok_and(|(date, ..)| date < first_kept)
+        })
+        .cloned()
+        .collect()
+}
+
 /// The stored days, from the config-store map; an unreadable entry counts as empty.
 pub fn from_config(config: &Map<String, Value>) -> Days {
     config
@@ -139,5 +226,25 @@ mod tests {
         prune(&mut stored);
         assert_eq!(stored.len(), KEEP_DAYS);
         assert!(!stored.contains_key("1970-01-01"));
+    }
+
+    #[test]
+    fn counters_round_trip_and_old_days_are_found() {
+        let t = Tokens {
+            input: 3,
+            output: 5,
+            thinking: 0,
+            cached: 1,
+        };
+        let mut days = Days::new();
+        for d in 0..40 {
+            add_request(&mut days, d * 86_400, "gemini|odd name", "k-1", &t);
+        }
+        let counters = to_counters(&days);
+        assert_eq!(from_counters(&counters), days);
+        let stale = stale_counters(&counters);
+        // 9 old days × (model + key) × 4 non-zero figures.
+        assert_eq!(stale.len(), 9 * 2 * 4);
+        assert!(stale.iter().all(|n| n.contains("1970-01-0")));
     }
 }

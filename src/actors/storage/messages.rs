@@ -30,3 +30,24 @@ pub struct DeleteCredential {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Flush;
+
+/// Add these usage counters (`credentials::usage_sheet`) to the store's, coalesced with the others
+/// pending. Only a shared store keeps them; otherwise the records' own counters are the figures.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AddUsage {
+    pub deltas: std::collections::BTreeMap<String, u64>,
+}
+
+/// The panel reset the credential `name`'s usage of today: its day counters go.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ResetUsageCounters {
+    pub name: String,
+}
+
+/// Answers once every write started before it has ended: a write holds the mailbox while it runs
+/// (`ctx.wait`), so this is handled only after them. Sent after [`Flush`] at a graceful stop.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Settle;

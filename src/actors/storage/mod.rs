@@ -14,8 +14,9 @@ use actix::prelude::*;
 use futures_util::future::join_all;
 
 pub mod messages;
+pub mod usage_counters;
 
-use self::messages::{DeleteCredential, Flush, SaveCredential, SaveCredentialNow};
+use self::messages::{DeleteCredential, Flush, SaveCredential, SaveCredentialNow, Settle};
 use crate::store::{CredentialRecord, Store, StoreError};
 
 /// How long success counters may wait in memory before they are written. Every request counts one,
@@ -28,6 +29,8 @@ const FLUSH_INTERVAL: Duration = Duration::from_secs(30);
 pub struct StorageActor {
     store: Arc<dyn Store>,
     pending: HashMap<String, CredentialRecord>,
+    /// Usage counters not yet added to a shared store (`usage_counters`).
+    usage: std::collections::BTreeMap<String, u64>,
 }
 
 impl StorageActor {
@@ -35,6 +38,7 @@ impl StorageActor {
         Self {
             store,
             pending: HashMap::new(),
+            usage: std::collections::BTreeMap::new(),
         }
     }
 
@@ -43,6 +47,7 @@ impl StorageActor {
     }
 
     fn flush(&mut self, ctx: &mut Context<Self>) {
+        self.flush_usage(ctx);
         if self.pending.is_empty() {
             return;
         }
@@ -67,6 +72,9 @@ impl Actor for StorageActor {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(16_384);
         ctx.run_interval(FLUSH_INTERVAL, |act, ctx| act.flush(ctx));
+        ctx.run_interval(usage_counters::USAGE_FLUSH_INTERVAL, |act, ctx| {
+            act.flush_usage(ctx)
+        });
     }
 
     fn stopping(&mut self, ctx: &mut Self::Context) -> Running {
@@ -120,6 +128,12 @@ impl Handler<SaveCredentialNow> for StorageActor {
             async move { store.put_credential(&msg.record).await }.into_actor(self),
         ))
     }
+}
+
+impl Handler<Settle> for StorageActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Settle, _: &mut Self::Context) {}
 }
 
 impl Handler<Flush> for StorageActor {
