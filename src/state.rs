@@ -56,6 +56,8 @@ pub struct AppState {
     pub traces: Arc<TraceInbox>,
     /// Fetches each credential's quota, credits and models.
     pub scout: Addr<CredentialScout>,
+    /// Where admin routes leave their audit entries (written to the store by its own task).
+    pub audit: crate::actors::audit_log::AuditLog,
 }
 
 /// One awc client per worker thread, built in the `HttpServer::new` factory.

@@ -69,6 +69,7 @@ pub struct Settings {
     panel_password: Option<String>,
     pub metrics_token: Option<String>,
     pub request_history_size: usize,
+    pub audit_retention_days: u64,
     pub credentials_dir: PathBuf,
     pub code_assist_endpoint: String,
     pub gemini_api_endpoint: String,

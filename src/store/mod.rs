@@ -17,6 +17,7 @@
 //! | panel-saved config (`save_config`) | `ConfigActor` | `SaveConfig` |
 //! | credential insights (`put_insight`) | the credential scout (`actors/scout`) | directly, see below |
 //! | credential insights (`delete_insight`) | `StorageActor` | `DeleteCredential`, after the credential |
+//! | audit entries (`append_audit`, `prune_audit`) | the audit writer (`crate::audit`) | its own task, off the request path |
 //!
 //! Direct writes, and why they are not behind an actor:
 //! - refresh leases (`try_lease`, `release_lease`) are taken by each `CredentialActor` itself: a lease is
@@ -32,6 +33,7 @@
 //!
 //! Reads are free for everyone (routes list keys and credentials straight from the store).
 
+pub mod audit;
 pub mod file;
 pub mod insight;
 pub mod migrate;
@@ -46,6 +48,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
+pub use audit::{AuditAction, AuditEntry, AuditQuery, MAX_AUDIT_ENTRIES};
 pub use file::{FileStore, FileStoreOptions};
 pub use insight::{CredentialInsight, CreditBalance, ModelInfo, QuotaBucket};
 pub use migrate::{migrate, MigrationReport};
@@ -173,6 +176,15 @@ pub trait Store: Send + Sync {
     async fn get_insight(&self, name: &str) -> Result<Option<CredentialInsight>, StoreError>;
     /// Forgets it (the credential was deleted); Ok when there was none.
     async fn delete_insight(&self, name: &str) -> Result<(), StoreError>;
+
+    // ---- audit log (admin actions; written by `crate::audit`'s writer task) ----
+    /// Adds one entry (already cut to its bounds).
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// Newest first, as `query` asks (see [`AuditQuery`]).
+    async fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Removes entries older than `before` (unix ms) and all but the newest `keep` entries; answers
+    /// how many went.
+    async fn prune_audit(&self, before: i64, keep: usize) -> Result<u64, StoreError>;
 
     /// Graceful shutdown: the files backend compacts its journal into the TOML files; network backends
     /// have nothing to do. Every acknowledged write is already durable, so skipping this loses nothing.
