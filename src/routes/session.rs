@@ -32,9 +32,11 @@ pub async fn login(
     let settings = state.settings.current();
     if !constant_time_eq(password, settings.panel_password()) {
         log::warn!("failed panel login from {address}");
+        state.audit.login(&address, false);
         state.sessions.do_send(LoginFailed { address });
         return Err(ApiError::unauthorized("wrong password"));
     }
+    state.audit.login(&address, true);
     state.sessions.do_send(LoginSucceeded { address });
     let lifetime = settings.jwt_expiry_hours as i64 * 3600;
     let token = issue_token(&state.panel_secret, state.clock.now(), lifetime)?;

@@ -24,7 +24,7 @@ use crate::clock::Clock;
 use crate::store::{AuditAction, AuditEntry};
 
 /// Entries waiting for the writer; beyond this they are dropped (see the module doc).
-const QUEUE_CAPACITY: usize = 1024;
+const QUEUE_CAPACITY: usize = 4096;
 
 /// Where handlers leave entries. Cheap to clone.
 #[derive(Clone)]
