@@ -308,18 +308,16 @@ async fn entries_older_than_the_retention_are_pruned() {
 async fn entries_are_shared_and_pruned(kind: &str) {
     let backend = crate::cluster::backend(kind);
     let start = || {
-        let mut options =
-            TestOptions::default().cred("p1.json", credential("rt-1", Some("p1"), None));
+        let mut options = TestOptions::default();
         options.env = backend.env.clone();
         spawn_app_with(options)
     };
     let first = start().await;
     let second = start().await;
-    let body = json!({"filename": "p1.json", "action": "disable"});
-    assert_eq!(first.post("/creds/action", &body).await.status, 200);
-    let seen = audit_until(&second, "?action=credential_disabled", 1).await;
-    assert_eq!(seen[0]["target"], "p1.json");
-    assert_eq!(seen[0]["actor"], "password");
+    assert_eq!(login(&first, PASSWORD).await.status, 200);
+    let seen = audit_until(&second, "?action=login", 1).await;
+    assert_eq!(seen[0]["target"], "panel");
+    assert_eq!(seen[0]["address"], "127.0.0.1");
 
     for cost in 1..=3 {
         let body = json!({"model_name": "gemini-2.5-flash", "cost": cost});
@@ -331,16 +329,16 @@ async fn entries_are_shared_and_pruned(kind: &str) {
     assert_eq!(rest.len(), 1);
     assert_eq!(rest[0]["changes"]["cost"], 1);
     assert_eq!(audit(&first, "?limit=2").await.len(), 2);
+    assert_eq!(audit(&first, "").await.len(), 4);
 
     // Retention is 90 days by default: the first instance's clock moves on and its next entry
     // prunes every older one, for both instances.
     first.clock.advance(91 * 86_400);
-    let body = json!({"filename": "p1.json", "action": "enable"});
-    assert_eq!(first.post("/creds/action", &body).await.status, 200);
+    assert_eq!(login(&first, "a-wrong-guess").await.status, 401);
     second
         .eventually_async("old entries pruned", || async {
             let entries = audit(&second, "").await;
-            entries.len() == 1 && entries[0]["action"] == "credential_enabled"
+            entries.len() == 1 && entries[0]["action"] == "login_failed"
         })
         .await;
     first.stop().await;
