@@ -308,9 +308,10 @@ async fn entries_older_than_the_retention_are_pruned() {
 async fn entries_are_shared_and_pruned(kind: &str) {
     let backend = crate::cluster::backend(kind);
     let start = || {
-        let mut options = TestOptions::default();
-        options.env = backend.env.clone();
-        spawn_app_with(options)
+        spawn_app_with(TestOptions {
+            env: backend.env.clone(),
+            ..Default::default()
+        })
     };
     let first = start().await;
     let second = start().await;
