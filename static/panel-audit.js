@@ -5,9 +5,22 @@
   const { $, h, replace, api, reportError, downloadWithAuth, t } = GC;
 
   const PAGE = 50;
-  const ACTIONS = ['login', 'login_failed', 'key_created', 'key_updated', 'key_deleted', 'credential_added',
-    'credential_removed', 'credential_enabled', 'credential_disabled', 'cooldown_cleared', 'config_saved',
-    'quota_refreshed'];
+  /** Each action's label key, spelled out so the key check sees every one. */
+  const LABELS = {
+    login: 'audit.actLogin',
+    login_failed: 'audit.actLoginFailed',
+    key_created: 'audit.actKeyCreated',
+    key_updated: 'audit.actKeyUpdated',
+    key_deleted: 'audit.actKeyDeleted',
+    credential_added: 'audit.actCredentialAdded',
+    credential_removed: 'audit.actCredentialRemoved',
+    credential_enabled: 'audit.actCredentialEnabled',
+    credential_disabled: 'audit.actCredentialDisabled',
+    cooldown_cleared: 'audit.actCooldownCleared',
+    config_saved: 'audit.actConfigSaved',
+    quota_refreshed: 'audit.actQuotaRefreshed',
+  };
+  const label = (action) => (LABELS[action] ? t(LABELS[action]) : action);
 
   let stale = true;
   /** `before` of each page shown so far: the first is the newest (none). */
@@ -31,7 +44,7 @@
   function row(e) {
     return h('tr', { dataset: { action: e.action } },
       h('td', { 'data-label': t('audit.colTime') }, GC.formatLocal(new Date(e.time))),
-      h('td', { 'data-label': t('audit.colAction') }, h('span', { class: 'badge ' + (e.action === 'login_failed' ? 'warn' : 'info') }, t('audit.a.' + e.action))),
+      h('td', { 'data-label': t('audit.colAction') }, h('span', { class: 'badge ' + (e.action === 'login_failed' ? 'warn' : 'info') }, label(e.action))),
       h('td', { 'data-label': t('audit.colActor') }, h('code', { class: 'wrap-any' }, e.actor)),
       h('td', { 'data-label': t('audit.colAddress') }, e.address ? h('code', null, e.address) : '\u2014'),
       h('td', { 'data-label': t('audit.colTarget') }, e.target ? h('code', { class: 'wrap-any' }, e.target) : '\u2014'),
@@ -78,7 +91,7 @@
   GC.panels.audit = {
     mount() {
       const select = $('#audit-action');
-      for (const action of ACTIONS) select.append(h('option', { value: action }, t('audit.a.' + action)));
+      for (const action of Object.keys(LABELS)) select.append(h('option', { value: action }, label(action)));
       select.addEventListener('change', first);
       $('#audit-refresh').addEventListener('click', first);
       $('#audit-older').addEventListener('click', () => {
