@@ -301,6 +301,12 @@ async fn entries_older_than_the_retention_are_pruned() {
     // Pruned from the store itself, not only hidden.
     let text = std::fs::read_to_string(app.dir.path().join("audit.jsonl")).unwrap();
     assert!(!text.contains("credential_disabled"), "{text}");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(app.dir.path().join("audit.jsonl"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "the audit file is owner-only");
     app.stop().await;
 }
 

@@ -4,7 +4,7 @@
 //! pruning ([`super::super::MAX_AUDIT_ENTRIES`] entries of at most a few KiB each), so reading it whole
 //! for a page of the panel is affordable.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -37,7 +37,8 @@ impl AuditFile {
         let this = self.clone();
         run(move || {
             let _guard = this.lock.lock().unwrap_or_else(PoisonError::into_inner);
-            let mut file = OpenOptions::new()
+            // Owner-only, like every file the gateway writes: who did what is not for everyone.
+            let mut file = crate::private_files::private_options()
                 .create(true)
                 .append(true)
                 .open(&this.path)?;
@@ -74,7 +75,11 @@ impl AuditFile {
             }
             let temporary = this.path.with_extension("jsonl.tmp");
             {
-                let mut file = File::create(&temporary)?;
+                let mut file = crate::private_files::private_options()
+                    .create(true)
+                    .write(true)
+                    .truncate(true)
+                    .open(&temporary)?;
                 for entry in &kept {
                     let line = serde_json::to_string(entry)
                         .map_err(|e| StoreError::Backend(format!("audit entry: {e}")))?;
