@@ -258,6 +258,7 @@ contract!(
     migrate_from_files_copies_everything,
     insights_round_trip_every_field,
     insights_are_replaced_and_deleted,
+    audit_entries_are_listed_filtered_and_pruned,
 );
 
 shared_contract!(insights_written_by_one_instance_are_read_by_another);
@@ -1052,6 +1053,63 @@ mod behaviours {
             source.load_model_costs().await.unwrap()
         );
         source.close().await.unwrap();
+    }
+
+    pub async fn audit_entries_are_listed_filtered_and_pruned(store: Arc<dyn Store>) {
+        use gcli2api::store::{AuditAction, AuditEntry, AuditQuery};
+        let entry = |time: i64, action: AuditAction| AuditEntry {
+            id: format!("id-{time}"),
+            time,
+            actor: "session:abcd1234".into(),
+            address: "10.0.0.1".into(),
+            action,
+            target: format!("t-{time}"),
+            changes: json!({"n": time, "list": [1, 2], "nested": {"s": "x"}}),
+        };
+        let all: Vec<AuditEntry> = (1..=6)
+            .map(|t| {
+                let action = if t % 2 == 0 {
+                    AuditAction::ConfigSaved
+                } else {
+                    AuditAction::Login
+                };
+                entry(1_000 + t, action)
+            })
+            .collect();
+        for e in &all {
+            store.append_audit(e).await.unwrap();
+        }
+        let query = |limit, before, action| AuditQuery {
+            limit,
+            before,
+            action,
+        };
+        let listed = store.list_audit(&query(10, None, None)).await.unwrap();
+        let expected: Vec<AuditEntry> = all.iter().rev().cloned().collect();
+        assert_eq!(listed, expected, "newest first, every field kept");
+        let times = |entries: Vec<AuditEntry>| entries.iter().map(|e| e.time).collect::<Vec<_>>();
+        let page = store
+            .list_audit(&query(2, Some(1_005), None))
+            .await
+            .unwrap();
+        assert_eq!(times(page), vec![1_004, 1_003]);
+        let saves = store
+            .list_audit(&query(10, None, Some(AuditAction::ConfigSaved)))
+            .await
+            .unwrap();
+        assert_eq!(times(saves), vec![1_006, 1_004, 1_002]);
+        let older_saves = store
+            .list_audit(&query(1, Some(1_004), Some(AuditAction::ConfigSaved)))
+            .await
+            .unwrap();
+        assert_eq!(times(older_saves), vec![1_002]);
+
+        // Older than 1_003 goes, then all but the newest three.
+        assert_eq!(store.prune_audit(1_003, 100).await.unwrap(), 2);
+        assert_eq!(store.prune_audit(0, 3).await.unwrap(), 1);
+        let left = store.list_audit(&query(10, None, None)).await.unwrap();
+        assert_eq!(times(left), vec![1_006, 1_005, 1_004]);
+        assert_eq!(store.prune_audit(0, 3).await.unwrap(), 0);
     }
 }
 
