@@ -1029,6 +1029,18 @@ mod behaviours {
             .await
             .unwrap();
         source.set_model_cost("gemini-2.5-pro", 3).await.unwrap();
+        for time in [10, 20] {
+            let entry = gcli2api::store::AuditEntry {
+                id: format!("m-{time}"),
+                time,
+                actor: "password".into(),
+                address: "127.0.0.1".into(),
+                action: gcli2api::store::AuditAction::KeyCreated,
+                target: "sk-abc...wxyz".into(),
+                changes: json!({"total_quota": 5}),
+            };
+            source.append_audit(&entry).await.unwrap();
+        }
 
         // A key already in the target is replaced by the source's.
         target
@@ -1042,6 +1054,16 @@ mod behaviours {
         assert_eq!(report.api_keys, 2);
         assert_eq!(report.api_keys_replaced, 1);
         assert_eq!(report.model_costs, 1);
+        assert_eq!(report.audit_entries, 2);
+        let everything = gcli2api::store::AuditQuery {
+            limit: 100,
+            before: None,
+            action: None,
+        };
+        assert_eq!(
+            target.list_audit(&everything).await.unwrap(),
+            source.list_audit(&everything).await.unwrap()
+        );
 
         assert_eq!(by_name(target.load_credentials().await.unwrap()), creds);
         assert_eq!(target.load_config().await.unwrap(), config);

@@ -155,9 +155,11 @@ impl AuditQuery {
 }
 
 /// Sorts newest first (ties by id, so paging is stable) and keeps what `query` asks for.
+/// An id seen twice (a log copied twice by `migrate` into files) is listed once.
 pub fn select(mut entries: Vec<AuditEntry>, query: &AuditQuery) -> Vec<AuditEntry> {
     entries.retain(|e| query.matches(e));
     entries.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| b.id.cmp(&a.id)));
+    entries.dedup_by(|a, b| a.id == b.id);
     entries.truncate(query.bounded_limit());
     entries
 }

@@ -586,7 +586,12 @@ impl Store for MongoStore {
             "action": entry.action.as_str(),
             "entry": text,
         };
-        self.audit.insert_one(document).await.map_err(mongo_error)?;
+        // Replaced rather than inserted, so copying a log twice (`migrate`) keeps one of each.
+        self.audit
+            .replace_one(doc! { "_id": &entry.id }, document)
+            .upsert(true)
+            .await
+            .map_err(mongo_error)?;
         Ok(())
     }
 
