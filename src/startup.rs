@@ -245,6 +245,13 @@ impl Application {
             options.clock.clone(),
         ))
         .start();
+        let (audit, audit_entries) = crate::actors::audit_log::AuditLog::new(options.clock.clone());
+        crate::actors::audit_log::spawn_writer(
+            audit_entries,
+            store.clone(),
+            shared.clone(),
+            options.clock.clone(),
+        );
         let state = AppState {
             settings: shared,
             supervisor,
@@ -269,6 +276,7 @@ impl Application {
             traces,
             scout,
             shutdown: Arc::new(crate::shutdown::Shutdown::default()),
+            audit,
         };
 
         let loaded = if settings.auto_load_env_creds {

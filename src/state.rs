@@ -63,6 +63,8 @@ pub struct AppState {
     pub scout: Addr<CredentialScout>,
     /// Whether a graceful stop has begun (readiness, `Connection: close`, streams' end).
     pub shutdown: Arc<Shutdown>,
+    /// Where admin routes leave their audit entries (written to the store by its own task).
+    pub audit: crate::actors::audit_log::AuditLog,
 }
 
 /// One awc client per worker thread, built in the `HttpServer::new` factory.

@@ -5,7 +5,7 @@
   'use strict';
   const { $, panels } = GC;
 
-  const TABS = ['oauth', 'creds', 'config', 'usage', 'models', 'requests', 'logs'];
+  const TABS = ['oauth', 'creds', 'config', 'usage', 'models', 'requests', 'audit', 'logs'];
   const DEFAULT_TAB = 'creds';
   let current = '';
   let mounted = false;

@@ -259,6 +259,7 @@ contract!(
     insights_round_trip_every_field,
     insights_are_replaced_and_deleted,
     counters_add_up_and_are_removed,
+    audit_entries_are_listed_filtered_and_pruned,
 );
 
 shared_contract!(
@@ -1128,6 +1129,18 @@ mod behaviours {
             .await
             .unwrap();
         source.set_model_cost("gemini-2.5-pro", 3).await.unwrap();
+        for time in [10, 20] {
+            let entry = gcli2api::store::AuditEntry {
+                id: format!("m-{time}"),
+                time,
+                actor: "password".into(),
+                address: "127.0.0.1".into(),
+                action: gcli2api::store::AuditAction::KeyCreated,
+                target: "sk-abc...wxyz".into(),
+                changes: json!({"total_quota": 5}),
+            };
+            source.append_audit(&entry).await.unwrap();
+        }
 
         // A key already in the target is replaced by the source's.
         target
@@ -1141,6 +1154,16 @@ mod behaviours {
         assert_eq!(report.api_keys, 2);
         assert_eq!(report.api_keys_replaced, 1);
         assert_eq!(report.model_costs, 1);
+        assert_eq!(report.audit_entries, 2);
+        let everything = gcli2api::store::AuditQuery {
+            limit: 100,
+            before: None,
+            action: None,
+        };
+        assert_eq!(
+            target.list_audit(&everything).await.unwrap(),
+            source.list_audit(&everything).await.unwrap()
+        );
 
         assert_eq!(by_name(target.load_credentials().await.unwrap()), creds);
         assert_eq!(target.load_config().await.unwrap(), config);
@@ -1152,6 +1175,63 @@ mod behaviours {
             source.load_model_costs().await.unwrap()
         );
         source.close().await.unwrap();
+    }
+
+    pub async fn audit_entries_are_listed_filtered_and_pruned(store: Arc<dyn Store>) {
+        use gcli2api::store::{AuditAction, AuditEntry, AuditQuery};
+        let entry = |time: i64, action: AuditAction| AuditEntry {
+            id: format!("id-{time}"),
+            time,
+            actor: "session:abcd1234".into(),
+            address: "10.0.0.1".into(),
+            action,
+            target: format!("t-{time}"),
+            changes: json!({"n": time, "list": [1, 2], "nested": {"s": "x"}}),
+        };
+        let all: Vec<AuditEntry> = (1..=6)
+            .map(|t| {
+                let action = if t % 2 == 0 {
+                    AuditAction::ConfigSaved
+                } else {
+                    AuditAction::Login
+                };
+                entry(1_000 + t, action)
+            })
+            .collect();
+        for e in &all {
+            store.append_audit(e).await.unwrap();
+        }
+        let query = |limit, before, action| AuditQuery {
+            limit,
+            before,
+            action,
+        };
+        let listed = store.list_audit(&query(10, None, None)).await.unwrap();
+        let expected: Vec<AuditEntry> = all.iter().rev().cloned().collect();
+        assert_eq!(listed, expected, "newest first, every field kept");
+        let times = |entries: Vec<AuditEntry>| entries.iter().map(|e| e.time).collect::<Vec<_>>();
+        let page = store
+            .list_audit(&query(2, Some(1_005), None))
+            .await
+            .unwrap();
+        assert_eq!(times(page), vec![1_004, 1_003]);
+        let saves = store
+            .list_audit(&query(10, None, Some(AuditAction::ConfigSaved)))
+            .await
+            .unwrap();
+        assert_eq!(times(saves), vec![1_006, 1_004, 1_002]);
+        let older_saves = store
+            .list_audit(&query(1, Some(1_004), Some(AuditAction::ConfigSaved)))
+            .await
+            .unwrap();
+        assert_eq!(times(older_saves), vec![1_002]);
+
+        // Older than 1_003 goes, then all but the newest three.
+        assert_eq!(store.prune_audit(1_003, 100).await.unwrap(), 2);
+        assert_eq!(store.prune_audit(0, 3).await.unwrap(), 1);
+        let left = store.list_audit(&query(10, None, None)).await.unwrap();
+        assert_eq!(times(left), vec![1_006, 1_005, 1_004]);
+        assert_eq!(store.prune_audit(0, 3).await.unwrap(), 0);
     }
 }
 

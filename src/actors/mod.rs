@@ -1,5 +1,6 @@
 //! Actors own the gateway's mutable state; handlers talk to them by message.
 
+pub mod audit_log;
 pub mod config_actor;
 pub mod credentials;
 pub mod json_size;

@@ -5,6 +5,7 @@ use actix_web::http::header;
 use actix_web::HttpRequest;
 use subtle::ConstantTimeEq;
 
+pub mod admin;
 pub mod caller_check;
 pub mod client_address;
 pub mod key_guesses;

@@ -163,6 +163,14 @@ pub static KEYS: &[KeyDef] = &[
         "Most MiB of decision traces the Requests view keeps; the oldest go first.",
     ),
     def(
+        "audit_retention_days",
+        "AUDIT_RETENTION_DAYS",
+        Kind::Int { min: 1, max: 3650 },
+        true,
+        || json!(90),
+        "Days the audit log keeps an entry (at most 50,000 entries are kept whatever their age).",
+    ),
+    def(
         "credentials_dir",
         "CREDENTIALS_DIR",
         Kind::Str,

@@ -88,6 +88,7 @@ pub struct Settings {
     pub allow_default_password: bool,
     pub request_history_size: usize,
     pub request_history_max_mb: u64,
+    pub audit_retention_days: u64,
     pub credentials_dir: PathBuf,
     pub code_assist_endpoint: String,
     pub gemini_api_endpoint: String,

@@ -16,10 +16,11 @@ use crate::actors::credentials::messages::{
     StatusFilter,
 };
 use crate::actors::credentials::CredentialActor;
+use crate::auth::admin::Admin;
 use crate::auth::panel::PanelSession;
 use crate::error::{ApiError, ErrorStyle};
 use crate::state::AppState;
-use crate::store::{CredentialKind, CredentialRecord};
+use crate::store::{AuditAction, CredentialKind, CredentialRecord};
 
 const PAGE_SIZES: &[usize] = &[10, 20, 50, 100, 200, 500, 1000];
 
@@ -230,7 +231,26 @@ pub async fn find(state: &AppState, name: &str) -> Result<Addr<CredentialActor>,
 /// Waits for the credential actor, so the change is in effect (rotation included) when the panel
 /// hears back.
 /// `model` narrows `clear_cooldown` to one model's rest.
+/// Each change done leaves an audit entry by `admin`.
 async fn apply(
+    state: &AppState,
+    admin: &Admin,
+    name: &str,
+    action: &str,
+    model: Option<&str>,
+) -> Result<String, ApiError> {
+    let message = change(state, name, action, model).await?;
+    let audited = match action {
+        "enable" => AuditAction::CredentialEnabled,
+        "disable" => AuditAction::CredentialDisabled,
+        "clear_cooldown" => AuditAction::CooldownCleared,
+        _ => AuditAction::CredentialRemoved,
+    };
+    admin.audit(state, audited, name, json!({ "model": model }));
+    Ok(message)
+}
+
+async fn change(
     state: &AppState,
     name: &str,
     action: &str,
@@ -292,7 +312,7 @@ fn string_field<'a>(json: &'a Value, field: &str) -> Result<&'a str, ApiError> {
 }
 
 pub async fn action(
-    _: PanelSession,
+    admin: Admin,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -303,12 +323,12 @@ pub async fn action(
         .get("model")
         .and_then(Value::as_str)
         .filter(|m| !m.is_empty());
-    let message = apply(&state, name, action, model).await?;
+    let message = apply(&state, &admin, name, action, model).await?;
     Ok(HttpResponse::Ok().json(json!({"message": message})))
 }
 
 pub async fn batch_action(
-    _: PanelSession,
+    admin: Admin,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -324,7 +344,7 @@ pub async fn batch_action(
     let mut ok = 0usize;
     let mut errors = Vec::new();
     for name in &names {
-        match apply(&state, name, action, None).await {
+        match apply(&state, &admin, name, action, None).await {
             Ok(_) => ok += 1,
             Err(e) => errors.push(json!({"filename": name, "error": e.message})),
         }

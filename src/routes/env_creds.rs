@@ -5,10 +5,12 @@ use serde_json::{json, Map, Value};
 
 use super::creds::all_records;
 use crate::actors::credentials::messages::{AddCredential, RemoveCredential};
+use crate::auth::admin::Admin;
 use crate::auth::panel::PanelSession;
 use crate::env_credentials::{EnvCredential, ENV_PREFIX};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store::AuditAction;
 use crate::store::{CredentialRecord, CredentialState};
 
 /// Every credential variable: OAuth logins, then API keys and Vertex credentials.
@@ -70,13 +72,30 @@ async fn load(state: &AppState, with_oauth: bool) -> Value {
 }
 
 pub async fn load_route(
-    _: PanelSession,
+    admin: Admin,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(load_all(&state).await))
+    let answer = load_all(&state).await;
+    let loaded = answer
+        .get("results")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|r| r.get("success").and_then(Value::as_bool) == Some(true));
+    for result in loaded {
+        let name = result.get("filename").and_then(Value::as_str);
+        let changes = json!({"via": "environment", "variable": result.get("variable")});
+        admin.audit(
+            &state,
+            AuditAction::CredentialAdded,
+            name.unwrap_or_default(),
+            changes,
+        );
+    }
+    Ok(HttpResponse::Ok().json(answer))
 }
 
-pub async fn delete(_: PanelSession, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(admin: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let names: Vec<String> = all_records(&state)
         .await?
         .into_iter()
@@ -88,6 +107,8 @@ pub async fn delete(_: PanelSession, state: web::Data<AppState>) -> Result<HttpR
             .supervisor
             .send(RemoveCredential { name: name.clone() })
             .await;
+        let changes = json!({"via": "environment"});
+        admin.audit(&state, AuditAction::CredentialRemoved, name, changes);
     }
     Ok(HttpResponse::Ok().json(json!({
         "deleted_count": names.len(),

@@ -12,12 +12,13 @@ use crate::actors::quota::messages::{
     CostOf, CreateKey, DeleteCost, DeleteKey, GetCosts, ModelCost, QuotaError, SetCost,
 };
 use crate::actors::quota::view::public_view;
+use crate::auth::admin::Admin;
 use crate::auth::panel::PanelSession;
 use crate::auth::{authenticate_api, ApiCaller};
 use crate::error::{ApiError, ErrorStyle};
 use crate::logging::Masked;
 use crate::state::AppState;
-use crate::store::{ApiKeyRecord, StoreError};
+use crate::store::{ApiKeyRecord, AuditAction, StoreError};
 
 fn storage_error(e: StoreError) -> ApiError {
     log::error!("API key storage: {e}");
@@ -60,7 +61,7 @@ fn optional_u64(json: &Value, field: &str) -> Result<Option<u64>, ApiError> {
 }
 
 pub async fn create_key(
-    _: PanelSession,
+    admin: Admin,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -130,6 +131,19 @@ pub async fn create_key(
         "API key {} created with quota {total_quota}",
         Masked(&record.api_key)
     );
+    let changes = json!({
+        "total_quota": record.total_quota,
+        "description": record.description,
+        "allowed_models": record.allowed_models,
+        "max_concurrent": record.max_concurrent,
+        "expires_at": record.expires_at,
+    });
+    admin.audit(
+        &state,
+        AuditAction::KeyCreated,
+        &mask_key(&record.api_key),
+        changes,
+    );
     Ok(HttpResponse::Ok().json(public_view(&record)))
 }
 
@@ -158,7 +172,7 @@ pub async fn get_key(
 }
 
 pub async fn delete_key(
-    _: PanelSession,
+    admin: Admin,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -180,6 +194,12 @@ pub async fn delete_key(
             owner: crate::actors::response_store::key_owner(&key),
         });
     log::info!("API key {} deleted", Masked(&key));
+    admin.audit(
+        &state,
+        AuditAction::KeyDeleted,
+        &mask_key(&key),
+        Value::Null,
+    );
     Ok(HttpResponse::Ok().json(json!({"message": "API key deleted", "api_key": mask_key(&key)})))
 }
 
@@ -276,7 +296,7 @@ pub async fn get_costs(
 }
 
 pub async fn set_cost(
-    _: PanelSession,
+    admin: Admin,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -301,12 +321,14 @@ pub async fn set_cost(
         .await
         .map_err(ApiError::mailbox("the quota service"))?
         .map_err(|e| ApiError::internal(e.to_string()))?;
+    let changes = json!({"model_name": model, "cost": cost});
+    admin.audit(&state, AuditAction::ConfigSaved, "model_costs", changes);
     Ok(HttpResponse::Ok()
         .json(json!({"message": "model cost saved", "model_name": model, "cost": cost})))
 }
 
 pub async fn delete_cost(
-    _: PanelSession,
+    admin: Admin,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -322,6 +344,8 @@ pub async fn delete_cost(
     if !existed {
         return Err(ApiError::not_found("no cost configured for this model"));
     }
+    let changes = json!({"model_name": model, "cost": null});
+    admin.audit(&state, AuditAction::ConfigSaved, "model_costs", changes);
     Ok(HttpResponse::Ok().json(json!({"message": "model cost removed", "model_name": model})))
 }
 

@@ -9,12 +9,13 @@ use serde_json::{json, Map, Value};
 use super::body::parse_json;
 use crate::actors::credentials::kind_auth;
 use crate::actors::credentials::messages::AddCredential;
-use crate::auth::panel::PanelSession;
+use crate::auth::admin::Admin;
 use crate::env_kind_credentials::{express_credential, key_credential, key_digest, split_keys};
 use crate::error::ApiError;
 use crate::error::ErrorStyle;
 use crate::logging::mask;
 use crate::state::AppState;
+use crate::store::AuditAction;
 use crate::store::{CredentialKind, CredentialRecord, CredentialState};
 
 /// At most this many keys per paste.
@@ -51,7 +52,7 @@ async fn add(state: &AppState, record: CredentialRecord) -> Result<(), ApiError>
 
 /// `POST /creds/api-keys` `{"keys": "k1,k2\nk3" | ["k1", …], "kind"?}`.
 pub async fn add_keys(
-    _: PanelSession,
+    admin: Admin,
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
@@ -109,6 +110,13 @@ pub async fn add_keys(
         .await?;
         added.push(json!({"filename": name, "api_key": mask(&key), "kind": kind.as_str()}));
     }
+    for entry in &added {
+        let target = entry
+            .get("filename")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        admin.audit(&state, AuditAction::CredentialAdded, target, entry.clone());
+    }
     Ok(HttpResponse::Ok().json(json!({
         "count": added.len(),
         "added": added,
@@ -128,7 +136,7 @@ struct AddVertex {
 
 /// `POST /creds/vertex` `{"service_account": {…} | "…", "location"?, "project_id"?}`.
 pub async fn add_vertex(
-    _: PanelSession,
+    admin: Admin,
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
@@ -191,6 +199,8 @@ pub async fn add_vertex(
         },
     )
     .await?;
+    let changes = json!({"kind": "vertex", "client_email": email, "project_id": project});
+    admin.audit(&state, AuditAction::CredentialAdded, &name, changes);
     Ok(HttpResponse::Ok().json(json!({
         "filename": name,
         "client_email": email,

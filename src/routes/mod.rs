@@ -1,6 +1,8 @@
 //! HTTP routes, one file per URL family.
 
 pub mod anthropic;
+pub mod audit;
+mod audit_csv;
 pub mod body;
 pub mod body_deadline;
 pub mod config;
@@ -96,7 +98,9 @@ fn configure_observe(cfg: &mut web::ServiceConfig) {
         .service(one("/metrics", web::get().to(metrics::metrics)))
         .service(one("/auth/requests", web::get().to(requests::list)))
         .service(one("/auth/requests/{id}", web::get().to(requests::get)))
-        .service(one("/usage/tokens", web::get().to(requests::tokens)));
+        .service(one("/usage/tokens", web::get().to(requests::tokens)))
+        .service(one("/audit", web::get().to(audit::list)))
+        .service(one("/audit/export", web::get().to(audit::export)));
 }
 
 /// Shorthand for a resource with one method and JSON 405s for the others.

@@ -22,7 +22,7 @@ use crate::actors::oauth_flows::messages::{
 use crate::credential::store_token;
 use crate::error::{ApiError, ErrorStyle};
 use crate::state::{AppState, UpstreamClient};
-use crate::store::{CredentialRecord, CredentialState};
+use crate::store::{AuditAction, CredentialRecord, CredentialState};
 use crate::upstream::oauth::{
     self, enable_code_assist_services, exchange_code, fetch_email, list_projects, CloudProject,
     GEMINI_CLI_CLIENT_ID, GEMINI_CLI_CLIENT_SECRET, SCOPES,
@@ -250,6 +250,12 @@ async fn save_credential(
         .await
         .map_err(ApiError::mailbox("the credential registry"))?;
     log::info!("OAuth: saved credential {file} for project {project}");
+    // The flow may be the public onboarding page's, with no panel session, and ends at Google's
+    // redirect: the actor is the OAuth flow itself.
+    let changes = json!({"via": "oauth", "project_id": project, "user_email": email});
+    state
+        .audit
+        .push("oauth", "", AuditAction::CredentialAdded, &file, changes);
     Ok(Saved {
         file,
         project: project.to_string(),

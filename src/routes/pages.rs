@@ -103,6 +103,11 @@ static ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/panel-models.js"),
     ),
     (
+        "panel-audit.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/panel-audit.js"),
+    ),
+    (
         "panel-logs.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../static/panel-logs.js"),

@@ -6,9 +6,10 @@ use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
 use crate::actors::scout::messages::{Refresh, Refreshed};
-use crate::auth::panel::PanelSession;
+use crate::auth::admin::Admin;
 use crate::error::{ApiError, ErrorStyle};
 use crate::state::AppState;
+use crate::store::AuditAction;
 use crate::store::CredentialInsight;
 
 use super::body::parse_json;
@@ -95,7 +96,7 @@ fn refreshed_item(r: &Refreshed) -> Value {
 /// `POST /creds/quota/refresh` with an optional `{"names": [...]}`: fetches now (Code Assist quota and
 /// credits, the model lists of the other kinds) and answers `{"credentials": [{name, quota, credits}]}`.
 pub async fn refresh(
-    _: PanelSession,
+    admin: Admin,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -120,6 +121,10 @@ pub async fn refresh(
             Some(_) => return Err(ApiError::bad_request("names: expected a list")),
         }
     };
+    let target = names
+        .as_ref()
+        .map_or_else(|| "all".to_string(), |n| n.join(","));
+    admin.audit(&state, AuditAction::QuotaRefreshed, &target, Value::Null);
     let results = state
         .scout
         .send(Refresh { names })

@@ -32,10 +32,12 @@ pub async fn login(
     let settings = state.settings.current();
     if !constant_time_eq(password, settings.panel_password()) {
         log::warn!("failed panel login from {address}");
+        state.audit.login(&address, false);
         // Awaited: the next try, on any instance, must see this failure.
         let _ = state.sessions.send(LoginFailed { address }).await;
         return Err(ApiError::unauthorized("wrong password"));
     }
+    state.audit.login(&address, true);
     state.sessions.do_send(LoginSucceeded { address });
     // Bounded by its key (at most a year), and computed so no value can wrap.
     let lifetime = i64::try_from(settings.jwt_expiry_hours)

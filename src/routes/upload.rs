@@ -11,9 +11,10 @@ use futures_util::TryStreamExt;
 use serde_json::{json, Value};
 
 use crate::actors::credentials::messages::AddCredential;
-use crate::auth::panel::PanelSession;
+use crate::auth::admin::Admin;
 use crate::error::{ApiError, ErrorStyle};
 use crate::state::AppState;
+use crate::store::AuditAction;
 use crate::store::{CredentialRecord, CredentialState};
 
 pub const MAX_UPLOAD_BYTES: usize = 32 * 1024 * 1024;
@@ -112,7 +113,7 @@ fn read_zip(
 }
 
 pub async fn upload(
-    _: PanelSession,
+    admin: Admin,
     mut payload: Multipart,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -200,6 +201,10 @@ pub async fn upload(
             Err(e) => Err(e),
         };
         outcomes.push(Outcome { filename, result });
+    }
+    for o in outcomes.iter().filter(|o| o.result.is_ok()) {
+        let changes = json!({"via": "upload"});
+        admin.audit(&state, AuditAction::CredentialAdded, &o.filename, changes);
     }
     let ok = outcomes.iter().filter(|o| o.result.is_ok()).count();
     let results: Vec<Value> = outcomes

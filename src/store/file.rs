@@ -24,6 +24,7 @@
 //! On open, loose `*.json` credential files in the directory are imported and renamed to
 //! `*.json.imported` once the import is on disk.
 
+mod audit_file;
 mod credential_text;
 mod dir_lock;
 mod disk;
@@ -43,8 +44,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use self::writer::{Command, Reply, Request};
 use super::{
-    ApiKeyRecord, CredentialInsight, CredentialRecord, DebitOutcome, DebitRequest, Store,
-    StoreError,
+    ApiKeyRecord, AuditEntry, AuditQuery, CredentialInsight, CredentialRecord, DebitOutcome,
+    DebitRequest, Store, StoreError,
 };
 
 /// Requests waiting for the writer before callers are made to wait.
@@ -91,6 +92,8 @@ pub struct FileStore {
     leases: Mutex<HashMap<String, Lease>>,
     /// Credential insights, in memory only (see the module doc).
     insights: Mutex<HashMap<String, CredentialInsight>>,
+    /// `audit.jsonl`, written apart from the journal (see `audit_file.rs`).
+    audit: audit_file::AuditFile,
 }
 
 impl FileStore {
@@ -108,6 +111,7 @@ impl FileStore {
         let ready = writer::spawn(dir.clone(), options, generation.clone(), receiver)?;
         ready.await.map_err(|_| closed())??;
         Ok(Self {
+            audit: audit_file::AuditFile::new(&dir),
             dir,
             requests,
             generation,
@@ -341,6 +345,18 @@ impl Store for FileStore {
     async fn delete_insight(&self, name: &str) -> Result<(), StoreError> {
         self.insights().remove(name);
         Ok(())
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        self.audit.append(entry).await
+    }
+
+    async fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit.list(query).await
+    }
+
+    async fn prune_audit(&self, before: i64, keep: usize) -> Result<u64, StoreError> {
+        self.audit.prune(before, keep).await
     }
 
     async fn close(&self) -> Result<(), StoreError> {

@@ -2,10 +2,13 @@
 //! instances). Credentials, config and costs are upserted; an API key already present in the target
 //! is replaced, so the target ends with the source's balances.
 //!
+//! Audit entries are copied too (newest first, a page at a time).
+//!
 //! Credential insights (`get_insight`) are not copied: they are snapshots of what Google answered,
 //! which the credential scout fetches again for every credential soon after the gateway starts on
 //! the target (and the files backend keeps none on disk to copy).
 
+use super::audit::{AuditQuery, MAX_LIST_LIMIT};
 use super::{Store, StoreError};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -16,6 +19,8 @@ pub struct MigrationReport {
     /// API keys that existed in the target and were overwritten.
     pub api_keys_replaced: usize,
     pub model_costs: usize,
+    /// Audit log entries copied (an entry already in the target is kept once).
+    pub audit_entries: usize,
 }
 
 pub async fn migrate(from: &dyn Store, to: &dyn Store) -> Result<MigrationReport, StoreError> {
@@ -48,17 +53,42 @@ pub async fn migrate(from: &dyn Store, to: &dyn Store) -> Result<MigrationReport
         report.model_costs += 1;
     }
 
+    report.audit_entries = copy_audit(from, to).await?;
+
     log::info!(
-        "migrated {} → {}: {} credentials, {} config keys, {} API keys ({} replaced), {} model costs",
+        "migrated {} → {}: {} credentials, {} config keys, {} API keys ({} replaced), {} model costs, {} audit entries",
         from.backend_name(),
         to.backend_name(),
         report.credentials,
         report.config_keys,
         report.api_keys,
         report.api_keys_replaced,
-        report.model_costs
+        report.model_costs,
+        report.audit_entries
     );
     Ok(report)
+}
+
+/// Every audit entry, a page at a time from the newest; the log is bounded, so this is too.
+async fn copy_audit(from: &dyn Store, to: &dyn Store) -> Result<usize, StoreError> {
+    let mut copied = 0;
+    let mut before = None;
+    loop {
+        let query = AuditQuery {
+            limit: MAX_LIST_LIMIT,
+            before,
+            action: None,
+        };
+        let page = from.list_audit(&query).await?;
+        let Some(last) = page.last() else {
+            return Ok(copied);
+        };
+        before = Some(last.time);
+        for entry in &page {
+            to.append_audit(entry).await?;
+        }
+        copied += page.len();
+    }
 }
 
 /// `gcli2api migrate --from <url-or-dir> --to <url-or-dir>`: opens both stores (default prefix), copies,

@@ -20,6 +20,7 @@
 //! | failed panel logins, logged-out sessions | `SessionGuard` | `LoginFailed`, `LoginSucceeded`, `Revoke` |
 //! | counters, sheet `usage` (`add_counters`, `remove_counters`) | `StorageActor` | `AddUsage` (coalesced), `ResetUsageCounters` |
 //! | counters, sheet `tokens` | `RequestHistory` | its periodic save, `FlushTokens` |
+//! | audit entries (`append_audit`, `prune_audit`) | the audit writer (`crate::audit`) | its own task, off the request path |
 //!
 //! Direct writes, and why they are not behind an actor:
 //! - refresh leases (`try_lease`, `release_lease`) are taken by each `CredentialActor` itself: a lease is
@@ -35,6 +36,7 @@
 //!
 //! Reads are free for everyone (routes list keys and credentials straight from the store).
 
+pub mod audit;
 pub mod file;
 pub mod insight;
 pub mod migrate;
@@ -50,6 +52,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
+pub use audit::{AuditAction, AuditEntry, AuditQuery, MAX_AUDIT_ENTRIES};
 pub use file::{FileStore, FileStoreOptions};
 pub use insight::{CredentialInsight, CreditBalance, ModelInfo, QuotaBucket};
 pub use migrate::{migrate, MigrationReport};
@@ -273,6 +276,15 @@ pub trait Store: Send + Sync {
     async fn is_session_revoked(&self, _jti: &str, _now: i64) -> Result<bool, StoreError> {
         Ok(false)
     }
+
+    // ---- audit log (admin actions; written by `crate::audit`'s writer task) ----
+    /// Adds one entry (already cut to its bounds).
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// Newest first, as `query` asks (see [`AuditQuery`]).
+    async fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Removes entries older than `before` (unix ms) and all but the newest `keep` entries; answers
+    /// how many went.
+    async fn prune_audit(&self, before: i64, keep: usize) -> Result<u64, StoreError>;
 
     /// Graceful shutdown: the files backend compacts its journal into the TOML files; network backends
     /// have nothing to do. Every acknowledged write is already durable, so skipping this loses nothing.

@@ -1,5 +1,5 @@
 //! MongoDB backend (`MONGODB_URI`, database `MONGODB_DATABASE`). Collections `<prefix>_credentials`,
-//! `_config`, `_api_keys`, `_model_costs`, `_leases`, `_insights` and `_meta`; every document's `_id`
+//! `_config`, `_api_keys`, `_model_costs`, `_leases`, `_insights`, `_audit` and `_meta`; every document's `_id`
 //! is its name. An insight document holds the [`CredentialInsight`] under `insight`.
 //!
 //! `model_stats` of an API key is stored as an array of `{model, used}` documents, not as a
@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{
-    masked, ApiKeyRecord, CredentialInsight, CredentialKind, CredentialRecord, DebitOutcome, Store,
-    StoreError,
+    masked, ApiKeyRecord, AuditEntry, AuditQuery, CredentialInsight, CredentialKind,
+    CredentialRecord, DebitOutcome, Store, StoreError,
 };
 
 const SELECTION_TIMEOUT: Duration = Duration::from_secs(5);
@@ -40,6 +40,9 @@ pub struct MongoStore {
     model_costs: Collection<Document>,
     leases: Collection<Document>,
     insights: Collection<Document>,
+    /// Audit entries: `_id` the entry's id, `time` and `action` to query by, the entry as JSON text in
+    /// `entry` (kept as text so its free-form `changes` round-trip exactly).
+    audit: Collection<Document>,
     meta: Collection<Document>,
 }
 
@@ -204,6 +207,7 @@ impl MongoStore {
             model_costs: collection("model_costs"),
             leases: collection("leases"),
             insights: collection("insights"),
+            audit: collection("audit"),
             meta: collection("meta"),
             client,
         })
@@ -571,6 +575,79 @@ impl Store for MongoStore {
             .await
             .map_err(mongo_error)?;
         Ok(())
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let text = serde_json::to_string(entry)
+            .map_err(|e| StoreError::Backend(format!("audit entry: {e}")))?;
+        let document = doc! {
+            "_id": &entry.id,
+            "time": entry.time,
+            "action": entry.action.as_str(),
+            "entry": text,
+        };
+        // Replaced rather than inserted, so copying a log twice (`migrate`) keeps one of each.
+        self.audit
+            .replace_one(doc! { "_id": &entry.id }, document)
+            .upsert(true)
+            .await
+            .map_err(mongo_error)?;
+        Ok(())
+    }
+
+    async fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut filter = doc! {};
+        if let Some(before) = query.before {
+            filter.insert("time", doc! { "$lt": before });
+        }
+        if let Some(action) = query.action {
+            filter.insert("action", action.as_str());
+        }
+        let limit = i64::try_from(query.bounded_limit()).unwrap_or(i64::MAX);
+        let documents: Vec<Document> = self
+            .audit
+            .find(filter)
+            .sort(doc! { "time": -1, "_id": -1 })
+            .limit(limit)
+            .await
+            .map_err(mongo_error)?
+            .try_collect()
+            .await
+            .map_err(mongo_error)?;
+        Ok(documents
+            .iter()
+            .filter_map(|d| d.get_str("entry").ok())
+            .filter_map(|text| serde_json::from_str(text).ok())
+            .collect())
+    }
+
+    async fn prune_audit(&self, before: i64, keep: usize) -> Result<u64, StoreError> {
+        let old = self
+            .audit
+            .delete_many(doc! { "time": { "$lt": before } })
+            .await
+            .map_err(mongo_error)?
+            .deleted_count;
+        // The time of the newest entry beyond `keep`; everything at or before it goes.
+        let skip = u64::try_from(keep).unwrap_or(u64::MAX);
+        let cut = self
+            .audit
+            .find_one(doc! {})
+            .sort(doc! { "time": -1, "_id": -1 })
+            .skip(skip)
+            .await
+            .map_err(mongo_error)?;
+        let over = match cut.and_then(|d| d.get_i64("time").ok()) {
+            Some(time) => {
+                self.audit
+                    .delete_many(doc! { "time": { "$lte": time } })
+                    .await
+                    .map_err(mongo_error)?
+                    .deleted_count
+            }
+            None => 0,
+        };
+        Ok(old + over)
     }
 
     async fn close(&self) -> Result<(), StoreError> {

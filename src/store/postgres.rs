@@ -17,8 +17,8 @@ mod sessions;
 use super::tls::postgres_connector::PgTls;
 use super::tls::postgres_dsn;
 use super::{
-    masked, ApiKeyRecord, CredentialInsight, CredentialKind, CredentialRecord, DebitOutcome,
-    DebitRequest, LoginFailures, Store, StoreError,
+    masked, ApiKeyRecord, AuditEntry, AuditQuery, CredentialInsight, CredentialKind,
+    CredentialRecord, DebitOutcome, DebitRequest, LoginFailures, Store, StoreError,
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -211,6 +211,20 @@ CREATE TABLE {s}.counters (
 );
 ",
     ),
+    (
+        8,
+        // The audit log: one row per admin action, the entry whole in `body`; time and action in
+        // columns of their own for the newest-first pages, the action filter and pruning.
+        r"
+CREATE TABLE {s}.audit (
+    id text PRIMARY KEY,
+    time_ms bigint NOT NULL,
+    action text NOT NULL,
+    body jsonb NOT NULL
+);
+CREATE INDEX audit_time ON {s}.audit (time_ms DESC, id DESC);
+",
+    ),
 ];
 
 /// The SQL of every operation, with the schema filled in once.
@@ -239,6 +253,10 @@ struct Sql {
     put_insight: String,
     get_insight: String,
     delete_insight: String,
+    append_audit: String,
+    list_audit: String,
+    prune_audit_age: String,
+    prune_audit_count: String,
 }
 
 const KEY_COLUMNS: &str =
@@ -328,6 +346,19 @@ impl Sql {
             ),
             get_insight: format!("SELECT body FROM {s}.insights WHERE name = $1"),
             delete_insight: format!("DELETE FROM {s}.insights WHERE name = $1"),
+            append_audit: format!(
+                "INSERT INTO {s}.audit (id, time_ms, action, body) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (id) DO NOTHING"
+            ),
+            list_audit: format!(
+                "SELECT body FROM {s}.audit WHERE time_ms < $1 AND ($2::text IS NULL OR action = $2)
+                 ORDER BY time_ms DESC, id DESC LIMIT $3"
+            ),
+            prune_audit_age: format!("DELETE FROM {s}.audit WHERE time_ms < $1"),
+            prune_audit_count: format!(
+                "DELETE FROM {s}.audit WHERE id IN
+                 (SELECT id FROM {s}.audit ORDER BY time_ms DESC, id DESC OFFSET $1)"
+            ),
         }
     }
 }
@@ -884,6 +915,43 @@ impl Store for PostgresStore {
         self.execute(&self.sql.delete_insight, &[&name])
             .await
             .map(|_| ())
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let body = json(entry, "audit entry")?;
+        let action = entry.action.as_str();
+        self.execute(
+            &self.sql.append_audit,
+            &[&entry.id, &entry.time, &action, &body],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        let before = query.before.unwrap_or(i64::MAX);
+        let action = query.action.map(|a| a.as_str().to_string());
+        let limit = i64::try_from(query.bounded_limit()).unwrap_or(i64::MAX);
+        let rows = self
+            .query(&self.sql.list_audit, &[&before, &action, &limit])
+            .await?;
+        let mut entries = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let body: Value = row
+                .try_get(0)
+                .map_err(|e| StoreError::Corrupt(format!("PostgreSQL audit entry: {e}")))?;
+            if let Ok(entry) = serde_json::from_value(body) {
+                entries.push(entry);
+            }
+        }
+        Ok(entries)
+    }
+
+    async fn prune_audit(&self, before: i64, keep: usize) -> Result<u64, StoreError> {
+        let old = self.execute(&self.sql.prune_audit_age, &[&before]).await?;
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        let over = self.execute(&self.sql.prune_audit_count, &[&keep]).await?;
+        Ok(old + over)
     }
 
     async fn close(&self) -> Result<(), StoreError> {

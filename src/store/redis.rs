@@ -14,6 +14,7 @@
 //! | `counters:<sheet>` | hash | counter name → value, added to by every instance (`HINCRBY`) |
 //! | `login_failures:<address>` | sorted set | failed panel logins (scored by time), expiring with the window |
 //! | `revoked:<jti>` | string | a logged-out panel session, expiring with the session |
+//! | `audit` | sorted set | JSON [`AuditEntry`] scored by its time (unix ms) |
 //!
 //! The counters sit in hashes of their own so the debit script changes them with `HINCRBY` and never
 //! re-encodes the key's JSON (Lua's cjson would turn `[]` into `{}` and big integers into floats).
@@ -33,8 +34,8 @@ mod sessions;
 
 use super::tls::redis_tls::{diagnose, explain_redis_error, RedisTls};
 use super::{
-    masked, ApiKeyRecord, CredentialInsight, CredentialRecord, DebitOutcome, DebitRequest,
-    LoginFailures, Store, StoreError,
+    masked, ApiKeyRecord, AuditEntry, AuditQuery, CredentialInsight, CredentialRecord,
+    DebitOutcome, DebitRequest, LoginFailures, Store, StoreError,
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -713,5 +714,72 @@ impl Store for RedisStore {
 
     async fn remove_counters(&self, sheet: &str, names: &[String]) -> Result<(), StoreError> {
         counters::remove(self.conn(), &self.key(&format!("counters:{sheet}")), names).await
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let _: i64 = self
+            .conn()
+            .zadd(self.key("audit"), to_json(entry)?, entry.time)
+            .await
+            .map_err(redis_error)?;
+        Ok(())
+    }
+
+    async fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        // Newest first by score, a page at a time, until the limit is met after the action filter
+        // (the set is bounded by pruning, so the walk is too).
+        const PAGE: usize = 500;
+        let limit = query.bounded_limit();
+        let max = query
+            .before
+            .map_or_else(|| "+inf".to_string(), |b| format!("({b}"));
+        let mut found = Vec::new();
+        let mut offset = 0usize;
+        loop {
+            let page: Vec<String> = ::redis::cmd("ZREVRANGEBYSCORE")
+                .arg(self.key("audit"))
+                .arg(&max)
+                .arg("-inf")
+                .arg("LIMIT")
+                .arg(offset)
+                .arg(PAGE)
+                .query_async(&mut self.conn())
+                .await
+                .map_err(redis_error)?;
+            let done = page.len() < PAGE;
+            offset += page.len();
+            for raw in page {
+                if let Ok(entry) = serde_json::from_str::<AuditEntry>(&raw) {
+                    if query.matches(&entry) {
+                        found.push(entry);
+                    }
+                }
+            }
+            if done || found.len() >= limit {
+                break;
+            }
+        }
+        Ok(super::audit::select(found, query))
+    }
+
+    async fn prune_audit(&self, before: i64, keep: usize) -> Result<u64, StoreError> {
+        let key = self.key("audit");
+        let old: i64 = ::redis::cmd("ZREMRANGEBYSCORE")
+            .arg(&key)
+            .arg("-inf")
+            .arg(format!("({before}"))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(redis_error)?;
+        // Ranks count from the oldest: everything below the newest `keep`.
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        let over: i64 = ::redis::cmd("ZREMRANGEBYRANK")
+            .arg(&key)
+            .arg(0)
+            .arg(-keep.saturating_add(1))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(redis_error)?;
+        Ok(u64::try_from(old.saturating_add(over)).unwrap_or(0))
     }
 }

@@ -8,6 +8,7 @@ mod harness;
 mod affinity;
 mod anthropic;
 mod anthropic_stream;
+mod audit;
 mod chat;
 mod claude_code_blocks;
 mod cluster;

@@ -43,7 +43,7 @@ function usedKeys() {
     for (const m of text.matchAll(/data-i18n="([\w.]+)"/g)) used.add(m[1]);
     for (const m of text.matchAll(/data-i18n-attr="([^"]+)"/g)) for (const pair of m[1].split(',')) used.add(pair.split(':')[1]);
     // Keys kept in lookup tables of a script: 'area.name' string literals.
-    for (const m of text.matchAll(/'((?:req|tab|th|common|kind)\.[a-zA-Z]+)'/g)) used.add(m[1]);
+    for (const m of text.matchAll(/'((?:req|tab|th|common|kind|audit)\.[a-zA-Z]+)'/g)) used.add(m[1]);
   }
   return used;
 }
