@@ -1,8 +1,9 @@
 //! The audit log: every admin action (panel logins, API keys, credentials, configuration, quota
 //! refreshes) leaves an entry with who, from where, what and what changed, secrets masked.
 //!
-//! Handlers call `Admin::audit` (`crate::auth::admin`) or [`AuditLog::login`] once; the entry is handed to a writer task over a
-//! bounded queue and the handler never waits for the store. When the queue is full (the store is
+//! Handlers call `Admin::audit` (the `admin` extractor of the `auth` module) or
+//! [`AuditLog::login`] once; the entry is handed to a writer task over a bounded queue and the
+//! handler never waits for the store. When the queue is full (the store is
 //! down or slow) the entry is dropped with a warning rather than slowing the admin route. The writer
 //! also prunes entries older than `AUDIT_RETENTION_DAYS`, and beyond `MAX_AUDIT_ENTRIES`, at start
 //! and then once an hour of the gateway's clock.
