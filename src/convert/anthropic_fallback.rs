@@ -5,6 +5,8 @@
 //! accepts (a Claude name goes through `ANTHROPIC_MODEL_MAP`). Entries chain (`a=b`, `b=c`), at most
 //! [`MAX_FALLBACKS`] models after the first and never one already tried.
 
+use super::anthropic_model::model_pairs;
+
 /// Models tried after the requested one, at most: every try is a full round over the pool.
 pub const MAX_FALLBACKS: usize = 3;
 
@@ -17,23 +19,9 @@ pub struct FallbackMap {
 impl FallbackMap {
     /// Entries that are not `<model>=<model>` are ignored (logged at debug level).
     pub fn parse(entries: &[String]) -> Self {
-        let entries = entries
-            .iter()
-            .filter_map(|entry| {
-                let parsed = entry.split_once('=').and_then(|(from, to)| {
-                    let (from, to) = (from.trim(), to.trim());
-                    (!from.is_empty() && !to.is_empty())
-                        .then(|| (from.to_ascii_lowercase(), to.to_owned()))
-                });
-                if parsed.is_none() {
-                    log::debug!(
-                        "ANTHROPIC_FALLBACK_MAP entry {entry:?} is not <model>=<model>; ignored"
-                    );
-                }
-                parsed
-            })
-            .collect();
-        Self { entries }
+        Self {
+            entries: model_pairs(entries, "ANTHROPIC_FALLBACK_MAP"),
+        }
     }
 
     /// The model to try after `refused` (a base model), unless none is configured, it was tried

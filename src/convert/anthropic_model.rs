@@ -18,6 +18,26 @@ pub fn default_model_map() -> Vec<String> {
     ]
 }
 
+/// The `<name>=<model>` entries of a model-map setting as (lower-case name, model) in configuration
+/// order. Entries without `=` or with an empty side are ignored: the config loader reports nothing
+/// for them, so they are logged here at debug level, naming `setting`.
+pub fn model_pairs(entries: &[String], setting: &str) -> Vec<(String, String)> {
+    entries
+        .iter()
+        .filter_map(|entry| {
+            let parsed = entry.split_once('=').and_then(|(from, to)| {
+                let (from, to) = (from.trim(), to.trim());
+                (!from.is_empty() && !to.is_empty())
+                    .then(|| (from.to_ascii_lowercase(), to.to_owned()))
+            });
+            if parsed.is_none() {
+                log::debug!("{setting} entry {entry:?} is not <name>=<model>; ignored");
+            }
+            parsed
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelMap {
     /// (lower-case substring, target model) in configuration order.
@@ -25,26 +45,11 @@ pub struct ModelMap {
 }
 
 impl ModelMap {
-    /// Entries without `=` or with an empty side are ignored (the config loader reports nothing
-    /// for them, so they are logged here once per parse at debug level).
+    /// The entries as [`model_pairs`] reads them.
     pub fn parse(entries: &[String]) -> Self {
-        let entries = entries
-            .iter()
-            .filter_map(|entry| {
-                let parsed = entry.split_once('=').and_then(|(from, to)| {
-                    let (from, to) = (from.trim(), to.trim());
-                    (!from.is_empty() && !to.is_empty())
-                        .then(|| (from.to_ascii_lowercase(), to.to_owned()))
-                });
-                if parsed.is_none() {
-                    log::debug!(
-                        "ANTHROPIC_MODEL_MAP entry {entry:?} is not <name>=<model>; ignored"
-                    );
-                }
-                parsed
-            })
-            .collect();
-        Self { entries }
+        Self {
+            entries: model_pairs(entries, "ANTHROPIC_MODEL_MAP"),
+        }
     }
 
     /// The model name to parse as a Gemini model name: context tags (`[1m]`) removed, Claude names
