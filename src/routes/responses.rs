@@ -40,12 +40,13 @@ use crate::convert::responses_compaction_dialect::{CompactionDialect, Compaction
 use crate::convert::responses_dialect::{OnFinal, ResponsesDialect};
 use crate::convert::responses_request::{
     collect_remote_image_urls, input_items, previous_response_id, responses_to_gemini,
+    ResponsesRequest,
 };
 use crate::convert::responses_response::{ResponseHeader, ResponsesStream};
 use crate::convert::ConvertError;
 use crate::error::{ApiError, ErrorKind, ErrorStyle};
 use crate::gateway::fake_driver::sse_response;
-use crate::gateway::serve;
+use crate::gateway::{serve, ModelCall};
 use crate::state::{AppState, UpstreamClient};
 
 const STYLE: ErrorStyle = ErrorStyle::OpenAi;
@@ -270,28 +271,23 @@ pub(super) async fn respond(
             keeper.hook(),
         );
         request.gemini = gemini;
-        let call = model_call(
-            req,
-            caller,
-            request.prompt_cache_key.as_deref(),
-            request.spec,
-            request.gemini,
-            request.stream,
-        );
-        return serve(state, client, call, dialect).await;
+        return serve(state, client, call_of(req, caller, request), dialect).await;
     }
     let dialect = ResponsesDialect::new(ResponsesStream::new(header), keeper.hook());
-    // Session affinity: `prompt_cache_key` (Codex sends its session id there), else `x-session-id`,
-    // else the conversation's prefix.
-    let call = model_call(
+    serve(state, client, call_of(req, caller, request), dialect).await
+}
+
+/// The gateway's call for a converted request. Session affinity: `prompt_cache_key` (Codex sends its
+/// session id there), else `x-session-id`, else the conversation's prefix.
+fn call_of(req: &HttpRequest, caller: ApiCaller, request: ResponsesRequest) -> ModelCall {
+    model_call(
         req,
         caller,
         request.prompt_cache_key.as_deref(),
         request.spec,
         request.gemini,
         request.stream,
-    );
-    serve(state, client, call, dialect).await
+    )
 }
 
 /// The answer to a warm-up (`generate: false`, Codex's first frame on a WebSocket): an empty completed
