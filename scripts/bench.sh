@@ -19,6 +19,7 @@
 # `scripts/bench.sh load` runs only the non-stream figures (warn, defaults, direct at c=1 and c=32)
 # and prints their ratios; it writes nothing.
 # `scripts/bench.sh bodies` runs only the request-body memory budget (scripts/bench-bodies.sh).
+# `scripts/bench.sh hostile` runs only the CPU cost of 20 MB hostile bodies (scripts/bench-hostile.sh).
 # `scripts/bench-cpu.sh [BIN_DIR]` measures the gateway's CPU time per request and per thread, the
 # figure to compare two builds by when the machine is shared.
 # `scripts/bench.sh growth` runs only the growth figures (scripts/bench-growth.sh), which a full run
@@ -31,6 +32,9 @@ if [ "${1:-}" = bodies ]; then
 fi
 if [ "${1:-}" = growth ]; then
     exec scripts/bench-growth.sh
+fi
+if [ "${1:-}" = hostile ]; then
+    exec scripts/bench-hostile.sh
 fi
 ONLY_LOAD=0
 if [ "${1:-}" = load ]; then

@@ -140,6 +140,9 @@ impl ResponsesSocket {
 
     fn on_message(&mut self, text: &[u8], ctx: &mut ws::WebsocketContext<Self>) {
         self.count("frame");
+        if let Err(err) = super::body::check_containers(text) {
+            return self.send_error(ctx, &err.with_style(STYLE));
+        }
         let mut json: Value = match serde_json::from_slice(text) {
             Ok(value @ Value::Object(_)) => value,
             _ => {

@@ -5,6 +5,8 @@ mod h1_forwarded;
 mod h2_image_parts;
 mod h3_schema_expansion;
 mod h4_model_names;
+mod hostile_bodies_rss;
+mod json_containers;
 mod l7_user_agent;
 mod l8_log_lines;
 mod m4_images_after_admission;
