@@ -2,30 +2,16 @@
 //! without pairwise de-duplication holding a worker — while the same binary keeps answering
 //! `/healthz` from another connection.
 
-use std::collections::HashMap;
-
 use serde_json::json;
 
 use crate::fake_google::FakeGoogle;
-use crate::harness::{credential, PASSWORD};
-use crate::process::{gateway_env, Gateway};
+use crate::harness::PASSWORD;
+use crate::process::Gateway;
 
 #[actix_rt::test]
 async fn h2_sixty_four_thousand_image_urls_are_answered_and_health_stays_up() {
     let google = FakeGoogle::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("p1.json"),
-        serde_json::to_vec(&credential("rt-1", Some("p1"), None)).unwrap(),
-    )
-    .unwrap();
-    let env: HashMap<String, String> = gateway_env(
-        &google.url(),
-        &[
-            ("CREDENTIALS_DIR", dir.path().display().to_string()),
-            ("WORKERS", "1".to_string()),
-        ],
-    );
+    let (_dir, env) = super::one_login_binary_env(&google, &[("WORKERS", "1".to_string())]);
     let gw = Gateway::start(&env).await;
     let padding = "x".repeat(220);
     let parts: Vec<_> = (0..64_000)

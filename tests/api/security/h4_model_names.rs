@@ -2,27 +2,16 @@
 //! with a 400 before any use on every route; metrics label only known models (others `other`), and
 //! neither `/metrics` nor the request history keeps a refused name. Through the real binary.
 
-use std::collections::HashMap;
-
 use serde_json::json;
 
 use crate::fake_google::FakeGoogle;
-use crate::harness::{credential, PASSWORD};
-use crate::process::{gateway_env, Gateway};
+use crate::harness::PASSWORD;
+use crate::process::Gateway;
 
 #[actix_rt::test]
 async fn h4_unbounded_and_odd_model_names_are_refused_everywhere_and_kept_nowhere() {
     let google = FakeGoogle::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("p1.json"),
-        serde_json::to_vec(&credential("rt-1", Some("p1"), None)).unwrap(),
-    )
-    .unwrap();
-    let env: HashMap<String, String> = gateway_env(
-        &google.url(),
-        &[("CREDENTIALS_DIR", dir.path().display().to_string())],
-    );
+    let (_dir, env) = super::one_login_binary_env(&google, &[]);
     let gw = Gateway::start(&env).await;
     let huge = format!("gemini-{}", "x".repeat(1024 * 1024));
     let names = [

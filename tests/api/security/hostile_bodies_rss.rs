@@ -4,7 +4,6 @@
 //! routes, the Responses WebSocket (`response.create` frames) and the panel's JSON routes. Every answer
 //! must be JSON with a 2xx or 4xx status — never a 5xx, never a dropped connection.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use awc::ws::{Frame, Message};
@@ -14,8 +13,8 @@ use proptest::test_runner::TestRunner;
 use serde_json::{json, Value};
 
 use crate::fake_google::FakeGoogle;
-use crate::harness::{credential, PASSWORD};
-use crate::process::{gateway_env, Gateway};
+use crate::harness::PASSWORD;
+use crate::process::Gateway;
 
 #[path = "../../support/hostile_bodies.rs"]
 mod hostile_bodies;
@@ -185,16 +184,7 @@ async fn send_frames(gw: &Gateway, key: &str, bodies: &[Value]) {
 #[actix_rt::test]
 async fn hostile_bodies_on_every_route_leave_rss_where_it_was() {
     let google = FakeGoogle::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("p1.json"),
-        serde_json::to_vec(&credential("rt-1", Some("p1"), None)).unwrap(),
-    )
-    .unwrap();
-    let env: HashMap<String, String> = gateway_env(
-        &google.url(),
-        &[("CREDENTIALS_DIR", dir.path().display().to_string())],
-    );
+    let (_dir, env) = super::one_login_binary_env(&google, &[]);
     let gw = Gateway::start(&env).await;
     let key = gw.create_key(1_000_000).await.expect("a key");
     let mut runner = TestRunner::deterministic();

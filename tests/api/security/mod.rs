@@ -77,6 +77,25 @@ async fn raw_status(app: &TestApp, head: &str, body: &[u8]) -> (u16, String) {
     read_response(&mut stream).await
 }
 
+/// A credentials folder holding one Code Assist login (`p1.json`, project `p1`), and the
+/// environment of a real gateway binary over it against `google`, plus `extra` settings. Keep the
+/// folder alive as long as the gateway.
+fn one_login_binary_env(
+    google: &crate::fake_google::FakeGoogle,
+    extra: &[(&str, String)],
+) -> (tempfile::TempDir, std::collections::HashMap<String, String>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p1.json"),
+        serde_json::to_vec(&credential("rt-1", Some("p1"), None)).unwrap(),
+    )
+    .unwrap();
+    let mut settings = vec![("CREDENTIALS_DIR", dir.path().display().to_string())];
+    settings.extend(extra.iter().cloned());
+    let env = crate::process::gateway_env(&google.url(), &settings);
+    (dir, env)
+}
+
 async fn read_response(stream: &mut TcpStream) -> (u16, String) {
     let mut buf = vec![0u8; 64 * 1024];
     let mut text = String::new();
