@@ -152,18 +152,34 @@ pub(crate) async fn credential_names(gw: &Gateway) -> Vec<String> {
 pub(crate) async fn two_instances_with_a_and_b(
     env: &std::collections::HashMap<String, String>,
 ) -> (Gateway, Gateway) {
-    let first = Gateway::start(env).await;
-    let second = Gateway::start(env).await;
+    let mut instances = instances_with_a_and_b(env, 2).await.into_iter();
+    match (instances.next(), instances.next()) {
+        (Some(first), Some(second)) => (first, second),
+        _ => unreachable!("two instances were started"),
+    }
+}
+
+/// `count` gateways on one store; the first imports a.json and b.json and every other has seen them.
+pub(crate) async fn instances_with_a_and_b(
+    env: &std::collections::HashMap<String, String>,
+    count: usize,
+) -> Vec<Gateway> {
+    let mut instances = Vec::new();
+    for _ in 0..count {
+        instances.push(Gateway::start(env).await);
+    }
     upload_creds(
-        &first,
+        &instances[0],
         &[("a.json", "rt-a", "pa"), ("b.json", "rt-b", "pb")],
     )
     .await;
-    until("credentials reach the second instance", || async {
-        credential_names(&second).await.len() == 2
-    })
-    .await;
-    (first, second)
+    for gw in &instances[1..] {
+        until("credentials reach every instance", || async {
+            credential_names(gw).await.len() == 2
+        })
+        .await;
+    }
+    instances
 }
 
 pub(crate) async fn until<F, Fut>(what: &str, mut cond: F)
@@ -302,21 +318,7 @@ async fn three_instances_share_one_store(kind: &str) {
     let mut env = gateway_env(&google.url(), &backend.env);
     // Rotate on every call, so a ban is hit within two requests.
     env.insert("CALLS_PER_ROTATION".into(), "1".into());
-    let mut instances = Vec::new();
-    for _ in 0..3 {
-        instances.push(Gateway::start(&env).await);
-    }
-    upload_creds(
-        &instances[0],
-        &[("a.json", "rt-a", "pa"), ("b.json", "rt-b", "pb")],
-    )
-    .await;
-    for gw in &instances[1..] {
-        until("credentials reach every instance", || async {
-            credential_names(gw).await.len() == 2
-        })
-        .await;
-    }
+    let instances = instances_with_a_and_b(&env, 3).await;
 
     // Quota: 1,000 concurrent requests across the instances against a key worth 300.
     let key = instances[0].create_key(300).await.unwrap();

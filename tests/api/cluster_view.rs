@@ -11,7 +11,7 @@ use futures_util::future::join_all;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
-use crate::cluster::{backend, credential_names, until, upload_creds};
+use crate::cluster::{backend, instances_with_a_and_b, until};
 use crate::fake_google::{FakeGoogle, Reply};
 use crate::harness::PASSWORD;
 use crate::process::{gateway_env, Gateway};
@@ -26,21 +26,7 @@ async fn three_instances(
     for (k, v) in extra {
         env.insert(k.to_string(), v.to_string());
     }
-    let mut instances = Vec::new();
-    for _ in 0..3 {
-        instances.push(Gateway::start(&env).await);
-    }
-    upload_creds(
-        &instances[0],
-        &[("a.json", "rt-a", "pa"), ("b.json", "rt-b", "pb")],
-    )
-    .await;
-    for gw in &instances[1..] {
-        until("credentials reach every instance", || async {
-            credential_names(gw).await.len() == 2
-        })
-        .await;
-    }
+    let instances = instances_with_a_and_b(&env, 3).await;
     (instances, google, backend)
 }
 
