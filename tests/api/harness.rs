@@ -203,6 +203,33 @@ impl TestApp {
         }
     }
 
+    /// A panel session token, from the password login.
+    pub async fn login(&self) -> String {
+        let req = self.client.post(self.url("/auth/login"));
+        let answer = self.send(req, Some(&json!({"password": PASSWORD}))).await;
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        answer.json()["token"].as_str().unwrap().to_string()
+    }
+
+    /// Creates an `sk-` key with the panel session `token`; answers the creation's JSON (it holds
+    /// `api_key`, the only time the full key is shown).
+    pub async fn create_key(&self, token: &str, body: Value) -> Value {
+        let req = self.client.post(self.url("/auth/keys")).bearer_auth(token);
+        let answer = self.send(req, Some(&body)).await;
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        answer.json()
+    }
+
+    /// One non-streaming chat completion ("hi") to `model` with the key `key`.
+    pub async fn chat_as(&self, key: &str, model: &str) -> Answer {
+        let req = self
+            .client
+            .post(self.url("/v1/chat/completions"))
+            .bearer_auth(key);
+        let body = json!({"model": model, "messages": [{"role": "user", "content": "hi"}]});
+        self.send(req, Some(&body)).await
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Answer {
         let req = self.client.post(self.url(path)).bearer_auth(PASSWORD);
         self.send(req, Some(body)).await

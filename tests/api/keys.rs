@@ -7,29 +7,18 @@ use crate::fake_google::Reply;
 use crate::harness::*;
 
 async fn login(app: &TestApp) -> String {
-    let req = app.client.post(app.url("/auth/login"));
-    let answer = app.send(req, Some(&json!({"password": PASSWORD}))).await;
-    assert_eq!(answer.status, 200, "{}", answer.text());
-    answer.json()["token"].as_str().unwrap().to_string()
+    app.login().await
 }
 
 async fn create_key(app: &TestApp, token: &str, body: Value) -> String {
-    let req = app.client.post(app.url("/auth/keys")).bearer_auth(token);
-    let answer = app.send(req, Some(&body)).await;
-    assert_eq!(answer.status, 200, "{}", answer.text());
-    answer.json()["api_key"].as_str().unwrap().to_string()
+    app.create_key(token, body).await["api_key"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 async fn chat_as(app: &TestApp, key: &str, model: &str) -> Answer {
-    let req = app
-        .client
-        .post(app.url("/v1/chat/completions"))
-        .bearer_auth(key);
-    app.send(
-        req,
-        Some(&json!({"model": model, "messages": [{"role": "user", "content": "hi"}]})),
-    )
-    .await
+    app.chat_as(key, model).await
 }
 
 async fn key_info(app: &TestApp, token: &str, key: &str) -> Value {
