@@ -25,6 +25,8 @@
 //! - `env_kind_credentials`: Gemini API keys and Vertex AI credentials given in environment variables.
 //! - `logging`: the process logger and secret masking.
 //! - `observe`: Prometheus metrics and the decision trace of each request.
+//! - `key_id`: how an `sk-` key is named once handed out: its SHA-256 (what the store keeps), its id
+//!   (`k-` and 16 hex digits of the hash) and its display prefix.
 //! - `error`: the one error table (`ErrorKind` → status, OpenAI / Google / Anthropic shapes) and its
 //!   renderer per `ErrorStyle`, for HTTP bodies and in-stream errors alike.
 //! - `shutdown`: the graceful stop (readiness off, listener closed after a delay, streams ended with an
@@ -64,6 +66,7 @@ pub mod env_credentials;
 pub mod env_kind_credentials;
 pub mod error;
 pub mod gateway;
+pub mod key_id;
 pub mod logging;
 pub mod observe;
 pub mod private_files;

@@ -208,6 +208,9 @@ impl Application {
         let panel_secret = crate::auth::panel::load_or_create_secret(store.as_ref()).await?;
         let compaction_seal =
             crate::compaction_seal::CompactionSeal::load_or_create(store.as_ref()).await?;
+        // Before the first key is looked up: stores written before keys were hashed are converted.
+        let holder = uuid::Uuid::new_v4().to_string();
+        crate::store::key_hashing::hash_plain_keys(store.as_ref(), &holder).await?;
         let costs = store.load_model_costs().await?;
         let debits = Debits::new(store.clone(), options.clock.clone(), costs);
         let quota = QuotaActor::new(store.clone(), debits.clone()).start();

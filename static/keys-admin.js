@@ -94,10 +94,12 @@
       return;
     }
     replace(body, keys.map((key) => {
-      const id = String(key.api_key || '');
+      // The store keeps keys hashed: a key is named by its id and recognised by its prefix.
+      const id = String(key.id || '');
       const remaining = key.remaining_quota != null ? key.remaining_quota : (Number(key.total_quota) || 0) - (Number(key.used_quota) || 0);
       return h('tr', { dataset: { key: id } },
-        h('td', { 'data-label': t('th.key') }, h('code', { class: 'key-text' }, id)),
+        h('td', { 'data-label': t('th.key') }, h('code', { class: 'key-text' }, String(key.api_key || '')),
+          h('div', { class: 'small muted' }, h('code', { class: 'key-text' }, id))),
         h('td', { 'data-label': t('th.description'), class: 'cell-wrap' }, key.description ? String(key.description) : h('span', { class: 'muted' }, '\u2014')),
         h('td', { 'data-label': t('th.usage') }, h('div', null, meter(t('keys.used'), key.used_quota, key.total_quota),
           h('div', { class: 'small muted' }, t('keys.left', { n: formatNumber(remaining) })))),

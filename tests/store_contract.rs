@@ -357,9 +357,15 @@ mod behaviours {
         }
     }
 
+    /// A record as the gateway stores it: named by the key's hash.
+    fn hash(api_key: &str) -> String {
+        gcli2api::key_id::hash_key(api_key)
+    }
+
     fn key(api_key: &str, total: u64) -> ApiKeyRecord {
         ApiKeyRecord {
-            api_key: api_key.into(),
+            key_hash: gcli2api::key_id::hash_key(api_key),
+            prefix: gcli2api::key_id::display_prefix(api_key),
             total_quota: total,
             used_quota: 0,
             created_at: 1_751_700_000,
@@ -377,7 +383,7 @@ mod behaviours {
     }
 
     fn by_key(mut keys: Vec<ApiKeyRecord>) -> Vec<ApiKeyRecord> {
-        keys.sort_by(|a, b| a.api_key.cmp(&b.api_key));
+        keys.sort_by(|a, b| a.key_hash.cmp(&b.key_hash));
         keys
     }
 
@@ -519,13 +525,13 @@ mod behaviours {
         duplicate.total_quota = 1;
         match store.insert_key(&duplicate).await {
             Err(StoreError::Conflict(message)) => {
-                assert!(!message.contains(&first.api_key), "key leaked: {message}")
+                assert!(!message.contains(&first.key_hash), "key leaked: {message}")
             }
             other => panic!("expected a conflict, got {other:?}"),
         }
 
         assert_eq!(
-            store.get_key(&first.api_key).await.unwrap(),
+            store.get_key(&first.key_hash).await.unwrap(),
             Some(first.clone())
         );
         // Oldest first.
@@ -534,15 +540,15 @@ mod behaviours {
             vec![second.clone(), first.clone()]
         );
 
-        assert!(store.delete_key(&first.api_key).await.unwrap());
-        assert!(!store.delete_key(&first.api_key).await.unwrap());
-        assert_eq!(store.get_key(&first.api_key).await.unwrap(), None);
+        assert!(store.delete_key(&first.key_hash).await.unwrap());
+        assert!(!store.delete_key(&first.key_hash).await.unwrap());
+        assert_eq!(store.get_key(&first.key_hash).await.unwrap(), None);
         assert_eq!(store.list_keys().await.unwrap(), vec![second]);
         // A deleted key can be created again from scratch.
-        store.insert_key(&key(&first.api_key, 7)).await.unwrap();
+        store.insert_key(&key("sk-first-0000000000000000", 7)).await.unwrap();
         assert_eq!(
-            store.get_key(&first.api_key).await.unwrap(),
-            Some(key(&first.api_key, 7))
+            store.get_key(&first.key_hash).await.unwrap(),
+            Some(key("sk-first-0000000000000000", 7))
         );
     }
 
@@ -559,36 +565,36 @@ mod behaviours {
             total_quota: total,
         };
         assert_eq!(
-            store.debit_key(&live.api_key, pro, 3, now).await.unwrap(),
+            store.debit_key(&live.key_hash, pro, 3, now).await.unwrap(),
             d(3, 10)
         );
         assert_eq!(
-            store.debit_key(&live.api_key, odd, 4, now).await.unwrap(),
+            store.debit_key(&live.key_hash, odd, 4, now).await.unwrap(),
             d(7, 10)
         );
         assert_eq!(
-            store.debit_key(&live.api_key, pro, 4, now).await.unwrap(),
+            store.debit_key(&live.key_hash, pro, 4, now).await.unwrap(),
             DebitOutcome::Exhausted {
                 used_quota: 7,
                 total_quota: 10
             }
         );
         assert_eq!(
-            store.debit_key(&live.api_key, pro, 3, now).await.unwrap(),
+            store.debit_key(&live.key_hash, pro, 3, now).await.unwrap(),
             d(10, 10)
         );
         assert_eq!(
-            store.debit_key(&live.api_key, pro, 0, now).await.unwrap(),
+            store.debit_key(&live.key_hash, pro, 0, now).await.unwrap(),
             d(10, 10)
         );
         assert_eq!(
-            store.debit_key(&live.api_key, pro, 1, now).await.unwrap(),
+            store.debit_key(&live.key_hash, pro, 1, now).await.unwrap(),
             DebitOutcome::Exhausted {
                 used_quota: 10,
                 total_quota: 10
             }
         );
-        let stored = store.get_key(&live.api_key).await.unwrap().unwrap();
+        let stored = store.get_key(&live.key_hash).await.unwrap().unwrap();
         assert_eq!(stored.used_quota, 10);
         assert_eq!(
             stored.model_stats,
@@ -600,28 +606,28 @@ mod behaviours {
         store.insert_key(&expired).await.unwrap();
         assert_eq!(
             store
-                .debit_key(&expired.api_key, pro, 1, now)
+                .debit_key(&expired.key_hash, pro, 1, now)
                 .await
                 .unwrap(),
             DebitOutcome::Expired
         );
         assert_eq!(
             store
-                .debit_key(&expired.api_key, pro, 1, now - 1)
+                .debit_key(&expired.key_hash, pro, 1, now - 1)
                 .await
                 .unwrap(),
             d(1, 10)
         );
         assert_eq!(
             store
-                .debit_key(&expired.api_key, pro, 1, now + 10)
+                .debit_key(&expired.key_hash, pro, 1, now + 10)
                 .await
                 .unwrap(),
             DebitOutcome::Expired
         );
         assert_eq!(
             store
-                .get_key(&expired.api_key)
+                .get_key(&expired.key_hash)
                 .await
                 .unwrap()
                 .unwrap()
@@ -644,30 +650,30 @@ mod behaviours {
         store.insert_key(&record).await.unwrap();
         let model = "gemini-2.5-flash";
         store
-            .debit_key(&record.api_key, model, 5, now)
+            .debit_key(&record.key_hash, model, 5, now)
             .await
             .unwrap();
         store
-            .debit_key(&record.api_key, "other", 2, now)
+            .debit_key(&record.key_hash, "other", 2, now)
             .await
             .unwrap();
 
-        store.refund_key(&record.api_key, model, 3).await.unwrap();
-        let stored = store.get_key(&record.api_key).await.unwrap().unwrap();
+        store.refund_key(&record.key_hash, model, 3).await.unwrap();
+        let stored = store.get_key(&record.key_hash).await.unwrap().unwrap();
         assert_eq!(stored.used_quota, 4);
         assert_eq!(stored.model_stats[model], 2);
 
-        store.refund_key(&record.api_key, model, 50).await.unwrap();
-        let stored = store.get_key(&record.api_key).await.unwrap().unwrap();
+        store.refund_key(&record.key_hash, model, 50).await.unwrap();
+        let stored = store.get_key(&record.key_hash).await.unwrap().unwrap();
         assert_eq!(stored.used_quota, 0);
         assert_eq!(stored.model_stats[model], 0);
         assert_eq!(stored.model_stats["other"], 2);
 
         store
-            .refund_key(&record.api_key, "never-used", 1)
+            .refund_key(&record.key_hash, "never-used", 1)
             .await
             .unwrap();
-        let stored = store.get_key(&record.api_key).await.unwrap().unwrap();
+        let stored = store.get_key(&record.key_hash).await.unwrap().unwrap();
         assert_eq!(stored.used_quota, 0);
         assert!(!stored.model_stats.contains_key("never-used"));
 
@@ -681,9 +687,10 @@ mod behaviours {
         );
     }
 
+    /// A debit of the key `api_key`, by its hash as the gateway sends it.
     fn debit(api_key: &str, cost: u64, now: i64) -> DebitRequest {
         DebitRequest {
-            api_key: api_key.into(),
+            api_key: hash(api_key),
             model: "gemini-2.5-pro".into(),
             cost,
             now,
@@ -743,11 +750,11 @@ mod behaviours {
                 debited(10, 10),
             ]
         );
-        let stored = store.get_key(a).await.unwrap().unwrap();
+        let stored = store.get_key(&hash(a)).await.unwrap().unwrap();
         assert_eq!(stored.used_quota, 10);
         assert_eq!(stored.model_stats["gemini-2.5-pro"], 10);
-        assert_eq!(store.get_key(b).await.unwrap().unwrap().used_quota, 2);
-        assert_eq!(store.get_key(old).await.unwrap().unwrap().used_quota, 0);
+        assert_eq!(store.get_key(&hash(b)).await.unwrap().unwrap().used_quota, 2);
+        assert_eq!(store.get_key(&hash(old)).await.unwrap().unwrap().used_quota, 0);
     }
 
     /// 40 batches at once over 20 keys worth 5 (20 debits each, in opposite orders in alternate
@@ -798,11 +805,11 @@ mod behaviours {
             }
         }
         for k in &keys {
-            assert_eq!(served[k], (1..=5).collect::<BTreeSet<u64>>(), "{k}");
-            assert_eq!(store.get_key(k).await.unwrap().unwrap().used_quota, 5);
+            assert_eq!(served[&hash(k)], (1..=5).collect::<BTreeSet<u64>>(), "{k}");
+            assert_eq!(store.get_key(&hash(k)).await.unwrap().unwrap().used_quota, 5);
         }
-        assert_eq!(served[hot], (1..=50).collect::<BTreeSet<u64>>());
-        assert_eq!(store.get_key(hot).await.unwrap().unwrap().used_quota, 50);
+        assert_eq!(served[&hash(hot)], (1..=50).collect::<BTreeSet<u64>>());
+        assert_eq!(store.get_key(&hash(hot)).await.unwrap().unwrap().used_quota, 50);
     }
 
     pub async fn concurrent_debits_take_exactly_the_quota(store: Arc<dyn Store>) {
@@ -812,7 +819,7 @@ mod behaviours {
         let tasks: Vec<_> = (0..200)
             .map(|_| {
                 let store = store.clone();
-                let api_key = record.api_key.clone();
+                let api_key = record.key_hash.clone();
                 tokio::spawn(
                     async move { store.debit_key(&api_key, "gemini-2.5-pro", 1, now).await },
                 )
@@ -837,7 +844,7 @@ mod behaviours {
         }
         assert_eq!(debited, (1..=50).collect::<BTreeSet<u64>>());
         assert_eq!(exhausted, 150);
-        let stored = store.get_key(&record.api_key).await.unwrap().unwrap();
+        let stored = store.get_key(&record.key_hash).await.unwrap().unwrap();
         assert_eq!(stored.used_quota, 50);
         assert_eq!(stored.model_stats["gemini-2.5-pro"], 50);
     }
@@ -1121,7 +1128,7 @@ mod behaviours {
         used.expires_at = Some(now() + 1000);
         source.insert_key(&used).await.unwrap();
         source
-            .debit_key(&used.api_key, "gemini-2.5-pro", 9, now())
+            .debit_key(&used.key_hash, "gemini-2.5-pro", 9, now())
             .await
             .unwrap();
         source
@@ -1168,7 +1175,8 @@ mod behaviours {
         assert_eq!(by_name(target.load_credentials().await.unwrap()), creds);
         assert_eq!(target.load_config().await.unwrap(), config);
         let source_keys = by_key(source.list_keys().await.unwrap());
-        assert_eq!(source_keys[1].used_quota, 9);
+        let migrated = source_keys.iter().find(|k| k.key_hash == used.key_hash);
+        assert_eq!(migrated.map(|k| k.used_quota), Some(9));
         assert_eq!(by_key(target.list_keys().await.unwrap()), source_keys);
         assert_eq!(
             target.load_model_costs().await.unwrap(),

@@ -21,7 +21,8 @@ use serde_json::{json, Map, Value};
 
 const ROUNDS: usize = 4;
 const WRITER_TASKS: usize = 6;
-const KEY: &str = "sk-crash-test-key";
+/// A key hash (the store is keyed by hashes, never by keys): SHA-256 of `sk-crash-test-key`.
+const KEY: &str = "5d8a4b7e8e5b1c2f3a4d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3";
 const TEST_NAME: &str = "kill_9_loses_no_acknowledged_write";
 
 fn main() {
@@ -84,7 +85,8 @@ fn writer(dir: &Path) {
         };
         let store = Arc::new(FileStore::open_with(dir, options).await.unwrap());
         let key = ApiKeyRecord {
-            api_key: KEY.into(),
+            key_hash: KEY.into(),
+            prefix: "sk-cras…".into(),
             total_quota: 1 << 40,
             used_quota: 0,
             created_at: 0,

@@ -42,9 +42,11 @@ fn credential(name: &str) -> CredentialRecord {
     }
 }
 
+/// A record as the gateway stores it: named by the key's hash.
 fn key(api_key: &str, total: u64) -> ApiKeyRecord {
     ApiKeyRecord {
-        api_key: api_key.into(),
+        key_hash: gcli2api::key_id::hash_key(api_key),
+        prefix: gcli2api::key_id::display_prefix(api_key),
         total_quota: total,
         used_quota: 0,
         created_at: 1,
@@ -85,7 +87,7 @@ async fn write_everything(store: &FileStore) {
     store.insert_key(&key("sk-kept", 10)).await.unwrap();
     assert_eq!(
         store
-            .debit_key("sk-kept", "gemini-2.5-pro", 4, 0)
+            .debit_key(&gcli2api::key_id::hash_key("sk-kept"), "gemini-2.5-pro", 4, 0)
             .await
             .unwrap(),
         DebitOutcome::Debited {
@@ -105,7 +107,7 @@ async fn assert_everything(store: &FileStore) {
         store.load_config().await.unwrap(),
         object(json!({"calls_per_rotation": 7}))
     );
-    let stored = store.get_key("sk-kept").await.unwrap().unwrap();
+    let stored = store.get_key(&gcli2api::key_id::hash_key("sk-kept")).await.unwrap().unwrap();
     assert_eq!(stored.used_quota, 4);
     assert_eq!(stored.model_stats["gemini-2.5-pro"], 4);
     assert_eq!(
@@ -343,10 +345,15 @@ async fn toml_files_are_human_readable() {
     assert_eq!(config["proxy"].as_str(), Some("http://p:1"));
 
     let keys = read("api_keys.toml");
-    let entry = keys["sk-readable"].as_table().unwrap();
+    let entry = keys[&gcli2api::key_id::hash_key("sk-readable")]
+        .as_table()
+        .unwrap();
     assert_eq!(entry["total_quota"].as_integer(), Some(100));
     assert_eq!(entry["description"].as_str(), Some("d"));
-    assert!(!entry.contains_key("api_key"));
+    assert!(!entry.contains_key("key_hash"));
+    assert!(!fs::read_to_string(dir.path().join("api_keys.toml"))
+        .unwrap()
+        .contains("sk-readable"));
 
     let costs = read("model_costs.toml");
     assert_eq!(costs["gemini-2.5-pro"].as_integer(), Some(3));

@@ -18,7 +18,9 @@ use crate::error::{ApiError, ErrorStyle};
 pub enum ApiCaller {
     /// The operator's API password.
     Password,
-    /// An `sk-` key; whether it exists and has quota is the quota actor's call.
+    /// An `sk-` key, by its SHA-256 in hex (`crate::key_id::hash_key`): hashed once here, so
+    /// nothing below the caller check (quota, in-flight maps, stored answers, traces) holds the key.
+    /// Whether it exists and has quota is the quota's call.
     Key(String),
 }
 
@@ -71,7 +73,7 @@ pub fn authenticate_api(
         return Ok(ApiCaller::Password);
     }
     if secret.starts_with("sk-") {
-        return Ok(ApiCaller::Key(secret));
+        return Ok(ApiCaller::Key(crate::key_id::hash_key(&secret)));
     }
     Err(ApiError::forbidden("invalid API key").with_style(style))
 }

@@ -12,7 +12,6 @@ use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::convert::model_name_check::MAX_MODEL_NAME_BYTES;
 
@@ -104,9 +103,9 @@ pub struct TraceRecord {
     /// The matched route pattern.
     pub route: String,
     pub model: Option<String>,
-    /// Short hash of the `sk-` key (never the key), or `password`.
+    /// The `sk-` key's id (`k-` and 16 hex digits of its hash, never the key), or `password`.
     pub key: Option<String>,
-    /// The key as the panel shows it (`sk-abc…wxyz`).
+    /// Kept for readers of older records; new records name a key by its id only.
     pub key_masked: Option<String>,
     pub status: u16,
     pub duration_ms: u64,
@@ -137,13 +136,6 @@ struct TraceState {
 pub struct Trace {
     state: Arc<Mutex<TraceState>>,
     started: Instant,
-}
-
-/// A short, stable, non-reversible label for an `sk-` key.
-pub fn key_hash(key: &str) -> String {
-    let digest = Sha256::digest(key.as_bytes());
-    let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
-    format!("k-{hex}")
 }
 
 impl Trace {
@@ -246,12 +238,12 @@ pub fn note_model(model: &str) {
     });
 }
 
-/// Who pays: the password or an `sk-` key.
-pub fn note_caller(key: Option<&str>) {
-    with_current(|s, _| match key {
-        Some(k) => {
-            s.record.key = Some(key_hash(k));
-            s.record.key_masked = Some(crate::logging::redact::mask(k));
+/// Who pays: the password or an `sk-` key, given by its hash and named by its id.
+pub fn note_caller(key_hash: Option<&str>) {
+    with_current(|s, _| match key_hash {
+        Some(hash) => {
+            s.record.key = Some(crate::key_id::id_of_hash(hash));
+            s.record.key_masked = None;
         }
         None => s.record.key = Some("password".into()),
     });
@@ -342,7 +334,7 @@ mod tests {
         let t = trace.clone();
         t.scope(async {
             note_model("gemini-2.5-pro");
-            note_caller(Some("sk-0123456789abcdef"));
+            note_caller(Some(&crate::key_id::hash_key("sk-0123456789abcdef")));
             let started = Instant::now();
             note_attempt(
                 started,
@@ -367,13 +359,9 @@ mod tests {
         assert_eq!(record.model.as_deref(), Some("gemini-2.5-pro"));
         assert_eq!(
             record.key.as_deref(),
-            Some(key_hash("sk-0123456789abcdef").as_str())
+            Some(crate::key_id::id_of_key("sk-0123456789abcdef").as_str())
         );
-        assert!(!record
-            .key_masked
-            .as_deref()
-            .unwrap()
-            .contains("0123456789abcdef"));
+        assert!(record.key_masked.is_none());
         assert_eq!(record.attempts.len(), 1);
         assert_eq!(record.attempts[0].wait_ms, 5);
         assert_eq!(record.tokens.output, 9);

@@ -1,5 +1,8 @@
 //! API keys with quotas: admin routes (panel session), the key's own balance, a public lookup that masks
 //! the key, and the model-cost table.
+//!
+//! The store keeps a key's SHA-256 only (`crate::key_id`): the full key is in the answer to its
+//! creation and nowhere after. Admin routes name a key by its id or, for whoever holds it, the key.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
@@ -16,7 +19,7 @@ use crate::auth::admin::Admin;
 use crate::auth::panel::PanelSession;
 use crate::auth::{authenticate_api, ApiCaller};
 use crate::error::{ApiError, ErrorStyle};
-use crate::logging::Masked;
+use crate::key_id::{display_prefix, hash_key, id_of_hash, is_key_id};
 use crate::state::AppState;
 use crate::store::{ApiKeyRecord, AuditAction, StoreError};
 
@@ -40,15 +43,44 @@ pub fn new_api_key() -> String {
     )
 }
 
-/// `sk-abcdefg...wxyz`: enough to recognise, not to use.
-pub fn mask_key(key: &str) -> String {
-    let chars: Vec<char> = key.chars().collect();
-    if chars.len() <= 14 {
-        return "sk-***".into();
+/// The stored key whose id is `id`, if any. Ids are a prefix of the hash the store is keyed by, so
+/// this reads the list; it serves the admin routes only, never a model call.
+async fn find_by_id(state: &AppState, id: &str) -> Result<Option<ApiKeyRecord>, ApiError> {
+    let keys = state.store.list_keys().await.map_err(storage_error)?;
+    Ok(keys.into_iter().find(|k| id_of_hash(&k.key_hash) == id))
+}
+
+/// The record `/auth/keys/{key}` names: by its id (`k-` and 16 hex digits) or by the full key.
+/// Every route under that path resolves it here. Anything else, or a key not stored, is a 404.
+pub async fn resolve_key_param(state: &AppState, param: &str) -> Result<ApiKeyRecord, ApiError> {
+    let not_found = || ApiError::not_found("API key not found");
+    let param = param.trim();
+    if is_key_id(param) {
+        return find_by_id(state, param).await?.ok_or_else(not_found);
     }
-    let head: String = chars.iter().take(10).collect();
-    let tail: String = chars.iter().skip(chars.len() - 4).collect();
-    format!("{head}...{tail}")
+    if !param.starts_with("sk-") {
+        return Err(not_found());
+    }
+    state
+        .store
+        .get_key(&hash_key(param))
+        .await
+        .map_err(storage_error)?
+        .ok_or_else(not_found)
+}
+
+/// A new key whose id no stored key has. Ids have 64 bits, so a clash is all but impossible; it is
+/// refused all the same, so that an id always names one key.
+async fn unused_key(state: &AppState) -> Result<String, ApiError> {
+    loop {
+        let key = new_api_key();
+        if find_by_id(state, &crate::key_id::id_of_key(&key))
+            .await?
+            .is_none()
+        {
+            return Ok(key);
+        }
+    }
 }
 
 fn optional_u64(json: &Value, field: &str) -> Result<Option<u64>, ApiError> {
@@ -108,8 +140,10 @@ pub async fn create_key(
         }
         None => None,
     };
+    let api_key = unused_key(&state).await?;
     let record = ApiKeyRecord {
-        api_key: new_api_key(),
+        key_hash: hash_key(&api_key),
+        prefix: display_prefix(&api_key),
         total_quota,
         used_quota: 0,
         created_at: state.clock.now(),
@@ -119,6 +153,7 @@ pub async fn create_key(
         max_concurrent,
         expires_at,
     };
+    let id = id_of_hash(&record.key_hash);
     state
         .quota
         .send(CreateKey {
@@ -127,10 +162,7 @@ pub async fn create_key(
         .await
         .map_err(ApiError::mailbox("the quota service"))?
         .map_err(quota_storage_error)?;
-    log::info!(
-        "API key {} created with quota {total_quota}",
-        Masked(&record.api_key)
-    );
+    log::info!("API key {id} created with quota {total_quota}");
     let changes = json!({
         "total_quota": record.total_quota,
         "description": record.description,
@@ -138,13 +170,13 @@ pub async fn create_key(
         "max_concurrent": record.max_concurrent,
         "expires_at": record.expires_at,
     });
-    admin.audit(
-        &state,
-        AuditAction::KeyCreated,
-        &mask_key(&record.api_key),
-        changes,
-    );
-    Ok(HttpResponse::Ok().json(public_view(&record)))
+    admin.audit(&state, AuditAction::KeyCreated, &id, changes);
+    // The one answer that holds the key: the store keeps only its hash.
+    let mut answer = public_view(&record);
+    if let Some(fields) = answer.as_object_mut() {
+        fields.insert("api_key".into(), Value::String(api_key));
+    }
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 pub async fn list_keys(
@@ -162,12 +194,7 @@ pub async fn get_key(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let record = state
-        .store
-        .get_key(&path)
-        .await
-        .map_err(storage_error)?
-        .ok_or_else(|| ApiError::not_found("API key not found"))?;
+    let record = resolve_key_param(&state, &path).await?;
     Ok(HttpResponse::Ok().json(public_view(&record)))
 }
 
@@ -176,7 +203,9 @@ pub async fn delete_key(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = path.into_inner();
+    let record = resolve_key_param(&state, &path).await?;
+    let key = record.key_hash;
+    let id = id_of_hash(&key);
     let existed = state
         .quota
         .send(DeleteKey { key: key.clone() })
@@ -193,14 +222,10 @@ pub async fn delete_key(
         .do_send(crate::actors::response_store::ForgetOwner {
             owner: crate::actors::response_store::key_owner(&key),
         });
-    log::info!("API key {} deleted", Masked(&key));
-    admin.audit(
-        &state,
-        AuditAction::KeyDeleted,
-        &mask_key(&key),
-        Value::Null,
-    );
-    Ok(HttpResponse::Ok().json(json!({"message": "API key deleted", "api_key": mask_key(&key)})))
+    log::info!("API key {id} deleted");
+    admin.audit(&state, AuditAction::KeyDeleted, &id, Value::Null);
+    Ok(HttpResponse::Ok()
+        .json(json!({"message": "API key deleted", "id": id, "api_key": record.prefix})))
 }
 
 /// `GET /auth/quota`: the balance of the key that authenticates the request.
@@ -224,7 +249,8 @@ pub async fn own_quota(
         .map_err(storage_error)?
         .ok_or_else(|| ApiError::forbidden("invalid API key"))?;
     Ok(HttpResponse::Ok().json(json!({
-        "api_key": mask_key(&record.api_key),
+        "id": id_of_hash(&record.key_hash),
+        "api_key": record.prefix,
         "total_quota": record.total_quota,
         "used_quota": record.used_quota,
         "remaining_quota": record.remaining(),
@@ -247,7 +273,7 @@ pub async fn query_key(
         .ok_or_else(|| ApiError::bad_request("api_key: required"))?;
     let record = state
         .store
-        .get_key(key)
+        .get_key(&hash_key(key))
         .await
         .map_err(storage_error)?
         .ok_or_else(|| ApiError::not_found("API key not found"))?;
@@ -257,7 +283,8 @@ pub async fn query_key(
         (record.used_quota as f64 / record.total_quota as f64 * 10_000.0).round() / 100.0
     };
     Ok(HttpResponse::Ok().json(json!({
-        "api_key": mask_key(&record.api_key),
+        "id": id_of_hash(&record.key_hash),
+        "api_key": record.prefix,
         "total_quota": record.total_quota,
         "used_quota": record.used_quota,
         "remaining_quota": record.remaining(),
@@ -379,8 +406,5 @@ mod tests {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
         assert_ne!(key, new_api_key());
-        let masked = mask_key(&key);
-        assert!(masked.starts_with(&key[..10]) && masked.ends_with(&key[42..]));
-        assert!(!masked.contains(&key[10..42]));
     }
 }

@@ -10,7 +10,7 @@ use crate::auth::client_address::client_address;
 use crate::auth::constant_time_eq;
 use crate::auth::panel::{check_panel_token, presented_panel_token};
 use crate::error::ApiError;
-use crate::observe::trace::key_hash;
+use crate::key_id::id_of_hash;
 use crate::state::AppState;
 
 /// Label of a cooldown's kind when the credential does not record one (records from before kinds).
@@ -69,7 +69,7 @@ async fn fill_gauges(state: &AppState) {
             for k in keys {
                 let remaining = k.total_quota.saturating_sub(k.used_quota);
                 m.api_key_remaining
-                    .with_label_values(&[&key_hash(&k.api_key)])
+                    .with_label_values(&[&id_of_hash(&k.key_hash)])
                     .set(i64::try_from(remaining).unwrap_or(i64::MAX));
             }
         }

@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 use crate::actors::request_history::{GetRequest, ListRequests, RequestFilter, TokenUsage};
 use crate::auth::panel::PanelSession;
 use crate::error::ApiError;
-use crate::logging::redact::mask;
-use crate::observe::trace::{key_hash, TraceRecord};
+use crate::key_id::id_of_hash;
+use crate::observe::trace::TraceRecord;
 use crate::state::AppState;
 
 fn summary(r: &TraceRecord) -> Value {
@@ -116,14 +116,21 @@ pub async fn tokens(
         .skip(skip)
         .map(|(date, day)| json!({"date": date, "models": day.models, "keys": day.keys}))
         .collect();
-    // The panel shows keys by their masked form; the counts are kept by hash only.
+    // The panel shows keys by their display prefix; the counts are kept by id only. Counts kept
+    // before ids had 16 hex digits are under `k-` and the first 8 digits of the same hash.
     let names: BTreeMap<String, String> = state
         .store
         .list_keys()
         .await
         .map(|keys| {
             keys.iter()
-                .map(|k| (key_hash(&k.api_key), mask(&k.api_key)))
+                .flat_map(|k| {
+                    let old_label = format!("k-{}", k.key_hash.get(..8).unwrap_or_default());
+                    [
+                        (id_of_hash(&k.key_hash), k.prefix.clone()),
+                        (old_label, k.prefix.clone()),
+                    ]
+                })
                 .collect()
         })
         .unwrap_or_default();

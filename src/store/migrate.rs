@@ -1,6 +1,7 @@
 //! Copying everything from one backend to another (e.g. files → Redis when moving to several
 //! instances). Credentials, config and costs are upserted; an API key already present in the target
-//! is replaced, so the target ends with the source's balances.
+//! is replaced, so the target ends with the source's balances. Keys the source still holds in the
+//! clear (written before keys were hashed) reach the target hashed (`key_hashing`).
 //!
 //! Audit entries are copied too (newest first, a page at a time).
 //!
@@ -36,10 +37,11 @@ pub async fn migrate(from: &dyn Store, to: &dyn Store) -> Result<MigrationReport
     report.config_keys = config.len();
 
     for key in from.list_keys().await? {
+        let key = super::key_hashing::hashed_record(&key).unwrap_or(key);
         match to.insert_key(&key).await {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => {
-                to.delete_key(&key.api_key).await?;
+                to.delete_key(&key.key_hash).await?;
                 to.insert_key(&key).await?;
                 report.api_keys_replaced += 1;
             }

@@ -39,6 +39,7 @@
 pub mod audit;
 pub mod file;
 pub mod insight;
+pub mod key_hashing;
 pub mod migrate;
 pub mod model;
 pub mod mongo;
@@ -140,7 +141,9 @@ pub trait Store: Send + Sync {
     async fn save_config(&self, changes: &Map<String, Value>) -> Result<(), StoreError>;
 
     // ---- API keys ----
-    /// Oldest first (by `created_at`, then by key).
+    // Every `api_key` argument below is the key's SHA-256 in hex (`crate::key_id::hash_key`), the
+    // name its record is stored under; the key itself never reaches the store.
+    /// Oldest first (by `created_at`, then by hash).
     async fn list_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
     async fn get_key(&self, api_key: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
     /// Fails with `Conflict` when the key exists.
@@ -292,6 +295,3 @@ pub trait Store: Send + Sync {
         Ok(())
     }
 }
-
-/// Masking of secrets in error texts: the one the logger uses.
-pub(crate) use crate::logging::mask as masked;

@@ -179,7 +179,14 @@ impl Default for UsageCounters {
 /// An `sk-` key handed to a user, with its quota.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiKeyRecord {
-    pub api_key: String,
+    /// SHA-256 of the key in hex (`crate::key_id::hash_key`); the key itself is never stored.
+    /// Stores written before keys were hashed named this field `api_key` and held the key: such a
+    /// record is converted at start (`store::key_hashing`).
+    #[serde(alias = "api_key")]
+    pub key_hash: String,
+    /// The start of the key, for display (`sk-ab12…`).
+    #[serde(default)]
+    pub prefix: String,
     pub total_quota: u64,
     pub used_quota: u64,
     /// Unix seconds.

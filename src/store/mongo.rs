@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{
-    masked, ApiKeyRecord, AuditEntry, AuditQuery, CredentialInsight, CredentialKind,
+    ApiKeyRecord, AuditEntry, AuditQuery, CredentialInsight, CredentialKind,
     CredentialRecord, DebitOutcome, Store, StoreError,
 };
 
@@ -57,6 +57,9 @@ struct ModelUsage {
 struct KeyDocument {
     #[serde(rename = "_id")]
     api_key: String,
+    /// The start of the key, for display; `_id` is the key's hash.
+    #[serde(default)]
+    prefix: String,
     total_quota: i64,
     used_quota: i64,
     created_at: i64,
@@ -81,7 +84,8 @@ fn to_u64(value: i64) -> u64 {
 impl KeyDocument {
     fn from_record(record: &ApiKeyRecord) -> Result<Self, StoreError> {
         Ok(Self {
-            api_key: record.api_key.clone(),
+            api_key: record.key_hash.clone(),
+            prefix: record.prefix.clone(),
             total_quota: to_i64(record.total_quota, "total_quota")?,
             used_quota: to_i64(record.used_quota, "used_quota")?,
             created_at: record.created_at,
@@ -104,7 +108,8 @@ impl KeyDocument {
 
     fn into_record(self) -> ApiKeyRecord {
         ApiKeyRecord {
-            api_key: self.api_key,
+            key_hash: self.api_key,
+            prefix: self.prefix,
             total_quota: to_u64(self.total_quota),
             used_quota: to_u64(self.used_quota),
             created_at: self.created_at,
@@ -376,7 +381,7 @@ impl Store for MongoStore {
             .into_iter()
             .map(key_from_document)
             .collect::<Result<Vec<_>, _>>()?;
-        keys.sort_by(|a, b| (a.created_at, &a.api_key).cmp(&(b.created_at, &b.api_key)));
+        keys.sort_by(|a, b| (a.created_at, &a.key_hash).cmp(&(b.created_at, &b.key_hash)));
         Ok(keys)
     }
 
@@ -395,7 +400,7 @@ impl Store for MongoStore {
             Ok(_) => Ok(()),
             Err(e) if is_duplicate_key(&e) => Err(StoreError::Conflict(format!(
                 "API key {}",
-                masked(&record.api_key)
+                crate::key_id::id_of_hash(&record.key_hash)
             ))),
             Err(e) => Err(mongo_error(e)),
         }

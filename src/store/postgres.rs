@@ -17,7 +17,7 @@ mod sessions;
 use super::tls::postgres_connector::PgTls;
 use super::tls::postgres_dsn;
 use super::{
-    masked, ApiKeyRecord, AuditEntry, AuditQuery, CredentialInsight, CredentialKind,
+    ApiKeyRecord, AuditEntry, AuditQuery, CredentialInsight, CredentialKind,
     CredentialRecord, DebitOutcome, DebitRequest, LoginFailures, Store, StoreError,
 };
 
@@ -225,6 +225,15 @@ CREATE TABLE {s}.audit (
 CREATE INDEX audit_time ON {s}.audit (time_ms DESC, id DESC);
 ",
     ),
+    (
+        9,
+        // Keys are stored hashed: `api_key` keeps its name but holds the key's SHA-256 in hex, and
+        // `prefix` the start of the key for display. Rows written before still hold the key; the
+        // gateway converts them at start (`store::key_hashing`), which needs no SQL of its own.
+        r"
+ALTER TABLE {s}.api_keys ADD COLUMN prefix text NOT NULL DEFAULT '';
+",
+    ),
 ];
 
 /// The SQL of every operation, with the schema filled in once.
@@ -261,7 +270,7 @@ struct Sql {
 
 const KEY_COLUMNS: &str =
     "api_key, total_quota, used_quota, created_at, description, model_stats, \
-                           allowed_models, max_concurrent, expires_at";
+                           allowed_models, max_concurrent, expires_at, prefix";
 
 impl Sql {
     fn new(s: &str) -> Self {
@@ -299,7 +308,7 @@ impl Sql {
             list_keys: format!("SELECT {KEY_COLUMNS} FROM {s}.api_keys ORDER BY created_at, api_key"),
             get_key: format!("SELECT {KEY_COLUMNS} FROM {s}.api_keys WHERE api_key = $1"),
             insert_key: format!(
-                "INSERT INTO {s}.api_keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                "INSERT INTO {s}.api_keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                  ON CONFLICT (api_key) DO NOTHING"
             ),
             delete_key: format!("DELETE FROM {s}.api_keys WHERE api_key = $1"),
@@ -463,7 +472,8 @@ fn key_from_row(row: &Row) -> Result<ApiKeyRecord, StoreError> {
     let allowed_models: Value = row.try_get(6).map_err(get_err)?;
     let max_concurrent: Option<i32> = row.try_get(7).map_err(get_err)?;
     Ok(ApiKeyRecord {
-        api_key: row.try_get(0).map_err(get_err)?,
+        key_hash: row.try_get(0).map_err(get_err)?,
+        prefix: row.try_get(9).map_err(get_err)?,
         total_quota: to_u64(row.try_get(1).map_err(get_err)?),
         used_quota: to_u64(row.try_get(2).map_err(get_err)?),
         created_at: row.try_get(3).map_err(get_err)?,
@@ -755,7 +765,7 @@ impl Store for PostgresStore {
             .execute(
                 &self.sql.insert_key,
                 &[
-                    &record.api_key,
+                    &record.key_hash,
                     &total,
                     &used,
                     &record.created_at,
@@ -764,6 +774,7 @@ impl Store for PostgresStore {
                     &allowed_models,
                     &max_concurrent,
                     &record.expires_at,
+                    &record.prefix,
                 ],
             )
             .await?;
@@ -772,7 +783,7 @@ impl Store for PostgresStore {
         } else {
             Err(StoreError::Conflict(format!(
                 "API key {}",
-                masked(&record.api_key)
+                crate::key_id::id_of_hash(&record.key_hash)
             )))
         }
     }

@@ -34,7 +34,7 @@ mod sessions;
 
 use super::tls::redis_tls::{diagnose, explain_redis_error, RedisTls};
 use super::{
-    masked, ApiKeyRecord, AuditEntry, AuditQuery, CredentialInsight, CredentialRecord,
+    ApiKeyRecord, AuditEntry, AuditQuery, CredentialInsight, CredentialRecord,
     DebitOutcome, DebitRequest, LoginFailures, Store, StoreError,
 };
 
@@ -456,7 +456,7 @@ impl Store for RedisStore {
                     .map(|raw| assemble_key(raw, used.get(*name).copied(), models))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        keys.sort_by(|a, b| (a.created_at, &a.api_key).cmp(&(b.created_at, &b.api_key)));
+        keys.sort_by(|a, b| (a.created_at, &a.key_hash).cmp(&(b.created_at, &b.key_hash)));
         Ok(keys)
     }
 
@@ -478,8 +478,8 @@ impl Store for RedisStore {
         invocation
             .key(self.key("api_keys"))
             .key(self.key("api_key_used"))
-            .key(self.models_key(&record.api_key))
-            .arg(&record.api_key)
+            .key(self.models_key(&record.key_hash))
+            .arg(&record.key_hash)
             .arg(static_key_json(record)?)
             .arg(record.used_quota);
         for (model, used) in &record.model_stats {
@@ -494,7 +494,7 @@ impl Store for RedisStore {
         } else {
             Err(StoreError::Conflict(format!(
                 "API key {}",
-                masked(&record.api_key)
+                crate::key_id::id_of_hash(&record.key_hash)
             )))
         }
     }

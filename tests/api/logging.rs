@@ -61,7 +61,7 @@ fn rss_kb(pid: u32) -> u64 {
 }
 
 #[actix_rt::test]
-async fn one_access_line_per_request_at_info_with_the_key_masked() {
+async fn one_access_line_per_request_at_info_with_the_key_id() {
     let google = FakeGoogle::start().await;
     let dir = tempfile::tempdir().unwrap();
     let (gw, log) = gateway(&google, &dir, &[]).await;
@@ -88,9 +88,10 @@ async fn one_access_line_per_request_at_info_with_the_key_masked() {
         Some("POST /v1/chat/completions model=gemini-2.5-pro status=200"),
         "{keyed}"
     );
-    let masked = gcli2api::logging::mask(&key);
+    // A key is named by its id (derived from its hash), never by the key.
+    let id = gcli2api::key_id::id_of_key(&key);
     assert!(
-        keyed.ends_with(&format!("credential=p1.json key={masked}")),
+        keyed.ends_with(&format!("credential=p1.json key={id}")),
         "{keyed}"
     );
     assert!(fields[7]

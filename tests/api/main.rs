@@ -23,6 +23,7 @@ mod fleet;
 mod gemini_native;
 mod graceful_stop;
 mod key_batches;
+mod key_hashes;
 mod keys;
 mod logging;
 mod management;

@@ -32,8 +32,15 @@ test('a key created in the admin page shows the same numbers on the query page',
   await admin.locator('#new-key-box').waitFor({ state: 'visible' });
   const key = (await admin.locator('#new-key').textContent()).trim();
   assert.match(key, /^sk-[A-Za-z0-9_-]{43}$/);
-  const adminRow = admin.locator(`#keys-body tr[data-key="${key}"]`);
+  // The store keeps the key hashed: the list names it by its id and shows its first characters.
+  const { json: created } = await stack.api('GET', '/auth/keys');
+  assert.equal(created.keys.length, 1);
+  const id = created.keys[0].id;
+  assert.match(id, /^k-[0-9a-f]{16}$/);
+  assert.equal(created.keys[0].api_key, `${key.slice(0, 7)}\u2026`);
+  const adminRow = admin.locator(`#keys-body tr[data-key="${id}"]`);
   await adminRow.waitFor();
+  assert.doesNotMatch(await admin.locator('#keys-body').textContent(), new RegExp(key.slice(7)));
   assert.match(await adminRow.textContent(), /browser test key/);
   assert.equal(await admin.locator('#keys-count').textContent(), '1');
 
@@ -48,7 +55,7 @@ test('a key created in the admin page shows the same numbers on the query page',
     await response.arrayBuffer().catch(() => undefined);
   }
   const { json: listed } = await stack.api('GET', '/auth/keys');
-  const record = listed.keys.find((k) => k.api_key === key);
+  const record = listed.keys.find((k) => k.id === id);
   assert.ok(record.used_quota > 0, `the calls were charged: ${JSON.stringify(record)}`);
   assert.equal(record.used_quota + record.remaining_quota, 250);
 
@@ -68,9 +75,9 @@ test('a key created in the admin page shows the same numbers on the query page',
     remaining: numberOf(await query.locator('#query-remaining .stat-value').textContent()),
   };
   assert.deepEqual(shown, { total: 250, used: record.used_quota, remaining: record.remaining_quota });
-  // The answer masks the key: the head and tail only.
+  // The answer shows the key's first characters only.
   const masked = await query.locator('#query-result h2 code').textContent();
-  assert.equal(masked, `${key.slice(0, 10)}...${key.slice(-4)}`);
+  assert.equal(masked, `${key.slice(0, 7)}\u2026`);
   assert.match(await query.locator('#query-result').textContent(), /browser test key/);
   const perModel = query.locator('#query-models tbody tr');
   assert.equal(await perModel.count(), Object.keys(record.model_stats).length);

@@ -127,7 +127,7 @@ impl RulesCache {
             // A lookup may have read the record before a batch of this instance's debits landed:
             // the lower of the two balances stands while the older one is still fresh.
             let mut balance = record.total_quota.saturating_sub(record.used_quota);
-            if let Some(old) = self.entries.get(&record.api_key) {
+            if let Some(old) = self.entries.get(&record.key_hash) {
                 if old.rules.fetched.elapsed() < RULES_TTL {
                     balance = balance.min(old.balance);
                 }
@@ -136,7 +136,7 @@ impl RulesCache {
                 rules: rules.clone(),
                 balance,
             };
-            self.entries.insert(record.api_key.clone(), entry);
+            self.entries.insert(record.key_hash.clone(), entry);
         }
         rules
     }
@@ -153,7 +153,8 @@ mod tests {
 
     fn record(key: &str) -> ApiKeyRecord {
         ApiKeyRecord {
-            api_key: key.into(),
+            key_hash: key.into(),
+            prefix: String::new(),
             total_quota: 10,
             used_quota: 0,
             created_at: 0,

@@ -142,7 +142,7 @@ impl FileState {
                 }
             }
             JournalEntry::PutKey { record } => {
-                self.keys.insert(record.api_key.clone(), record.clone());
+                self.keys.insert(record.key_hash.clone(), record.clone());
             }
             JournalEntry::DeleteKey { api_key } => {
                 self.keys.remove(api_key);
@@ -189,11 +189,31 @@ impl FileState {
         })
     }
 
+    /// Replaces every record still named by its key (written before keys were hashed) by its
+    /// hashed copy; answers how many. The caller compacts, so neither the TOML file nor the journal
+    /// keeps the key.
+    pub fn hash_plain_keys(&mut self) -> usize {
+        let plain: Vec<String> = self
+            .keys
+            .keys()
+            .filter(|k| !crate::key_id::is_key_hash(k))
+            .cloned()
+            .collect();
+        for key in &plain {
+            let Some(record) = self.keys.remove(key) else {
+                continue;
+            };
+            let hashed = crate::store::key_hashing::hashed_record(&record).unwrap_or(record);
+            self.keys.entry(hashed.key_hash.clone()).or_insert(hashed);
+        }
+        plain.len()
+    }
+
     pub fn insert_key(&self, record: &ApiKeyRecord) -> Result<JournalEntry, StoreError> {
-        if self.keys.contains_key(&record.api_key) {
+        if self.keys.contains_key(&record.key_hash) {
             return Err(StoreError::Conflict(format!(
                 "API key {}",
-                crate::store::masked(&record.api_key)
+                crate::key_id::id_of_hash(&record.key_hash)
             )));
         }
         toml_format::key_table(record)?;
@@ -273,7 +293,8 @@ mod tests {
 
     fn key(total: u64, used: u64, expires_at: Option<i64>) -> ApiKeyRecord {
         ApiKeyRecord {
-            api_key: "sk-1".into(),
+            key_hash: "sk-1".into(),
+            prefix: String::new(),
             total_quota: total,
             used_quota: used,
             created_at: 0,

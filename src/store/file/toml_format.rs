@@ -250,8 +250,8 @@ pub(super) fn parse_config(text: &str) -> Result<Map<String, Value>, StoreError>
 
 pub(super) fn key_table(record: &ApiKeyRecord) -> Result<toml::Table, StoreError> {
     let mut table = record_table(record, "API key")?;
-    // The table name already is the key.
-    table.remove("api_key");
+    // The table name already is the key's hash.
+    table.remove("key_hash");
     Ok(table)
 }
 
@@ -269,9 +269,9 @@ pub(super) fn parse_keys(text: &str) -> Result<BTreeMap<String, ApiKeyRecord>, S
     for (index, (api_key, value)) in root.into_iter().enumerate() {
         let mut json = toml_to_json(&value);
         if let Value::Object(map) = &mut json {
-            map.insert("api_key".to_string(), Value::String(api_key.clone()));
+            map.insert("key_hash".to_string(), Value::String(api_key.clone()));
         }
-        // The key itself is a secret: name the entry by position only.
+        // A file written before keys were hashed names entries by the key: name them by position.
         let record = serde_json::from_value::<ApiKeyRecord>(json)
             .map_err(|e| StoreError::Corrupt(format!("api_keys.toml: entry #{index}: {e}")))?;
         out.insert(api_key, record);
@@ -383,8 +383,10 @@ mod tests {
 
     #[test]
     fn api_keys_round_trip_without_storing_the_key_twice() {
+        let hash = crate::key_id::hash_key("sk-test");
         let key = ApiKeyRecord {
-            api_key: "sk-test".into(),
+            key_hash: hash.clone(),
+            prefix: "sk-test…".into(),
             total_quota: 10,
             used_quota: 3,
             created_at: 5,
@@ -394,9 +396,9 @@ mod tests {
             max_concurrent: Some(2),
             expires_at: None,
         };
-        let text = render_keys(&BTreeMap::from([(key.api_key.clone(), key.clone())])).unwrap();
-        assert!(!text.contains("api_key ="), "{text}");
-        assert_eq!(parse_keys(&text).unwrap().remove("sk-test"), Some(key));
+        let text = render_keys(&BTreeMap::from([(key.key_hash.clone(), key.clone())])).unwrap();
+        assert!(!text.contains("key_hash ="), "{text}");
+        assert_eq!(parse_keys(&text).unwrap().remove(&hash), Some(key));
     }
 
     #[test]

@@ -148,7 +148,16 @@ impl Writer {
         let lock = DirLock::acquire(&dir, options.lock_wait)?;
         disk::remove_stale_temp_files(&dir)?;
         let (mut state, records) = disk::load_state(&dir)?;
-        let replay = disk::replay_journal(&dir, &mut state)?;
+        let mut replay = disk::replay_journal(&dir, &mut state)?;
+        // Keys written before they were stored hashed: converted now and compacted below, so no
+        // file of the store keeps them.
+        let hashed = state.hash_plain_keys();
+        if hashed > 0 {
+            log::info!("files store: {hashed} API keys converted to hashed records");
+            if let Some(flag) = replay.touched.get_mut(Section::Keys.index()) {
+                *flag = true;
+            }
+        }
         if replay.applied > 0 {
             log::info!("files store: replayed {} journal entries", replay.applied);
         }
@@ -184,7 +193,7 @@ impl Writer {
             _lock: lock,
         };
         // Folding the journal in now also drops a torn tail, which later appends must not follow.
-        if replay.non_empty || !imported.is_empty() {
+        if replay.non_empty || !imported.is_empty() || hashed > 0 {
             writer.compact()?;
         }
         disk::mark_imported(&writer.dir, &imported)?;
@@ -422,7 +431,7 @@ impl Writer {
             }
             Command::ListKeys => {
                 let mut keys: Vec<ApiKeyRecord> = state.keys.values().cloned().collect();
-                keys.sort_by(|a, b| (a.created_at, &a.api_key).cmp(&(b.created_at, &b.api_key)));
+                keys.sort_by(|a, b| (a.created_at, &a.key_hash).cmp(&(b.created_at, &b.key_hash)));
                 read(Reply::Keys(keys))
             }
             Command::GetKey(api_key) => read(Reply::Key(state.keys.get(&api_key).cloned())),
