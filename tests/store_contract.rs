@@ -545,7 +545,10 @@ mod behaviours {
         assert_eq!(store.get_key(&first.key_hash).await.unwrap(), None);
         assert_eq!(store.list_keys().await.unwrap(), vec![second]);
         // A deleted key can be created again from scratch.
-        store.insert_key(&key("sk-first-0000000000000000", 7)).await.unwrap();
+        store
+            .insert_key(&key("sk-first-0000000000000000", 7))
+            .await
+            .unwrap();
         assert_eq!(
             store.get_key(&first.key_hash).await.unwrap(),
             Some(key("sk-first-0000000000000000", 7))
@@ -753,8 +756,14 @@ mod behaviours {
         let stored = store.get_key(&hash(a)).await.unwrap().unwrap();
         assert_eq!(stored.used_quota, 10);
         assert_eq!(stored.model_stats["gemini-2.5-pro"], 10);
-        assert_eq!(store.get_key(&hash(b)).await.unwrap().unwrap().used_quota, 2);
-        assert_eq!(store.get_key(&hash(old)).await.unwrap().unwrap().used_quota, 0);
+        assert_eq!(
+            store.get_key(&hash(b)).await.unwrap().unwrap().used_quota,
+            2
+        );
+        assert_eq!(
+            store.get_key(&hash(old)).await.unwrap().unwrap().used_quota,
+            0
+        );
     }
 
     /// 40 batches at once over 20 keys worth 5 (20 debits each, in opposite orders in alternate
@@ -806,10 +815,16 @@ mod behaviours {
         }
         for k in &keys {
             assert_eq!(served[&hash(k)], (1..=5).collect::<BTreeSet<u64>>(), "{k}");
-            assert_eq!(store.get_key(&hash(k)).await.unwrap().unwrap().used_quota, 5);
+            assert_eq!(
+                store.get_key(&hash(k)).await.unwrap().unwrap().used_quota,
+                5
+            );
         }
         assert_eq!(served[&hash(hot)], (1..=50).collect::<BTreeSet<u64>>());
-        assert_eq!(store.get_key(&hash(hot)).await.unwrap().unwrap().used_quota, 50);
+        assert_eq!(
+            store.get_key(&hash(hot)).await.unwrap().unwrap().used_quota,
+            50
+        );
     }
 
     pub async fn concurrent_debits_take_exactly_the_quota(store: Arc<dyn Store>) {

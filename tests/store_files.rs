@@ -87,7 +87,12 @@ async fn write_everything(store: &FileStore) {
     store.insert_key(&key("sk-kept", 10)).await.unwrap();
     assert_eq!(
         store
-            .debit_key(&gcli2api::key_id::hash_key("sk-kept"), "gemini-2.5-pro", 4, 0)
+            .debit_key(
+                &gcli2api::key_id::hash_key("sk-kept"),
+                "gemini-2.5-pro",
+                4,
+                0
+            )
             .await
             .unwrap(),
         DebitOutcome::Debited {
@@ -107,7 +112,11 @@ async fn assert_everything(store: &FileStore) {
         store.load_config().await.unwrap(),
         object(json!({"calls_per_rotation": 7}))
     );
-    let stored = store.get_key(&gcli2api::key_id::hash_key("sk-kept")).await.unwrap().unwrap();
+    let stored = store
+        .get_key(&gcli2api::key_id::hash_key("sk-kept"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.used_quota, 4);
     assert_eq!(stored.model_stats["gemini-2.5-pro"], 4);
     assert_eq!(

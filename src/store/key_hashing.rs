@@ -108,7 +108,10 @@ mod tests {
         assert_eq!(hashed.prefix, "sk-0123…");
         assert_eq!(hashed.used_quota, 4);
         assert_eq!(hashed.model_stats.get("gemini-2.5-pro"), Some(&4));
-        assert!(hashed_record(&hashed).is_none(), "converting twice changes nothing");
+        assert!(
+            hashed_record(&hashed).is_none(),
+            "converting twice changes nothing"
+        );
     }
 
     #[tokio::test]

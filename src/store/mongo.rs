@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{
-    ApiKeyRecord, AuditEntry, AuditQuery, CredentialInsight, CredentialKind,
-    CredentialRecord, DebitOutcome, Store, StoreError,
+    ApiKeyRecord, AuditEntry, AuditQuery, CredentialInsight, CredentialKind, CredentialRecord,
+    DebitOutcome, Store, StoreError,
 };
 
 const SELECTION_TIMEOUT: Duration = Duration::from_secs(5);

@@ -17,8 +17,8 @@ mod sessions;
 use super::tls::postgres_connector::PgTls;
 use super::tls::postgres_dsn;
 use super::{
-    ApiKeyRecord, AuditEntry, AuditQuery, CredentialInsight, CredentialKind,
-    CredentialRecord, DebitOutcome, DebitRequest, LoginFailures, Store, StoreError,
+    ApiKeyRecord, AuditEntry, AuditQuery, CredentialInsight, CredentialKind, CredentialRecord,
+    DebitOutcome, DebitRequest, LoginFailures, Store, StoreError,
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

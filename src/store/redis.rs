@@ -34,8 +34,8 @@ mod sessions;
 
 use super::tls::redis_tls::{diagnose, explain_redis_error, RedisTls};
 use super::{
-    ApiKeyRecord, AuditEntry, AuditQuery, CredentialInsight, CredentialRecord,
-    DebitOutcome, DebitRequest, LoginFailures, Store, StoreError,
+    ApiKeyRecord, AuditEntry, AuditQuery, CredentialInsight, CredentialRecord, DebitOutcome,
+    DebitRequest, LoginFailures, Store, StoreError,
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -120,7 +120,11 @@ async fn the_id_or_the_full_key_names_a_key_and_no_answer_shows_the_key() {
     assert!(id.starts_with("k-") && id.len() == 18, "{id}");
     assert_eq!(app.chat_as(&key, MODEL).await.status, 200);
     let cost = app
-        .send(app.client.get(app.url(&format!("/auth/models/{MODEL}/cost"))), None)
+        .send(
+            app.client
+                .get(app.url(&format!("/auth/models/{MODEL}/cost"))),
+            None,
+        )
         .await
         .json()["cost"]
         .clone();
@@ -146,7 +150,10 @@ async fn the_id_or_the_full_key_names_a_key_and_no_answer_shows_the_key() {
         )
         .await;
     assert_eq!(list.json()["keys"][0]["id"], json!(id));
-    assert_eq!(list.json()["keys"][0]["api_key"], json!(display_prefix(&key)));
+    assert_eq!(
+        list.json()["keys"][0]["api_key"],
+        json!(display_prefix(&key))
+    );
     assert_no_key_in("the key list", &list.text(), &[&key]);
     for name in [id.clone(), key.clone()] {
         let answer = get(name).await;
@@ -155,7 +162,12 @@ async fn the_id_or_the_full_key_names_a_key_and_no_answer_shows_the_key() {
         assert_eq!(answer.json()["used_quota"], cost);
         assert_no_key_in("a key's record", &answer.text(), &[&key]);
     }
-    for unknown in ["k-0000000000000000", "k-12", "sk-not-a-stored-key", "nonsense"] {
+    for unknown in [
+        "k-0000000000000000",
+        "k-12",
+        "sk-not-a-stored-key",
+        "nonsense",
+    ] {
         assert_eq!(get(unknown.into()).await.status, 404, "{unknown}");
         assert_eq!(delete(unknown.into()).await.status, 404, "{unknown}");
     }
@@ -193,7 +205,9 @@ async fn the_id_or_the_full_key_names_a_key_and_no_answer_shows_the_key() {
     // The audit names keys by id.
     let audit = app
         .send(
-            app.client.get(app.url("/audit?limit=50")).bearer_auth(&token),
+            app.client
+                .get(app.url("/audit?limit=50"))
+                .bearer_auth(&token),
             None,
         )
         .await;
@@ -270,7 +284,10 @@ async fn migrate_converts_a_store_written_before_and_twice_changes_nothing() {
     let table: toml::Table = first.parse().unwrap();
     let record = table[&hash_key(OLD_KEY)].as_table().unwrap();
     assert_eq!(record["used_quota"].as_integer(), Some(OLD_USED as i64));
-    assert_eq!(record["prefix"].as_str(), Some(display_prefix(OLD_KEY).as_str()));
+    assert_eq!(
+        record["prefix"].as_str(),
+        Some(display_prefix(OLD_KEY).as_str())
+    );
     assert_eq!(table.len(), 1);
     for (path, text) in files_under(to.path()) {
         assert_no_key_in(&path.display().to_string(), &text, &[OLD_KEY]);
@@ -412,7 +429,10 @@ mod postgres_store {
         for table in tables {
             let name: String = table.get(0);
             let rows = client
-                .query(&format!("SELECT t::text FROM \"{schema}\".\"{name}\" t"), &[])
+                .query(
+                    &format!("SELECT t::text FROM \"{schema}\".\"{name}\" t"),
+                    &[],
+                )
                 .await
                 .unwrap();
             for row in rows {
