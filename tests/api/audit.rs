@@ -156,7 +156,8 @@ async fn every_admin_action_leaves_an_entry_and_no_secret() {
     let created = of(&entries, "key_created")[0];
     assert_eq!(created["changes"]["total_quota"], 5);
     assert_eq!(created["changes"]["description"], "team a");
-    assert!(created["target"].as_str().unwrap().starts_with("sk-"));
+    // A key is named by its id: the store keeps no key to mask.
+    assert!(created["target"].as_str().unwrap().starts_with("k-"));
     let saved = of(&entries, "config_saved")[0];
     assert_eq!(saved["changes"]["calls_per_rotation"], 7);
 
@@ -257,7 +258,7 @@ async fn exports_are_csv_with_escaping_and_json() {
         "{text}"
     );
     // The changes cell is JSON in one quoted cell, its quotes doubled.
-    assert!(lines[2].contains(",key_created,sk-"), "{text}");
+    assert!(lines[2].contains(",key_created,k-"), "{text}");
     assert!(
         lines[2].contains(
             "\"\"description\"\":\"\"=HYPERLINK(\\\"\"http://evil\\\"\"), \\\"\"quoted\\\"\"\"\""

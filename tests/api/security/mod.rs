@@ -845,7 +845,11 @@ async fn serve_and_migrate_use_the_same_redis_database() {
         .await
         .unwrap();
     assert!(
-        migrate_view.get_key(&key).await.unwrap().is_some(),
+        migrate_view
+            .get_key(&gcli2api::key_id::hash_key(&key))
+            .await
+            .unwrap()
+            .is_some(),
         "serve wrote to database 3"
     );
     let database_zero = open_store(
