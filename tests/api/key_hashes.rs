@@ -297,6 +297,8 @@ async fn migrate_converts_a_store_written_before_and_twice_changes_nothing() {
 
 #[cfg(feature = "redis-tests")]
 mod redis_store {
+    use futures_util::future::join_all;
+
     use super::*;
 
     async fn connection() -> redis::aio::MultiplexedConnection {
@@ -388,7 +390,16 @@ mod redis_store {
             .await
             .unwrap();
 
-        let mut gw = Gateway::start(&gateway_env(&google.url(), &backend.env)).await;
+        // Three instances start at once on the old store: one converts, the others wait for it,
+        // and the record is converted once, its balance whole.
+        let env = gateway_env(&google.url(), &backend.env);
+        let mut gateways = join_all((0..3).map(|_| Gateway::start(&env))).await;
+        let listed = gateways[1].send("GET", "/auth/keys", PASSWORD, None).await;
+        let keys = listed.json()["keys"].as_array().unwrap().clone();
+        assert_eq!(keys.len(), 1, "{keys:?}");
+        assert_eq!(keys[0]["used_quota"].as_u64(), Some(OLD_USED));
+        let mut gw = gateways.remove(0);
+        drop(gateways);
         upload_creds(&gw, &[("a.json", "rt-a", "pa")]).await;
         old_key_keeps_working(&gw).await;
         let key = new_key_used(&gw).await;
