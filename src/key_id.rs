@@ -6,7 +6,8 @@
 //! Why the id has 16 hex digits (64 bits) and not 8: the id addresses a key in the admin API
 //! (`/auth/keys/{id}`) and labels its counters, so two keys must not share one. With 32 bits two of
 //! ten thousand keys already share an id with a chance near 1 %; with 64 bits that chance stays below
-//! one in a billion up to about 190,000 keys, and creation still refuses an id that is taken.
+//! one in a billion up to about 190,000 keys. (Checking each new id against every stored key would
+//! make creating many keys quadratic for a risk that small.)
 
 use sha2::{Digest, Sha256};
 

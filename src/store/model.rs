@@ -212,6 +212,7 @@ impl ApiKeyRecord {
 /// One debit of a batch ([`crate::store::Store::debit_keys`]): the arguments of `debit_key`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DebitRequest {
+    /// The key's hash, the name its record is stored under.
     pub api_key: String,
     pub model: String,
     pub cost: u64,

@@ -5,9 +5,9 @@
 //! | `credentials` | hash | name → JSON [`CredentialRecord`] |
 //! | `cred_generation` | string | counter, `INCR`'d atomically with every credential write |
 //! | `config` | hash | key → JSON value |
-//! | `api_keys` | hash | key → JSON [`ApiKeyRecord`] without `used_quota` / `model_stats` |
-//! | `api_key_used` | hash | key → used quota (integer) |
-//! | `api_key_models:<key>` | hash | model → quota used by it |
+//! | `api_keys` | hash | key hash → JSON [`ApiKeyRecord`] without `used_quota` / `model_stats` |
+//! | `api_key_used` | hash | key hash → used quota (integer) |
+//! | `api_key_models:<key hash>` | hash | model → quota used by it |
 //! | `model_costs` | hash | model → cost |
 //! | `lease:<name>` | string | holder, with a `PX` expiry |
 //! | `insight:<name>` | string | JSON [`CredentialInsight`] of the credential `name` |
