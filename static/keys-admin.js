@@ -23,8 +23,18 @@
 
   const WINDOWS = ['1m', '1h', '1d', '7d', '30d', 'day', 'month'];
   const LIMIT_KINDS = ['requests', 'tokens', 'cost'];
+  // Written out so every key the page uses is a literal (tests/e2e/i18n-tables.test.mjs finds them).
+  const KIND_LABELS = {
+    requests: () => t('keys.limit.requests'), tokens: () => t('keys.limit.tokens'), cost: () => t('keys.limit.cost'),
+  };
+  const WINDOW_LABELS = {
+    '1m': () => t('win.1m'), '1h': () => t('win.1h'), '1d': () => t('win.1d'), '7d': () => t('win.7d'),
+    '30d': () => t('win.30d'), day: () => t('win.day'), month: () => t('win.month'),
+  };
   /** The id of the key being edited; null while the form creates a key. */
   let editing = null;
+  /** The edited key's expiry as loaded (date shown, exact time), kept as is while the date is unchanged. */
+  let loadedExpiry = null;
   /** The listed keys by id, for the editor. */
   const listed = new Map();
 
@@ -41,14 +51,14 @@
     const l = limit || {};
     const number = (kind) => h('input', {
       type: 'number', min: '0', step: '1', value: l[kind] == null ? '' : String(l[kind]), dataset: { field: kind },
-      'aria-label': t('keys.limit.' + kind),
+      'aria-label': KIND_LABELS[kind](),
     });
     const select = h('select', { dataset: { field: 'window' }, 'aria-label': t('keys.window') },
-      WINDOWS.map((w) => h('option', { value: w }, w + ' \u00b7 ' + t('win.' + w))));
+      WINDOWS.map((w) => h('option', { value: w }, w + ' \u00b7 ' + WINDOW_LABELS[w]())));
     select.value = WINDOWS.includes(l.window) ? l.window : '1m';
     return h('tr', { class: 'limit-row' },
       h('td', { 'data-label': t('keys.window') }, select),
-      LIMIT_KINDS.map((kind) => h('td', { 'data-label': t('keys.limit.' + kind) }, number(kind))),
+      LIMIT_KINDS.map((kind) => h('td', { 'data-label': KIND_LABELS[kind]() }, number(kind))),
       h('td', { 'data-label': t('th.model') }, h('input', {
         type: 'text', value: l.model == null ? '' : String(l.model), dataset: { field: 'model' }, list: 'model-suggestions',
         autocomplete: 'off', spellcheck: 'false', placeholder: t('keys.allModels'), 'aria-label': t('th.model'),
@@ -90,7 +100,9 @@
     const concurrency = wholeOrNull($('#key-concurrency').value, 1, t('keys.concurrencyWhole'));
     let expiresAt = null;
     const expiry = $('#key-expiry').value;
-    if (expiry) {
+    if (editing != null && loadedExpiry && expiry === loadedExpiry.date) {
+      expiresAt = loadedExpiry.at;
+    } else if (expiry) {
       expiresAt = endOfLocalDay(expiry);
       if (expiresAt == null) throw new Error(t('keys.expiryInvalid'));
       if (expiresAt * 1000 <= Date.now()) throw new Error(t('keys.expiryPast'));
@@ -123,9 +135,10 @@
     return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate());
   }
 
-  function setText(el, key) {
+  /** Text from the table under `key`, kept when the language is switched. */
+  function setText(el, key, text) {
     el.dataset.i18n = key;
-    el.textContent = t(key);
+    el.textContent = text;
   }
 
   function clearForm() {
@@ -140,6 +153,7 @@
     $('#key-models').value = (Array.isArray(key.allowed_models) ? key.allowed_models : []).join(', ');
     $('#key-concurrency').value = key.max_concurrent ? String(key.max_concurrent) : '';
     $('#key-expiry').value = localDate(key.expires_at);
+    loadedExpiry = key.expires_at != null ? { date: $('#key-expiry').value, at: key.expires_at } : null;
     $('#key-rpm').value = key.rpm != null ? String(key.rpm) : '';
     $('#key-tpm').value = key.tpm != null ? String(key.tpm) : '';
     $('#key-ips').value = (Array.isArray(key.allowed_ips) ? key.allowed_ips : []).join('\n');
@@ -148,9 +162,10 @@
 
   function stopEditing() {
     editing = null;
+    loadedExpiry = null;
     clearForm();
-    setText($('#create-title'), 'keys.createTitle');
-    setText($('#key-create'), 'keys.create');
+    setText($('#create-title'), 'keys.createTitle', t('keys.createTitle'));
+    setText($('#key-create'), 'keys.create', t('keys.create'));
     $('#key-edit-cancel').hidden = true;
   }
 
@@ -167,7 +182,7 @@
     $('#new-key-box').hidden = true;
     replace($('#create-title'), t('keys.editTitle') + ' ', h('code', { class: 'key-text' }, id));
     $('#create-title').removeAttribute('data-i18n');
-    setText($('#key-create'), 'keys.saveChanges');
+    setText($('#key-create'), 'keys.saveChanges', t('keys.saveChanges'));
     $('#key-edit-cancel').hidden = false;
     $('#create-title').scrollIntoView({ block: 'start' });
     $('#key-quota').focus();
@@ -216,7 +231,7 @@
     if (key.tpm != null) parts.push(h('div', { class: 'small' }, t('keys.tpm') + ' ' + formatNumber(key.tpm)));
     for (const l of Array.isArray(key.limits) ? key.limits : []) {
       const figures = LIMIT_KINDS.filter((kind) => l[kind] != null)
-        .map((kind) => formatNumber(l[kind]) + ' ' + t('keys.limit.' + kind).toLowerCase());
+        .map((kind) => formatNumber(l[kind]) + ' ' + KIND_LABELS[kind]().toLowerCase());
       parts.push(h('div', { class: 'small limit-summary' }, h('code', null, String(l.window)), ' ' + figures.join(', '),
         l.model ? [' \u00b7 ', h('code', null, String(l.model))] : null));
     }

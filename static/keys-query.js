@@ -22,6 +22,14 @@
   }
 
   const KINDS = ['requests', 'tokens', 'cost'];
+  // Written out so every key the page uses is a literal (tests/e2e/i18n-tables.test.mjs finds them).
+  const KIND_LABELS = {
+    requests: () => t('query.kind.requests'), tokens: () => t('query.kind.tokens'), cost: () => t('query.kind.cost'),
+  };
+  const WINDOW_LABELS = {
+    '1m': () => t('win.1m'), '1h': () => t('win.1h'), '1d': () => t('win.1d'), '7d': () => t('win.7d'),
+    '30d': () => t('win.30d'), day: () => t('win.day'), month: () => t('win.month'),
+  };
 
   /** "used / limit" of one kind; the used figure alone when the window does not limit that kind. */
   function usedOfLimit(w, kind) {
@@ -33,9 +41,7 @@
   }
 
   function windowLabel(name) {
-    const key = 'win.' + name;
-    const label = t(key);
-    return label === key ? name : label;
+    return Object.prototype.hasOwnProperty.call(WINDOW_LABELS, name) ? WINDOW_LABELS[name]() : '';
   }
 
   /** The key's limit windows (use, limit per kind, when each renews, in local time); none: nothing. */
@@ -48,7 +54,7 @@
         h('thead', null, h('tr', null,
           h('th', { scope: 'col' }, t('query.window')),
           h('th', { scope: 'col' }, t('th.model')),
-          KINDS.map((kind) => h('th', { scope: 'col', class: 'num' }, t('query.kind.' + kind))),
+          KINDS.map((kind) => h('th', { scope: 'col', class: 'num' }, KIND_LABELS[kind]())),
           h('th', { scope: 'col' }, t('query.renews')))),
         h('tbody', null, windows.map((w) => h('tr', { dataset: { window: String(w.window || ''), model: w.model == null ? '' : String(w.model) } },
           h('td', null, h('code', null, String(w.window || '')), ' ', h('span', { class: 'small muted' }, windowLabel(String(w.window || '')))),
