@@ -1,9 +1,11 @@
-/* API-key admin page: create keys (shown once), list them with usage and per-model stats, delete,
-   and maintain the model-cost table. Logged in with the panel password (same token as the panel). */
+/* API-key admin page: create keys (shown once), edit them (PATCH /auth/keys/{id}: quota, models,
+   concurrency, expiry, limits per time window, rpm / tpm, allowed addresses), list them with usage and
+   per-model stats, delete, and maintain the model-cost table. Logged in with the panel password (same
+   token as the panel). */
 (function () {
   'use strict';
   const {
-    $, h, replace, api, toast, reportError, confirmDialog, withBusy, copyWithToast, formatNumber, formatTime,
+    $, h, replace, api, apiRequest, toast, reportError, confirmDialog, withBusy, copyWithToast, formatNumber, formatTime,
     parseTime, meter, t,
   } = GC;
 
@@ -19,47 +21,197 @@
     return Math.floor(new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), 23, 59, 59).getTime() / 1000);
   }
 
-  function readCreateForm() {
+  const WINDOWS = ['1m', '1h', '1d', '7d', '30d', 'day', 'month'];
+  const LIMIT_KINDS = ['requests', 'tokens', 'cost'];
+  // Written out so every key the page uses is a literal (tests/e2e/i18n-tables.test.mjs finds them).
+  const KIND_LABELS = {
+    requests: () => t('keys.limit.requests'), tokens: () => t('keys.limit.tokens'), cost: () => t('keys.limit.cost'),
+  };
+  const WINDOW_LABELS = {
+    '1m': () => t('win.1m'), '1h': () => t('win.1h'), '1d': () => t('win.1d'), '7d': () => t('win.7d'),
+    '30d': () => t('win.30d'), day: () => t('win.day'), month: () => t('win.month'),
+  };
+  /** The id of the key being edited; null while the form creates a key. */
+  let editing = null;
+  /** The edited key's expiry as loaded (date shown, exact time), kept as is while the date is unchanged. */
+  let loadedExpiry = null;
+  /** The listed keys by id, for the editor. */
+  const listed = new Map();
+
+  /** A whole number from `raw` of at least `min`; null when empty. */
+  function wholeOrNull(raw, min, message) {
+    const text = String(raw == null ? '' : raw).trim();
+    if (!text) return null;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min) throw new Error(message);
+    return n;
+  }
+
+  function limitRow(limit) {
+    const l = limit || {};
+    const number = (kind) => h('input', {
+      type: 'number', min: '0', step: '1', value: l[kind] == null ? '' : String(l[kind]), dataset: { field: kind },
+      'aria-label': KIND_LABELS[kind](),
+    });
+    const select = h('select', { dataset: { field: 'window' }, 'aria-label': t('keys.window') },
+      WINDOWS.map((w) => h('option', { value: w }, w + ' \u00b7 ' + WINDOW_LABELS[w]())));
+    select.value = WINDOWS.includes(l.window) ? l.window : '1m';
+    return h('tr', { class: 'limit-row' },
+      h('td', { 'data-label': t('keys.window') }, select),
+      LIMIT_KINDS.map((kind) => h('td', { 'data-label': KIND_LABELS[kind]() }, number(kind))),
+      h('td', { 'data-label': t('th.model') }, h('input', {
+        type: 'text', value: l.model == null ? '' : String(l.model), dataset: { field: 'model' }, list: 'model-suggestions',
+        autocomplete: 'off', spellcheck: 'false', placeholder: t('keys.allModels'), 'aria-label': t('th.model'),
+      })),
+      h('td', { 'data-label': t('th.actions') }, h('button', {
+        type: 'button', class: 'btn btn-sm btn-danger', dataset: { action: 'remove-limit' },
+      }, t('common.remove'))));
+  }
+
+  function readLimits() {
+    const limits = [];
+    for (const row of document.querySelectorAll('#key-limits-body tr.limit-row')) {
+      const field = (name) => row.querySelector('[data-field="' + name + '"]');
+      const limit = { window: field('window').value };
+      for (const kind of LIMIT_KINDS) {
+        const n = wholeOrNull(field(kind).value, 0, t('keys.limitWhole'));
+        if (n != null) limit[kind] = n;
+      }
+      if (!LIMIT_KINDS.some((kind) => limit[kind] != null)) throw new Error(t('keys.limitEmpty', { window: limit.window }));
+      const model = field('model').value.trim();
+      if (model) limit.model = model;
+      limits.push(limit);
+    }
+    return limits;
+  }
+
+  function readIps() {
+    return $('#key-ips').value.split(/[\n,]/).map((s) => s.trim()).filter(Boolean);
+  }
+
+  /** The form as a key's fields. Creating leaves out what is empty; editing sends every field,
+      an empty one as null (or []) to clear it. */
+  function readKeyForm() {
     const quota = Number($('#key-quota').value);
     if (!Number.isInteger(quota) || quota <= 0) throw new Error(t('keys.quotaWhole'));
     const body = { total_quota: quota };
     const description = $('#key-description').value.trim();
-    if (description) body.description = description;
     const models = parseModels($('#key-models').value);
-    if (models.length) body.allowed_models = models;
-    const concurrency = $('#key-concurrency').value.trim();
-    if (concurrency) {
-      const n = Number(concurrency);
-      if (!Number.isInteger(n) || n < 1) throw new Error(t('keys.concurrencyWhole'));
-      body.max_concurrent = n;
-    }
+    const concurrency = wholeOrNull($('#key-concurrency').value, 1, t('keys.concurrencyWhole'));
+    let expiresAt = null;
     const expiry = $('#key-expiry').value;
-    if (expiry) {
-      const at = endOfLocalDay(expiry);
-      if (at == null) throw new Error(t('keys.expiryInvalid'));
-      if (at * 1000 <= Date.now()) throw new Error(t('keys.expiryPast'));
-      body.expires_at = at;
+    if (editing != null && loadedExpiry && expiry === loadedExpiry.date) {
+      expiresAt = loadedExpiry.at;
+    } else if (expiry) {
+      expiresAt = endOfLocalDay(expiry);
+      if (expiresAt == null) throw new Error(t('keys.expiryInvalid'));
+      if (expiresAt * 1000 <= Date.now()) throw new Error(t('keys.expiryPast'));
     }
+    const rpm = wholeOrNull($('#key-rpm').value, 1, t('keys.perMinuteWhole'));
+    const tpm = wholeOrNull($('#key-tpm').value, 1, t('keys.perMinuteWhole'));
+    const ips = readIps();
+    const limits = readLimits();
+    if (editing != null) {
+      return Object.assign(body, {
+        description, allowed_models: models, max_concurrent: concurrency, expires_at: expiresAt,
+        limits, rpm, tpm, allowed_ips: ips,
+      });
+    }
+    if (description) body.description = description;
+    if (models.length) body.allowed_models = models;
+    if (concurrency != null) body.max_concurrent = concurrency;
+    if (expiresAt != null) body.expires_at = expiresAt;
+    if (limits.length) body.limits = limits;
+    if (rpm != null) body.rpm = rpm;
+    if (tpm != null) body.tpm = tpm;
+    if (ips.length) body.allowed_ips = ips;
     return body;
   }
 
-  async function createKey(event) {
+  function localDate(value) {
+    const d = parseTime(value);
+    if (!d) return '';
+    const pad = (n) => String(n).padStart(2, '0');
+    return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate());
+  }
+
+  /** Text from the table under `key`, kept when the language is switched. */
+  function setText(el, key, text) {
+    el.dataset.i18n = key;
+    el.textContent = text;
+  }
+
+  function clearForm() {
+    $('#key-quota').value = '1000';
+    for (const id of ['#key-description', '#key-models', '#key-concurrency', '#key-expiry', '#key-rpm', '#key-tpm', '#key-ips']) $(id).value = '';
+    replace($('#key-limits-body'));
+  }
+
+  function fillForm(key) {
+    $('#key-quota').value = String(key.total_quota != null ? key.total_quota : '');
+    $('#key-description').value = key.description ? String(key.description) : '';
+    $('#key-models').value = (Array.isArray(key.allowed_models) ? key.allowed_models : []).join(', ');
+    $('#key-concurrency').value = key.max_concurrent ? String(key.max_concurrent) : '';
+    $('#key-expiry').value = localDate(key.expires_at);
+    loadedExpiry = key.expires_at != null ? { date: $('#key-expiry').value, at: key.expires_at } : null;
+    $('#key-rpm').value = key.rpm != null ? String(key.rpm) : '';
+    $('#key-tpm').value = key.tpm != null ? String(key.tpm) : '';
+    $('#key-ips').value = (Array.isArray(key.allowed_ips) ? key.allowed_ips : []).join('\n');
+    replace($('#key-limits-body'), (Array.isArray(key.limits) ? key.limits : []).map(limitRow));
+  }
+
+  function stopEditing() {
+    editing = null;
+    loadedExpiry = null;
+    clearForm();
+    setText($('#create-title'), 'keys.createTitle', t('keys.createTitle'));
+    setText($('#key-create'), 'keys.create', t('keys.create'));
+    $('#key-edit-cancel').hidden = true;
+  }
+
+  async function startEditing(id) {
+    let key = listed.get(id) || {};
+    try {
+      key = Object.assign({}, key, await api.get('/auth/keys/' + encodeURIComponent(id)));
+    } catch (e) {
+      if (e.status === 401) return;
+    }
+    editing = id;
+    fillForm(key);
+    $('#key-advanced').open = true;
+    $('#new-key-box').hidden = true;
+    replace($('#create-title'), t('keys.editTitle') + ' ', h('code', { class: 'key-text' }, id));
+    $('#create-title').removeAttribute('data-i18n');
+    setText($('#key-create'), 'keys.saveChanges', t('keys.saveChanges'));
+    $('#key-edit-cancel').hidden = false;
+    $('#create-title').scrollIntoView({ block: 'start' });
+    $('#key-quota').focus();
+  }
+
+  async function submitKey(event) {
     event.preventDefault();
     let body;
     try {
-      body = readCreateForm();
+      body = readKeyForm();
     } catch (e) {
       toast(e.message, 'error');
+      return;
+    }
+    if (editing != null) {
+      const id = editing;
+      const data = await withBusy($('#key-create'), t('keys.saving'),
+        () => apiRequest('PATCH', '/auth/keys/' + encodeURIComponent(id), { body }));
+      if (!data) return;
+      toast(t('keys.updated'), 'ok');
+      stopEditing();
+      loadKeys();
       return;
     }
     const data = await withBusy($('#key-create'), t('keys.creating'), () => api.post('/auth/keys', body));
     if (!data) return;
     $('#new-key').textContent = data.api_key || '';
     $('#new-key-box').hidden = false;
-    $('#key-description').value = '';
-    $('#key-models').value = '';
-    $('#key-concurrency').value = '';
-    $('#key-expiry').value = '';
+    clearForm();
     toast(t('keys.created'), 'ok');
     loadKeys();
   }
@@ -75,6 +227,16 @@
     parts.push(h('div', { class: 'small' }, t('keys.expires') + ' ',
       expiry ? formatTime(expiry.getTime()) : h('span', { class: 'muted' }, t('time.never')),
       expired ? [' ', h('span', { class: 'badge danger' }, t('keys.expired'))] : null));
+    if (key.rpm != null) parts.push(h('div', { class: 'small' }, t('keys.rpm') + ' ' + formatNumber(key.rpm)));
+    if (key.tpm != null) parts.push(h('div', { class: 'small' }, t('keys.tpm') + ' ' + formatNumber(key.tpm)));
+    for (const l of Array.isArray(key.limits) ? key.limits : []) {
+      const figures = LIMIT_KINDS.filter((kind) => l[kind] != null)
+        .map((kind) => formatNumber(l[kind]) + ' ' + KIND_LABELS[kind]().toLowerCase());
+      parts.push(h('div', { class: 'small limit-summary' }, h('code', null, String(l.window)), ' ' + figures.join(', '),
+        l.model ? [' \u00b7 ', h('code', null, String(l.model))] : null));
+    }
+    const ips = Array.isArray(key.allowed_ips) ? key.allowed_ips : [];
+    if (ips.length) parts.push(h('div', { class: 'small wrap-any' }, t('keys.allowedIps') + ' ', ips.map((ip, i) => [i ? ', ' : '', h('code', null, String(ip))])));
     return parts;
   }
 
@@ -87,6 +249,8 @@
 
   function renderKeys(data) {
     const keys = Array.isArray(data && data.keys) ? data.keys : [];
+    listed.clear();
+    for (const key of keys) listed.set(String(key.id || key.api_key || ''), key);
     $('#keys-count').textContent = String(data && data.total_keys != null ? data.total_keys : keys.length);
     const body = $('#keys-body');
     if (!keys.length) {
@@ -107,6 +271,8 @@
         h('td', { 'data-label': t('th.created') }, formatTime(key.created_at)),
         h('td', { 'data-label': t('th.perModel') }, statsCell(key.model_stats)),
         h('td', { 'data-label': t('th.actions') }, h('div', { class: 'btn-group' }, h('button', {
+          type: 'button', class: 'btn btn-sm', dataset: { action: 'edit' }, 'aria-label': t('keys.editKey', { key: id }),
+        }, t('keys.edit')), h('button', {
           type: 'button', class: 'btn btn-sm btn-danger', dataset: { action: 'delete' }, 'aria-label': t('keys.deleteKey', { key: id }),
         }, t('common.delete')))));
     }));
@@ -198,13 +364,25 @@
 
   // ---------- wiring ----------
 
-  $('#key-form').addEventListener('submit', createKey);
+  $('#key-form').addEventListener('submit', submitKey);
+  $('#key-edit-cancel').addEventListener('click', stopEditing);
+  $('#key-limit-add').addEventListener('click', () => {
+    const row = limitRow(null);
+    $('#key-limits-body').append(row);
+    row.querySelector('select').focus();
+  });
+  $('#key-limits-body').addEventListener('click', (event) => {
+    const button = event.target.closest('button[data-action="remove-limit"]');
+    if (button) button.closest('tr').remove();
+  });
   $('#new-key-copy').addEventListener('click', () => copyWithToast($('#new-key').textContent, t('th.key')));
   $('#keys-refresh').addEventListener('click', () => loadKeys());
   $('#keys-body').addEventListener('click', (event) => {
-    const button = event.target.closest('button[data-action="delete"]');
+    const button = event.target.closest('button[data-action]');
     const row = button && button.closest('tr[data-key]');
-    if (row) deleteKey(button, row.dataset.key);
+    if (!row) return;
+    if (button.dataset.action === 'edit') startEditing(row.dataset.key);
+    else if (button.dataset.action === 'delete') deleteKey(button, row.dataset.key);
   });
   $('#costs-body').addEventListener('click', (event) => {
     const button = event.target.closest('button[data-action]');
@@ -230,6 +408,7 @@
       loadCosts();
     },
     onLeave() {
+      stopEditing();
       $('#new-key-box').hidden = true;
       $('#new-key').textContent = '';
       replace($('#keys-body'));

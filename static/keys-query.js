@@ -21,6 +21,49 @@
       h('div', { class: 'stat-value' }, value), h('div', { class: 'stat-label' }, label));
   }
 
+  const KINDS = ['requests', 'tokens', 'cost'];
+  // Written out so every key the page uses is a literal (tests/e2e/i18n-tables.test.mjs finds them).
+  const KIND_LABELS = {
+    requests: () => t('query.kind.requests'), tokens: () => t('query.kind.tokens'), cost: () => t('query.kind.cost'),
+  };
+  const WINDOW_LABELS = {
+    '1m': () => t('win.1m'), '1h': () => t('win.1h'), '1d': () => t('win.1d'), '7d': () => t('win.7d'),
+    '30d': () => t('win.30d'), day: () => t('win.day'), month: () => t('win.month'),
+  };
+
+  /** "used / limit" of one kind; the used figure alone when the window does not limit that kind. */
+  function usedOfLimit(w, kind) {
+    const used = Number((w.used || {})[kind]) || 0;
+    const limit = (w.limit || {})[kind];
+    if (limit == null) return h('span', { class: 'muted' }, formatNumber(used));
+    const full = used >= Number(limit);
+    return h('span', { class: full ? 'badge danger' : 'num-whole' }, formatNumber(used) + ' / ' + formatNumber(limit));
+  }
+
+  function windowLabel(name) {
+    return Object.prototype.hasOwnProperty.call(WINDOW_LABELS, name) ? WINDOW_LABELS[name]() : '';
+  }
+
+  /** The key's limit windows (use, limit per kind, when each renews, in local time); none: nothing. */
+  function windowsTable(windows) {
+    if (!Array.isArray(windows) || !windows.length) return null;
+    return [
+      h('h3', null, t('query.windows')),
+      h('p', { class: 'hint' }, t('query.windowsHint')),
+      h('div', { class: 'table-wrap' }, h('table', { id: 'query-windows' },
+        h('thead', null, h('tr', null,
+          h('th', { scope: 'col' }, t('query.window')),
+          h('th', { scope: 'col' }, t('th.model')),
+          KINDS.map((kind) => h('th', { scope: 'col', class: 'num' }, KIND_LABELS[kind]())),
+          h('th', { scope: 'col' }, t('query.renews')))),
+        h('tbody', null, windows.map((w) => h('tr', { dataset: { window: String(w.window || ''), model: w.model == null ? '' : String(w.model) } },
+          h('td', null, h('code', null, String(w.window || '')), ' ', h('span', { class: 'small muted' }, windowLabel(String(w.window || '')))),
+          h('td', null, w.model == null ? h('span', { class: 'muted' }, t('query.allModels')) : h('code', { class: 'wrap-any' }, String(w.model))),
+          KINDS.map((kind) => h('td', { class: 'num', dataset: { kind } }, usedOfLimit(w, kind))),
+          h('td', { dataset: { kind: 'renews' } }, w.renews_at ? formatTime(w.renews_at) : '\u2014')))))),
+    ];
+  }
+
   function render(data) {
     const total = Number(data.total_quota) || 0;
     const used = Number(data.used_quota) || 0;
@@ -40,6 +83,7 @@
         stat(t('query.remaining'), formatNumber(remaining), 'query-remaining')),
       meter(t('query.usedPct', { pct: isFinite(pct) ? pct.toFixed(2) : '0' }), used, total, 'big'),
       data.created_at ? h('p', { class: 'hint mt' }, t('query.created', { at: formatTime(data.created_at) })) : null,
+      windowsTable(data.windows),
       h('h3', null, t('query.perModel')),
       h('p', { class: 'hint' }, t('query.prefixA') + ' ', h('code', null, '假流式/'), ' ' + t('query.prefixB') + ' ',
         h('code', null, '流式抗截断/'), ' ' + t('query.prefixC')),

@@ -4,7 +4,7 @@
   'use strict';
   const {
     $, h, replace, api, toast, reportError, confirmDialog, withBusy, formatNumber, formatLocal, formatUtc,
-    formatDuration, parseTime, nextDailyReset, charts, t,
+    formatDuration, parseTime, nextDailyReset, charts, downloadWithAuth, t,
   } = GC;
 
   const HISTORY_DAYS = 30;
@@ -183,6 +183,19 @@
     }
   }
 
+  /** Downloads /usage/export for the kept days, limited to the model or key the chart shows. */
+  async function exportUsage(format) {
+    const query = new URLSearchParams({ format });
+    const series = $('#tok-series').value;
+    if (series.startsWith('m:')) query.set('model', series.slice(2));
+    else if (series.startsWith('k:')) query.set('key', series.slice(2));
+    try {
+      await downloadWithAuth('/usage/export?' + query.toString(), 'usage.' + format);
+    } catch (e) {
+      reportError(e, t('tab.usage'));
+    }
+  }
+
   async function load() {
     loadTokens();
     try {
@@ -232,6 +245,8 @@
     mount() {
       $('#usage-refresh').addEventListener('click', () => load());
       $('#tok-series').addEventListener('change', drawTokens);
+      $('#usage-export-csv').addEventListener('click', () => exportUsage('csv'));
+      $('#usage-export-json').addEventListener('click', () => exportUsage('json'));
       $('#usage-reset-all').addEventListener('click', (event) => reset(event.currentTarget, null));
       $('#usage-body').addEventListener('click', (event) => {
         const button = event.target.closest('button[data-action]');

@@ -6,7 +6,7 @@ use crate::store::AuditEntry;
 pub const CSV_HEADER: &str = "time,actor,address,action,target,changes";
 
 /// One cell, safe for a spreadsheet.
-fn cell(value: &str) -> String {
+pub(super) fn cell(value: &str) -> String {
     let mut text = String::with_capacity(value.len() + 3);
     if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         text.push('\'');

@@ -33,6 +33,7 @@ pub mod responses_ws;
 pub mod session;
 pub mod upload;
 pub mod usage;
+mod usage_export;
 
 use actix_web::web;
 
@@ -99,6 +100,7 @@ fn configure_observe(cfg: &mut web::ServiceConfig) {
         .service(one("/auth/requests", web::get().to(requests::list)))
         .service(one("/auth/requests/{id}", web::get().to(requests::get)))
         .service(one("/usage/tokens", web::get().to(requests::tokens)))
+        .service(one("/usage/export", web::get().to(usage_export::export)))
         .service(one("/audit", web::get().to(audit::list)))
         .service(one("/audit/export", web::get().to(audit::export)));
 }

@@ -46,3 +46,4 @@ mod session_ids;
 mod status_page;
 #[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
 mod store_tls;
+mod usage_export;

@@ -8,6 +8,7 @@
 //! memory only; the token counts survive in the store.
 
 pub mod inbox;
+pub mod key_model_days;
 pub mod token_days;
 
 use std::collections::VecDeque;
@@ -94,6 +95,11 @@ pub struct GetRequest(pub String);
 #[rtype(result = "Result<Days, StoreError>")]
 pub struct TokenUsage;
 
+/// Usage per day, key and model: the store's plus what this instance has not saved yet.
+#[derive(Message)]
+#[rtype(result = "Result<key_model_days::Days, StoreError>")]
+pub struct KeyModelUsage;
+
 /// Write the pending token counts now; answers once they are in the store.
 #[derive(Message)]
 #[rtype(result = "Result<(), StoreError>")]
@@ -110,6 +116,8 @@ pub struct RequestHistory {
     store: Arc<dyn Store>,
     /// Counts not yet added to the store.
     pending: Days,
+    /// Per key and model counts not yet added to the store.
+    pending_by_key_model: key_model_days::Days,
     inbox: Arc<TraceInbox>,
 }
 
@@ -123,6 +131,7 @@ impl RequestHistory {
             capacity,
             store,
             pending: Days::new(),
+            pending_by_key_model: key_model_days::Days::new(),
             inbox,
         }
     }
@@ -142,10 +151,28 @@ impl RequestHistory {
     }
 
     fn record(&mut self, r: Arc<TraceRecord>) {
-        if !r.tokens.is_zero() || r.status < 400 {
-            let model = r.model.as_deref().unwrap_or("unknown");
-            let key = r.key.as_deref().unwrap_or("none");
+        // What the key was charged and kept (a refunded debit cost it nothing).
+        let cost = r
+            .quota
+            .as_ref()
+            .filter(|q| !q.refunded)
+            .map_or(0, |q| q.cost);
+        let model = r.model.as_deref().unwrap_or("unknown");
+        let key = r.key.as_deref().unwrap_or("none");
+        let counted = !r.tokens.is_zero() || r.status < 400;
+        if counted {
             token_days::add_request(&mut self.pending, r.at, model, key, &r.tokens);
+        }
+        // A charge always counts here, so the export's costs add up to the keys' used quota.
+        if counted || cost > 0 {
+            key_model_days::add_request(
+                &mut self.pending_by_key_model,
+                r.at,
+                key,
+                model,
+                &r.tokens,
+                cost,
+            );
         }
         if self.capacity == 0 {
             return;
@@ -167,33 +194,58 @@ impl RequestHistory {
         self.bytes = self.bytes.saturating_add(size);
     }
 
-    /// Adds `batch` to the stored counts (each counter atomically, so instances add up).
-    async fn save(store: Arc<dyn Store>, batch: Days) -> Result<(), StoreError> {
-        store
-            .add_counters(token_days::SHEET, &token_days::to_counters(&batch))
-            .await
+    /// Adds both batches to the stored counts (each counter atomically, so instances add up); the
+    /// two sheets are written one after the other, each with its own outcome, so a failed one alone
+    /// is tried again.
+    async fn save(
+        store: Arc<dyn Store>,
+        batch: Days,
+        by_key_model: key_model_days::Days,
+    ) -> (Result<(), StoreError>, Result<(), StoreError>) {
+        let days = if batch.is_empty() {
+            Ok(())
+        } else {
+            store
+                .add_counters(token_days::SHEET, &token_days::to_counters(&batch))
+                .await
+        };
+        let pairs = if by_key_model.is_empty() {
+            Ok(())
+        } else {
+            store
+                .add_counters(
+                    key_model_days::SHEET,
+                    &key_model_days::to_counters(&by_key_model),
+                )
+                .await
+        };
+        (days, pairs)
     }
 
     /// Takes the pending counts into one save; on failure they are put back for the next try.
     fn save_pending(&mut self) -> ResponseActFuture<Self, Result<(), StoreError>> {
         self.take_inbox();
         let batch = std::mem::take(&mut self.pending);
-        if batch.is_empty() {
+        let by_key_model = std::mem::take(&mut self.pending_by_key_model);
+        if batch.is_empty() && by_key_model.is_empty() {
             return Box::pin(fut::ready(Ok(())));
         }
         let store = self.store.clone();
         let keep = batch.clone();
-        Box::pin(
-            Self::save(store, batch)
-                .into_actor(self)
-                .map(move |res, act, _| {
-                    if let Err(e) = &res {
-                        log::warn!("token usage not saved (kept for the next try): {e}");
-                        token_days::merge(&mut act.pending, &keep);
-                    }
-                    res
-                }),
-        )
+        let keep_by_key_model = by_key_model.clone();
+        Box::pin(Self::save(store, batch, by_key_model).into_actor(self).map(
+            move |(days, pairs), act, _| {
+                if let Err(e) = &days {
+                    log::warn!("token usage not saved (kept for the next try): {e}");
+                    token_days::merge(&mut act.pending, &keep);
+                }
+                if let Err(e) = &pairs {
+                    log::warn!("usage per key and model not saved (kept for the next try): {e}");
+                    key_model_days::merge(&mut act.pending_by_key_model, &keep_by_key_model);
+                }
+                days.and(pairs)
+            },
+        ))
     }
 }
 
@@ -274,6 +326,34 @@ impl Handler<TokenUsage> for RequestHistory {
             .map(|res: Result<Days, StoreError>, act, _| {
                 let mut days = res?;
                 token_days::merge(&mut days, &act.pending);
+                Ok(days)
+            }),
+        ))
+    }
+}
+
+impl Handler<KeyModelUsage> for RequestHistory {
+    type Result = AtomicResponse<Self, Result<key_model_days::Days, StoreError>>;
+
+    fn handle(&mut self, _: KeyModelUsage, _: &mut Self::Context) -> Self::Result {
+        self.take_inbox();
+        let store = self.store.clone();
+        AtomicResponse::new(Box::pin(
+            async move {
+                let counters = store.load_counters(key_model_days::SHEET).await?;
+                let stale = key_model_days::stale(&counters);
+                if !stale.is_empty() {
+                    if let Err(e) = store.remove_counters(key_model_days::SHEET, &stale).await {
+                        log::warn!("old usage per key and model not removed: {e}");
+                    }
+                }
+                Ok(key_model_days::from_counters(&counters))
+            }
+            .into_actor(self)
+            .map(|res: Result<key_model_days::Days, StoreError>, act, _| {
+                let mut days = res?;
+                key_model_days::merge(&mut days, &act.pending_by_key_model);
+                key_model_days::prune(&mut days);
                 Ok(days)
             }),
         ))
