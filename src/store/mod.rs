@@ -41,6 +41,7 @@ pub mod file;
 pub mod insight;
 pub mod migrate;
 pub mod model;
+#[cfg(feature = "mongodb")]
 pub mod mongo;
 pub mod open;
 pub mod postgres;

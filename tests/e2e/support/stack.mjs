@@ -95,7 +95,8 @@ export async function startStack(options = {}) {
     LOG_LEVEL: 'info',
     ...(options.env || {}),
   };
-  for (const [key, value] of Object.entries(gatewayEnv)) args.push('--env', `${key}=${value}`);
+  // An undefined value leaves the variable out, as it would of a spawned process's environment.
+  for (const [key, value] of Object.entries(gatewayEnv)) if (value !== undefined) args.push('--env', `${key}=${value}`);
   const stack = launch(args, baseEnv, join(dir, 'launcher.err'));
   try {
     const { gateway: url, google: fakeUrl } = await stack.ready;
