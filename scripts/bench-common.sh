@@ -53,6 +53,8 @@ stop() {
 # build_release TARGET_ARGS...: the release binaries the script runs, e.g. `--bin gcli2api`; the
 # launcher (`--example dev_stack`) is always built.
 build_release() {
+    # BENCH_SKIP_BUILD=1: the binaries under BIN are already built.
+    [ "${BENCH_SKIP_BUILD:-}" = 1 ] && return 0
     log "building release binaries"
     cargo build --release --quiet --example dev_stack "$@"
 }
