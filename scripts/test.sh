@@ -88,7 +88,7 @@ dependency_checks() {
   mkdir -p "$db/.git"
   cp -R deny/advisory-db/crates "$db/crates"
   touch -d "$snapshot_date" "$db/.git/FETCH_HEAD"
-  cargo deny --all-features check --disable-fetch advisories licenses bans sources
+  cargo deny --offline --locked check advisories licenses bans sources
 }
 
 step "cargo fmt --check"
