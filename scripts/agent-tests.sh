@@ -35,7 +35,9 @@ install_clients() {
 
 ensure_node
 install_clients
-cargo build --bin gcli2api --example fake_google_server
+cargo build --bin gcli2api --example dev_stack
+# shellcheck source=scripts/dev-stack.sh
+source "$ROOT/scripts/dev-stack.sh"
 
 # Under target/ rather than /tmp: Codex refuses to set up its helpers below a temporary folder.
 mkdir -p "$ROOT/target"
@@ -70,14 +72,9 @@ wait_for() {
   return 1
 }
 
-start_fake() {
-  "$BIN/examples/fake_google_server" --port 0 --control >"$WORK/fake.out" 2>"$WORK/fake.err" &
-  PIDS+=($!)
-  wait_for "the fake Google" grep -q '^listening on ' "$WORK/fake.out"
-  FAKE=$(sed -n 's/^listening on //p' "$WORK/fake.out" | head -n1)
-}
-
-start_gateway() {
+# The fake Google (with its control API) and the gateway in front of it, through the one launcher;
+# sets FAKE and GATEWAY. The gateway's output is in $WORK/gateway/gateway.out.
+start_stack() {
   mkdir -p "$WORK/gateway/creds"
   cat >"$WORK/gateway/creds/agent.json" <<'EOF'
 {"client_id": "test-client.apps.googleusercontent.com", "client_secret": "test-secret",
@@ -85,20 +82,14 @@ start_gateway() {
  "scopes": ["https://www.googleapis.com/auth/cloud-platform"],
  "token_uri": "https://oauth2.googleapis.com/token"}
 EOF
-  (
-    cd "$WORK/gateway"
-    env -i PATH="$PATH" HOME="$HOME" HOST=127.0.0.1 PORT=0 WORKERS=2 PASSWORD="$PASSWORD" \
-      CREDENTIALS_DIR="$WORK/gateway/creds" LOG_FILE="$WORK/gateway/log.txt" LOG_LEVEL=info \
-      CODE_ASSIST_ENDPOINT="$FAKE" OAUTH_PROXY_URL="$FAKE" GOOGLEAPIS_PROXY_URL="$FAKE" \
-      RESOURCE_MANAGER_API_URL="$FAKE" SERVICE_USAGE_API_URL="$FAKE" \
-      OAUTH_AUTH_URL="$FAKE/o/oauth2/auth" RETRY_429_INTERVAL=0 \
-      "$BIN/gcli2api"
-  ) >"$WORK/gateway.out" 2>&1 &
-  PIDS+=($!)
-  wait_for "the gateway to bind" grep -q 'listening on 127.0.0.1:' "$WORK/gateway.out"
-  local port
-  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/gateway.out" | head -n1)
-  GATEWAY="http://127.0.0.1:$port"
+  # env -i: nothing of the calling shell (storage URLs, credentials) reaches the gateway.
+  dev_stack_start "$WORK/stack" env -i PATH="$PATH" HOME="$HOME" WORKERS=2 PASSWORD="$PASSWORD" \
+    LOG_FILE="$WORK/gateway/log.txt" LOG_LEVEL=info RETRY_429_INTERVAL=0 \
+    "$BIN/examples/dev_stack" --control --dir "$WORK/gateway" --timeout-secs 30 \
+    --env 'OAUTH_AUTH_URL={google}/o/oauth2/auth'
+  PIDS+=("$STACK_PID")
+  GATEWAY=$STACK_GATEWAY
+  FAKE=$STACK_GOOGLE
   wait_for "the gateway to serve" curl -sf -H "Authorization: Bearer $PASSWORD" "$GATEWAY/v1/models"
 }
 
@@ -403,12 +394,11 @@ run_test() {
   else
     FAILED=$((FAILED + 1))
     echo "   FAILED ($name); gateway log tail:"
-    tail -n 20 "$WORK/gateway.out" || true
+    tail -n 20 "$WORK/gateway/gateway.out" || true
   fi
 }
 
-start_fake
-start_gateway
+start_stack
 
 run_test codex_answers_a_prompt
 run_test codex_runs_a_shell_command

@@ -22,7 +22,7 @@ AFTER_BUDGET_MIB=40
 bench_init gcli2api-bodies.XXXXXX
 
 if [ "${BENCH_SKIP_BUILD:-}" != 1 ]; then
-    build_release --bin gcli2api --example fake_google_server
+    build_release --bin gcli2api
 fi
 
 start_fake fake

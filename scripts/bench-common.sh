@@ -8,8 +8,11 @@
 # an optional `on_cleanup` function the caller defines for data of its own outside WORK.
 
 ROOT=$PWD
+# shellcheck source=scripts/dev-stack.sh
+source "$ROOT/scripts/dev-stack.sh"
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN=$TARGET_DIR/release
+# BENCH_BIN: another folder of built binaries (e.g. target/debug, to check a script quickly).
+BIN=${BENCH_BIN:-$TARGET_DIR/release}
 PASSWORD=bench-password
 
 # bench_init TEMPLATE: a scratch directory WORK (mktemp TEMPLATE), removed on exit together with
@@ -36,36 +39,38 @@ cleanup() {
 
 log() { printf '== %s\n' "$*" >&2; }
 
+# stop PID: SIGTERM, then waits until the process is gone (a gateway started through the launcher is
+# not a child of this shell, so `wait` alone would return at once).
 stop() {
     kill "$1" 2>/dev/null || true
     wait "$1" 2>/dev/null || true
+    for _ in $(seq 600); do
+        kill -0 "$1" 2>/dev/null || return 0
+        sleep 0.05
+    done
 }
 
-# build_release TARGET_ARGS...: the release binaries the script runs, e.g. `--bin gcli2api`.
+# build_release TARGET_ARGS...: the release binaries the script runs, e.g. `--bin gcli2api`; the
+# launcher (`--example dev_stack`) is always built.
 build_release() {
+    # BENCH_SKIP_BUILD=1: the binaries under BIN are already built.
+    [ "${BENCH_SKIP_BUILD:-}" = 1 ] && return 0
     log "building release binaries"
-    cargo build --release --quiet "$@"
+    cargo build --release --quiet --example dev_stack "$@"
 }
 
-# start_fake NAME [ARGS...]: starts the fake Google (output in WORK/NAME.out), sets FAKE_URL and
-# FAKE_PID.
+# start_fake NAME [ARGS...]: starts the fake Google alone through the launcher (its line in
+# WORK/NAME.json, errors in WORK/NAME.err), sets FAKE_URL and FAKE_PID (the launcher, which holds the
+# fake).
 start_fake() {
     local name=$1
     shift
     # The credential files the scripts write carry made-up tokens, so start-up refreshes nothing.
-    "$BIN/examples/fake_google_server" --port 0 --no-record --accept-unissued-tokens "$@" \
-        > "$WORK/$name.out" 2>&1 &
-    FAKE_PID=$!
+    dev_stack_start "$WORK/$name" "$BIN/examples/dev_stack" --no-gateway --no-record \
+        --accept-unissued-tokens "$@"
+    FAKE_URL=$STACK_GOOGLE
+    FAKE_PID=$STACK_PID
     STARTED_PIDS+=("$FAKE_PID")
-    FAKE_URL=""
-    for _ in $(seq 200); do
-        FAKE_URL=$(sed -n 's/^listening on //p' "$WORK/$name.out")
-        [ -n "$FAKE_URL" ] && return 0
-        sleep 0.05
-    done
-    echo "fake Google did not start:" >&2
-    cat "$WORK/$name.out" >&2
-    exit 1
 }
 
 # write_credentials DIR COUNT: credential files bench-1.json … with a valid token and a project, so
@@ -106,26 +111,21 @@ launch_gateway() {
     STARTED_PIDS+=("$GATEWAY_PID")
 }
 
-# start_gateway NAME CREDENTIAL_DIR [VAR=VALUE...]: launch_gateway on a port the system picks, then
-# waits until it listens; sets GATEWAY_URL and GATEWAY_PID.
+# start_gateway NAME CREDENTIAL_DIR [VAR=VALUE...]: the release gateway in front of FAKE_URL through
+# the launcher, on a port the gateway binds itself (working directory and output in WORK/NAME, extra
+# environment last); returns once it answers, sets GATEWAY_URL and GATEWAY_PID (the gateway's own pid).
 start_gateway() {
-    local name=$1 dir=$2 port=""
+    local name=$1 dir=$2 pair
     shift 2
-    launch_gateway "$name" "$dir" 0 "$@"
-    for _ in $(seq 1200); do
-        port=$(ss -ltnpH 2>/dev/null | grep "pid=$GATEWAY_PID," | awk '{print $4}' | sed "s/.*://" | head -n1 || true)
-        [ -n "$port" ] && break
-        if ! kill -0 "$GATEWAY_PID" 2>/dev/null; then
-            echo "gateway exited:" >&2
-            cat "$WORK/$name.out" >&2
-            exit 1
-        fi
-        sleep 0.05
+    local env_args=(--env PASSWORD="$PASSWORD" --env CREDENTIALS_DIR="$dir" --env LOG_LEVEL=warn
+        --env LOG_FILE=)
+    for pair in "$@"; do
+        env_args+=(--env "$pair")
     done
-    if [ -z "$port" ]; then
-        echo "gateway did not start listening:" >&2
-        cat "$WORK/$name.out" >&2
-        exit 1
-    fi
-    GATEWAY_URL="http://127.0.0.1:$port"
+    dev_stack_start "$WORK/$name" "$BIN/examples/dev_stack" --gateway-bin "$BIN/gcli2api" \
+        --google "$FAKE_URL" --dir "$WORK/$name" --ready-path /healthz --timeout-secs 120 \
+        "${env_args[@]}"
+    STARTED_PIDS+=("$STACK_PID")
+    GATEWAY_URL=$STACK_GATEWAY
+    GATEWAY_PID=$STACK_GATEWAY_PID
 }

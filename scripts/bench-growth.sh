@@ -36,7 +36,7 @@ mkdir -p "$RESULTS"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 if [ "${BENCH_SKIP_BUILD:-}" != 1 ]; then
-    build_release --bin gcli2api --example fake_google_server --example bench_client
+    build_release --bin gcli2api --example bench_client
 fi
 CLIENT=$BIN/examples/bench_client
 

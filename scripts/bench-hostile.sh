@@ -30,7 +30,7 @@ CPU_BUDGET_S=1
 bench_init gcli2api-hostile.XXXXXX
 
 if [ "${BENCH_SKIP_BUILD:-}" != 1 ]; then
-    build_release --bin gcli2api --example fake_google_server
+    build_release --bin gcli2api
 fi
 
 start_fake fake

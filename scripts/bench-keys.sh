@@ -38,7 +38,7 @@ bench_init gcli2api-bench-keys.XXXXXX
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-build_release --bin gcli2api --example fake_google_server --example bench_client
+build_release --bin gcli2api --example bench_client
 CLIENT=$BIN/examples/bench_client
 
 # start_gateway_on BACKEND CREDENTIAL_DIR: the common start_gateway with the backend's store (Redis

@@ -58,7 +58,7 @@ mkdir -p "$RESULTS"
 # Streams, the gateway's upstream connections and the fake's all need descriptors.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-build_release --bin gcli2api --example fake_google_server --example bench_client
+build_release --bin gcli2api --example bench_client
 CLIENT=$BIN/examples/bench_client
 
 # ---- machine ------------------------------------------------------------------------------
@@ -179,7 +179,7 @@ BENCH_KEYS_OUT=$WORK/keys.md scripts/bench-keys.sh
     echo "placement: client, fake Google and gateway run on the same $(nproc)-core machine and share its cores; nothing is pinned, so the direct figures also run with the gateway idle beside them"
     echo "gateway: release build, file storage, LOG_LEVEL=warn, no log file, default WORKERS; 4 credentials with valid tokens for the speed figures"
     echo "logging defaults: the same binary and setup at LOG_LEVEL=info with LOG_FILE=log.txt in a temporary directory (LOG_FILE_MAX_MB 100), its stderr to a file; non-stream figures only, in the same rounds as the gateway and direct"
-    echo "fake Google: examples/fake_google_server, no request log, answers at once; streams of $CHUNKS chunks ${CHUNK_INTERVAL_MS} ms apart, each stamped with its send time"
+    echo "fake Google: the fake of examples/fake_google_server run by examples/dev_stack, no request log, answers at once; streams of $CHUNKS chunks ${CHUNK_INTERVAL_MS} ms apart, each stamped with its send time"
     echo "request: OpenAI chat (system + user message) for model $MODEL; direct sends the Code Assist envelope the gateway builds for it"
     echo "load: closed loop, $LOAD_SECONDS s measured per figure after 1 s warm-up, in $LOAD_ROUNDS rounds alternating gateway, logging defaults and direct; streams: $STREAMS sequential streams per target after 3 warm-up ones, alternating gateway and direct"
     echo "memory: RSS from /proc/<pid>/status (VmRSS idle, VmHWM under load), in MiB; idle figures taken 2–3 s after the port opened; open streams are one chunk a second from the fake"

@@ -37,7 +37,7 @@ echo "e2e: $("$CHROMIUM" --version 2>/dev/null | tail -n1), node $(node --versio
 # playwright-core only drives the browser; it must not try to download one.
 (cd tests/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 
-cargo build --bin gcli2api --example fake_google_server
+cargo build --bin gcli2api --example dev_stack
 
 # Files are named explicitly so every Node version runs the same set; the cap keeps a hung browser
 # from eating the CI budget.

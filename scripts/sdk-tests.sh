@@ -13,7 +13,7 @@ fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r tests/sdk/requirements.txt
 
 # The fixtures start these binaries from $CARGO_TARGET_DIR/debug (or target/debug).
-cargo build --bin gcli2api --example fake_google_server
+cargo build --bin gcli2api --example dev_stack
 
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/sdk "$@"
 

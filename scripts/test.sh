@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# The test command: formatting, lints, the Rust test suites (storage contract tests against the local
-# Redis and PostgreSQL when they answer), the official-SDK tests and the browser tests.
+# The test command: formatting, lints, dependency checks (cargo deny), the Rust test suites (storage
+# contract tests against the local Redis and PostgreSQL when they answer), the official-SDK tests,
+# the browser tests and the agent clients.
+#
+#     scripts/test.sh          everything
+#     scripts/test.sh quick    the inner loop: fmt check, clippy, the Rust tests (nextest); no
+#                              dependency check, no SDK, browser or agent suites
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -55,11 +60,47 @@ ensure_services() {
   FEATURES="$(IFS=,; echo "${SERVICE_FEATURES[*]:-}")"
 }
 
+MODE=${1:-full}
+case "$MODE" in
+  full | quick) ;;
+  *)
+    echo "usage: scripts/test.sh [quick]" >&2
+    exit 2
+    ;;
+esac
+
+# cargo deny, installed once into ~/.cargo/bin; it reads the vendored RustSec advisories
+# (deny/advisory-db, refreshed by scripts/update-advisories.sh) because the test machines reach
+# crates.io but not GitHub. cargo-deny wants the database as a git checkout under db-path
+# (deny.toml): a copy there, dated by the snapshot, so `maximum-db-staleness` counts from it.
+CARGO_DENY_VERSION=0.20.2
+dependency_checks() {
+  if ! cargo deny --version 2>/dev/null | grep -q "$CARGO_DENY_VERSION"; then
+    echo "installing cargo-deny $CARGO_DENY_VERSION (once; a few minutes)"
+    cargo install --locked --quiet cargo-deny --version "$CARGO_DENY_VERSION"
+  fi
+  local dbs=target/advisory-dbs
+  # The directory name cargo-deny derives from the URL in deny.toml (its name, then a hash of it).
+  local db=$dbs/advisory-db-3157b0e258782691
+  local snapshot_date
+  snapshot_date=$(sed -n 's/^date //p' deny/advisory-db/SNAPSHOT)
+  rm -rf "$db"
+  mkdir -p "$db/.git"
+  cp -R deny/advisory-db/crates "$db/crates"
+  touch -d "$snapshot_date" "$db/.git/FETCH_HEAD"
+  cargo deny --offline --locked check advisories licenses bans sources
+}
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy"
 cargo clippy --all-targets --all-features -- -D warnings
+
+if [ "$MODE" = full ]; then
+  step "cargo deny (advisories, licenses, bans, sources)"
+  dependency_checks
+fi
 
 step "services"
 ensure_services
@@ -69,6 +110,11 @@ if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --no-fail-fast --features "$FEATURES"
 else
   cargo test --no-fail-fast --features "$FEATURES"
+fi
+
+if [ "$MODE" = quick ]; then
+  step "quick checks passed (no dependency check, SDK, browser or agent suites)"
+  exit 0
 fi
 
 if [ -f scripts/sdk-tests.sh ]; then

@@ -8,6 +8,10 @@
 //! footprint. Start-up therefore runs with immediate purging, and the usual delay comes back once the
 //! gateway serves: purging every freed page at once costs measurable CPU under load.
 
+// The one module allowed unsafe code (`[lints]` in Cargo.toml denies it elsewhere): mimalloc's
+// options are reachable only through its C functions.
+#![allow(unsafe_code)]
+
 use std::os::raw::c_long;
 use std::sync::{Mutex, PoisonError};
 

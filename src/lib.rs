@@ -2,7 +2,7 @@
 //! Assist backend.
 //! `docs/architecture.md` draws the request path, the actors and who writes what to the store.
 //!
-//! - `cli`: the command line (`serve`, `migrate`).
+//! - `cli`: the command line (`serve`, `migrate`; clap).
 //! - `config`: layered settings (defaults → TOML → panel-saved → env) and the table of every key.
 //! - `startup`: binds the listener, starts the actors in order, builds the HTTP server.
 //! - `state`: `AppState` (actor addresses, settings, store) and the per-worker `UpstreamClient`.
@@ -37,7 +37,8 @@
 //! - `private_files`: owner-only modes for every directory and file the gateway writes.
 //!
 //! Modules depend on each other in one direction (`tests/layering.rs` fails on a cycle):
-//! routes → gateway → auth → state → actors → store / upstream → convert → error.
+//! cli → startup → routes → gateway → auth → state → actors → store, credential, upstream → convert
+//! → config, logging, clock, error.
 
 // A panic inside an actor silently kills it: none outside tests.
 #![cfg_attr(

@@ -1,7 +1,8 @@
 //! Load generator and probes for `scripts/bench.sh`: the same client measures the gateway and the fake
 //! Google directly, so the two figures differ only by the path under test.
 //!
-//! Subcommands (each prints one JSON object and, with `--out FILE`, writes it there too):
+//! Subcommands (`--help` lists them; each prints one JSON object and, with `--out FILE`, writes it
+//! there too):
 //!   envelope --chat FILE --project P          the Code Assist envelope the gateway would send for
 //!                                             this OpenAI chat body (for the direct figures)
 //!   make-keys --url BASE --password P --count N [--quota Q] --keys-out FILE

@@ -42,6 +42,7 @@ pub mod insight;
 pub mod key_hashing;
 pub mod migrate;
 pub mod model;
+#[cfg(feature = "mongodb")]
 pub mod mongo;
 pub mod open;
 pub mod postgres;

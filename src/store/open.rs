@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::file::FileStore;
+#[cfg(feature = "mongodb")]
 use super::mongo::MongoStore;
 use super::postgres::PostgresStore;
 use super::redis::RedisStore;
@@ -227,11 +228,18 @@ pub async fn open_store_with_tls(
         StoreUrl::Postgres(dsn) => {
             Arc::new(PostgresStore::open(dsn, prefix).await.map_err(context)?)
         }
+        #[cfg(feature = "mongodb")]
         StoreUrl::Mongo { uri, database } => Arc::new(
             MongoStore::open(uri, database, prefix)
                 .await
                 .map_err(context)?,
         ),
+        #[cfg(not(feature = "mongodb"))]
+        StoreUrl::Mongo { .. } => {
+            return Err(StoreError::Backend(format!(
+                "{url}: this build has no MongoDB store (cargo feature `mongodb`)"
+            )))
+        }
     };
     log::info!("storage: {url}");
     Ok(store)

@@ -298,7 +298,7 @@ async fn rolling_restart_drops_nothing(kind: &str) {
         async move {
             let mut n = 0usize;
             while !done.load(Ordering::SeqCst) {
-                balancer.request((lane + n) % 2 == 0, tally).await;
+                balancer.request((lane + n).is_multiple_of(2), tally).await;
                 n += 1;
             }
         }

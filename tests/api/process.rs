@@ -2,7 +2,7 @@
 //! and several instances sharing one store.
 
 use std::collections::HashMap;
-use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -17,29 +17,27 @@ pub struct Gateway {
     client: awc::Client,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Gateway {
-    /// Starts the binary with `env` (plus a free port) and waits until it answers.
+    /// Starts the binary with `env` on a port it picks while binding (`serve --port-file`: no other
+    /// process can take the port in between) and waits until it answers.
     pub async fn start(env: &HashMap<String, String>) -> Gateway {
         let mut env = env.clone();
         env.insert("HOST".into(), "127.0.0.1".into());
-        env.insert("PORT".into(), free_port().to_string());
+        env.insert("PORT".into(), "0".into());
         env.entry("PASSWORD".into())
             .or_insert_with(|| PASSWORD.into());
         env.entry("LOG_LEVEL".into())
             .or_insert_with(|| "warn".into());
         env.entry("LOG_FILE".into()).or_default();
         env.entry("WORKERS".into()).or_insert_with(|| "2".into());
+        let port_file = tempfile::NamedTempFile::new().unwrap();
+        let mut child = spawn(&env, Some(port_file.path()));
+        let port = bound_port(&mut child, port_file.path()).await;
+        // A restart binds the same port again.
+        env.insert("PORT".into(), port.to_string());
         let mut gateway = Gateway {
-            child: spawn(&env),
-            base: format!("http://127.0.0.1:{}", env["PORT"]),
+            child,
+            base: format!("http://127.0.0.1:{port}"),
             env,
             client: awc::Client::builder()
                 .timeout(Duration::from_secs(30))
@@ -81,7 +79,7 @@ impl Gateway {
     /// Starts the same configuration again (same port and directory).
     pub async fn restart(&mut self) {
         self.kill9();
-        self.child = spawn(&self.env);
+        self.child = spawn(&self.env, None);
         self.wait_ready().await;
     }
 
@@ -175,7 +173,7 @@ impl Gateway {
     /// Starts the same configuration again after the process exited by itself.
     #[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
     pub async fn start_again(&mut self) {
-        self.child = spawn(&self.env);
+        self.child = spawn(&self.env, None);
         self.wait_ready().await;
     }
 
@@ -191,8 +189,27 @@ impl Drop for Gateway {
     }
 }
 
-fn spawn(env: &HashMap<String, String>) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_gcli2api"))
+/// The port the gateway wrote to `port_file` once listening (the file starts empty).
+async fn bound_port(child: &mut Child, port_file: &Path) -> u16 {
+    for _ in 0..600 {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("gateway exited early: {status}");
+        }
+        let written = std::fs::read_to_string(port_file).unwrap_or_default();
+        if let Ok(port) = written.trim().parse() {
+            return port;
+        }
+        actix_rt::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("gateway did not write its port");
+}
+
+fn spawn(env: &HashMap<String, String>, port_file: Option<&Path>) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gcli2api"));
+    if let Some(path) = port_file {
+        command.arg("serve").arg("--port-file").arg(path);
+    }
+    command
         .env_clear()
         .envs(env)
         .stdin(Stdio::null())

@@ -1,4 +1,5 @@
-"""Starts the fake Google (with its /__fake/ control API) and the real gateway binary once per session.
+"""Starts the fake Google (with its /__fake/ control API) and the real gateway binary once per session,
+through the one launcher of the repository (examples/dev_stack.rs).
 
 `SDK_POOL=api_key` runs the same suites against a gateway whose pool holds only a Gemini API key (the
 Generative Language API instead of Code Assist). The fake scripts key calls under the key, so PROJECT
@@ -16,10 +17,8 @@ import ctypes
 import json
 import os
 import signal
-import socket
 import subprocess
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,14 +53,8 @@ def _binary(relative: str) -> Path:
             return candidate
     raise RuntimeError(
         f"{relative} is not built under {', '.join(str(r) for r in roots)}; "
-        "run `cargo build --bin gcli2api --example fake_google_server` first"
+        "run `cargo build --bin gcli2api --example dev_stack` first"
     )
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _credential(refresh_token: str) -> dict:
@@ -77,7 +70,7 @@ def _credential(refresh_token: str) -> dict:
 
 def _die_with_parent() -> None:
     """Runs in the child before exec: if the test process is killed outright (no finalizers), Linux
-    sends the server SIGTERM instead of leaving it running."""
+    sends the launcher SIGTERM, and it stops the gateway, instead of leaving both running."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -88,12 +81,14 @@ def _die_with_parent() -> None:
 def _stop(process: subprocess.Popen) -> None:
     if process.poll() is not None:
         return
-    process.terminate()
+    # Closing stdin is the launcher's cue to stop the gateway and the fake.
+    if process.stdin is not None:
+        process.stdin.close()
     try:
-        process.wait(timeout=10)
+        process.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+        process.terminate()
+        process.wait(timeout=20)
 
 
 def _tail(path: Path, lines: int = 40) -> str:
@@ -103,62 +98,23 @@ def _tail(path: Path, lines: int = 40) -> str:
         return "(no output)"
 
 
-def _start_fake(workdir: Path) -> tuple[subprocess.Popen, str]:
-    output = workdir / "fake-google.out"
-    sink = output.open("w")
-    process = subprocess.Popen(
-        [str(_binary("examples/fake_google_server")), "--port", "0", "--control", "--api-key", API_KEY],
-        stdout=subprocess.PIPE,
-        stderr=sink,
-        text=True,
-        cwd=workdir,
-        preexec_fn=_die_with_parent,
-    )
-    found: list[str] = []
-
-    def read_banner() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.startswith("listening on "):
-                found.append(line.removeprefix("listening on ").strip())
-                break
-        # Keep draining so the server never blocks on a full pipe.
-        for line in process.stdout:
-            sink.write(line)
-        sink.close()
-
-    threading.Thread(target=read_banner, daemon=True).start()
-    deadline = time.monotonic() + START_TIMEOUT
-    while not found:
-        if process.poll() is not None or time.monotonic() > deadline:
-            _stop(process)
-            raise RuntimeError(f"fake Google did not start:\n{_tail(output)}")
-        time.sleep(0.05)
-    return process, found[0]
-
-
-def _gateway_env(port: int, fake_url: str, workdir: Path) -> dict:
+def _gateway_env(workdir: Path) -> dict:
+    """The launcher passes its environment on to the gateway and points every Google endpoint at
+    the fake (`{google}` below is the fake's URL)."""
     env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR") if key in os.environ}
     env.update(
         {
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
             "WORKERS": "2",
             "PASSWORD": PASSWORD,
             "CREDENTIALS_DIR": str(workdir / "creds"),
             "LOG_FILE": str(workdir / "gateway-log.txt"),
             "LOG_LEVEL": "info",
-            "CODE_ASSIST_ENDPOINT": fake_url,
-            "OAUTH_PROXY_URL": fake_url,
-            "GOOGLEAPIS_PROXY_URL": fake_url,
-            "RESOURCE_MANAGER_API_URL": fake_url,
-            "SERVICE_USAGE_API_URL": fake_url,
-            "OAUTH_AUTH_URL": f"{fake_url}/o/oauth2/auth",
+            "OAUTH_AUTH_URL": "{google}/o/oauth2/auth",
             "RETRY_429_INTERVAL": "0",
             "IMAGE_FETCH_ALLOW_PRIVATE": "true",
             "FAKE_STREAM_HEARTBEAT_INTERVAL": str(HEARTBEAT_SECONDS),
             "ANTI_TRUNCATION_MAX_ATTEMPTS": "3",
-            "GEMINI_API_ENDPOINT": fake_url,
+            "GEMINI_API_ENDPOINT": "{google}",
         }
     )
     if POOL == "api_key":
@@ -166,40 +122,66 @@ def _gateway_env(port: int, fake_url: str, workdir: Path) -> dict:
     return env
 
 
-def _start_gateway(fake_url: str, workdir: Path) -> tuple[subprocess.Popen, str]:
+def _start_stack(workdir: Path) -> tuple[subprocess.Popen, str, str]:
+    """examples/dev_stack: the fake Google (with its control API) and the gateway; returns the
+    launcher and the two URLs once the gateway answers."""
     creds = workdir / "creds"
     creds.mkdir()
     if POOL != "api_key":
         for name in ("sdk-a", "sdk-b"):
             (creds / f"{name}.json").write_text(json.dumps(_credential(f"rt-{name}")))
-    port = _free_port()
-    output = workdir / "gateway.out"
+    env = _gateway_env(workdir)
+    # Launcher options, then the gateway's environment (`{google}` expanded by the launcher).
+    command = [
+        str(_binary("examples/dev_stack")),
+        "--gateway-bin",
+        str(_binary("gcli2api")),
+        "--dir",
+        str(workdir),
+        "--ready-path",
+        "/healthz",
+        "--timeout-secs",
+        str(int(START_TIMEOUT)),
+        "--control",
+        "--api-key",
+        API_KEY,
+    ]
+    for key in [k for k in env if "{google}" in env[k]]:
+        command += ["--env", f"{key}={env.pop(key)}"]
+    output = workdir / "launcher.err"
     with output.open("w") as sink:
         process = subprocess.Popen(
-            [str(_binary("gcli2api"))],
-            env=_gateway_env(port, fake_url, workdir),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            # The gateway reads config/gcli2api.toml relative to its working directory.
+            command,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=sink,
+            text=True,
             cwd=workdir,
             preexec_fn=_die_with_parent,
         )
-    url = f"http://127.0.0.1:{port}"
+    assert process.stdout is not None
+    # One JSON line once the gateway is up; the launcher fails on its own after START_TIMEOUT.
+    line = process.stdout.readline()
+    if not line:
+        process.wait(timeout=20)
+        raise RuntimeError(f"the stack did not start ({process.returncode}):\n{_tail(output)}")
+    stack = json.loads(line)
+    url = stack["gateway"]
+    # Ready means answering the model list, not only listening.
     deadline = time.monotonic() + START_TIMEOUT
     while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"gateway exited with {process.returncode}:\n{_tail(output)}")
         try:
             answer = httpx.get(
                 f"{url}/v1/models", headers={"Authorization": f"Bearer {PASSWORD}"}, timeout=2
             )
             if answer.status_code == 200:
-                return process, url
+                return process, url, stack["google"]
         except httpx.TransportError:
             pass
-        if time.monotonic() > deadline:
+        if process.poll() is not None or time.monotonic() > deadline:
             _stop(process)
-            raise RuntimeError(f"gateway did not become ready:\n{_tail(output)}")
+            raise RuntimeError(f"gateway did not become ready:\n{_tail(workdir / 'gateway.out')}")
         time.sleep(0.1)
 
 
@@ -275,17 +257,13 @@ class Stack:
 def stack():
     with tempfile.TemporaryDirectory(prefix="gcli2api-sdk-") as tmp:
         workdir = Path(tmp)
-        fake_process, fake_url = _start_fake(workdir)
-        gateway_process = None
+        process, gateway_url, fake_url = _start_stack(workdir)
         control = FakeControl(fake_url)
         try:
-            gateway_process, gateway_url = _start_gateway(fake_url, workdir)
             yield Stack(gateway_url, PASSWORD, control, workdir)
         finally:
             control.close()
-            if gateway_process is not None:
-                _stop(gateway_process)
-            _stop(fake_process)
+            _stop(process)
 
 
 @pytest.fixture

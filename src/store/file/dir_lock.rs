@@ -42,22 +42,14 @@ impl DirLock {
     }
 }
 
-#[cfg(unix)]
+/// `flock(LOCK_EX | LOCK_NB)` on Unix, through the standard library (no unsafe code here).
 fn try_lock(file: &File) -> io::Result<bool> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: `flock` only reads the descriptor, which stays open while `file` is borrowed.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc == 0 {
-        return Ok(true);
+    match file.try_lock() {
+        Ok(()) => Ok(true),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+        Err(std::fs::TryLockError::Error(err)) if err.kind() == io::ErrorKind::Interrupted => {
+            Ok(false)
+        }
+        Err(std::fs::TryLockError::Error(err)) => Err(err),
     }
-    let err = io::Error::last_os_error();
-    match err.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(false),
-        _ => Err(err),
-    }
-}
-
-#[cfg(not(unix))]
-fn try_lock(_file: &File) -> io::Result<bool> {
-    Ok(true)
 }

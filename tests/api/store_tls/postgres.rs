@@ -29,6 +29,8 @@ fn pg_bin(name: &str) -> PathBuf {
 }
 
 /// PostgreSQL refuses to run as root; as root, the server runs as the `postgres` account.
+// The crate denies unsafe code; this test helper needs libc's account lookup.
+#[allow(unsafe_code)]
 fn server_account() -> Option<(u32, u32)> {
     // SAFETY: plain libc calls; getpwnam's result is read before any other call could reuse it.
     unsafe {
@@ -171,6 +173,8 @@ impl Postgres {
 }
 
 impl Drop for Postgres {
+    // The crate denies unsafe code; SIGQUIT (not SIGKILL) needs libc's `kill`.
+    #[allow(unsafe_code)]
     fn drop(&mut self) {
         // SIGQUIT: PostgreSQL's immediate shutdown, which also ends its backends.
         if let Ok(pid) = i32::try_from(self.child.id()) {

@@ -1,75 +1,66 @@
-// Starts the fake Google and the gateway on free loopback ports with a fresh temporary data directory,
-// and stops both (and removes the directory) afterwards. The binaries come from `cargo build --bin
-// gcli2api --example fake_google_server` in $CARGO_TARGET_DIR (default: <repo>/target).
+// Starts the fake Google and the gateway through the repository's one launcher (examples/dev_stack.rs:
+// both bind ports the system picks, and it prints their URLs as one JSON line) with a fresh temporary
+// data directory, and stops both (and removes the directory) afterwards. The binaries come from
+// `cargo build --bin gcli2api --example dev_stack` in $CARGO_TARGET_DIR (default: <repo>/target).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { createInterface } from 'node:readline';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const TARGET_DIR = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(REPO_ROOT, 'target');
 const GATEWAY_BIN = join(TARGET_DIR, 'debug', 'gcli2api');
-const FAKE_BIN = join(TARGET_DIR, 'debug', 'examples', 'fake_google_server');
-const STARTUP_TIMEOUT_MS = 20000;
+const LAUNCHER_BIN = join(TARGET_DIR, 'debug', 'examples', 'dev_stack');
+const STARTUP_TIMEOUT_S = 20;
 
-// Every child ever started, so an aborted run still leaves no server behind.
+// Every launcher ever started, so an aborted run still leaves no server behind: each one leads its
+// own process group (`detached`), which holds the gateway too.
 const running = new Set();
 process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
+  for (const child of running) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch (_) {
+      /* already gone */
+    }
+  }
 });
 
-export function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-function launch(bin, args, env, logPath) {
-  if (!existsSync(bin)) {
-    throw new Error(`${bin} is missing: run cargo build --bin gcli2api --example fake_google_server`);
+/** Starts the launcher; resolves with its JSON line ({gateway, google, pid, dir}) once the gateway is ready. */
+function launch(args, env, errPath) {
+  for (const bin of [LAUNCHER_BIN, GATEWAY_BIN]) {
+    if (!existsSync(bin)) throw new Error(`${bin} is missing: run cargo build --bin gcli2api --example dev_stack`);
   }
-  const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // stdin stays open: closing it is the launcher's cue to stop the gateway and the fake.
+  const child = spawn(LAUNCHER_BIN, ['--gateway-bin', GATEWAY_BIN, '--timeout-secs', String(STARTUP_TIMEOUT_S), ...args], {
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
   running.add(child);
-  let output = '';
-  const keep = (chunk) => {
-    output += chunk.toString();
-    writeFileSync(logPath, output);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
   child.on('exit', () => running.delete(child));
-  return { child, output: () => output };
+  let errors = '';
+  child.stderr.on('data', (chunk) => {
+    errors += chunk.toString();
+    writeFileSync(errPath, errors);
+  });
+  const lines = createInterface({ input: child.stdout });
+  const ready = new Promise((resolveLine, reject) => {
+    lines.once('line', (line) => resolveLine(JSON.parse(line)));
+    child.once('exit', (code) => reject(new Error(`the stack did not start (${code}):\n${errors}`)));
+  });
+  return { child, ready };
 }
 
 async function stopChild(child) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((done) => child.once('exit', done));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  child.stdin.end();
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15000);
   await exited;
   clearTimeout(timer);
-}
-
-async function waitFor(description, probe, process_) {
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value) return value;
-    if (process_.child.exitCode !== null) {
-      throw new Error(`${description}: the process exited (${process_.child.exitCode}):\n${process_.output()}`);
-    }
-    if (Date.now() > deadline) throw new Error(`${description}: not ready after ${STARTUP_TIMEOUT_MS} ms:\n${process_.output()}`);
-    await sleep(100);
-  }
 }
 
 /** A credential file as the fake Google accepts it (any refresh token works). */
@@ -90,36 +81,25 @@ export async function startStack(options = {}) {
   const password = options.password || 'e2e-panel-password';
   const baseEnv = { PATH: process.env.PATH || '/usr/bin:/bin', HOME: dir, LANG: 'C.UTF-8' };
 
-  const fakeArgs = ['--host', '127.0.0.1', '--port', '0'];
+  const args = ['--dir', dir];
   // OAuth codes the fake's token endpoint exchanges: {code: refreshToken}.
-  for (const [code, refreshToken] of Object.entries(options.authCodes || {})) fakeArgs.push('--auth-code', `${code}=${refreshToken}`);
+  for (const [code, refreshToken] of Object.entries(options.authCodes || {})) args.push('--auth-code', `${code}=${refreshToken}`);
   // The fake's /__fake/ control API, for tests that script Google's answers.
-  if (options.fakeControl) fakeArgs.push('--control');
-  const fake = launch(FAKE_BIN, fakeArgs, baseEnv, join(dir, 'fake.out'));
-  let gateway;
+  if (options.fakeControl) args.push('--control');
+  // The panel must come up without usable credentials too: the process answering is enough.
+  args.push('--ready-path', '/healthz');
+  const gatewayEnv = {
+    PASSWORD: password,
+    CREDENTIALS_DIR: credsDir,
+    LOG_FILE: join(dir, 'log.txt'),
+    LOG_LEVEL: 'info',
+    ...(options.env || {}),
+  };
+  // An undefined value leaves the variable out, as it would of a spawned process's environment.
+  for (const [key, value] of Object.entries(gatewayEnv)) if (value !== undefined) args.push('--env', `${key}=${value}`);
+  const stack = launch(args, baseEnv, join(dir, 'launcher.err'));
   try {
-    const fakeUrl = await waitFor('fake Google', async () => {
-      const m = /listening on (http:\/\/\S+)/.exec(fake.output());
-      return m && m[1];
-    }, fake);
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    gateway = launch(GATEWAY_BIN, [], {
-      ...baseEnv,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      PASSWORD: password,
-      CREDENTIALS_DIR: credsDir,
-      LOG_FILE: join(dir, 'log.txt'),
-      LOG_LEVEL: 'info',
-      CODE_ASSIST_ENDPOINT: fakeUrl,
-      OAUTH_PROXY_URL: fakeUrl,
-      GOOGLEAPIS_PROXY_URL: fakeUrl,
-      RESOURCE_MANAGER_API_URL: fakeUrl,
-      SERVICE_USAGE_API_URL: fakeUrl,
-      ...(options.env || {}),
-    }, join(dir, 'gateway.out'));
-    await waitFor('gateway', async () => (await fetch(`${url}/static/style.css`)).ok, gateway);
+    const { gateway: url, google: fakeUrl } = await stack.ready;
 
     const api = async (method, path, body, token = password) => {
       const response = await fetch(url + path, {
@@ -154,17 +134,15 @@ export async function startStack(options = {}) {
       dir,
       api,
       control,
-      gatewayOutput: () => gateway.output(),
+      gatewayOutput: () => (existsSync(join(dir, 'gateway.out')) ? readFileSync(join(dir, 'gateway.out'), 'utf8') : ''),
       logFile: () => (existsSync(join(dir, 'log.txt')) ? readFileSync(join(dir, 'log.txt'), 'utf8') : ''),
       async stop() {
-        await stopChild(gateway.child);
-        await stopChild(fake.child);
+        await stopChild(stack.child);
         if (process.env.E2E_KEEP_TMP !== '1') rmSync(dir, { recursive: true, force: true });
       },
     };
   } catch (error) {
-    if (gateway) await stopChild(gateway.child);
-    await stopChild(fake.child);
+    await stopChild(stack.child);
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
