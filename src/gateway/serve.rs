@@ -12,7 +12,7 @@ use super::quota_gate::{admit, settle, with_debit};
 use super::relay::relay;
 use crate::auth::ApiCaller;
 use crate::convert::dialect::Dialect;
-use crate::convert::model_name::StreamMode;
+use crate::convert::gemini::model_name::StreamMode;
 use crate::convert::session_key::{SessionKey, SessionParts, SESSION_HEADER};
 use crate::convert::session_trajectory;
 use crate::error::ApiError;

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::convert::model_name_check::MAX_MODEL_NAME_BYTES;
+use crate::convert::gemini::model_name_check::MAX_MODEL_NAME_BYTES;
 
 tokio::task_local! {
     static CURRENT: Trace;
