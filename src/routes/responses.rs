@@ -30,7 +30,7 @@ use crate::actors::response_store::{
 use crate::auth::caller_check::authorize_api;
 use crate::auth::ApiCaller;
 use crate::config::Settings;
-use crate::convert::dialect::{encode_frames, SseFrame};
+use crate::convert::dialect::{encode_frames, sse_response, SseFrame};
 use crate::convert::gemini::features::apply_model_features;
 use crate::convert::gemini::model_name::ModelSpec;
 use crate::convert::responses::compaction::{
@@ -45,7 +45,6 @@ use crate::convert::responses::request::{
 use crate::convert::responses::response::{ResponseHeader, ResponsesStream};
 use crate::convert::ConvertError;
 use crate::error::{ApiError, ErrorKind, ErrorStyle};
-use crate::gateway::fake_driver::sse_response;
 use crate::gateway::{serve, ModelCall};
 use crate::state::{AppState, UpstreamClient};
 

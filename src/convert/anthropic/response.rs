@@ -105,28 +105,6 @@ fn apply_delta(block: &mut Value, partial_json: &mut String, delta: &Value) {
     }
 }
 
-/// Anthropic's error `type` for an HTTP status.
-pub fn anthropic_error_type(status: u16) -> &'static str {
-    match status {
-        401 => "authentication_error",
-        402 => "billing_error",
-        403 => "permission_error",
-        404 => "not_found_error",
-        413 => "request_too_large",
-        429 => "rate_limit_error",
-        503 | 529 => "overloaded_error",
-        504 => "timeout_error",
-        400..=499 => "invalid_request_error",
-        _ => "api_error",
-    }
-}
-
-/// `{"type":"error","error":{"type","message"}}`, the body of every Anthropic error (and the data of
-/// an in-stream `error` event).
-pub fn anthropic_error_body(status: u16, message: &str) -> Value {
-    AnthropicStreamConverter::error_event(anthropic_error_type(status), message)
-}
-
 #[cfg(test)]
 #[path = "response_tests.rs"]
 mod tests;

@@ -269,27 +269,3 @@ fn non_stream_message_golden() {
         })
     );
 }
-
-#[test]
-fn error_types_follow_anthropics_table() {
-    let cases = [
-        (400, "invalid_request_error"),
-        (401, "authentication_error"),
-        (403, "permission_error"),
-        (404, "not_found_error"),
-        (413, "request_too_large"),
-        (422, "invalid_request_error"),
-        (429, "rate_limit_error"),
-        (500, "api_error"),
-        (502, "api_error"),
-        (503, "overloaded_error"),
-        (529, "overloaded_error"),
-    ];
-    for (status, kind) in cases {
-        assert_eq!(anthropic_error_type(status), kind, "{status}");
-    }
-    assert_eq!(
-        anthropic_error_body(429, "slow down"),
-        json!({"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}})
-    );
-}

@@ -362,11 +362,6 @@ impl AnthropicStreamConverter {
         out.push(json!({"type": "message_stop"}));
         out
     }
-
-    /// An `error` event, for failures after the stream has started.
-    pub fn error_event(error_type: &str, message: &str) -> Value {
-        json!({"type": "error", "error": {"type": error_type, "message": message}})
-    }
 }
 
 fn delta(index: u64, delta: Value) -> Value {

@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 
 use crate::convert::dialect::{Dialect, SseFrame};
 use crate::convert::responses::compaction::{answer_text, compaction_item};
-use crate::convert::responses::dialect::{failure_code, OnFinal};
+use crate::convert::responses::dialect::OnFinal;
 use crate::convert::responses::header::{new_id, usage, ResponseHeader};
 use crate::error::{ApiError, ErrorStyle};
 
@@ -183,7 +183,7 @@ impl Dialect for CompactionDialect {
     fn error(&mut self, err: &ApiError) -> Vec<SseFrame> {
         self.on_final = None;
         self.done = true;
-        let code = failure_code(err.status().as_u16());
+        let code = err.kind.spec().responses_code;
         match (&self.shape, self.started) {
             (CompactionShape::Response { header }, true) => {
                 let mut response = self.response_object(header, "failed", Vec::new());

@@ -71,8 +71,10 @@ impl Dialect for ResponsesDialect {
     /// `response.failed` (or `error` before anything was sent); a failed answer is not stored.
     fn error(&mut self, err: &ApiError) -> Vec<SseFrame> {
         self.on_final = None;
-        let code = failure_code(err.status().as_u16());
-        named(self.stream.fail(&err.message, code))
+        named(
+            self.stream
+                .fail(&err.message, err.kind.spec().responses_code),
+        )
     }
 
     fn heartbeat(&mut self) -> SseFrame {
@@ -81,16 +83,6 @@ impl Dialect for ResponsesDialect {
 
     fn done_marker(&self) -> bool {
         false
-    }
-}
-
-/// OpenAI's error code for a failure's HTTP status (used in `response.failed` and `error` events).
-pub fn failure_code(status: u16) -> &'static str {
-    match status {
-        429 => "rate_limit_exceeded",
-        400 | 404 | 413 | 422 => "invalid_request_error",
-        401 | 403 => "permission_denied",
-        _ => "server_error",
     }
 }
 
