@@ -5,6 +5,7 @@
 
 pub mod fake_stream;
 pub mod features;
+pub mod fields;
 pub mod finish;
 pub mod generation_config;
 pub mod lenient_json;

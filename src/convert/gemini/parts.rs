@@ -1,34 +1,13 @@
 //! Gemini parts every dialect builds the same way: inline data (images, audio, files) from data URLs,
-//! base64 or already-fetched remote images, and the string-field reader their errors share.
+//! base64 or already-fetched remote images.
 
-use serde_json::{json, Map, Value};
-
-use crate::convert::ConvertError;
+use serde_json::{json, Value};
 
 /// A remote image fetched by the caller, keyed by its URL in the map given to `openai_to_gemini`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InlineImage {
     pub mime_type: String,
     pub data_base64: String,
-}
-
-/// A string field that must be present (empty allowed), else a 400 naming `field.key`.
-pub fn required_string<'a>(
-    obj: &'a Map<String, Value>,
-    key: &str,
-    field: &str,
-) -> Result<&'a str, ConvertError> {
-    match obj.get(key) {
-        Some(Value::String(text)) => Ok(text),
-        None | Some(Value::Null) => Err(ConvertError::invalid(
-            format!("{field}.{key}"),
-            "is required",
-        )),
-        Some(_) => Err(ConvertError::invalid(
-            format!("{field}.{key}"),
-            "must be a string",
-        )),
-    }
 }
 
 pub fn inline_data(mime_type: &str, data: &str) -> Value {

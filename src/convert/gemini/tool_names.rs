@@ -3,9 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::{Map, Value};
-
-use crate::convert::ConvertError;
+use serde_json::Value;
 
 /// Gemini's limit on function-name length.
 const MAX_NAME_LEN: usize = 64;
@@ -76,28 +74,6 @@ pub fn normalise_function_name(name: &str) -> String {
     // Only ASCII remains, so byte truncation cannot split a character.
     out.truncate(MAX_NAME_LEN);
     out
-}
-
-/// `<field>.name`: a non-empty string, or an error naming the field.
-pub fn required_name<'a>(
-    function: &'a Map<String, Value>,
-    field: &str,
-) -> Result<&'a str, ConvertError> {
-    match function.get("name") {
-        Some(Value::String(name)) if !name.is_empty() => Ok(name),
-        Some(Value::String(_)) => Err(ConvertError::invalid(
-            format!("{field}.name"),
-            "must not be empty",
-        )),
-        None | Some(Value::Null) => Err(ConvertError::invalid(
-            format!("{field}.name"),
-            "is required",
-        )),
-        Some(_) => Err(ConvertError::invalid(
-            format!("{field}.name"),
-            "must be a string",
-        )),
-    }
 }
 
 /// Renames function calls in a Gemini response back to the names the client declared (some names had

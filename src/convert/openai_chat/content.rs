@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
+use crate::convert::gemini::fields::required_string;
 use crate::convert::gemini::parts::{
-    inline_data, is_base64, mime_for_filename, parse_data_url, required_string, InlineImage,
+    inline_data, is_base64, mime_for_filename, parse_data_url, InlineImage,
 };
 use crate::convert::ConvertError;
 

@@ -5,9 +5,11 @@
 
 use std::collections::HashMap;
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::convert::gemini::features::apply_model_features;
+use crate::convert::gemini::fields::{bool_field, optional_bool};
 use crate::convert::gemini::generation_config::generation_config;
 use crate::convert::gemini::model_name::ModelSpec;
 use crate::convert::gemini::parts::InlineImage;
@@ -17,6 +19,25 @@ use crate::convert::openai_chat::message_context::MessageContext;
 use crate::convert::openai_chat::messages::convert_messages;
 use crate::convert::openai_chat::tools::{convert_tool_choice, convert_tools};
 use crate::convert::{ConvertError, ConvertOptions};
+
+/// The `/v1/chat/completions` body as the client sends it. A field stays a `Value` where the
+/// converter checks its shape, so an error names the field and says what is wrong in this API's
+/// words (`messages: must not be empty`) rather than serde's.
+#[derive(Debug, Default, Deserialize)]
+pub struct ChatCompletionBody {
+    pub model: Option<Value>,
+    pub messages: Option<Value>,
+    pub stream: Option<Value>,
+    /// `{"include_usage": bool}`.
+    pub stream_options: Option<Value>,
+    pub tools: Option<Value>,
+    pub tool_choice: Option<Value>,
+    /// Every other key: the sampling parameters, `response_format` and `reasoning_effort` that
+    /// `generation_config` reads (the Responses API shares that reader), and unknown keys, which are
+    /// ignored and never forwarded.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatRequest {
@@ -62,18 +83,22 @@ pub fn openai_to_gemini(
     images: &HashMap<String, InlineImage>,
     opts: &ConvertOptions,
 ) -> Result<ChatRequest, ConvertError> {
-    let Some(obj) = body.as_object() else {
+    if !body.is_object() {
         return Err(ConvertError::invalid("body", "must be a JSON object"));
-    };
-    let model = match obj.get("model") {
+    }
+    // Every key of an object fits the body's fields (each is a `Value`), so this cannot fail; the
+    // error is mapped anyway rather than assumed away.
+    let body = ChatCompletionBody::deserialize(body)
+        .map_err(|err| ConvertError::invalid("body", err.to_string()))?;
+    let model = match &body.model {
         Some(Value::String(model)) => model,
-        None | Some(Value::Null) => return Err(ConvertError::invalid("model", "is required")),
+        None => return Err(ConvertError::invalid("model", "is required")),
         Some(_) => return Err(ConvertError::invalid("model", "must be a string")),
     };
     let spec = ModelSpec::parse(model)?;
-    let stream = optional_bool(obj, "stream")?.unwrap_or(false);
-    let include_usage = match obj.get("stream_options") {
-        None | Some(Value::Null) => false,
+    let stream = bool_field(body.stream.as_ref(), "stream")?.unwrap_or(false);
+    let include_usage = match &body.stream_options {
+        None => false,
         Some(Value::Object(options)) => optional_bool(options, "include_usage")
             .map_err(|_| {
                 ConvertError::invalid("stream_options.include_usage", "must be a boolean")
@@ -81,19 +106,19 @@ pub fn openai_to_gemini(
             .unwrap_or(false),
         Some(_) => return Err(ConvertError::invalid("stream_options", "must be an object")),
     };
-    let messages = match obj.get("messages") {
+    let messages = match &body.messages {
         Some(Value::Array(messages)) if !messages.is_empty() => messages,
         Some(Value::Array(_)) => {
             return Err(ConvertError::invalid("messages", "must not be empty"))
         }
-        None | Some(Value::Null) => return Err(ConvertError::invalid("messages", "is required")),
+        None => return Err(ConvertError::invalid("messages", "is required")),
         Some(_) => return Err(ConvertError::invalid("messages", "must be an array")),
     };
 
     let mut names = ToolNames::default();
-    let tools = convert_tools(obj.get("tools"), &mut names)?;
-    let tool_config = convert_tool_choice(obj.get("tool_choice"), tools.is_some(), &names)?;
-    let generation = generation_config(obj, &spec)?;
+    let tools = convert_tools(body.tools.as_ref(), &mut names)?;
+    let tool_config = convert_tool_choice(body.tool_choice.as_ref(), tools.is_some(), &names)?;
+    let generation = generation_config(&body.extra, &spec)?;
     let converted = convert_messages(
         messages,
         &mut MessageContext {
@@ -127,14 +152,6 @@ pub fn openai_to_gemini(
         gemini,
         tool_names: names.restore_map(),
     })
-}
-
-fn optional_bool(obj: &Map<String, Value>, key: &str) -> Result<Option<bool>, ConvertError> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(value)) => Ok(Some(*value)),
-        Some(_) => Err(ConvertError::invalid(key, "must be a boolean")),
-    }
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
+use crate::convert::gemini::fields::required_non_empty;
 use crate::convert::gemini::lenient_json::{history_arguments, warn_repaired};
-use crate::convert::gemini::tool_names::{required_name, ToolNames};
+use crate::convert::gemini::tool_names::ToolNames;
 use crate::convert::gemini::turns::SKIP_SIGNATURE_SENTINEL;
 use crate::convert::openai_chat::content::text_of_content;
 use crate::convert::openai_chat::message_context::MessageContext;
@@ -44,7 +45,7 @@ pub fn assistant_call_parts(
         None | Some(Value::Null) => {}
         Some(Value::Object(function)) => {
             let function_field = format!("{field}.function_call");
-            let name = required_name(function, &function_field)?;
+            let name = required_non_empty(function, "name", &function_field)?;
             let args = call_arguments(function, &function_field, None, history)?;
             let gemini_name = ctx.names.gemini_name(name);
             let call = json!({"name": gemini_name, "args": args});
@@ -88,7 +89,7 @@ fn tool_call_part(
         }
         Some(_) => return Err(ConvertError::invalid(function_field, "must be an object")),
     };
-    let name = required_name(function, &function_field)?;
+    let name = required_non_empty(function, "name", &function_field)?;
     let args = call_arguments(function, &function_field, id, history)?;
     let gemini_name = ctx.names.gemini_name(name);
 

@@ -5,8 +5,9 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
+use crate::convert::gemini::fields::required_non_empty;
 use crate::convert::gemini::schema::{clean_json_schema, SchemaBudget};
-use crate::convert::gemini::tool_names::{required_name, ToolNames};
+use crate::convert::gemini::tool_names::ToolNames;
 use crate::convert::ConvertError;
 
 /// `tools` → `[{"functionDeclarations": [...]}]`, or `None` when there are none. Entries may be
@@ -55,7 +56,7 @@ pub fn convert_tools(
                 ))
             }
         };
-        let name = required_name(function, &function_field)?;
+        let name = required_non_empty(function, "name", &function_field)?;
         if !seen.insert(name.to_owned()) {
             return Err(ConvertError::invalid(
                 format!("{function_field}.name"),

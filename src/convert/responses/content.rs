@@ -5,11 +5,9 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
+use crate::convert::gemini::fields::{required_non_empty, required_string};
 use crate::convert::gemini::parts::InlineImage;
-use crate::convert::gemini::parts::{
-    inline_data, mime_for_filename, parse_data_url, required_string,
-};
-use crate::convert::responses::tools::required_str;
+use crate::convert::gemini::parts::{inline_data, mime_for_filename, parse_data_url};
 use crate::convert::ConvertError;
 
 /// A message's `content` (a string or content items) → Gemini parts. Empty text is skipped.
@@ -36,7 +34,7 @@ pub fn content_parts(
         let Some(obj) = item.as_object() else {
             return Err(ConvertError::invalid(item_field, "must be an object"));
         };
-        let kind = required_str(obj, "type", &item_field)?;
+        let kind = required_non_empty(obj, "type", &item_field)?;
         let part = match kind {
             "input_text" | "output_text" | "text" | "summary_text" | "reasoning_text" => {
                 text_part(required_string(obj, "text", &item_field)?)
@@ -67,7 +65,7 @@ fn image_part(
             "uploaded file references are not supported; send image_url",
         ));
     }
-    let url = required_str(obj, "image_url", field)?;
+    let url = required_non_empty(obj, "image_url", field)?;
     let url_field = format!("{field}.image_url");
     if url.starts_with("data:") {
         let (mime, data) = parse_data_url(url).ok_or_else(|| {

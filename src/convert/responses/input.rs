@@ -9,12 +9,13 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
+use crate::convert::gemini::fields::required_non_empty;
 use crate::convert::gemini::lenient_json::{history_arguments, warn_repaired};
 use crate::convert::gemini::parts::InlineImage;
 use crate::convert::gemini::turns::SKIP_SIGNATURE_SENTINEL;
 use crate::convert::responses::content::content_parts;
 use crate::convert::responses::signature as responses_signature;
-use crate::convert::responses::tools::{required_str, ToolKind, ToolRegistry};
+use crate::convert::responses::tools::{ToolKind, ToolRegistry};
 use crate::convert::ConvertError;
 
 /// What input conversion needs besides the items.
@@ -87,7 +88,7 @@ pub fn convert_input<'v>(
                 }
             }
             "function_call" => {
-                let name = required_str(item, "name", &field)?;
+                let name = required_non_empty(item, "name", &field)?;
                 let namespace = item.get("namespace").and_then(Value::as_str);
                 let gemini = ctx
                     .registry
@@ -105,7 +106,7 @@ pub fn convert_input<'v>(
                 call(item, &field, gemini, args, ctx, &mut st)?;
             }
             "custom_tool_call" => {
-                let name = required_str(item, "name", &field)?;
+                let name = required_non_empty(item, "name", &field)?;
                 let gemini = ctx.registry.gemini_name(name, None, ToolKind::Custom);
                 let input = match item.get("input") {
                     None | Some(Value::Null) => "",
@@ -151,7 +152,7 @@ fn message(
     ctx: &InputContext<'_>,
     st: &mut State,
 ) -> Result<(), ConvertError> {
-    let role = required_str(item, "role", field)?;
+    let role = required_non_empty(item, "role", field)?;
     let mut parts = content_parts(item.get("content"), field, ctx.images)?;
     match role {
         "system" | "developer" => {
@@ -200,7 +201,7 @@ fn call(
     st: &mut State,
 ) -> Result<(), ConvertError> {
     st.before_conversation = false;
-    let call_id = required_str(item, "call_id", field)?;
+    let call_id = required_non_empty(item, "call_id", field)?;
     st.call_names
         .insert(call_id.to_owned(), gemini_name.clone());
     let mut part = Map::new();
@@ -228,7 +229,7 @@ fn call_output(
 ) -> Result<(), ConvertError> {
     st.before_conversation = false;
     st.pending_signature = None;
-    let call_id = required_str(item, "call_id", field)?;
+    let call_id = required_non_empty(item, "call_id", field)?;
     let Some(name) = st.call_names.get(call_id).cloned() else {
         return Err(ConvertError::invalid(
             format!("{field}.call_id"),

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use serde_json::{json, Map, Value};
 
 use crate::convert::gemini::features::apply_model_features;
+use crate::convert::gemini::fields::optional_bool;
 use crate::convert::gemini::generation_config::generation_config;
 use crate::convert::gemini::model_name::ModelSpec;
 use crate::convert::gemini::parts::InlineImage;
@@ -253,14 +254,6 @@ fn rename_field(err: ConvertError) -> ConvertError {
         .unwrap_or(err.message())
         .to_owned();
     ConvertError::invalid(renamed, detail)
-}
-
-fn optional_bool(obj: &Map<String, Value>, key: &str) -> Result<Option<bool>, ConvertError> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(value)) => Ok(Some(*value)),
-        Some(_) => Err(ConvertError::invalid(key, "must be a boolean")),
-    }
 }
 
 fn optional_string(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, ConvertError> {

@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 
+use crate::convert::gemini::fields::required_non_empty;
 use crate::convert::gemini::schema::{clean_json_schema, SchemaBudget};
 use crate::convert::gemini::tool_names::ToolNames;
 use crate::convert::ConvertError;
@@ -128,7 +129,7 @@ pub fn convert_tools(
             }
             "custom" => declarations.push(custom_declaration(entry, &field, registry, &mut seen)?),
             "namespace" => {
-                let namespace = required_str(entry, "name", &field)?;
+                let namespace = required_non_empty(entry, "name", &field)?;
                 let children = match entry.get("tools") {
                     Some(Value::Array(children)) => children,
                     _ => {
@@ -198,29 +199,6 @@ fn tool_type<'a>(entry: &'a Map<String, Value>, field: &str) -> Result<&'a str, 
     }
 }
 
-/// `<field>.<key>`: a non-empty string.
-pub(super) fn required_str<'a>(
-    obj: &'a Map<String, Value>,
-    key: &str,
-    field: &str,
-) -> Result<&'a str, ConvertError> {
-    match obj.get(key) {
-        Some(Value::String(text)) if !text.is_empty() => Ok(text),
-        Some(Value::String(_)) => Err(ConvertError::invalid(
-            format!("{field}.{key}"),
-            "must not be empty",
-        )),
-        None | Some(Value::Null) => Err(ConvertError::invalid(
-            format!("{field}.{key}"),
-            "is required",
-        )),
-        Some(_) => Err(ConvertError::invalid(
-            format!("{field}.{key}"),
-            "must be a string",
-        )),
-    }
-}
-
 fn optional_description<'a>(
     obj: &'a Map<String, Value>,
     field: &str,
@@ -243,7 +221,7 @@ fn function_declaration(
     seen: &mut HashSet<String>,
     budget: &mut SchemaBudget,
 ) -> Result<Value, ConvertError> {
-    let name = required_str(entry, "name", field)?;
+    let name = required_non_empty(entry, "name", field)?;
     let description = optional_description(entry, field)?;
     let parameters = match entry.get("parameters") {
         None | Some(Value::Null) => json!({"type": "object"}),
@@ -272,7 +250,7 @@ fn custom_declaration(
     registry: &mut ToolRegistry,
     seen: &mut HashSet<String>,
 ) -> Result<Value, ConvertError> {
-    let name = required_str(entry, "name", field)?;
+    let name = required_non_empty(entry, "name", field)?;
     let mut description = optional_description(entry, field)?.to_owned();
     if let Some(Value::Object(format)) = entry.get("format") {
         if format.get("type").and_then(Value::as_str) == Some("grammar") {
@@ -338,7 +316,7 @@ pub fn convert_tool_choice(
         Some(Value::String(text)) => Some(mode_of(text)?),
         Some(Value::Object(obj)) => match obj.get("type").and_then(Value::as_str) {
             Some("function" | "custom") => {
-                let name = required_str(obj, "name", "tool_choice")?;
+                let name = required_non_empty(obj, "name", "tool_choice")?;
                 let namespace = obj.get("namespace").and_then(Value::as_str);
                 let gemini = find_declared(registry, name, namespace).ok_or_else(|| {
                     ConvertError::invalid(
