@@ -160,6 +160,29 @@ mod tests {
     use crate::convert::gemini::model_name::StreamMode;
     use serde_json::json;
 
+    #[test]
+    fn the_body_names_what_it_reads_and_keeps_the_rest_apart() {
+        let body = json!({
+            "model": "gemini-2.5-pro", "messages": [], "stream": null,
+            "temperature": 0.5, "user": "u1", "top_p": null
+        });
+        let parsed = ChatCompletionBody::deserialize(&body).unwrap();
+        assert_eq!(parsed.model, Some(json!("gemini-2.5-pro")));
+        assert_eq!(parsed.messages, Some(json!([])));
+        // `null` reads as absent, as it did when the map was read directly.
+        assert_eq!(parsed.stream, None);
+        assert_eq!(parsed.tools, None);
+        // The sampling parameters and unknown keys stay together, in the client's order.
+        assert_eq!(
+            parsed.extra.into_iter().collect::<Vec<_>>(),
+            vec![
+                ("temperature".to_string(), json!(0.5)),
+                ("user".to_string(), json!("u1")),
+                ("top_p".to_string(), Value::Null),
+            ]
+        );
+    }
+
     const TEN_SAFETY: [&str; 10] = [
         "HARM_CATEGORY_HARASSMENT",
         "HARM_CATEGORY_HATE_SPEECH",
