@@ -81,6 +81,9 @@ pub struct KindSpec {
     pub openai_code: OpenAiCode,
     pub google_status: &'static str,
     pub anthropic_type: &'static str,
+    /// The `code` of a Responses API failure (`response.failed`, an `error` event): OpenAI's own,
+    /// coarser vocabulary for what went wrong with a response.
+    pub responses_code: &'static str,
 }
 
 const fn row(
@@ -89,6 +92,7 @@ const fn row(
     openai_code: OpenAiCode,
     google_status: &'static str,
     anthropic_type: &'static str,
+    responses_code: &'static str,
 ) -> KindSpec {
     KindSpec {
         status,
@@ -96,6 +100,7 @@ const fn row(
         openai_code,
         google_status,
         anthropic_type,
+        responses_code,
     }
 }
 
@@ -110,12 +115,14 @@ impl ErrorKind {
                 Num,
                 "INVALID_ARGUMENT",
                 "invalid_request_error",
+                "invalid_request_error",
             ),
             Self::InvalidEncryptedContent => row(
                 400,
                 "invalid_request_error",
                 Text("invalid_encrypted_content"),
                 "INVALID_ARGUMENT",
+                "invalid_request_error",
                 "invalid_request_error",
             ),
             Self::Unauthenticated => row(
@@ -124,6 +131,7 @@ impl ErrorKind {
                 Text("invalid_api_key"),
                 "UNAUTHENTICATED",
                 "authentication_error",
+                "permission_denied",
             ),
             Self::Forbidden => row(
                 403,
@@ -131,8 +139,16 @@ impl ErrorKind {
                 Num,
                 "PERMISSION_DENIED",
                 "permission_error",
+                "permission_denied",
             ),
-            Self::NotFound => row(404, "not_found_error", Num, "NOT_FOUND", "not_found_error"),
+            Self::NotFound => row(
+                404,
+                "not_found_error",
+                Num,
+                "NOT_FOUND",
+                "not_found_error",
+                "invalid_request_error",
+            ),
             // OpenAI's own answer for a model it does not have.
             Self::ModelNotFound => row(
                 404,
@@ -140,6 +156,7 @@ impl ErrorKind {
                 Text("model_not_found"),
                 "NOT_FOUND",
                 "not_found_error",
+                "invalid_request_error",
             ),
             Self::MethodNotAllowed => row(
                 405,
@@ -147,6 +164,7 @@ impl ErrorKind {
                 Num,
                 "METHOD_NOT_ALLOWED",
                 "invalid_request_error",
+                "server_error",
             ),
             Self::RequestTimeout => row(
                 408,
@@ -154,6 +172,7 @@ impl ErrorKind {
                 Num,
                 "DEADLINE_EXCEEDED",
                 "invalid_request_error",
+                "server_error",
             ),
             Self::PayloadTooLarge => row(
                 413,
@@ -161,6 +180,7 @@ impl ErrorKind {
                 Num,
                 "PAYLOAD_TOO_LARGE",
                 "request_too_large",
+                "invalid_request_error",
             ),
             Self::UnsupportedMediaType => row(
                 415,
@@ -168,6 +188,7 @@ impl ErrorKind {
                 Num,
                 "INVALID_ARGUMENT",
                 "invalid_request_error",
+                "server_error",
             ),
             Self::RateLimited => row(
                 429,
@@ -175,6 +196,7 @@ impl ErrorKind {
                 Text("rate_limit_exceeded"),
                 "RESOURCE_EXHAUSTED",
                 "rate_limit_error",
+                "rate_limit_exceeded",
             ),
             Self::ModelCooldown => row(
                 429,
@@ -182,6 +204,7 @@ impl ErrorKind {
                 Text("model_cooldown"),
                 "RESOURCE_EXHAUSTED",
                 "rate_limit_error",
+                "rate_limit_exceeded",
             ),
             Self::ContentRejected => row(
                 429,
@@ -189,6 +212,7 @@ impl ErrorKind {
                 Text("upstream_rejected_content"),
                 "RESOURCE_EXHAUSTED",
                 "rate_limit_error",
+                "rate_limit_exceeded",
             ),
             Self::InsufficientQuota => row(
                 429,
@@ -196,12 +220,48 @@ impl ErrorKind {
                 Text("insufficient_quota"),
                 "RESOURCE_EXHAUSTED",
                 "rate_limit_error",
+                "rate_limit_exceeded",
             ),
-            Self::Internal => row(500, "api_error", Num, "INTERNAL", "api_error"),
-            Self::NotImplemented => row(501, "api_error", Num, "UNIMPLEMENTED", "api_error"),
-            Self::BadGateway => row(502, "api_error", Num, "INTERNAL", "api_error"),
-            Self::Unavailable => row(503, "api_error", Num, "UNAVAILABLE", "overloaded_error"),
-            Self::GatewayTimeout => row(504, "api_error", Num, "DEADLINE_EXCEEDED", "api_error"),
+            Self::Internal => row(
+                500,
+                "api_error",
+                Num,
+                "INTERNAL",
+                "api_error",
+                "server_error",
+            ),
+            Self::NotImplemented => row(
+                501,
+                "api_error",
+                Num,
+                "UNIMPLEMENTED",
+                "api_error",
+                "server_error",
+            ),
+            Self::BadGateway => row(
+                502,
+                "api_error",
+                Num,
+                "INTERNAL",
+                "api_error",
+                "server_error",
+            ),
+            Self::Unavailable => row(
+                503,
+                "api_error",
+                Num,
+                "UNAVAILABLE",
+                "overloaded_error",
+                "server_error",
+            ),
+            Self::GatewayTimeout => row(
+                504,
+                "api_error",
+                Num,
+                "DEADLINE_EXCEEDED",
+                "api_error",
+                "server_error",
+            ),
             Self::Upstream(status) => {
                 // Google's status picks the row of the kind it means; the status itself is kept.
                 let like = Self::closest(status).spec();
@@ -531,5 +591,19 @@ mod tests {
             "invalid_request_error"
         );
         assert_eq!(ApiError::upstream(999, None, "x").status().as_u16(), 502);
+    }
+
+    #[test]
+    fn responses_failure_codes_come_from_the_row() {
+        let code = |kind: ErrorKind| kind.spec().responses_code;
+        assert_eq!(code(ErrorKind::Forbidden), "permission_denied");
+        assert_eq!(code(ErrorKind::Unauthenticated), "permission_denied");
+        assert_eq!(code(ErrorKind::NotFound), "invalid_request_error");
+        assert_eq!(code(ErrorKind::PayloadTooLarge), "invalid_request_error");
+        assert_eq!(code(ErrorKind::Upstream(422)), "invalid_request_error");
+        assert_eq!(code(ErrorKind::Upstream(429)), "rate_limit_exceeded");
+        assert_eq!(code(ErrorKind::InsufficientQuota), "rate_limit_exceeded");
+        assert_eq!(code(ErrorKind::GatewayTimeout), "server_error");
+        assert_eq!(code(ErrorKind::Upstream(500)), "server_error");
     }
 }

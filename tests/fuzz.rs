@@ -11,19 +11,19 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use gcli2api::convert::anthropic_model::{default_model_map, ModelMap};
-use gcli2api::convert::anthropic_request::{anthropic_to_gemini, count_tokens_to_gemini};
-use gcli2api::convert::detect::{gemini_body_as_chat, is_gemini_body};
-use gcli2api::convert::gemini_request::{count_tokens_request, prepare_native_request};
+use gcli2api::convert::anthropic::model::{default_model_map, ModelMap};
+use gcli2api::convert::anthropic::request::{anthropic_to_gemini, count_tokens_to_gemini};
+use gcli2api::convert::gemini::model_name::ModelSpec;
+use gcli2api::convert::gemini::model_name_check::{check_model_name, MAX_MODEL_NAME_BYTES};
+use gcli2api::convert::gemini::request::{count_tokens_request, prepare_native_request};
+use gcli2api::convert::gemini::schema::{clean_json_schema, to_openapi_schema, SchemaBudget};
 use gcli2api::convert::input_limits::check_input_limits;
-use gcli2api::convert::model_name::ModelSpec;
-use gcli2api::convert::model_name_check::{check_model_name, MAX_MODEL_NAME_BYTES};
-use gcli2api::convert::openai_request::openai_to_gemini;
-use gcli2api::convert::openai_response::{
+use gcli2api::convert::openai_chat::detect::{gemini_body_as_chat, is_gemini_body};
+use gcli2api::convert::openai_chat::request::openai_to_gemini;
+use gcli2api::convert::openai_chat::response::{
     gemini_to_openai_completion, OpenAiStreamConverter, ResponseOptions,
 };
-use gcli2api::convert::responses_request::responses_to_gemini;
-use gcli2api::convert::schema::{clean_json_schema, to_openapi_schema, SchemaBudget};
+use gcli2api::convert::responses::request::responses_to_gemini;
 use gcli2api::convert::ConvertOptions;
 use gcli2api::upstream::sse::SseParser;
 use proptest::prelude::*;

@@ -4,8 +4,8 @@ use std::cell::Cell;
 use std::time::Duration;
 
 use bytes::Bytes;
-use gcli2api::convert::features::wrap_envelope;
-use gcli2api::convert::openai_request::openai_to_gemini;
+use gcli2api::convert::gemini::features::wrap_envelope;
+use gcli2api::convert::openai_chat::request::openai_to_gemini;
 use gcli2api::convert::ConvertOptions;
 use serde_json::Value;
 

@@ -517,7 +517,7 @@ pub static KEYS: &[KeyDef] = &[
         "ANTHROPIC_MODEL_MAP",
         Kind::StrList,
         true,
-        || json!(crate::convert::anthropic_model::default_model_map()),
+        || json!(crate::convert::anthropic::model::default_model_map()),
         "Claude model names on /v1/messages: `<name part>=<Gemini model>`, first match wins.",
     ),
     def(

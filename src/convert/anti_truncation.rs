@@ -12,7 +12,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::convert::openai_response::is_content_filter_reason;
+use crate::convert::gemini::finish::is_content_filter_reason;
 
 pub const DONE_MARKER: &str = "[done]";
 

@@ -56,6 +56,17 @@ pub fn encode_frames(frames: &[SseFrame], done: bool) -> Bytes {
     buf.freeze()
 }
 
+/// The status and headers of every SSE answer (frames follow as its body): no caching, and no
+/// buffering by a proxy in front, so each frame reaches the client when it is written.
+pub fn sse_response() -> actix_web::HttpResponseBuilder {
+    let mut builder = actix_web::HttpResponse::Ok();
+    builder
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"));
+    builder
+}
+
 /// How one client API renders Google's (unwrapped Gemini) answers. One value serves one request, so an
 /// implementation may keep per-stream state (ids, sequence numbers, whether a start event was sent).
 pub trait Dialect: 'static {

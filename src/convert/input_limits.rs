@@ -10,7 +10,7 @@
 
 use serde_json::Value;
 
-use super::ConvertError;
+use crate::convert::ConvertError;
 
 /// Messages (turns, input items) and their content parts together.
 pub const MAX_PARTS: usize = 20_000;

@@ -1,58 +1,22 @@
-//! Pure conversion and shaping: model-name features, OpenAI and Anthropic ⇄ Gemini bodies,
-//! Gemini-native request preparation, tool-schema cleaning, the client dialects that render Google's
-//! answers (`dialect`, `openai_dialect`, `gemini_dialect`, `anthropic_dialect`), fake-stream chunks and
-//! the anti-truncation text rules. No I/O here: remote images are fetched by the caller and handed in,
-//! so every rule can be tested with plain JSON.
+//! Pure conversion and shaping. One folder per client dialect (`openai_chat`, `anthropic`,
+//! `responses`, `gemini_native`), each with its request, response/stream and dialect files, over the
+//! shared Gemini core (`gemini`: model names and features, parts, tool names and schema cleaning, tool
+//! turns, validation). A dialect folder uses `gemini` and never another dialect's folder. Beside them
+//! what the gateway uses whatever the dialect: the `Dialect` trait and SSE helpers (`dialect`),
+//! conversation naming (`session_key`, `session_trajectory`), input limits and the anti-truncation
+//! text rules. No I/O here: remote images are fetched by the caller and handed in, so every rule can
+//! be tested with plain JSON.
 
-pub mod anthropic_blocks;
-pub mod anthropic_context;
-pub mod anthropic_dialect;
-pub mod anthropic_effort;
-pub mod anthropic_fallback;
-pub mod anthropic_messages;
-pub mod anthropic_model;
-pub mod anthropic_request;
-pub mod anthropic_response;
-pub mod anthropic_signature;
-pub mod anthropic_stop;
-pub mod anthropic_stream;
-pub mod anthropic_tools;
+pub mod anthropic;
 pub mod anti_truncation;
-pub mod detect;
 pub mod dialect;
-pub mod fake_stream;
-pub mod features;
-pub mod gemini_dialect;
-pub mod gemini_request;
-pub mod gemini_validate;
+pub mod gemini;
+pub mod gemini_native;
 pub mod input_limits;
-pub mod lenient_json;
-pub mod model_name;
-pub mod model_name_check;
-pub mod openai_content;
-pub mod openai_dialect;
-pub mod openai_messages;
-pub mod openai_params;
-pub mod openai_request;
-pub mod openai_response;
-pub mod openai_tool_turns;
-pub mod openai_tools;
-pub mod output_limit;
-pub mod remote_images;
-pub mod responses_compaction;
-pub mod responses_compaction_dialect;
-pub mod responses_content;
-pub mod responses_dialect;
-pub mod responses_header;
-pub mod responses_input;
-pub mod responses_request;
-pub mod responses_response;
-pub mod responses_signature;
-pub mod responses_tools;
-pub mod schema;
+pub mod openai_chat;
+pub mod responses;
 pub mod session_key;
 pub mod session_trajectory;
-pub mod tool_call_id;
 
 /// Runtime switches that change how requests are converted (hot-reloadable config values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

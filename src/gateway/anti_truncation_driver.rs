@@ -9,14 +9,13 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use super::calls::{open_stream, Job};
-use super::fake_driver::sse_response;
 use super::upstream_events::UpstreamEvents;
 use crate::actors::quota::QuotaGuard;
 use crate::convert::anti_truncation::{
     continuation_request, has_finish_reason, held_text_event, needs_continuation, prepare_request,
     strip_finish_reason, MarkerFilter,
 };
-use crate::convert::dialect::{encode_frames, Dialect, SseFrame};
+use crate::convert::dialect::{encode_frames, sse_response, Dialect, SseFrame};
 use crate::convert::session_key::SessionKey;
 use crate::error::ApiError;
 use crate::state::{AppState, UpstreamClient};

@@ -13,20 +13,10 @@ use serde_json::Value;
 use super::calls::{generate, Job};
 use super::dispatch::DispatchError;
 use crate::actors::quota::QuotaGuard;
-use crate::convert::dialect::{encode_frames, Dialect, SseFrame};
+use crate::convert::dialect::{encode_frames, sse_response, Dialect, SseFrame};
 use crate::error::ApiError;
 
 type Pending = LocalBoxFuture<'static, Result<Value, DispatchError>>;
-
-/// The headers of every SSE answer.
-pub fn sse_response() -> actix_web::HttpResponseBuilder {
-    let mut builder = HttpResponse::Ok();
-    builder
-        .content_type("text/event-stream")
-        .insert_header(("Cache-Control", "no-cache"))
-        .insert_header(("X-Accel-Buffering", "no"));
-    builder
-}
 
 fn error_frames<D: Dialect>(dialect: &mut D, err: DispatchError) -> Vec<SseFrame> {
     let mut frames = dialect.error(&ApiError::from(err));

@@ -7,12 +7,12 @@ use serde_json::Value;
 
 use super::anti_truncation_driver::anti_truncation_stream;
 use super::calls::{generate, open_stream, Job};
-use super::fake_driver::{fake_stream, sse_response};
+use super::fake_driver::fake_stream;
 use super::quota_gate::{admit, settle, with_debit};
 use super::relay::relay;
 use crate::auth::ApiCaller;
-use crate::convert::dialect::Dialect;
-use crate::convert::model_name::StreamMode;
+use crate::convert::dialect::{sse_response, Dialect};
+use crate::convert::gemini::model_name::StreamMode;
 use crate::convert::session_key::{SessionKey, SessionParts, SESSION_HEADER};
 use crate::convert::session_trajectory;
 use crate::error::ApiError;

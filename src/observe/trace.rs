@@ -13,7 +13,7 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::convert::model_name_check::MAX_MODEL_NAME_BYTES;
+use crate::convert::gemini::model_name_check::MAX_MODEL_NAME_BYTES;
 
 tokio::task_local! {
     static CURRENT: Trace;

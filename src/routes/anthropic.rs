@@ -15,19 +15,19 @@ use super::model_call::{self, admit_early, convert_options, invalid, model_call,
 use crate::auth::caller_check::verify_caller;
 use crate::auth::{authenticate_api, ApiCaller};
 use crate::config::Settings;
-use crate::convert::anthropic_blocks::collect_remote_image_urls;
-use crate::convert::anthropic_dialect::AnthropicDialect;
-use crate::convert::anthropic_fallback::FallbackMap;
-use crate::convert::anthropic_model::ModelMap;
-use crate::convert::anthropic_request::{
+use crate::convert::anthropic::blocks::collect_remote_image_urls;
+use crate::convert::anthropic::dialect::AnthropicDialect;
+use crate::convert::anthropic::fallback::FallbackMap;
+use crate::convert::anthropic::model::ModelMap;
+use crate::convert::anthropic::request::{
     anthropic_to_gemini, count_tokens_to_gemini, model_spec as anthropic_model_spec,
     MessagesRequest,
 };
-use crate::convert::anthropic_stream::StreamOptions;
-use crate::convert::model_name::ModelSpec;
-use crate::convert::model_name_check::check_model_name;
-use crate::convert::openai_request::InlineImage;
-use crate::convert::output_limit::clamp_output_tokens;
+use crate::convert::anthropic::stream::StreamOptions;
+use crate::convert::gemini::model_name::ModelSpec;
+use crate::convert::gemini::model_name_check::check_model_name;
+use crate::convert::gemini::output_limit::clamp_output_tokens;
+use crate::convert::gemini::parts::InlineImage;
 use crate::error::{ApiError, ErrorKind, ErrorStyle};
 use crate::gateway::calls::count_tokens as upstream_count_tokens;
 use crate::gateway::serve;
@@ -71,7 +71,7 @@ pub async fn messages(
     admit_early(&state, &caller, &spec, STYLE).await?;
     let images = fetch_images(&client, &json, &settings).await?;
     let fallbacks = FallbackMap::parse(&settings.anthropic_fallback_map);
-    // Base models tried so far, for `fallbacks: "default"` (see `convert::anthropic_fallback`).
+    // Base models tried so far, for `fallbacks: "default"` (see `convert::anthropic::fallback`).
     let mut tried: Vec<String> = Vec::new();
     loop {
         let converted = anthropic_to_gemini(&json, &images, &convert_options(&settings), &models)

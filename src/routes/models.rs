@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::actors::credentials::catalogue::Catalogue;
 use crate::auth::caller_check::authorize_api;
-use crate::convert::model_name::{model_catalogue, ModelSpec};
+use crate::convert::gemini::model_name::{model_catalogue, ModelSpec};
 use crate::error::{ApiError, ErrorStyle};
 use crate::state::AppState;
 

@@ -8,10 +8,10 @@ use super::guarded_body::GuardedBody;
 use super::model_call::{
     admit_early, convert_options, fetch_images, invalid, model_call, named_model, Incoming,
 };
-use crate::convert::detect::{gemini_body_as_chat, is_gemini_body, DEFAULT_MODEL};
-use crate::convert::openai_dialect::OpenAiDialect;
-use crate::convert::openai_request::{collect_remote_image_urls, openai_to_gemini};
-use crate::convert::openai_response::ResponseOptions;
+use crate::convert::openai_chat::detect::{gemini_body_as_chat, is_gemini_body, DEFAULT_MODEL};
+use crate::convert::openai_chat::dialect::OpenAiDialect;
+use crate::convert::openai_chat::request::{collect_remote_image_urls, openai_to_gemini};
+use crate::convert::openai_chat::response::ResponseOptions;
 use crate::error::{ApiError, ErrorStyle};
 use crate::gateway::serve;
 use crate::state::{AppState, UpstreamClient};

@@ -5,7 +5,7 @@
 //! The same pool, quotas, allow-lists, stream modes and error envelope as `/v1/chat/completions`; only
 //! the conversion (`convert::responses_*`) and the response store differ.
 //!
-//! Compaction: one Gemini call summarises the conversation (`convert::responses_compaction`); the
+//! Compaction: one Gemini call summarises the conversation (`convert::responses::compaction`); the
 //! summary goes back sealed (`compaction_seal`) as a `compaction` item. Sent back in a later
 //! input, the item is opened and becomes a user message with the summary. `compaction_trigger`
 //! answers a normal response whose only output item is the compaction item (Codex's "remote
@@ -30,22 +30,21 @@ use crate::actors::response_store::{
 use crate::auth::caller_check::authorize_api;
 use crate::auth::ApiCaller;
 use crate::config::Settings;
-use crate::convert::dialect::{encode_frames, SseFrame};
-use crate::convert::features::apply_model_features;
-use crate::convert::model_name::ModelSpec;
-use crate::convert::responses_compaction::{
+use crate::convert::dialect::{encode_frames, sse_response, SseFrame};
+use crate::convert::gemini::features::apply_model_features;
+use crate::convert::gemini::model_name::ModelSpec;
+use crate::convert::responses::compaction::{
     kept_items, open_compactions, sealed_blobs, summary_request, take_trigger,
 };
-use crate::convert::responses_compaction_dialect::{CompactionDialect, CompactionShape, Sealer};
-use crate::convert::responses_dialect::{OnFinal, ResponsesDialect};
-use crate::convert::responses_request::{
+use crate::convert::responses::compaction_dialect::{CompactionDialect, CompactionShape, Sealer};
+use crate::convert::responses::dialect::{OnFinal, ResponsesDialect};
+use crate::convert::responses::request::{
     collect_remote_image_urls, input_items, previous_response_id, responses_to_gemini,
     ResponsesRequest,
 };
-use crate::convert::responses_response::{ResponseHeader, ResponsesStream};
+use crate::convert::responses::response::{ResponseHeader, ResponsesStream};
 use crate::convert::ConvertError;
 use crate::error::{ApiError, ErrorKind, ErrorStyle};
-use crate::gateway::fake_driver::sse_response;
 use crate::gateway::{serve, ModelCall};
 use crate::state::{AppState, UpstreamClient};
 

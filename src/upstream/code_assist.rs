@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::error::UpstreamError;
-use crate::convert::features::EnvelopeRef;
+use crate::convert::gemini::features::EnvelopeRef;
 
 /// Largest non-streaming answer accepted (images can be large).
 const MAX_BODY: usize = 64 * 1024 * 1024;

@@ -36,16 +36,6 @@ impl UpstreamError {
         }
     }
 
-    /// The status the client sees when this is the final outcome.
-    pub fn client_status(&self) -> u16 {
-        match self {
-            Self::Status { status, .. } => *status,
-            Self::Timeout => 504,
-            Self::Stopping => 503,
-            Self::Network(_) | Self::Protocol(_) | Self::Cut => 502,
-        }
-    }
-
     /// Google's error message, if it sent one.
     pub fn message(&self) -> String {
         self.body()

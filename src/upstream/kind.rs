@@ -13,7 +13,7 @@ use super::model_alias::sent_model;
 use super::vertex::{self, Target};
 use super::UpstreamError;
 use crate::config::Settings;
-use crate::convert::features::EnvelopeRef;
+use crate::convert::gemini::features::EnvelopeRef;
 use crate::convert::session_trajectory::SESSION_ID_FIELD;
 use crate::store::CredentialKind;
 

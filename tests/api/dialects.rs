@@ -5,7 +5,7 @@
 use actix_web::{test, web, App, HttpResponse};
 use gcli2api::auth::ApiCaller;
 use gcli2api::convert::dialect::{Dialect, SseFrame};
-use gcli2api::convert::model_name::ModelSpec;
+use gcli2api::convert::gemini::model_name::ModelSpec;
 use gcli2api::error::{ApiError, ErrorStyle};
 use gcli2api::gateway::{serve, ModelCall};
 use gcli2api::state::{AppState, UpstreamClient};

@@ -2,7 +2,7 @@
 //! and the body guard, which refuses unknown keys before a byte of the body is read (`Debits::check`
 //! answers from the cached rules, reading the key on a miss).
 
-use crate::convert::model_name::ModelSpec;
+use crate::convert::gemini::model_name::ModelSpec;
 
 /// An empty allow-list allows everything; otherwise the requested name, its base model or its
 /// display name must be listed.

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::convert::model_name::{ModelSpec, StreamMode};
+use crate::convert::gemini::model_name::{ModelSpec, StreamMode};
 
 pub const DEFAULT_COST: u64 = 1;
 const PRO_COST: u64 = 10;
