@@ -20,9 +20,9 @@
 //! - `store`: persistence backends behind one trait (files, Redis, PostgreSQL, MongoDB); its module
 //!   doc lists the one writer of each kind of record.
 //! - `auth`: API callers (password or `sk-` key) and panel sessions (JWT).
-//! - `credential`: the OAuth credential JSON format.
-//! - `env_credentials`: credentials given in environment variables.
-//! - `env_kind_credentials`: Gemini API keys and Vertex AI credentials given in environment variables.
+//! - `credentials`: what a credential is — its kinds (one module per kind behind one trait: URL and
+//!   envelope, auth, token, models), the stored record, the OAuth JSON format, and credentials given
+//!   in environment variables.
 //! - `logging`: the process logger and secret masking.
 //! - `observe`: Prometheus metrics and the decision trace of each request.
 //! - `error`: the one error table (`ErrorKind` → status, OpenAI / Google / Anthropic shapes) and its
@@ -59,9 +59,7 @@ pub mod clock;
 pub mod compaction_seal;
 pub mod config;
 pub mod convert;
-pub mod credential;
-pub mod env_credentials;
-pub mod env_kind_credentials;
+pub mod credentials;
 pub mod error;
 pub mod gateway;
 pub mod logging;

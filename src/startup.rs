@@ -284,7 +284,7 @@ impl Application {
         } else if state
             .env
             .keys()
-            .any(|k| crate::env_kind_credentials::is_kind_var(k))
+            .any(|k| crate::credentials::env_keys::is_kind_var(k))
         {
             Some(crate::routes::env_creds::load_other_kinds(&state).await)
         } else {

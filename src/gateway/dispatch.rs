@@ -18,7 +18,7 @@ use crate::gateway::content_refusal::{self, Suspect};
 use crate::observe::outcome;
 use crate::observe::trace::{self, Attempt};
 use crate::state::AppState;
-use crate::store::{CredentialKind, CreditBalance};
+use crate::store::CreditBalance;
 use crate::upstream::classify::{classify_error, FailureKind, Scope, Verdict, Wait};
 use crate::upstream::quota::GOOGLE_ONE_AI;
 use crate::upstream::UpstreamError;
@@ -318,7 +318,7 @@ where
                     verdict.kind,
                     verdict.message
                 );
-                if err.status() == Some(429) && lease.kind == CredentialKind::CodeAssist {
+                if err.status() == Some(429) && lease.kind.rules().is_account_login() {
                     state.scout.do_send(QuotaHint {
                         name: lease.name.clone(),
                     });

@@ -18,9 +18,10 @@ use crate::actors::credentials::messages::{
 use crate::actors::credentials::CredentialActor;
 use crate::auth::admin::Admin;
 use crate::auth::panel::PanelSession;
+use crate::credentials::{CredentialKind, CredentialRecord};
 use crate::error::{ApiError, ErrorStyle};
 use crate::state::AppState;
-use crate::store::{AuditAction, CredentialKind, CredentialRecord};
+use crate::store::AuditAction;
 
 const PAGE_SIZES: &[usize] = &[10, 20, 50, 100, 200, 500, 1000];
 

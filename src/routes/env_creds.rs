@@ -7,16 +7,16 @@ use super::creds::all_records;
 use crate::actors::credentials::messages::{AddCredential, RemoveCredential};
 use crate::auth::admin::Admin;
 use crate::auth::panel::PanelSession;
-use crate::env_credentials::{EnvCredential, ENV_PREFIX};
+use crate::credentials::env_code_assist::{EnvCredential, ENV_PREFIX};
+use crate::credentials::{CredentialRecord, CredentialState};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::AuditAction;
-use crate::store::{CredentialRecord, CredentialState};
 
 /// Every credential variable: OAuth logins, then API keys and Vertex credentials.
 fn collect(env: &std::collections::HashMap<String, String>) -> Vec<EnvCredential> {
-    let mut all = crate::env_credentials::collect(env);
-    all.extend(crate::env_kind_credentials::collect(env));
+    let mut all = crate::credentials::env_code_assist::collect(env);
+    all.extend(crate::credentials::env_keys::collect(env));
     all
 }
 
@@ -36,7 +36,7 @@ async fn load(state: &AppState, with_oauth: bool) -> Value {
     let mut loaded = 0usize;
     let found_all = collect(&state.env)
         .into_iter()
-        .filter(|c| with_oauth || c.kind != crate::store::CredentialKind::CodeAssist);
+        .filter(|c| with_oauth || !c.kind.rules().is_account_login());
     for found in found_all {
         match found.result {
             Ok(credential) => {

@@ -19,10 +19,11 @@ use crate::actors::credentials::messages::AddCredential;
 use crate::actors::oauth_flows::messages::{
     ClaimCode, CodeReceived, Flow, FlowDone, FlowStatus, GetFlow, ReleaseCode, StartFlow,
 };
-use crate::credential::store_token;
+use crate::credentials::json::store_token;
+use crate::credentials::{CredentialRecord, CredentialState};
 use crate::error::{ApiError, ErrorStyle};
 use crate::state::{AppState, UpstreamClient};
-use crate::store::{AuditAction, CredentialRecord, CredentialState};
+use crate::store::AuditAction;
 use crate::upstream::oauth::{
     self, enable_code_assist_services, exchange_code, fetch_email, list_projects, CloudProject,
     GEMINI_CLI_CLIENT_ID, GEMINI_CLI_CLIENT_SECRET, SCOPES,
@@ -65,7 +66,7 @@ fn opt_string(json: &Value, field: &str) -> Result<Option<String>, ApiError> {
 fn project_param(json: &Value) -> Result<Option<String>, ApiError> {
     let project = opt_string(json, "project_id")?;
     match project {
-        Some(p) if !crate::upstream::google_names::is_project_id(&p) => Err(ApiError::bad_request(
+        Some(p) if !crate::credentials::google_names::is_project_id(&p) => Err(ApiError::bad_request(
             "project_id: not a Google Cloud project id (lower-case letters, digits and hyphens, starting with a letter)",
         )),
         other => Ok(other),

@@ -5,7 +5,6 @@ pub mod code_assist;
 pub mod error;
 pub mod gemini_api;
 pub mod google_error;
-pub mod google_names;
 pub mod image_fetch;
 pub mod kind;
 pub mod model_alias;

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::credential_actor::CredentialActor;
 use super::live_credential::LiveCredential;
-use crate::store::{CredentialKind, CredentialRecord};
+use crate::credentials::{CredentialKind, CredentialRecord};
 use crate::upstream::classify::Verdict;
 
 /// What a handler needs to call Google with one credential, and to report back.

@@ -29,7 +29,8 @@ use crate::actors::storage::messages::{DeleteCredential, SaveCredential};
 use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
-use crate::store::{CredentialRecord, Store};
+use crate::credentials::CredentialRecord;
+use crate::store::Store;
 
 mod dormant;
 mod fleet_page;
