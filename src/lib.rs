@@ -10,6 +10,8 @@
 //!   panel sessions, OAuth flows, log broadcaster. Each has a `messages.rs`.
 //! - `routes`: HTTP handlers, one file per URL family. Model routes extract, authenticate, convert with
 //!   their dialect, and make one `gateway::serve` call.
+//! - `enrolment`: how credentials join the rotation — a completed Google sign-in, environment
+//!   variables — as services the routes and start-up call.
 //! - `gateway`: the one request path of a model call: quota guard, credential choice and retries, the
 //!   stream modes (relay, fake streaming, anti-truncation) and their drivers.
 //! - `convert`: pure shaping — OpenAI and Anthropic ⇄ Gemini conversion, model-name features,
@@ -60,6 +62,7 @@ pub mod compaction_seal;
 pub mod config;
 pub mod convert;
 pub mod credentials;
+pub mod enrolment;
 pub mod error;
 pub mod gateway;
 pub mod logging;

@@ -133,8 +133,8 @@ pub async fn open_stream(
     Ok(pair)
 }
 
-/// `countTokens`, forwarded to Google.
-pub async fn count_tokens(
+/// `countTokens`, forwarded to Google. Routes reach it through [`super::count::count_tokens`].
+pub(super) async fn count_tokens(
     state: &AppState,
     client: &UpstreamClient,
     base_model: &str,
