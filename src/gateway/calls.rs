@@ -133,7 +133,8 @@ pub async fn open_stream(
     Ok(pair)
 }
 
-/// `countTokens`, forwarded to Google. Routes reach it through [`super::count::count_tokens`].
+/// `countTokens`, forwarded to Google. Routes reach it through the
+/// gateway's `count_tokens` entry (`count.rs`).
 pub(super) async fn count_tokens(
     state: &AppState,
     client: &UpstreamClient,

@@ -1,4 +1,4 @@
-//! The entry of a `countTokens` call, the gateway's second beside [`serve`](super::serve::serve):
+//! The entry of a `countTokens` call, the gateway's second beside `serve`:
 //! routes convert the request to Gemini's count shape and call [`count_tokens`]; the credential
 //! choice and retries (`dispatch`) and the error's style happen here. Counting costs nothing, so no
 //! key is debited; the route has already checked that the caller's key may use the model, before

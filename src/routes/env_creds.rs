@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Map, Value};
 
-use super::creds::all_records;
+use super::cred_lookup::all_records;
 use crate::actors::credentials::messages::RemoveCredential;
 use crate::auth::admin::Admin;
 use crate::auth::panel::PanelSession;

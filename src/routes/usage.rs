@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::body::parse_json;
-use super::creds::{all_records, find};
+use super::cred_lookup::{all_records, find};
 use crate::actors::credentials::messages::{ResetUsage, UpdateLimits};
 use crate::actors::credentials::usage::next_reset_after;
 use crate::actors::credentials::usage_sheet;

@@ -17,6 +17,7 @@ pub mod public_ip;
 pub mod quota;
 pub mod sse;
 pub mod transport;
+pub mod transport_error;
 pub mod vertex;
 pub mod vertex_token;
 

@@ -23,6 +23,7 @@ use self::dormant::Origin;
 use super::choice::Slot;
 use super::credential_actor::{CredentialActor, CredentialEnv};
 use super::fleet_view::{FleetSnapshot, FleetView};
+use super::lease::FindCredential;
 use super::live_credential::Waker;
 use super::messages::*;
 use crate::actors::storage::messages::{DeleteCredential, SaveCredential};
