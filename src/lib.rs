@@ -36,8 +36,10 @@
 //! - `allocator`: settings of the binary's allocator.
 //! - `private_files`: owner-only modes for every directory and file the gateway writes.
 //!
-//! Modules depend on each other in one direction (`tests/layering.rs` fails on a cycle):
-//! routes → gateway → auth → state → actors → store / upstream → convert → error.
+//! Modules depend on each other in one direction (`tests/layering.rs` fails on a circle between any
+//! two files, and on a dependency pointing up its `LAYERS`):
+//! routes → enrolment → gateway → auth → state → actors → store / upstream → credentials → convert
+//! → error.
 
 // A panic inside an actor silently kills it: none outside tests.
 #![cfg_attr(

@@ -1,19 +1,26 @@
-//! The crate's top-level modules depend on each other in one direction only. The intended layering,
-//! from the outside in (a module may use any module to its right, never one to its left):
+//! The crate's modules depend on each other in one direction only. The intended layering, from the
+//! outside in (a module may use any module to its right, never one to its left; `LAYERS` below is
+//! the list the test enforces):
 //!
 //! ```text
-//! cli → startup → routes → gateway → auth → state → actors → store, credential, upstream → convert
-//!                                                           → config, logging, clock, error
+//! cli → startup → routes → enrolment → gateway → auth → state → actors, shutdown → observe
+//!     → store, upstream, compaction_seal → credentials → config, private_files → convert
+//!     → logging, clock, allocator → error
 //! ```
 //!
-//! - `routes` extract, authenticate and convert, then make one `gateway::serve` call.
+//! - `routes` extract, authenticate and convert, then make one `gateway::serve` call (or
+//!   `gateway::count_tokens`); `enrolment` holds the services that add credentials (a completed
+//!   sign-in, environment variables), called by routes and start-up.
 //! - `gateway` owns the request path (quota guard, retries, stream modes); `convert` is pure shaping
 //!   (requests, dialects, fake-stream chunks, anti-truncation rules) and knows nothing of the gateway.
 //! - `state` holds the actors' addresses; `auth` reads it, the gateway never is read by `auth`.
+//! - `credentials` is what a credential is (kinds, record, formats): the store persists it and
+//!   `upstream` calls Google with it, neither defines it.
 //! - `error` (the error table) depends on nothing in the crate.
 //!
-//! This test reads `src/**/*.rs`, collects every `crate::<module>` path per top-level module and fails
-//! on any cycle between them, naming it.
+//! The tests read `src/**/*.rs` and fail on a cycle between top-level modules, on an import circle
+//! between any two files (`crate::`, `super::` and `self::` paths, doc comments included), and on a
+//! dependency pointing up the layers, naming what they found.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
