@@ -35,6 +35,10 @@ pub enum ErrorKind {
     NotFound,
     /// 404: no credential of the pool serves the requested model.
     ModelNotFound,
+    /// 404: no stored response has the id the client asked for (`GET /v1/responses/{id}`).
+    ResponseNotFound,
+    /// 404: the `previous_response_id` of a new response names no stored response.
+    PreviousResponseNotFound,
     /// 405
     MethodNotAllowed,
     /// 408: the client took too long to send the request.
@@ -73,17 +77,36 @@ pub enum OpenAiCode {
     Status,
 }
 
+/// OpenAI's `error.param`: left out (most rows), or present as OpenAI's own API answers it — `null`,
+/// or the name of the request field at fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenAiParam {
+    Omitted,
+    Null,
+    Field(&'static str),
+}
+
 /// One row of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KindSpec {
     pub status: u16,
     pub openai_type: &'static str,
     pub openai_code: OpenAiCode,
+    pub openai_param: OpenAiParam,
     pub google_status: &'static str,
     pub anthropic_type: &'static str,
     /// The `code` of a Responses API failure (`response.failed`, an `error` event): OpenAI's own,
     /// coarser vocabulary for what went wrong with a response.
     pub responses_code: &'static str,
+}
+
+impl KindSpec {
+    const fn with_param(self, openai_param: OpenAiParam) -> Self {
+        Self {
+            openai_param,
+            ..self
+        }
+    }
 }
 
 const fn row(
@@ -98,6 +121,7 @@ const fn row(
         status,
         openai_type,
         openai_code,
+        openai_param: OpenAiParam::Omitted,
         google_status,
         anthropic_type,
         responses_code,
@@ -158,6 +182,25 @@ impl ErrorKind {
                 "not_found_error",
                 "invalid_request_error",
             ),
+            // OpenAI's own answers for a stored response it does not have.
+            Self::ResponseNotFound => row(
+                404,
+                "invalid_request_error",
+                Text("response_not_found"),
+                "NOT_FOUND",
+                "not_found_error",
+                "invalid_request_error",
+            )
+            .with_param(OpenAiParam::Null),
+            Self::PreviousResponseNotFound => row(
+                404,
+                "invalid_request_error",
+                Text("previous_response_not_found"),
+                "NOT_FOUND",
+                "not_found_error",
+                "invalid_request_error",
+            )
+            .with_param(OpenAiParam::Field("previous_response_id")),
             Self::MethodNotAllowed => row(
                 405,
                 "invalid_request_error",
@@ -402,14 +445,25 @@ impl ApiError {
     pub fn render(&self, style: ErrorStyle) -> Value {
         let spec = self.kind.spec();
         match style {
-            ErrorStyle::OpenAi => json!({"error": {
-                "message": self.message,
-                "type": spec.openai_type,
-                "code": match spec.openai_code {
-                    OpenAiCode::Text(code) => json!(code),
-                    OpenAiCode::Status => json!(spec.status),
-                },
-            }}),
+            ErrorStyle::OpenAi => {
+                let mut error = json!({
+                    "message": self.message,
+                    "type": spec.openai_type,
+                    "code": match spec.openai_code {
+                        OpenAiCode::Text(code) => json!(code),
+                        OpenAiCode::Status => json!(spec.status),
+                    },
+                });
+                let param = match spec.openai_param {
+                    OpenAiParam::Omitted => None,
+                    OpenAiParam::Null => Some(Value::Null),
+                    OpenAiParam::Field(name) => Some(json!(name)),
+                };
+                if let (Some(param), Some(map)) = (param, error.as_object_mut()) {
+                    map.insert("param".into(), param);
+                }
+                json!({ "error": error })
+            }
             ErrorStyle::Google => match &self.upstream_body {
                 Some(body) => body.clone(),
                 None => google_body(spec.status, &self.message, spec.google_status),
@@ -605,5 +659,31 @@ mod tests {
         assert_eq!(code(ErrorKind::InsufficientQuota), "rate_limit_exceeded");
         assert_eq!(code(ErrorKind::GatewayTimeout), "server_error");
         assert_eq!(code(ErrorKind::Upstream(500)), "server_error");
+    }
+
+    #[test]
+    fn a_missing_stored_response_answers_as_openai_does() {
+        let e = ApiError::new(
+            ErrorKind::ResponseNotFound,
+            "Response with id 'r' not found.",
+        );
+        assert_eq!(e.status().as_u16(), 404);
+        assert_eq!(
+            e.render(ErrorStyle::OpenAi),
+            json!({"error":{"message":"Response with id 'r' not found.","type":"invalid_request_error","param":null,"code":"response_not_found"}})
+        );
+        let previous = ApiError::new(ErrorKind::PreviousResponseNotFound, "gone");
+        assert_eq!(
+            previous.render(ErrorStyle::OpenAi)["error"]["param"],
+            "previous_response_id"
+        );
+        assert_eq!(
+            previous.render(ErrorStyle::OpenAi)["error"]["code"],
+            "previous_response_not_found"
+        );
+        // Other rows keep OpenAI's short shape, without `param`.
+        assert!(ApiError::not_found("x").render(ErrorStyle::OpenAi)["error"]
+            .get("param")
+            .is_none());
     }
 }

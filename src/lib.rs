@@ -10,6 +10,8 @@
 //!   panel sessions, OAuth flows, log broadcaster. Each has a `messages.rs`.
 //! - `routes`: HTTP handlers, one file per URL family. Model routes extract, authenticate, convert with
 //!   their dialect, and make one `gateway::serve` call.
+//! - `enrolment`: how credentials join the rotation — a completed Google sign-in, environment
+//!   variables — as services the routes and start-up call.
 //! - `gateway`: the one request path of a model call: quota guard, credential choice and retries, the
 //!   stream modes (relay, fake streaming, anti-truncation) and their drivers.
 //! - `convert`: pure shaping — OpenAI and Anthropic ⇄ Gemini conversion, model-name features,
@@ -20,9 +22,9 @@
 //! - `store`: persistence backends behind one trait (files, Redis, PostgreSQL, MongoDB); its module
 //!   doc lists the one writer of each kind of record.
 //! - `auth`: API callers (password or `sk-` key) and panel sessions (JWT).
-//! - `credential`: the OAuth credential JSON format.
-//! - `env_credentials`: credentials given in environment variables.
-//! - `env_kind_credentials`: Gemini API keys and Vertex AI credentials given in environment variables.
+//! - `credentials`: what a credential is — its kinds (one module per kind behind one trait: URL and
+//!   envelope, auth, token, models), the stored record, the OAuth JSON format, and credentials given
+//!   in environment variables.
 //! - `logging`: the process logger and secret masking.
 //! - `observe`: Prometheus metrics and the decision trace of each request.
 //! - `key_id`: how an `sk-` key is named once handed out: its SHA-256 (what the store keeps), its id
@@ -36,9 +38,10 @@
 //! - `allocator`: settings of the binary's allocator.
 //! - `private_files`: owner-only modes for every directory and file the gateway writes.
 //!
-//! Modules depend on each other in one direction (`tests/layering.rs` fails on a cycle):
-//! cli → startup → routes → gateway → auth → state → actors → store, credential, upstream → convert
-//! → config, logging, clock, error.
+//! Modules depend on each other in one direction (`tests/layering.rs` fails on a circle between any
+//! two files, and on a dependency pointing up its `LAYERS`):
+//! routes → enrolment → gateway → auth → state → actors → store / upstream → credentials → convert
+//! → error.
 
 // A panic inside an actor silently kills it: none outside tests.
 #![cfg_attr(
@@ -62,9 +65,8 @@ pub mod clock;
 pub mod compaction_seal;
 pub mod config;
 pub mod convert;
-pub mod credential;
-pub mod env_credentials;
-pub mod env_kind_credentials;
+pub mod credentials;
+pub mod enrolment;
 pub mod error;
 pub mod gateway;
 pub mod key_id;

@@ -283,13 +283,13 @@ impl Application {
         };
 
         let loaded = if settings.auto_load_env_creds {
-            Some(crate::routes::env_creds::load_all(&state).await)
+            Some(crate::enrolment::environment::load_all(&state).await)
         } else if state
             .env
             .keys()
-            .any(|k| crate::env_kind_credentials::is_kind_var(k))
+            .any(|k| crate::credentials::env_keys::is_kind_var(k))
         {
-            Some(crate::routes::env_creds::load_other_kinds(&state).await)
+            Some(crate::enrolment::environment::load_other_kinds(&state).await)
         } else {
             None
         };

@@ -1,19 +1,26 @@
-//! The crate's top-level modules depend on each other in one direction only. The intended layering,
-//! from the outside in (a module may use any module to its right, never one to its left):
+//! The crate's modules depend on each other in one direction only. The intended layering, from the
+//! outside in (a module may use any module to its right, never one to its left; `LAYERS` below is
+//! the list the test enforces):
 //!
 //! ```text
-//! cli → startup → routes → gateway → auth → state → actors → store, credential, upstream → convert
-//!                                                           → config, logging, clock, error
+//! cli → startup → routes → enrolment → gateway → auth → state → actors, shutdown → observe
+//!     → store, upstream, compaction_seal → credentials → config, private_files → convert
+//!     → logging, clock, allocator, key_id → error
 //! ```
 //!
-//! - `routes` extract, authenticate and convert, then make one `gateway::serve` call.
+//! - `routes` extract, authenticate and convert, then make one `gateway::serve` call (or
+//!   `gateway::count_tokens`); `enrolment` holds the services that add credentials (a completed
+//!   sign-in, environment variables), called by routes and start-up.
 //! - `gateway` owns the request path (quota guard, retries, stream modes); `convert` is pure shaping
 //!   (requests, dialects, fake-stream chunks, anti-truncation rules) and knows nothing of the gateway.
 //! - `state` holds the actors' addresses; `auth` reads it, the gateway never is read by `auth`.
+//! - `credentials` is what a credential is (kinds, record, formats): the store persists it and
+//!   `upstream` calls Google with it, neither defines it.
 //! - `error` (the error table) depends on nothing in the crate.
 //!
-//! This test reads `src/**/*.rs`, collects every `crate::<module>` path per top-level module and fails
-//! on any cycle between them, naming it.
+//! The tests read `src/**/*.rs` and fail on a cycle between top-level modules, on an import circle
+//! between any two files (`crate::`, `super::` and `self::` paths, doc comments included), and on a
+//! dependency pointing up the layers, naming what they found.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -122,6 +129,298 @@ fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>>
     graph
         .keys()
         .find_map(|node| visit(node, graph, &mut Vec::new(), &mut done))
+}
+
+/// The module path a file defines (`src/actors/credentials/messages.rs` → `actors::credentials::messages`,
+/// `src/gateway/mod.rs` → `gateway`, `src/lib.rs` → the crate root, empty).
+fn module_path(src: &Path, file: &Path) -> Vec<String> {
+    let rel = file.strip_prefix(src).unwrap_or(file);
+    let mut parts: Vec<String> = rel
+        .components()
+        .filter_map(|c| c.as_os_str().to_str().map(str::to_string))
+        .collect();
+    if let Some(last) = parts.pop() {
+        let stem = last.strip_suffix(".rs").unwrap_or(&last).to_string();
+        if !matches!(stem.as_str(), "mod" | "lib" | "main") {
+            parts.push(stem);
+        }
+    }
+    parts
+}
+
+/// The file's text without its unit tests: a `#[cfg(test)] mod tests` at the end of a file may import
+/// anything (and its `super` is the file itself), so only the code the crate is built from counts.
+fn without_tests(text: &str) -> &str {
+    match text.find("#[cfg(test)]\nmod ") {
+        Some(at) => &text[..at],
+        None => text,
+    }
+}
+
+/// Expands a path tail (`a::b::{c, d::e}`, `x as y`, `*`) into its paths, as segments.
+fn expand(tail: &str) -> Vec<Vec<String>> {
+    let mut prefix: Vec<String> = Vec::new();
+    let mut rest = tail;
+    loop {
+        let rest_trimmed = rest.trim_start();
+        if let Some(group) = rest_trimmed.strip_prefix('{') {
+            let mut depth = 0usize;
+            let mut items = Vec::new();
+            let mut start = 0usize;
+            let mut end = group.len();
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => {
+                        end = i;
+                        break;
+                    }
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        items.push(&group[start..i]);
+                        start = i + 1;
+                    }
+                    _ => {}
+                }
+            }
+            items.push(&group[start..end]);
+            let mut out = Vec::new();
+            for item in items.into_iter().filter(|i| !i.trim().is_empty()) {
+                for tail in expand(item) {
+                    let mut path = prefix.clone();
+                    path.extend(tail.into_iter().filter(|s| s != "self"));
+                    out.push(path);
+                }
+            }
+            return out;
+        }
+        let ident = ident_at(rest_trimmed);
+        if ident.is_empty() {
+            return vec![prefix];
+        }
+        prefix.push(ident.clone());
+        let after = &rest_trimmed[ident.len()..];
+        match after.strip_prefix("::") {
+            Some(next) => rest = next,
+            None => return vec![prefix],
+        }
+    }
+}
+
+/// Every module path named in `text` by `crate::…`, `super::…` or `self::…`, made absolute for a file
+/// defining `module` (`is_dir_module`: a `mod.rs`, whose `super` is one level higher than a file's).
+fn named_paths(text: &str, module: &[String], is_dir_module: bool) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    for anchor in ["crate::", "super::", "self::"] {
+        for (pos, _) in text.match_indices(anchor) {
+            // Only a path's first segment: `foo::super::` is no path of ours, `a_crate::` no anchor.
+            if pos > 0 && (bytes[pos - 1].is_ascii_alphanumeric() || bytes[pos - 1] == b'_') {
+                continue;
+            }
+            if pos > 1 && &text[pos - 2..pos] == "::" {
+                continue;
+            }
+            let mut base: Vec<String> = match anchor {
+                "crate::" => Vec::new(),
+                _ => module.to_vec(),
+            };
+            let mut tail = &text[pos + anchor.len()..];
+            if anchor == "super::" {
+                // `super` of a file module is its parent; of a `mod.rs`, the parent's parent.
+                base.pop();
+                if is_dir_module {
+                    base.pop();
+                }
+                while let Some(next) = tail.strip_prefix("super::") {
+                    base.pop();
+                    tail = next;
+                }
+            }
+            for path in expand(tail) {
+                let mut full = base.clone();
+                full.extend(path);
+                out.push(full);
+            }
+        }
+    }
+    out
+}
+
+/// One node per file (its module path), one edge per module another file's code names.
+fn file_graph() -> BTreeMap<String, BTreeSet<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let modules: BTreeSet<Vec<String>> = files.iter().map(|f| module_path(&src, f)).collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in &files {
+        let module = module_path(&src, file);
+        let is_dir_module = file.file_name().is_some_and(|n| n == "mod.rs");
+        let text = fs::read_to_string(file).unwrap();
+        let deps = graph.entry(module.join("::")).or_default();
+        for path in named_paths(without_tests(&text), &module, is_dir_module) {
+            // The deepest file the path reaches: `crate::a::b::Item` → the file of `a::b`.
+            let target = (0..=path.len())
+                .rev()
+                .map(|n| &path[..n])
+                .find(|prefix| modules.contains(*prefix));
+            if let Some(target) = target {
+                let name = target.join("::");
+                // A file's own items, the crate root, and a module a file is nested in (a submodule
+                // may use its parent's items: the parent owns it) are no dependency on another file.
+                if !name.is_empty() && !module.starts_with(target) {
+                    deps.insert(name);
+                }
+            }
+        }
+    }
+    graph
+}
+
+/// The strongly connected groups of more than one file: each is an import circle.
+fn circles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<BTreeSet<String>> {
+    let nodes: Vec<&String> = graph.keys().collect();
+    let reach = |from: &str| -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from.to_string()];
+        while let Some(n) = stack.pop() {
+            for next in graph.get(&n).into_iter().flatten() {
+                if seen.insert(next.clone()) {
+                    stack.push(next.clone());
+                }
+            }
+        }
+        seen
+    };
+    let reaches: BTreeMap<&String, BTreeSet<String>> =
+        nodes.iter().map(|n| (*n, reach(n))).collect();
+    let mut out: Vec<BTreeSet<String>> = Vec::new();
+    for n in &nodes {
+        if out.iter().any(|c| c.contains(*n)) {
+            continue;
+        }
+        let group: BTreeSet<String> = nodes
+            .iter()
+            .filter(|m| reaches[*n].contains(**m) && reaches[*m].contains(*n))
+            .map(|m| m.to_string())
+            .collect();
+        if group.len() > 1 {
+            out.push(group);
+        }
+    }
+    out
+}
+
+/// Import circles tolerated for now, each the set of files on it (none today). The test fails on an
+/// entry that no longer matches, so none outlives its circle.
+const KNOWN_CIRCLES: &[&[&str]] = &[];
+
+#[test]
+fn no_file_of_src_is_on_an_import_circle() {
+    let graph = file_graph();
+    assert!(
+        graph.contains_key("gateway::serve") && graph.contains_key("actors::credentials::messages"),
+        "the source tree was not read: {:?}",
+        graph.keys().collect::<Vec<_>>()
+    );
+    let found = circles(&graph);
+    let known: Vec<BTreeSet<String>> = KNOWN_CIRCLES
+        .iter()
+        .map(|c| c.iter().map(|s| s.to_string()).collect())
+        .collect();
+    let unexpected: Vec<&BTreeSet<String>> = found.iter().filter(|c| !known.contains(c)).collect();
+    let gone: Vec<&BTreeSet<String>> = known.iter().filter(|c| !found.contains(c)).collect();
+    assert!(
+        unexpected.is_empty(),
+        "import circles between files of src/ (each file reaches every other of its group):\n{unexpected:#?}"
+    );
+    assert!(
+        gone.is_empty(),
+        "circles listed in KNOWN_CIRCLES no longer exist; remove them: {gone:#?}"
+    );
+}
+
+/// The layers from the outside in; a module may use its own layer and any layer after it, never one
+/// before it. Every top-level module of `src/` must be placed.
+const LAYERS: &[&[&str]] = &[
+    &["cli"],
+    &["startup"],
+    &["routes"],
+    &["enrolment"],
+    &["gateway"],
+    &["auth"],
+    &["state"],
+    &["actors", "shutdown"],
+    &["observe"],
+    &["store", "upstream", "compaction_seal"],
+    &["credentials"],
+    &["config", "private_files"],
+    &["convert"],
+    &["logging", "clock", "allocator", "key_id"],
+    &["error"],
+];
+
+fn layer_of(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|layer| layer.contains(&module))
+}
+
+#[test]
+fn every_dependency_points_down_the_layers() {
+    let graph = module_graph();
+    let unplaced: Vec<&String> = graph.keys().filter(|m| layer_of(m).is_none()).collect();
+    assert!(
+        unplaced.is_empty(),
+        "top-level modules missing from LAYERS in tests/layering.rs: {unplaced:?}"
+    );
+    let mut upward = Vec::new();
+    for (from, deps) in &graph {
+        for to in deps {
+            match (layer_of(from), layer_of(to)) {
+                (Some(a), Some(b)) if b < a => upward.push(format!("{from} → {to}")),
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        upward.is_empty(),
+        "dependencies pointing up the layers (routes → gateway → actors/upstream/store → convert → error):\n{}",
+        upward.join("\n")
+    );
+}
+
+#[test]
+fn the_file_graph_reads_relative_paths() {
+    let module: Vec<String> = ["actors", "credentials", "messages"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let paths = named_paths(
+        "use super::{lease::Lease, status::*};\nuse crate::upstream::kind::Credential;\nx::super::y",
+        &module,
+        false,
+    );
+    let joined: Vec<String> = paths.iter().map(|p| p.join("::")).collect();
+    assert_eq!(
+        joined,
+        [
+            "upstream::kind::Credential",
+            "actors::credentials::lease::Lease",
+            "actors::credentials::status",
+        ]
+    );
+    let dir = named_paths("use super::x;", &["a".to_string(), "b".to_string()], true);
+    assert_eq!(dir, [vec!["x".to_string()]]);
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    graph.insert("a".into(), ["b".to_string()].into());
+    graph.insert("b".into(), ["a".to_string(), "c".to_string()].into());
+    graph.insert("c".into(), BTreeSet::new());
+    assert_eq!(
+        circles(&graph),
+        [["a".to_string(), "b".to_string()]
+            .into_iter()
+            .collect::<BTreeSet<_>>()]
+    );
 }
 
 #[test]

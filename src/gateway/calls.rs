@@ -133,8 +133,9 @@ pub async fn open_stream(
     Ok(pair)
 }
 
-/// `countTokens`, forwarded to Google.
-pub async fn count_tokens(
+/// `countTokens`, forwarded to Google. Routes reach it through the
+/// gateway's `count_tokens` entry (`count.rs`).
+pub(super) async fn count_tokens(
     state: &AppState,
     client: &UpstreamClient,
     base_model: &str,

@@ -12,7 +12,7 @@ use std::hash::{Hash, Hasher};
 use serde_json::Value;
 
 use crate::actors::credentials::choice::QuotaStand;
-use crate::actors::credentials::messages::Lease;
+use crate::actors::credentials::lease::Lease;
 use crate::upstream::classify::{FailureKind, Verdict, Wait};
 use crate::upstream::UpstreamError;
 

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::actors::credentials::choice::{self, ChoiceRequest};
+use crate::actors::credentials::lease::{Choice, Lease};
 use crate::actors::credentials::live_credential::SuccessReport;
 use crate::actors::credentials::messages::{
-    Choice, CredentialError, EnsureReady, FoldSuccesses, Lease, Outcome, ReadyToken, ReportOutcome,
+    CredentialError, EnsureReady, FoldSuccesses, Outcome, ReadyToken, ReportOutcome,
 };
 use crate::actors::scout::messages::{CreditsSeen, QuotaHint};
 use crate::convert::session_key::SessionKey;
@@ -18,7 +19,7 @@ use crate::gateway::content_refusal::{self, Suspect};
 use crate::observe::outcome;
 use crate::observe::trace::{self, Attempt};
 use crate::state::AppState;
-use crate::store::{CredentialKind, CreditBalance};
+use crate::store::CreditBalance;
 use crate::upstream::classify::{classify_error, FailureKind, Scope, Verdict, Wait};
 use crate::upstream::quota::GOOGLE_ONE_AI;
 use crate::upstream::UpstreamError;
@@ -131,7 +132,7 @@ pub async fn acquire(
         let choice = state
             .fleet
             .choose(&request, state.clock.now())
-            .map_err(|e| super::model_not_found::name_closest(state, e))?;
+            .map_err(|e| name_closest(state, e))?;
         match choice {
             Choice::Ready(lease) => return Ok(lease),
             Choice::NeedsRefresh { name, actor, live } => match actor.send(EnsureReady).await {
@@ -318,7 +319,7 @@ where
                     verdict.kind,
                     verdict.message
                 );
-                if err.status() == Some(429) && lease.kind == CredentialKind::CodeAssist {
+                if err.status() == Some(429) && lease.kind.rules().is_account_login() {
                     state.scout.do_send(QuotaHint {
                         name: lease.name.clone(),
                     });
@@ -432,4 +433,15 @@ fn reject_content(
     );
     trace::note_error(&format!("content rejected (request {hash})"));
     DispatchError::ContentRejected { hash, retry_after }
+}
+/// The choice's failure for the client: `NoneServes` becomes the 404 with the closest ids; every
+/// other failure is unchanged.
+fn name_closest(state: &AppState, error: CredentialError) -> DispatchError {
+    match error {
+        CredentialError::NoneServes(model) => {
+            let closest = super::model_not_found::closest_ids(state, &model);
+            DispatchError::ModelNotFound { model, closest }
+        }
+        other => DispatchError::NoCredential(other),
+    }
 }

@@ -1,5 +1,6 @@
 //! The request path shared by the client APIs. [`serve`](serve::serve) is the one entry point of a model
-//! call: quota guard, credential choice and retries (`dispatch`), the upstream calls (`calls`), and the
+//! call, [`count_tokens`](count::count_tokens) the one of a token count: quota guard, credential
+//! choice and retries (`dispatch`), the upstream calls (`calls`), and the
 //! stream modes — plain relay (`relay`), fake streaming (`fake_driver`), anti-truncation
 //! (`anti_truncation_driver`). Output is shaped by the client's `convert::dialect::Dialect`.
 
@@ -7,6 +8,7 @@ pub mod anti_truncation_driver;
 pub mod calls;
 pub mod capabilities;
 pub mod content_refusal;
+pub mod count;
 pub mod dispatch;
 pub mod fake_driver;
 pub mod model_label;
@@ -16,4 +18,5 @@ pub mod relay;
 pub mod serve;
 pub mod upstream_events;
 
+pub use count::count_tokens;
 pub use serve::{serve, session_header, ModelCall};

@@ -2,28 +2,21 @@
 //! for Gemini ones, `not_found_error` for Anthropic ones) naming the catalogue ids closest to what was
 //! asked, so a typo or a retired id is one look away from the right name.
 
-use crate::actors::credentials::messages::CredentialError;
 use crate::error::{ApiError, ErrorKind};
 use crate::state::AppState;
 
 /// How many ids the answer suggests.
 const SUGGESTIONS: usize = 3;
 
-/// The choice's failure for the client: `NoneServes` becomes the 404 with the closest ids (read from
-/// the catalogue only now, on this rare path); every other failure is unchanged.
-pub fn name_closest(state: &AppState, error: CredentialError) -> super::dispatch::DispatchError {
-    match error {
-        CredentialError::NoneServes(model) => {
-            let settings = state.settings.current();
-            let catalogue = state
-                .catalogue
-                .fresh(&state.fleet, &settings, state.clock.now());
-            let mut closest = catalogue.closest(&model);
-            closest.truncate(SUGGESTIONS);
-            super::dispatch::DispatchError::ModelNotFound { model, closest }
-        }
-        other => super::dispatch::DispatchError::NoCredential(other),
-    }
+/// The catalogue ids closest to `model`, read from the catalogue only now, on this rare path.
+pub fn closest_ids(state: &AppState, model: &str) -> Vec<String> {
+    let settings = state.settings.current();
+    let catalogue = state
+        .catalogue
+        .fresh(&state.fleet, &settings, state.clock.now());
+    let mut closest = catalogue.closest(model);
+    closest.truncate(SUGGESTIONS);
+    closest
 }
 
 /// The 404's body text.

@@ -29,7 +29,7 @@ use crate::convert::gemini::model_name_check::check_model_name;
 use crate::convert::gemini::output_limit::clamp_output_tokens;
 use crate::convert::gemini::parts::InlineImage;
 use crate::error::{ApiError, ErrorKind, ErrorStyle};
-use crate::gateway::calls::count_tokens as upstream_count_tokens;
+use crate::gateway::count_tokens as upstream_count_tokens;
 use crate::gateway::serve;
 use crate::state::{AppState, UpstreamClient};
 use crate::upstream::classify::{classify, FailureKind};
@@ -180,9 +180,7 @@ pub async fn count_tokens(
     let (spec, request) =
         count_tokens_to_gemini(&json, &images, &convert_options(&settings), &models)
             .map_err(invalid(STYLE))?;
-    let answer = upstream_count_tokens(&state, &client, &spec.base, &request)
-        .await
-        .map_err(|e| ApiError::from(e).with_style(STYLE))?;
+    let answer = upstream_count_tokens(&state, &client, &spec.base, &request, STYLE).await?;
     let Some(total) = answer.get("totalTokens").and_then(Value::as_u64) else {
         log::warn!("countTokens answered without totalTokens: {answer}");
         return Err(

@@ -3,24 +3,23 @@
 
 use std::io::Write;
 
-use actix::Addr;
 use actix_web::{web, HttpResponse};
 use futures_util::future::join_all;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::body::parse_json;
+use super::cred_lookup::{all_records, find};
 use crate::actors::credentials::messages::{
-    ClearCooldown, CooldownFilter, ErrorCodeFilter, FetchEmail, FindCredential, GetRecord,
-    KindFilter, ListCredentialPage, ListCredentials, PageFilter, RemoveCredential, SetEnabled,
-    StatusFilter,
+    ClearCooldown, CooldownFilter, ErrorCodeFilter, FetchEmail, GetRecord, KindFilter,
+    ListCredentialPage, PageFilter, RemoveCredential, SetEnabled, StatusFilter,
 };
-use crate::actors::credentials::CredentialActor;
 use crate::auth::admin::Admin;
 use crate::auth::panel::PanelSession;
+use crate::credentials::{CredentialKind, CredentialRecord};
 use crate::error::{ApiError, ErrorStyle};
 use crate::state::AppState;
-use crate::store::{AuditAction, CredentialKind, CredentialRecord};
+use crate::store::AuditAction;
 
 const PAGE_SIZES: &[usize] = &[10, 20, 50, 100, 200, 500, 1000];
 
@@ -131,14 +130,6 @@ pub fn status_item(
     item
 }
 
-pub async fn all_records(state: &AppState) -> Result<Vec<CredentialRecord>, ApiError> {
-    state
-        .supervisor
-        .send(ListCredentials)
-        .await
-        .map_err(ApiError::mailbox("the credential registry"))
-}
-
 pub async fn status(
     _: PanelSession,
     query: web::Query<StatusQuery>,
@@ -215,17 +206,6 @@ pub async fn status(
         "has_more": query.offset.saturating_add(query.limit) < total,
         "stats": stats,
     })))
-}
-
-pub async fn find(state: &AppState, name: &str) -> Result<Addr<CredentialActor>, ApiError> {
-    state
-        .supervisor
-        .send(FindCredential {
-            name: name.to_string(),
-        })
-        .await
-        .map_err(ApiError::mailbox("the credential registry"))?
-        .ok_or_else(|| ApiError::not_found(format!("no credential named {name:?}")))
 }
 
 /// Waits for the credential actor, so the change is in effect (rotation included) when the panel

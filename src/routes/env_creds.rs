@@ -3,73 +3,15 @@
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Map, Value};
 
-use super::creds::all_records;
-use crate::actors::credentials::messages::{AddCredential, RemoveCredential};
+use super::cred_lookup::all_records;
+use crate::actors::credentials::messages::RemoveCredential;
 use crate::auth::admin::Admin;
 use crate::auth::panel::PanelSession;
-use crate::env_credentials::{EnvCredential, ENV_PREFIX};
+use crate::credentials::env_code_assist::ENV_PREFIX;
+use crate::enrolment::environment::{collect, load_all};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::AuditAction;
-use crate::store::{CredentialRecord, CredentialState};
-
-/// Every credential variable: OAuth logins, then API keys and Vertex credentials.
-fn collect(env: &std::collections::HashMap<String, String>) -> Vec<EnvCredential> {
-    let mut all = crate::env_credentials::collect(env);
-    all.extend(crate::env_kind_credentials::collect(env));
-    all
-}
-
-/// Adds every valid credential variable to the rotation; answers a per-variable result.
-pub async fn load_all(state: &AppState) -> Value {
-    load(state, true).await
-}
-
-/// API keys and Vertex credentials from the environment: setting them is the opt-in, so they load at
-/// every start, `AUTO_LOAD_ENV_CREDS` or not.
-pub async fn load_other_kinds(state: &AppState) -> Value {
-    load(state, false).await
-}
-
-async fn load(state: &AppState, with_oauth: bool) -> Value {
-    let mut results = Vec::new();
-    let mut loaded = 0usize;
-    let found_all = collect(&state.env)
-        .into_iter()
-        .filter(|c| with_oauth || c.kind != crate::store::CredentialKind::CodeAssist);
-    for found in found_all {
-        match found.result {
-            Ok(credential) => {
-                let record = CredentialRecord {
-                    name: found.name.clone(),
-                    kind: found.kind,
-                    credential,
-                    state: CredentialState::default(),
-                };
-                let added = state
-                    .supervisor
-                    .send(AddCredential { record })
-                    .await
-                    .is_ok();
-                if added {
-                    loaded += 1;
-                }
-                results
-                    .push(json!({"variable": found.var, "filename": found.name, "success": added}));
-            }
-            Err(e) => {
-                log::warn!("environment credential {} ignored: {e}", found.var);
-                results.push(json!({"variable": found.var, "filename": found.name, "success": false, "error": e}));
-            }
-        }
-    }
-    json!({
-        "loaded_count": loaded,
-        "total_count": results.len(),
-        "results": results,
-        "message": format!("loaded {loaded} credential(s) from the environment"),
-    })
-}
 
 pub async fn load_route(
     admin: Admin,

@@ -19,7 +19,7 @@ use crate::convert::session_key::{SessionKey, SessionParts};
 use crate::convert::session_trajectory::SESSION_ID_FIELD;
 use crate::convert::ConvertOptions;
 use crate::error::{ApiError, ErrorKind, ErrorStyle};
-use crate::gateway::calls::count_tokens;
+use crate::gateway::count_tokens;
 use crate::gateway::model_not_found::not_found;
 use crate::gateway::quota_gate::precheck;
 use crate::gateway::{serve, session_header, ModelCall};
@@ -107,9 +107,7 @@ pub async fn model_method(
         verify_caller(&state, &caller, Some(&spec.requested), STYLE).await?;
         let request = count_tokens_request(&json, &spec.base)
             .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
-        let answer = count_tokens(&state, &client, &spec.base, &request)
-            .await
-            .map_err(|e| ApiError::from(e).with_style(STYLE))?;
+        let answer = count_tokens(&state, &client, &spec.base, &request, STYLE).await?;
         return Ok(HttpResponse::Ok().json(answer));
     }
     // The key is checked before the request is prepared.

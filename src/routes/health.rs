@@ -7,8 +7,8 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use crate::actors::credentials::messages::CountFleet;
+use crate::credentials::CredentialRecord;
 use crate::state::AppState;
-use crate::store::CredentialRecord;
 
 /// A probe that waits longer than this has its answer: not ready.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);

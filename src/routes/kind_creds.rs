@@ -7,16 +7,16 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::body::parse_json;
-use crate::actors::credentials::kind_auth;
 use crate::actors::credentials::messages::AddCredential;
 use crate::auth::admin::Admin;
-use crate::env_kind_credentials::{express_credential, key_credential, key_digest, split_keys};
+use crate::credentials::env_keys::split_keys;
+use crate::credentials::kinds::key_digest;
+use crate::credentials::{CredentialKind, CredentialRecord, CredentialState};
 use crate::error::ApiError;
 use crate::error::ErrorStyle;
 use crate::logging::mask;
 use crate::state::AppState;
 use crate::store::AuditAction;
-use crate::store::{CredentialKind, CredentialRecord, CredentialState};
 
 /// At most this many keys per paste.
 const MAX_KEYS: usize = 1000;
@@ -57,15 +57,18 @@ pub async fn add_keys(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let request: AddKeys = typed(&body)?;
+    // Only the kinds that are keys can be pasted; no kind named means an AI Studio key.
     let kind = match request.kind.as_deref() {
-        None | Some("") | Some("gemini_api_key") => CredentialKind::GeminiApiKey,
-        Some("vertex") => CredentialKind::Vertex,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "kind: expected gemini_api_key or vertex, got {other:?}"
-            )))
-        }
-    };
+        None | Some("") => Some(CredentialKind::GeminiApiKey),
+        Some(name) => CredentialKind::parse(name),
+    }
+    .filter(|kind| kind.rules().key_credential("probe").is_some())
+    .ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "kind: expected gemini_api_key or vertex, got {:?}",
+            request.kind.as_deref().unwrap_or_default()
+        ))
+    })?;
     let keys = match request.keys {
         Keys::Text(text) => split_keys(&text),
         Keys::List(list) => split_keys(&list.join("\n")),
@@ -88,15 +91,8 @@ pub async fn add_keys(
         }
     }
     for key in keys {
-        let (name, credential) = match kind {
-            CredentialKind::Vertex => (
-                format!("vertex-express-{}.json", key_digest(&key)),
-                express_credential(&key),
-            ),
-            _ => (
-                format!("gemini-key-{}.json", key_digest(&key)),
-                key_credential(&key),
-            ),
+        let Some((name, credential)) = kind.rules().key_credential(&key) else {
+            continue;
         };
         add(
             &state,
@@ -176,7 +172,9 @@ pub async fn add_vertex(
             credential.insert(field.into(), Value::String(v));
         }
     }
-    kind_auth::fields_of(CredentialKind::Vertex, &credential)
+    CredentialKind::Vertex
+        .rules()
+        .fields(&credential)
         .map_err(|e| ApiError::bad_request(format!("service_account: {e}")))?;
     let project = credential
         .get("project_id")

@@ -7,6 +7,7 @@ pub mod body;
 pub mod body_deadline;
 pub mod config;
 pub mod cors;
+pub mod cred_lookup;
 pub mod creds;
 pub mod env_creds;
 pub mod fallback;

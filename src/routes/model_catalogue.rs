@@ -10,9 +10,9 @@ use crate::actors::credentials::catalogue::CatalogueModel;
 use crate::actors::quota::costs::cost_of;
 use crate::auth::panel::PanelSession;
 use crate::config::Settings;
+use crate::credentials::CredentialKind;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::CredentialKind;
 use crate::upstream::model_alias::sent_model;
 
 /// The model's alias target per kind, for the kinds whose `MODEL_ALIASES` entry renames it.

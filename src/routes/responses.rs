@@ -17,7 +17,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::guarded_body::GuardedBody;
 use super::model_call::{
@@ -130,14 +130,10 @@ fn owner_of(caller: &ApiCaller) -> String {
     }
 }
 
-/// OpenAI's answer for an unknown response id (`param` and `code` as the API has them).
-fn not_found(id: &str, param: Option<&str>) -> HttpResponse {
-    HttpResponse::NotFound().json(json!({"error": {
-        "message": format!("Response with id '{id}' not found."),
-        "type": "invalid_request_error",
-        "param": param,
-        "code": if param.is_some() { "previous_response_not_found" } else { "response_not_found" },
-    }}))
+/// OpenAI's answer for an unknown response id: `kind` is [`ErrorKind::ResponseNotFound`] or
+/// [`ErrorKind::PreviousResponseNotFound`], whose rows carry OpenAI's `param` and `code`.
+fn not_found(id: &str, kind: ErrorKind) -> ApiError {
+    ApiError::new(kind, format!("Response with id '{id}' not found.")).with_style(STYLE)
 }
 
 pub async fn create(
@@ -210,7 +206,7 @@ pub(super) async fn respond(
                     })?;
                 match found {
                     Some(conversation) => Some(conversation),
-                    None => return Ok(not_found(&id, Some("previous_response_id"))),
+                    None => return Err(not_found(&id, ErrorKind::PreviousResponseNotFound)),
                 }
             }
         },
@@ -333,10 +329,10 @@ pub async fn get(
         })
         .await
         .map_err(|_| ApiError::actor_unavailable("the response store").with_style(STYLE))?;
-    Ok(match found {
-        Some(response) => HttpResponse::Ok().json(response.as_ref()),
-        None => not_found(&id, None),
-    })
+    match found {
+        Some(response) => Ok(HttpResponse::Ok().json(response.as_ref())),
+        None => Err(not_found(&id, ErrorKind::ResponseNotFound)),
+    }
 }
 
 pub async fn compact(

@@ -12,10 +12,10 @@ use serde_json::{json, Value};
 
 use crate::actors::credentials::messages::AddCredential;
 use crate::auth::admin::Admin;
+use crate::credentials::{CredentialRecord, CredentialState};
 use crate::error::{ApiError, ErrorStyle};
 use crate::state::AppState;
 use crate::store::AuditAction;
-use crate::store::{CredentialRecord, CredentialState};
 
 pub const MAX_UPLOAD_BYTES: usize = 32 * 1024 * 1024;
 const MAX_FILES: usize = 1000;
@@ -52,8 +52,8 @@ pub fn parse_credential(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, 
         .cloned()
         .ok_or_else(|| "not a JSON object".to_string())?;
     // A service-account key file is a Vertex credential; anything else must be an OAuth login.
-    let kind = crate::store::CredentialKind::detect(&map);
-    crate::actors::credentials::kind_auth::fields_of(kind, &map)?;
+    let kind = crate::credentials::CredentialKind::detect(&map);
+    kind.rules().fields(&map)?;
     Ok(map)
 }
 
@@ -189,7 +189,7 @@ pub async fn upload(
             Ok(credential) => {
                 let record = CredentialRecord {
                     name: filename.clone(),
-                    kind: crate::store::CredentialKind::detect(&credential),
+                    kind: crate::credentials::CredentialKind::detect(&credential),
                     credential,
                     state: CredentialState::default(),
                 };

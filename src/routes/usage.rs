@@ -9,14 +9,14 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::body::parse_json;
-use super::creds::{all_records, find};
+use super::cred_lookup::{all_records, find};
 use crate::actors::credentials::messages::{ResetUsage, UpdateLimits};
 use crate::actors::credentials::usage::next_reset_after;
 use crate::actors::credentials::usage_sheet;
 use crate::auth::panel::PanelSession;
+use crate::credentials::{CredentialRecord, UsageCounters};
 use crate::error::{ApiError, ErrorStyle};
 use crate::state::AppState;
-use crate::store::{CredentialRecord, UsageCounters};
 
 /// Every credential record, with its usage as the whole cluster counted it when the store is shared.
 async fn records_with_usage(state: &AppState) -> Result<Vec<CredentialRecord>, ApiError> {

@@ -58,10 +58,12 @@ pub use audit::{AuditAction, AuditEntry, AuditQuery, MAX_AUDIT_ENTRIES};
 pub use file::{FileStore, FileStoreOptions};
 pub use insight::{CredentialInsight, CreditBalance, ModelInfo, QuotaBucket};
 pub use migrate::{migrate, MigrationReport};
-pub use model::{
-    ApiKeyRecord, CooldownRecord, CredentialKind, CredentialRecord, CredentialState, DebitOutcome,
-    DebitRequest, ErrorRecord, UsageCounters, MAX_ERROR_HISTORY,
+// The store persists credentials but does not define them: their types are `crate::credentials`'.
+pub use crate::credentials::{
+    CooldownRecord, CredentialKind, CredentialRecord, CredentialState, ErrorRecord, UsageCounters,
+    MAX_ERROR_HISTORY,
 };
+pub use model::{ApiKeyRecord, DebitOutcome, DebitRequest};
 pub use open::{
     open_store, open_store_with_tls, StoreUrl, DEFAULT_MONGODB_DATABASE, DEFAULT_PREFIX,
 };

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::code_assist::{read_error, StreamResponse};
 use super::error::UpstreamError;
 use super::path_segment::segment;
+use crate::credentials::AuthHeader;
 
 /// Largest non-streaming answer accepted (images can be large).
 const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -25,6 +26,16 @@ pub enum Auth<'a> {
     Key(&'a str),
     /// An OAuth access token (Vertex service account).
     Bearer(&'a str),
+}
+
+impl<'a> Auth<'a> {
+    /// `token` in the header the credential's kind names.
+    pub fn with(header: AuthHeader, token: &'a str) -> Self {
+        match header {
+            AuthHeader::ApiKey => Self::Key(token),
+            AuthHeader::Bearer => Self::Bearer(token),
+        }
+    }
 }
 
 pub fn user_agent() -> String {

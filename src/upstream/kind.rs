@@ -15,7 +15,7 @@ use super::UpstreamError;
 use crate::config::Settings;
 use crate::convert::gemini::features::EnvelopeRef;
 use crate::convert::session_trajectory::SESSION_ID_FIELD;
-use crate::store::CredentialKind;
+use crate::credentials::{CredentialKind, Endpoint};
 
 /// The credential a call goes out with, as its lease describes it.
 #[derive(Debug, Clone, Copy)]
@@ -48,61 +48,43 @@ fn route<'a>(
     model: &str,
     method: &str,
 ) -> Route<'a> {
-    let (url, auth) = match (cred.kind, cred.location) {
-        (CredentialKind::CodeAssist, _) => {
+    let (url, header) = match cred.kind.rules().endpoint(cred.location) {
+        Endpoint::CodeAssist => {
             return Route::CodeAssist {
                 endpoint: &settings.code_assist_endpoint,
                 token: cred.token,
             }
         }
-        (CredentialKind::GeminiApiKey, _) => (
+        Endpoint::GeminiApi { auth } => (
             gemini_api::method_url(&settings.gemini_api_endpoint, model, method),
-            Auth::Key(cred.token),
+            auth,
         ),
-        (CredentialKind::Vertex, None) => (
-            vertex::method_url(
-                settings.vertex_endpoint.as_deref(),
-                Target::Express,
-                model,
-                method,
-            ),
-            Auth::Key(cred.token),
-        ),
-        (CredentialKind::Vertex, Some(location)) => {
-            let target = Target::Project {
-                project: cred.project,
-                location,
+        Endpoint::Vertex { location, auth } => {
+            let target = match location {
+                Some(location) => Target::Project {
+                    project: cred.project,
+                    location,
+                },
+                None => Target::Express,
             };
             (
                 vertex::method_url(settings.vertex_endpoint.as_deref(), target, model, method),
-                Auth::Bearer(cred.token),
+                auth,
             )
         }
     };
-    Route::Bare { url, auth }
+    Route::Bare {
+        url,
+        auth: Auth::with(header, cred.token),
+    }
 }
-
-/// Safety categories only Code Assist accepts; the public APIs refuse a request naming them (the
-/// Gemini API also refuses `HARM_CATEGORY_JAILBREAK`, which Vertex knows).
-const IMAGE_CATEGORIES: &[&str] = &[
-    "HARM_CATEGORY_IMAGE_HATE",
-    "HARM_CATEGORY_IMAGE_DANGEROUS_CONTENT",
-    "HARM_CATEGORY_IMAGE_HARASSMENT",
-    "HARM_CATEGORY_IMAGE_SEXUALLY_EXPLICIT",
-];
-const JAILBREAK: &str = "HARM_CATEGORY_JAILBREAK";
 
 /// The request as `kind`'s API accepts it: the same Gemini request minus the safety categories (and,
 /// for the Gemini API, the Vertex-only `labels`; for both bare APIs, Code Assist's `session_id`) that
 /// API would refuse with 400.
 pub fn request_for(kind: CredentialKind, request: &Value) -> Cow<'_, Value> {
-    let refused = |category: &str| match kind {
-        CredentialKind::CodeAssist => false,
-        CredentialKind::Vertex => IMAGE_CATEGORIES.contains(&category),
-        CredentialKind::GeminiApiKey => {
-            IMAGE_CATEGORIES.contains(&category) || category == JAILBREAK
-        }
-    };
+    let rules = kind.rules();
+    let refused = |category: &str| rules.refuses_safety_category(category);
     let names_refused = request
         .get("safetySettings")
         .and_then(Value::as_array)
@@ -113,8 +95,8 @@ pub fn request_for(kind: CredentialKind, request: &Value) -> Cow<'_, Value> {
                     .is_some_and(&refused)
             })
         });
-    let labels = kind == CredentialKind::GeminiApiKey && request.get("labels").is_some();
-    let session_id = kind != CredentialKind::CodeAssist && request.get(SESSION_ID_FIELD).is_some();
+    let labels = !rules.accepts_labels() && request.get("labels").is_some();
+    let session_id = !rules.accepts_session_id() && request.get(SESSION_ID_FIELD).is_some();
     if !names_refused && !labels && !session_id {
         return Cow::Borrowed(request);
     }

@@ -5,7 +5,6 @@ pub mod code_assist;
 pub mod error;
 pub mod gemini_api;
 pub mod google_error;
-pub mod google_names;
 pub mod image_fetch;
 pub mod kind;
 pub mod model_alias;
@@ -18,6 +17,7 @@ pub mod public_ip;
 pub mod quota;
 pub mod sse;
 pub mod transport;
+pub mod transport_error;
 pub mod vertex;
 pub mod vertex_token;
 

@@ -4,7 +4,7 @@
 //! sent one. The list is a handful of short strings, so it is read where it is needed rather than kept
 //! parsed.
 
-use crate::store::CredentialKind;
+use crate::credentials::CredentialKind;
 
 /// One parsed entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,7 +22,7 @@ use tokio::{
     net::TcpStream,
 };
 
-use super::transport::TransportError;
+use super::transport_error::TransportError;
 
 /// A proxy reply head longer than this is not a proxy we can talk to.
 const MAX_REPLY_HEAD: usize = 8 * 1024;

@@ -20,6 +20,7 @@ use std::{path::Path, sync::Arc, time::Duration};
 use rustls::{pki_types::CertificateDer, ClientConfig, RootCertStore};
 
 use super::proxy_tunnel::{ProxySettings, ProxyTunnel};
+pub use super::transport_error::TransportError;
 
 /// Connections idle longer than this are closed instead of reused; short enough that the far end
 /// (Google front ends, corporate proxies) has not silently dropped them yet.
@@ -50,25 +51,6 @@ impl Default for TransportConfig {
             extra_ca_pem: None,
         }
     }
-}
-
-/// Messages never contain proxy credentials.
-#[derive(Debug, thiserror::Error)]
-pub enum TransportError {
-    #[error("unsupported proxy: {0}")]
-    UnsupportedProxy(String),
-    #[error("invalid proxy URL: {0}")]
-    InvalidProxy(String),
-    #[error("invalid CA bundle: {0}")]
-    InvalidCa(String),
-    #[error("cannot read CA file {path}: {source}")]
-    CaFile {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("TLS setup failed: {0}")]
-    Tls(String),
 }
 
 /// Builds one client; call once per worker. The client never follows redirects by itself.

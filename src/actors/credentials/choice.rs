@@ -14,11 +14,14 @@ use actix::Addr;
 use super::catalogue;
 use super::credential_actor::CredentialActor;
 use super::kind_select;
+use super::lease::{Choice, Lease};
 use super::live_credential::LiveCredential;
-use super::messages::{Choice, CredentialError, CredentialStatus, Lease};
+use super::messages::CredentialError;
+use super::status::CredentialStatus;
 use crate::config::{CreditsOverage, RotationPolicy, Settings};
 use crate::convert::session_key::SessionKey;
-use crate::store::{CredentialInsight, CredentialKind};
+use crate::credentials::CredentialKind;
+use crate::store::CredentialInsight;
 use crate::upstream::classify::is_preview_model;
 
 /// One credential as the fleet publishes it: its name, its actor (for failures, refreshes and folds)
@@ -156,7 +159,7 @@ pub fn spends_credits(
     settings: &Settings,
     model: &str,
 ) -> bool {
-    if settings.credits_overage != CreditsOverage::Always || kind != CredentialKind::CodeAssist {
+    if settings.credits_overage != CreditsOverage::Always || !kind.rules().is_account_login() {
         return false;
     }
     let listed =

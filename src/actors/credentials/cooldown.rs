@@ -1,7 +1,7 @@
 //! A credential's rests per model: turning a verdict's [`Wait`] into "until when", and keeping the
 //! `cooldowns` records and their `model_cooldowns` mirror in step.
 
-use crate::store::{CooldownRecord, CredentialState};
+use crate::credentials::{CooldownRecord, CredentialState};
 use crate::upstream::classify::{FailureKind, Scope, Verdict, Wait};
 
 use super::usage::next_reset_after;

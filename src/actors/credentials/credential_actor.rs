@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 
 use super::cooldown::{self, RestPolicy};
-use super::kind_auth;
+use super::kind_auth::Grant;
 use super::live_credential::LiveCredential;
 use super::merge::merge;
 use super::messages::*;
@@ -32,8 +32,9 @@ use crate::actors::storage::messages::{
 use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
-use crate::credential;
-use crate::store::{CredentialKind, CredentialRecord, ErrorRecord, Store, MAX_ERROR_HISTORY};
+use crate::credentials::json::store_token;
+use crate::credentials::{CredentialRecord, ErrorRecord, MAX_ERROR_HISTORY};
+use crate::store::Store;
 use crate::upstream::classify::Verdict;
 use crate::upstream::oauth::{self, OAuthError};
 use crate::upstream::onboarding;
@@ -345,9 +346,13 @@ impl CredentialActor {
             return;
         }
         let map = self.credential();
-        let grant = kind_auth::fields_of(self.record.kind, &map)
+        let grant = self
+            .record
+            .kind
+            .rules()
+            .fields(&map)
             .ok()
-            .and_then(|fields| kind_auth::Grant::of(self.record.kind, &fields, &map));
+            .and_then(|fields| Grant::of(self.record.kind, &fields, &map));
         let Some(grant) = grant else {
             return;
         };
@@ -369,7 +374,7 @@ impl CredentialActor {
                     Ok(false) => {
                         tokio::time::sleep(Duration::from_millis(LEASE_POLL_MS)).await;
                         if let Ok(Some(record)) = store.get_credential(&name).await {
-                            if let Ok(f) = kind_auth::fields_of(kind, &record.credential) {
+                            if let Ok(f) = kind.rules().fields(&record.credential) {
                                 let fresh = f.expiry.is_some_and(|e| {
                                     e.timestamp() > clock.now() + REFRESH_AHEAD_SECS
                                 });
@@ -431,7 +436,7 @@ impl CredentialActor {
                 let expiry = self.env.clock.now_datetime()
                     + chrono::Duration::seconds(token.expires_in.max(60));
                 let mut map = self.credential();
-                credential::store_token(
+                store_token(
                     &mut map,
                     &token.access_token,
                     expiry,
@@ -481,7 +486,7 @@ impl CredentialActor {
 
     fn start_discovery(&mut self, ctx: &mut Context<Self>) {
         // Only Code Assist logins discover a project; the other kinds name theirs (or need none).
-        if self.refreshing || self.record.kind != CredentialKind::CodeAssist {
+        if self.refreshing || !self.record.kind.rules().is_account_login() {
             return;
         }
         let Some(token) = self.token().map(str::to_string) else {
@@ -791,7 +796,7 @@ impl Handler<FetchEmail> for CredentialActor {
     fn handle(&mut self, _: FetchEmail, _: &mut Self::Context) -> Self::Result {
         // Only OAuth logins have an account to ask about; a key has no email and a service account
         // names its own.
-        if self.record.kind != CredentialKind::CodeAssist {
+        if !self.record.kind.rules().is_account_login() {
             let email = self
                 .credential()
                 .get("client_email")

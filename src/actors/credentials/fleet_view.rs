@@ -23,7 +23,8 @@ use arc_swap::ArcSwap;
 
 use super::affinity::AffinityTable;
 use super::choice::{self, ChoiceRequest, Rotation, Slot};
-use super::messages::{Choice, CredentialError};
+use super::lease::Choice;
+use super::messages::CredentialError;
 use crate::convert::session_key::SessionKey;
 
 /// The fleet's membership at one moment, in rotation order.

@@ -7,21 +7,19 @@
 //!   last rank. Empty: one rank, so every kind rotates together.
 
 use crate::config::Settings;
-use crate::store::CredentialKind;
+use crate::credentials::CredentialKind;
 
 /// Whether credentials of `kind` serve `base_model`.
 pub fn serves(kind: CredentialKind, settings: &Settings, base_model: &str) -> bool {
-    let patterns = match kind {
-        CredentialKind::CodeAssist => &settings.code_assist_models,
-        CredentialKind::GeminiApiKey => &settings.gemini_api_key_models,
-        CredentialKind::Vertex => &settings.vertex_models,
-    };
-    patterns.iter().any(|p| matches(p, base_model))
+    kind.rules()
+        .models(settings)
+        .iter()
+        .any(|p| matches(p, base_model))
 }
 
 /// Which kinds serve one model, worked out once per choice rather than once per credential scanned.
 #[derive(Debug, Clone, Copy)]
-pub struct Serving([bool; 3]);
+pub struct Serving([bool; CredentialKind::ALL.len()]);
 
 impl Serving {
     pub fn of(settings: &Settings, base_model: &str) -> Self {
@@ -29,12 +27,7 @@ impl Serving {
     }
 
     pub fn kind(self, kind: CredentialKind) -> bool {
-        let Self([code_assist, api_key, vertex]) = self;
-        match kind {
-            CredentialKind::CodeAssist => code_assist,
-            CredentialKind::GeminiApiKey => api_key,
-            CredentialKind::Vertex => vertex,
-        }
+        self.0.get(kind.index()).copied().unwrap_or(false)
     }
 }
 
@@ -72,7 +65,7 @@ pub fn rank(kind: CredentialKind, preference: &[String]) -> usize {
 
 /// Each kind's rank, read from the setting once per choice.
 #[derive(Debug, Clone, Copy)]
-pub struct Ranks([usize; 3]);
+pub struct Ranks([usize; CredentialKind::ALL.len()]);
 
 impl Ranks {
     pub fn of(preference: &[String]) -> Self {
@@ -80,12 +73,7 @@ impl Ranks {
     }
 
     pub fn kind(self, kind: CredentialKind) -> usize {
-        let Self([code_assist, api_key, vertex]) = self;
-        match kind {
-            CredentialKind::CodeAssist => code_assist,
-            CredentialKind::GeminiApiKey => api_key,
-            CredentialKind::Vertex => vertex,
-        }
+        self.0.get(kind.index()).copied().unwrap_or(usize::MAX)
     }
 }
 

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use actix::Recipient;
 use arc_swap::{ArcSwap, ArcSwapOption};
 
-use super::messages::{CredentialStatus, WakeCredential};
+use super::status::{CredentialStatus, WakeCredential};
 use crate::store::CredentialInsight;
 
 /// Where a dormant credential asks to be started: the supervisor, shared by every credential.

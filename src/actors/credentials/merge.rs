@@ -5,8 +5,8 @@
 //! usage the panel shows does not come from these record copies but from the store's counters, which
 //! every instance adds to (`usage_sheet`).
 
-use crate::credential::parse_expiry;
-use crate::store::{CredentialRecord, CredentialState, MAX_ERROR_HISTORY};
+use crate::credentials::json::parse_expiry;
+use crate::credentials::{CredentialRecord, CredentialState, MAX_ERROR_HISTORY};
 
 /// The token's expiry, read alone so it works for every kind that holds a token (OAuth, Vertex).
 fn expiry_of(record: &CredentialRecord) -> i64 {
@@ -98,7 +98,7 @@ fn merge_cooldowns(out: &mut CredentialState, external: &CredentialState) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{CooldownRecord, ErrorRecord};
+    use crate::credentials::{CooldownRecord, ErrorRecord};
     use serde_json::json;
 
     fn record(expiry: &str) -> CredentialRecord {

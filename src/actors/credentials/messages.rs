@@ -1,47 +1,17 @@
 //! The messages of the credential supervisor and the credential actors: each a struct with named
 //! fields and a typed result.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use actix::prelude::*;
 use serde_json::Value;
 
-use super::credential_actor::CredentialActor;
-use super::live_credential::LiveCredential;
-use crate::store::{CredentialKind, CredentialRecord};
+use crate::credentials::{CredentialKind, CredentialRecord};
 use crate::upstream::classify::Verdict;
 
-/// What a handler needs to call Google with one credential, and to report back.
-#[derive(Clone)]
-pub struct Lease {
-    pub name: Arc<str>,
-    /// Which API the call goes to (`upstream::kind`).
-    pub kind: CredentialKind,
-    /// Access token, or the API key of a key credential.
-    pub access_token: Arc<str>,
-    pub project: Arc<str>,
-    /// Vertex service accounts: the region their calls go to.
-    pub location: Option<Arc<str>>,
-    pub actor: Addr<CredentialActor>,
-    /// Where successes are counted without a message (see `live_credential`).
-    pub live: Arc<LiveCredential>,
-    /// The call may spend the account's credits (`CREDITS_OVERAGE=always`, credits left).
-    pub spend_credits: bool,
-}
-
-impl Lease {
-    /// The credential as the upstream call needs it.
-    pub fn upstream(&self) -> crate::upstream::kind::Credential<'_> {
-        crate::upstream::kind::Credential {
-            kind: self.kind,
-            token: &self.access_token,
-            project: &self.project,
-            location: self.location.as_deref(),
-            spend_credits: self.spend_credits,
-        }
-    }
-}
+// Published status and the wake-up live apart so `live_credential` needs no message of the actor's;
+// the types naming the actor itself (leases, choices) are in `lease`.
+pub use super::status::{CredentialStatus, WakeCredential};
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum CredentialError {
@@ -59,47 +29,6 @@ pub enum CredentialError {
     Exhausted,
     #[error("credential {0} could not get a token: {1}")]
     NotReady(String, String),
-}
-
-/// What choosing a credential needs to know of it, published by its actor whenever it changes (see
-/// `live_credential`), so choosing never waits on the credential actors.
-#[derive(Debug, Clone, Default)]
-pub struct CredentialStatus {
-    pub kind: CredentialKind,
-    pub location: Option<Arc<str>>,
-    pub enabled: bool,
-    pub access_token: Option<Arc<str>>,
-    /// Unix seconds after which the token must not be used.
-    pub token_valid_until: i64,
-    pub project: Option<Arc<str>>,
-    /// Model → until when the credential rests for it. Rests that ran out but were not yet ended by a
-    /// success stay here (with `until` in the past): the next call for the model is a half-open probe.
-    pub cooldowns: BTreeMap<String, i64>,
-    pub preview: bool,
-    /// A permanent problem (no refresh token, unparseable file) keeps it out of rotation.
-    pub broken: bool,
-    /// Statuses of the remembered upstream errors, for the panel's error filter.
-    pub error_codes: Box<[u16]>,
-    /// Models with a rest or a 429 streak that the next success must end, so a success with one of
-    /// them is reported to the actor at once instead of tallied.
-    pub rests: BTreeSet<String>,
-}
-
-/// Start the actor of a dormant credential (see `supervisor/dormant.rs`); sent by its first user.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct WakeCredential {
-    pub name: Arc<str>,
-}
-
-pub enum Choice {
-    Ready(Lease),
-    /// Usable but its token or project is not ready; ask the actor with [`EnsureReady`].
-    NeedsRefresh {
-        name: Arc<str>,
-        actor: Addr<CredentialActor>,
-        live: Arc<LiveCredential>,
-    },
 }
 
 /// Single-flight: refresh the token / discover the project if needed, then answer the lease fields.
@@ -140,9 +69,8 @@ pub struct ReportOutcome {
 }
 
 /// Fold the successes tallied since the last fold into the usage counters, a moment from now (sent by
-/// the first success after a fold, so a busy credential gets about one per [`FOLD_DELAY`]).
-///
-/// [`FOLD_DELAY`]: super::credential_actor::FOLD_DELAY
+/// the first success after a fold, so a busy credential gets about one per `FOLD_DELAY` of
+/// `credential_actor`).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct FoldSuccesses;
@@ -165,13 +93,6 @@ pub struct RemoveCredential {
 #[derive(Message)]
 #[rtype(result = "Vec<CredentialRecord>")]
 pub struct ListCredentials;
-
-/// The actor of the credential `name`.
-#[derive(Message)]
-#[rtype(result = "Option<Addr<CredentialActor>>")]
-pub struct FindCredential {
-    pub name: String,
-}
 
 /// How many credentials the fleet holds.
 #[derive(Message)]

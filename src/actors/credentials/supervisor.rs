@@ -23,13 +23,15 @@ use self::dormant::Origin;
 use super::choice::Slot;
 use super::credential_actor::{CredentialActor, CredentialEnv};
 use super::fleet_view::{FleetSnapshot, FleetView};
+use super::lease::FindCredential;
 use super::live_credential::Waker;
 use super::messages::*;
 use crate::actors::storage::messages::{DeleteCredential, SaveCredential};
 use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
-use crate::store::{CredentialRecord, Store};
+use crate::credentials::CredentialRecord;
+use crate::store::Store;
 
 mod dormant;
 mod fleet_page;

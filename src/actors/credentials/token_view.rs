@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::kind_auth;
-use crate::store::CredentialKind;
+use crate::credentials::google_names;
+use crate::credentials::kinds::text;
+use crate::credentials::CredentialKind;
 
 /// The credential JSON, serialised.
 pub struct CompactJson(Box<str>);
@@ -50,14 +51,15 @@ pub struct TokenView {
 
 impl TokenView {
     pub fn of(kind: CredentialKind, map: &Map<String, Value>) -> Self {
-        let api_key = kind_auth::is_api_key(kind, map);
-        let located = kind == CredentialKind::Vertex && !api_key;
+        let rules = kind.rules();
+        let api_key = rules.is_api_key(map);
+        let located = rules.needs_location(map);
         let own_location = located
-            .then(|| kind_auth::text(map, "location"))
+            .then(|| text(map, "location"))
             .flatten()
             // A location not in Google's format never reaches a host name (the credential is
             // reported broken by `fields_of` too).
-            .filter(|l| crate::upstream::google_names::is_location(l))
+            .filter(|l| google_names::is_location(l))
             .map(Arc::from);
         let mut view = Self {
             api_key,
@@ -65,7 +67,7 @@ impl TokenView {
             own_location,
             ..Self::default()
         };
-        match kind_auth::fields_of(kind, map) {
+        match rules.fields(map) {
             Ok(fields) => {
                 view.token = fields.access_token.map(Arc::from);
                 view.project = fields.project_id.map(Arc::from);

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 
-use crate::store::UsageCounters;
+use crate::credentials::UsageCounters;
 
 pub const RESET_HOUR_UTC: u32 = 7;
 pub const HISTORY_DAYS: usize = 30;

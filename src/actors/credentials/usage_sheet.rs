@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::usage::{next_reset_after, HISTORY_DAYS};
-use crate::store::UsageCounters;
+use crate::credentials::UsageCounters;
 
 pub const SHEET: &str = "usage";
 

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::store::{CredentialInsight, CredentialKind, Store};
+use crate::credentials::{CredentialKind, Endpoint};
+use crate::store::{CredentialInsight, Store};
 use crate::upstream::gemini_api::Auth;
 use crate::upstream::model_list::{self, ListSource};
 use crate::upstream::{quota, UpstreamError};
@@ -141,8 +142,9 @@ pub async fn scout(
         wants.models = false;
         peer_fetching = true;
     }
-    let asked_quota = wants.quota && target.kind == CredentialKind::CodeAssist;
-    let asked_models = wants.models && target.kind != CredentialKind::CodeAssist;
+    let login = target.kind.rules().is_account_login();
+    let asked_quota = wants.quota && login;
+    let asked_models = wants.models && !login;
     if asked_quota {
         fetch_quota(&reach, &target, wants.credits, &mut insight, now_ms).await;
     }
@@ -252,29 +254,24 @@ async fn fetch_models(
     insight: &mut CredentialInsight,
     now_ms: i64,
 ) {
-    let (source, auth) = match (target.kind, target.location.as_deref()) {
-        (CredentialKind::GeminiApiKey, _) => (
+    let (source, header) = match target.kind.rules().endpoint(target.location.as_deref()) {
+        Endpoint::GeminiApi { auth } => (
             ListSource::GeminiApi {
                 endpoint: &reach.gemini_api_endpoint,
             },
-            Auth::Key(&target.token),
+            auth,
         ),
-        (CredentialKind::Vertex, None) => (
+        Endpoint::Vertex { location, auth } => (
             ListSource::Vertex {
                 endpoint: reach.vertex_endpoint.as_deref(),
-                location: None,
+                location,
             },
-            Auth::Key(&target.token),
+            auth,
         ),
-        (CredentialKind::Vertex, Some(location)) => (
-            ListSource::Vertex {
-                endpoint: reach.vertex_endpoint.as_deref(),
-                location: Some(location),
-            },
-            Auth::Bearer(&target.token),
-        ),
-        (CredentialKind::CodeAssist, _) => return,
+        // Code Assist has no model list; its quota answer names the models.
+        Endpoint::CodeAssist => return,
     };
+    let auth = Auth::with(header, &target.token);
     match model_list::fetch_models(&reach.client, source, auth, FETCH_TIMEOUT).await {
         Ok(models) => {
             insight.models = (!models.is_empty()).then_some(models);

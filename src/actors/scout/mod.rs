@@ -32,7 +32,7 @@ use crate::actors::credentials::messages::{EnsureReady, QuotaRestored, ReadyToke
 use crate::actors::credentials::FleetView;
 use crate::clock::Clock;
 use crate::config::{CreditsOverage, SharedSettings};
-use crate::store::{CredentialInsight, CredentialKind, Store};
+use crate::store::{CredentialInsight, Store};
 
 /// How often due credentials are looked for.
 const TICK: Duration = Duration::from_secs(1);
@@ -143,7 +143,7 @@ impl CredentialScout {
         if status.token_valid_until <= now_secs + MIN_TOKEN_LIFE_SECS {
             return None;
         }
-        if status.kind == CredentialKind::CodeAssist && status.project.is_none() {
+        if status.kind.rules().is_account_login() && status.project.is_none() {
             return None;
         }
         Some(Target {
@@ -191,9 +191,9 @@ impl CredentialScout {
                 continue;
             }
             let kind = slot.live.status().kind;
-            let quota_due = kind == CredentialKind::CodeAssist && now >= book.quota_due;
-            let models_due =
-                models_on && kind != CredentialKind::CodeAssist && now >= book.models_due;
+            let login = kind.rules().is_account_login();
+            let quota_due = login && now >= book.quota_due;
+            let models_due = models_on && !login && now >= book.models_due;
             if !quota_due && !models_due {
                 continue;
             }
@@ -404,7 +404,7 @@ impl Handler<Refresh> for CredentialScout {
                 let Some(target) = target_on_demand(slot, now_secs).await else {
                     return (name, None);
                 };
-                let code_assist = target.kind == CredentialKind::CodeAssist;
+                let code_assist = target.kind.rules().is_account_login();
                 let wants = Wants {
                     quota: code_assist,
                     credits: code_assist,

@@ -2,7 +2,8 @@
 
 use actix::prelude::*;
 
-use crate::store::{CredentialRecord, StoreError};
+use crate::credentials::CredentialRecord;
+use crate::store::StoreError;
 
 /// Queue `record` for writing: health changes (`urgent`) are written at once, counters coalesced.
 #[derive(Message)]

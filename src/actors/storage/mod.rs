@@ -17,7 +17,8 @@ pub mod messages;
 pub mod usage_counters;
 
 use self::messages::{DeleteCredential, Flush, SaveCredential, SaveCredentialNow, Settle};
-use crate::store::{CredentialRecord, Store, StoreError};
+use crate::credentials::CredentialRecord;
+use crate::store::{Store, StoreError};
 
 /// How long success counters may wait in memory before they are written. Every request counts one,
 /// and each credential's counters are a whole record to write: with 10,000 credentials in rotation,

@@ -16,7 +16,8 @@
 use std::collections::BTreeMap;
 
 use super::toml_format;
-use crate::store::{CredentialRecord, StoreError};
+use crate::credentials::CredentialRecord;
+use crate::store::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct CredentialText(Box<str>);
@@ -155,7 +156,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::store::{CredentialKind, CredentialState};
+    use crate::credentials::{CredentialKind, CredentialState};
 
     fn record(name: &str, credential: serde_json::Value) -> CredentialRecord {
         CredentialRecord {
@@ -176,7 +177,7 @@ mod tests {
     #[test]
     fn written_file_reads_back_piece_by_piece() {
         let mut a = record("a.json", json!({"client_id": "c", "token": "t"}));
-        a.state.errors.push(crate::store::ErrorRecord {
+        a.state.errors.push(crate::credentials::ErrorRecord {
             code: 429,
             message: "slow [down] [b.json]".into(),
             at: 1,

@@ -9,7 +9,8 @@ use serde_json::Value;
 use super::credential_text;
 use super::state::{FileState, JournalEntry, Section};
 use super::toml_format;
-use crate::store::{CredentialRecord, StoreError};
+use crate::credentials::CredentialRecord;
+use crate::store::StoreError;
 
 pub(super) const JOURNAL_FILE: &str = "journal.jsonl";
 const TEMP_SUFFIX: &str = ".tmp";
@@ -216,7 +217,7 @@ pub(super) fn import_loose_json(
         };
         let record = CredentialRecord {
             name: name.clone(),
-            kind: crate::store::CredentialKind::detect(&credential),
+            kind: crate::credentials::CredentialKind::detect(&credential),
             credential,
             state: previous.unwrap_or_default(),
         };

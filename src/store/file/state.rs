@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 
 use super::credential_text::CredentialText;
 use super::toml_format;
-use crate::store::{ApiKeyRecord, CredentialRecord, DebitOutcome, StoreError};
+use crate::credentials::CredentialRecord;
+use crate::store::{ApiKeyRecord, DebitOutcome, StoreError};
 
 #[derive(Debug, Default)]
 pub(super) struct FileState {

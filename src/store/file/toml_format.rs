@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::store::{ApiKeyRecord, CredentialKind, CredentialRecord, CredentialState, StoreError};
+use crate::credentials::{CredentialKind, CredentialRecord, CredentialState};
+use crate::store::{ApiKeyRecord, StoreError};
 
 /// Sub-table holding [`CredentialState`] inside a credential's table.
 const STATE_KEY: &str = "state";
@@ -129,7 +130,7 @@ pub(super) fn credential_table(record: &CredentialRecord) -> Result<toml::Table,
     };
     let state = record_table(&record.state, "credential state")?;
     table.insert(STATE_KEY.to_string(), toml::Value::Table(state));
-    if record.kind != CredentialKind::CodeAssist {
+    if record.kind != CredentialKind::default() {
         table.insert(
             KIND_KEY.to_string(),
             toml::Value::String(record.kind.as_str().to_string()),
@@ -207,7 +208,7 @@ fn credential_record(name: String, value: toml::Value) -> Result<CredentialRecor
                 "creds.toml: kind of `{name}` is not a string"
             )))
         }
-        None => CredentialKind::CodeAssist,
+        None => CredentialKind::default(),
     };
     let credential = match table.get(CREDENTIAL_JSON_KEY) {
         Some(toml::Value::String(json)) => serde_json::from_str::<Map<String, Value>>(json)
@@ -372,7 +373,7 @@ mod tests {
     fn state_with_options_and_errors_round_trips() {
         let mut r = record(json!({"refresh_token": "1//x"}));
         r.state.disabled_reason = Some("by hand".into());
-        r.state.errors.push(crate::store::ErrorRecord {
+        r.state.errors.push(crate::credentials::ErrorRecord {
             code: 429,
             message: "slow down".into(),
             at: 17,

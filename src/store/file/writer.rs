@@ -20,7 +20,8 @@ use super::dir_lock::DirLock;
 use super::disk;
 use super::state::{FileState, JournalEntry, Section};
 use super::FileStoreOptions;
-use crate::store::{ApiKeyRecord, CredentialRecord, DebitOutcome, DebitRequest, StoreError};
+use crate::credentials::CredentialRecord;
+use crate::store::{ApiKeyRecord, DebitOutcome, DebitRequest, StoreError};
 
 /// Most requests folded into one fsync.
 const MAX_BATCH: usize = 4096;

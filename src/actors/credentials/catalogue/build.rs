@@ -9,7 +9,8 @@ use super::quota_summary::QuotaTally;
 use super::{CatalogueModel, Source};
 use crate::actors::credentials::kind_select;
 use crate::config::Settings;
-use crate::store::{CredentialInsight, CredentialKind, ModelInfo};
+use crate::credentials::CredentialKind;
+use crate::store::{CredentialInsight, ModelInfo};
 use crate::upstream::model_alias::asked_model;
 
 /// How many credential names one model keeps for the panel; the count covers the rest.
@@ -47,7 +48,7 @@ impl Names {
 /// What the credentials' lists say of one model so far.
 #[derive(Debug, Default)]
 struct Listed {
-    by_kind: [Names; 3],
+    by_kind: [Names; CredentialKind::ALL.len()],
     display_name: Option<String>,
     input_token_limit: Option<u64>,
     output_token_limit: Option<u64>,
@@ -56,11 +57,7 @@ struct Listed {
 }
 
 fn kind_index(kind: CredentialKind) -> usize {
-    match kind {
-        CredentialKind::CodeAssist => 0,
-        CredentialKind::GeminiApiKey => 1,
-        CredentialKind::Vertex => 2,
-    }
+    kind.index()
 }
 
 fn max_of(a: Option<u64>, b: Option<u64>) -> Option<u64> {

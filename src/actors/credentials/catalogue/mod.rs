@@ -30,7 +30,7 @@ use thinking_levels::{LearnedLevels, Refusal, ThinkingLevel};
 
 use super::fleet_view::{FleetSnapshot, FleetView};
 use crate::config::Settings;
-use crate::store::CredentialKind;
+use crate::credentials::CredentialKind;
 
 /// Where a model of the catalogue comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

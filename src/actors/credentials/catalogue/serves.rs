@@ -2,7 +2,8 @@
 //! adds to its others (enabled, not resting, the kind's `*_MODELS`).
 
 use crate::config::Settings;
-use crate::store::{CredentialInsight, CredentialKind};
+use crate::credentials::CredentialKind;
+use crate::store::CredentialInsight;
 use crate::upstream::model_alias::sent_model;
 
 /// A credential serves `model` when its list names it (or names the id its kind's `MODEL_ALIASES`

@@ -35,7 +35,7 @@ use crate::actors::credentials::messages::{
     ExternalUpdate, GetRecord, StopCredential, WakeCredential,
 };
 use crate::actors::credentials::usage;
-use crate::store::CredentialRecord;
+use crate::credentials::CredentialRecord;
 
 /// How often due refreshes of dormant credentials are looked for.
 pub(super) const WAKE_CHECK: Duration = Duration::from_secs(1);

@@ -11,7 +11,6 @@ use crate::actors::credentials::messages::{
     CooldownFilter, CountFleet, CredentialPage, CredentialStatus, ErrorCodeFilter, FleetStats,
     KindFilter, ListCredentialPage, PageFilter, StatusFilter,
 };
-use crate::store::CredentialKind;
 
 fn cooling(status: &CredentialStatus, now: i64) -> bool {
     status.cooldowns.values().any(|until| *until > now)
@@ -52,11 +51,7 @@ impl CredentialSupervisor {
         for slot in fleet.slots() {
             let status = slot.live.status();
             let resting = cooling(&status, now);
-            if let Some(count) = CredentialKind::ALL
-                .iter()
-                .position(|k| *k == status.kind)
-                .and_then(|i| stats.kinds.get_mut(i))
-            {
+            if let Some(count) = stats.kinds.get_mut(status.kind.index()) {
                 *count += 1;
             }
             if !status.enabled {

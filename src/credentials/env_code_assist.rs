@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 
-use base64::Engine;
 use serde_json::{Map, Value};
 
-use crate::credential::CredentialFields;
-use crate::store::CredentialKind;
+use super::env_text::json_object;
+use super::json::CredentialFields;
+use super::CredentialKind;
 
 pub const ENV_PREFIX: &str = "env-";
 
@@ -34,22 +34,9 @@ fn sanitise(id: &str) -> String {
 }
 
 fn decode(raw: &str) -> Result<Map<String, Value>, String> {
-    let raw = raw.trim();
-    let text = if raw.starts_with('{') {
-        raw.to_string()
-    } else {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(raw)
-            .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(raw))
-            .map_err(|_| "neither JSON nor base64 of JSON".to_string())?;
-        String::from_utf8(bytes).map_err(|_| "base64 does not decode to text".to_string())?
-    };
-    let value: Value = serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}"))?;
-    CredentialFields::parse_value(&value).map_err(|e| e.to_string())?;
-    value
-        .as_object()
-        .cloned()
-        .ok_or_else(|| "not a JSON object".to_string())
+    let map = json_object(raw)?;
+    CredentialFields::parse(&map).map_err(|e| e.to_string())?;
+    Ok(map)
 }
 
 /// Names of the variables that carry credentials.
@@ -60,7 +47,7 @@ pub fn is_credential_var(name: &str) -> bool {
 }
 
 /// Every OAuth credential variable in `env`, parsed, in name order (API keys and Vertex credentials:
-/// `env_kind_credentials::collect`).
+/// `env_keys::collect`).
 pub fn collect(env: &HashMap<String, String>) -> Vec<EnvCredential> {
     let mut vars: Vec<(&String, &String)> =
         env.iter().filter(|(k, _)| is_credential_var(k)).collect();
@@ -93,6 +80,7 @@ pub fn collect(env: &HashMap<String, String>) -> Vec<EnvCredential> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
     use serde_json::json;
 
     fn cred(project: &str) -> String {

@@ -6,12 +6,11 @@
 
 use std::collections::HashMap;
 
-use base64::Engine;
-use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
+use serde_json::{Map, Value};
 
-use crate::env_credentials::{EnvCredential, ENV_PREFIX};
-use crate::store::CredentialKind;
+use super::env_code_assist::{EnvCredential, ENV_PREFIX};
+use super::env_text::json_object;
+use super::CredentialKind;
 
 pub const KEYS_VAR: &str = "GEMINI_API_KEYS";
 pub const KEYS_FILE_VAR: &str = "GEMINI_API_KEYS_FILE";
@@ -20,19 +19,6 @@ pub const VERTEX_PREFIX: &str = "VERTEX_CREDENTIALS_";
 /// Whether `name` is one of the variables read here.
 pub fn is_kind_var(name: &str) -> bool {
     name == KEYS_VAR || name == KEYS_FILE_VAR || name.starts_with(VERTEX_PREFIX)
-}
-
-/// A stable, non-reversible name part for a key.
-pub fn key_digest(key: &str) -> String {
-    let digest = Sha256::digest(key.as_bytes());
-    digest.iter().take(5).map(|b| format!("{b:02x}")).collect()
-}
-
-/// The credential JSON of a Gemini API key.
-pub fn key_credential(key: &str) -> Map<String, Value> {
-    let mut map = Map::new();
-    map.insert("api_key".into(), Value::String(key.trim().to_string()));
-    map
 }
 
 /// Splits pasted text (commas, whitespace, new lines; `#` starts a comment) into keys.
@@ -50,31 +36,20 @@ pub fn split_keys(text: &str) -> Vec<String> {
 }
 
 fn key_entry(var: &str, key: &str) -> EnvCredential {
+    let kind = CredentialKind::GeminiApiKey;
+    let (name, credential) = kind.rules().key_credential(key).unzip();
     EnvCredential {
         var: var.to_string(),
-        name: format!("{ENV_PREFIX}gemini-key-{}.json", key_digest(key)),
-        kind: CredentialKind::GeminiApiKey,
-        result: Ok(key_credential(key)),
+        name: format!("{ENV_PREFIX}{}", name.unwrap_or_default()),
+        kind,
+        result: credential.ok_or_else(|| format!("{kind} is not a key")),
     }
 }
 
 /// Reads a Vertex credential (JSON or base64 of it); an error names what is wrong.
 pub fn parse_vertex(raw: &str) -> Result<Map<String, Value>, String> {
-    let raw = raw.trim();
-    let text = if raw.starts_with('{') {
-        raw.to_string()
-    } else {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(raw)
-            .map_err(|_| "neither JSON nor base64 of JSON".to_string())?;
-        String::from_utf8(bytes).map_err(|_| "base64 does not decode to text".to_string())?
-    };
-    let value: Value = serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}"))?;
-    let map = value
-        .as_object()
-        .cloned()
-        .ok_or_else(|| "not a JSON object".to_string())?;
-    crate::actors::credentials::kind_auth::fields_of(CredentialKind::Vertex, &map)?;
+    let map = json_object(raw)?;
+    CredentialKind::Vertex.rules().fields(&map)?;
     Ok(map)
 }
 
@@ -124,14 +99,6 @@ pub fn collect(env: &HashMap<String, String>) -> Vec<EnvCredential> {
         });
     }
     out
-}
-
-/// The express-mode credential JSON of a Vertex key.
-pub fn express_credential(key: &str) -> Map<String, Value> {
-    json!({"api_key": key.trim()})
-        .as_object()
-        .cloned()
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
