@@ -303,7 +303,7 @@ fn circles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<BTreeSet<String>> 
         let group: BTreeSet<String> = nodes
             .iter()
             .filter(|m| reaches[*n].contains(**m) && reaches[*m].contains(*n))
-            .map(|m| m.to_string())
+            .map(|m| (*m).clone())
             .collect();
         if group.len() > 1 {
             out.push(group);
