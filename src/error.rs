@@ -52,6 +52,8 @@ pub enum ErrorKind {
     ContentRejected,
     /// 429: the caller's key has spent its quota.
     InsufficientQuota,
+    /// 429: the caller's key has used up a limit per time window.
+    KeyWindowExhausted,
     /// 500
     Internal,
     /// 501
@@ -194,6 +196,13 @@ impl ErrorKind {
                 429,
                 "insufficient_quota",
                 Text("insufficient_quota"),
+                "RESOURCE_EXHAUSTED",
+                "rate_limit_error",
+            ),
+            Self::KeyWindowExhausted => row(
+                429,
+                "rate_limit_error",
+                Text("key_window_exhausted"),
                 "RESOURCE_EXHAUSTED",
                 "rate_limit_error",
             ),

@@ -210,6 +210,9 @@ impl Application {
             crate::compaction_seal::CompactionSeal::load_or_create(store.as_ref()).await?;
         let costs = store.load_model_costs().await?;
         let debits = Debits::new(store.clone(), options.clock.clone(), costs);
+        debits.set_timezone(crate::actors::quota::windows::time_zone(
+            &settings.keys_timezone,
+        ));
         let quota = QuotaActor::new(store.clone(), debits.clone()).start();
         let sessions = SessionGuard::new(options.clock.clone())
             .sharing_through(store.clone())

@@ -368,6 +368,7 @@ mod behaviours {
             allowed_models: vec![],
             max_concurrent: None,
             expires_at: None,
+            policy: Default::default(),
         }
     }
 

@@ -36,11 +36,26 @@ async fn check_key(
 }
 
 fn key_error(e: QuotaError, style: ErrorStyle) -> ApiError {
-    let err = match e {
-        QuotaError::Storage => ApiError::internal("quota storage failed"),
-        other => ApiError::forbidden(other.to_string()),
+    ApiError::from(e).with_style(style)
+}
+
+/// A key with `allowed_ips` is refused from other addresses (the client address as
+/// `TRUSTED_PROXIES` resolve it).
+async fn check_address(
+    state: &AppState,
+    caller: &ApiCaller,
+    req: &HttpRequest,
+) -> Result<(), QuotaError> {
+    let ApiCaller::Key(key) = caller else {
+        return Ok(());
     };
-    err.with_style(style)
+    let rules = state.debits.rules_of(key).await?;
+    if rules.allowed_ips.is_empty() {
+        return Ok(());
+    }
+    let settings = state.settings.current();
+    let address = client_address(req, &settings).parse().ok();
+    rules.check_address(address)
 }
 
 /// [`authenticate_api`] followed by [`verify_caller`]. An address that keeps presenting wrong
@@ -85,5 +100,8 @@ pub async fn authorize_api(
         }
         Err(e) => return Err(key_error(e, style)),
     }
+    check_address(state, &caller, req)
+        .await
+        .map_err(|e| key_error(e, style))?;
     Ok(caller)
 }

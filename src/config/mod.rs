@@ -145,6 +145,8 @@ pub struct Settings {
     pub public_onboarding: bool,
     pub trusted_proxies: Vec<String>,
     pub trusted_proxy_header: TrustedProxyHeader,
+    /// IANA name, validated by the key table.
+    pub keys_timezone: String,
     pub max_request_body_mb: u64,
     pub client_body_timeout: u64,
     pub max_inflight_body_mb: u64,

@@ -23,6 +23,8 @@ mod fleet;
 mod gemini_native;
 mod graceful_stop;
 mod key_batches;
+mod key_windows;
+mod key_windows_cluster;
 mod keys;
 mod logging;
 mod management;

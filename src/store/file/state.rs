@@ -282,6 +282,7 @@ mod tests {
             allowed_models: vec![],
             max_concurrent: None,
             expires_at,
+            policy: Default::default(),
         }
     }
 

@@ -393,6 +393,7 @@ mod tests {
             allowed_models: vec![],
             max_concurrent: Some(2),
             expires_at: None,
+            policy: Default::default(),
         };
         let text = render_keys(&BTreeMap::from([(key.api_key.clone(), key.clone())])).unwrap();
         assert!(!text.contains("api_key ="), "{text}");
