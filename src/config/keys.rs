@@ -897,7 +897,11 @@ fn time_zone(name: &str, raw: &str) -> Result<Value, String> {
     let raw = raw.trim();
     raw.parse::<chrono_tz::Tz>()
         .map(|_| json!(raw))
-        .map_err(|_| format!("{name}: expected an IANA time-zone name such as UTC or Europe/Berlin, got {raw:?}"))
+        .map_err(|_| {
+            format!(
+                "{name}: expected an IANA time-zone name such as UTC or Europe/Berlin, got {raw:?}"
+            )
+        })
 }
 
 /// `raw` when it is one of `words` (case and surrounding blanks ignored).

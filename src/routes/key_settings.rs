@@ -102,7 +102,11 @@ fn parse_limits(value: &Value) -> Result<Vec<KeyLimit>, ApiError> {
     let items = match value {
         Value::Null => return Ok(Vec::new()),
         Value::Array(items) => items,
-        _ => return Err(bad("limits: expected a list of {window, requests, tokens, cost}")),
+        _ => {
+            return Err(bad(
+                "limits: expected a list of {window, requests, tokens, cost}",
+            ))
+        }
     };
     items
         .iter()
@@ -142,14 +146,24 @@ fn parse_limits(value: &Value) -> Result<Vec<KeyLimit>, ApiError> {
         .collect()
 }
 
-fn parse_per_model(value: &Value, field: &str) -> Result<std::collections::BTreeMap<String, u64>, ApiError> {
+fn parse_per_model(
+    value: &Value,
+    field: &str,
+) -> Result<std::collections::BTreeMap<String, u64>, ApiError> {
     match value {
         Value::Null => Ok(Default::default()),
         Value::Object(map) => map
             .iter()
-            .map(|(model, n)| Ok((model.trim().to_string(), positive(n, &format!("{field}.{model}"))?)))
+            .map(|(model, n)| {
+                Ok((
+                    model.trim().to_string(),
+                    positive(n, &format!("{field}.{model}"))?,
+                ))
+            })
             .collect(),
-        _ => Err(bad(format!("{field}: expected an object of model → integer"))),
+        _ => Err(bad(format!(
+            "{field}: expected an object of model → integer"
+        ))),
     }
 }
 
@@ -170,7 +184,10 @@ fn parse_ips(value: &Value) -> Result<Vec<String>, ApiError> {
 }
 
 /// `base` with the policy fields present in `json` replaced (`null` clears one), validated.
-pub(super) fn parse_policy(json: &Map<String, Value>, base: &KeyPolicy) -> Result<KeyPolicy, ApiError> {
+pub(super) fn parse_policy(
+    json: &Map<String, Value>,
+    base: &KeyPolicy,
+) -> Result<KeyPolicy, ApiError> {
     let mut policy = base.clone();
     if let Some(v) = json.get("limits") {
         policy.limits = parse_limits(v)?;

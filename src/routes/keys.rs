@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 
 use super::body::parse_json;
 use super::key_settings::{
-    insert_policy, parse_allowed_models, parse_description, parse_expires_at,
-    parse_max_concurrent, parse_policy, parse_total_quota, windows_of,
+    insert_policy, parse_allowed_models, parse_description, parse_expires_at, parse_max_concurrent,
+    parse_policy, parse_total_quota, windows_of,
 };
 use crate::actors::quota::costs::{effective_table, DEFAULT_COST};
 use crate::actors::quota::messages::{

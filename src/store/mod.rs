@@ -61,10 +61,10 @@ pub use model::{
     ApiKeyRecord, CooldownRecord, CredentialKind, CredentialRecord, CredentialState, DebitOutcome,
     DebitRequest, ErrorRecord, KeyLimit, KeyPolicy, UsageCounters, MAX_ERROR_HISTORY,
 };
-pub use windows::{WindowCharge, WindowUse, WindowVerdict};
 pub use open::{
     open_store, open_store_with_tls, StoreUrl, DEFAULT_MONGODB_DATABASE, DEFAULT_PREFIX,
 };
+pub use windows::{WindowCharge, WindowUse, WindowVerdict};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

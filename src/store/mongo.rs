@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{
-    masked, ApiKeyRecord, AuditEntry, KeyPolicy, AuditQuery, CredentialInsight, CredentialKind,
-    CredentialRecord, DebitOutcome, Store, StoreError,
+    masked, ApiKeyRecord, AuditEntry, AuditQuery, CredentialInsight, CredentialKind,
+    CredentialRecord, DebitOutcome, KeyPolicy, Store, StoreError,
 };
 
 const SELECTION_TIMEOUT: Duration = Duration::from_secs(5);

@@ -88,7 +88,9 @@ impl SlotBook {
     pub fn check(&self, charge: &WindowCharge, cost: u64) -> Result<(), Option<i64>> {
         let used = self.usage(charge.from, charge.bucket);
         let fits = |u: &WindowUse| {
-            charge.requests.is_none_or(|l| u.requests.saturating_add(1) <= l)
+            charge
+                .requests
+                .is_none_or(|l| u.requests.saturating_add(1) <= l)
                 && charge.cost.is_none_or(|l| u.cost.saturating_add(cost) <= l)
                 && charge.tokens.is_none_or(|l| u.tokens < l)
         };
@@ -164,12 +166,18 @@ mod tests {
         let mut books = vec![SlotBook::default()];
         let c = charge(Some(3), None, 100);
         for _ in 0..2 {
-            assert_eq!(charge_books(&mut books, &[c.clone()], 1), WindowVerdict::Charged);
+            assert_eq!(
+                charge_books(&mut books, std::slice::from_ref(&c), 1),
+                WindowVerdict::Charged
+            );
         }
         let later = charge(Some(3), None, 110);
-        assert_eq!(charge_books(&mut books, &[later.clone()], 1), WindowVerdict::Charged);
         assert_eq!(
-            charge_books(&mut books, &[later.clone()], 1),
+            charge_books(&mut books, std::slice::from_ref(&later), 1),
+            WindowVerdict::Charged
+        );
+        assert_eq!(
+            charge_books(&mut books, std::slice::from_ref(&later), 1),
             WindowVerdict::Refused {
                 index: 0,
                 frees_at: Some(100)
@@ -177,7 +185,10 @@ mod tests {
         );
         // Bucket 100 leaves at bucket 160: the two requests in it go.
         let moved = charge(Some(3), None, 160);
-        assert_eq!(charge_books(&mut books, &[moved.clone()], 1), WindowVerdict::Charged);
+        assert_eq!(
+            charge_books(&mut books, std::slice::from_ref(&moved), 1),
+            WindowVerdict::Charged
+        );
         assert_eq!(books[0].usage(moved.from, moved.bucket).requests, 2);
     }
 
@@ -199,7 +210,11 @@ mod tests {
                 frees_at: None
             }
         );
-        assert_eq!(books[0].usage(0, 5).requests, 1, "the refusal counted nothing");
+        assert_eq!(
+            books[0].usage(0, 5).requests,
+            1,
+            "the refusal counted nothing"
+        );
     }
 
     #[test]
@@ -209,9 +224,12 @@ mod tests {
             cost: Some(5),
             ..charge(None, None, 0)
         };
-        assert_eq!(charge_books(&mut books, &[c.clone()], 3), WindowVerdict::Charged);
+        assert_eq!(
+            charge_books(&mut books, std::slice::from_ref(&c), 3),
+            WindowVerdict::Charged
+        );
         assert!(matches!(
-            charge_books(&mut books, &[c.clone()], 3),
+            charge_books(&mut books, std::slice::from_ref(&c), 3),
             WindowVerdict::Refused { .. }
         ));
         books[0].take_back(0, 1, 3);

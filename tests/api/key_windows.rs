@@ -190,9 +190,10 @@ async fn a_calendar_day_renews_at_midnight_in_the_configured_zone() {
         )
         .await
         .json();
-    let renews = chrono::DateTime::parse_from_rfc3339(own["windows"][0]["renews_at"].as_str().unwrap())
-        .unwrap()
-        .timestamp();
+    let renews =
+        chrono::DateTime::parse_from_rfc3339(own["windows"][0]["renews_at"].as_str().unwrap())
+            .unwrap()
+            .timestamp();
     assert_eq!(renews, next_midnight, "{own}");
     assert_eq!(own["windows"][0]["used"]["requests"], 1);
     assert_eq!(own["windows"][0]["limit"]["cost"], 100);
@@ -291,7 +292,10 @@ async fn patch_changes_the_limits_the_next_request_obeys_and_is_audited() {
     assert_eq!(first["changes"]["description"]["from"], "team");
     assert_eq!(first["changes"]["description"]["to"], "team a");
     assert!(first["changes"]["limits"].is_object(), "{first}");
-    assert!(first["changes"].get("total_quota").is_none(), "only what changed: {first}");
+    assert!(
+        first["changes"].get("total_quota").is_none(),
+        "only what changed: {first}"
+    );
     assert!(!first.to_string().contains(&key), "no key in the audit log");
 }
 
@@ -302,13 +306,19 @@ async fn bad_bodies_are_refused_with_the_field_named() {
     let app = &app;
     let token = &token;
     let post = |body: Value| {
-        let req = app.client.post(app.url("/auth/keys")).bearer_auth(&token);
+        let req = app.client.post(app.url("/auth/keys")).bearer_auth(token);
         async move { app.send(req, Some(&body)).await }
     };
     for (body, field) in [
-        (json!({"limits": [{"window": "2m", "requests": 1}]}), "limits[0].window"),
+        (
+            json!({"limits": [{"window": "2m", "requests": 1}]}),
+            "limits[0].window",
+        ),
         (json!({"limits": [{"window": "1m"}]}), "limits[0]"),
-        (json!({"limits": [{"window": "1m", "requests": 0}]}), "limits[0].requests"),
+        (
+            json!({"limits": [{"window": "1m", "requests": 0}]}),
+            "limits[0].requests",
+        ),
         (json!({"limits": "1m"}), "limits"),
         (json!({"rpm": 0}), "rpm"),
         (json!({"tpm": "many"}), "tpm"),

@@ -53,7 +53,10 @@ async fn a_minute_limit_is_exact(kind: &str, instances: usize) {
         .await;
     assert_eq!(refusal.status, 429, "{kind}: {}", refusal.text());
     let body = refusal.json();
-    assert_eq!(body["error"]["code"], "key_window_exhausted", "{kind}: {body}");
+    assert_eq!(
+        body["error"]["code"], "key_window_exhausted",
+        "{kind}: {body}"
+    );
     assert!(
         body["error"]["message"].as_str().unwrap().contains("1m"),
         "{kind}: {body}"

@@ -129,11 +129,19 @@ impl Debits {
 
     /// Sets `KEYS_TIMEZONE` (read at start).
     pub fn set_timezone(&self, tz: Tz) {
-        *self.0.timezone.lock().unwrap_or_else(PoisonError::into_inner) = tz;
+        *self
+            .0
+            .timezone
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = tz;
     }
 
     pub fn timezone(&self) -> Tz {
-        *self.0.timezone.lock().unwrap_or_else(PoisonError::into_inner)
+        *self
+            .0
+            .timezone
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Counts one request to `model` in every window limit of `key` that applies to it, atomically in
@@ -144,7 +152,11 @@ impl Debits {
         model: &str,
         rules: &KeyRules,
     ) -> Result<Option<Arc<ChargedWindows>>, QuotaError> {
-        let applicable: Vec<_> = rules.limits.iter().filter(|l| l.applies_to(model)).collect();
+        let applicable: Vec<_> = rules
+            .limits
+            .iter()
+            .filter(|l| l.applies_to(model))
+            .collect();
         if applicable.is_empty() {
             return Ok(None);
         }
@@ -159,7 +171,10 @@ impl Debits {
                 charges,
             }))),
             Ok(WindowVerdict::Refused { index, frees_at }) => {
-                let limit = applicable.get(index).copied().or(applicable.first().copied());
+                let limit = applicable
+                    .get(index)
+                    .copied()
+                    .or(applicable.first().copied());
                 Err(match limit {
                     Some(limit) => QuotaError::WindowExhausted {
                         window: limit.label.clone(),

@@ -22,7 +22,9 @@ pub enum QuotaError {
     #[error("quota storage failed")]
     Storage,
     /// A limit per time window is used up; `window` as written (`1m`, `day`).
-    #[error("this API key has used up its limit for the window {window}; try again in {retry_after} s")]
+    #[error(
+        "this API key has used up its limit for the window {window}; try again in {retry_after} s"
+    )]
     WindowExhausted { window: String, retry_after: u64 },
     #[error("this API key may not be used from this address")]
     AddressNotAllowed,

@@ -108,9 +108,7 @@ pub fn validate(policy: &KeyPolicy) -> Result<(), String> {
     ] {
         for (model, n) in map {
             if model.trim().is_empty() || *n == 0 {
-                return Err(format!(
-                    "{field}: expected model names with integers ≥ 1"
-                ));
+                return Err(format!("{field}: expected model names with integers ≥ 1"));
             }
         }
     }
@@ -118,9 +116,7 @@ pub fn validate(policy: &KeyPolicy) -> Result<(), String> {
         return Err(format!("limits: at most {MAX_LIMITS} limits per key"));
     }
     if policy.allowed_ips.len() > MAX_ALLOWED_IPS {
-        return Err(format!(
-            "allowed_ips: at most {MAX_ALLOWED_IPS} entries"
-        ));
+        return Err(format!("allowed_ips: at most {MAX_ALLOWED_IPS} entries"));
     }
     for (i, net) in policy.allowed_ips.iter().enumerate() {
         if parse_net(net).is_none() {
@@ -135,9 +131,11 @@ pub fn validate(policy: &KeyPolicy) -> Result<(), String> {
 /// A CIDR, or a plain address meaning that host.
 pub fn parse_net(text: &str) -> Option<ipnet::IpNet> {
     let text = text.trim();
-    text.parse::<ipnet::IpNet>()
-        .ok()
-        .or_else(|| text.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+    text.parse::<ipnet::IpNet>().ok().or_else(|| {
+        text.parse::<std::net::IpAddr>()
+            .ok()
+            .map(ipnet::IpNet::from)
+    })
 }
 
 /// Every limit of `policy`: `limits` as written, then `rpm`, `tpm`, `model_rpm`, `model_tpm`.
@@ -314,7 +312,10 @@ mod tests {
         // 2024-03-10 12:00 UTC.
         let now = 1_710_072_000;
         let day = limit("day", 5);
-        assert_eq!(period(Window::Day, now, Tz::UTC), (1_710_028_800, 1_710_115_200));
+        assert_eq!(
+            period(Window::Day, now, Tz::UTC),
+            (1_710_028_800, 1_710_115_200)
+        );
         // Tokyo is UTC+9: its 2024-03-10 started at 2024-03-09 15:00 UTC.
         let tokyo: Tz = "Asia/Tokyo".parse().unwrap();
         let (start, next) = period(Window::Day, now, tokyo);
@@ -326,7 +327,10 @@ mod tests {
         let (start, next) = period(Window::Day, now, new_york);
         assert_eq!(next - start, 23 * 3_600);
         let charge = charge_of(&day, now, tokyo);
-        assert_eq!((charge.bucket, charge.from), (start_of_tokyo(), start_of_tokyo()));
+        assert_eq!(
+            (charge.bucket, charge.from),
+            (start_of_tokyo(), start_of_tokyo())
+        );
     }
 
     fn start_of_tokyo() -> i64 {
@@ -361,7 +365,9 @@ mod tests {
             }],
             ..KeyPolicy::default()
         };
-        assert!(validate(&bad_window).unwrap_err().starts_with("limits[0].window"));
+        assert!(validate(&bad_window)
+            .unwrap_err()
+            .starts_with("limits[0].window"));
         let no_amount = KeyPolicy {
             limits: vec![KeyLimit {
                 window: "1m".into(),

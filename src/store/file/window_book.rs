@@ -32,7 +32,12 @@ impl WindowBooks {
         let mut slots = self.lock();
         let mut books: Vec<SlotBook> = charges
             .iter()
-            .map(|c| slots.get(&slot_key(api_key, c)).cloned().unwrap_or_default())
+            .map(|c| {
+                slots
+                    .get(&slot_key(api_key, c))
+                    .cloned()
+                    .unwrap_or_default()
+            })
             .collect();
         // Two limits of one slot must see one book: the first copy is the one kept.
         let verdict = charge_books(&mut books, charges, cost);
@@ -64,10 +69,12 @@ impl WindowBooks {
         let mut done = std::collections::BTreeSet::new();
         for charge in charges {
             if done.insert(charge.slot.as_str()) {
-                slots
-                    .entry(slot_key(api_key, charge))
-                    .or_default()
-                    .add(charge.bucket, 0, 0, tokens);
+                slots.entry(slot_key(api_key, charge)).or_default().add(
+                    charge.bucket,
+                    0,
+                    0,
+                    tokens,
+                );
             }
         }
     }

@@ -72,10 +72,7 @@ pub(super) async fn charge(
     let mut books = Vec::with_capacity(charges.len());
     for c in charges {
         let rows = tx
-            .query(
-                sql.read.as_str(),
-                &[&api_key, &c.slot, &c.from, &c.bucket],
-            )
+            .query(sql.read.as_str(), &[&api_key, &c.slot, &c.from, &c.bucket])
             .await
             .map_err(pg_error)?;
         let mut book = SlotBook::default();
@@ -119,7 +116,10 @@ pub(super) async fn uncharge(
     let client = pool.get().await.map_err(pool_error)?;
     for c in distinct(charges) {
         client
-            .execute(sql.take_back.as_str(), &[&api_key, &c.slot, &c.bucket, &cost])
+            .execute(
+                sql.take_back.as_str(),
+                &[&api_key, &c.slot, &c.bucket, &cost],
+            )
             .await
             .map_err(pg_error)?;
     }
@@ -157,10 +157,7 @@ pub(super) async fn usage(
     let mut out = Vec::with_capacity(charges.len());
     for c in charges {
         let rows = client
-            .query(
-                sql.read.as_str(),
-                &[&api_key, &c.slot, &c.from, &c.bucket],
-            )
+            .query(sql.read.as_str(), &[&api_key, &c.slot, &c.from, &c.bucket])
             .await
             .map_err(pg_error)?;
         let mut book = SlotBook::default();

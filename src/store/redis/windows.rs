@@ -192,10 +192,8 @@ pub(super) async fn usage(
 ) -> Result<Vec<WindowUse>, StoreError> {
     let mut out = Vec::with_capacity(charges.len());
     for c in charges {
-        let flat: HashMap<String, i64> = conn
-            .hgetall(slot_key(&c.slot))
-            .await
-            .map_err(redis_error)?;
+        let flat: HashMap<String, i64> =
+            conn.hgetall(slot_key(&c.slot)).await.map_err(redis_error)?;
         out.push(book_of(&flat).usage(c.from, c.bucket));
     }
     Ok(out)
