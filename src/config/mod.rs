@@ -370,6 +370,21 @@ mod tests {
     }
 
     #[test]
+    fn keys_timezone_takes_iana_names_only() {
+        let s = ConfigLayers::load(None, &HashMap::new())
+            .unwrap()
+            .resolve()
+            .unwrap();
+        assert_eq!(s.keys_timezone, "UTC");
+        let layers = ConfigLayers::load(None, &env(&[("KEYS_TIMEZONE", "Asia/Tokyo")])).unwrap();
+        assert_eq!(layers.resolve().unwrap().keys_timezone, "Asia/Tokyo");
+        let err = ConfigLayers::load(None, &env(&[("KEYS_TIMEZONE", "Mars/Olympus")]))
+            .and_then(|l| l.resolve())
+            .unwrap_err();
+        assert!(err.to_string().contains("KEYS_TIMEZONE"), "{err}");
+    }
+
+    #[test]
     fn specific_password_wins_over_shared() {
         let layers = ConfigLayers::load(
             None,
