@@ -322,7 +322,11 @@ impl Sql {
                 "INSERT INTO {s}.api_keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                  ON CONFLICT (api_key) DO NOTHING"
             ),
-            delete_key: format!("DELETE FROM {s}.api_keys WHERE api_key = $1"),
+            // The key's window counters go with it (migration 10).
+            delete_key: format!(
+                "WITH w AS (DELETE FROM {s}.key_windows WHERE api_key = $1)
+                 DELETE FROM {s}.api_keys WHERE api_key = $1"
+            ),
             update_key: format!(
                 "UPDATE {s}.api_keys SET total_quota = $2, description = $3, allowed_models = $4,
                    max_concurrent = $5, expires_at = $6, policy = $7 WHERE api_key = $1"

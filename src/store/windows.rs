@@ -84,9 +84,11 @@ impl SlotBook {
 
     /// Whether one more request costing `cost` fits `charge`'s limits: `Ok`, or the bucket whose
     /// leaving makes it fit (`None` when none does). Tokens are counted after the answer, so a
-    /// token limit refuses once it is reached.
+    /// token limit refuses once it is reached. Buckets newer than the charge's own count too: a
+    /// request that waited for the store (its time taken before) must see what others counted
+    /// meanwhile.
     pub fn check(&self, charge: &WindowCharge, cost: u64) -> Result<(), Option<i64>> {
-        let used = self.usage(charge.from, charge.bucket);
+        let used = self.usage(charge.from, i64::MAX);
         let fits = |u: &WindowUse| {
             charge
                 .requests
@@ -98,7 +100,7 @@ impl SlotBook {
             return Ok(());
         }
         let mut left = used;
-        for (bucket, counts) in self.buckets.range(charge.from..=charge.bucket) {
+        for (bucket, counts) in self.buckets.range(charge.from..) {
             left.requests = left.requests.saturating_sub(counts.requests);
             left.cost = left.cost.saturating_sub(counts.cost);
             left.tokens = left.tokens.saturating_sub(counts.tokens);
@@ -190,6 +192,21 @@ mod tests {
             WindowVerdict::Charged
         );
         assert_eq!(books[0].usage(moved.from, moved.bucket).requests, 2);
+    }
+
+    #[test]
+    fn a_request_that_waited_counts_what_newer_buckets_hold() {
+        // Another instance, a moment ahead, counted 3 in bucket 105 while this request (its time
+        // taken at bucket 100) waited for the store.
+        let mut books = vec![SlotBook::default()];
+        books[0].add(105, 3, 0, 0);
+        assert_eq!(
+            charge_books(&mut books, &[charge(Some(3), None, 100)], 1),
+            WindowVerdict::Refused {
+                index: 0,
+                frees_at: None
+            }
+        );
     }
 
     #[test]

@@ -147,6 +147,8 @@ async fn a_model_limit_counts_only_that_model() {
     let key = new_key(&app, &token, json!({"model_rpm": {PRO: 1}})).await;
     assert_eq!(app.chat_as(&key, PRO).await.status, 200);
     assert_window_refusal(&app.chat_as(&key, PRO).await, "1m");
+    // A variant of the model counts as the model (matched as allowed_models are).
+    assert_window_refusal(&app.chat_as(&key, "gemini-2.5-pro-search").await, "1m");
     for _ in 0..3 {
         assert_eq!(app.chat_as(&key, FLASH).await.status, 200);
     }

@@ -6,9 +6,9 @@
 //! has, so a window holds between 59/60 and all of its length's uses. A calendar window (`day`,
 //! `month`, in `KEYS_TIMEZONE`) is one bucket per period, renewed at the period's first second.
 //!
-//! `model` of a limit is the model name as the client requested it, after any prefix the gateway
-//! strips (the name the lifetime quota charges too); `model_rpm` / `model_tpm` name models the same
-//! way.
+//! `model` of a limit (and the models of `model_rpm` / `model_tpm`) matches a request as
+//! `allowed_models` does: the name as the client requested it, or its base model (feature prefixes and
+//! suffixes stripped), or its display name. Naming the base model counts every variant of it.
 
 use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -66,8 +66,11 @@ impl Limit {
         format!("{}|{}", self.label, self.model.as_deref().unwrap_or("*"))
     }
 
+    /// Matched as `allowed_models` are: the name as requested, its base model or its display name.
     pub fn applies_to(&self, model: &str) -> bool {
-        self.model.as_deref().is_none_or(|m| m == model)
+        self.model
+            .as_ref()
+            .is_none_or(|m| super::check_key::allows_model(std::slice::from_ref(m), model))
     }
 }
 

@@ -86,7 +86,7 @@ impl WindowBooks {
             .map(|c| {
                 slots
                     .get(&slot_key(api_key, c))
-                    .map(|book| book.usage(c.from, c.bucket))
+                    .map(|book| book.usage(c.from, i64::MAX))
                     .unwrap_or_default()
             })
             .collect()

@@ -23,9 +23,10 @@ impl WindowSql {
     pub fn new(s: &str) -> Self {
         Self {
             lock: "SELECT pg_advisory_xact_lock(hashtext($1))".into(),
+            // Newer buckets than the caller's own count too (see `SlotBook::check`).
             read: format!(
                 "SELECT bucket, requests, cost, tokens FROM {s}.key_windows
-                 WHERE api_key = $1 AND slot = $2 AND bucket >= $3 AND bucket <= $4"
+                 WHERE api_key = $1 AND slot = $2 AND bucket >= $3"
             ),
             trim: format!(
                 "DELETE FROM {s}.key_windows WHERE api_key = $1 AND slot = $2 AND bucket < $3"
@@ -72,7 +73,7 @@ pub(super) async fn charge(
     let mut books = Vec::with_capacity(charges.len());
     for c in charges {
         let rows = tx
-            .query(sql.read.as_str(), &[&api_key, &c.slot, &c.from, &c.bucket])
+            .query(sql.read.as_str(), &[&api_key, &c.slot, &c.from])
             .await
             .map_err(pg_error)?;
         let mut book = SlotBook::default();
@@ -157,7 +158,7 @@ pub(super) async fn usage(
     let mut out = Vec::with_capacity(charges.len());
     for c in charges {
         let rows = client
-            .query(sql.read.as_str(), &[&api_key, &c.slot, &c.from, &c.bucket])
+            .query(sql.read.as_str(), &[&api_key, &c.slot, &c.from])
             .await
             .map_err(pg_error)?;
         let mut book = SlotBook::default();
@@ -172,7 +173,7 @@ pub(super) async fn usage(
                 },
             );
         }
-        out.push(book.usage(c.from, c.bucket));
+        out.push(book.usage(c.from, i64::MAX));
     }
     Ok(out)
 }

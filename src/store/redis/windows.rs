@@ -31,7 +31,7 @@ for i = 1, #KEYS do
     if b then
       if b < from then
         stale[#stale + 1] = flat[j]
-      elseif b <= bucket then
+      else
         local row = rows[b]
         if row == nil then row = {0, 0, 0}; rows[b] = row; order[#order + 1] = b end
         local v = tonumber(flat[j + 1]) or 0
@@ -194,7 +194,7 @@ pub(super) async fn usage(
     for c in charges {
         let flat: HashMap<String, i64> =
             conn.hgetall(slot_key(&c.slot)).await.map_err(redis_error)?;
-        out.push(book_of(&flat).usage(c.from, c.bucket));
+        out.push(book_of(&flat).usage(c.from, i64::MAX));
     }
     Ok(out)
 }
