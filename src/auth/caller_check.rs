@@ -39,23 +39,19 @@ fn key_error(e: QuotaError, style: ErrorStyle) -> ApiError {
     ApiError::from(e).with_style(style)
 }
 
-/// A key with `allowed_ips` is refused from other addresses (the client address as
-/// `TRUSTED_PROXIES` resolve it).
-async fn check_address(
+/// [`check_key`] on a client route: a key with `allowed_ips` is also refused from other addresses
+/// (the client address as `TRUSTED_PROXIES` resolve it).
+async fn check_key_from(
     state: &AppState,
     caller: &ApiCaller,
+    model: Option<&str>,
     req: &HttpRequest,
 ) -> Result<(), QuotaError> {
     let ApiCaller::Key(key) = caller else {
         return Ok(());
     };
-    let rules = state.debits.rules_of(key).await?;
-    if rules.allowed_ips.is_empty() {
-        return Ok(());
-    }
-    let settings = state.settings.current();
-    let address = client_address(req, &settings).parse().ok();
-    rules.check_address(address)
+    let address = || client_address(req, &state.settings.current()).parse().ok();
+    state.debits.check_from(key, model, address).await
 }
 
 /// [`authenticate_api`] followed by [`verify_caller`]. An address that keeps presenting wrong
@@ -93,15 +89,12 @@ pub async fn authorize_api(
             e
         }
     })?;
-    match check_key(state, &caller, model).await {
+    match check_key_from(state, &caller, model, req).await {
         Ok(()) => {}
         Err(QuotaError::UnknownKey) => {
             return Err(failed(key_error(QuotaError::UnknownKey, style)))
         }
         Err(e) => return Err(key_error(e, style)),
     }
-    check_address(state, &caller, req)
-        .await
-        .map_err(|e| key_error(e, style))?;
     Ok(caller)
 }

@@ -256,6 +256,22 @@ impl Debits {
         rules.check(model, self.0.clock.now())
     }
 
+    /// [`Self::check`], then the key's `allowed_ips` against the client's address (worked out only
+    /// for a key that lists addresses).
+    pub async fn check_from(
+        &self,
+        key: &str,
+        model: Option<&str>,
+        address: impl FnOnce() -> Option<std::net::IpAddr>,
+    ) -> Result<(), QuotaError> {
+        let rules = self.rules_of(key).await?;
+        rules.check(model, self.0.clock.now())?;
+        if rules.allowed_ips.is_empty() {
+            return Ok(());
+        }
+        rules.check_address(address())
+    }
+
     /// Whether a request to `model` would be admitted now — key known, unexpired, model allowed, a
     /// concurrency slot free, balance enough — without debiting anything: answered before the
     /// request costs anything (image downloads, schema expansion, conversion), so a spent key is
