@@ -56,6 +56,8 @@ pub enum ErrorKind {
     ContentRejected,
     /// 429: the caller's key has spent its quota.
     InsufficientQuota,
+    /// 429: the caller's key has used up a limit per time window.
+    KeyWindowExhausted,
     /// 500
     Internal,
     /// 501
@@ -304,6 +306,14 @@ impl ErrorKind {
                 "DEADLINE_EXCEEDED",
                 "api_error",
                 "server_error",
+            ),
+            Self::KeyWindowExhausted => row(
+                429,
+                "rate_limit_error",
+                Text("key_window_exhausted"),
+                "RESOURCE_EXHAUSTED",
+                "rate_limit_error",
+                "rate_limit_exceeded",
             ),
             Self::Upstream(status) => {
                 // Google's status picks the row of the kind it means; the status itself is kept.

@@ -213,6 +213,9 @@ impl Application {
         crate::store::key_hashing::hash_plain_keys(store.as_ref(), &holder).await?;
         let costs = store.load_model_costs().await?;
         let debits = Debits::new(store.clone(), options.clock.clone(), costs);
+        debits.set_timezone(crate::actors::quota::windows::time_zone(
+            &settings.keys_timezone,
+        ));
         let quota = QuotaActor::new(store.clone(), debits.clone()).start();
         let sessions = SessionGuard::new(options.clock.clone())
             .sharing_through(store.clone())

@@ -260,6 +260,29 @@ contract!(
     insights_are_replaced_and_deleted,
     counters_add_up_and_are_removed,
     audit_entries_are_listed_filtered_and_pruned,
+    key_updates_keep_the_use_and_round_trip_the_policy,
+);
+
+// Window counters: MongoDB does not enforce them (its default counts nothing).
+backend_tests!(
+    files_windows,
+    run,
+    crate::Backend::Files,
+    [concurrent_window_charges_take_exactly_the_limit]
+);
+#[cfg(feature = "redis-tests")]
+backend_tests!(
+    redis_windows,
+    run,
+    crate::Backend::Redis,
+    [concurrent_window_charges_take_exactly_the_limit]
+);
+#[cfg(feature = "postgres-tests")]
+backend_tests!(
+    postgres_windows,
+    run,
+    crate::Backend::Postgres,
+    [concurrent_window_charges_take_exactly_the_limit]
 );
 
 shared_contract!(
@@ -291,9 +314,114 @@ mod behaviours {
     use gcli2api::store::{
         migrate, ApiKeyRecord, CooldownRecord, CredentialInsight, CredentialKind, CredentialRecord,
         CredentialState, CreditBalance, DebitOutcome, DebitRequest, ErrorRecord, FileStore,
-        ModelInfo, QuotaBucket, Store, StoreError,
+        KeyLimit, KeyPolicy, ModelInfo, QuotaBucket, Store, StoreError, WindowCharge,
+        WindowVerdict,
     };
     use serde_json::{json, Map, Value};
+
+    pub async fn key_updates_keep_the_use_and_round_trip_the_policy(store: Arc<dyn Store>) {
+        store.insert_key(&key("sk-upd", 100)).await.unwrap();
+        store.debit_key("sk-upd", "m", 7, now()).await.unwrap();
+        let mut changed = key("sk-upd", 200);
+        changed.description = Some("team".into());
+        changed.policy = KeyPolicy {
+            limits: vec![KeyLimit {
+                window: "1m".into(),
+                requests: Some(5),
+                model: Some("m".into()),
+                ..KeyLimit::default()
+            }],
+            rpm: Some(3),
+            model_tpm: [("m".to_string(), 9)].into(),
+            allowed_ips: vec!["10.0.0.0/8".into()],
+            ..KeyPolicy::default()
+        };
+        assert!(store.update_key(&changed).await.unwrap());
+        let stored = store.get_key("sk-upd").await.unwrap().unwrap();
+        assert_eq!(stored.policy, changed.policy);
+        assert_eq!(stored.total_quota, 200);
+        assert_eq!(stored.description.as_deref(), Some("team"));
+        assert_eq!(stored.used_quota, 7, "the use stays");
+        assert_eq!(stored.model_stats.get("m"), Some(&7));
+        assert!(!store.update_key(&key("sk-none", 1)).await.unwrap());
+        assert!(store.get_key("sk-none").await.unwrap().is_none());
+    }
+
+    pub async fn concurrent_window_charges_take_exactly_the_limit(store: Arc<dyn Store>) {
+        let bucket = now();
+        let charge = WindowCharge {
+            slot: "1m|*".into(),
+            bucket,
+            from: bucket - 59,
+            ttl_secs: 120,
+            requests: Some(25),
+            cost: None,
+            tokens: Some(1_000),
+        };
+        let tries = (0..60).map(|_| {
+            let store = store.clone();
+            let charge = charge.clone();
+            tokio::spawn(async move {
+                store
+                    .charge_windows("sk-win", std::slice::from_ref(&charge), 2)
+                    .await
+                    .unwrap()
+            })
+        });
+        let verdicts: Vec<WindowVerdict> = futures_util::future::join_all(tries)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let charged = verdicts
+            .iter()
+            .filter(|v| **v == WindowVerdict::Charged)
+            .count();
+        assert_eq!(charged, 25, "{verdicts:?}");
+        assert!(verdicts.iter().all(|v| matches!(
+            v,
+            WindowVerdict::Charged | WindowVerdict::Refused { index: 0, .. }
+        )));
+        let used = store
+            .window_usage("sk-win", std::slice::from_ref(&charge))
+            .await
+            .unwrap();
+        assert_eq!((used[0].requests, used[0].cost), (25, 50));
+        assert_eq!(used[0].oldest, Some(bucket));
+        // A charge given back makes room for one more; tokens at the limit refuse again.
+        store
+            .uncharge_windows("sk-win", std::slice::from_ref(&charge), 2)
+            .await
+            .unwrap();
+        let again = store
+            .charge_windows("sk-win", std::slice::from_ref(&charge), 2)
+            .await
+            .unwrap();
+        assert_eq!(again, WindowVerdict::Charged);
+        store
+            .add_window_tokens("sk-win", std::slice::from_ref(&charge), 1_000)
+            .await
+            .unwrap();
+        let later = WindowCharge {
+            requests: None,
+            ..charge.clone()
+        };
+        assert_eq!(
+            store
+                .charge_windows("sk-win", std::slice::from_ref(&later), 2)
+                .await
+                .unwrap(),
+            WindowVerdict::Refused {
+                index: 0,
+                frees_at: None
+            }
+        );
+        let used = store
+            .window_usage("sk-win", std::slice::from_ref(&later))
+            .await
+            .unwrap();
+        assert_eq!((used[0].requests, used[0].tokens), (25, 1_000));
+    }
 
     fn now() -> i64 {
         chrono::Utc::now().timestamp()
@@ -374,6 +502,7 @@ mod behaviours {
             allowed_models: vec![],
             max_concurrent: None,
             expires_at: None,
+            policy: Default::default(),
         }
     }
 

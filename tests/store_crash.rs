@@ -95,6 +95,7 @@ fn writer(dir: &Path) {
             allowed_models: vec![],
             max_concurrent: None,
             expires_at: None,
+            policy: Default::default(),
         };
         store.insert_key(&key).await.unwrap();
         println!("ready");

@@ -55,6 +55,7 @@ fn key(api_key: &str, total: u64) -> ApiKeyRecord {
         allowed_models: vec![],
         max_concurrent: None,
         expires_at: None,
+        policy: Default::default(),
     }
 }
 

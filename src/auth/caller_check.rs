@@ -36,11 +36,22 @@ async fn check_key(
 }
 
 fn key_error(e: QuotaError, style: ErrorStyle) -> ApiError {
-    let err = match e {
-        QuotaError::Storage => ApiError::internal("quota storage failed"),
-        other => ApiError::forbidden(other.to_string()),
+    ApiError::from(e).with_style(style)
+}
+
+/// [`check_key`] on a client route: a key with `allowed_ips` is also refused from other addresses
+/// (the client address as `TRUSTED_PROXIES` resolve it).
+async fn check_key_from(
+    state: &AppState,
+    caller: &ApiCaller,
+    model: Option<&str>,
+    req: &HttpRequest,
+) -> Result<(), QuotaError> {
+    let ApiCaller::Key(key) = caller else {
+        return Ok(());
     };
-    err.with_style(style)
+    let address = || client_address(req, &state.settings.current()).parse().ok();
+    state.debits.check_from(key, model, address).await
 }
 
 /// [`authenticate_api`] followed by [`verify_caller`]. An address that keeps presenting wrong
@@ -78,7 +89,7 @@ pub async fn authorize_api(
             e
         }
     })?;
-    match check_key(state, &caller, model).await {
+    match check_key_from(state, &caller, model, req).await {
         Ok(()) => {}
         Err(QuotaError::UnknownKey) => {
             return Err(failed(key_error(QuotaError::UnknownKey, style)))

@@ -24,6 +24,8 @@ pub enum Kind {
     StrList,
     /// One of a fixed set of words.
     OneOf(&'static [&'static str]),
+    /// An IANA time-zone name (`UTC`, `Europe/Berlin`).
+    TimeZone,
 }
 
 /// One configuration key.
@@ -625,6 +627,14 @@ pub static KEYS: &[KeyDef] = &[
         "The header the trusted proxies set: x-forwarded-for or forwarded (RFC 7239); the other is ignored.",
     ),
     def(
+        "keys_timezone",
+        "KEYS_TIMEZONE",
+        Kind::TimeZone,
+        false,
+        || json!("UTC"),
+        "Time zone (IANA name) of the calendar windows `day` and `month` of API key limits.",
+    ),
+    def(
         "max_request_body_mb",
         "MAX_REQUEST_BODY_MB",
         Kind::Int { min: 1, max: 1024 },
@@ -806,6 +816,7 @@ pub fn parse_env(def: &KeyDef, raw: &str) -> Result<Value, String> {
             .map_err(|_| format!("{}: expected a number, got {raw:?}", def.env)),
         Kind::Str | Kind::Secret => Ok(json!(raw)),
         Kind::OneOf(words) => one_of(def.env, words, raw),
+        Kind::TimeZone => time_zone(def.env, raw),
         Kind::OptStr => Ok(if raw.is_empty() {
             Value::Null
         } else {
@@ -862,6 +873,7 @@ pub fn validate(def: &KeyDef, value: &Value) -> Result<Value, String> {
         }
         (Kind::IntList | Kind::StrList, Value::String(s)) => parse_env(def, s),
         (Kind::OneOf(words), Value::String(s)) => one_of(key, words, s),
+        (Kind::TimeZone, Value::String(s)) => time_zone(key, s),
         _ => Err(format!("{key}: {}", expected(def.kind))),
     }
 }
@@ -876,7 +888,20 @@ fn expected(kind: Kind) -> &'static str {
         Kind::IntList => "expected a list of integers",
         Kind::StrList => "expected a list of strings",
         Kind::OneOf(_) => "expected one of the listed words",
+        Kind::TimeZone => "expected an IANA time-zone name such as UTC or Europe/Berlin",
     }
+}
+
+/// An IANA time-zone name, as chrono-tz knows them.
+fn time_zone(name: &str, raw: &str) -> Result<Value, String> {
+    let raw = raw.trim();
+    raw.parse::<chrono_tz::Tz>()
+        .map(|_| json!(raw))
+        .map_err(|_| {
+            format!(
+                "{name}: expected an IANA time-zone name such as UTC or Europe/Berlin, got {raw:?}"
+            )
+        })
 }
 
 /// `raw` when it is one of `words` (case and surrounding blanks ignored).

@@ -145,6 +145,8 @@ pub struct Settings {
     pub public_onboarding: bool,
     pub trusted_proxies: Vec<String>,
     pub trusted_proxy_header: TrustedProxyHeader,
+    /// IANA name, validated by the key table.
+    pub keys_timezone: String,
     pub max_request_body_mb: u64,
     pub client_body_timeout: u64,
     pub max_inflight_body_mb: u64,
@@ -365,6 +367,21 @@ mod tests {
         assert!(s.uses_default_password());
         assert_eq!(s.calls_per_rotation, 10);
         assert_eq!(s.auto_ban_error_codes, vec![403]);
+    }
+
+    #[test]
+    fn keys_timezone_takes_iana_names_only() {
+        let s = ConfigLayers::load(None, &HashMap::new())
+            .unwrap()
+            .resolve()
+            .unwrap();
+        assert_eq!(s.keys_timezone, "UTC");
+        let layers = ConfigLayers::load(None, &env(&[("KEYS_TIMEZONE", "Asia/Tokyo")])).unwrap();
+        assert_eq!(layers.resolve().unwrap().keys_timezone, "Asia/Tokyo");
+        let err = ConfigLayers::load(None, &env(&[("KEYS_TIMEZONE", "Mars/Olympus")]))
+            .and_then(|l| l.resolve())
+            .unwrap_err();
+        assert!(err.to_string().contains("KEYS_TIMEZONE"), "{err}");
     }
 
     #[test]

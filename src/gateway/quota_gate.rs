@@ -8,19 +8,11 @@ use std::future::Future;
 use crate::actors::quota::messages::{Admitted, QuotaError};
 use crate::actors::quota::QuotaGuard;
 use crate::auth::ApiCaller;
-use crate::error::{ApiError, ErrorKind};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 pub fn quota_error(e: QuotaError) -> ApiError {
-    let kind = match &e {
-        QuotaError::UnknownKey | QuotaError::Expired | QuotaError::ModelNotAllowed(_) => {
-            ErrorKind::Forbidden
-        }
-        QuotaError::Exhausted { .. } => ErrorKind::InsufficientQuota,
-        QuotaError::TooManyConcurrent(_) => ErrorKind::RateLimited,
-        QuotaError::Storage => return ApiError::internal("quota storage failed"),
-    };
-    ApiError::new(kind, e.to_string())
+    ApiError::from(e)
 }
 
 /// A key's debit admitted and on its way to the store.
@@ -39,6 +31,13 @@ impl PendingDebit {
             .unwrap_or(Err(QuotaError::Storage))
             .map_err(quota_error)?;
         crate::observe::trace::note_debit(debit.cost, debit.remaining);
+        if let Some(windows) = debit.windows.clone() {
+            // Token limits count the answer's tokens once it is over.
+            let debits = self.state.debits.clone();
+            crate::observe::trace::note_token_sink(Box::new(move |tokens| {
+                debits.add_window_tokens(windows, tokens);
+            }));
+        }
         Ok(QuotaGuard::new(self.state.debits.clone(), debit))
     }
 }

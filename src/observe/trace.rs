@@ -129,7 +129,12 @@ struct TraceState {
     current_tokens: Tokens,
     /// Microseconds spent waiting for Google so far (see [`TraceRecord::upstream_ms`]).
     upstream_us: u64,
+    /// Told the request's total tokens when it finishes (a key's token limits count them).
+    token_sink: Option<TokenSink>,
 }
+
+/// Receives a finished request's tokens: prompt, output and thinking (Google's `totalTokenCount`).
+pub type TokenSink = Box<dyn FnOnce(u64) + Send>;
 
 /// A shared handle on the trace of the request in progress.
 #[derive(Clone)]
@@ -151,6 +156,7 @@ impl Trace {
                 },
                 current_tokens: Tokens::default(),
                 upstream_us: 0,
+                token_sink: None,
             })),
             started: Instant::now(),
         }
@@ -190,8 +196,10 @@ impl Trace {
     /// The final record: duration now, usage of the last call added, overhead worked out.
     pub fn finish(&self) -> TraceRecord {
         let mut out = TraceRecord::default();
+        let mut sink = None;
         let elapsed_us = micros(self.started.elapsed());
         self.update(|s, elapsed| {
+            sink = s.token_sink.take();
             let current = std::mem::take(&mut s.current_tokens);
             s.record.tokens.add(current);
             s.record.duration_ms = elapsed;
@@ -201,6 +209,10 @@ impl Trace {
             // Finished once: nothing notes into the trace afterwards, so the record can be moved out.
             out = std::mem::take(&mut s.record);
         });
+        if let Some(sink) = sink {
+            let t = &out.tokens;
+            sink(t.input.saturating_add(t.output).saturating_add(t.thinking));
+        }
         out
     }
 }
@@ -247,6 +259,11 @@ pub fn note_caller(key_hash: Option<&str>) {
         }
         None => s.record.key = Some("password".into()),
     });
+}
+
+/// Who is told the request's tokens when it finishes.
+pub fn note_token_sink(sink: TokenSink) {
+    with_current(|s, _| s.token_sink = Some(sink));
 }
 
 pub fn note_debit(cost: u64, remaining: u64) {

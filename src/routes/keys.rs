@@ -10,6 +10,10 @@ use rand::RngCore;
 use serde_json::{json, Value};
 
 use super::body::parse_json;
+use super::key_settings::{
+    insert_policy, parse_allowed_models, parse_description, parse_expires_at, parse_max_concurrent,
+    parse_policy, parse_total_quota, windows_of,
+};
 use crate::actors::quota::costs::{effective_table, DEFAULT_COST};
 use crate::actors::quota::messages::{
     CostOf, CreateKey, DeleteCost, DeleteKey, GetCosts, ModelCost, QuotaError, SetCost,
@@ -21,7 +25,7 @@ use crate::auth::{authenticate_api, ApiCaller};
 use crate::error::{ApiError, ErrorStyle};
 use crate::key_id::{display_prefix, hash_key, id_of_hash, is_key_id};
 use crate::state::AppState;
-use crate::store::{ApiKeyRecord, AuditAction, StoreError};
+use crate::store::{ApiKeyRecord, AuditAction, KeyPolicy, StoreError};
 
 fn storage_error(e: StoreError) -> ApiError {
     log::error!("API key storage: {e}");
@@ -69,64 +73,25 @@ pub async fn resolve_key_param(state: &AppState, param: &str) -> Result<ApiKeyRe
         .ok_or_else(not_found)
 }
 
-fn optional_u64(json: &Value, field: &str) -> Result<Option<u64>, ApiError> {
-    match json.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_u64().map(Some).ok_or_else(|| {
-            ApiError::bad_request(format!("{field}: expected a non-negative integer"))
-        }),
-    }
-}
-
 pub async fn create_key(
     admin: Admin,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let json = parse_json(&body, ErrorStyle::Google)?;
+    let Value::Object(json) = parse_json(&body, ErrorStyle::Google)? else {
+        return Err(ApiError::bad_request("expected a JSON object"));
+    };
+    let field = |name: &str| json.get(name).unwrap_or(&Value::Null);
     let total_quota = match json.get("total_quota") {
         None => 1000,
-        Some(v) => match v.as_u64() {
-            Some(q) if q > 0 => q,
-            _ => {
-                return Err(ApiError::bad_request(
-                    "total_quota: expected an integer > 0",
-                ))
-            }
-        },
-    };
-    let description = match json.get("description") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.chars().take(500).collect::<String>()),
-        Some(_) => return Err(ApiError::bad_request("description: expected a string")),
-    };
-    let allowed_models = match json.get("allowed_models") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|m| m.as_str().map(|s| s.trim().to_string()))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| ApiError::bad_request("allowed_models: expected a list of model names"))?
-            .into_iter()
-            .filter(|m| !m.is_empty())
-            .collect(),
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "allowed_models: expected a list of model names",
-            ))
-        }
-    };
-    let max_concurrent = optional_u64(&json, "max_concurrent")?
-        .map(|n| u32::try_from(n).ok().filter(|n| *n > 0))
-        .map(|n| n.ok_or_else(|| ApiError::bad_request("max_concurrent: expected an integer ≥ 1")))
-        .transpose()?;
-    let expires_at = match optional_u64(&json, "expires_at")? {
-        Some(t) => {
-            Some(i64::try_from(t).map_err(|_| ApiError::bad_request("expires_at: out of range"))?)
-        }
-        None => None,
+        Some(v) => parse_total_quota(v)?,
     };
     let api_key = new_api_key();
+    let description = parse_description(field("description"))?;
+    let allowed_models = parse_allowed_models(field("allowed_models"))?;
+    let max_concurrent = parse_max_concurrent(field("max_concurrent"))?;
+    let expires_at = parse_expires_at(field("expires_at"))?;
+    let policy = parse_policy(&json, &KeyPolicy::default())?;
     let record = ApiKeyRecord {
         key_hash: hash_key(&api_key),
         prefix: display_prefix(&api_key),
@@ -138,6 +103,7 @@ pub async fn create_key(
         allowed_models,
         max_concurrent,
         expires_at,
+        policy,
     };
     let id = id_of_hash(&record.key_hash);
     state
@@ -149,20 +115,29 @@ pub async fn create_key(
         .map_err(ApiError::mailbox("the quota service"))?
         .map_err(quota_storage_error)?;
     log::info!("API key {id} created with quota {total_quota}");
-    let changes = json!({
-        "total_quota": record.total_quota,
-        "description": record.description,
-        "allowed_models": record.allowed_models,
-        "max_concurrent": record.max_concurrent,
-        "expires_at": record.expires_at,
-    });
-    admin.audit(&state, AuditAction::KeyCreated, &id, changes);
+    let mut changes = serde_json::Map::new();
+    changes.insert("total_quota".into(), json!(record.total_quota));
+    changes.insert("description".into(), json!(record.description));
+    changes.insert("allowed_models".into(), json!(record.allowed_models));
+    changes.insert("max_concurrent".into(), json!(record.max_concurrent));
+    changes.insert("expires_at".into(), json!(record.expires_at));
+    insert_policy(&mut changes, &record.policy);
+    admin.audit(&state, AuditAction::KeyCreated, &id, Value::Object(changes));
     // The one answer that holds the key: the store keeps only its hash.
-    let mut answer = public_view(&record);
+    let mut answer = full_view(&record);
     if let Some(fields) = answer.as_object_mut() {
         fields.insert("api_key".into(), Value::String(api_key));
     }
     Ok(HttpResponse::Ok().json(answer))
+}
+
+/// A key as the panel lists it: the record, with its policy fields.
+fn full_view(record: &ApiKeyRecord) -> Value {
+    let mut view = public_view(record);
+    if let Value::Object(map) = &mut view {
+        insert_policy(map, &record.policy);
+    }
+    view
 }
 
 pub async fn list_keys(
@@ -171,7 +146,7 @@ pub async fn list_keys(
 ) -> Result<HttpResponse, ApiError> {
     let mut keys = state.store.list_keys().await.map_err(storage_error)?;
     keys.sort_by_key(|k| std::cmp::Reverse(k.created_at));
-    let list: Vec<Value> = keys.iter().map(public_view).collect();
+    let list: Vec<Value> = keys.iter().map(full_view).collect();
     Ok(HttpResponse::Ok().json(json!({"total_keys": list.len(), "keys": list})))
 }
 
@@ -181,7 +156,11 @@ pub async fn get_key(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let record = resolve_key_param(&state, &path).await?;
-    Ok(HttpResponse::Ok().json(public_view(&record)))
+    let mut view = full_view(&record);
+    if let Value::Object(map) = &mut view {
+        map.insert("windows".into(), windows_of(&state, &record).await?);
+    }
+    Ok(HttpResponse::Ok().json(view))
 }
 
 pub async fn delete_key(
@@ -242,6 +221,7 @@ pub async fn own_quota(
         "remaining_quota": record.remaining(),
         "model_stats": record.model_stats,
         "expires_at": record.expires_at,
+        "windows": windows_of(&state, &record).await?,
     })))
 }
 
@@ -279,6 +259,7 @@ pub async fn query_key(
         "model_stats": record.model_stats,
         "expires_at": record.expires_at,
         "usage_percentage": percentage,
+        "windows": windows_of(&state, &record).await?,
     })))
 }
 

@@ -14,6 +14,7 @@ pub mod fallback;
 pub mod gemini;
 pub mod guarded_body;
 pub mod health;
+pub mod key_settings;
 pub mod keys;
 pub mod kind_creds;
 pub mod logs;
@@ -216,6 +217,7 @@ fn configure_panel(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/auth/keys/{api_key}")
             .route(web::get().to(keys::get_key))
+            .route(web::patch().to(key_settings::patch_key))
             .route(web::delete().to(keys::delete_key))
             .default_service(not_allowed()),
     )

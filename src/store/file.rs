@@ -30,6 +30,7 @@ mod dir_lock;
 mod disk;
 mod state;
 mod toml_format;
+mod window_book;
 mod writer;
 
 use std::collections::{BTreeMap, HashMap};
@@ -45,7 +46,7 @@ use tokio::sync::{mpsc, oneshot};
 use self::writer::{Command, Reply, Request};
 use super::{
     ApiKeyRecord, AuditEntry, AuditQuery, CredentialInsight, CredentialRecord, DebitOutcome,
-    DebitRequest, Store, StoreError,
+    DebitRequest, Store, StoreError, WindowCharge, WindowUse, WindowVerdict,
 };
 
 /// Requests waiting for the writer before callers are made to wait.
@@ -94,6 +95,8 @@ pub struct FileStore {
     insights: Mutex<HashMap<String, CredentialInsight>>,
     /// `audit.jsonl`, written apart from the journal (see `audit_file.rs`).
     audit: audit_file::AuditFile,
+    /// Counters of the keys' limits per time window, in memory (see `window_book.rs`).
+    windows: window_book::WindowBooks,
 }
 
 impl FileStore {
@@ -117,6 +120,7 @@ impl FileStore {
             generation,
             leases: Mutex::new(HashMap::new()),
             insights: Mutex::new(HashMap::new()),
+            windows: window_book::WindowBooks::default(),
         })
     }
 
@@ -234,6 +238,50 @@ impl Store for FileStore {
         self.request(Command::InsertKey(record.clone()))
             .await
             .map(|_| ())
+    }
+
+    async fn update_key(&self, record: &ApiKeyRecord) -> Result<bool, StoreError> {
+        match self.request(Command::UpdateKey(record.clone())).await? {
+            Reply::Existed(existed) => Ok(existed),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn charge_windows(
+        &self,
+        api_key: &str,
+        charges: &[WindowCharge],
+        cost: u64,
+    ) -> Result<WindowVerdict, StoreError> {
+        Ok(self.windows.charge(api_key, charges, cost))
+    }
+
+    async fn uncharge_windows(
+        &self,
+        api_key: &str,
+        charges: &[WindowCharge],
+        cost: u64,
+    ) -> Result<(), StoreError> {
+        self.windows.uncharge(api_key, charges, cost);
+        Ok(())
+    }
+
+    async fn add_window_tokens(
+        &self,
+        api_key: &str,
+        charges: &[WindowCharge],
+        tokens: u64,
+    ) -> Result<(), StoreError> {
+        self.windows.add_tokens(api_key, charges, tokens);
+        Ok(())
+    }
+
+    async fn window_usage(
+        &self,
+        api_key: &str,
+        charges: &[WindowCharge],
+    ) -> Result<Vec<WindowUse>, StoreError> {
+        Ok(self.windows.usage(api_key, charges))
     }
 
     async fn delete_key(&self, api_key: &str) -> Result<bool, StoreError> {

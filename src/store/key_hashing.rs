@@ -98,6 +98,7 @@ mod tests {
             allowed_models: vec![],
             max_concurrent: Some(2),
             expires_at: None,
+            policy: Default::default(),
         }
     }
 

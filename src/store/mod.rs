@@ -48,6 +48,7 @@ pub mod open;
 pub mod postgres;
 pub mod redis;
 pub mod tls;
+pub mod windows;
 
 use std::collections::BTreeMap;
 
@@ -63,10 +64,11 @@ pub use crate::credentials::{
     CooldownRecord, CredentialKind, CredentialRecord, CredentialState, ErrorRecord, UsageCounters,
     MAX_ERROR_HISTORY,
 };
-pub use model::{ApiKeyRecord, DebitOutcome, DebitRequest};
+pub use model::{ApiKeyRecord, DebitOutcome, DebitRequest, KeyLimit, KeyPolicy};
 pub use open::{
     open_store, open_store_with_tls, StoreUrl, DEFAULT_MONGODB_DATABASE, DEFAULT_PREFIX,
 };
+pub use windows::{WindowCharge, WindowUse, WindowVerdict};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -152,6 +154,9 @@ pub trait Store: Send + Sync {
     /// Fails with `Conflict` when the key exists.
     async fn insert_key(&self, record: &ApiKeyRecord) -> Result<(), StoreError>;
     async fn delete_key(&self, api_key: &str) -> Result<bool, StoreError>;
+    /// Replaces the settings of an existing key (description, total quota, allowed models,
+    /// concurrency, expiry, policy) and keeps its counters; answers whether it existed.
+    async fn update_key(&self, record: &ApiKeyRecord) -> Result<bool, StoreError>;
     /// Atomically: if the key exists, is not expired at `now` and has `remaining ≥ cost`, add `cost` to
     /// `used_quota` and to `model_stats[model]`.
     async fn debit_key(
@@ -176,6 +181,45 @@ pub trait Store: Send + Sync {
     }
     /// Atomically give back a debit (never below zero, for the total or the model).
     async fn refund_key(&self, api_key: &str, model: &str, cost: u64) -> Result<(), StoreError>;
+
+    // ---- limits per time window (see `windows`) ----
+    /// Atomically, across every instance sharing the store: when each of `charges` has room for one
+    /// more request costing `cost`, count it in each; otherwise count nothing and name the first
+    /// limit without room. This default (MongoDB) enforces nothing.
+    async fn charge_windows(
+        &self,
+        _api_key: &str,
+        _charges: &[WindowCharge],
+        _cost: u64,
+    ) -> Result<WindowVerdict, StoreError> {
+        Ok(WindowVerdict::Charged)
+    }
+    /// Takes back a charge (the lifetime debit refused it, or the client got nothing).
+    async fn uncharge_windows(
+        &self,
+        _api_key: &str,
+        _charges: &[WindowCharge],
+        _cost: u64,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Adds `tokens` to the bucket of each of `charges` (after the answer).
+    async fn add_window_tokens(
+        &self,
+        _api_key: &str,
+        _charges: &[WindowCharge],
+        _tokens: u64,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// What each of `charges`' slots counted from its `from` to its `bucket`.
+    async fn window_usage(
+        &self,
+        _api_key: &str,
+        charges: &[WindowCharge],
+    ) -> Result<Vec<WindowUse>, StoreError> {
+        Ok(vec![WindowUse::default(); charges.len()])
+    }
 
     // ---- model costs (model name → cost) ----
     async fn load_model_costs(&self) -> Result<BTreeMap<String, u64>, StoreError>;

@@ -30,6 +30,55 @@ pub struct ApiKeyRecord {
     pub max_concurrent: Option<u32>,
     /// Unix seconds after which the key is refused.
     pub expires_at: Option<i64>,
+    /// Limits per time window and source addresses; empty for keys made before them.
+    #[serde(default, skip_serializing_if = "KeyPolicy::is_empty")]
+    pub policy: KeyPolicy,
+}
+
+/// A key's limits per time window and the addresses it may be used from, as the panel wrote them
+/// (`rpm`, `tpm` and the per-model maps are answered back as written, not folded into `limits`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KeyPolicy {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<KeyLimit>,
+    /// Requests per minute of the whole key: a `1m` limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rpm: Option<u64>,
+    /// Tokens per minute of the whole key: a `1m` limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tpm: Option<u64>,
+    /// Model → requests per minute to that model.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub model_rpm: BTreeMap<String, u64>,
+    /// Model → tokens per minute of that model.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub model_tpm: BTreeMap<String, u64>,
+    /// CIDRs the key may be used from; empty means anywhere.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_ips: Vec<String>,
+}
+
+impl KeyPolicy {
+    pub fn is_empty(&self) -> bool {
+        *self == KeyPolicy::default()
+    }
+}
+
+/// One limit of a key over a time window: at least one of the amounts is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyLimit {
+    /// `1m`, `1h`, `1d`, `7d`, `30d` (rolling) or `day`, `month` (calendar).
+    pub window: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<u64>,
+    /// Counts only requests to this model (the name as requested, after any prefix is stripped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 impl ApiKeyRecord {

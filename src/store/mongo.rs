@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 
 use super::{
     ApiKeyRecord, AuditEntry, AuditQuery, CredentialInsight, CredentialKind, CredentialRecord,
-    DebitOutcome, Store, StoreError,
+    DebitOutcome, KeyPolicy, Store, StoreError,
 };
 
 const SELECTION_TIMEOUT: Duration = Duration::from_secs(5);
@@ -70,6 +70,8 @@ struct KeyDocument {
     allowed_models: Vec<String>,
     max_concurrent: Option<i64>,
     expires_at: Option<i64>,
+    #[serde(default)]
+    policy: KeyPolicy,
 }
 
 fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
@@ -103,6 +105,7 @@ impl KeyDocument {
             allowed_models: record.allowed_models.clone(),
             max_concurrent: record.max_concurrent.map(i64::from),
             expires_at: record.expires_at,
+            policy: record.policy.clone(),
         })
     }
 
@@ -122,6 +125,7 @@ impl KeyDocument {
             allowed_models: self.allowed_models,
             max_concurrent: self.max_concurrent.and_then(|n| u32::try_from(n).ok()),
             expires_at: self.expires_at,
+            policy: self.policy,
         }
     }
 }
@@ -404,6 +408,26 @@ impl Store for MongoStore {
             ))),
             Err(e) => Err(mongo_error(e)),
         }
+    }
+
+    async fn update_key(&self, record: &ApiKeyRecord) -> Result<bool, StoreError> {
+        let document = KeyDocument::from_record(record)?;
+        let policy = bson::to_bson(&document.policy)
+            .map_err(|e| StoreError::Backend(format!("serialise key policy: {e}")))?;
+        let change = doc! { "$set": {
+            "total_quota": document.total_quota,
+            "description": document.description,
+            "allowed_models": document.allowed_models,
+            "max_concurrent": document.max_concurrent,
+            "expires_at": document.expires_at,
+            "policy": policy,
+        }};
+        let result = self
+            .api_keys
+            .update_one(doc! { "_id": &record.key_hash }, change)
+            .await
+            .map_err(mongo_error)?;
+        Ok(result.matched_count > 0)
     }
 
     async fn delete_key(&self, api_key: &str) -> Result<bool, StoreError> {

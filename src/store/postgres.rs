@@ -13,12 +13,14 @@ use tokio_postgres::Row;
 
 mod counters;
 mod sessions;
+mod windows;
 
 use super::tls::postgres_connector::PgTls;
 use super::tls::postgres_dsn;
 use super::{
     ApiKeyRecord, AuditEntry, AuditQuery, CredentialInsight, CredentialKind, CredentialRecord,
-    DebitOutcome, DebitRequest, LoginFailures, Store, StoreError,
+    DebitOutcome, DebitRequest, KeyPolicy, LoginFailures, Store, StoreError, WindowCharge,
+    WindowUse, WindowVerdict,
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -234,6 +236,23 @@ CREATE INDEX audit_time ON {s}.audit (time_ms DESC, id DESC);
 ALTER TABLE {s}.api_keys ADD COLUMN prefix text NOT NULL DEFAULT '';
 ",
     ),
+    (
+        10,
+        // Limits per time window and source addresses of a key (`policy`, JSON as the record has
+        // it), and the window counters (`postgres/windows.rs`): a row per key, slot and bucket.
+        r"
+ALTER TABLE {s}.api_keys ADD COLUMN policy jsonb NOT NULL DEFAULT '{}'::jsonb;
+CREATE TABLE {s}.key_windows (
+    api_key text NOT NULL,
+    slot text NOT NULL,
+    bucket bigint NOT NULL,
+    requests bigint NOT NULL DEFAULT 0,
+    cost bigint NOT NULL DEFAULT 0,
+    tokens bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (api_key, slot, bucket)
+);
+",
+    ),
 ];
 
 /// The SQL of every operation, with the schema filled in once.
@@ -250,6 +269,7 @@ struct Sql {
     get_key: String,
     insert_key: String,
     delete_key: String,
+    update_key: String,
     debit: String,
     debit_batch: String,
     key_balance: String,
@@ -270,7 +290,7 @@ struct Sql {
 
 const KEY_COLUMNS: &str =
     "api_key, total_quota, used_quota, created_at, description, model_stats, \
-                           allowed_models, max_concurrent, expires_at, prefix";
+                           allowed_models, max_concurrent, expires_at, prefix, policy";
 
 impl Sql {
     fn new(s: &str) -> Self {
@@ -308,10 +328,18 @@ impl Sql {
             list_keys: format!("SELECT {KEY_COLUMNS} FROM {s}.api_keys ORDER BY created_at, api_key"),
             get_key: format!("SELECT {KEY_COLUMNS} FROM {s}.api_keys WHERE api_key = $1"),
             insert_key: format!(
-                "INSERT INTO {s}.api_keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                "INSERT INTO {s}.api_keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                  ON CONFLICT (api_key) DO NOTHING"
             ),
-            delete_key: format!("DELETE FROM {s}.api_keys WHERE api_key = $1"),
+            // The key's window counters go with it (migration 10).
+            delete_key: format!(
+                "WITH w AS (DELETE FROM {s}.key_windows WHERE api_key = $1)
+                 DELETE FROM {s}.api_keys WHERE api_key = $1"
+            ),
+            update_key: format!(
+                "UPDATE {s}.api_keys SET total_quota = $2, description = $3, allowed_models = $4,
+                   max_concurrent = $5, expires_at = $6, policy = $7 WHERE api_key = $1"
+            ),
             debit: format!(
                 "UPDATE {s}.api_keys
                  SET used_quota = used_quota + $2,
@@ -377,6 +405,9 @@ pub struct PostgresStore {
     sql: Sql,
     sessions: sessions::SessionSql,
     counters: counters::CounterSql,
+    windows: windows::WindowSql,
+    /// The quoted schema: names the advisory locks of the window counters.
+    schema: String,
 }
 
 /// Double-quoted identifier; the prefix is validated by `open_store`, quoting keeps it exact.
@@ -483,6 +514,8 @@ fn key_from_row(row: &Row) -> Result<ApiKeyRecord, StoreError> {
             .map_err(|e| corrupt(e.to_string()))?,
         max_concurrent: max_concurrent.and_then(|n| u32::try_from(n).ok()),
         expires_at: row.try_get(8).map_err(get_err)?,
+        policy: serde_json::from_value::<KeyPolicy>(row.try_get(10).map_err(get_err)?)
+            .map_err(|e| corrupt(e.to_string()))?,
     })
 }
 
@@ -528,6 +561,8 @@ impl PostgresStore {
             sql: Sql::new(&schema),
             sessions: sessions::SessionSql::new(&schema),
             counters: counters::CounterSql::new(&schema),
+            windows: windows::WindowSql::new(&schema),
+            schema,
         })
     }
 
@@ -758,6 +793,7 @@ impl Store for PostgresStore {
         }
         let model_stats = json(&record.model_stats, "model_stats")?;
         let allowed_models = json(&record.allowed_models, "allowed_models")?;
+        let policy = json(&record.policy, "policy")?;
         let max_concurrent = record
             .max_concurrent
             .map(|n| i32::try_from(n).unwrap_or(i32::MAX));
@@ -775,6 +811,7 @@ impl Store for PostgresStore {
                     &max_concurrent,
                     &record.expires_at,
                     &record.prefix,
+                    &policy,
                 ],
             )
             .await?;
@@ -786,6 +823,73 @@ impl Store for PostgresStore {
                 crate::key_id::id_of_hash(&record.key_hash)
             )))
         }
+    }
+
+    async fn update_key(&self, record: &ApiKeyRecord) -> Result<bool, StoreError> {
+        let total = to_i64(record.total_quota, "total_quota")?;
+        let allowed_models = json(&record.allowed_models, "allowed_models")?;
+        let policy = json(&record.policy, "policy")?;
+        let max_concurrent = record
+            .max_concurrent
+            .map(|n| i32::try_from(n).unwrap_or(i32::MAX));
+        let updated = self
+            .execute(
+                &self.sql.update_key,
+                &[
+                    &record.key_hash,
+                    &total,
+                    &record.description,
+                    &allowed_models,
+                    &max_concurrent,
+                    &record.expires_at,
+                    &policy,
+                ],
+            )
+            .await?;
+        Ok(updated > 0)
+    }
+
+    async fn charge_windows(
+        &self,
+        api_key: &str,
+        charges: &[WindowCharge],
+        cost: u64,
+    ) -> Result<WindowVerdict, StoreError> {
+        windows::charge(
+            &self.pool,
+            &self.windows,
+            &self.schema,
+            api_key,
+            charges,
+            cost,
+        )
+        .await
+    }
+
+    async fn uncharge_windows(
+        &self,
+        api_key: &str,
+        charges: &[WindowCharge],
+        cost: u64,
+    ) -> Result<(), StoreError> {
+        windows::uncharge(&self.pool, &self.windows, api_key, charges, cost).await
+    }
+
+    async fn add_window_tokens(
+        &self,
+        api_key: &str,
+        charges: &[WindowCharge],
+        tokens: u64,
+    ) -> Result<(), StoreError> {
+        windows::add_tokens(&self.pool, &self.windows, api_key, charges, tokens).await
+    }
+
+    async fn window_usage(
+        &self,
+        api_key: &str,
+        charges: &[WindowCharge],
+    ) -> Result<Vec<WindowUse>, StoreError> {
+        windows::usage(&self.pool, &self.windows, api_key, charges).await
     }
 
     async fn delete_key(&self, api_key: &str) -> Result<bool, StoreError> {

@@ -15,6 +15,7 @@
 //! | `login_failures:<address>` | sorted set | failed panel logins (scored by time), expiring with the window |
 //! | `revoked:<jti>` | string | a logged-out panel session, expiring with the session |
 //! | `audit` | sorted set | JSON [`AuditEntry`] scored by its time (unix ms) |
+//! | `win:<key>:<slot>` | hash | a key's window counters, `<bucket>:r/c/t` → amount (`redis/windows.rs`) |
 //!
 //! The counters sit in hashes of their own so the debit script changes them with `HINCRBY` and never
 //! re-encodes the key's JSON (Lua's cjson would turn `[]` into `{}` and big integers into floats).
@@ -31,11 +32,12 @@ use serde_json::{Map, Value};
 
 mod counters;
 mod sessions;
+mod windows;
 
 use super::tls::redis_tls::{diagnose, explain_redis_error, RedisTls};
 use super::{
     ApiKeyRecord, AuditEntry, AuditQuery, CredentialInsight, CredentialRecord, DebitOutcome,
-    DebitRequest, LoginFailures, Store, StoreError,
+    DebitRequest, LoginFailures, Store, StoreError, WindowCharge, WindowUse, WindowVerdict,
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -54,6 +56,13 @@ if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('DEL', KEYS[3])
 for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+return 1
+";
+
+/// KEYS: api_keys. ARGV: key, JSON. Replaces the settings of an existing key only.
+const UPDATE_KEY: &str = r"
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 ";
 
@@ -144,11 +153,13 @@ return 0
 struct Scripts {
     delete_credential: Script,
     insert_key: Script,
+    update_key: Script,
     debit: Script,
     debit_batch: Script,
     refund: Script,
     try_lease: Script,
     release_lease: Script,
+    windows: windows::WindowScripts,
 }
 
 pub struct RedisStore {
@@ -214,11 +225,13 @@ impl RedisStore {
             scripts: Scripts {
                 delete_credential: Script::new(DELETE_CREDENTIAL),
                 insert_key: Script::new(INSERT_KEY),
+                update_key: Script::new(UPDATE_KEY),
                 debit: Script::new(DEBIT),
                 debit_batch: Script::new(DEBIT_BATCH),
                 refund: Script::new(REFUND),
                 try_lease: Script::new(TRY_LEASE),
                 release_lease: Script::new(RELEASE_LEASE),
+                windows: windows::WindowScripts::default(),
             },
         })
     }
@@ -241,6 +254,12 @@ impl RedisStore {
     }
 
     /// The manager reconnects by itself; each call works on a cheap clone.
+    /// The hash of one key's window slot.
+    fn window_key(&self, api_key: &str) -> impl Fn(&str) -> String {
+        let base = self.key(&format!("win:{api_key}"));
+        move |slot: &str| format!("{base}:{slot}")
+    }
+
     fn conn(&self) -> ConnectionManager {
         self.connection.clone()
     }
@@ -497,6 +516,56 @@ impl Store for RedisStore {
                 crate::key_id::id_of_hash(&record.key_hash)
             )))
         }
+    }
+
+    async fn update_key(&self, record: &ApiKeyRecord) -> Result<bool, StoreError> {
+        let updated: i64 = self
+            .scripts
+            .update_key
+            .key(self.key("api_keys"))
+            .arg(&record.key_hash)
+            .arg(static_key_json(record)?)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(redis_error)?;
+        Ok(updated == 1)
+    }
+
+    async fn charge_windows(
+        &self,
+        api_key: &str,
+        charges: &[WindowCharge],
+        cost: u64,
+    ) -> Result<WindowVerdict, StoreError> {
+        let slot = self.window_key(api_key);
+        windows::charge(self.conn(), &self.scripts.windows, slot, charges, cost).await
+    }
+
+    async fn uncharge_windows(
+        &self,
+        api_key: &str,
+        charges: &[WindowCharge],
+        cost: u64,
+    ) -> Result<(), StoreError> {
+        let slot = self.window_key(api_key);
+        windows::uncharge(self.conn(), &self.scripts.windows, slot, charges, cost).await
+    }
+
+    async fn add_window_tokens(
+        &self,
+        api_key: &str,
+        charges: &[WindowCharge],
+        tokens: u64,
+    ) -> Result<(), StoreError> {
+        windows::add_tokens(self.conn(), self.window_key(api_key), charges, tokens).await
+    }
+
+    async fn window_usage(
+        &self,
+        api_key: &str,
+        charges: &[WindowCharge],
+    ) -> Result<Vec<WindowUse>, StoreError> {
+        windows::usage(self.conn(), self.window_key(api_key), charges).await
     }
 
     async fn delete_key(&self, api_key: &str) -> Result<bool, StoreError> {

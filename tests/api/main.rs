@@ -24,6 +24,8 @@ mod gemini_native;
 mod graceful_stop;
 mod key_batches;
 mod key_hashes;
+mod key_windows;
+mod key_windows_cluster;
 mod keys;
 mod logging;
 mod management;

@@ -25,12 +25,15 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::oneshot;
 
+use chrono_tz::Tz;
+
 use super::costs;
 use super::key_rules::{KeyRules, SharedRules};
-use super::messages::{Admitted, Debit, ModelCost, QuotaError};
+use super::messages::{Admitted, ChargedWindows, Debit, ModelCost, QuotaError};
+use super::windows::{charge_of, retry_after};
 use crate::clock::Clock;
 use crate::shutdown::DetachedTasks;
-use crate::store::{DebitOutcome, DebitRequest, Store, StoreError};
+use crate::store::{DebitOutcome, DebitRequest, Store, StoreError, WindowVerdict};
 
 /// Most debits in one batch; more wait for the next.
 const MAX_BATCH: usize = 1024;
@@ -53,6 +56,8 @@ struct Inner {
     ledger: Mutex<Ledger>,
     /// Refunds in flight, drained by a graceful stop.
     refunds: DetachedTasks,
+    /// `KEYS_TIMEZONE`: where the calendar windows of key limits start.
+    timezone: Mutex<Tz>,
 }
 
 /// A debit admitted and waiting for its batch.
@@ -62,6 +67,8 @@ struct Pending {
     holds_slot: bool,
     /// Google is called before this debit is durable (see [`Admitted::overlap`]).
     overlap: bool,
+    /// Its window charges, taken back if the debit is refused.
+    windows: Option<Arc<ChargedWindows>>,
     reply: oneshot::Sender<Result<Debit, QuotaError>>,
 }
 
@@ -112,11 +119,106 @@ impl Debits {
             clock,
             rules: SharedRules::default(),
             refunds: DetachedTasks::default(),
+            timezone: Mutex::new(Tz::UTC),
             ledger: Mutex::new(Ledger {
                 costs,
                 ..Ledger::default()
             }),
         }))
+    }
+
+    /// Sets `KEYS_TIMEZONE` (read at start).
+    pub fn set_timezone(&self, tz: Tz) {
+        *self
+            .0
+            .timezone
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = tz;
+    }
+
+    pub fn timezone(&self) -> Tz {
+        *self
+            .0
+            .timezone
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts one request to `model` in every window limit of `key` that applies to it, atomically in
+    /// the store; `None` when none applies.
+    async fn charge_windows(
+        &self,
+        key: &str,
+        model: &str,
+        rules: &KeyRules,
+    ) -> Result<Option<Arc<ChargedWindows>>, QuotaError> {
+        let applicable: Vec<_> = rules
+            .limits
+            .iter()
+            .filter(|l| l.applies_to(model))
+            .collect();
+        if applicable.is_empty() {
+            return Ok(None);
+        }
+        let now = self.0.clock.now();
+        let tz = self.timezone();
+        let charges: Vec<_> = applicable.iter().map(|l| charge_of(l, now, tz)).collect();
+        let cost = costs::cost_of(model, &self.ledger().costs);
+        match self.0.store.charge_windows(key, &charges, cost).await {
+            Ok(WindowVerdict::Charged) => Ok(Some(Arc::new(ChargedWindows {
+                key: key.to_string(),
+                cost,
+                charges,
+            }))),
+            Ok(WindowVerdict::Refused { index, frees_at }) => {
+                let limit = applicable
+                    .get(index)
+                    .copied()
+                    .or(applicable.first().copied());
+                Err(match limit {
+                    Some(limit) => QuotaError::WindowExhausted {
+                        window: limit.label.clone(),
+                        retry_after: retry_after(limit, frees_at, now, tz),
+                    },
+                    None => QuotaError::Storage,
+                })
+            }
+            Err(e) => {
+                log::error!("key window charge failed: {e}");
+                Err(QuotaError::Storage)
+            }
+        }
+    }
+
+    /// Takes back window charges, detached (like a refund).
+    fn uncharge_windows(&self, windows: Arc<ChargedWindows>) {
+        let store = self.0.store.clone();
+        let undo = async move {
+            if let Err(e) = store
+                .uncharge_windows(&windows.key, &windows.charges, windows.cost)
+                .await
+            {
+                log::error!("key window refund failed: {e}");
+            }
+        };
+        self.0.refunds.spawn("key window refund", undo);
+    }
+
+    /// Adds the tokens of an answer to the windows its request counted in, detached.
+    pub fn add_window_tokens(&self, windows: Arc<ChargedWindows>, tokens: u64) {
+        if tokens == 0 {
+            return;
+        }
+        let store = self.0.store.clone();
+        let add = async move {
+            if let Err(e) = store
+                .add_window_tokens(&windows.key, &windows.charges, tokens)
+                .await
+            {
+                log::error!("key window tokens not counted: {e}");
+            }
+        };
+        self.0.refunds.spawn("key window tokens", add);
     }
 
     /// The rules cache, for the key administration that fills and empties it (`key_admin`).
@@ -152,6 +254,22 @@ impl Debits {
     pub async fn check(&self, key: &str, model: Option<&str>) -> Result<(), QuotaError> {
         let rules = self.rules_of(key).await?;
         rules.check(model, self.0.clock.now())
+    }
+
+    /// [`Self::check`], then the key's `allowed_ips` against the client's address (worked out only
+    /// for a key that lists addresses).
+    pub async fn check_from(
+        &self,
+        key: &str,
+        model: Option<&str>,
+        address: impl FnOnce() -> Option<std::net::IpAddr>,
+    ) -> Result<(), QuotaError> {
+        let rules = self.rules_of(key).await?;
+        rules.check(model, self.0.clock.now())?;
+        if rules.allowed_ips.is_empty() {
+            return Ok(());
+        }
+        rules.check_address(address())
     }
 
     /// Whether a request to `model` would be admitted now — key known, unexpired, model allowed, a
@@ -201,15 +319,37 @@ impl Debits {
     /// [`Admitted::durable`] once the store has applied the debit or refused it.
     pub async fn admit(&self, key: &str, model: &str) -> Result<Admitted, QuotaError> {
         let rules = self.rules_of(key).await?;
+        // A key with limits per time window is counted in them first (atomically in the store, so
+        // instances sharing it never let more through than a limit allows); the count is taken back
+        // if the key is refused after all. Keys without such limits skip this entirely.
+        let windows = if rules.limits.is_empty() {
+            None
+        } else {
+            rules.check(Some(model), self.0.clock.now())?;
+            self.charge_windows(key, model, &rules).await?
+        };
         let (reply, durable) = oneshot::channel();
         let pending = {
             let mut ledger = self.ledger();
             let (request, holds_slot, overlap) =
-                self.admit_locked(&mut ledger, key, model, &rules)?;
+                match self.admit_locked(&mut ledger, key, model, &rules) {
+                    Ok(admitted) => admitted,
+                    Err(e) => {
+                        drop(ledger);
+                        if let Some(windows) = windows {
+                            self.uncharge_windows(windows);
+                        }
+                        return Err(e);
+                    }
+                };
+            // A window-limited debit is awaited before Google is called: its refusal (of the
+            // lifetime balance) must give its window count back before anyone is answered.
+            let overlap = overlap && windows.is_none();
             let pending = Pending {
                 request,
                 holds_slot,
                 overlap,
+                windows,
                 reply,
             };
             // An overlapped debit was promised the balance it saw, which counted every debit of the
@@ -327,7 +467,7 @@ impl Debits {
                 while let Some(p) = pending.pop() {
                     let outcome = Err(StoreError::Unavailable("no runtime".into()));
                     let (result, unparked) =
-                        this.settle(p.request, outcome, p.holds_slot, p.overlap);
+                        this.settle(p.request, outcome, p.holds_slot, p.overlap, p.windows);
                     pending.extend(unparked);
                     let _ = p.reply.send(result);
                 }
@@ -352,16 +492,19 @@ impl Debits {
             };
             let (requests, replies): (Vec<DebitRequest>, Vec<_>) = batch
                 .into_iter()
-                .map(|p| (p.request, (p.reply, p.holds_slot, p.overlap)))
+                .map(|p| (p.request, (p.reply, p.holds_slot, p.overlap, p.windows)))
                 .unzip();
             let outcomes = self.0.store.debit_keys(&requests).await;
             let mut outcomes = outcomes.into_iter();
             let mut unparked = Vec::new();
-            for (request, (reply, holds_slot, overlap)) in requests.into_iter().zip(replies) {
+            for (request, (reply, holds_slot, overlap, windows)) in
+                requests.into_iter().zip(replies)
+            {
                 let outcome = outcomes.next().unwrap_or_else(|| {
                     Err(StoreError::Backend("debit batch answered short".into()))
                 });
-                let (result, released) = self.settle(request, outcome, holds_slot, overlap);
+                let (result, released) =
+                    self.settle(request, outcome, holds_slot, overlap, windows);
                 unparked.extend(released);
                 if let Err(Ok(debit)) = reply.send(result) {
                     // The caller left while its debit was at the store: it gets nothing.
@@ -385,6 +528,7 @@ impl Debits {
         outcome: Result<DebitOutcome, StoreError>,
         holds_slot: bool,
         overlap: bool,
+        windows: Option<Arc<ChargedWindows>>,
     ) -> (Result<Debit, QuotaError>, Vec<Pending>) {
         let mut ledger = self.ledger();
         count_down(&mut ledger.unsettled, &request.api_key);
@@ -392,10 +536,12 @@ impl Debits {
         if overlap && count_down(&mut ledger.overlapped, &request.api_key) {
             unparked = ledger.parked.remove(&request.api_key).unwrap_or_default();
         }
-        (
-            self.settle_locked(&mut ledger, request, outcome, holds_slot),
-            unparked,
-        )
+        let result = self.settle_locked(&mut ledger, request, outcome, holds_slot, windows.clone());
+        drop(ledger);
+        if let (Err(_), Some(windows)) = (&result, windows) {
+            self.uncharge_windows(windows);
+        }
+        (result, unparked)
     }
 
     fn settle_locked(
@@ -404,6 +550,7 @@ impl Debits {
         request: DebitRequest,
         outcome: Result<DebitOutcome, StoreError>,
         holds_slot: bool,
+        windows: Option<Arc<ChargedWindows>>,
     ) -> Result<Debit, QuotaError> {
         let cost = request.cost;
         if let Ok(
@@ -431,6 +578,7 @@ impl Debits {
                     cost,
                     remaining: total_quota.saturating_sub(used_quota),
                     holds_slot,
+                    windows,
                 });
             }
             Ok(DebitOutcome::Exhausted {
@@ -465,7 +613,10 @@ impl Debits {
 
     /// Gives `debit` back, detached: a refund changes only the store and never holds up debits. It is
     /// counted until it lands, so a graceful stop waits for it ([`Debits::refunds`]).
-    pub fn refund(&self, debit: Debit) {
+    pub fn refund(&self, mut debit: Debit) {
+        if let Some(windows) = debit.windows.take() {
+            self.uncharge_windows(windows);
+        }
         let store = self.0.store.clone();
         let refund = async move {
             if let Err(e) = store.refund_key(&debit.key, &debit.model, debit.cost).await {

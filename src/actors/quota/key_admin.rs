@@ -4,7 +4,7 @@
 
 use actix::prelude::*;
 
-use super::messages::{CreateKey, DeleteKey, QuotaError};
+use super::messages::{CreateKey, DeleteKey, QuotaError, UpdateKey};
 use super::QuotaActor;
 
 impl Handler<CreateKey> for QuotaActor {
@@ -48,6 +48,31 @@ impl Handler<DeleteKey> for QuotaActor {
                     }
                     Err(e) => {
                         log::error!("deleting an API key failed: {e}");
+                        Err(QuotaError::Storage)
+                    }
+                }),
+        ))
+    }
+}
+
+impl Handler<UpdateKey> for QuotaActor {
+    type Result = AtomicResponse<Self, Result<bool, QuotaError>>;
+
+    /// The cached rules are forgotten like a delete's: this instance reads the new ones at its next
+    /// request, the others within `RULES_TTL`.
+    fn handle(&mut self, msg: UpdateKey, _: &mut Self::Context) -> Self::Result {
+        let store = self.store.clone();
+        let key = msg.record.key_hash.clone();
+        AtomicResponse::new(Box::pin(
+            async move { store.update_key(&msg.record).await }
+                .into_actor(self)
+                .map(move |result, act, _| match result {
+                    Ok(existed) => {
+                        act.debits.rules().lock().forget(&key);
+                        Ok(existed)
+                    }
+                    Err(e) => {
+                        log::error!("updating an API key failed: {e}");
                         Err(QuotaError::Storage)
                     }
                 }),

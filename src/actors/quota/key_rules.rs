@@ -1,8 +1,9 @@
 //! The static part of each key record — expiry, allowed models, concurrency limit — cached so a keyed
 //! request costs no store read of its own: the debit itself (in a batch) is the only round trip.
 //!
-//! Why caching is safe: a key's rules never change after creation (there is no edit, and keys are
-//! random, so a deleted key never comes back with other rules). What can change is whether the key
+//! Why caching is safe: a key's rules change only through the panel (`PATCH /auth/keys/{key}`), which
+//! forgets them on its own instance at once, and keys are random, so a deleted key never comes back
+//! with other rules. Other instances see a change within [`RULES_TTL`], like a delete. What can change is whether the key
 //! exists and how much it has left, and both are decided by the store's debit every time. A delete on
 //! this instance forgets the rules at once. A delete on another instance of a shared store is seen by
 //! the next debit (the store answers "not found", which also forgets the rules); requests that debit
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use super::check_key::allows_model;
 use super::messages::QuotaError;
+use super::windows::{parse_net, resolve, Limit};
 use crate::store::ApiKeyRecord;
 
 /// How long cached rules stand before the key is read again: the bound on accepting a key that
@@ -28,6 +30,11 @@ pub struct KeyRules {
     pub expires_at: Option<i64>,
     pub allowed_models: Vec<String>,
     pub max_concurrent: Option<u32>,
+    /// Limits per time window (`rpm` and the like included); empty for most keys, which then take
+    /// the plain debit path.
+    pub limits: Vec<Limit>,
+    /// Networks the key may be used from; empty means anywhere.
+    pub allowed_ips: Vec<ipnet::IpNet>,
     fetched: Instant,
 }
 
@@ -43,6 +50,16 @@ impl KeyRules {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Whether a request from `address` may use the key (`None`: the address is not known).
+    pub fn check_address(&self, address: Option<std::net::IpAddr>) -> Result<(), QuotaError> {
+        if self.allowed_ips.is_empty()
+            || address.is_some_and(|ip| self.allowed_ips.iter().any(|net| net.contains(&ip)))
+        {
+            return Ok(());
+        }
+        Err(QuotaError::AddressNotAllowed)
     }
 }
 
@@ -116,6 +133,13 @@ impl RulesCache {
             expires_at: record.expires_at,
             allowed_models: record.allowed_models.clone(),
             max_concurrent: record.max_concurrent,
+            limits: resolve(&record.policy),
+            allowed_ips: record
+                .policy
+                .allowed_ips
+                .iter()
+                .filter_map(|n| parse_net(n))
+                .collect(),
             fetched: Instant::now(),
         });
         if epoch == self.epoch {
@@ -163,6 +187,7 @@ mod tests {
             allowed_models: vec!["gemini-2.5-flash".into()],
             max_concurrent: Some(2),
             expires_at: Some(100),
+            policy: Default::default(),
         }
     }
 

@@ -21,6 +21,43 @@ pub enum QuotaError {
     TooManyConcurrent(u32),
     #[error("quota storage failed")]
     Storage,
+    /// A limit per time window is used up; `window` as written (`1m`, `day`).
+    #[error(
+        "this API key has used up its limit for the window {window}; try again in {retry_after} s"
+    )]
+    WindowExhausted { window: String, retry_after: u64 },
+    #[error("this API key may not be used from this address")]
+    AddressNotAllowed,
+}
+
+impl From<QuotaError> for crate::error::ApiError {
+    /// The one mapping of quota refusals to answers (each route sets its own style).
+    fn from(e: QuotaError) -> Self {
+        use crate::error::{ApiError, ErrorKind};
+        let kind = match &e {
+            QuotaError::UnknownKey
+            | QuotaError::Expired
+            | QuotaError::ModelNotAllowed(_)
+            | QuotaError::AddressNotAllowed => ErrorKind::Forbidden,
+            QuotaError::Exhausted { .. } => ErrorKind::InsufficientQuota,
+            QuotaError::TooManyConcurrent(_) => ErrorKind::RateLimited,
+            QuotaError::WindowExhausted { retry_after, .. } => {
+                return ApiError::new(ErrorKind::KeyWindowExhausted, e.to_string())
+                    .with_retry_after(*retry_after)
+            }
+            QuotaError::Storage => return ApiError::internal("quota storage failed"),
+        };
+        ApiError::new(kind, e.to_string())
+    }
+}
+
+/// The window charges of one admitted request, taken back if its debit fails or is refunded, and
+/// where its tokens are added after the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargedWindows {
+    pub key: String,
+    pub cost: u64,
+    pub charges: Vec<crate::store::WindowCharge>,
 }
 
 /// A debit that passed the key's rules and is on its way to the store.
@@ -44,12 +81,21 @@ pub struct Debit {
     pub remaining: u64,
     /// It took one of its key's concurrency slots, to be released when the request ends.
     pub holds_slot: bool,
+    /// Its key has limits per time window that count it.
+    pub windows: Option<std::sync::Arc<ChargedWindows>>,
 }
 
 /// Store a new API key (the panel's "create key").
 #[derive(Message)]
 #[rtype(result = "Result<(), QuotaError>")]
 pub struct CreateKey {
+    pub record: ApiKeyRecord,
+}
+
+/// Replace the settings of an existing key (its use stays); answers whether it existed.
+#[derive(Message)]
+#[rtype(result = "Result<bool, QuotaError>")]
+pub struct UpdateKey {
     pub record: ApiKeyRecord,
 }
 

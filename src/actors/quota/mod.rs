@@ -13,6 +13,7 @@ mod key_admin;
 pub mod key_rules;
 pub mod messages;
 pub mod view;
+pub mod windows;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -304,6 +304,7 @@ mod tests {
             allowed_models: vec![],
             max_concurrent: None,
             expires_at,
+            policy: Default::default(),
         }
     }
 

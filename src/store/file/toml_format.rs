@@ -396,6 +396,7 @@ mod tests {
             allowed_models: vec![],
             max_concurrent: Some(2),
             expires_at: None,
+            policy: Default::default(),
         };
         let text = render_keys(&BTreeMap::from([(key.key_hash.clone(), key.clone())])).unwrap();
         assert!(!text.contains("key_hash ="), "{text}");

@@ -37,6 +37,8 @@ pub(super) enum Command {
     ListKeys,
     GetKey(String),
     InsertKey(ApiKeyRecord),
+    /// New settings of an existing key; its counters stay.
+    UpdateKey(ApiKeyRecord),
     DeleteKey(String),
     Debit {
         api_key: String,
@@ -437,6 +439,21 @@ impl Writer {
             }
             Command::GetKey(api_key) => read(Reply::Key(state.keys.get(&api_key).cloned())),
             Command::InsertKey(record) => write(state.insert_key(&record), Reply::Done),
+            Command::UpdateKey(record) => match state.keys.get(&record.key_hash) {
+                Some(old) => {
+                    let merged = ApiKeyRecord {
+                        used_quota: old.used_quota,
+                        model_stats: old.model_stats.clone(),
+                        created_at: old.created_at,
+                        ..record
+                    };
+                    (
+                        Ok(Reply::Existed(true)),
+                        Some(JournalEntry::PutKey { record: merged }),
+                    )
+                }
+                None => read(Reply::Existed(false)),
+            },
             Command::DeleteKey(api_key) => {
                 if state.keys.contains_key(&api_key) {
                     (
