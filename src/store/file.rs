@@ -229,7 +229,7 @@ impl Store for FileStore {
 
     async fn get_key(&self, api_key: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
         match self.request(Command::GetKey(api_key.into())).await? {
-            Reply::Key(key) => Ok(key),
+            Reply::Key(key) => Ok(key.map(|k| *k)),
             _ => Err(unexpected()),
         }
     }

@@ -72,8 +72,9 @@ pub(super) enum JournalEntry {
     SaveConfig {
         changes: Map<String, Value>,
     },
+    /// Boxed like a credential: a key record with its policy is far larger than most entries.
     PutKey {
-        record: ApiKeyRecord,
+        record: Box<ApiKeyRecord>,
     },
     DeleteKey {
         api_key: String,
@@ -143,7 +144,8 @@ impl FileState {
                 }
             }
             JournalEntry::PutKey { record } => {
-                self.keys.insert(record.key_hash.clone(), record.clone());
+                self.keys
+                    .insert(record.key_hash.clone(), (**record).clone());
             }
             JournalEntry::DeleteKey { api_key } => {
                 self.keys.remove(api_key);
@@ -219,7 +221,7 @@ impl FileState {
         }
         toml_format::key_table(record)?;
         Ok(JournalEntry::PutKey {
-            record: record.clone(),
+            record: Box::new(record.clone()),
         })
     }
 
@@ -310,7 +312,9 @@ mod tests {
 
     fn state_with(record: ApiKeyRecord) -> FileState {
         let mut state = FileState::default();
-        state.apply(&JournalEntry::PutKey { record });
+        state.apply(&JournalEntry::PutKey {
+            record: Box::new(record),
+        });
         state
     }
 

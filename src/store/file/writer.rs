@@ -70,7 +70,7 @@ pub(super) enum Reply {
     Credential(Option<Box<CredentialRecord>>),
     Config(Map<String, Value>),
     Keys(Vec<ApiKeyRecord>),
-    Key(Option<ApiKeyRecord>),
+    Key(Option<Box<ApiKeyRecord>>),
     Debit(DebitOutcome),
     Debits(Vec<Result<DebitOutcome, StoreError>>),
     Costs(std::collections::BTreeMap<String, u64>),
@@ -437,7 +437,9 @@ impl Writer {
                 keys.sort_by(|a, b| (a.created_at, &a.key_hash).cmp(&(b.created_at, &b.key_hash)));
                 read(Reply::Keys(keys))
             }
-            Command::GetKey(api_key) => read(Reply::Key(state.keys.get(&api_key).cloned())),
+            Command::GetKey(api_key) => {
+                read(Reply::Key(state.keys.get(&api_key).cloned().map(Box::new)))
+            }
             Command::InsertKey(record) => write(state.insert_key(&record), Reply::Done),
             Command::UpdateKey(record) => match state.keys.get(&record.key_hash) {
                 Some(old) => {
@@ -449,7 +451,9 @@ impl Writer {
                     };
                     (
                         Ok(Reply::Existed(true)),
-                        Some(JournalEntry::PutKey { record: merged }),
+                        Some(JournalEntry::PutKey {
+                            record: Box::new(merged),
+                        }),
                     )
                 }
                 None => read(Reply::Existed(false)),
