@@ -320,8 +320,9 @@ mod behaviours {
     use serde_json::{json, Map, Value};
 
     pub async fn key_updates_keep_the_use_and_round_trip_the_policy(store: Arc<dyn Store>) {
-        store.insert_key(&key("sk-upd", 100)).await.unwrap();
-        store.debit_key("sk-upd", "m", 7, now()).await.unwrap();
+        let upd = key("sk-upd", 100);
+        store.insert_key(&upd).await.unwrap();
+        store.debit_key(&upd.key_hash, "m", 7, now()).await.unwrap();
         let mut changed = key("sk-upd", 200);
         changed.description = Some("team".into());
         changed.policy = KeyPolicy {
@@ -337,14 +338,15 @@ mod behaviours {
             ..KeyPolicy::default()
         };
         assert!(store.update_key(&changed).await.unwrap());
-        let stored = store.get_key("sk-upd").await.unwrap().unwrap();
+        let stored = store.get_key(&upd.key_hash).await.unwrap().unwrap();
         assert_eq!(stored.policy, changed.policy);
         assert_eq!(stored.total_quota, 200);
         assert_eq!(stored.description.as_deref(), Some("team"));
         assert_eq!(stored.used_quota, 7, "the use stays");
         assert_eq!(stored.model_stats.get("m"), Some(&7));
-        assert!(!store.update_key(&key("sk-none", 1)).await.unwrap());
-        assert!(store.get_key("sk-none").await.unwrap().is_none());
+        let none = key("sk-none", 1);
+        assert!(!store.update_key(&none).await.unwrap());
+        assert!(store.get_key(&none.key_hash).await.unwrap().is_none());
     }
 
     pub async fn concurrent_window_charges_take_exactly_the_limit(store: Arc<dyn Store>) {

@@ -6,7 +6,7 @@ use chrono::{SecondsFormat, TimeZone, Utc};
 use serde_json::{json, Map, Value};
 
 use super::body::parse_json;
-use super::keys::resolve_key_param;
+use super::key_lookup::resolve_key_param;
 use crate::actors::quota::messages::UpdateKey;
 use crate::actors::quota::view::public_view;
 use crate::actors::quota::windows::{charge_of, renews_at, resolve, validate};

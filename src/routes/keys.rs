@@ -10,6 +10,7 @@ use rand::RngCore;
 use serde_json::{json, Value};
 
 use super::body::parse_json;
+pub use super::key_lookup::resolve_key_param;
 use super::key_settings::{
     insert_policy, parse_allowed_models, parse_description, parse_expires_at, parse_max_concurrent,
     parse_policy, parse_total_quota, windows_of,
@@ -23,7 +24,7 @@ use crate::auth::admin::Admin;
 use crate::auth::panel::PanelSession;
 use crate::auth::{authenticate_api, ApiCaller};
 use crate::error::{ApiError, ErrorStyle};
-use crate::key_id::{display_prefix, hash_key, id_of_hash, is_key_id};
+use crate::key_id::{display_prefix, hash_key, id_of_hash};
 use crate::state::AppState;
 use crate::store::{ApiKeyRecord, AuditAction, KeyPolicy, StoreError};
 
@@ -45,32 +46,6 @@ pub fn new_api_key() -> String {
         "sk-{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     )
-}
-
-/// The stored key whose id is `id`, if any. Ids are a prefix of the hash the store is keyed by, so
-/// this reads the list; it serves the admin routes only, never a model call.
-async fn find_by_id(state: &AppState, id: &str) -> Result<Option<ApiKeyRecord>, ApiError> {
-    let keys = state.store.list_keys().await.map_err(storage_error)?;
-    Ok(keys.into_iter().find(|k| id_of_hash(&k.key_hash) == id))
-}
-
-/// The record `/auth/keys/{key}` names: by its id (`k-` and 16 hex digits) or by the full key.
-/// Every route under that path resolves it here. Anything else, or a key not stored, is a 404.
-pub async fn resolve_key_param(state: &AppState, param: &str) -> Result<ApiKeyRecord, ApiError> {
-    let not_found = || ApiError::not_found("API key not found");
-    let param = param.trim();
-    if is_key_id(param) {
-        return find_by_id(state, param).await?.ok_or_else(not_found);
-    }
-    if !param.starts_with("sk-") {
-        return Err(not_found());
-    }
-    state
-        .store
-        .get_key(&hash_key(param))
-        .await
-        .map_err(storage_error)?
-        .ok_or_else(not_found)
 }
 
 pub async fn create_key(

@@ -14,6 +14,7 @@ pub mod fallback;
 pub mod gemini;
 pub mod guarded_body;
 pub mod health;
+mod key_lookup;
 pub mod key_settings;
 pub mod keys;
 pub mod kind_creds;
