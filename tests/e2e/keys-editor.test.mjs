@@ -1,8 +1,5 @@
-// The key editor on /api-key-admin and the usage export button of the panel, against a real gateway.
-//
-// Which tests need the server side of per-window limits (`limits`, `rpm`, `tpm`, `allowed_ips` on the key
-// record and `PATCH /auth/keys/{id}`), built on another branch: "the editor creates a key with limits …"
-// and "the editor edits a key's limits …". The other two run on any build with `/usage/export`.
+// The key editor on /api-key-admin (creating a key with limits, rpm, tpm and addresses; editing it through
+// `PATCH /auth/keys/{id}`) and the usage export button of the panel, against a real gateway.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -54,8 +51,9 @@ async function fillLimit(page, index, { window, requests, tokens, cost, model })
 }
 
 /** The label the gateway gives a key in the request history and the export. */
+// A key's id: `k-` and the first 16 hex digits of its SHA-256.
 function label(key) {
-  return 'k-' + createHash('sha256').update(key).digest('hex').slice(0, 8);
+  return 'k-' + createHash('sha256').update(key).digest('hex').slice(0, 16);
 }
 
 async function chat(key, model = 'gemini-2.5-flash') {
@@ -94,7 +92,7 @@ test('the editor creates a key with the existing fields and lists it', async () 
   assert.deepEqual(page.errors, []);
 });
 
-test('the editor creates a key with limits, rpm, tpm and addresses (needs the limits branch)', async () => {
+test('the editor creates a key with limits, rpm, tpm and addresses', async () => {
   const page = await adminPage();
   await page.locator('#key-quota').fill('5000');
   await page.locator('#key-description').fill('limited');
@@ -126,7 +124,7 @@ test('the editor creates a key with limits, rpm, tpm and addresses (needs the li
   assert.deepEqual(page.errors, []);
 });
 
-test('the editor edits a key\'s limits and fields (needs the limits branch)', async () => {
+test('the editor edits a key\'s limits and fields', async () => {
   const created = await stack.api('POST', '/auth/keys', {
     total_quota: 1000, description: 'to edit', rpm: 10, limits: [{ window: '1m', requests: 5 }],
   });

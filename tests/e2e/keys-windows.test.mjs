@@ -1,9 +1,6 @@
 // The self-service page (/api-key-query) shows a key's limit windows: use against limit per kind and when
 // each window renews, in local time; no table for a key without windows; in English and Chinese.
-//
-// "a key with limits shows its windows …" needs the server side of per-window limits (the `limits` and
-// `rpm` fields of POST /auth/keys and the `windows` of the answer), built on another branch. The other
-// tests run on any build: one shows a key without windows, one renders a given `windows` answer.
+// One test uses a key with real limits and requests; one renders a given `windows` answer.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -108,7 +105,7 @@ test('the windows of an answer are shown with use, limit and renewal in local ti
   }
 });
 
-test('a key with limits shows its windows after use (needs the limits branch)', async () => {
+test('a key with limits shows its windows after use', async () => {
   const key = await createKey({
     total_quota: 1000,
     description: 'windowed',
