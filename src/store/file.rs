@@ -96,7 +96,7 @@ pub struct FileStore {
     /// `audit.jsonl`, written apart from the journal (see `audit_file.rs`).
     audit: audit_file::AuditFile,
     /// Counters of the keys' limits per time window, in memory (see `window_book.rs`).
-    windows: window_book::WindowBooks,
+    windows: Arc<window_book::WindowBooks>,
 }
 
 impl FileStore {
@@ -113,6 +113,7 @@ impl FileStore {
         let (requests, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let ready = writer::spawn(dir.clone(), options, generation.clone(), receiver)?;
         ready.await.map_err(|_| closed())??;
+        let windows = Arc::new(window_book::WindowBooks::load(&dir));
         Ok(Self {
             audit: audit_file::AuditFile::new(&dir),
             dir,
@@ -120,7 +121,7 @@ impl FileStore {
             generation,
             leases: Mutex::new(HashMap::new()),
             insights: Mutex::new(HashMap::new()),
-            windows: window_book::WindowBooks::default(),
+            windows,
         })
     }
 
@@ -134,7 +135,49 @@ impl FileStore {
         if self.requests.is_closed() {
             return Ok(());
         }
+        if let Some(bytes) = self.windows.snapshot_if_due(true) {
+            let dir = self.dir.clone();
+            let ok = tokio::task::spawn_blocking(move || window_book::write(&dir, &bytes))
+                .await
+                .unwrap_or(false);
+            self.windows.saved(ok);
+        }
         self.request(Command::Close).await.map(|_| ())
+    }
+
+    /// Saves the window counters in the background when they changed and the last save is old
+    /// enough (`window_book::SAVE_INTERVAL`): a charge never waits for the disk.
+    fn save_windows_soon(&self) {
+        if let Some(bytes) = self.windows.snapshot_if_due(false) {
+            let dir = self.dir.clone();
+            let books = Arc::clone(&self.windows);
+            tokio::task::spawn_blocking(move || {
+                let ok = window_book::write(&dir, &bytes);
+                books.saved(ok);
+            });
+        } else if self.windows.is_dirty()
+            && !self
+                .windows
+                .save_scheduled
+                .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            // Too soon after the last save: one later save takes these changes and any that follow.
+            let dir = self.dir.clone();
+            let books = Arc::clone(&self.windows);
+            tokio::spawn(async move {
+                tokio::time::sleep(window_book::SAVE_INTERVAL).await;
+                books
+                    .save_scheduled
+                    .store(false, std::sync::atomic::Ordering::Release);
+                if let Some(bytes) = books.snapshot_if_due(true) {
+                    let written = Arc::clone(&books);
+                    let ok = tokio::task::spawn_blocking(move || window_book::write(&dir, &bytes))
+                        .await
+                        .unwrap_or(false);
+                    written.saved(ok);
+                }
+            });
+        }
     }
 
     async fn request(&self, command: Command) -> Result<Reply, StoreError> {
@@ -253,7 +296,9 @@ impl Store for FileStore {
         charges: &[WindowCharge],
         cost: u64,
     ) -> Result<WindowVerdict, StoreError> {
-        Ok(self.windows.charge(api_key, charges, cost))
+        let verdict = self.windows.charge(api_key, charges, cost);
+        self.save_windows_soon();
+        Ok(verdict)
     }
 
     async fn uncharge_windows(
@@ -263,6 +308,7 @@ impl Store for FileStore {
         cost: u64,
     ) -> Result<(), StoreError> {
         self.windows.uncharge(api_key, charges, cost);
+        self.save_windows_soon();
         Ok(())
     }
 
@@ -273,6 +319,7 @@ impl Store for FileStore {
         tokens: u64,
     ) -> Result<(), StoreError> {
         self.windows.add_tokens(api_key, charges, tokens);
+        self.save_windows_soon();
         Ok(())
     }
 
@@ -285,6 +332,8 @@ impl Store for FileStore {
     }
 
     async fn delete_key(&self, api_key: &str) -> Result<bool, StoreError> {
+        self.windows.forget(api_key);
+        self.save_windows_soon();
         match self.request(Command::DeleteKey(api_key.into())).await? {
             Reply::Existed(existed) => Ok(existed),
             _ => Err(unexpected()),

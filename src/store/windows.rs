@@ -57,7 +57,7 @@ pub struct Counts {
 }
 
 /// One slot's buckets.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlotBook {
     pub buckets: BTreeMap<i64, Counts>,
 }

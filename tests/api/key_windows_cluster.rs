@@ -96,3 +96,46 @@ async fn a_minute_limit_is_exact_across_instances_on_redis() {
 async fn a_minute_limit_is_exact_across_instances_on_postgres() {
     a_minute_limit_is_exact("postgres", 3).await;
 }
+
+/// A files store keeps the use of the windows in progress across a restart: saved when the gateway
+/// stops, and within a few seconds of a charge before a crash (`kill -9`).
+#[actix_rt::test]
+async fn a_files_store_keeps_window_use_across_a_restart() {
+    let backend = backend("files");
+    let google = FakeGoogle::start().await;
+    let mut env = gateway_env(&google.url(), &backend.env);
+    env.insert("SHUTDOWN_READY_DELAY".into(), "0".into());
+    let mut gateways: Vec<Gateway> = instances_with_a_and_b(&env, 1).await;
+    let gw = &mut gateways[0];
+    let created = gw
+        .send(
+            "POST",
+            "/auth/keys",
+            PASSWORD,
+            Some(&json!({"total_quota": 1000, "limits": [{"window": "day", "requests": 4}]})),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.text());
+    let key = created.json()["api_key"].as_str().unwrap().to_string();
+    for _ in 0..2 {
+        assert_eq!(gw.chat(&key, MODEL).await, 200);
+    }
+
+    // A graceful stop saves the counters.
+    gw.signal("TERM");
+    assert_eq!(gw.exit_code(Duration::from_secs(30)).await, Some(0));
+    gw.start_again().await;
+    let windows = gw.key(&key).await.json()["windows"].clone();
+    assert_eq!(windows[0]["used"]["requests"], 2, "{windows}");
+    assert_eq!(gw.chat(&key, MODEL).await, 200);
+
+    // A crash loses at most the last couple of seconds: the third request is saved by then.
+    actix_rt::time::sleep(Duration::from_secs(3)).await;
+    gw.restart().await;
+    assert_eq!(gw.chat(&key, MODEL).await, 200, "the fourth of four");
+    let refusal = gw
+        .send("POST", "/v1/chat/completions", &key, Some(&chat_body()))
+        .await;
+    assert_eq!(refusal.status, 429, "{}", refusal.text());
+    assert_eq!(refusal.json()["error"]["code"], "key_window_exhausted");
+}

@@ -171,7 +171,6 @@ impl Gateway {
     }
 
     /// Starts the same configuration again after the process exited by itself.
-    #[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
     pub async fn start_again(&mut self) {
         self.child = spawn(&self.env, None);
         self.wait_ready().await;
