@@ -273,8 +273,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let books = WindowBooks::default();
         let c = charge(1000);
-        assert_eq!(books.charge("h", &[c.clone()], 1), WindowVerdict::Charged);
-        books.add_tokens("h", &[c.clone()], 40);
+        assert_eq!(
+            books.charge("h", std::slice::from_ref(&c), 1),
+            WindowVerdict::Charged
+        );
+        books.add_tokens("h", std::slice::from_ref(&c), 40);
         let bytes = books.snapshot_if_due(true).unwrap();
         assert!(write(dir.path(), &bytes));
         books.saved(true);
@@ -284,9 +287,12 @@ mod tests {
         );
 
         let again = WindowBooks::load(dir.path());
-        let used = again.usage("h", &[c.clone()]);
+        let used = again.usage("h", std::slice::from_ref(&c));
         assert_eq!((used[0].requests, used[0].tokens), (1, 40));
-        assert_eq!(again.charge("h", &[c.clone()], 1), WindowVerdict::Charged);
+        assert_eq!(
+            again.charge("h", std::slice::from_ref(&c), 1),
+            WindowVerdict::Charged
+        );
         assert_ne!(
             again.charge("h", &[c], 1),
             WindowVerdict::Charged,
@@ -299,9 +305,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let books = WindowBooks::default();
         let c = charge(1000);
-        books.charge("h", &[c.clone()], 1);
+        books.charge("h", std::slice::from_ref(&c), 1);
         books.forget("h");
-        assert_eq!(books.usage("h", &[c.clone()])[0].requests, 0);
+        assert_eq!(books.usage("h", std::slice::from_ref(&c))[0].requests, 0);
         std::fs::write(dir.path().join(FILE_NAME), b"{not json").unwrap();
         assert_eq!(
             WindowBooks::load(dir.path()).usage("h", &[c])[0].requests,
