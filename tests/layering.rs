@@ -17,6 +17,9 @@
 //! - `credentials` is what a credential is (kinds, record, formats): the store persists it and
 //!   `upstream` calls Google with it, neither defines it.
 //! - `error` (the error table) depends on nothing in the crate.
+//! - Inside `convert/`, each dialect's folder (`openai_chat`, `anthropic`, `responses`,
+//!   `gemini_native`) builds on the shared core `gemini/` and never on another dialect; `gemini/`
+//!   knows no dialect.
 //!
 //! The tests read `src/**/*.rs` and fail on a cycle between top-level modules, on an import circle
 //! between any two files (`crate::`, `super::` and `self::` paths, doc comments included), and on a
@@ -476,5 +479,59 @@ fn the_cycle_finder_finds_cycles() {
             .iter()
             .map(|s| s.to_string())
             .collect::<BTreeSet<_>>()
+    );
+}
+
+/// The client dialects' folders inside `src/convert/`: each builds on the shared Gemini core
+/// (`convert/gemini/`) and never on another dialect's folder, and the core knows no dialect, so what
+/// two dialects share moves down into `gemini/`.
+const DIALECTS: [&str; 4] = ["openai_chat", "anthropic", "responses", "gemini_native"];
+
+/// The folder of `convert/` a file is in (`convert::anthropic::blocks` → `anthropic`).
+fn convert_folder(module: &str) -> Option<&str> {
+    let mut parts = module.split("::");
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("convert"), Some(folder), Some(_)) => Some(folder),
+        _ => None,
+    }
+}
+
+/// Imports between the folders of `convert/` that break the rule above.
+fn wrong_convert_imports() -> Vec<String> {
+    let graph = file_graph();
+    assert!(
+        graph
+            .get("convert::anthropic::request")
+            .is_some_and(|deps| deps.iter().any(|d| d.starts_with("convert::gemini::"))),
+        "the convert folders were not read: {:?}",
+        graph.get("convert::anthropic::request")
+    );
+    let mut wrong = Vec::new();
+    for (module, deps) in &graph {
+        let Some(from) = convert_folder(module) else {
+            continue;
+        };
+        for dep in deps {
+            let Some(to) = convert_folder(dep) else {
+                continue;
+            };
+            let dialect_to_dialect =
+                DIALECTS.contains(&from) && DIALECTS.contains(&to) && to != from;
+            let core_to_dialect = from == "gemini" && DIALECTS.contains(&to);
+            if dialect_to_dialect || core_to_dialect {
+                wrong.push(format!("{module} → {dep}"));
+            }
+        }
+    }
+    wrong
+}
+
+#[test]
+fn convert_dialects_share_only_through_the_gemini_core() {
+    let wrong = wrong_convert_imports();
+    assert!(
+        wrong.is_empty(),
+        "a dialect folder imports another dialect, or gemini/ imports a dialect:\n{}",
+        wrong.join("\n")
     );
 }
