@@ -59,13 +59,6 @@ fn generate_calls(app: &TestApp) -> Vec<crate::fake_google::RecordedRequest> {
     app.upstream_calls()
 }
 
-async fn login(app: &TestApp) -> String {
-    let req = app.client.post(app.url("/auth/login"));
-    let answer = app.send(req, Some(&json!({"password": PASSWORD}))).await;
-    assert_eq!(answer.status, 200, "{}", answer.text());
-    answer.json()["token"].as_str().unwrap().to_string()
-}
-
 async fn records(app: &TestApp) -> Vec<gcli2api::store::CredentialRecord> {
     app.state
         .supervisor
@@ -122,7 +115,7 @@ async fn an_api_key_alone_serves_every_route_without_the_envelope() {
     assert!(app.google.requests_to("v1internal").is_empty());
 
     // The key is masked in the panel and never written to the log.
-    let token = login(&app).await;
+    let token = app.login().await;
     let req = app
         .client
         .get(app.url("/creds/status?kind_filter=gemini_api_key"))
@@ -165,7 +158,7 @@ async fn vertex_service_account_token_is_minted_cached_and_refreshed() {
     assert_ne!(calls[2].access_token.as_deref(), Some(first_token.as_str()));
 
     // The private key never leaves the gateway, not even masked in the panel listing.
-    let token = login(&app).await;
+    let token = app.login().await;
     let req = app.client.get(app.url("/creds/status")).bearer_auth(&token);
     let status = app.send(req, None).await.json();
     assert_eq!(status["items"][0]["kind"], "vertex");
@@ -341,7 +334,7 @@ async fn a_model_only_one_kind_serves_goes_to_that_kind() {
 #[actix_rt::test]
 async fn the_panel_adds_pasted_keys_and_a_vertex_key_file() {
     let app = app_with(TestOptions::default()).await;
-    let token = login(&app).await;
+    let token = app.login().await;
     let req = app
         .client
         .post(app.url("/creds/api-keys"))

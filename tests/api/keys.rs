@@ -6,19 +6,11 @@ use serde_json::{json, Value};
 use crate::fake_google::Reply;
 use crate::harness::*;
 
-async fn login(app: &TestApp) -> String {
-    app.login().await
-}
-
 async fn create_key(app: &TestApp, token: &str, body: Value) -> String {
     app.create_key(token, body).await["api_key"]
         .as_str()
         .unwrap()
         .to_string()
-}
-
-async fn chat_as(app: &TestApp, key: &str, model: &str) -> Answer {
-    app.chat_as(key, model).await
 }
 
 async fn key_info(app: &TestApp, token: &str, key: &str) -> Value {
@@ -32,7 +24,7 @@ async fn key_info(app: &TestApp, token: &str, key: &str) -> Value {
 #[actix_rt::test]
 async fn create_list_get_delete() {
     let app = spawn_app().await;
-    let token = login(&app).await;
+    let token = app.login().await;
     let key = create_key(
         &app,
         &token,
@@ -76,18 +68,18 @@ async fn create_list_get_delete() {
         )
         .await;
     assert_eq!(again.status, 404);
-    assert_eq!(chat_as(&app, &key, "gemini-2.5-flash").await.status, 403);
+    assert_eq!(app.chat_as(&key, "gemini-2.5-flash").await.status, 403);
     app.stop().await;
 }
 
 #[actix_rt::test]
 async fn keys_pay_per_model_on_both_route_families() {
     let app = spawn_app().await;
-    let token = login(&app).await;
+    let token = app.login().await;
     let key = create_key(&app, &token, json!({"total_quota": 100})).await;
-    assert_eq!(chat_as(&app, &key, "gemini-2.5-pro").await.status, 200);
+    assert_eq!(app.chat_as(&key, "gemini-2.5-pro").await.status, 200);
     assert_eq!(
-        chat_as(&app, &key, "gemini-2.5-flash-maxthinking")
+        app.chat_as(&key, "gemini-2.5-flash-maxthinking")
             .await
             .status,
         200
@@ -149,16 +141,16 @@ async fn exhausted_keys_get_429_and_failures_are_refunded() {
             .env("RETRY_429_ENABLED", "false"),
     )
     .await;
-    let token = login(&app).await;
+    let token = app.login().await;
     let key = create_key(&app, &token, json!({"total_quota": 12})).await;
     app.google.enqueue("p1", Reply::internal_error());
-    assert_eq!(chat_as(&app, &key, "gemini-2.5-pro").await.status, 500);
+    assert_eq!(app.chat_as(&key, "gemini-2.5-pro").await.status, 500);
     app.eventually_async("refund applied", || async {
         key_info(&app, &token, &key).await["used_quota"] == 0
     })
     .await;
-    assert_eq!(chat_as(&app, &key, "gemini-2.5-pro").await.status, 200);
-    let spent = chat_as(&app, &key, "gemini-2.5-pro").await;
+    assert_eq!(app.chat_as(&key, "gemini-2.5-pro").await.status, 200);
+    let spent = app.chat_as(&key, "gemini-2.5-pro").await;
     assert_eq!(spent.status, 429);
     assert_eq!(spent.json()["error"]["type"], "insufficient_quota");
     assert!(spent.json()["error"]["message"]
@@ -166,7 +158,7 @@ async fn exhausted_keys_get_429_and_failures_are_refunded() {
         .unwrap()
         .contains("quota"));
     // Two units left: a flash call (cost 2) still fits.
-    assert_eq!(chat_as(&app, &key, "gemini-2.5-flash").await.status, 200);
+    assert_eq!(app.chat_as(&key, "gemini-2.5-flash").await.status, 200);
     let native = app
         .client
         .post(app.url("/v1beta/models/gemini-2.5-flash:generateContent"))
@@ -185,9 +177,9 @@ async fn exhausted_keys_get_429_and_failures_are_refunded() {
 #[actix_rt::test]
 async fn concurrent_debits_never_overspend() {
     let app = spawn_app().await;
-    let token = login(&app).await;
+    let token = app.login().await;
     let key = create_key(&app, &token, json!({"total_quota": 50})).await;
-    let calls = (0..200).map(|_| chat_as(&app, &key, "gemma-3-27b"));
+    let calls = (0..200).map(|_| app.chat_as(&key, "gemma-3-27b"));
     let answers = join_all(calls).await;
     let ok = answers.iter().filter(|a| a.status == 200).count();
     let refused = answers.iter().filter(|a| a.status == 429).count();
@@ -200,18 +192,15 @@ async fn concurrent_debits_never_overspend() {
 #[actix_rt::test]
 async fn allow_list_and_public_lookup() {
     let app = spawn_app().await;
-    let token = login(&app).await;
+    let token = app.login().await;
     let key = create_key(
         &app,
         &token,
         json!({"total_quota": 50, "allowed_models": ["gemini-2.5-flash"]}),
     )
     .await;
-    assert_eq!(chat_as(&app, &key, "gemini-2.5-pro").await.status, 403);
-    assert_eq!(
-        chat_as(&app, &key, "gemini-2.5-flash-low").await.status,
-        200
-    );
+    assert_eq!(app.chat_as(&key, "gemini-2.5-pro").await.status, 403);
+    assert_eq!(app.chat_as(&key, "gemini-2.5-flash-low").await.status, 200);
     let query = app
         .send(
             app.client.post(app.url("/auth/query")),
@@ -244,7 +233,7 @@ async fn allow_list_and_public_lookup() {
 #[actix_rt::test]
 async fn model_costs_are_editable() {
     let app = spawn_app().await;
-    let token = login(&app).await;
+    let token = app.login().await;
     let public = app
         .send(
             app.client
@@ -306,7 +295,7 @@ async fn model_costs_are_editable() {
 #[actix_rt::test]
 async fn concurrency_limit_and_expiry_per_key() {
     let app = spawn_app().await;
-    let token = login(&app).await;
+    let token = app.login().await;
     let key = create_key(
         &app,
         &token,
@@ -315,13 +304,13 @@ async fn concurrency_limit_and_expiry_per_key() {
     .await;
     app.google.enqueue("p1", Reply::text("slow").delay_ms(500));
     let (first, second) =
-        futures_util::future::join(chat_as(&app, &key, "gemini-2.5-flash"), async {
+        futures_util::future::join(app.chat_as(&key, "gemini-2.5-flash"), async {
             // The first request is in flight once Google has it (the debit comes before the call).
             app.eventually("the first request reached Google", || {
                 app.upstream_calls().len() == 1
             })
             .await;
-            chat_as(&app, &key, "gemini-2.5-flash").await
+            app.chat_as(&key, "gemini-2.5-flash").await
         })
         .await;
     assert_eq!(first.status, 200);
@@ -331,7 +320,7 @@ async fn concurrency_limit_and_expiry_per_key() {
         .unwrap()
         .contains("in flight"));
     assert_eq!(
-        chat_as(&app, &key, "gemini-2.5-flash").await.status,
+        app.chat_as(&key, "gemini-2.5-flash").await.status,
         200,
         "the slot was released"
     );
@@ -348,12 +337,9 @@ async fn concurrency_limit_and_expiry_per_key() {
         json!({"total_quota": 100, "expires_at": soon}),
     )
     .await;
-    assert_eq!(
-        chat_as(&app, &expiring, "gemini-2.5-flash").await.status,
-        200
-    );
+    assert_eq!(app.chat_as(&expiring, "gemini-2.5-flash").await.status, 200);
     app.clock.advance(120);
-    let expired = chat_as(&app, &expiring, "gemini-2.5-flash").await;
+    let expired = app.chat_as(&expiring, "gemini-2.5-flash").await;
     assert_eq!(expired.status, 403);
     assert!(expired.json()["error"]["message"]
         .as_str()

@@ -37,24 +37,6 @@ async fn wait_ready(app: &TestApp, n: usize) {
     .await;
 }
 
-async fn login(app: &TestApp) -> String {
-    let req = app.client.post(app.url("/auth/login"));
-    let answer = app.send(req, Some(&json!({"password": PASSWORD}))).await;
-    answer.json()["token"].as_str().unwrap().to_string()
-}
-
-async fn chat_as(app: &TestApp, key: &str, model: &str) -> Answer {
-    let req = app
-        .client
-        .post(app.url("/v1/chat/completions"))
-        .bearer_auth(key);
-    app.send(
-        req,
-        Some(&json!({"model": model, "messages": [{"role": "user", "content": "hi"}]})),
-    )
-    .await
-}
-
 async fn scrape(app: &TestApp) -> String {
     let req = app
         .client
@@ -162,7 +144,7 @@ async fn metrics_need_a_token_or_the_panel_password() {
     assert!(panel
         .text()
         .contains("# TYPE gcli2api_requests_total counter"));
-    let session = login(&app).await;
+    let session = app.login().await;
     let req = app.client.get(app.url("/metrics")).bearer_auth(&session);
     assert_eq!(app.send(req, None).await.status, 200);
     assert!(scrape(&app).await.contains("gcli2api_credentials"));
@@ -173,7 +155,7 @@ async fn metrics_need_a_token_or_the_panel_password() {
 async fn scripted_traffic_shows_in_metrics_trace_history_and_token_counts() {
     let app = spawn_app_with(two_creds()).await;
     wait_ready(&app, 2).await;
-    let token = login(&app).await;
+    let token = app.login().await;
     let create = app
         .send(
             app.client.post(app.url("/auth/keys")).bearer_auth(&token),
@@ -190,7 +172,7 @@ async fn scripted_traffic_shows_in_metrics_trace_history_and_token_counts() {
             "promptTokenCount": 11, "candidatesTokenCount": 7, "thoughtsTokenCount": 3,
             "cachedContentTokenCount": 2, "totalTokenCount": 21})),
     );
-    let ok = chat_as(&app, &key, model).await;
+    let ok = app.chat_as(&key, model).await;
     assert_eq!(ok.status, 200, "{}", ok.text());
 
     // 2. a.json's model quota is spent (429): the request fails over to b.json.
@@ -202,7 +184,7 @@ async fn scripted_traffic_shows_in_metrics_trace_history_and_token_counts() {
         Reply::text("second answer").usage(json!({
             "promptTokenCount": 5, "candidatesTokenCount": 4, "totalTokenCount": 9})),
     );
-    let failover = chat_as(&app, &key, model).await;
+    let failover = app.chat_as(&key, model).await;
     assert_eq!(failover.status, 200, "{}", failover.text());
     let failover_id = request_id(&failover);
 
@@ -215,7 +197,7 @@ async fn scripted_traffic_shows_in_metrics_trace_history_and_token_counts() {
             "Request contains an invalid argument.",
         ),
     );
-    let refused = chat_as(&app, &key, model).await;
+    let refused = app.chat_as(&key, model).await;
     assert_eq!(refused.status, 400, "{}", refused.text());
     let refused_id = request_id(&refused);
 
@@ -491,7 +473,7 @@ async fn readyz_without_credentials_says_so() {
 async fn a_streamed_answer_is_traced_when_the_stream_ends() {
     let app = spawn_app_with(two_creds()).await;
     wait_ready(&app, 2).await;
-    let token = login(&app).await;
+    let token = app.login().await;
     app.google.enqueue(
         "pa",
         Reply::text("one two three four").chunks(4).usage(
@@ -542,7 +524,7 @@ async fn a_streamed_answer_is_traced_when_the_stream_ends() {
 async fn fake_streaming_runs_google_inside_the_body_and_is_still_traced() {
     let app = spawn_app_with(two_creds().env("FAKE_STREAM_HEARTBEAT_INTERVAL", "0.1")).await;
     wait_ready(&app, 2).await;
-    let token = login(&app).await;
+    let token = app.login().await;
     app.google.enqueue(
         "pa",
         Reply::text("slow whole answer")

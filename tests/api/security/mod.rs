@@ -36,10 +36,7 @@ mod m2_caller_budget;
 mod m3_responses_bytes;
 
 async fn login(app: &TestApp) -> String {
-    let req = app.client.post(app.url("/auth/login"));
-    let answer = app.send(req, Some(&json!({"password": PASSWORD}))).await;
-    assert_eq!(answer.status, 200, "{}", answer.text());
-    answer.json()["token"].as_str().unwrap().to_string()
+    app.login().await
 }
 
 async fn create_key(app: &TestApp, body: Value) -> String {
