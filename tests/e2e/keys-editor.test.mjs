@@ -135,6 +135,8 @@ test('the editor edits a key\'s limits and fields', async () => {
   const page = await adminPage();
   const row = page.locator('#keys-body tr', { hasText: 'to edit' });
   await row.locator('button[data-action="edit"]').click();
+  // The editor reads the key first, then fills the form and names its button: wait for that.
+  await page.locator('#key-create', { hasText: 'Save changes' }).waitFor();
   // The form holds the key's values.
   assert.equal(await page.locator('#key-quota').inputValue(), '1000');
   assert.equal(await page.locator('#key-rpm').inputValue(), '10');
