@@ -6,8 +6,12 @@
 //! - `config`: layered settings (defaults → TOML → panel-saved → env) and the table of every key.
 //! - `startup`: binds the listener, starts the actors in order, builds the HTTP server.
 //! - `state`: `AppState` (actor addresses, settings, store) and the per-worker `UpstreamClient`.
-//! - `actors`: the owners of mutable state — credential fleet, storage writer, quotas and keys, config,
-//!   panel sessions, OAuth flows, log broadcaster. Each has a `messages.rs`.
+//! - `actors`: the owners of lifecycles and durable writes — credential fleet, storage writer, key
+//!   administration and each request worker's debit queue (`QuotaActor`), config, panel sessions,
+//!   OAuth flows, log broadcaster. Each has a `messages.rs`.
+//! - `quota`: the hot-path state of `sk-` keys that request workers read and tally under a short
+//!   lock (rules cache, in-flight counts, parking of debits, costs, windows), and the guard that
+//!   refunds a debit.
 //! - `routes`: HTTP handlers, one file per URL family. Model routes extract, authenticate, convert with
 //!   their dialect, and make one `gateway::serve` call.
 //! - `enrolment`: how credentials join the rotation — a completed Google sign-in, environment
@@ -40,7 +44,7 @@
 //!
 //! Modules depend on each other in one direction (`tests/layering.rs` fails on a circle between any
 //! two files, and on a dependency pointing up its `LAYERS`):
-//! routes → enrolment → gateway → auth → state → actors → store / upstream → credentials → convert
+//! routes → enrolment → gateway → auth → state → actors, quota → store / upstream → credentials → convert
 //! → error.
 
 // A panic inside an actor silently kills it: none outside tests.
@@ -73,6 +77,7 @@ pub mod key_id;
 pub mod logging;
 pub mod observe;
 pub mod private_files;
+pub mod quota;
 pub mod routes;
 pub mod shutdown;
 pub mod startup;

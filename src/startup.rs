@@ -16,14 +16,14 @@ use crate::actors::credentials::catalogue::CatalogueView;
 use crate::actors::credentials::CredentialSupervisor;
 use crate::actors::log_broadcaster::LogBroadcaster;
 use crate::actors::oauth_flows::OAuthFlows;
-use crate::actors::quota::debits::Debits;
-use crate::actors::quota::QuotaActor;
+use crate::actors::quota::{KeyAdminActor, QuotaActor};
 use crate::actors::request_history::{FlushTokens, RequestHistory};
 use crate::actors::sessions::SessionGuard;
 use crate::actors::storage::messages::{Flush, Settle};
 use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::{ConfigError, ConfigLayers, Settings, SharedSettings};
+use crate::quota::debits::Debits;
 use crate::routes;
 use crate::routes::guarded_body::BodyBudget;
 use crate::shutdown::signals::{on_signals, SignalError, StopPlan, Stopped};
@@ -33,7 +33,8 @@ use crate::store::tls::redis_tls::RedisTls;
 use crate::store::{Store, StoreError};
 use crate::upstream::transport::{build_client, load_ca_file, TransportConfig, TransportError};
 
-/// Longest wait for refunds in flight once the server stopped (a store that does not answer).
+/// Longest wait for refunds and debit batches in flight once the server stopped (a store that does
+/// not answer).
 const REFUND_DRAIN_LIMIT: Duration = Duration::from_secs(10);
 /// Live-log WebSocket sessions allowed at once.
 const MAX_LOG_SESSIONS: usize = 5;
@@ -213,10 +214,10 @@ impl Application {
         crate::store::key_hashing::hash_plain_keys(store.as_ref(), &holder).await?;
         let costs = store.load_model_costs().await?;
         let debits = Debits::new(store.clone(), options.clock.clone(), costs);
-        debits.set_timezone(crate::actors::quota::windows::time_zone(
-            &settings.keys_timezone,
-        ));
-        let quota = QuotaActor::new(store.clone(), debits.clone()).start();
+        debits.set_timezone(crate::quota::windows::time_zone(&settings.keys_timezone));
+        let key_admin = KeyAdminActor::new(store.clone(), debits.clone()).start();
+        // The start-up copy's debit queue; each worker starts its own (`AppState::for_worker`).
+        let quota = QuotaActor::new(debits.clone()).start();
         let sessions = SessionGuard::new(options.clock.clone())
             .sharing_through(store.clone())
             .start();
@@ -267,6 +268,7 @@ impl Application {
             logs,
             store,
             clock: options.clock,
+            key_admin,
             quota,
             debits,
             sessions,
@@ -356,17 +358,17 @@ impl Application {
         })
     }
 
-    /// Serves until stopped, then drains the refunds in flight and writes what is pending to the
-    /// store.
+    /// Serves until stopped, then drains the refunds and debit batches in flight and writes what is
+    /// pending to the store.
     pub async fn run(self) -> std::io::Result<()> {
         let storage = self.state.storage.clone();
         let history = self.state.history.clone();
         let store = self.state.store.clone();
         let debits = self.state.debits.clone();
         let result = self.server.await;
-        let left = debits.refunds().drain(REFUND_DRAIN_LIMIT).await;
+        let left = debits.detached().drain(REFUND_DRAIN_LIMIT).await;
         if left > 0 {
-            log::error!("{left} quota refund(s) did not finish before the stop");
+            log::error!("{left} quota refund(s) or debit batch(es) did not finish before the stop");
         }
         let _ = storage.send(Flush).await;
         // The flush's writes are under way; this answers once they ended.
@@ -399,8 +401,9 @@ fn serve(
             .saturating_mul(1024 * 1024),
     ));
     let guesses = web::Data::new(crate::auth::key_guesses::KeyGuesses::default());
-    let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
+        // This worker's copy of the state, with its own quota actor on this thread.
+        let data = web::Data::new(state.for_worker());
         // awc is !Send: each worker builds its own client. The config was validated at start.
         let client = build_client(&transport).unwrap_or_else(|e| {
             log::error!("worker client with default settings: {e}");
@@ -418,7 +421,7 @@ fn serve(
             .wrap(actix_web::middleware::from_fn(
                 crate::routes::observing::observe,
             ))
-            .app_data(data.clone())
+            .app_data(data)
             .app_data(budget.clone())
             .app_data(guesses.clone())
             .app_data(web::Data::new(UpstreamClient(client)))

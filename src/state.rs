@@ -1,17 +1,18 @@
-//! What every handler can reach: addresses of the actors and the current settings. Shared by all workers
-//! (`Send + Sync`); the per-worker HTTP client is separate ([`UpstreamClient`]) because awc is `!Send`.
+//! What every handler can reach: addresses of the actors and the current settings. Each worker has its
+//! own copy ([`AppState::for_worker`]), alike but for its own `QuotaActor`; everything else in it is
+//! shared by all workers (`Send + Sync`). The per-worker HTTP client is separate ([`UpstreamClient`])
+//! because awc is `!Send`.
 
 use std::sync::Arc;
 
-use actix::Addr;
+use actix::{Actor, Addr};
 
 use crate::actors::config_actor::ConfigActor;
 use crate::actors::credentials::catalogue::CatalogueView;
 use crate::actors::credentials::{CredentialSupervisor, FleetView};
 use crate::actors::log_broadcaster::LogBroadcaster;
 use crate::actors::oauth_flows::OAuthFlows;
-use crate::actors::quota::debits::Debits;
-use crate::actors::quota::QuotaActor;
+use crate::actors::quota::{KeyAdminActor, QuotaActor};
 use crate::actors::request_history::{RequestHistory, TraceInbox};
 use crate::actors::response_store::ResponseStore;
 use crate::actors::scout::CredentialScout;
@@ -20,6 +21,7 @@ use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
 use crate::observe::metrics::Metrics;
+use crate::quota::debits::Debits;
 use crate::shutdown::Shutdown;
 use crate::store::Store;
 
@@ -37,6 +39,10 @@ pub struct AppState {
     pub logs: Addr<LogBroadcaster>,
     pub store: Arc<dyn Store>,
     pub clock: Clock,
+    /// Key records and the cost table's writes.
+    pub key_admin: Addr<KeyAdminActor>,
+    /// This worker's quota actor, on this worker's thread: its keyed requests queue their debits
+    /// there (the copy built at start-up has one on the main arbiter).
     pub quota: Addr<QuotaActor>,
     /// Debits of `sk-` keys, admitted on the request's own thread.
     pub debits: Debits,
@@ -65,6 +71,17 @@ pub struct AppState {
     pub shutdown: Arc<Shutdown>,
     /// Where admin routes leave their audit entries (written to the store by its own task).
     pub audit: crate::actors::audit_log::AuditLog,
+}
+
+impl AppState {
+    /// The copy of a request worker, with its own `QuotaActor` started on the calling thread's
+    /// arbiter: call it in the `HttpServer::new` factory, which runs on the worker's thread.
+    pub fn for_worker(&self) -> Self {
+        Self {
+            quota: QuotaActor::new(self.debits.clone()).start(),
+            ..self.clone()
+        }
+    }
 }
 
 /// One awc client per worker thread, built in the `HttpServer::new` factory.

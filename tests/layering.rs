@@ -3,7 +3,7 @@
 //! the list the test enforces):
 //!
 //! ```text
-//! cli → startup → routes → enrolment → gateway → auth → state → actors, shutdown → observe
+//! cli → startup → routes → enrolment → gateway → auth → state → actors, quota, shutdown → observe
 //!     → store, upstream, compaction_seal → credentials → config, private_files → convert
 //!     → logging, clock, allocator, key_id → error
 //! ```
@@ -354,7 +354,7 @@ const LAYERS: &[&[&str]] = &[
     &["gateway"],
     &["auth"],
     &["state"],
-    &["actors", "shutdown"],
+    &["actors", "quota", "shutdown"],
     &["observe"],
     &["store", "upstream", "compaction_seal"],
     &["credentials"],

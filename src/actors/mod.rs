@@ -1,4 +1,6 @@
-//! Actors own the gateway's mutable state; handlers talk to them by message.
+//! Actors own lifecycles and durable writes; handlers talk to them by message. Hot-path state that
+//! request workers read and tally on their own thread is published and tallied in named structures
+//! outside this folder (`quota/` for keys), never here.
 
 pub mod audit_log;
 pub mod config_actor;

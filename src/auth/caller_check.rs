@@ -7,8 +7,8 @@ use actix_web::{web, HttpRequest};
 use super::client_address::client_address;
 use super::key_guesses::KeyGuesses;
 use super::{authenticate_api, ApiCaller};
-use crate::actors::quota::messages::QuotaError;
 use crate::error::{ApiError, ErrorKind, ErrorStyle};
+use crate::quota::QuotaError;
 use crate::state::AppState;
 
 /// Checks `caller` against the key table; the password always passes.

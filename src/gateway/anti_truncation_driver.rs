@@ -10,7 +10,6 @@ use serde_json::Value;
 
 use super::calls::{open_stream, Job};
 use super::upstream_events::UpstreamEvents;
-use crate::actors::quota::QuotaGuard;
 use crate::convert::anti_truncation::{
     continuation_request, has_finish_reason, held_text_event, needs_continuation, prepare_request,
     strip_finish_reason, MarkerFilter,
@@ -18,6 +17,7 @@ use crate::convert::anti_truncation::{
 use crate::convert::dialect::{encode_frames, sse_response, Dialect, SseFrame};
 use crate::convert::session_key::SessionKey;
 use crate::error::ApiError;
+use crate::quota::guard::QuotaGuard;
 use crate::state::{AppState, UpstreamClient};
 use crate::upstream::UpstreamError;
 

@@ -12,9 +12,9 @@ use serde_json::Value;
 
 use super::calls::{generate, Job};
 use super::dispatch::DispatchError;
-use crate::actors::quota::QuotaGuard;
 use crate::convert::dialect::{encode_frames, sse_response, Dialect, SseFrame};
 use crate::error::ApiError;
+use crate::quota::guard::QuotaGuard;
 
 type Pending = LocalBoxFuture<'static, Result<Value, DispatchError>>;
 

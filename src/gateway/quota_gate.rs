@@ -5,10 +5,12 @@
 
 use std::future::Future;
 
-use crate::actors::quota::messages::{Admitted, QuotaError};
-use crate::actors::quota::QuotaGuard;
+use crate::actors::quota::messages::QueueDebit;
 use crate::auth::ApiCaller;
 use crate::error::ApiError;
+use crate::quota::admission::Admitted;
+use crate::quota::guard::QuotaGuard;
+use crate::quota::QuotaError;
 use crate::state::AppState;
 
 pub fn quota_error(e: QuotaError) -> ApiError {
@@ -54,7 +56,13 @@ pub async fn admit(
         return Ok(None);
     };
     crate::observe::trace::note_caller(Some(key));
-    let admitted = state.debits.admit(key, model).await.map_err(quota_error)?;
+    let (admitted, queued) = state.debits.admit(key, model).await.map_err(quota_error)?;
+    if let Some(debit) = queued {
+        // This worker's own actor, on this thread: the one message of a keyed request.
+        state
+            .quota
+            .do_send(QueueDebit::new(state.debits.clone(), debit));
+    }
     Ok(Some(PendingDebit {
         state: state.clone(),
         admitted,

@@ -7,9 +7,9 @@ use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 
 use super::upstream_events::UpstreamEvents;
-use crate::actors::quota::QuotaGuard;
 use crate::convert::dialect::{encode_frames, Dialect};
 use crate::error::ApiError;
+use crate::quota::guard::QuotaGuard;
 
 struct RelayState<D> {
     first: Option<Value>,

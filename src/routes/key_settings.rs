@@ -8,11 +8,11 @@ use serde_json::{json, Map, Value};
 use super::body::parse_json;
 use super::key_lookup::resolve_key_param;
 use crate::actors::quota::messages::UpdateKey;
-use crate::actors::quota::view::public_view;
-use crate::actors::quota::windows::{charge_of, renews_at, resolve, validate};
 use crate::auth::admin::Admin;
 use crate::error::{ApiError, ErrorStyle};
 use crate::key_id::id_of_hash;
+use crate::quota::view::public_view;
+use crate::quota::windows::{charge_of, renews_at, resolve, validate};
 use crate::state::AppState;
 use crate::store::{ApiKeyRecord, AuditAction, KeyLimit, KeyPolicy};
 
@@ -268,7 +268,7 @@ pub async fn patch_key(
     }
     new.policy = parse_policy(&json, &old.policy)?;
     let existed = state
-        .quota
+        .key_admin
         .send(UpdateKey {
             record: new.clone(),
         })

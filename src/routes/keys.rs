@@ -15,16 +15,16 @@ use super::key_settings::{
     insert_policy, parse_allowed_models, parse_description, parse_expires_at, parse_max_concurrent,
     parse_policy, parse_total_quota, windows_of,
 };
-use crate::actors::quota::costs::{effective_table, DEFAULT_COST};
-use crate::actors::quota::messages::{
-    CostOf, CreateKey, DeleteCost, DeleteKey, GetCosts, ModelCost, QuotaError, SetCost,
-};
-use crate::actors::quota::view::public_view;
+use crate::actors::quota::messages::{CostOf, CreateKey, DeleteCost, DeleteKey, GetCosts, SetCost};
 use crate::auth::admin::Admin;
 use crate::auth::panel::PanelSession;
 use crate::auth::{authenticate_api, ApiCaller};
 use crate::error::{ApiError, ErrorStyle};
 use crate::key_id::{display_prefix, hash_key, id_of_hash};
+use crate::quota::admission::ModelCost;
+use crate::quota::costs::{effective_table, DEFAULT_COST};
+use crate::quota::view::public_view;
+use crate::quota::QuotaError;
 use crate::state::AppState;
 use crate::store::{ApiKeyRecord, AuditAction, KeyPolicy, StoreError};
 
@@ -33,7 +33,7 @@ fn storage_error(e: StoreError) -> ApiError {
     ApiError::internal("storage failed")
 }
 
-/// The quota actor already logged the cause.
+/// The key administration already logged the cause.
 fn quota_storage_error(_: QuotaError) -> ApiError {
     ApiError::internal("storage failed")
 }
@@ -82,7 +82,7 @@ pub async fn create_key(
     };
     let id = id_of_hash(&record.key_hash);
     state
-        .quota
+        .key_admin
         .send(CreateKey {
             record: record.clone(),
         })
@@ -147,7 +147,7 @@ pub async fn delete_key(
     let key = record.key_hash;
     let id = id_of_hash(&key);
     let existed = state
-        .quota
+        .key_admin
         .send(DeleteKey { key: key.clone() })
         .await
         .map_err(ApiError::mailbox("the quota service"))?
@@ -243,7 +243,7 @@ pub(super) async fn configured_costs(
     state: &AppState,
 ) -> Result<std::collections::BTreeMap<String, u64>, ApiError> {
     state
-        .quota
+        .key_admin
         .send(GetCosts)
         .await
         .map_err(ApiError::mailbox("the quota service"))?
@@ -282,7 +282,7 @@ pub async fn set_cost(
         .and_then(Value::as_u64)
         .ok_or_else(|| ApiError::bad_request("cost: expected a non-negative integer"))?;
     state
-        .quota
+        .key_admin
         .send(SetCost {
             model: model.clone(),
             cost,
@@ -303,7 +303,7 @@ pub async fn delete_cost(
 ) -> Result<HttpResponse, ApiError> {
     let model = path.into_inner();
     let existed = state
-        .quota
+        .key_admin
         .send(DeleteCost {
             model: model.clone(),
         })
@@ -325,7 +325,7 @@ pub async fn model_cost(
 ) -> Result<HttpResponse, ApiError> {
     let model = path.into_inner();
     let ModelCost { cost, is_default } = state
-        .quota
+        .key_admin
         .send(CostOf {
             model: model.clone(),
         })

@@ -7,11 +7,11 @@ use serde_json::{json, Map, Value};
 
 use super::models::current_catalogue;
 use crate::actors::credentials::catalogue::CatalogueModel;
-use crate::actors::quota::costs::cost_of;
 use crate::auth::panel::PanelSession;
 use crate::config::Settings;
 use crate::credentials::CredentialKind;
 use crate::error::ApiError;
+use crate::quota::costs::cost_of;
 use crate::state::AppState;
 use crate::upstream::model_alias::sent_model;
 

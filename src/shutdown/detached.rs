@@ -1,7 +1,9 @@
 //! Work a request leaves behind when it ends (a quota refund): it must not hold up the request, yet a
 //! graceful stop must not drop it. Each task runs on the system arbiter, which outlives the HTTP
 //! workers (a worker's runtime, and every task on it, goes when the worker stops), and is counted until
-//! it ends, so the stop can wait for the count to reach zero.
+//! it ends, so the stop can wait for the count to reach zero. Work that runs on a worker's own thread
+//! (a batch of debits at the store) is counted too, with [`DetachedTasks::hold`], and moves here if
+//! its worker stops first.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,6 +32,11 @@ impl Drop for Running {
     }
 }
 
+/// One piece of work counted by [`DetachedTasks::hold`].
+pub struct Held {
+    _running: Running,
+}
+
 impl DetachedTasks {
     /// Runs `task` detached; `what` names it in the log if it cannot run at all.
     pub fn spawn<F>(&self, what: &str, task: F)
@@ -55,6 +62,16 @@ impl DetachedTasks {
                 runtime.spawn(task);
             }
             Err(_) => log::error!("{what} dropped: no runtime to run it on"),
+        }
+    }
+
+    /// Counts work running elsewhere as one of these tasks until the answer is dropped, so a
+    /// graceful stop waits for it as well. Hand it to the task that takes the work over (drop it
+    /// after [`DetachedTasks::spawn`]) and the count never touches zero in between.
+    pub fn hold(&self) -> Held {
+        self.0.running.fetch_add(1, Ordering::AcqRel);
+        Held {
+            _running: Running(self.0.clone()),
         }
     }
 
@@ -96,5 +113,14 @@ mod tests {
         }
         assert_eq!(tasks.drain(Duration::from_secs(5)).await, 0);
         assert_eq!(done.load(Ordering::SeqCst), 3);
+    }
+
+    #[actix_rt::test]
+    async fn held_work_counts_until_dropped() {
+        let tasks = DetachedTasks::default();
+        let held = tasks.hold();
+        assert_eq!(tasks.drain(Duration::from_millis(10)).await, 1);
+        drop(held);
+        assert_eq!(tasks.drain(Duration::from_secs(5)).await, 0);
     }
 }

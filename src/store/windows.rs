@@ -5,7 +5,7 @@
 //! window the current time divided by the bucket length, for a calendar window the period's start),
 //! holding the requests, cost and tokens counted in it. A check sums the buckets from `from` to
 //! `bucket`; buckets older than `from` are dropped. What the numbers mean is the quota actor's
-//! business (`actors::quota::windows`): here they are plain integers, so files, Redis (Lua) and
+//! business (`quota::windows`): here they are plain integers, so files, Redis (Lua) and
 //! PostgreSQL apply the same arithmetic.
 
 use std::collections::BTreeMap;

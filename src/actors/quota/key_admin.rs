@@ -1,13 +1,36 @@
-//! Key creation and deletion go through the `QuotaActor`, the one writer of key records besides the
-//! store's own atomic debits: a deleted key's in-flight count and cached rules are dropped once the
-//! store has deleted it.
+//! `KeyAdminActor`, on the main arbiter: key creation, update and deletion (the one writer of key
+//! records besides the store's own atomic debits) and the cost table's writes (`cost_table`). A
+//! deleted key's in-flight count and cached rules are dropped once the store has deleted it.
+
+use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::messages::{CreateKey, DeleteKey, QuotaError, UpdateKey};
-use super::QuotaActor;
+use super::messages::{CreateKey, DeleteKey, UpdateKey};
+use crate::quota::debits::Debits;
+use crate::quota::QuotaError;
+use crate::store::Store;
 
-impl Handler<CreateKey> for QuotaActor {
+pub struct KeyAdminActor {
+    pub(super) store: Arc<dyn Store>,
+    pub(super) debits: Debits,
+}
+
+impl KeyAdminActor {
+    pub fn new(store: Arc<dyn Store>, debits: Debits) -> Self {
+        Self { store, debits }
+    }
+}
+
+impl Actor for KeyAdminActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(16_384);
+    }
+}
+
+impl Handler<CreateKey> for KeyAdminActor {
     type Result = AtomicResponse<Self, Result<(), QuotaError>>;
 
     fn handle(&mut self, msg: CreateKey, _: &mut Self::Context) -> Self::Result {
@@ -32,7 +55,7 @@ impl Handler<CreateKey> for QuotaActor {
     }
 }
 
-impl Handler<DeleteKey> for QuotaActor {
+impl Handler<DeleteKey> for KeyAdminActor {
     type Result = AtomicResponse<Self, Result<bool, QuotaError>>;
 
     fn handle(&mut self, msg: DeleteKey, _: &mut Self::Context) -> Self::Result {
@@ -55,7 +78,7 @@ impl Handler<DeleteKey> for QuotaActor {
     }
 }
 
-impl Handler<UpdateKey> for QuotaActor {
+impl Handler<UpdateKey> for KeyAdminActor {
     type Result = AtomicResponse<Self, Result<bool, QuotaError>>;
 
     /// The cached rules are forgotten like a delete's: this instance reads the new ones at its next

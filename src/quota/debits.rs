@@ -1,129 +1,77 @@
-//! Debiting `sk-` keys on the request's own thread, with group commit.
+//! Debiting `sk-` keys: admission on the request's own thread, and the commit of a batch of debits
+//! at the store.
 //!
 //! A debit is checked against its key's cached rules (read from the store on a miss) and its
-//! concurrency slot taken under one short lock, then waits for the next batch of its thread. Each
-//! request worker has its own queue and at most one batch of its own at the store; the debits that
-//! arrive meanwhile go together in the next one. The first debit to find its thread's queue idle
-//! starts a batch task there, and the task keeps taking the waiting debits until none are left, so a
-//! batch starts the moment the store is free and no request ever waits for a timer. A queue per
-//! thread keeps the store's answer on the thread whose requests wait for it: one wake-up per batch
-//! crosses threads, not one per request. (With two workers, two batches may be at the store at once:
-//! the files journal merges them into one fsync when they meet, the databases serve them on two
-//! connections.)
+//! concurrency slot taken under one short lock ([`Ledger`]), then goes to its worker's
+//! `QuotaActor` (`actors::quota::worker`), which queues it for the worker's next batch. Each request
+//! worker has its own actor, on its own thread, with at most one batch of its own at the store; the
+//! debits that arrive meanwhile go together in the next one ([`Debits::commit`] is that batch). A
+//! keyed request's message and the store's answer stay on the thread whose requests wait for it: one
+//! wake-up per batch crosses threads, not one per request. (With two workers, two batches may be at
+//! the store at once: the files journal merges them into one fsync when they meet, the databases
+//! serve them on two connections.)
 //! The store applies a batch atomically and in order, so quota stays exact however many debits of
 //! one key share a batch, and several gateway instances sharing a store never overspend a key.
 //!
-//! Why not an actor: a keyed request used to message the quota actor on the main thread to be
-//! admitted and again to hear the verdict, and each batch's answer went through it too. The state
-//! here is a few maps touched for microseconds, so a lock is cheaper than waking another thread twice
-//! per request, and the lock is never held across an await.
+//! Why the counts are not in an actor: a keyed request used to message one quota actor on the main
+//! thread to be admitted and again to hear the verdict. The counts are a few maps touched for
+//! microseconds, so a lock is cheaper than waking another thread twice per request, and the lock is
+//! never held across an await. What must be serialised per thread (the queue, the one batch at the
+//! store) is the worker's own actor.
 
-use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use chrono_tz::Tz;
 use tokio::sync::oneshot;
 
-use chrono_tz::Tz;
-
+use super::admission::{Admitted, ChargedWindows, Debit, ModelCost, QueuedDebit};
 use super::costs;
+use super::error::QuotaError;
 use super::key_rules::{KeyRules, SharedRules};
-use super::messages::{Admitted, ChargedWindows, Debit, ModelCost, QuotaError};
+use super::ledger::Ledger;
 use super::windows::{charge_of, retry_after};
 use crate::clock::Clock;
 use crate::shutdown::DetachedTasks;
 use crate::store::{DebitOutcome, DebitRequest, Store, StoreError, WindowVerdict};
 
 /// Most debits in one batch; more wait for the next.
-const MAX_BATCH: usize = 1024;
+pub const MAX_BATCH: usize = 1024;
 /// On a shared store, how many requests' worth of balance beyond its unanswered debits a key must
 /// have left for Google to be called before its debit is durable.
 const SHARED_MARGIN: u64 = 1000;
 
-/// The debit side of the quota: shared by the request workers and the quota actor (which keeps key
-/// administration and the cost table's store writes).
+/// One batch at the store: answers the debits that may go to a queue now (parked debits of the keys
+/// it answered). `Send`, so a batch whose worker stops finishes elsewhere (see `quota::batch`).
+pub type Commit = Pin<Box<dyn Future<Output = Vec<QueuedDebit>> + Send>>;
+
+/// The debit side of the quota: shared by the request workers, their `QuotaActor`s and the key
+/// administration (which keeps key records and the cost table's store writes).
 #[derive(Clone)]
 pub struct Debits(Arc<Inner>);
 
 struct Inner {
-    /// Tells this instance's queues apart from another's on the same thread (tests run several
-    /// gateways in one process).
-    id: u64,
     store: Arc<dyn Store>,
     clock: Clock,
     rules: SharedRules,
     ledger: Mutex<Ledger>,
-    /// Refunds in flight, drained by a graceful stop.
-    refunds: DetachedTasks,
+    /// Refunds and batches in flight, drained by a graceful stop.
+    detached: DetachedTasks,
     /// `KEYS_TIMEZONE`: where the calendar windows of key limits start.
     timezone: Mutex<Tz>,
-}
-
-/// A debit admitted and waiting for its batch.
-struct Pending {
-    request: DebitRequest,
-    /// The key has a concurrency limit and this debit took one of its slots.
-    holds_slot: bool,
-    /// Google is called before this debit is durable (see [`Admitted::overlap`]).
-    overlap: bool,
-    /// Its window charges, taken back if the debit is refused.
-    windows: Option<Arc<ChargedWindows>>,
-    reply: oneshot::Sender<Result<Debit, QuotaError>>,
-}
-
-#[derive(Default)]
-struct Ledger {
-    /// Configured costs (model → cost); defaults apply to everything else.
-    costs: BTreeMap<String, u64>,
-    /// Requests of each key with a concurrency limit admitted and not yet ended (a failed debit
-    /// ends its request).
-    in_flight: HashMap<String, u32>,
-    /// Debits of each key admitted and not yet answered by the store.
-    unsettled: HashMap<String, u32>,
-    /// Of those, the ones admitted with `overlap`: Google was promised their balance.
-    overlapped: HashMap<String, u32>,
-    /// Debits of a key admitted without `overlap` while some of its overlapped ones are unanswered:
-    /// they go to a queue once those are answered (see [`Debits::admit`]).
-    parked: HashMap<String, Vec<Pending>>,
-}
-
-/// One thread's debits waiting for their batch, and whether its batch task runs.
-#[derive(Default)]
-struct Queue {
-    pending: Vec<Pending>,
-    running: bool,
-}
-
-type SharedQueue = Arc<Mutex<Queue>>;
-
-/// Sources of `Inner::id`.
-static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    /// This thread's queue of each `Debits` instance (one in a running gateway). The task that
-    /// serves a queue holds it, so a task polled on another thread still serves the right one.
-    static QUEUES: RefCell<HashMap<u64, SharedQueue>> = RefCell::new(HashMap::new());
-}
-
-fn lock_queue(queue: &SharedQueue) -> MutexGuard<'_, Queue> {
-    // Every update of a queue is a push, a drain or a flag: nothing is left half done.
-    queue.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Debits {
     pub fn new(store: Arc<dyn Store>, clock: Clock, costs: BTreeMap<String, u64>) -> Self {
         Self(Arc::new(Inner {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             store,
             clock,
             rules: SharedRules::default(),
-            refunds: DetachedTasks::default(),
+            detached: DetachedTasks::default(),
             timezone: Mutex::new(Tz::UTC),
-            ledger: Mutex::new(Ledger {
-                costs,
-                ..Ledger::default()
-            }),
+            ledger: Mutex::new(Ledger::with_costs(costs)),
         }))
     }
 
@@ -201,7 +149,7 @@ impl Debits {
                 log::error!("key window refund failed: {e}");
             }
         };
-        self.0.refunds.spawn("key window refund", undo);
+        self.0.detached.spawn("key window refund", undo);
     }
 
     /// Adds the tokens of an answer to the windows its request counted in, detached.
@@ -218,7 +166,7 @@ impl Debits {
                 log::error!("key window tokens not counted: {e}");
             }
         };
-        self.0.refunds.spawn("key window tokens", add);
+        self.0.detached.spawn("key window tokens", add);
     }
 
     /// The rules cache, for the key administration that fills and empties it (`key_admin`).
@@ -284,11 +232,7 @@ impl Debits {
         rules.check(Some(model), self.0.clock.now())?;
         let cost = {
             let ledger = self.ledger();
-            if let Some(max) = rules.max_concurrent {
-                if ledger.in_flight.get(key).copied().unwrap_or(0) >= max {
-                    return Err(QuotaError::TooManyConcurrent(max));
-                }
-            }
+            ledger.has_free_slot(key, rules.max_concurrent)?;
             costs::cost_of(model, &ledger.costs)
         };
         if self.0.rules.lock().balance_covers(key, cost) {
@@ -316,8 +260,14 @@ impl Debits {
 
     /// Takes the cost of one request to `model` (the name as requested) from `key`: answered at once
     /// with the admission (rules, model and concurrency checked, slot taken), and through
-    /// [`Admitted::durable`] once the store has applied the debit or refused it.
-    pub async fn admit(&self, key: &str, model: &str) -> Result<Admitted, QuotaError> {
+    /// [`Admitted::durable`] once the store has applied the debit or refused it. The debit comes
+    /// back for the caller's worker to queue (its `QuotaActor`), unless it was parked behind an
+    /// earlier debit of its key (see [`Ledger::place`]): whichever worker answers that one queues it.
+    pub async fn admit(
+        &self,
+        key: &str,
+        model: &str,
+    ) -> Result<(Admitted, Option<QueuedDebit>), QuotaError> {
         let rules = self.rules_of(key).await?;
         // A key with limits per time window is counted in them first (atomically in the store, so
         // instances sharing it never let more through than a limit allows); the count is taken back
@@ -329,7 +279,7 @@ impl Debits {
             self.charge_windows(key, model, &rules).await?
         };
         let (reply, durable) = oneshot::channel();
-        let pending = {
+        let queued = {
             let mut ledger = self.ledger();
             let (request, holds_slot, overlap) =
                 match self.admit_locked(&mut ledger, key, model, &rules) {
@@ -345,51 +295,16 @@ impl Debits {
             // A window-limited debit is awaited before Google is called: its refusal (of the
             // lifetime balance) must give its window count back before anyone is answered.
             let overlap = overlap && windows.is_none();
-            let pending = Pending {
+            ledger.place(QueuedDebit {
                 request,
                 holds_slot,
                 overlap,
                 windows,
                 reply,
-            };
-            // An overlapped debit was promised the balance it saw, which counted every debit of the
-            // key admitted before it; debits admitted after it are not counted, so none of them may
-            // reach the store first. The threads' queues do not keep order between them, so a
-            // debit admitted without overlap waits, parked, until the key has no overlapped debit
-            // unanswered. (An overlapped debit admitted later counted every unanswered one, parked
-            // or not: it may go in any order.)
-            if overlap {
-                *ledger.overlapped.entry(key.to_string()).or_default() += 1;
-                Some(pending)
-            } else if ledger.overlapped.contains_key(key) {
-                ledger
-                    .parked
-                    .entry(key.to_string())
-                    .or_default()
-                    .push(pending);
-                None
-            } else {
-                Some(pending)
-            }
+            })
         };
-        let overlap = pending.as_ref().is_some_and(|p| p.overlap);
-        if let Some(pending) = pending {
-            self.enqueue(pending);
-        }
-        Ok(Admitted { overlap, durable })
-    }
-
-    /// Puts a debit on this thread's queue and starts its batch task unless it runs.
-    fn enqueue(&self, debit: Pending) {
-        let queue = self.queue();
-        let start = {
-            let mut waiting = lock_queue(&queue);
-            waiting.pending.push(debit);
-            !std::mem::replace(&mut waiting.running, true)
-        };
-        if start {
-            self.start_batches(queue);
-        }
+        let overlap = queued.as_ref().is_some_and(|q| q.overlap);
+        Ok((Admitted { overlap, durable }, queued))
     }
 
     /// Checks expiry, model and concurrency, and takes a concurrency slot if the key is limited;
@@ -404,24 +319,10 @@ impl Debits {
     ) -> Result<(DebitRequest, bool, bool), QuotaError> {
         let now = self.0.clock.now();
         rules.check(Some(model), now)?;
-        // Only a limited key counts its requests: for the others nothing needs telling when a
-        // request ends.
-        let holds_slot = rules.max_concurrent.is_some();
-        if let Some(max) = rules.max_concurrent {
-            let in_flight = ledger.in_flight.entry(key.to_string()).or_default();
-            if *in_flight >= max {
-                if *in_flight == 0 {
-                    ledger.in_flight.remove(key);
-                }
-                return Err(QuotaError::TooManyConcurrent(max));
-            }
-            *in_flight += 1;
-        }
-        let cost = costs::cost_of(model, &ledger.costs);
         // Every debit of the key not yet answered by the store may still take from the balance
         // last seen (the answered ones are in it): it must cover them all, this one included.
-        let unsettled = ledger.unsettled.entry(key.to_string()).or_default();
-        *unsettled += 1;
+        let (holds_slot, unsettled) = ledger.take(key, rules.max_concurrent)?;
+        let cost = costs::cost_of(model, &ledger.costs);
         // On a shared store other instances spend the key too, unseen until the next answer:
         // the last SHARED_MARGIN requests' worth of a key wait for their debit, so instances
         // together never call Google for a request the key cannot pay unless they spend that
@@ -431,7 +332,7 @@ impl Debits {
         } else {
             0
         };
-        let needed = cost.saturating_mul(u64::from(*unsettled) + margin);
+        let needed = cost.saturating_mul(u64::from(unsettled) + margin);
         let overlap = self.0.rules.lock().balance_covers(key, needed);
         let request = DebitRequest {
             api_key: key.to_string(),
@@ -442,81 +343,52 @@ impl Debits {
         Ok((request, holds_slot, overlap))
     }
 
-    /// This thread's queue.
-    fn queue(&self) -> SharedQueue {
-        QUEUES.with(|queues| queues.borrow_mut().entry(self.0.id).or_default().clone())
-    }
-
-    /// Runs `queue`'s batches on this thread's runtime until no debit waits; the caller marked it
-    /// running.
-    fn start_batches(&self, queue: SharedQueue) {
+    /// Sends `batch` (at most [`MAX_BATCH`] debits) to the store as one group commit and answers each
+    /// caller; a caller that left meanwhile gets its debit refunded. Resolves to the parked debits
+    /// the answers released, for the caller's queue.
+    pub fn commit(&self, batch: Vec<QueuedDebit>) -> Commit {
         let this = self.clone();
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(async move { this.run_batches(queue).await });
-            }
-            Err(_) => {
-                // Only reachable outside a runtime, where nothing could await the verdicts anyway:
-                // the waiting debits fail rather than wait forever.
-                log::error!("quota debits have no runtime to run on");
-                let mut pending = {
-                    let mut waiting = lock_queue(&queue);
-                    waiting.running = false;
-                    std::mem::take(&mut waiting.pending)
-                };
-                while let Some(p) = pending.pop() {
-                    let outcome = Err(StoreError::Unavailable("no runtime".into()));
-                    let (result, unparked) =
-                        this.settle(p.request, outcome, p.holds_slot, p.overlap, p.windows);
-                    pending.extend(unparked);
-                    let _ = p.reply.send(result);
-                }
-            }
-        }
-    }
-
-    async fn run_batches(self, queue: SharedQueue) {
-        loop {
-            // Whatever else is ready on this thread runs first (requests being admitted, answers
-            // being written): its debits join this batch instead of costing the next one its own
-            // commit. An idle thread comes straight back.
-            tokio::task::yield_now().await;
-            let batch: Vec<Pending> = {
-                let mut waiting = lock_queue(&queue);
-                if waiting.pending.is_empty() {
-                    waiting.running = false;
-                    return;
-                }
-                let count = waiting.pending.len().min(MAX_BATCH);
-                waiting.pending.drain(..count).collect()
-            };
-            let (requests, replies): (Vec<DebitRequest>, Vec<_>) = batch
+        Box::pin(async move {
+            let (requests, waiting): (Vec<DebitRequest>, Vec<_>) = batch
                 .into_iter()
-                .map(|p| (p.request, (p.reply, p.holds_slot, p.overlap, p.windows)))
+                .map(|q| (q.request, (q.reply, q.holds_slot, q.overlap, q.windows)))
                 .unzip();
-            let outcomes = self.0.store.debit_keys(&requests).await;
+            let outcomes = this.0.store.debit_keys(&requests).await;
             let mut outcomes = outcomes.into_iter();
             let mut unparked = Vec::new();
             for (request, (reply, holds_slot, overlap, windows)) in
-                requests.into_iter().zip(replies)
+                requests.into_iter().zip(waiting)
             {
                 let outcome = outcomes.next().unwrap_or_else(|| {
                     Err(StoreError::Backend("debit batch answered short".into()))
                 });
                 let (result, released) =
-                    self.settle(request, outcome, holds_slot, overlap, windows);
+                    this.settle(request, outcome, holds_slot, overlap, windows);
                 unparked.extend(released);
                 if let Err(Ok(debit)) = reply.send(result) {
                     // The caller left while its debit was at the store: it gets nothing.
                     if debit.holds_slot {
-                        self.release(&debit.key);
+                        this.release(&debit.key);
                     }
-                    self.refund(debit);
+                    this.refund(debit);
                 }
             }
-            if !unparked.is_empty() {
-                lock_queue(&queue).pending.extend(unparked);
-            }
+            unparked
+        })
+    }
+
+    /// Answers `debit` with [`QuotaError::Storage`] without sending it to the store (its worker
+    /// stopped before its batch): its slot, counts and window charges are given back. Parked debits
+    /// it released are refused too, since no queue is left to take them.
+    pub fn refuse(&self, debit: QueuedDebit) {
+        let mut refusing = vec![debit];
+        while let Some(q) = refusing.pop() {
+            let outcome = Err(StoreError::Unavailable("the quota worker stopped".into()));
+            let (result, released) =
+                self.settle(q.request, outcome, q.holds_slot, q.overlap, q.windows);
+            refusing.extend(released);
+            // The caller may have left: then there is nobody to tell.
+            let _ = q.reply.send(result);
         }
     }
 
@@ -529,14 +401,13 @@ impl Debits {
         holds_slot: bool,
         overlap: bool,
         windows: Option<Arc<ChargedWindows>>,
-    ) -> (Result<Debit, QuotaError>, Vec<Pending>) {
+    ) -> (Result<Debit, QuotaError>, Vec<QueuedDebit>) {
+        let refused = !matches!(outcome, Ok(DebitOutcome::Debited { .. }));
+        // One lock for the counts and the balance the answer shows: an admission in between would
+        // see the debit gone from the unanswered ones but not yet from the balance.
         let mut ledger = self.ledger();
-        count_down(&mut ledger.unsettled, &request.api_key);
-        let mut unparked = Vec::new();
-        if overlap && count_down(&mut ledger.overlapped, &request.api_key) {
-            unparked = ledger.parked.remove(&request.api_key).unwrap_or_default();
-        }
-        let result = self.settle_locked(&mut ledger, request, outcome, holds_slot, windows.clone());
+        let unparked = ledger.answered(&request.api_key, overlap, holds_slot, refused);
+        let result = self.verdict(request, outcome, holds_slot, windows.clone());
         drop(ledger);
         if let (Err(_), Some(windows)) = (&result, windows) {
             self.uncharge_windows(windows);
@@ -544,9 +415,9 @@ impl Debits {
         (result, unparked)
     }
 
-    fn settle_locked(
+    /// The caller's answer to one store outcome; the balance it shows is noted in the rules cache.
+    fn verdict(
         &self,
-        ledger: &mut Ledger,
         request: DebitRequest,
         outcome: Result<DebitOutcome, StoreError>,
         holds_slot: bool,
@@ -567,20 +438,18 @@ impl Debits {
             let remaining = total_quota.saturating_sub(*used_quota);
             self.0.rules.lock().saw_balance(&request.api_key, remaining);
         }
-        let result = match outcome {
+        match outcome {
             Ok(DebitOutcome::Debited {
                 used_quota,
                 total_quota,
-            }) => {
-                return Ok(Debit {
-                    key: request.api_key,
-                    model: request.model,
-                    cost,
-                    remaining: total_quota.saturating_sub(used_quota),
-                    holds_slot,
-                    windows,
-                });
-            }
+            }) => Ok(Debit {
+                key: request.api_key,
+                model: request.model,
+                cost,
+                remaining: total_quota.saturating_sub(used_quota),
+                holds_slot,
+                windows,
+            }),
             Ok(DebitOutcome::Exhausted {
                 used_quota,
                 total_quota,
@@ -599,20 +468,16 @@ impl Debits {
                 log::error!("quota debit failed: {e}");
                 Err(QuotaError::Storage)
             }
-        };
-        if holds_slot {
-            count_down(&mut ledger.in_flight, &request.api_key);
         }
-        result
     }
 
     /// Ends one request of `key`: frees its concurrency slot.
     pub fn release(&self, key: &str) {
-        count_down(&mut self.ledger().in_flight, key);
+        self.ledger().release(key);
     }
 
     /// Gives `debit` back, detached: a refund changes only the store and never holds up debits. It is
-    /// counted until it lands, so a graceful stop waits for it ([`Debits::refunds`]).
+    /// counted until it lands, so a graceful stop waits for it ([`Debits::detached`]).
     pub fn refund(&self, mut debit: Debit) {
         if let Some(windows) = debit.windows.take() {
             self.uncharge_windows(windows);
@@ -623,17 +488,23 @@ impl Debits {
                 log::error!("quota refund failed: {e}");
             }
         };
-        self.0.refunds.spawn("quota refund", refund);
+        self.0.detached.spawn("quota refund", refund);
     }
 
-    /// The refunds still in flight.
-    pub fn refunds(&self) -> &DetachedTasks {
-        &self.0.refunds
+    /// The refunds and batches still in flight: a graceful stop drains them.
+    pub fn detached(&self) -> &DetachedTasks {
+        &self.0.detached
+    }
+
+    /// Requests of `key` holding a concurrency slot.
+    #[cfg(test)]
+    pub fn in_flight(&self, key: &str) -> u32 {
+        self.ledger().in_flight(key)
     }
 
     /// A deleted key: its in-flight count and cached rules go with it.
     pub fn forget_key(&self, key: &str) {
-        self.ledger().in_flight.remove(key);
+        self.ledger().forget(key);
         self.0.rules.lock().forget(key);
     }
 
@@ -659,17 +530,4 @@ impl Debits {
             None => ledger.costs.remove(&model),
         };
     }
-}
-
-/// Takes one from `key`'s count; answers whether it reached zero (and was removed).
-fn count_down(counts: &mut HashMap<String, u32>, key: &str) -> bool {
-    let Some(n) = counts.get_mut(key) else {
-        return false;
-    };
-    *n = n.saturating_sub(1);
-    if *n == 0 {
-        counts.remove(key);
-        return true;
-    }
-    false
 }

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::check_key::allows_model;
-use super::messages::QuotaError;
+use super::error::QuotaError;
 use super::windows::{parse_net, resolve, Limit};
 use crate::store::ApiKeyRecord;
 
