@@ -119,7 +119,7 @@ mod tests {
     }
 
     #[actix_rt::test]
-    async fn a_stop_drains_the_batch_at_the_store_and_refuses_later_debits() {
+    async fn a_stop_drains_the_batch_at_the_store_and_refuses_the_debits_behind_it() {
         let (store, mut batches) = FakeStore::new();
         store.add_key("sk-a", 10, Some(4));
         let store = Arc::new(store);
@@ -132,12 +132,23 @@ mod tests {
 
         let at_store = queue(&debits, &worker).await;
         let held = batches.recv().await.unwrap();
+        // A second debit waits in the actor's queue for the next batch (`send` answers once the
+        // actor has queued it).
+        let (waiting, queued) = debits.admit("sk-a", MODEL).await.unwrap();
+        worker
+            .send(QueueDebit::new(debits.clone(), queued.unwrap()))
+            .await
+            .unwrap();
         // The worker stops with its batch at the store.
         arbiter.stop();
         while worker.connected() {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        assert_eq!(debits.detached().running(), 1, "the batch is still counted");
+        assert!(
+            debits.detached().running() >= 1,
+            "the batch is still counted"
+        );
+        assert_eq!(waiting.durable.await.unwrap(), Err(QuotaError::Storage));
         let late = queue(&debits, &worker).await;
         assert_eq!(late.durable.await.unwrap(), Err(QuotaError::Storage));
         held.release();
