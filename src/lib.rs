@@ -6,8 +6,12 @@
 //! - `config`: layered settings (defaults → TOML → panel-saved → env) and the table of every key.
 //! - `startup`: binds the listener, starts the actors in order, builds the HTTP server.
 //! - `state`: `AppState` (actor addresses, settings, store) and the per-worker `UpstreamClient`.
-//! - `actors`: the owners of mutable state — credential fleet, storage writer, quotas and keys, config,
-//!   panel sessions, OAuth flows, log broadcaster. Each has a `messages.rs`.
+//! - `actors`: the owners of lifecycles and durable writes — credential actors and their supervisor,
+//!   storage writer, quotas and keys, config, panel sessions, OAuth flows, log broadcaster, request
+//!   history. Each has its messages beside it, and nothing else shared.
+//! - `fleet`: the credential fleet as request workers read and tally it without a message — the
+//!   published membership and statuses (`FleetView`, `LiveCredential`), the rotation policy, session
+//!   affinity and the live model catalogue.
 //! - `routes`: HTTP handlers, one file per URL family. Model routes extract, authenticate, convert with
 //!   their dialect, and make one `gateway::serve` call.
 //! - `enrolment`: how credentials join the rotation — a completed Google sign-in, environment
@@ -26,7 +30,9 @@
 //!   envelope, auth, token, models), the stored record, the OAuth JSON format, and credentials given
 //!   in environment variables.
 //! - `logging`: the process logger and secret masking.
-//! - `observe`: Prometheus metrics and the decision trace of each request.
+//! - `observe`: Prometheus metrics, the decision trace of each request and the inbox the finished
+//!   traces wait in for the request history.
+//! - `json_size`: how many bytes a value takes as JSON, the measure of the in-memory histories' caps.
 //! - `key_id`: how an `sk-` key is named once handed out: its SHA-256 (what the store keeps), its id
 //!   (`k-` and 16 hex digits of the hash) and its display prefix.
 //! - `error`: the one error table (`ErrorKind` → status, OpenAI / Google / Anthropic shapes) and its
@@ -40,8 +46,8 @@
 //!
 //! Modules depend on each other in one direction (`tests/layering.rs` fails on a circle between any
 //! two files, and on a dependency pointing up its `LAYERS`):
-//! routes → enrolment → gateway → auth → state → actors → store / upstream → credentials → convert
-//! → error.
+//! routes → enrolment → gateway → auth → state → actors → fleet → store / upstream → credentials
+//! → convert → error.
 
 // A panic inside an actor silently kills it: none outside tests.
 #![cfg_attr(
@@ -68,7 +74,9 @@ pub mod convert;
 pub mod credentials;
 pub mod enrolment;
 pub mod error;
+pub mod fleet;
 pub mod gateway;
+pub mod json_size;
 pub mod key_id;
 pub mod logging;
 pub mod observe;

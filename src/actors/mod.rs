@@ -1,9 +1,10 @@
-//! Actors own the gateway's mutable state; handlers talk to them by message.
+//! Actors own lifecycles and durable writes; handlers talk to them by message. Hot-path state is
+//! published and tallied in named structures outside this module (`crate::fleet`, the quota ledger,
+//! `observe::trace_inbox`), never reached through an actor's folder: from outside, only an actor, its
+//! messages and its constructor or settings types are named here (`tests/layering.rs` checks it).
 
-pub mod audit_log;
 pub mod config_actor;
 pub mod credentials;
-pub mod json_size;
 pub mod log_broadcaster;
 pub mod oauth_flows;
 pub mod quota;
