@@ -6,9 +6,13 @@
 //! - `config`: layered settings (defaults → TOML → panel-saved → env) and the table of every key.
 //! - `startup`: binds the listener, starts the actors in order, builds the HTTP server.
 //! - `state`: `AppState` (actor addresses, settings, store) and the per-worker `UpstreamClient`.
-//! - `actors`: the owners of lifecycles and durable writes — credential fleet, storage writer, key
-//!   administration and each request worker's debit queue (`QuotaActor`), config, panel sessions,
-//!   OAuth flows, log broadcaster. Each has a `messages.rs`.
+//! - `actors`: the owners of lifecycles and durable writes — credential actors and their supervisor,
+//!   storage writer, key administration and each request worker's debit queue (`QuotaActor`), config,
+//!   panel sessions, OAuth flows, log broadcaster, request history. Each has its messages beside it,
+//!   and nothing else shared.
+//! - `fleet`: the credential fleet as request workers read and tally it without a message — the
+//!   published membership and statuses (`FleetView`, `LiveCredential`), the rotation policy, session
+//!   affinity and the live model catalogue.
 //! - `quota`: the hot-path state of `sk-` keys that request workers read and tally under a short
 //!   lock (rules cache, in-flight counts, parking of debits, costs, windows), and the guard that
 //!   refunds a debit.
@@ -30,7 +34,9 @@
 //!   envelope, auth, token, models), the stored record, the OAuth JSON format, and credentials given
 //!   in environment variables.
 //! - `logging`: the process logger and secret masking.
-//! - `observe`: Prometheus metrics and the decision trace of each request.
+//! - `observe`: Prometheus metrics, the decision trace of each request and the inbox the finished
+//!   traces wait in for the request history.
+//! - `json_size`: how many bytes a value takes as JSON, the measure of the in-memory histories' caps.
 //! - `key_id`: how an `sk-` key is named once handed out: its SHA-256 (what the store keeps), its id
 //!   (`k-` and 16 hex digits of the hash) and its display prefix.
 //! - `error`: the one error table (`ErrorKind` → status, OpenAI / Google / Anthropic shapes) and its
@@ -44,8 +50,8 @@
 //!
 //! Modules depend on each other in one direction (`tests/layering.rs` fails on a circle between any
 //! two files, and on a dependency pointing up its `LAYERS`):
-//! routes → enrolment → gateway → auth → state → actors, quota → store / upstream → credentials → convert
-//! → error.
+//! routes → enrolment → gateway → auth → state → actors, quota → fleet → store / upstream → credentials
+//! → convert → error.
 
 // A panic inside an actor silently kills it: none outside tests.
 #![cfg_attr(
@@ -72,7 +78,9 @@ pub mod convert;
 pub mod credentials;
 pub mod enrolment;
 pub mod error;
+pub mod fleet;
 pub mod gateway;
+pub mod json_size;
 pub mod key_id;
 pub mod logging;
 pub mod observe;

@@ -12,8 +12,7 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 
 use crate::actors::config_actor::ConfigActor;
-use crate::actors::credentials::catalogue::CatalogueView;
-use crate::actors::credentials::CredentialSupervisor;
+use crate::actors::credentials::{CredentialActor, CredentialSupervisor};
 use crate::actors::log_broadcaster::LogBroadcaster;
 use crate::actors::oauth_flows::OAuthFlows;
 use crate::actors::quota::{KeyAdminActor, QuotaActor};
@@ -23,6 +22,7 @@ use crate::actors::storage::messages::{Flush, Settle};
 use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::{ConfigError, ConfigLayers, Settings, SharedSettings};
+use crate::fleet::catalogue::CatalogueView;
 use crate::quota::debits::Debits;
 use crate::routes;
 use crate::routes::guarded_body::BodyBudget;
@@ -91,7 +91,7 @@ impl Default for StartOptions {
 /// What the scout calls after insights changed: the catalogue is built again from them.
 fn catalogue_rebuild(
     catalogue: Arc<CatalogueView>,
-    fleet: Arc<crate::actors::credentials::FleetView>,
+    fleet: Arc<crate::fleet::FleetView<Addr<CredentialActor>>>,
     settings: SharedSettings,
     clock: Clock,
 ) -> crate::actors::scout::OnChange {
@@ -194,7 +194,7 @@ impl Application {
         );
         let shared = SharedSettings::new(settings.clone());
         let storage = StorageActor::new(store.clone()).start();
-        let fleet = Arc::new(crate::actors::credentials::FleetView::default());
+        let fleet = Arc::new(crate::fleet::FleetView::default());
         let supervisor = CredentialSupervisor::new(
             records,
             fleet.clone(),
@@ -228,7 +228,7 @@ impl Application {
             options.clock.clone(),
         )
         .start();
-        let traces = Arc::new(crate::actors::request_history::TraceInbox::default());
+        let traces = Arc::new(crate::observe::trace_inbox::TraceInbox::default());
         let history =
             RequestHistory::new(settings.request_history_size, store.clone(), traces.clone())
                 .with_max_bytes(
@@ -252,8 +252,9 @@ impl Application {
             options.clock.clone(),
         ))
         .start();
-        let (audit, audit_entries) = crate::actors::audit_log::AuditLog::new(options.clock.clone());
-        crate::actors::audit_log::spawn_writer(
+        let (audit, audit_entries) =
+            crate::observe::audit_log::AuditLog::new(options.clock.clone());
+        crate::observe::audit_log::spawn_writer(
             audit_entries,
             store.clone(),
             shared.clone(),

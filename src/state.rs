@@ -8,19 +8,21 @@ use std::sync::Arc;
 use actix::{Actor, Addr};
 
 use crate::actors::config_actor::ConfigActor;
-use crate::actors::credentials::catalogue::CatalogueView;
-use crate::actors::credentials::{CredentialSupervisor, FleetView};
+use crate::actors::credentials::{CredentialActor, CredentialSupervisor};
 use crate::actors::log_broadcaster::LogBroadcaster;
 use crate::actors::oauth_flows::OAuthFlows;
 use crate::actors::quota::{KeyAdminActor, QuotaActor};
-use crate::actors::request_history::{RequestHistory, TraceInbox};
+use crate::actors::request_history::RequestHistory;
 use crate::actors::response_store::ResponseStore;
 use crate::actors::scout::CredentialScout;
 use crate::actors::sessions::SessionGuard;
 use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
+use crate::fleet::catalogue::CatalogueView;
+use crate::fleet::FleetView;
 use crate::observe::metrics::Metrics;
+use crate::observe::trace_inbox::TraceInbox;
 use crate::quota::debits::Debits;
 use crate::shutdown::Shutdown;
 use crate::store::Store;
@@ -31,7 +33,7 @@ pub struct AppState {
     pub supervisor: Addr<CredentialSupervisor>,
     /// The credential fleet as the supervisor publishes it: workers choose credentials from it without
     /// a message.
-    pub fleet: Arc<FleetView>,
+    pub fleet: Arc<FleetView<Addr<CredentialActor>>>,
     /// The models the pool serves, rebuilt once per change from the credentials' model lists; every
     /// model list and the request shaping read it.
     pub catalogue: Arc<CatalogueView>,
@@ -70,7 +72,7 @@ pub struct AppState {
     /// Whether a graceful stop has begun (readiness, `Connection: close`, streams' end).
     pub shutdown: Arc<Shutdown>,
     /// Where admin routes leave their audit entries (written to the store by its own task).
-    pub audit: crate::actors::audit_log::AuditLog,
+    pub audit: crate::observe::audit_log::AuditLog,
 }
 
 impl AppState {

@@ -3,9 +3,9 @@
 //! the list the test enforces):
 //!
 //! ```text
-//! cli → startup → routes → enrolment → gateway → auth → state → actors, quota, shutdown → observe
-//!     → store, upstream, compaction_seal → credentials → config, private_files → convert
-//!     → logging, clock, allocator, key_id → error
+//! cli → startup → routes → enrolment → gateway → auth → state → actors, quota, shutdown → fleet
+//!     → observe → store, upstream, compaction_seal → credentials → config, private_files → convert
+//!     → logging, clock, allocator, key_id, json_size → error
 //! ```
 //!
 //! - `routes` extract, authenticate and convert, then make one `gateway::serve` call (or
@@ -14,6 +14,11 @@
 //! - `gateway` owns the request path (quota guard, retries, stream modes); `convert` is pure shaping
 //!   (requests, dialects, fake-stream chunks, anti-truncation rules) and knows nothing of the gateway.
 //! - `state` holds the actors' addresses; `auth` reads it, the gateway never is read by `auth`.
+//! - `actors` own lifecycles and durable writes; what request workers read and tally without a
+//!   message is published in named structures below them (`fleet`, `observe::trace_inbox`). From
+//!   outside `actors/`, only an actor, its messages and its constructor or settings types are named
+//!   (`ACTOR_FACES`), and a file of an actor's folder that is neither an actor nor its messages is
+//!   used by that folder only.
 //! - `credentials` is what a credential is (kinds, record, formats): the store persists it and
 //!   `upstream` calls Google with it, neither defines it.
 //! - `error` (the error table) depends on nothing in the crate.
@@ -22,8 +27,9 @@
 //!   knows no dialect.
 //!
 //! The tests read `src/**/*.rs` and fail on a cycle between top-level modules, on an import circle
-//! between any two files (`crate::`, `super::` and `self::` paths, doc comments included), and on a
-//! dependency pointing up the layers, naming what they found.
+//! between any two files (`crate::`, `super::` and `self::` paths, doc comments included), on a
+//! dependency pointing up the layers, and on shared state reached through `actors/`, naming what
+//! they found.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -355,12 +361,13 @@ const LAYERS: &[&[&str]] = &[
     &["auth"],
     &["state"],
     &["actors", "quota", "shutdown"],
+    &["fleet"],
     &["observe"],
     &["store", "upstream", "compaction_seal"],
     &["credentials"],
     &["config", "private_files"],
     &["convert"],
-    &["logging", "clock", "allocator", "key_id"],
+    &["logging", "clock", "allocator", "key_id", "json_size"],
     &["error"],
 ];
 
@@ -394,10 +401,7 @@ fn every_dependency_points_down_the_layers() {
 
 #[test]
 fn the_file_graph_reads_relative_paths() {
-    let module: Vec<String> = ["actors", "credentials", "messages"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let module: Vec<String> = ["fleet", "view"].iter().map(|s| s.to_string()).collect();
     let paths = named_paths(
         "use super::{lease::Lease, status::*};\nuse crate::upstream::kind::Credential;\nx::super::y",
         &module,
@@ -408,8 +412,8 @@ fn the_file_graph_reads_relative_paths() {
         joined,
         [
             "upstream::kind::Credential",
-            "actors::credentials::lease::Lease",
-            "actors::credentials::status",
+            "fleet::lease::Lease",
+            "fleet::status",
         ]
     );
     let dir = named_paths("use super::x;", &["a".to_string(), "b".to_string()], true);
@@ -534,4 +538,273 @@ fn convert_dialects_share_only_through_the_gemini_core() {
         "a dialect folder imports another dialect, or gemini/ imports a dialect:\n{}",
         wrong.join("\n")
     );
+}
+
+/// What code outside `src/actors/` may name in each actor's folder (or single-file actor), besides the
+/// folder's `messages` module: the actors, their constructor and settings types, and the messages
+/// (with their answers) an actor file declares beside its actor. Every name must be declared in a file
+/// of the folder that implements `Actor`, or in its `messages.rs` (checked below), so the list cannot
+/// open a door to anything else. State that request workers read or tally without a message does not
+/// belong in `actors/`: it goes to a module of its own (`fleet/` for the credential fleet,
+/// `observe/` for traces and counters) that the actors publish into.
+const ACTOR_FACES: &[(&str, &[&str])] = &[
+    ("config_actor", &["ConfigActor"]),
+    (
+        "credentials",
+        &[
+            "CredentialActor",
+            "CredentialEnv",
+            "CredentialSupervisor",
+            "FindCredential",
+        ],
+    ),
+    ("log_broadcaster", &["LogBroadcaster"]),
+    ("oauth_flows", &["OAuthFlows"]),
+    ("quota", &["KeyAdminActor", "QuotaActor"]),
+    (
+        "request_history",
+        &[
+            "RequestHistory",
+            "TakeInbox",
+            "RequestFilter",
+            "ListRequests",
+            "GetRequest",
+            "TokenUsage",
+            "KeyModelUsage",
+            "FlushTokens",
+        ],
+    ),
+    (
+        "response_store",
+        &[
+            "ResponseStore",
+            "Conversation",
+            "SaveResponse",
+            "LoadConversation",
+            "LoadResponse",
+            "ForgetOwner",
+            "StoredSize",
+            "key_owner",
+        ],
+    ),
+    ("scout", &["CredentialScout", "OnChange"]),
+    ("sessions", &["SessionGuard"]),
+    ("storage", &["StorageActor"]),
+];
+
+/// Actor folders whose shared structures are still being moved out; each joins `ACTOR_FACES` once it
+/// holds only actors and messages. Empty: every actor folder does.
+const ACTOR_FOLDERS_IN_MOVE: &[&str] = &[];
+
+fn src_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// Whether a file defines an actor (`impl Actor for …`, also spelled `impl actix::Actor for`).
+fn defines_actor(text: &str) -> bool {
+    text.contains("impl Actor for ") || text.contains("impl actix::Actor for ")
+}
+
+/// The actor folder a module path is in (`actors::credentials::supervisor::dormant` → `credentials`,
+/// `actors::response_store` → `response_store`).
+fn actor_folder(module: &[String]) -> Option<&str> {
+    match module {
+        [first, folder, ..] if first == "actors" => Some(folder),
+        _ => None,
+    }
+}
+
+/// Every file of `src/` as (module path, is a `mod.rs`, text).
+fn src_files() -> Vec<(Vec<String>, bool, String)> {
+    let src = src_dir();
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files
+        .iter()
+        .map(|f| {
+            let is_dir_module = f.file_name().is_some_and(|n| n == "mod.rs");
+            (
+                module_path(&src, f),
+                is_dir_module,
+                fs::read_to_string(f).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Whether `name` is declared as an item in `text` (`struct Name`, `fn name`, `type Name`, …).
+fn declares(text: &str, name: &str) -> bool {
+    ["struct", "enum", "type", "fn", "trait", "const", "static"]
+        .iter()
+        .any(|kw| {
+            text.match_indices(&format!("{kw} {name}")).any(|(at, m)| {
+                let next = text[at + m.len()..].chars().next();
+                !next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+            })
+        })
+}
+
+/// Paths named outside `src/actors/` that reach into an actor folder past its face.
+fn imports_past_actor_faces() -> Vec<String> {
+    let files = src_files();
+    // The module paths of the actor files and `messages` modules, per folder.
+    let open_modules: BTreeSet<Vec<String>> = files
+        .iter()
+        .filter(|(m, _, text)| {
+            actor_folder(m).is_some()
+                && (defines_actor(text) || m.last().is_some_and(|l| l == "messages"))
+        })
+        .map(|(m, _, _)| m.clone())
+        .collect();
+    let mut wrong = Vec::new();
+    for (module, is_dir_module, text) in &files {
+        if module.first().is_some_and(|m| m == "actors") {
+            continue;
+        }
+        for path in named_paths(without_tests(text), module, *is_dir_module) {
+            if path.first().is_none_or(|p| p != "actors") {
+                continue;
+            }
+            let Some(folder) = actor_folder(&path) else {
+                wrong.push(format!(
+                    "{} names the actors module itself",
+                    module.join("::")
+                ));
+                continue;
+            };
+            if ACTOR_FOLDERS_IN_MOVE.contains(&folder) {
+                continue;
+            }
+            let face = ACTOR_FACES
+                .iter()
+                .find(|(f, _)| *f == folder)
+                .map_or(&[][..], |(_, names)| *names);
+            // Through the files that hold an actor (`credentials::supervisor::FindCredential`), down
+            // to the item named; a `messages` module is open as a whole.
+            let mut depth = 2;
+            while depth < path.len() && open_modules.contains(&path[..=depth]) {
+                if path[depth] == "messages" {
+                    break;
+                }
+                depth += 1;
+            }
+            let allowed = match path.get(depth) {
+                Some(segment) if segment == "messages" => true,
+                Some(item) => face.contains(&item.as_str()),
+                None => false,
+            };
+            if !allowed {
+                wrong.push(format!(
+                    "{} names crate::{}",
+                    module.join("::"),
+                    path.join("::")
+                ));
+            }
+        }
+    }
+    wrong
+}
+
+#[test]
+fn outside_actors_only_actors_and_their_messages_are_named() {
+    let wrong = imports_past_actor_faces();
+    assert!(
+        wrong.is_empty(),
+        "outside src/actors/, name only an actor, its messages and its constructor or settings types \
+         (ACTOR_FACES in tests/layering.rs). State that request workers read or tally without a \
+         message goes to a module of its own (fleet/, observe/, …) that the actor publishes into:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn actor_faces_name_actors_and_messages_only() {
+    let files = src_files();
+    let folders: BTreeSet<String> = files
+        .iter()
+        .filter_map(|(m, _, _)| actor_folder(m).map(str::to_string))
+        .collect();
+    assert!(
+        folders.contains("credentials") && folders.contains("storage"),
+        "the actor folders were not read: {folders:?}"
+    );
+    let mut wrong = Vec::new();
+    for folder in &folders {
+        let listed = ACTOR_FACES.iter().any(|(f, _)| f == folder);
+        let in_move = ACTOR_FOLDERS_IN_MOVE.contains(&folder.as_str());
+        if listed == in_move {
+            wrong.push(format!(
+                "{folder}: list it in exactly one of ACTOR_FACES and ACTOR_FOLDERS_IN_MOVE"
+            ));
+        }
+    }
+    for (folder, names) in ACTOR_FACES {
+        if !folders.contains(*folder) {
+            wrong.push(format!(
+                "{folder}: no such actor folder; remove it from ACTOR_FACES"
+            ));
+        }
+        let open: Vec<&String> = files
+            .iter()
+            .filter(|(m, _, text)| {
+                actor_folder(m) == Some(*folder)
+                    && (defines_actor(text) || m.last().is_some_and(|l| l == "messages"))
+            })
+            .map(|(_, _, text)| text)
+            .collect();
+        for name in *names {
+            if !open.iter().any(|text| declares(text, name)) {
+                wrong.push(format!(
+                    "{folder}::{name} is declared in no file of the folder that holds an actor or its messages"
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn actor_folders_hold_actors_messages_and_private_helpers() {
+    let files = src_files();
+    let graph = file_graph();
+    let mut wrong = Vec::new();
+    for (module, is_dir_module, text) in &files {
+        let Some(folder) = actor_folder(module) else {
+            continue;
+        };
+        if ACTOR_FOLDERS_IN_MOVE.contains(&folder) {
+            continue;
+        }
+        let own = module.join("::");
+        let folder_root = format!("actors::{folder}");
+        // An actor or its messages may be used from anywhere; a folder's `mod.rs` is its face, whose
+        // names the tests above check.
+        let is_messages = module.last().is_some_and(|l| l == "messages");
+        let is_folder_root = module.len() == 2;
+        if defines_actor(text) || is_messages || (is_folder_root && *is_dir_module) {
+            continue;
+        }
+        if is_folder_root {
+            wrong.push(format!(
+                "{own}: a file directly in src/actors/ must hold an actor"
+            ));
+            continue;
+        }
+        let users: Vec<&String> = graph
+            .iter()
+            .filter(|(from, deps)| {
+                deps.contains(&own)
+                    && *from != &folder_root
+                    && !from.starts_with(&format!("{folder_root}::"))
+            })
+            .map(|(from, _)| from)
+            .collect();
+        if !users.is_empty() {
+            wrong.push(format!(
+                "{own} is neither an actor nor its messages, yet used outside actors/{folder}/ by {users:?}: \
+                 move it next to its readers (fleet/, observe/, …)"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

@@ -1,11 +1,11 @@
-//! Actors own lifecycles and durable writes; handlers talk to them by message. Hot-path state that
-//! request workers read and tally on their own thread is published and tallied in named structures
-//! outside this folder (`quota/` for keys), never here.
+//! Actors own lifecycles and durable writes; handlers talk to them by message. Hot-path state is
+//! published and tallied in named structures outside this module (`crate::fleet` for credentials,
+//! `crate::quota` for `sk-` keys, `observe::trace_inbox`), never reached through an actor's folder: from
+//! outside, only an actor, its messages and its constructor or settings types are named here
+//! (`tests/layering.rs` checks it).
 
-pub mod audit_log;
 pub mod config_actor;
 pub mod credentials;
-pub mod json_size;
 pub mod log_broadcaster;
 pub mod oauth_flows;
 pub mod quota;

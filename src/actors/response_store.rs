@@ -20,9 +20,9 @@ use std::sync::Arc;
 use actix::prelude::*;
 use serde_json::Value;
 
-use super::json_size::json_len;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
+use crate::json_size::json_len;
 
 /// One answer's items (its input, then its output), after the conversation it continued.
 #[derive(Debug)]

@@ -4,8 +4,8 @@
 //! loses both.
 //!
 //! Every client dialect builds one [`SessionKey`] from what it knows ([`SessionParts`]) and puts it on
-//! its `gateway::ModelCall`; the gateway hands it to the credential supervisor, which owns the binding
-//! table (`actors::credentials::affinity`). Pure: the header value is read by the route.
+//! its `gateway::ModelCall`; the gateway hands it to the fleet's choice, which keeps the binding
+//! table (`fleet::affinity`). Pure: the header value is read by the route.
 //!
 //! The conversation is identified by, first of:
 //! 1. the client's own key: OpenAI chat / Responses `prompt_cache_key`; on Anthropic, Claude Code's

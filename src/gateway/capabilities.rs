@@ -7,8 +7,8 @@ use std::borrow::Cow;
 
 use serde_json::{json, Value};
 
-use crate::actors::credentials::catalogue::thinking_levels::{self, ThinkingLevel};
 use crate::convert::gemini::output_limit::{clamp_output_tokens, max_output_tokens};
+use crate::fleet::catalogue::thinking_levels::{self, ThinkingLevel};
 use crate::state::AppState;
 use crate::upstream::UpstreamError;
 

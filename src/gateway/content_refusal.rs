@@ -11,8 +11,11 @@ use std::hash::{Hash, Hasher};
 
 use serde_json::Value;
 
-use crate::actors::credentials::choice::QuotaStand;
-use crate::actors::credentials::lease::Lease;
+use actix::Addr;
+
+use crate::actors::credentials::CredentialActor;
+use crate::fleet::choice::QuotaStand;
+use crate::fleet::Lease;
 use crate::upstream::classify::{FailureKind, Verdict, Wait};
 use crate::upstream::UpstreamError;
 
@@ -21,7 +24,7 @@ pub const RECENT_SUCCESS_MS: i64 = 60_000;
 
 /// A plain 429 whose booking waits until the retry loop knows whose fault it was.
 pub struct Suspect {
-    pub lease: Lease,
+    pub lease: Lease<Addr<CredentialActor>>,
     pub error: UpstreamError,
     pub verdict: Verdict,
 }
@@ -35,7 +38,7 @@ pub fn is_plain_429(error: &UpstreamError, verdict: &Verdict) -> bool {
 
 /// Whether the credential had reason to answer: quota left for the model by its last snapshot, or a
 /// success in the last minute.
-pub fn looks_healthy(lease: &Lease, model: &str, now_ms: i64) -> bool {
+pub fn looks_healthy<A>(lease: &Lease<A>, model: &str, now_ms: i64) -> bool {
     let last = lease.live.last_success_ms();
     let recent = last > 0 && now_ms - last < RECENT_SUCCESS_MS;
     let stand = QuotaStand::of_insight(lease.live.insight_ref().as_deref(), model, now_ms / 1000);

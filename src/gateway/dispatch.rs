@@ -6,15 +6,18 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::actors::credentials::choice::{self, ChoiceRequest};
-use crate::actors::credentials::lease::{Choice, Lease};
-use crate::actors::credentials::live_credential::SuccessReport;
+use actix::Addr;
+
 use crate::actors::credentials::messages::{
-    CredentialError, EnsureReady, FoldSuccesses, Outcome, ReadyToken, ReportOutcome,
+    EnsureReady, FoldSuccesses, Outcome, ReadyToken, ReportOutcome,
 };
+use crate::actors::credentials::CredentialActor;
 use crate::actors::scout::messages::{CreditsSeen, QuotaHint};
 use crate::convert::session_key::SessionKey;
 use crate::error::{ApiError, ErrorKind};
+use crate::fleet::choice::{self, ChoiceRequest};
+use crate::fleet::live_credential::SuccessReport;
+use crate::fleet::{Choice, CredentialError, Lease};
 use crate::gateway::content_refusal::{self, Suspect};
 use crate::observe::outcome;
 use crate::observe::trace::{self, Attempt};
@@ -114,13 +117,13 @@ impl From<UpstreamError> for ApiError {
 
 /// Picks a ready credential not in `exclude`, waiting for a token refresh only when nothing is ready.
 /// The choice itself is read from the fleet's published snapshot on this thread (see
-/// `actors::credentials::fleet_view`); only a refresh is a message.
+/// `fleet::view`); only a refresh is a message.
 pub async fn acquire(
     state: &AppState,
     base_model: &str,
     exclude: &mut Vec<Arc<str>>,
     session: Option<SessionKey>,
-) -> Result<Lease, DispatchError> {
+) -> Result<Lease<Addr<CredentialActor>>, DispatchError> {
     loop {
         let settings = state.settings.current();
         let request = ChoiceRequest {
@@ -167,7 +170,7 @@ pub async fn acquire(
 /// Counts a success for the credential's usage. Most are only tallied where the credential publishes its
 /// status (no message, no thread woken); the first since the last fold asks its actor to fold, and one
 /// that ends a rest is reported at once so the rest ends as before.
-fn report_success(lease: &Lease, base_model: &str, now_ms: i64) {
+fn report_success(lease: &Lease<Addr<CredentialActor>>, base_model: &str, now_ms: i64) {
     lease.live.note_success(now_ms);
     lease.live.end_probe(base_model);
     match lease.live.count_success(base_model) {
@@ -183,7 +186,7 @@ fn report_success(lease: &Lease, base_model: &str, now_ms: i64) {
 /// Reports a failed attempt to its credential and waits for the bookkeeping, so the next choice already
 /// sees the rest. Answers until when the credential rests for the model, if it does.
 async fn report_failure(
-    lease: &Lease,
+    lease: &Lease<Addr<CredentialActor>>,
     base_model: &str,
     err: &UpstreamError,
     verdict: &Verdict,
@@ -250,9 +253,9 @@ pub async fn with_retries<T, F, Fut>(
     session: Option<SessionKey>,
     request: &Value,
     mut call: F,
-) -> Result<(T, Lease), DispatchError>
+) -> Result<(T, Lease<Addr<CredentialActor>>), DispatchError>
 where
-    F: FnMut(Lease) -> Fut,
+    F: FnMut(Lease<Addr<CredentialActor>>) -> Fut,
     Fut: Future<Output = Result<T, UpstreamError>>,
 {
     let mut exclude: Vec<Arc<str>> = Vec::new();
@@ -398,7 +401,7 @@ fn reject_content(
     base_model: &str,
     request: &Value,
     first: Suspect,
-    second: Lease,
+    second: Lease<Addr<CredentialActor>>,
     verdict: &Verdict,
     started: std::time::Instant,
 ) -> DispatchError {

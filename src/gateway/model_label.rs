@@ -3,7 +3,7 @@
 //! `BASE_MODELS`) or the built-in list — label a series; any other name a client sends counts as
 //! `other`.
 
-use crate::actors::credentials::catalogue::{Catalogue, FALLBACK_MODELS};
+use crate::fleet::catalogue::{Catalogue, FALLBACK_MODELS};
 
 /// The label of every model outside the catalogue and the built-in list.
 pub const OTHER: &str = "other";

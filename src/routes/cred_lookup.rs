@@ -3,9 +3,8 @@
 
 use actix::Addr;
 
-use crate::actors::credentials::lease::FindCredential;
 use crate::actors::credentials::messages::ListCredentials;
-use crate::actors::credentials::CredentialActor;
+use crate::actors::credentials::{CredentialActor, FindCredential};
 use crate::credentials::CredentialRecord;
 use crate::error::ApiError;
 use crate::state::AppState;

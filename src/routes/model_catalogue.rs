@@ -6,11 +6,11 @@ use actix_web::{web, HttpResponse};
 use serde_json::{json, Map, Value};
 
 use super::models::current_catalogue;
-use crate::actors::credentials::catalogue::CatalogueModel;
 use crate::auth::panel::PanelSession;
 use crate::config::Settings;
 use crate::credentials::CredentialKind;
 use crate::error::ApiError;
+use crate::fleet::catalogue::CatalogueModel;
 use crate::quota::costs::cost_of;
 use crate::state::AppState;
 use crate::upstream::model_alias::sent_model;

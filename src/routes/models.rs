@@ -5,10 +5,10 @@ use std::sync::Arc;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use crate::actors::credentials::catalogue::Catalogue;
 use crate::auth::caller_check::authorize_api;
 use crate::convert::gemini::model_name::{model_catalogue, ModelSpec};
 use crate::error::{ApiError, ErrorStyle};
+use crate::fleet::catalogue::Catalogue;
 use crate::state::AppState;
 
 /// Fixed so that repeated listings are identical (clients cache by it).

@@ -16,12 +16,13 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 use bytes::Bytes;
 
-use crate::actors::credentials::catalogue::CatalogueView;
-use crate::actors::request_history::{RequestHistory, TakeInbox, TraceInbox};
+use crate::actors::request_history::{RequestHistory, TakeInbox};
+use crate::fleet::catalogue::CatalogueView;
 use crate::gateway::model_label::model_label;
 use crate::observe::access_line::{self, AccessLine};
 use crate::observe::metrics::Metrics;
 use crate::observe::trace::{Trace, TraceRecord};
+use crate::observe::trace_inbox::TraceInbox;
 use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

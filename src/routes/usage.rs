@@ -11,11 +11,11 @@ use serde_json::{json, Value};
 use super::body::parse_json;
 use super::cred_lookup::{all_records, find};
 use crate::actors::credentials::messages::{ResetUsage, UpdateLimits};
-use crate::actors::credentials::usage::next_reset_after;
-use crate::actors::credentials::usage_sheet;
 use crate::auth::panel::PanelSession;
 use crate::credentials::{CredentialRecord, UsageCounters};
 use crate::error::{ApiError, ErrorStyle};
+use crate::fleet::usage::next_reset_after;
+use crate::fleet::usage_sheet;
 use crate::state::AppState;
 
 /// Every credential record, with its usage as the whole cluster counted it when the store is shared.

@@ -12,11 +12,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::audit_csv::cell;
-use crate::actors::request_history::key_model_days::{Days, Usage};
 use crate::actors::request_history::KeyModelUsage;
 use crate::auth::panel::PanelSession;
 use crate::error::ApiError;
 use crate::key_id::{hash_key, id_of_hash};
+use crate::observe::key_model_days::{Days, Usage};
 use crate::state::AppState;
 
 pub const CSV_HEADER: &str =

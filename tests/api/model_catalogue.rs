@@ -69,7 +69,7 @@ async fn until_fetched(app: &TestApp, n: usize) {
             .snapshot()
             .models()
             .iter()
-            .any(|m| m.source == gcli2api::actors::credentials::catalogue::Source::Live)
+            .any(|m| m.source == gcli2api::fleet::catalogue::Source::Live)
     })
     .await;
 }

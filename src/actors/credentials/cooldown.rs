@@ -2,9 +2,8 @@
 //! `cooldowns` records and their `model_cooldowns` mirror in step.
 
 use crate::credentials::{CooldownRecord, CredentialState};
+use crate::fleet::usage::next_reset_after;
 use crate::upstream::classify::{FailureKind, Scope, Verdict, Wait};
-
-use super::usage::next_reset_after;
 
 /// Longest back-off for plain 429s: Google's own client treats anything longer as a spent quota.
 pub const BACKOFF_MAX_SECS: i64 = 300;

@@ -20,12 +20,9 @@ use tokio::sync::oneshot;
 
 use super::cooldown::{self, RestPolicy};
 use super::kind_auth::Grant;
-use super::live_credential::LiveCredential;
 use super::merge::merge;
 use super::messages::*;
 use super::token_view::{CompactJson, TokenView};
-use super::usage;
-use super::usage_sheet;
 use crate::actors::storage::messages::{
     AddUsage, ResetUsageCounters, SaveCredential, SaveCredentialNow,
 };
@@ -34,6 +31,7 @@ use crate::clock::Clock;
 use crate::config::SharedSettings;
 use crate::credentials::json::store_token;
 use crate::credentials::{CredentialRecord, ErrorRecord, MAX_ERROR_HISTORY};
+use crate::fleet::{usage, usage_sheet, CredentialError, CredentialStatus, LiveCredential};
 use crate::store::Store;
 use crate::upstream::classify::Verdict;
 use crate::upstream::oauth::{self, OAuthError};

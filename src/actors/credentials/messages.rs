@@ -7,28 +7,15 @@ use actix::prelude::*;
 use serde_json::Value;
 
 use crate::credentials::{CredentialKind, CredentialRecord};
+use crate::fleet::CredentialError;
 use crate::upstream::classify::Verdict;
 
-// Published status and the wake-up live apart so `live_credential` needs no message of the actor's;
-// the types naming the actor itself (leases, choices) are in `lease`.
-pub use super::status::{CredentialStatus, WakeCredential};
-
-#[derive(Debug, Clone, thiserror::Error, PartialEq)]
-pub enum CredentialError {
-    #[error("no credentials are loaded; add one in the control panel")]
-    NoneLoaded,
-    #[error("no loaded credential serves model {0}")]
-    NoneServes(String),
-    #[error("every credential is disabled")]
-    AllDisabled,
-    #[error("every usable credential is cooling down for {model} (next free in {wait_secs} s)")]
-    AllCooling { model: String, wait_secs: i64 },
-    #[error("no credential with access to preview model {0}")]
-    NoPreviewAccess(String),
-    #[error("every credential was tried for this request")]
-    Exhausted,
-    #[error("credential {0} could not get a token: {1}")]
-    NotReady(String, String),
+/// Start the actor of a dormant credential (see `supervisor/dormant.rs`); sent by its first user
+/// through the credential's `fleet::Waker`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WakeCredential {
+    pub name: Arc<str>,
 }
 
 /// Single-flight: refresh the token / discover the project if needed, then answer the lease fields.

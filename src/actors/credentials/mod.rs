@@ -1,24 +1,15 @@
-//! The credential fleet: one actor per Google account, a supervisor that publishes the fleet, and the
-//! choice request workers make from what they publish (`fleet_view`, `choice`, `live_credential`).
+//! The credential actors: one `CredentialActor` per Google account and the `CredentialSupervisor`, the
+//! registry that starts them and publishes the fleet's membership. What request workers read and tally
+//! without a message (the published fleet, each credential's live status, the rotation policy, the
+//! model catalogue) is in `crate::fleet`; the files here beside the actors are private to them.
 
-pub mod affinity;
-pub mod catalogue;
-pub mod choice;
-pub mod cooldown;
+mod cooldown;
 pub mod credential_actor;
-pub mod fleet_view;
-pub mod kind_auth;
-pub mod kind_select;
-pub mod lease;
-pub mod live_credential;
-pub mod merge;
+mod kind_auth;
+mod merge;
 pub mod messages;
-pub mod status;
 pub mod supervisor;
 mod token_view;
-pub mod usage;
-pub mod usage_sheet;
 
 pub use credential_actor::{CredentialActor, CredentialEnv};
-pub use fleet_view::FleetView;
-pub use supervisor::CredentialSupervisor;
+pub use supervisor::{CredentialSupervisor, FindCredential};

@@ -1,6 +1,6 @@
 //! `CredentialSupervisor`: the registry of credential actors and the only writer of the fleet's
 //! membership. It publishes the membership as an immutable snapshot in the shared [`FleetView`]; request
-//! workers choose a credential from that snapshot on their own thread (`choice`, `fleet_view`), so the
+//! workers choose a credential from that snapshot on their own thread (`fleet::choice`), so the
 //! supervisor is not on the path of a request.
 //!
 //! Who writes what:
@@ -9,8 +9,9 @@
 //! - a credential's status (token, project, enabled, rests, preview access): its `CredentialActor`,
 //!   into its `LiveCredential`, before it answers the message that changed it;
 //! - the rotation cursor and the session bindings: the workers, inside one short lock in [`FleetView`];
-//! - usage counters: the `CredentialActor`, folding the successes workers tallied (`live_credential`);
-//!   failures are messages to it, awaited before a retry so the next choice sees the rest.
+//! - usage counters: the `CredentialActor`, folding the successes workers tallied
+//!   (`fleet::live_credential`); failures are messages to it, awaited before a retry so the next
+//!   choice sees the rest.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -20,28 +21,40 @@ use actix::prelude::*;
 use futures_util::future::join_all;
 
 use self::dormant::Origin;
-use super::choice::Slot;
 use super::credential_actor::{CredentialActor, CredentialEnv};
-use super::fleet_view::{FleetSnapshot, FleetView};
-use super::lease::FindCredential;
-use super::live_credential::Waker;
 use super::messages::*;
 use crate::actors::storage::messages::{DeleteCredential, SaveCredential};
 use crate::actors::storage::StorageActor;
 use crate::clock::Clock;
 use crate::config::SharedSettings;
 use crate::credentials::CredentialRecord;
+use crate::fleet::{FleetSnapshot, FleetView, Slot, Wake, Waker};
 use crate::store::Store;
 
 mod dormant;
 mod fleet_page;
+
+/// The actor of the credential `name`. Here rather than in `messages`: it names the actor, and the
+/// actor imports its messages.
+#[derive(Message)]
+#[rtype(result = "Option<Addr<CredentialActor>>")]
+pub struct FindCredential {
+    pub name: String,
+}
+
+/// A dormant credential asks its supervisor to start it.
+impl Wake for Addr<CredentialSupervisor> {
+    fn wake(&self, name: Arc<str>) {
+        self.do_send(WakeCredential { name });
+    }
+}
 
 /// How often the store is checked for changes made by other instances.
 const SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 
 pub struct CredentialSupervisor {
     /// The published membership; the current snapshot is this actor's registry too.
-    fleet: Arc<FleetView>,
+    fleet: Arc<FleetView<Addr<CredentialActor>>>,
     settings: SharedSettings,
     clock: Clock,
     storage: Addr<StorageActor>,
@@ -67,7 +80,7 @@ impl CredentialSupervisor {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         records: Vec<CredentialRecord>,
-        fleet: Arc<FleetView>,
+        fleet: Arc<FleetView<Addr<CredentialActor>>>,
         client: awc::Client,
         settings: SharedSettings,
         clock: Clock,
@@ -150,7 +163,7 @@ impl CredentialSupervisor {
     }
 
     /// Publishes the current membership with `slot` added at the end of the rotation.
-    fn add_slot(&self, slot: Slot) {
+    fn add_slot(&self, slot: Slot<Addr<CredentialActor>>) {
         let current = self.fleet.snapshot();
         let mut slots = Vec::with_capacity(current.len() + 1);
         slots.extend(current.slots().iter().cloned());
@@ -173,7 +186,7 @@ impl Actor for CredentialSupervisor {
             store: self.store.clone(),
             instance_id: self.instance_id.clone(),
         }));
-        self.waker = Some(Arc::new(ctx.address().recipient()));
+        self.waker = Some(Arc::new(ctx.address()));
         // Only a store other instances write too needs the sync.
         if self.store.is_shared() {
             ctx.run_interval(SYNC_INTERVAL, |act, ctx| act.sync_from_store(ctx));

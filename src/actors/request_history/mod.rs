@@ -7,10 +7,6 @@
 //! [`SAVE_INTERVAL`] (read, add, write; one save at a time), and on [`FlushTokens`]. Restart: the ring is
 //! memory only; the token counts survive in the store.
 
-pub mod inbox;
-pub mod key_model_days;
-pub mod token_days;
-
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,10 +14,11 @@ use std::time::Duration;
 use actix::prelude::*;
 use serde::Deserialize;
 
+use crate::observe::key_model_days;
+use crate::observe::token_days::{self, Days};
 use crate::observe::trace::TraceRecord;
+use crate::observe::trace_inbox::TraceInbox;
 use crate::store::{Store, StoreError};
-pub use inbox::TraceInbox;
-use token_days::Days;
 
 const SAVE_INTERVAL: Duration = Duration::from_secs(10);
 /// How long traces wait in the inbox after the first one asked: one message per this interval under
@@ -177,7 +174,7 @@ impl RequestHistory {
         if self.capacity == 0 {
             return;
         }
-        let size = crate::actors::json_size::json_len(r.as_ref());
+        let size = crate::json_size::json_len(r.as_ref());
         // One trace over the whole cap is not kept, rather than emptying the history for it.
         if size > self.max_bytes {
             return;
@@ -404,7 +401,7 @@ mod byte_cap_tests {
             .unwrap();
         let bytes: usize = kept
             .iter()
-            .map(|r| crate::actors::json_size::json_len(r.as_ref()))
+            .map(|r| crate::json_size::json_len(r.as_ref()))
             .sum();
         assert!(bytes <= 100 * 1024, "{bytes}");
         assert!((5..50).contains(&kept.len()), "{}", kept.len());

@@ -27,12 +27,15 @@ use futures_util::stream::{self, StreamExt};
 
 use self::fetch::{Reach, Scouted, Target, Wants};
 use self::messages::{CreditsSeen, QuotaHint, Refresh, Refreshed};
-use crate::actors::credentials::choice::Slot;
 use crate::actors::credentials::messages::{EnsureReady, QuotaRestored, ReadyToken};
-use crate::actors::credentials::FleetView;
+use crate::actors::credentials::CredentialActor;
 use crate::clock::Clock;
 use crate::config::{CreditsOverage, SharedSettings};
+use crate::fleet::{FleetView, Slot};
 use crate::store::{CredentialInsight, Store};
+
+/// The fleet's slots, each with its credential actor's address.
+type CredentialSlot = Slot<Addr<CredentialActor>>;
 
 /// How often due credentials are looked for.
 const TICK: Duration = Duration::from_secs(1);
@@ -64,7 +67,7 @@ struct Book {
 }
 
 pub struct CredentialScout {
-    fleet: Arc<FleetView>,
+    fleet: Arc<FleetView<Addr<CredentialActor>>>,
     settings: SharedSettings,
     clock: Clock,
     store: Arc<dyn Store>,
@@ -80,7 +83,7 @@ pub struct CredentialScout {
 
 impl CredentialScout {
     pub fn new(
-        fleet: Arc<FleetView>,
+        fleet: Arc<FleetView<Addr<CredentialActor>>>,
         settings: SharedSettings,
         clock: Clock,
         store: Arc<dyn Store>,
@@ -134,7 +137,7 @@ impl CredentialScout {
     }
 
     /// The credential as a fetch needs it, when its published token is ready.
-    fn ready_target(slot: &Slot, now_secs: i64) -> Option<Target> {
+    fn ready_target(slot: &CredentialSlot, now_secs: i64) -> Option<Target> {
         let status = slot.live.status();
         if !status.enabled || status.broken {
             return None;
@@ -295,7 +298,7 @@ impl CredentialScout {
 }
 
 /// The models `slot` rests for that `insight`'s buckets show quota for again.
-fn restored_models(slot: &Slot, insight: &CredentialInsight, now: i64) -> Vec<String> {
+fn restored_models(slot: &CredentialSlot, insight: &CredentialInsight, now: i64) -> Vec<String> {
     let status = slot.live.status();
     status
         .cooldowns
@@ -356,7 +359,7 @@ impl Handler<CreditsSeen> for CredentialScout {
 
 /// The token and project a fetch on demand uses: the published ones, else what the actor answers
 /// after refreshing (waking a dormant credential).
-async fn target_on_demand(slot: Slot, now_secs: i64) -> Option<Target> {
+async fn target_on_demand(slot: CredentialSlot, now_secs: i64) -> Option<Target> {
     if let Some(target) = CredentialScout::ready_target(&slot, now_secs) {
         return Some(target);
     }
@@ -386,7 +389,7 @@ impl Handler<Refresh> for CredentialScout {
 
     fn handle(&mut self, msg: Refresh, _: &mut Self::Context) -> Self::Result {
         let snapshot = self.fleet.snapshot();
-        let slots: Vec<Slot> = match &msg.names {
+        let slots: Vec<CredentialSlot> = match &msg.names {
             Some(names) => names
                 .iter()
                 .filter_map(|n| snapshot.get(n).cloned())

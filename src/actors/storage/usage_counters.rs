@@ -9,7 +9,7 @@ use actix::prelude::*;
 
 use super::messages::{AddUsage, ResetUsageCounters};
 use super::StorageActor;
-use crate::actors::credentials::usage_sheet;
+use crate::fleet::usage_sheet;
 
 /// Longest a counted call waits before other instances see it.
 pub const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(5);

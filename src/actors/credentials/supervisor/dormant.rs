@@ -28,14 +28,12 @@ use actix::dev::channel::{self, AddressReceiver};
 use actix::prelude::*;
 
 use super::CredentialSupervisor;
-use crate::actors::credentials::choice::Slot;
 use crate::actors::credentials::credential_actor::CredentialActor;
-use crate::actors::credentials::live_credential::LiveCredential;
 use crate::actors::credentials::messages::{
     ExternalUpdate, GetRecord, StopCredential, WakeCredential,
 };
-use crate::actors::credentials::usage;
 use crate::credentials::CredentialRecord;
+use crate::fleet::{usage, LiveCredential, Slot};
 
 /// How often due refreshes of dormant credentials are looked for.
 pub(super) const WAKE_CHECK: Duration = Duration::from_secs(1);
@@ -63,7 +61,11 @@ pub(super) enum Origin {
 impl CredentialSupervisor {
     /// Builds the credential's actor and starts it, or leaves it dormant (see the module); the
     /// caller publishes its slot.
-    pub(super) fn spawn(&mut self, record: CredentialRecord, origin: Origin) -> Option<Slot> {
+    pub(super) fn spawn(
+        &mut self,
+        record: CredentialRecord,
+        origin: Origin,
+    ) -> Option<Slot<Addr<CredentialActor>>> {
         let env = self.env.clone()?;
         let name: Arc<str> = Arc::from(record.name.as_str());
         let live = Arc::new(LiveCredential::with_waker(self.waker.clone()));
@@ -139,7 +141,7 @@ impl CredentialSupervisor {
     }
 
     /// Stops the credential's actor, or closes its mailbox if it never started.
-    pub(super) fn stop_slot(&mut self, slot: &Slot) {
+    pub(super) fn stop_slot(&mut self, slot: &Slot<Addr<CredentialActor>>) {
         if self.dormant.remove(&slot.name).is_none() {
             slot.mailbox().do_send(StopCredential);
         }
@@ -150,7 +152,7 @@ impl CredentialSupervisor {
     /// and is woken if the change gives it something to do (say, re-enabled with a stale token).
     pub(super) fn external_update(
         &mut self,
-        slot: &Slot,
+        slot: &Slot<Addr<CredentialActor>>,
         record: CredentialRecord,
         ctx: &mut Context<Self>,
     ) {
@@ -172,7 +174,7 @@ impl CredentialSupervisor {
     }
 
     /// The credential's record as the panel shows it, without waking a dormant one.
-    pub(super) fn read_record(&self, slot: &Slot) -> RecordRead {
+    pub(super) fn read_record(&self, slot: &Slot<Addr<CredentialActor>>) -> RecordRead {
         if !self.dormant.contains_key(&slot.name) {
             let addr = slot.mailbox().clone();
             return Box::pin(async move { addr.send(GetRecord).await.ok() });

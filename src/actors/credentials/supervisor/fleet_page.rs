@@ -8,9 +8,10 @@ use futures_util::future::join_all;
 
 use super::CredentialSupervisor;
 use crate::actors::credentials::messages::{
-    CooldownFilter, CountFleet, CredentialPage, CredentialStatus, ErrorCodeFilter, FleetStats,
-    KindFilter, ListCredentialPage, PageFilter, StatusFilter,
+    CooldownFilter, CountFleet, CredentialPage, ErrorCodeFilter, FleetStats, KindFilter,
+    ListCredentialPage, PageFilter, StatusFilter,
 };
+use crate::fleet::CredentialStatus;
 
 fn cooling(status: &CredentialStatus, now: i64) -> bool {
     status.cooldowns.values().any(|until| *until > now)

@@ -1,11 +1,8 @@
 //! What choosing a credential reads of it without asking its actor: the status the actor publishes
-//! (see `live_credential`), and the message that wakes a dormant credential's actor. Apart from the
-//! actor's other messages so the published state depends on nothing of the actor's.
+//! (see `live_credential`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-
-use actix::prelude::*;
 
 use crate::credentials::CredentialKind;
 
@@ -31,11 +28,4 @@ pub struct CredentialStatus {
     /// Models with a rest or a 429 streak that the next success must end, so a success with one of
     /// them is reported to the actor at once instead of tallied.
     pub rests: BTreeSet<String>,
-}
-
-/// Start the actor of a dormant credential (see `supervisor/dormant.rs`); sent by its first user.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct WakeCredential {
-    pub name: Arc<str>,
 }

@@ -1,5 +1,5 @@
-//! The session → credential binding table, owned by the `CredentialSupervisor` (so choosing a
-//! credential stays one message with no lock and no await).
+//! The session → credential binding table, kept in the [`FleetView`](super::FleetView) under its short
+//! choice lock (so choosing a credential stays on the worker's thread: no message, no await).
 //!
 //! A binding expires `ttl` seconds after its conversation's last request (sliding: an active
 //! conversation keeps its credential) and the table holds at most `cap` bindings, forgetting the least

@@ -1,7 +1,7 @@
 //! Credential usage as counters in the store (sheet [`SHEET`]), for stores several instances share:
 //! each instance adds what it counted (`Store::add_counters`, atomic per counter), so the panel's
 //! figures are the cluster's sum with every call once. Copying whole records between instances can
-//! only keep the larger of two counts (`merge.rs`), which is why the records' own counters are not
+//! only keep the larger of two counts (`actors/credentials/merge.rs`), which is why the records' own counters are not
 //! what the usage routes show on a shared store.
 //!
 //! Names are JSON arrays: `["a.json","day",<next reset>,"total"]`, `[…,"pro"]`,

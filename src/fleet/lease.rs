@@ -1,19 +1,15 @@
-//! What a request worker holds of one credential: its lease (token, project, the actor's address and
-//! live tally), the choice that hands one out, and the supervisor's look-up of an actor. These name
-//! the actor; its messages (`messages`) do not, so the actor, its messages and its published status
-//! import each other in one direction only.
+//! What a request worker holds of one credential: its lease (token, project, the handle of its actor
+//! and its live tally) and the choice that hands one out. `A` is the actor's handle
+//! (`Addr<CredentialActor>` in the gateway); the fleet only carries it, so it never names an actor.
 
 use std::sync::Arc;
 
-use actix::prelude::*;
-
-use super::credential_actor::CredentialActor;
 use super::live_credential::LiveCredential;
 use crate::credentials::CredentialKind;
 
 /// What a handler needs to call Google with one credential, and to report back.
 #[derive(Clone)]
-pub struct Lease {
+pub struct Lease<A> {
     pub name: Arc<str>,
     /// Which API the call goes to (`upstream::kind`).
     pub kind: CredentialKind,
@@ -22,14 +18,15 @@ pub struct Lease {
     pub project: Arc<str>,
     /// Vertex service accounts: the region their calls go to.
     pub location: Option<Arc<str>>,
-    pub actor: Addr<CredentialActor>,
+    /// The credential's actor: failures, refreshes and folds go there.
+    pub actor: A,
     /// Where successes are counted without a message (see `live_credential`).
     pub live: Arc<LiveCredential>,
     /// The call may spend the account's credits (`CREDITS_OVERAGE=always`, credits left).
     pub spend_credits: bool,
 }
 
-impl Lease {
+impl<A> Lease<A> {
     /// The credential as the upstream call needs it.
     pub fn upstream(&self) -> crate::upstream::kind::Credential<'_> {
         crate::upstream::kind::Credential {
@@ -42,19 +39,22 @@ impl Lease {
     }
 }
 
-pub enum Choice {
-    Ready(Lease),
-    /// Usable but its token or project is not ready; ask the actor with [`EnsureReady`].
+pub enum Choice<A> {
+    Ready(Lease<A>),
+    /// Usable but its token or project is not ready; ask its actor to make it ready (`EnsureReady`).
     NeedsRefresh {
         name: Arc<str>,
-        actor: Addr<CredentialActor>,
+        actor: A,
         live: Arc<LiveCredential>,
     },
 }
 
-/// The actor of the credential `name`.
-#[derive(Message)]
-#[rtype(result = "Option<Addr<CredentialActor>>")]
-pub struct FindCredential {
-    pub name: String,
+impl<A> Choice<A> {
+    /// The credential chosen, ready or not.
+    pub fn name(&self) -> &Arc<str> {
+        match self {
+            Choice::Ready(lease) => &lease.name,
+            Choice::NeedsRefresh { name, .. } => name,
+        }
+    }
 }

@@ -15,6 +15,7 @@ mod quota_summary;
 mod serves;
 pub mod thinking_levels;
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
@@ -28,7 +29,7 @@ pub use quota_summary::QuotaSummary;
 pub use serves::lists;
 use thinking_levels::{LearnedLevels, Refusal, ThinkingLevel};
 
-use super::fleet_view::{FleetSnapshot, FleetView};
+use super::view::{FleetSnapshot, FleetView};
 use crate::config::Settings;
 use crate::credentials::CredentialKind;
 
@@ -68,16 +69,23 @@ pub struct CatalogueModel {
 }
 
 /// The catalogue at one moment.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Catalogue {
     models: Vec<CatalogueModel>,
     index: HashMap<String, usize>,
     /// Some credential serves any model (it has no list, the live catalogue is off, or the fleet is
     /// empty), so a model outside the list may still be served.
     open: bool,
-    /// What it was built from, to know when it is stale without keeping either alive.
-    fleet: Weak<FleetSnapshot>,
+    /// What it was built from, to know when it is stale without keeping either alive. The snapshot
+    /// only as an identity, whatever handle its slots carry.
+    fleet: Weak<dyn Any + Send + Sync>,
     settings: Weak<Settings>,
+}
+
+impl Default for Catalogue {
+    fn default() -> Self {
+        Self::new(Vec::new(), false)
+    }
 }
 
 impl Catalogue {
@@ -91,7 +99,7 @@ impl Catalogue {
             models,
             index,
             open,
-            fleet: Weak::new(),
+            fleet: Weak::<()>::new(),
             settings: Weak::new(),
         }
     }
@@ -127,7 +135,7 @@ impl Catalogue {
 }
 
 /// The fleet's members as the build reads them.
-pub fn members(fleet: &FleetSnapshot) -> Vec<Member> {
+pub fn members<A>(fleet: &FleetSnapshot<A>) -> Vec<Member> {
     fleet
         .slots()
         .iter()
@@ -157,9 +165,9 @@ impl CatalogueView {
     }
 
     /// Builds the catalogue from `fleet` and `settings` and publishes it. `now`: unix seconds.
-    pub fn rebuild(
+    pub fn rebuild<A: Send + Sync + 'static>(
         &self,
-        fleet: &Arc<FleetSnapshot>,
+        fleet: &Arc<FleetSnapshot<A>>,
         settings: &Arc<Settings>,
         now: i64,
     ) -> Arc<Catalogue> {
@@ -170,16 +178,17 @@ impl CatalogueView {
         self.build_locked(fleet, settings, now, &mut first_seen)
     }
 
-    fn build_locked(
+    fn build_locked<A: Send + Sync + 'static>(
         &self,
-        fleet: &Arc<FleetSnapshot>,
+        fleet: &Arc<FleetSnapshot<A>>,
         settings: &Arc<Settings>,
         now: i64,
         first_seen: &mut HashMap<String, i64>,
     ) -> Arc<Catalogue> {
         let (models, open) = build::build(&members(fleet), settings, now, first_seen);
         let mut catalogue = Catalogue::new(models, open);
-        catalogue.fleet = Arc::downgrade(fleet);
+        let built_from: Weak<FleetSnapshot<A>> = Arc::downgrade(fleet);
+        catalogue.fleet = built_from;
         catalogue.settings = Arc::downgrade(settings);
         let catalogue = Arc::new(catalogue);
         self.current.store(catalogue.clone());
@@ -189,10 +198,18 @@ impl CatalogueView {
     /// The catalogue for a model list: rebuilt first when the fleet's membership or the settings
     /// changed since the last build (one walk per change; a reader that finds another build under
     /// way takes the current snapshot rather than wait).
-    pub fn fresh(&self, fleet: &FleetView, settings: &Arc<Settings>, now: i64) -> Arc<Catalogue> {
+    pub fn fresh<A: Send + Sync + 'static>(
+        &self,
+        fleet: &FleetView<A>,
+        settings: &Arc<Settings>,
+        now: i64,
+    ) -> Arc<Catalogue> {
         let current = self.snapshot();
         let snapshot = fleet.snapshot();
-        let same_fleet = std::ptr::eq(current.fleet.as_ptr(), Arc::as_ptr(&snapshot));
+        let same_fleet = std::ptr::eq(
+            current.fleet.as_ptr().cast::<()>(),
+            Arc::as_ptr(&snapshot).cast::<()>(),
+        );
         let same_settings = std::ptr::eq(current.settings.as_ptr(), Arc::as_ptr(settings));
         if same_fleet && same_settings {
             return current;

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use super::fallback::{fallback_model, fallback_rank, FALLBACK_MODELS};
 use super::quota_summary::QuotaTally;
 use super::{CatalogueModel, Source};
-use crate::actors::credentials::kind_select;
 use crate::config::Settings;
 use crate::credentials::CredentialKind;
+use crate::fleet::kind_select;
 use crate::store::{CredentialInsight, ModelInfo};
 use crate::upstream::model_alias::asked_model;
 

@@ -1,5 +1,5 @@
 //! Which credentials may serve a model, and in which order the kinds are tried. Pure functions the
-//! supervisor's choice consults; the rotation itself is untouched.
+//! choice consults; the rotation itself is untouched.
 //!
 //! - Each kind serves the models of its list (`CODE_ASSIST_MODELS`, `GEMINI_API_KEY_MODELS`,
 //!   `VERTEX_MODELS`): exact names or `*` wildcards.

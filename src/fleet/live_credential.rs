@@ -10,20 +10,26 @@
 //! the usage counters a moment later. A success that must change state at once — the model has a rest
 //! or a 429 streak to end — is reported to the actor as a message instead, as failures are.
 //!
-//! A credential with nothing to do has no running actor (see `supervisor/dormant.rs`): its mailbox
+//! A credential with nothing to do has no running actor (see `actors/credentials/supervisor/dormant.rs`): its mailbox
 //! exists and queues, and the first use of its address asks the supervisor, once, to start it.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use actix::Recipient;
 use arc_swap::{ArcSwap, ArcSwapOption};
 
-use super::status::{CredentialStatus, WakeCredential};
+use super::status::CredentialStatus;
 use crate::store::CredentialInsight;
 
-/// Where a dormant credential asks to be started: the supervisor, shared by every credential.
-pub type Waker = Arc<Recipient<WakeCredential>>;
+/// Who starts a dormant credential's actor: the supervisor. A trait, so the fleet names no actor and
+/// a credential in a test needs none.
+pub trait Wake: Send + Sync {
+    /// Asks for the actor of `name` to be started (once; see [`LiveCredential::wake`]).
+    fn wake(&self, name: Arc<str>);
+}
+
+/// Where a dormant credential asks to be started, shared by every credential.
+pub type Waker = Arc<dyn Wake>;
 
 /// What a worker does after counting a success (see [`LiveCredential::count_success`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +107,7 @@ impl LiveCredential {
             return;
         }
         if let Some(waker) = &self.waker {
-            waker.do_send(WakeCredential { name: name.clone() });
+            waker.wake(name.clone());
         }
     }
 

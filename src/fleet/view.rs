@@ -22,20 +22,30 @@ use std::sync::{Arc, Mutex, PoisonError};
 use arc_swap::ArcSwap;
 
 use super::affinity::AffinityTable;
-use super::choice::{self, ChoiceRequest, Rotation, Slot};
+use super::choice::{self, ChoiceRequest, Rotation};
+use super::error::CredentialError;
 use super::lease::Choice;
-use super::messages::CredentialError;
+use super::slot::Slot;
 use crate::convert::session_key::SessionKey;
 
-/// The fleet's membership at one moment, in rotation order.
-#[derive(Default)]
-pub struct FleetSnapshot {
-    slots: Vec<Slot>,
+/// The fleet's membership at one moment, in rotation order. `A`: the handle of each credential's
+/// actor (see `slot`).
+pub struct FleetSnapshot<A> {
+    slots: Vec<Slot<A>>,
     index: HashMap<Arc<str>, usize>,
 }
 
-impl FleetSnapshot {
-    pub fn new(slots: Vec<Slot>) -> Self {
+impl<A> Default for FleetSnapshot<A> {
+    fn default() -> Self {
+        Self {
+            slots: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+}
+
+impl<A> FleetSnapshot<A> {
+    pub fn new(slots: Vec<Slot<A>>) -> Self {
         let index = slots
             .iter()
             .enumerate()
@@ -44,11 +54,11 @@ impl FleetSnapshot {
         Self { slots, index }
     }
 
-    pub fn slots(&self) -> &[Slot] {
+    pub fn slots(&self) -> &[Slot<A>] {
         &self.slots
     }
 
-    pub fn get(&self, name: &str) -> Option<&Slot> {
+    pub fn get(&self, name: &str) -> Option<&Slot<A>> {
         self.slots.get(*self.index.get(name)?)
     }
 
@@ -69,25 +79,35 @@ struct ChoiceState {
 }
 
 /// Shared by the supervisor (which publishes snapshots) and every request worker (which choose).
-#[derive(Default)]
-pub struct FleetView {
-    snapshot: ArcSwap<FleetSnapshot>,
+pub struct FleetView<A> {
+    snapshot: ArcSwap<FleetSnapshot<A>>,
     /// Held only for the few comparisons of one choice; never across an await.
     choosing: Mutex<ChoiceState>,
 }
 
-impl FleetView {
-    pub fn snapshot(&self) -> Arc<FleetSnapshot> {
+impl<A> Default for FleetView<A> {
+    fn default() -> Self {
+        Self {
+            snapshot: ArcSwap::from_pointee(FleetSnapshot::default()),
+            choosing: Mutex::default(),
+        }
+    }
+}
+
+impl<A> FleetView<A> {
+    pub fn snapshot(&self) -> Arc<FleetSnapshot<A>> {
         self.snapshot.load_full()
     }
 
     /// Replaces the membership (the supervisor only).
-    pub fn publish(&self, snapshot: FleetSnapshot) {
+    pub fn publish(&self, snapshot: FleetSnapshot<A>) {
         self.snapshot.store(Arc::new(snapshot));
     }
+}
 
+impl<A: Clone> FleetView<A> {
     /// Chooses the credential for the next upstream call.
-    pub fn choose(&self, req: &ChoiceRequest<'_>, now: i64) -> Result<Choice, CredentialError> {
+    pub fn choose(&self, req: &ChoiceRequest<'_>, now: i64) -> Result<Choice<A>, CredentialError> {
         let settings = req.settings;
         let snapshot = self.snapshot.load();
         let mut state = self.choosing.lock().unwrap_or_else(PoisonError::into_inner);
@@ -113,10 +133,7 @@ impl FleetView {
         }
         let choice = choice::rotate(snapshot.slots(), rotation, req, now, per_rotation)?;
         if let Some(key) = req.session {
-            let name = match &choice {
-                Choice::Ready(lease) => lease.name.clone(),
-                Choice::NeedsRefresh { name, .. } => name.clone(),
-            };
+            let name = choice.name().clone();
             let cap = settings.session_affinity_max_sessions;
             affinity.bind(key.id(), name, now, ttl, cap);
         }

@@ -1,6 +1,7 @@
 //! Choosing the credential for one upstream call: pure functions over the fleet's published slots, the
 //! rotation cursor and the request. They never wait and never message anyone, so request workers run
-//! them on their own thread (see `fleet_view`).
+//! them on their own thread (see `view`). They are generic over `A`, the handle of a credential's
+//! actor, which they only copy into the lease: the tests in `rotation_tests` run them with none.
 //!
 //! Rotation: the credential under the cursor serves `CALLS_PER_ROTATION` calls, then the cursor moves on.
 //! Disabled, cooling (for the requested model), broken or already-tried credentials are skipped; preview
@@ -9,47 +10,18 @@
 
 use std::sync::Arc;
 
-use actix::Addr;
-
 use super::catalogue;
-use super::credential_actor::CredentialActor;
+use super::error::CredentialError;
 use super::kind_select;
 use super::lease::{Choice, Lease};
 use super::live_credential::LiveCredential;
-use super::messages::CredentialError;
+use super::slot::Slot;
 use super::status::CredentialStatus;
 use crate::config::{CreditsOverage, RotationPolicy, Settings};
 use crate::convert::session_key::SessionKey;
 use crate::credentials::CredentialKind;
 use crate::store::CredentialInsight;
 use crate::upstream::classify::is_preview_model;
-
-/// One credential as the fleet publishes it: its name, its actor (for failures, refreshes and folds)
-/// and what the actor publishes for the hot path.
-#[derive(Clone)]
-pub struct Slot {
-    pub name: Arc<str>,
-    actor: Addr<CredentialActor>,
-    pub live: Arc<LiveCredential>,
-}
-
-impl Slot {
-    pub fn new(name: Arc<str>, actor: Addr<CredentialActor>, live: Arc<LiveCredential>) -> Self {
-        Self { name, actor, live }
-    }
-
-    /// The credential's actor, started first if it is dormant: whoever asks for the address is
-    /// about to send it something.
-    pub fn actor(&self) -> &Addr<CredentialActor> {
-        self.live.wake(&self.name);
-        &self.actor
-    }
-
-    /// The address without waking the credential (the supervisor, which knows it is dormant).
-    pub(super) fn mailbox(&self) -> &Addr<CredentialActor> {
-        &self.actor
-    }
-}
 
 /// What one choice is asked for.
 #[derive(Debug, Clone, Copy)]
@@ -82,7 +54,7 @@ pub enum QuotaStand {
 }
 
 impl QuotaStand {
-    pub fn of(slot: &Slot, model: &str, now: i64) -> Self {
+    pub fn of<A>(slot: &Slot<A>, model: &str, now: i64) -> Self {
         Self::of_insight(slot.live.insight_ref().as_deref(), model, now)
     }
 
@@ -117,8 +89,8 @@ impl QuotaStand {
 
 /// Whether the credential may serve this request at all (ready or not): `Some(probe)` when it may,
 /// `probe` telling that its rest for the model ran out and the call would be the half-open probe.
-fn usable(
-    slot: &Slot,
+fn usable<A>(
+    slot: &Slot<A>,
     s: &CredentialStatus,
     req: &ChoiceRequest<'_>,
     now: i64,
@@ -138,13 +110,13 @@ fn usable(
 }
 
 /// Whether the credential's model list (if it has one) names the requested model.
-fn lists(slot: &Slot, s: &CredentialStatus, req: &ChoiceRequest<'_>) -> bool {
+fn lists<A>(slot: &Slot<A>, s: &CredentialStatus, req: &ChoiceRequest<'_>) -> bool {
     let insight = slot.live.insight_ref();
     catalogue::lists(s.kind, insight.as_deref(), req.base_model, req.settings)
 }
 
 /// Whether the slot's call may go now: a half-open probe only when no other call probes the model.
-fn may_call(slot: &Slot, req: &ChoiceRequest<'_>, probe: bool, now: i64) -> bool {
+fn may_call<A>(slot: &Slot<A>, req: &ChoiceRequest<'_>, probe: bool, now: i64) -> bool {
     !probe
         || slot
             .live
@@ -172,7 +144,12 @@ pub fn spends_credits(
 }
 
 /// The slot as a choice: a lease when its token and project are ready, otherwise a refresh to ask for.
-fn as_choice(slot: &Slot, s: &CredentialStatus, req: &ChoiceRequest<'_>, now: i64) -> Choice {
+fn as_choice<A: Clone>(
+    slot: &Slot<A>,
+    s: &CredentialStatus,
+    req: &ChoiceRequest<'_>,
+    now: i64,
+) -> Choice<A> {
     match (&s.access_token, &s.project) {
         (Some(token), Some(project)) if s.token_valid_until > now => Choice::Ready(Lease {
             name: slot.name.clone(),
@@ -193,7 +170,7 @@ fn as_choice(slot: &Slot, s: &CredentialStatus, req: &ChoiceRequest<'_>, now: i6
 }
 
 /// The bound credential of a conversation as a choice, if it may serve this request.
-pub fn bound(slot: &Slot, req: &ChoiceRequest<'_>, now: i64) -> Option<Choice> {
+pub fn bound<A: Clone>(slot: &Slot<A>, req: &ChoiceRequest<'_>, now: i64) -> Option<Choice<A>> {
     let status = slot.live.status();
     let serving = kind_select::Serving::of(req.settings, req.base_model);
     let probe = usable(slot, &status, req, now, serving)?;
@@ -206,13 +183,13 @@ pub fn bound(slot: &Slot, req: &ChoiceRequest<'_>, now: i64) -> Option<Choice> {
 
 /// The next credential: by `ROTATION_POLICY` within each rank of `UPSTREAM_PREFERENCE`. Every policy
 /// skips a credential whose snapshot says nothing is left for the model until its reset.
-pub fn rotate(
-    slots: &[Slot],
+pub fn rotate<A: Clone>(
+    slots: &[Slot<A>],
     rotation: &mut Rotation,
     req: &ChoiceRequest<'_>,
     now: i64,
     per_rotation: u64,
-) -> Result<Choice, CredentialError> {
+) -> Result<Choice<A>, CredentialError> {
     if slots.is_empty() {
         return Err(CredentialError::NoneLoaded);
     }
@@ -224,14 +201,14 @@ pub fn rotate(
 
 /// The slot as the choice, when it may be called now: a ready lease is answered at once; a credential
 /// that needs a refresh is kept as `fallback` (the first such one) in case no ready one is left.
-fn try_slot(
-    slot: &Slot,
+fn try_slot<A: Clone>(
+    slot: &Slot<A>,
     status: &CredentialStatus,
     req: &ChoiceRequest<'_>,
     probe: bool,
     now: i64,
-    fallback: &mut Option<Choice>,
-) -> Option<Choice> {
+    fallback: &mut Option<Choice<A>>,
+) -> Option<Choice<A>> {
     let choice = as_choice(slot, status, req, now);
     if matches!(choice, Choice::NeedsRefresh { .. }) {
         if fallback.is_none() && may_call(slot, req, probe, now) {
@@ -244,8 +221,8 @@ fn try_slot(
 
 /// Whether the slot is a candidate in this pass: of the pass's kind rank, usable for the request, and
 /// not spent for the model by its snapshot. Answers whether its call is a probe, and its quota stand.
-fn candidate(
-    slot: &Slot,
+fn candidate<A>(
+    slot: &Slot<A>,
     status: &CredentialStatus,
     req: &ChoiceRequest<'_>,
     now: i64,
@@ -280,17 +257,17 @@ struct Pass {
 }
 
 /// The credential under the cursor serves `CALLS_PER_ROTATION` calls, then the cursor moves on.
-fn round_robin(
-    slots: &[Slot],
+fn round_robin<A: Clone>(
+    slots: &[Slot<A>],
     rotation: &mut Rotation,
     req: &ChoiceRequest<'_>,
     now: i64,
     per_rotation: u64,
-) -> Result<Choice, CredentialError> {
+) -> Result<Choice<A>, CredentialError> {
     let n = slots.len();
     let per_rotation = per_rotation.max(1);
     let start = rotation.cursor % n;
-    let mut fallback: Option<Choice> = None;
+    let mut fallback: Option<Choice<A>> = None;
     // One pass per rank of `UPSTREAM_PREFERENCE` (a single pass when it is empty); within a pass the
     // rotation is the usual one.
     let (ranks, pass) = passes_of(req);
@@ -340,17 +317,17 @@ fn rank_key(policy: RotationPolicy, stand: QuotaStand, distance: usize) -> (u8, 
 
 /// `most_remaining`, `earliest_reset` and `fill_first`: every usable credential of the best rank is
 /// ranked (a walk over the fleet per choice; round-robin stops at the first usable one).
-fn ranked(
-    slots: &[Slot],
+fn ranked<A: Clone>(
+    slots: &[Slot<A>],
     rotation: &mut Rotation,
     req: &ChoiceRequest<'_>,
     now: i64,
     policy: RotationPolicy,
-) -> Result<Choice, CredentialError> {
+) -> Result<Choice<A>, CredentialError> {
     let n = slots.len();
     let start = rotation.cursor % n;
     let (ranks, pass) = passes_of(req);
-    let mut fallback: Option<Choice> = None;
+    let mut fallback: Option<Choice<A>> = None;
     for rank in ranks.iter() {
         let mut candidates: Vec<((u8, f64, usize), usize, bool)> = Vec::new();
         for (idx, slot) in slots.iter().enumerate() {
@@ -383,7 +360,7 @@ fn ranked(
 }
 
 /// Why nothing could be chosen, in the most useful words for the client.
-pub fn explain(slots: &[Slot], req: &ChoiceRequest<'_>, now: i64) -> CredentialError {
+pub fn explain<A>(slots: &[Slot<A>], req: &ChoiceRequest<'_>, now: i64) -> CredentialError {
     if slots.is_empty() {
         return CredentialError::NoneLoaded;
     }
