@@ -135,7 +135,6 @@ pub(crate) async fn upload_creds(gw: &Gateway, creds: &[(&str, &str, &str)]) {
     assert_eq!(resp.status().as_u16(), 200);
 }
 
-#[cfg(any(feature = "redis-tests", feature = "postgres-tests"))]
 pub(crate) async fn credential_names(gw: &Gateway) -> Vec<String> {
     let status = gw.send("GET", "/creds/status", PASSWORD, None).await.json();
     status["items"]
