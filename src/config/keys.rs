@@ -892,10 +892,10 @@ fn expected(kind: Kind) -> &'static str {
     }
 }
 
-/// An IANA time-zone name, as chrono-tz knows them.
+/// An IANA time-zone name, as the time-zone database compiled into the binary knows them.
 fn time_zone(name: &str, raw: &str) -> Result<Value, String> {
     let raw = raw.trim();
-    raw.parse::<chrono_tz::Tz>()
+    jiff::tz::TimeZone::get(raw)
         .map(|_| json!(raw))
         .map_err(|_| {
             format!(

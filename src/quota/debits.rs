@@ -24,7 +24,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use chrono_tz::Tz;
 use tokio::sync::oneshot;
 
 use super::admission::{Admitted, ChargedWindows, Debit, ModelCost, QueuedDebit};
@@ -32,7 +31,7 @@ use super::costs;
 use super::error::QuotaError;
 use super::key_rules::{KeyRules, SharedRules};
 use super::ledger::Ledger;
-use super::windows::{charge_of, retry_after};
+use super::windows::{Tz, charge_of, retry_after};
 use crate::clock::Clock;
 use crate::shutdown::DetachedTasks;
 use crate::store::{DebitOutcome, DebitRequest, Store, StoreError, WindowVerdict};
@@ -85,11 +84,11 @@ impl Debits {
     }
 
     pub fn timezone(&self) -> Tz {
-        *self
-            .0
+        self.0
             .timezone
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Counts one request to `model` in every window limit of `key` that applies to it, atomically in
@@ -110,7 +109,7 @@ impl Debits {
         }
         let now = self.0.clock.now();
         let tz = self.timezone();
-        let charges: Vec<_> = applicable.iter().map(|l| charge_of(l, now, tz)).collect();
+        let charges: Vec<_> = applicable.iter().map(|l| charge_of(l, now, &tz)).collect();
         let cost = costs::cost_of(model, &self.ledger().costs);
         match self.0.store.charge_windows(key, &charges, cost).await {
             Ok(WindowVerdict::Charged) => Ok(Some(Arc::new(ChargedWindows {
@@ -126,7 +125,7 @@ impl Debits {
                 Err(match limit {
                     Some(limit) => QuotaError::WindowExhausted {
                         window: limit.label.clone(),
-                        retry_after: retry_after(limit, frees_at, now, tz),
+                        retry_after: retry_after(limit, frees_at, now, &tz),
                     },
                     None => QuotaError::Storage,
                 })

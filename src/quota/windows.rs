@@ -10,8 +10,10 @@
 //! `allowed_models` does: the name as the client requested it, or its base model (feature prefixes and
 //! suffixes stripped), or its display name. Naming the base model counts every variant of it.
 
-use chrono::{Datelike, NaiveDate, TimeZone, Utc};
-use chrono_tz::Tz;
+use jiff::civil::Date;
+use jiff::{Timestamp, ToSpan};
+
+pub use jiff::tz::TimeZone as Tz;
 
 use crate::store::{KeyLimit, KeyPolicy, WindowCharge};
 
@@ -181,49 +183,42 @@ pub fn resolve(policy: &KeyPolicy) -> Vec<Limit> {
 }
 
 /// `text` as a time zone; UTC when it is none (the key table validated it).
+///
+/// The zones come from the time-zone database compiled into the binary as one compressed blob
+/// (`jiff`'s bundled tzdb), so `KEYS_TIMEZONE` works the same on a host without `/usr/share/zoneinfo`
+/// and costs nothing at rest: a database of one static value per transition would be relocated, and
+/// so resident, in every running gateway.
 pub fn time_zone(text: &str) -> Tz {
-    text.parse().unwrap_or(Tz::UTC)
+    Tz::get(text.trim()).unwrap_or(Tz::UTC)
 }
 
 /// Start of the calendar period holding `now`, and of the next one (unix seconds).
-pub fn period(window: Window, now: i64, tz: Tz) -> (i64, i64) {
-    let local = Utc
-        .timestamp_opt(now, 0)
-        .single()
-        .unwrap_or_default()
-        .with_timezone(&tz)
-        .date_naive();
+pub fn period(window: Window, now: i64, tz: &Tz) -> (i64, i64) {
+    let local = Timestamp::from_second(now)
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+        .to_zoned_datetime(tz.clone())
+        .date();
     let (start, next) = match window {
         Window::Month => {
-            let first = local.with_day(1).unwrap_or(local);
-            let next = first
-                .checked_add_months(chrono::Months::new(1))
-                .unwrap_or(first);
-            (first, next)
+            let first = local.first_of_month();
+            (first, first.checked_add(1.month()).unwrap_or(first))
         }
-        _ => (local, local.succ_opt().unwrap_or(local)),
+        _ => (local, local.tomorrow().unwrap_or(local)),
     };
     (midnight(start, tz), midnight(next, tz))
 }
 
-/// The first second of `date` in `tz` (a day starting in a clock change starts at its first valid
-/// hour).
-fn midnight(date: NaiveDate, tz: Tz) -> i64 {
-    for hour in 0..3 {
-        if let Some(t) = date
-            .and_hms_opt(hour, 0, 0)
-            .and_then(|d| tz.from_local_datetime(&d).earliest())
-        {
-            return t.timestamp();
-        }
-    }
-    date.and_hms_opt(0, 0, 0)
-        .map(|d| d.and_utc().timestamp())
+/// The first second of `date` in `tz`: a day starting in a clock change starts when the gap ends.
+/// (Only a date at the edge of the representable range has no start in `tz`; UTC's is taken then.)
+fn midnight(date: Date, tz: &Tz) -> i64 {
+    date.to_zoned_datetime(tz.clone())
+        .or_else(|_| date.to_zoned_datetime(Tz::UTC))
+        .map(|day| day.timestamp().as_second())
         .unwrap_or_default()
 }
 
 /// Where `limit` counts a request at `now`.
-pub fn charge_of(limit: &Limit, now: i64, tz: Tz) -> WindowCharge {
+pub fn charge_of(limit: &Limit, now: i64, tz: &Tz) -> WindowCharge {
     let (bucket, from, ttl_secs) = match limit.window {
         Window::Rolling { secs } => {
             let size = secs / BUCKETS;
@@ -248,7 +243,7 @@ pub fn charge_of(limit: &Limit, now: i64, tz: Tz) -> WindowCharge {
 
 /// Seconds until `limit` has room again, from the bucket whose leaving makes room (`None`: the current
 /// bucket alone is too much, so it must leave). At least 1.
-pub fn retry_after(limit: &Limit, frees_at: Option<i64>, now: i64, tz: Tz) -> u64 {
+pub fn retry_after(limit: &Limit, frees_at: Option<i64>, now: i64, tz: &Tz) -> u64 {
     let at = match limit.window {
         Window::Rolling { secs } => {
             let size = secs / BUCKETS;
@@ -262,7 +257,7 @@ pub fn retry_after(limit: &Limit, frees_at: Option<i64>, now: i64, tz: Tz) -> u6
 
 /// When the window's counted use starts to go: rolling, when the oldest counted bucket leaves (now
 /// when nothing is counted); calendar, the next period.
-pub fn renews_at(limit: &Limit, oldest: Option<i64>, now: i64, tz: Tz) -> i64 {
+pub fn renews_at(limit: &Limit, oldest: Option<i64>, now: i64, tz: &Tz) -> i64 {
     match limit.window {
         Window::Rolling { secs } => {
             let size = secs / BUCKETS;
@@ -289,9 +284,9 @@ mod tests {
 
     #[test]
     fn rolling_buckets_are_a_sixtieth_of_the_window() {
-        let one_minute = charge_of(&limit("1m", 5), 1_000, Tz::UTC);
+        let one_minute = charge_of(&limit("1m", 5), 1_000, &Tz::UTC);
         assert_eq!((one_minute.bucket, one_minute.from), (1_000, 941));
-        let hour = charge_of(&limit("1h", 5), 7_259, Tz::UTC);
+        let hour = charge_of(&limit("1h", 5), 7_259, &Tz::UTC);
         assert_eq!((hour.bucket, hour.from), (120, 61));
         assert_eq!(hour.slot, "1h|*");
     }
@@ -300,14 +295,14 @@ mod tests {
     fn retry_after_waits_for_the_freeing_bucket_to_leave() {
         let l = limit("1m", 5);
         // Bucket 1000 (second 1000) leaves the window at second 1060.
-        assert_eq!(retry_after(&l, Some(1_000), 1_030, Tz::UTC), 30);
-        assert_eq!(retry_after(&l, None, 1_030, Tz::UTC), 60);
-        assert_eq!(retry_after(&l, Some(900), 1_030, Tz::UTC), 1);
+        assert_eq!(retry_after(&l, Some(1_000), 1_030, &Tz::UTC), 30);
+        assert_eq!(retry_after(&l, None, 1_030, &Tz::UTC), 60);
+        assert_eq!(retry_after(&l, Some(900), 1_030, &Tz::UTC), 1);
         let hour = limit("1h", 5);
         // Bucket 10 covers [600, 660) and leaves at 60 × 70 = 4200.
-        assert_eq!(retry_after(&hour, Some(10), 4_000, Tz::UTC), 200);
-        assert_eq!(renews_at(&hour, Some(10), 4_000, Tz::UTC), 4_200);
-        assert_eq!(renews_at(&hour, None, 4_000, Tz::UTC), 4_000);
+        assert_eq!(retry_after(&hour, Some(10), 4_000, &Tz::UTC), 200);
+        assert_eq!(renews_at(&hour, Some(10), 4_000, &Tz::UTC), 4_200);
+        assert_eq!(renews_at(&hour, None, 4_000, &Tz::UTC), 4_000);
     }
 
     #[test]
@@ -316,24 +311,36 @@ mod tests {
         let now = 1_710_072_000;
         let day = limit("day", 5);
         assert_eq!(
-            period(Window::Day, now, Tz::UTC),
+            period(Window::Day, now, &Tz::UTC),
             (1_710_028_800, 1_710_115_200)
         );
         // Tokyo is UTC+9: its 2024-03-10 started at 2024-03-09 15:00 UTC.
-        let tokyo: Tz = "Asia/Tokyo".parse().unwrap();
-        let (start, next) = period(Window::Day, now, tokyo);
+        let tokyo = Tz::get("Asia/Tokyo").unwrap();
+        let (start, next) = period(Window::Day, now, &tokyo);
         assert_eq!(start, 1_710_028_800 - 9 * 3_600);
         assert_eq!(next, start + 86_400);
-        assert_eq!(retry_after(&day, None, now, tokyo), (next - now) as u64);
+        assert_eq!(retry_after(&day, None, now, &tokyo), (next - now) as u64);
         // New York's 2024-03-10 lost an hour to daylight saving time: 23 hours long.
-        let new_york: Tz = "America/New_York".parse().unwrap();
-        let (start, next) = period(Window::Day, now, new_york);
+        let new_york = Tz::get("America/New_York").unwrap();
+        let (start, next) = period(Window::Day, now, &new_york);
         assert_eq!(next - start, 23 * 3_600);
-        let charge = charge_of(&day, now, tokyo);
+        let charge = charge_of(&day, now, &tokyo);
         assert_eq!(
             (charge.bucket, charge.from),
             (start_of_tokyo(), start_of_tokyo())
         );
+    }
+
+    #[test]
+    fn a_day_that_starts_in_a_clock_change_starts_when_the_gap_ends() {
+        // Santiago moved its clocks from 00:00 to 01:00 on 2024-09-08 (UTC-4 to UTC-3): that day
+        // began at 01:00 local, 04:00 UTC, and lasted 23 hours.
+        let santiago = Tz::get("America/Santiago").unwrap();
+        let (start, next) = period(Window::Day, 1_725_796_800, &santiago);
+        assert_eq!(start, 1_725_768_000);
+        assert_eq!(next, 1_725_850_800);
+        assert_eq!(time_zone(" Asia/Tokyo "), Tz::get("Asia/Tokyo").unwrap());
+        assert_eq!(time_zone("Nowhere/Atlantis"), Tz::UTC);
     }
 
     fn start_of_tokyo() -> i64 {
@@ -343,7 +350,7 @@ mod tests {
     #[test]
     fn months_renew_on_the_first() {
         // 2024-02-20 00:00 UTC → February 2024 (29 days).
-        let (start, next) = period(Window::Month, 1_708_387_200, Tz::UTC);
+        let (start, next) = period(Window::Month, 1_708_387_200, &Tz::UTC);
         assert_eq!(start, 1_706_745_600);
         assert_eq!(next - start, 29 * 86_400);
     }

@@ -339,7 +339,7 @@ pub(super) async fn windows_of(state: &AppState, record: &ApiKeyRecord) -> Resul
     }
     let tz = state.debits.timezone();
     let now = state.clock.now();
-    let charges: Vec<_> = limits.iter().map(|l| charge_of(l, now, tz)).collect();
+    let charges: Vec<_> = limits.iter().map(|l| charge_of(l, now, &tz)).collect();
     let uses = state
         .store
         .window_usage(&record.key_hash, &charges)
@@ -358,7 +358,7 @@ pub(super) async fn windows_of(state: &AppState, record: &ApiKeyRecord) -> Resul
                     "model": limit.model,
                     "used": {"requests": used.requests, "tokens": used.tokens, "cost": used.cost},
                     "limit": {"requests": limit.requests, "tokens": limit.tokens, "cost": limit.cost},
-                    "renews_at": rfc3339(renews_at(limit, used.oldest, now, tz)),
+                    "renews_at": rfc3339(renews_at(limit, used.oldest, now, &tz)),
                 })
             })
             .collect(),
