@@ -15,7 +15,7 @@ use crate::actors::credentials::usage::next_reset_after;
 use crate::actors::credentials::usage_sheet;
 use crate::auth::panel::PanelSession;
 use crate::credentials::{CredentialRecord, UsageCounters};
-use crate::error::{ApiError, ErrorStyle};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Every credential record, with its usage as the whole cluster counted it when the store is shared.
@@ -175,7 +175,7 @@ pub async fn update_limits(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let json = parse_json(&body, ErrorStyle::Google)?;
+    let json = parse_json(&body)?;
     let name = json
         .get("filename")
         .and_then(Value::as_str)
@@ -206,7 +206,7 @@ pub async fn reset(
     let json: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
     } else {
-        parse_json(&body, ErrorStyle::Google)?
+        parse_json(&body)?
     };
     match json.get("filename").and_then(Value::as_str) {
         Some(name) => {
