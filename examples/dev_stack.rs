@@ -2,7 +2,11 @@
 //! each on a port the system picks while binding, so no other process can take it in between. Once
 //! the gateway answers its readiness probe, prints one JSON line on stdout:
 //!
-//!   {"gateway":"http://127.0.0.1:P","google":"http://127.0.0.1:Q","pid":<gateway pid>,"dir":"<dir>"}
+//!   {"gateway":"http://127.0.0.1:P","google":"http://127.0.0.1:Q","pid":<gateway pid>,"dir":"<dir>",
+//!    "ready_ms":<ms>}
+//!
+//! `ready_ms` is the time from starting the gateway process until the readiness probe first
+//! answered 2xx (what `scripts/bench-growth.sh` reports as "ready"); null without a gateway.
 //!
 //! then stays up until stdin closes (unless `--until-signal`), Ctrl-C or SIGTERM, and stops the
 //! gateway (SIGTERM, then SIGKILL after 10 s); it also ends, failing, when the gateway exits first.
@@ -126,10 +130,15 @@ fn google_env(google: &str) -> Vec<(&'static str, String)> {
     .collect()
 }
 
+/// How often the port file and the readiness probe are read: fine enough for `ready_ms`.
+const POLL: Duration = Duration::from_millis(10);
+
 struct Gateway {
     child: Child,
     url: String,
     output: PathBuf,
+    /// From spawning the process until the readiness probe first answered 2xx.
+    ready_after: Duration,
 }
 
 async fn start_gateway(args: &StackArgs, google: &str, dir: &Path) -> Result<Gateway, StackError> {
@@ -167,6 +176,7 @@ async fn start_gateway(args: &StackArgs, google: &str, dir: &Path) -> Result<Gat
         .stdout(sink)
         .stderr(sink_err)
         .kill_on_drop(true);
+    let spawned = Instant::now();
     let mut child = command
         .spawn()
         .map_err(io(format!("starting {}", bin.display())))?;
@@ -191,17 +201,17 @@ async fn start_gateway(args: &StackArgs, google: &str, dir: &Path) -> Result<Gat
         if Instant::now() > deadline {
             return Err(not_ready(&output));
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(POLL).await;
     };
     let url = format!("http://127.0.0.1:{port}");
     let client = awc::Client::builder()
         .timeout(Duration::from_secs(5))
         .finish();
     let probe = format!("{url}{}", args.ready_path);
-    loop {
+    let ready_after = loop {
         if let Ok(answer) = client.get(probe.as_str()).send().await {
             if answer.status().is_success() {
-                break;
+                break spawned.elapsed();
             }
         }
         if let Some(status) = child.try_wait().map_err(io("waiting for the gateway"))? {
@@ -210,9 +220,14 @@ async fn start_gateway(args: &StackArgs, google: &str, dir: &Path) -> Result<Gat
         if Instant::now() > deadline {
             return Err(not_ready(&output));
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok(Gateway { child, url, output })
+        tokio::time::sleep(POLL).await;
+    };
+    Ok(Gateway {
+        child,
+        url,
+        output,
+        ready_after,
+    })
 }
 
 /// SIGTERM (the graceful stop), then SIGKILL if the gateway is still there after 10 s. `kill(1)`
@@ -294,6 +309,7 @@ async fn run(args: StackArgs) -> Result<ExitCode, StackError> {
         "google": google,
         "pid": gateway.as_ref().and_then(|g| g.child.id()).unwrap_or_else(std::process::id),
         "dir": (!args.no_gateway).then(|| dir.display().to_string()),
+        "ready_ms": gateway.as_ref().map(|g| g.ready_after.as_millis()),
     });
     println!("{line}");
 

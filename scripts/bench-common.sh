@@ -1,4 +1,5 @@
-# Helpers the benchmark scripts share (bench.sh, bench-bodies.sh, bench-keys.sh, bench-growth.sh):
+# Helpers the benchmark scripts share (bench.sh, bench-bodies.sh, bench-keys.sh, bench-hostile.sh,
+# bench-growth.sh, bench-cpu.sh):
 # sourced, not run, from the repository root after `set -euo pipefail` and `cd`:
 #
 #     source scripts/bench-common.sh
@@ -13,6 +14,10 @@ source "$ROOT/scripts/dev-stack.sh"
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 # BENCH_BIN: another folder of built binaries (e.g. target/debug, to check a script quickly).
 BIN=${BENCH_BIN:-$TARGET_DIR/release}
+# BENCH_GATEWAY_BIN: another gateway binary, started by the same launcher (a build to compare).
+GATEWAY_BIN=${BENCH_GATEWAY_BIN:-$BIN/gcli2api}
+# Seconds a gateway may take until ready (BENCH_START_TIMEOUT: large fleets take longer).
+START_TIMEOUT=${BENCH_START_TIMEOUT:-120}
 PASSWORD=bench-password
 
 # bench_init TEMPLATE: a scratch directory WORK (mktemp TEMPLATE), removed on exit together with
@@ -90,42 +95,28 @@ for i in range(1, count + 1):
 PY
 }
 
-# launch_gateway NAME CREDENTIAL_DIR PORT [VAR=VALUE...]: starts the release gateway in front of
-# FAKE_URL (output in WORK/NAME.out, extra environment last), sets GATEWAY_PID; does not wait.
-launch_gateway() {
-    local name=$1 dir=$2 port=$3
-    shift 3
-    # The subshell execs the gateway, so GATEWAY_PID is the gateway's pid and no extra process
-    # (such as `env`) adds to the time until ready that bench-growth.sh measures.
-    (
-        export HOST=127.0.0.1 PORT="$port" PASSWORD="$PASSWORD" CREDENTIALS_DIR="$dir" LOG_LEVEL=warn \
-            LOG_FILE= CODE_ASSIST_ENDPOINT="$FAKE_URL" OAUTH_PROXY_URL="$FAKE_URL" \
-            GOOGLEAPIS_PROXY_URL="$FAKE_URL" RESOURCE_MANAGER_API_URL="$FAKE_URL" \
-            SERVICE_USAGE_API_URL="$FAKE_URL"
-        if [ $# -gt 0 ]; then
-            export "$@"
-        fi
-        exec "$BIN/gcli2api"
-    ) > "$WORK/$name.out" 2>&1 &
-    GATEWAY_PID=$!
-    STARTED_PIDS+=("$GATEWAY_PID")
-}
-
 # start_gateway NAME CREDENTIAL_DIR [VAR=VALUE...]: the release gateway in front of FAKE_URL through
 # the launcher, on a port the gateway binds itself (working directory and output in WORK/NAME, extra
 # environment last); returns once it answers, sets GATEWAY_URL and GATEWAY_PID (the gateway's own pid).
 start_gateway() {
-    local name=$1 dir=$2 pair
-    shift 2
+    start_gateway_ready /healthz "$@"
+}
+
+# start_gateway_ready READY_PATH NAME CREDENTIAL_DIR [VAR=VALUE...]: start_gateway, returning once
+# READY_PATH answers 2xx; also sets READY_MS, the launcher's time from the gateway's exec until then.
+start_gateway_ready() {
+    local ready_path=$1 name=$2 dir=$3 pair
+    shift 3
     local env_args=(--env PASSWORD="$PASSWORD" --env CREDENTIALS_DIR="$dir" --env LOG_LEVEL=warn
         --env LOG_FILE=)
     for pair in "$@"; do
         env_args+=(--env "$pair")
     done
-    dev_stack_start "$WORK/$name" "$BIN/examples/dev_stack" --gateway-bin "$BIN/gcli2api" \
-        --google "$FAKE_URL" --dir "$WORK/$name" --ready-path /healthz --timeout-secs 120 \
-        "${env_args[@]}"
+    dev_stack_start "$WORK/$name" "$BIN/examples/dev_stack" --gateway-bin "$GATEWAY_BIN" \
+        --google "$FAKE_URL" --dir "$WORK/$name" --ready-path "$ready_path" \
+        --timeout-secs "$START_TIMEOUT" "${env_args[@]}"
     STARTED_PIDS+=("$STACK_PID")
     GATEWAY_URL=$STACK_GATEWAY
     GATEWAY_PID=$STACK_GATEWAY_PID
+    READY_MS=$STACK_READY_MS
 }

@@ -7,8 +7,9 @@
 # Runs COMMAND (a built dev_stack with its options, possibly behind `env`, which execs it) in the
 # background with `--until-signal` added (a background job's stdin is closed), its JSON line in OUT.json and its errors in OUT.err; waits for the line and sets
 # STACK_PID (the launcher: SIGTERM stops what it started), STACK_GATEWAY and STACK_GOOGLE (URLs;
-# STACK_GATEWAY empty with --no-gateway) and STACK_GATEWAY_PID (the gateway's pid, or the launcher's
-# with --no-gateway). Exits the script when the launcher fails.
+# STACK_GATEWAY empty with --no-gateway), STACK_GATEWAY_PID (the gateway's pid, or the launcher's
+# with --no-gateway) and STACK_READY_MS (from the gateway's exec until its readiness probe first
+# answered 2xx; empty with --no-gateway). Exits the script when the launcher fails.
 
 dev_stack_field() {
     sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\)\"\{0,1\}[,}].*/\1/p" "$2" | head -n1
@@ -37,4 +38,7 @@ dev_stack_start() {
     [ "$STACK_GATEWAY" = null ] && STACK_GATEWAY=""
     STACK_GOOGLE=$(dev_stack_field google "$out.json")
     STACK_GATEWAY_PID=$(dev_stack_field pid "$out.json")
+    STACK_READY_MS=$(dev_stack_field ready_ms "$out.json")
+    [ "$STACK_READY_MS" = null ] && STACK_READY_MS=""
+    return 0
 }

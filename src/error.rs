@@ -3,6 +3,9 @@
 //! and one renderer per [`ErrorStyle`] ([`ApiError::render`]) builds the body — for HTTP answers and for
 //! error events inside a stream alike. Bodies carry client-safe text only; the cause chain goes to the log.
 //!
+//! An error does not know whom it answers: each client API scope of the route table names its style
+//! once, and `routes::error_style` renders every error answered below it in that style.
+//!
 //! Shapes:
 //! - OpenAI: `{"error":{"message","type","code"}}`
 //! - Google: `{"error":{"code","message","status"}}` (Google's own error body is relayed as it came)
@@ -12,12 +15,18 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::{json, Value};
 
-/// Which error body shape a route speaks.
+/// Which error body shape a route speaks. Registered as app data by each client API scope
+/// (`routes::configure`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorStyle {
     OpenAi,
     Google,
     Anthropic,
+}
+
+impl ErrorStyle {
+    /// Where no scope names a style: the panel, probes and unknown paths outside the client APIs.
+    pub const UNSCOPED: Self = Self::Google;
 }
 
 /// What went wrong, in the client's terms. Each kind has exactly one row in [`ErrorKind::spec`].
@@ -352,7 +361,9 @@ impl ErrorKind {
 pub struct ApiError {
     pub kind: ErrorKind,
     pub message: String,
-    pub style: ErrorStyle,
+    /// `None`: the style of the scope that answers. Set only where an answer speaks another dialect
+    /// than its route's scope (see [`with_style`](Self::with_style)).
+    pub style: Option<ErrorStyle>,
     /// An upstream Google error body forwarded as it came (already in Google's shape).
     pub upstream_body: Option<Value>,
     /// Seconds after which a retry may succeed; sent as `Retry-After` on 429 and 503.
@@ -364,7 +375,7 @@ impl ApiError {
         Self {
             kind,
             message: message.into(),
-            style: ErrorStyle::Google,
+            style: None,
             upstream_body: None,
             retry_after: None,
         }
@@ -426,15 +437,22 @@ impl ApiError {
         Self {
             kind: ErrorKind::Upstream(status),
             message,
-            style: ErrorStyle::Google,
+            style: None,
             upstream_body: body.filter(|b| b.pointer("/error/code").is_some()),
             retry_after: None,
         }
     }
 
+    /// Renders in `style` whatever scope answers: for an answer in another dialect than its route's
+    /// scope (Anthropic clients at a shared path, a dialect served from a route of its own).
     pub fn with_style(mut self, style: ErrorStyle) -> Self {
-        self.style = style;
+        self.style = Some(style);
         self
+    }
+
+    /// The style this error is answered in below a scope speaking `scope`.
+    pub fn style_under(&self, scope: ErrorStyle) -> ErrorStyle {
+        self.style.unwrap_or(scope)
     }
 
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
@@ -446,9 +464,9 @@ impl ApiError {
         self.kind.status()
     }
 
-    /// The JSON body in the error's own style.
+    /// The JSON body in the error's own style, Google's when it has none.
     pub fn body(&self) -> Value {
-        self.render(self.style)
+        self.render(self.style_under(ErrorStyle::UNSCOPED))
     }
 
     /// The JSON body in `style`: the one renderer for HTTP answers and in-stream error events.
@@ -484,6 +502,27 @@ impl ApiError {
             }),
         }
     }
+
+    /// The whole HTTP answer below a scope speaking `scope`: for answers made where no scope renders
+    /// them (a Responses WebSocket turn).
+    pub fn response_in(&self, scope: ErrorStyle) -> HttpResponse {
+        let status = self.status();
+        let mut builder = HttpResponse::build(status);
+        if status == StatusCode::UNAUTHORIZED {
+            builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        // Every 429 tells the client when to come back: one second when nothing better is known.
+        let retry_after = match self.retry_after {
+            None if status == StatusCode::TOO_MANY_REQUESTS => Some(1),
+            other => other,
+        };
+        if let Some(secs) = retry_after {
+            if matches!(status.as_u16(), 429 | 503) {
+                builder.insert_header((header::RETRY_AFTER, secs.max(1).to_string()));
+            }
+        }
+        builder.json(self.render(self.style_under(scope)))
+    }
 }
 
 /// Google's error body; the only place it is built.
@@ -502,23 +541,9 @@ impl ResponseError for ApiError {
         self.status()
     }
 
+    /// The answer outside any scope; `routes::error_style` re-renders the body for a client API scope.
     fn error_response(&self) -> HttpResponse {
-        let status = self.status();
-        let mut builder = HttpResponse::build(status);
-        if status == StatusCode::UNAUTHORIZED {
-            builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
-        }
-        // Every 429 tells the client when to come back: one second when nothing better is known.
-        let retry_after = match self.retry_after {
-            None if status == StatusCode::TOO_MANY_REQUESTS => Some(1),
-            other => other,
-        };
-        if let Some(secs) = retry_after {
-            if matches!(status.as_u16(), 429 | 503) {
-                builder.insert_header((header::RETRY_AFTER, secs.max(1).to_string()));
-            }
-        }
-        builder.json(self.body())
+        self.response_in(ErrorStyle::UNSCOPED)
     }
 }
 

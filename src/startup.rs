@@ -411,6 +411,8 @@ fn serve(
             awc::Client::default()
         });
         App::new()
+            // Innermost: errors take their scope's style before any other middleware sees them.
+            .wrap(routes::error_style::ScopeStyle)
             .wrap(actix_web::middleware::from_fn(
                 routes::origin_check::origin_check,
             ))

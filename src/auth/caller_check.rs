@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest};
 use super::client_address::client_address;
 use super::key_guesses::KeyGuesses;
 use super::{authenticate_api, ApiCaller};
-use crate::error::{ApiError, ErrorKind, ErrorStyle};
+use crate::error::{ApiError, ErrorKind};
 use crate::quota::QuotaError;
 use crate::state::AppState;
 
@@ -16,11 +16,10 @@ pub async fn verify_caller(
     state: &AppState,
     caller: &ApiCaller,
     model: Option<&str>,
-    style: ErrorStyle,
 ) -> Result<(), ApiError> {
     check_key(state, caller, model)
         .await
-        .map_err(|e| key_error(e, style))
+        .map_err(ApiError::from)
 }
 
 async fn check_key(
@@ -33,10 +32,6 @@ async fn check_key(
     };
     // Cached rules answer on this thread; only a key not cached is read from the store.
     state.debits.check(key, model).await
-}
-
-fn key_error(e: QuotaError, style: ErrorStyle) -> ApiError {
-    ApiError::from(e).with_style(style)
 }
 
 /// [`check_key`] on a client route: a key with `allowed_ips` is also refused from other addresses
@@ -60,7 +55,6 @@ pub async fn authorize_api(
     req: &HttpRequest,
     state: &AppState,
     model: Option<&str>,
-    style: ErrorStyle,
 ) -> Result<ApiCaller, ApiError> {
     let settings = state.settings.current();
     let guesses = req.app_data::<web::Data<KeyGuesses>>();
@@ -71,8 +65,7 @@ pub async fn authorize_api(
             return Err(ApiError::too_many(format!(
                 "too many invalid API keys from this address; try again in {wait} s"
             ))
-            .with_retry_after(wait.unsigned_abs())
-            .with_style(style));
+            .with_retry_after(wait.unsigned_abs()));
         }
     }
     let failed = |e: ApiError| {
@@ -81,7 +74,7 @@ pub async fn authorize_api(
         }
         e
     };
-    let caller = authenticate_api(req, &settings, style).map_err(|e| {
+    let caller = authenticate_api(req, &settings).map_err(|e| {
         // A missing secret is a client mistake, not a guess.
         if e.kind == ErrorKind::Forbidden {
             failed(e)
@@ -91,10 +84,8 @@ pub async fn authorize_api(
     })?;
     match check_key_from(state, &caller, model, req).await {
         Ok(()) => {}
-        Err(QuotaError::UnknownKey) => {
-            return Err(failed(key_error(QuotaError::UnknownKey, style)))
-        }
-        Err(e) => return Err(key_error(e, style)),
+        Err(QuotaError::UnknownKey) => return Err(failed(QuotaError::UnknownKey.into())),
+        Err(e) => return Err(e.into()),
     }
     Ok(caller)
 }

@@ -12,7 +12,7 @@ pub mod key_guesses;
 pub mod panel;
 
 use crate::config::Settings;
-use crate::error::{ApiError, ErrorStyle};
+use crate::error::ApiError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiCaller {
@@ -55,19 +55,14 @@ pub fn presented_secret(req: &HttpRequest) -> Result<Option<String>, &'static st
     Ok(query_param(req, "key"))
 }
 
-pub fn authenticate_api(
-    req: &HttpRequest,
-    settings: &Settings,
-    style: ErrorStyle,
-) -> Result<ApiCaller, ApiError> {
+pub fn authenticate_api(req: &HttpRequest, settings: &Settings) -> Result<ApiCaller, ApiError> {
     let secret = presented_secret(req)
-        .map_err(|msg| ApiError::unauthorized(msg).with_style(style))?
+        .map_err(ApiError::unauthorized)?
         .filter(|s| !s.is_empty())
         .ok_or_else(|| {
             ApiError::unauthorized(
                 "missing API key: send 'Authorization: Bearer <key>', 'x-goog-api-key', or '?key='",
             )
-            .with_style(style)
         })?;
     if constant_time_eq(&secret, settings.api_password()) {
         return Ok(ApiCaller::Password);
@@ -75,5 +70,5 @@ pub fn authenticate_api(
     if secret.starts_with("sk-") {
         return Ok(ApiCaller::Key(crate::key_id::hash_key(&secret)));
     }
-    Err(ApiError::forbidden("invalid API key").with_style(style))
+    Err(ApiError::forbidden("invalid API key"))
 }

@@ -56,6 +56,9 @@ pub async fn serve<D: Dialect>(
     call: ModelCall,
     dialect: D,
 ) -> Result<HttpResponse, ApiError> {
+    // A dialect is whole on its own: its HTTP errors speak its style even from a route outside the
+    // client API scopes (a new dialect's route before it is registered, tests/api/dialects.rs). In
+    // the scopes this is the scope's style anyway.
     let style = dialect.style();
     run(state, client, call, dialect)
         .await

@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 
 use super::guarded_body::GuardedBody;
 use super::model_call::{self, admit_early, convert_options, invalid, model_call, Incoming};
-use crate::auth::caller_check::verify_caller;
-use crate::auth::{authenticate_api, ApiCaller};
+use crate::auth::caller_check::{authorize_api, verify_caller};
+use crate::auth::ApiCaller;
 use crate::config::Settings;
 use crate::convert::anthropic::blocks::collect_remote_image_urls;
 use crate::convert::anthropic::dialect::AnthropicDialect;
@@ -28,13 +28,11 @@ use crate::convert::gemini::model_name::ModelSpec;
 use crate::convert::gemini::model_name_check::check_model_name;
 use crate::convert::gemini::output_limit::clamp_output_tokens;
 use crate::convert::gemini::parts::InlineImage;
-use crate::error::{ApiError, ErrorKind, ErrorStyle};
+use crate::error::{ApiError, ErrorKind};
 use crate::gateway::count_tokens as upstream_count_tokens;
 use crate::gateway::serve;
 use crate::state::{AppState, UpstreamClient};
 use crate::upstream::classify::{classify, FailureKind};
-
-const STYLE: ErrorStyle = ErrorStyle::Anthropic;
 
 /// The output limit of a model the catalogue knows no limit for.
 const FALLBACK_MAX_OUTPUT_TOKENS: u64 = 65_536;
@@ -48,7 +46,7 @@ async fn fetch_images(
     body: &Value,
     settings: &Settings,
 ) -> Result<HashMap<String, InlineImage>, ApiError> {
-    model_call::fetch_images(client, collect_remote_image_urls(body), settings, STYLE).await
+    model_call::fetch_images(client, collect_remote_image_urls(body), settings).await
 }
 
 /// The header Claude Code names its session with; it keys session affinity (see `messages`).
@@ -64,18 +62,18 @@ pub async fn messages(
         settings,
         caller,
         mut json,
-    } = Incoming::read(&state, &body, STYLE)?;
+    } = Incoming::read(&state, &body)?;
     let models = ModelMap::parse(&settings.anthropic_model_map);
     // The key is checked before anything costs: images, conversion.
-    let spec = anthropic_model_spec(&json, &models).map_err(invalid(STYLE))?;
-    admit_early(&state, &caller, &spec, STYLE).await?;
+    let spec = anthropic_model_spec(&json, &models).map_err(invalid)?;
+    admit_early(&state, &caller, &spec).await?;
     let images = fetch_images(&client, &json, &settings).await?;
     let fallbacks = FallbackMap::parse(&settings.anthropic_fallback_map);
     // Base models tried so far, for `fallbacks: "default"` (see `convert::anthropic::fallback`).
     let mut tried: Vec<String> = Vec::new();
     loop {
         let converted = anthropic_to_gemini(&json, &images, &convert_options(&settings), &models)
-            .map_err(invalid(STYLE))?;
+            .map_err(invalid)?;
         let base = converted.spec.base.clone();
         let wants_fallback = converted.fallbacks;
         tried.push(base.clone());
@@ -170,23 +168,23 @@ pub async fn count_tokens(
         settings,
         caller,
         json,
-    } = Incoming::read(&state, &body, STYLE)?;
+    } = Incoming::read(&state, &body)?;
     let models = ModelMap::parse(&settings.anthropic_model_map);
     // The key must exist and may use this model, as for generation (counting itself costs nothing),
     // before any image is downloaded or anything converted.
-    let spec = anthropic_model_spec(&json, &models).map_err(invalid(STYLE))?;
-    verify_caller(&state, &caller, Some(&spec.requested), STYLE).await?;
+    let spec = anthropic_model_spec(&json, &models).map_err(invalid)?;
+    verify_caller(&state, &caller, Some(&spec.requested)).await?;
     let images = fetch_images(&client, &json, &settings).await?;
     let (spec, request) =
         count_tokens_to_gemini(&json, &images, &convert_options(&settings), &models)
-            .map_err(invalid(STYLE))?;
-    let answer = upstream_count_tokens(&state, &client, &spec.base, &request, STYLE).await?;
+            .map_err(invalid)?;
+    let answer = upstream_count_tokens(&state, &client, &spec.base, &request).await?;
     let Some(total) = answer.get("totalTokens").and_then(Value::as_u64) else {
         log::warn!("countTokens answered without totalTokens: {answer}");
-        return Err(
-            ApiError::new(ErrorKind::BadGateway, "Google's token count was unreadable")
-                .with_style(STYLE),
-        );
+        return Err(ApiError::new(
+            ErrorKind::BadGateway,
+            "Google's token count was unreadable",
+        ));
     };
     Ok(HttpResponse::Ok().json(json!({"input_tokens": total})))
 }
@@ -203,9 +201,11 @@ pub fn models_list(names: &[String]) -> Value {
     json!({"data": data, "has_more": false, "first_id": first, "last_id": last})
 }
 
-/// `GET /v1/models/{id}` for Anthropic clients: any name the gateway would accept, Claude names included.
-pub fn model_info(req: &HttpRequest, settings: &Settings) -> Result<HttpResponse, ApiError> {
-    authenticate_api(req, settings, STYLE)?;
+/// `GET /v1/models/{id}` for Anthropic clients: any name the gateway would accept, Claude names
+/// included. The path is the Gemini scope's, so the caller renders the errors in Anthropic's style.
+pub async fn model_info(req: &HttpRequest, state: &AppState) -> Result<HttpResponse, ApiError> {
+    authorize_api(req, state, None).await?;
+    let settings = state.settings.current();
     let id = req
         .match_info()
         .get("tail")
@@ -220,7 +220,7 @@ pub fn model_info(req: &HttpRequest, settings: &Settings) -> Result<HttpResponse
         || check_model_name(&id, true).is_err()
         || ModelSpec::parse(&resolved).is_err()
     {
-        return Err(ApiError::not_found(format!("model {id:?} not found")).with_style(STYLE));
+        return Err(ApiError::not_found(format!("model {id:?} not found")));
     }
     Ok(HttpResponse::Ok().json(model_entry(&id)))
 }

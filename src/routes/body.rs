@@ -1,23 +1,21 @@
-//! Reading JSON request bodies ourselves, so malformed input gets our 400 in the route's style instead of
-//! a framework default.
+//! Reading JSON request bodies ourselves, so malformed input gets our 400 (in the route scope's style,
+//! see `error_style`) instead of a framework default.
 
 use serde_json::Value;
 
-use crate::error::{ApiError, ErrorStyle};
+use crate::error::ApiError;
 
-pub fn parse_json(body: &[u8], style: ErrorStyle) -> Result<Value, ApiError> {
+pub fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(
-            ApiError::bad_request("request body is empty; expected a JSON object")
-                .with_style(style),
-        );
+        return Err(ApiError::bad_request(
+            "request body is empty; expected a JSON object",
+        ));
     }
-    check_containers(body).map_err(|e| e.with_style(style))?;
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(format!("request body is not valid JSON: {e}")).with_style(style)
-    })?;
+    check_containers(body)?;
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("request body is not valid JSON: {e}")))?;
     if !value.is_object() {
-        return Err(ApiError::bad_request("request body must be a JSON object").with_style(style));
+        return Err(ApiError::bad_request("request body must be a JSON object"));
     }
     Ok(value)
 }
@@ -91,7 +89,7 @@ mod tests {
             r#"{{"contents":[{}{{}}]}}"#,
             turn.repeat(MAX_JSON_CONTAINERS / 3 + 1)
         );
-        let err = parse_json(body.as_bytes(), ErrorStyle::Google).unwrap_err();
+        let err = parse_json(body.as_bytes()).unwrap_err();
         assert_eq!(actix_web::ResponseError::status_code(&err).as_u16(), 400);
         assert!(
             err.message.contains("JSON objects and arrays"),
@@ -99,6 +97,6 @@ mod tests {
             err.message
         );
         let fits = format!(r#"{{"contents":[{}{{}}]}}"#, turn.repeat(1000));
-        assert!(parse_json(fits.as_bytes(), ErrorStyle::Google).is_ok());
+        assert!(parse_json(fits.as_bytes()).is_ok());
     }
 }

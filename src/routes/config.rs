@@ -8,7 +8,7 @@ use crate::actors::config_actor::messages::{ConfigSaveError, GetConfig, SaveConf
 use crate::auth::admin::Admin;
 use crate::auth::panel::PanelSession;
 use crate::config::keys::{self, Kind};
-use crate::error::{ApiError, ErrorStyle};
+use crate::error::ApiError;
 use crate::logging::mask;
 use crate::state::AppState;
 use crate::store::AuditAction;
@@ -27,7 +27,7 @@ pub async fn save(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let json = parse_json(&body, ErrorStyle::Google)?;
+    let json = parse_json(&body)?;
     let changes = match json.get("config") {
         Some(Value::Object(map)) => map.clone(),
         _ => {

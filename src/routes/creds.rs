@@ -296,7 +296,7 @@ pub async fn action(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let json = parse_json(&body, ErrorStyle::Google)?;
+    let json = parse_json(&body)?;
     let name = string_field(&json, "filename")?;
     let action = string_field(&json, "action")?;
     let model = json
@@ -312,7 +312,7 @@ pub async fn batch_action(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let json = parse_json(&body, ErrorStyle::Google)?;
+    let json = parse_json(&body)?;
     let action = string_field(&json, "action")?;
     let names: Vec<&str> = json
         .get("filenames")

@@ -1,33 +1,21 @@
-//! JSON answers for unknown routes and wrong methods.
+//! JSON answers for unknown routes and wrong methods, as errors: below a client API scope they come
+//! out in its style (`error_style`), elsewhere in Google's.
 
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::error::{ApiError, ErrorStyle};
+use crate::error::{ApiError, ErrorKind};
 
-fn style_for(path: &str) -> ErrorStyle {
-    if path.starts_with("/v1/messages") {
-        ErrorStyle::Anthropic
-    } else if path.starts_with("/v1/chat")
-        || path.starts_with("/v1/responses")
-        || path == "/v1/models"
-    {
-        ErrorStyle::OpenAi
-    } else {
-        ErrorStyle::Google
-    }
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found(format!(
+        "no route for {} {}",
+        req.method(),
+        req.path()
+    )))
 }
 
-pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    let err = ApiError::not_found(format!("no route for {} {}", req.method(), req.path()))
-        .with_style(style_for(req.path()));
-    actix_web::ResponseError::error_response(&err)
-}
-
-pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    let err = ApiError::new(
-        crate::error::ErrorKind::MethodNotAllowed,
+pub async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        ErrorKind::MethodNotAllowed,
         format!("method {} is not allowed on {}", req.method(), req.path()),
-    )
-    .with_style(style_for(req.path()));
-    actix_web::ResponseError::error_response(&err)
+    ))
 }

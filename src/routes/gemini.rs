@@ -10,7 +10,7 @@ use super::body::parse_json;
 use super::guarded_body::GuardedBody;
 use super::models::{current_catalogue, gemini_model_entry};
 use crate::auth::authenticate_api;
-use crate::auth::caller_check::{authorize_api, verify_caller};
+use crate::auth::caller_check::verify_caller;
 use crate::convert::gemini::model_name::ModelSpec;
 use crate::convert::gemini::request::{count_tokens_request, prepare_native_request};
 use crate::convert::gemini_native::dialect::GeminiDialect;
@@ -25,8 +25,6 @@ use crate::gateway::quota_gate::precheck;
 use crate::gateway::{serve, session_header, ModelCall};
 use crate::state::{AppState, UpstreamClient};
 
-const STYLE: ErrorStyle = ErrorStyle::Google;
-
 /// `<model>:<method>` from the raw path, decoded.
 fn model_and_method(req: &HttpRequest) -> Result<(String, Option<String>), ApiError> {
     let path = req.uri().path();
@@ -36,14 +34,14 @@ fn model_and_method(req: &HttpRequest) -> Result<(String, Option<String>), ApiEr
         .unwrap_or_default();
     let tail = percent_decode_str(tail)
         .decode_utf8()
-        .map_err(|_| ApiError::bad_request("model name is not valid UTF-8").with_style(STYLE))?;
+        .map_err(|_| ApiError::bad_request("model name is not valid UTF-8"))?;
     let (model, method) = match tail.rsplit_once(':') {
         Some((m, method)) => (m.to_string(), Some(method.to_string())),
         None => (tail.to_string(), None),
     };
     let model = model.strip_prefix("models/").unwrap_or(&model).to_string();
     if model.trim().is_empty() {
-        return Err(ApiError::bad_request("model name is missing").with_style(STYLE));
+        return Err(ApiError::bad_request("model name is missing"));
     }
     Ok((model, method))
 }
@@ -52,28 +50,31 @@ pub async fn model_info(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let settings = state.settings.current();
     if req.headers().contains_key(super::anthropic::VERSION_HEADER) {
-        authorize_api(&req, &state, None, ErrorStyle::Anthropic).await?;
-        return super::anthropic::model_info(&req, &settings);
+        // Anthropic's SDK asks at this scope's path, known by its header: its answer, errors
+        // included, is Anthropic's.
+        return super::anthropic::model_info(&req, &state)
+            .await
+            .map_err(|e| e.with_style(ErrorStyle::Anthropic));
     }
-    let caller = authenticate_api(&req, &settings, STYLE)?;
+    let settings = state.settings.current();
+    let caller = authenticate_api(&req, &settings)?;
     let (model, method) = model_and_method(&req)?;
     // The name is checked before any use, the key's allow-list included.
     let base = ModelSpec::parse(&model)
         .map(|spec| spec.base)
-        .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
-    verify_caller(&state, &caller, Some(&model), STYLE).await?;
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    verify_caller(&state, &caller, Some(&model)).await?;
     if method.is_some() {
-        return Err(
-            ApiError::new(ErrorKind::MethodNotAllowed, "use POST for model methods")
-                .with_style(STYLE),
-        );
+        return Err(ApiError::new(
+            ErrorKind::MethodNotAllowed,
+            "use POST for model methods",
+        ));
     }
     let catalogue = current_catalogue(&state);
     if !catalogue.may_serve(&base) {
         let closest = catalogue.closest(&base);
-        return Err(not_found(&base, &closest).with_style(STYLE));
+        return Err(not_found(&base, &closest));
     }
     Ok(HttpResponse::Ok().json(gemini_model_entry(&model, &catalogue)))
 }
@@ -94,32 +95,27 @@ pub async fn model_method(
     ) {
         return Err(ApiError::not_found(format!(
             "unknown method {method:?}; use generateContent, streamGenerateContent or countTokens"
-        ))
-        .with_style(STYLE));
+        )));
     }
-    let spec = ModelSpec::parse(&model)
-        .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
-    let json = parse_json(&body, STYLE)?;
-    check_input_limits(&json)
-        .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
+    let spec = ModelSpec::parse(&model).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let json = parse_json(&body)?;
+    check_input_limits(&json).map_err(|e| ApiError::bad_request(e.to_string()))?;
     if method == "countTokens" {
         // Free, but only for a caller whose key may use this model (see README, Security).
-        verify_caller(&state, &caller, Some(&spec.requested), STYLE).await?;
+        verify_caller(&state, &caller, Some(&spec.requested)).await?;
         let request = count_tokens_request(&json, &spec.base)
-            .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
-        let answer = count_tokens(&state, &client, &spec.base, &request, STYLE).await?;
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let answer = count_tokens(&state, &client, &spec.base, &request).await?;
         return Ok(HttpResponse::Ok().json(answer));
     }
     // The key is checked before the request is prepared.
-    precheck(&state, &caller, &spec.requested)
-        .await
-        .map_err(|e| e.with_style(STYLE))?;
+    precheck(&state, &caller, &spec.requested).await?;
     let opts = ConvertOptions {
         compatibility_mode: settings.compatibility_mode,
         return_thoughts: settings.return_thoughts_to_frontend,
     };
     let request = prepare_native_request(json, &spec, &opts)
-        .map_err(|e| ApiError::bad_request(e.to_string()).with_style(STYLE))?;
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     // Session affinity: the body's own `session_id` (the Gemini CLI's), else `x-session-id`, else
     // the conversation's prefix.
     let session = SessionKey::of(SessionParts {

@@ -24,7 +24,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::auth::caller_check::authorize_api;
 use crate::auth::ApiCaller;
-use crate::error::{ApiError, ErrorKind, ErrorStyle};
+use crate::error::{ApiError, ErrorKind};
 use crate::state::AppState;
 
 const MIB: u64 = 1024 * 1024;
@@ -165,17 +165,6 @@ impl std::ops::Deref for GuardedBody {
     }
 }
 
-/// The error style of the route at `path`, for failures found before the handler runs.
-pub fn style_for_path(path: &str) -> ErrorStyle {
-    if path.starts_with("/v1beta/") || path.starts_with("/v1/models/") {
-        ErrorStyle::Google
-    } else if path.starts_with("/v1/messages") {
-        ErrorStyle::Anthropic
-    } else {
-        ErrorStyle::OpenAi
-    }
-}
-
 impl FromRequest for GuardedBody {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
@@ -188,16 +177,15 @@ impl FromRequest for GuardedBody {
 }
 
 async fn read_guarded(req: HttpRequest, mut payload: Payload) -> Result<GuardedBody, ApiError> {
-    let style = style_for_path(req.path());
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
-        .ok_or_else(|| ApiError::internal("state missing").with_style(style))?;
+        .ok_or_else(|| ApiError::internal("state missing"))?;
     let budget = req
         .app_data::<web::Data<BodyBudget>>()
         .cloned()
-        .ok_or_else(|| ApiError::internal("body budget missing").with_style(style))?;
-    let caller = authorize_api(&req, &state, None, style).await?;
+        .ok_or_else(|| ApiError::internal("body budget missing"))?;
+    let caller = authorize_api(&req, &state, None).await?;
     let settings = state.settings.current();
     let share_name = match &caller {
         ApiCaller::Key(key) => format!("key:{key}"),
@@ -215,16 +203,14 @@ async fn read_guarded(req: HttpRequest, mut payload: Payload) -> Result<GuardedB
                 settings.max_request_body_mb
             ),
         )
-        .with_style(style)
     };
     let busy = || {
         ApiError::unavailable(
             "the gateway is receiving too many large request bodies at once; retry shortly",
         )
         .with_retry_after(1)
-        .with_style(style)
     };
-    let announced = content_length(&req).map_err(|e| e.with_style(style))?;
+    let announced = content_length(&req)?;
     if let Some(len) = announced.filter(|len| *len > limit) {
         return Err(too_large(format!("{len} bytes")));
     }
@@ -251,15 +237,13 @@ async fn read_guarded(req: HttpRequest, mut payload: Payload) -> Result<GuardedB
                         "the request body did not arrive within {} s (CLIENT_BODY_TIMEOUT)",
                         settings.client_body_timeout
                     ),
-                )
-                .with_style(style))
+                ))
             }
             Ok(None) => break,
             Ok(Some(Err(e))) => {
-                return Err(
-                    ApiError::bad_request(format!("could not read the request body: {e}"))
-                        .with_style(style),
-                )
+                return Err(ApiError::bad_request(format!(
+                    "could not read the request body: {e}"
+                )))
             }
             Ok(Some(Ok(chunk))) => chunk,
         };
@@ -320,18 +304,5 @@ mod tests {
         drop((first, second));
         assert!(budget.held.lock().unwrap().is_empty());
         assert_eq!(budget.available_bytes(), 8 * MIB);
-    }
-
-    #[test]
-    fn styles_follow_the_route_family() {
-        assert_eq!(
-            style_for_path("/v1beta/models/x:generateContent"),
-            ErrorStyle::Google
-        );
-        assert_eq!(
-            style_for_path("/v1/models/x:countTokens"),
-            ErrorStyle::Google
-        );
-        assert_eq!(style_for_path("/v1/chat/completions"), ErrorStyle::OpenAi);
     }
 }

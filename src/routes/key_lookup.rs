@@ -29,10 +29,15 @@ pub async fn resolve_key_param(state: &AppState, param: &str) -> Result<ApiKeyRe
     if !param.starts_with("sk-") {
         return Err(not_found());
     }
+    by_hash(state, &hash_key(param)).await
+}
+
+/// The stored record of the key whose hash is `hash`; a key not stored is a 404.
+pub async fn by_hash(state: &AppState, hash: &str) -> Result<ApiKeyRecord, ApiError> {
     state
         .store
-        .get_key(&hash_key(param))
+        .get_key(hash)
         .await
         .map_err(storage_error)?
-        .ok_or_else(not_found)
+        .ok_or_else(|| ApiError::not_found("API key not found"))
 }

@@ -6,10 +6,10 @@ use chrono::{SecondsFormat, TimeZone, Utc};
 use serde_json::{json, Map, Value};
 
 use super::body::parse_json;
-use super::key_lookup::resolve_key_param;
+use super::key_lookup::{by_hash, resolve_key_param};
 use crate::actors::quota::messages::UpdateKey;
 use crate::auth::admin::Admin;
-use crate::error::{ApiError, ErrorStyle};
+use crate::error::ApiError;
 use crate::key_id::id_of_hash;
 use crate::quota::view::public_view;
 use crate::quota::windows::{charge_of, renews_at, resolve, validate};
@@ -240,7 +240,7 @@ pub async fn patch_key(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let Value::Object(json) = parse_json(&body, ErrorStyle::Google)? else {
+    let Value::Object(json) = parse_json(&body)? else {
         return Err(bad("expected a JSON object"));
     };
     if let Some(other) = json.keys().find(|k| !PATCHABLE.contains(&k.as_str())) {
@@ -284,21 +284,8 @@ pub async fn patch_key(
         &id_of_hash(&new.key_hash),
         changes(&old, &new),
     );
-    let record = resolve_key_by_hash(&state, &new.key_hash).await?;
+    let record = by_hash(&state, &new.key_hash).await?;
     Ok(HttpResponse::Ok().json(key_answer(&record)))
-}
-
-/// The stored record of the key whose hash is `hash`.
-async fn resolve_key_by_hash(state: &AppState, hash: &str) -> Result<ApiKeyRecord, ApiError> {
-    state
-        .store
-        .get_key(hash)
-        .await
-        .map_err(|e| {
-            log::error!("API key storage: {e}");
-            ApiError::internal("storage failed")
-        })?
-        .ok_or_else(|| ApiError::not_found("API key not found"))
 }
 
 /// What changed, field by field: `{field: {"from": …, "to": …}}`.

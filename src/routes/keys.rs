@@ -19,7 +19,7 @@ use crate::actors::quota::messages::{CostOf, CreateKey, DeleteCost, DeleteKey, G
 use crate::auth::admin::Admin;
 use crate::auth::panel::PanelSession;
 use crate::auth::{authenticate_api, ApiCaller};
-use crate::error::{ApiError, ErrorStyle};
+use crate::error::ApiError;
 use crate::key_id::{display_prefix, hash_key, id_of_hash};
 use crate::quota::admission::ModelCost;
 use crate::quota::costs::{effective_table, DEFAULT_COST};
@@ -53,7 +53,7 @@ pub async fn create_key(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let Value::Object(json) = parse_json(&body, ErrorStyle::Google)? else {
+    let Value::Object(json) = parse_json(&body)? else {
         return Err(ApiError::bad_request("expected a JSON object"));
     };
     let field = |name: &str| json.get(name).unwrap_or(&Value::Null);
@@ -174,7 +174,7 @@ pub async fn own_quota(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let settings = state.settings.current();
-    let key = match authenticate_api(&req, &settings, ErrorStyle::Google)? {
+    let key = match authenticate_api(&req, &settings)? {
         ApiCaller::Key(key) => key,
         ApiCaller::Password => {
             return Err(ApiError::bad_request(
@@ -205,7 +205,7 @@ pub async fn query_key(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let json = parse_json(&body, ErrorStyle::Google)?;
+    let json = parse_json(&body)?;
     let key = json
         .get("api_key")
         .and_then(Value::as_str)
@@ -269,7 +269,7 @@ pub async fn set_cost(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let json = parse_json(&body, ErrorStyle::Google)?;
+    let json = parse_json(&body)?;
     let model = json
         .get("model_name")
         .and_then(Value::as_str)

@@ -13,7 +13,6 @@ use crate::credentials::env_keys::split_keys;
 use crate::credentials::kinds::key_digest;
 use crate::credentials::{CredentialKind, CredentialRecord, CredentialState};
 use crate::error::ApiError;
-use crate::error::ErrorStyle;
 use crate::logging::mask;
 use crate::state::AppState;
 use crate::store::AuditAction;
@@ -38,7 +37,7 @@ struct AddKeys {
 
 /// The body as `T`, every failure a 400 naming the problem.
 fn typed<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let value = parse_json(body, ErrorStyle::Google)?;
+    let value = parse_json(body)?;
     serde_json::from_value(value).map_err(|e| ApiError::bad_request(format!("request body: {e}")))
 }
 

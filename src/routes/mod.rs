@@ -10,6 +10,7 @@ pub mod cors;
 pub mod cred_lookup;
 pub mod creds;
 pub mod env_creds;
+pub mod error_style;
 pub mod fallback;
 pub mod gemini;
 pub mod guarded_body;
@@ -40,59 +41,87 @@ mod usage_export;
 
 use actix_web::web;
 
+use crate::error::ErrorStyle;
+
 /// Registers every route. Each resource answers 405 in JSON for other methods.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    configure_client_api(cfg);
+    configure_panel(cfg);
+    configure_creds(cfg);
+    configure_observe(cfg);
+}
+
+/// The client APIs, one scope per dialect. Each names its [`ErrorStyle`] here and nowhere else:
+/// every error answered below it — authentication, body guard, handler, unknown path (the scope's
+/// own 404), wrong method — comes out in that style (`error_style`).
+fn configure_client_api(cfg: &mut web::ServiceConfig) {
     let not_allowed = || web::to(fallback::method_not_allowed);
+    let not_found = || web::to(fallback::not_found);
     cfg.service(
-        web::resource("/v1/chat/completions")
-            .route(web::post().to(openai::chat_completions))
-            .default_service(not_allowed()),
+        web::scope("/v1/chat")
+            .app_data(ErrorStyle::OpenAi)
+            .service(
+                web::resource("/completions")
+                    .route(web::post().to(openai::chat_completions))
+                    .default_service(not_allowed()),
+            )
+            .default_service(not_found()),
     )
     .service(
-        web::resource("/v1/messages")
-            .route(web::post().to(anthropic::messages))
-            .default_service(not_allowed()),
+        web::scope("/v1/messages")
+            .app_data(ErrorStyle::Anthropic)
+            .service(
+                web::resource("")
+                    .route(web::post().to(anthropic::messages))
+                    .default_service(not_allowed()),
+            )
+            .service(
+                web::resource("/count_tokens")
+                    .route(web::post().to(anthropic::count_tokens))
+                    .default_service(not_allowed()),
+            )
+            .default_service(not_found()),
     )
     .service(
-        web::resource("/v1/messages/count_tokens")
-            .route(web::post().to(anthropic::count_tokens))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/v1/responses")
-            .route(web::post().to(responses::create))
-            .route(web::get().to(responses_ws::connect))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/v1/responses/compact")
-            .route(web::post().to(responses::compact))
-            .default_service(not_allowed()),
-    )
-    .service(
-        web::resource("/v1/responses/{id}")
-            .route(web::get().to(responses::get))
-            .default_service(not_allowed()),
+        web::scope("/v1/responses")
+            .app_data(ErrorStyle::OpenAi)
+            .service(
+                web::resource("")
+                    .route(web::post().to(responses::create))
+                    .route(web::get().to(responses_ws::connect))
+                    .default_service(not_allowed()),
+            )
+            .service(
+                web::resource("/compact")
+                    .route(web::post().to(responses::compact))
+                    .default_service(not_allowed()),
+            )
+            .service(
+                web::resource("/{id}")
+                    .route(web::get().to(responses::get))
+                    .default_service(not_allowed()),
+            )
+            .default_service(not_found()),
     )
     .service(
         web::resource("/v1/models")
+            .app_data(ErrorStyle::OpenAi)
             .route(web::get().to(models::openai_models))
             .default_service(not_allowed()),
     )
     .service(
         web::resource("/v1beta/models")
+            .app_data(ErrorStyle::Google)
             .route(web::get().to(models::gemini_models))
             .default_service(not_allowed()),
     )
     .service(
         web::resource(["/v1beta/models/{tail:.+}", "/v1/models/{tail:.+}"])
+            .app_data(ErrorStyle::Google)
             .route(web::post().to(gemini::model_method))
             .route(web::get().to(gemini::model_info))
             .default_service(not_allowed()),
     );
-    configure_panel(cfg);
-    configure_creds(cfg);
-    configure_observe(cfg);
 }
 
 /// Probes, metrics and the request history.

@@ -19,7 +19,7 @@ use crate::convert::gemini::parts::InlineImage;
 use crate::convert::input_limits::{check_input_limits, MAX_REMOTE_IMAGES};
 use crate::convert::session_key::{SessionKey, SessionParts};
 use crate::convert::{ConvertError, ConvertOptions};
-use crate::error::{ApiError, ErrorStyle};
+use crate::error::ApiError;
 use crate::gateway::quota_gate::precheck;
 use crate::gateway::{session_header, ModelCall};
 use crate::state::{AppState, UpstreamClient};
@@ -37,12 +37,12 @@ pub(super) struct Incoming {
 
 impl Incoming {
     /// A body that is not a JSON object, or past the input limits (`convert::input_limits`), is
-    /// answered 400 in `style`.
-    pub fn read(state: &AppState, body: &GuardedBody, style: ErrorStyle) -> Result<Self, ApiError> {
+    /// answered 400.
+    pub fn read(state: &AppState, body: &GuardedBody) -> Result<Self, ApiError> {
         let settings = state.settings.current();
         let caller = body.caller.clone();
-        let json = parse_json(body, style)?;
-        check_input_limits(&json).map_err(invalid(style))?;
+        let json = parse_json(body)?;
+        check_input_limits(&json).map_err(invalid)?;
         Ok(Self {
             settings,
             caller,
@@ -58,74 +58,56 @@ pub(super) fn convert_options(settings: &Settings) -> ConvertOptions {
     }
 }
 
-/// A request the conversion refused, as a 400 in `style`.
-pub(super) fn invalid(style: ErrorStyle) -> impl Fn(ConvertError) -> ApiError {
-    move |e| ApiError::bad_request(e.to_string()).with_style(style)
+/// A request the conversion refused, as a 400.
+pub(super) fn invalid(e: ConvertError) -> ApiError {
+    ApiError::bad_request(e.to_string())
 }
 
 /// The model `json` names (`model`, a string), as its key is charged; `default` for a body that may
 /// name none. Read before anything costs, so the key can be checked first ([`admit_early`]).
-pub(super) fn named_model(
-    json: &Value,
-    default: Option<&str>,
-    style: ErrorStyle,
-) -> Result<ModelSpec, ApiError> {
+pub(super) fn named_model(json: &Value, default: Option<&str>) -> Result<ModelSpec, ApiError> {
     let model = match (json.get("model"), default) {
         (Some(Value::String(model)), _) => model.as_str(),
         (None | Some(Value::Null), Some(default)) => default,
         (None | Some(Value::Null), None) => {
-            return Err(invalid(style)(ConvertError::invalid(
-                "model",
-                "is required",
-            )))
+            return Err(invalid(ConvertError::invalid("model", "is required")))
         }
-        (Some(_), _) => {
-            return Err(invalid(style)(ConvertError::invalid(
-                "model",
-                "must be a string",
-            )))
-        }
+        (Some(_), _) => return Err(invalid(ConvertError::invalid("model", "must be a string"))),
     };
-    ModelSpec::parse(model).map_err(invalid(style))
+    ModelSpec::parse(model).map_err(invalid)
 }
 
-/// Refuses, in `style`, a request whose key could not pay for `spec` (unknown, expired, model not
+/// Refuses a request whose key could not pay for `spec` (unknown, expired, model not
 /// allowed, no slot, no balance) before any image is downloaded or anything converted.
 pub(super) async fn admit_early(
     state: &AppState,
     caller: &ApiCaller,
     spec: &ModelSpec,
-    style: ErrorStyle,
 ) -> Result<(), ApiError> {
-    precheck(state, caller, &spec.requested)
-        .await
-        .map_err(|e| e.with_style(style))
+    precheck(state, caller, &spec.requested).await
 }
 
 /// A URL as an error message shows it: at most this many characters.
 const URL_SHOWN: usize = 100;
 
 /// Fetches the remote images `urls` for conversion, with the configured size limits (each image,
-/// and `MAX_IMAGE_BYTES_PER_REQUEST` together) and SSRF guard (nothing is fetched for none),
-/// answering a refused image in the calling route's `style`.
+/// and `MAX_IMAGE_BYTES_PER_REQUEST` together) and SSRF guard (nothing is fetched for none).
 pub(super) async fn fetch_images(
     client: &UpstreamClient,
     urls: Vec<String>,
     settings: &Settings,
-    style: ErrorStyle,
 ) -> Result<HashMap<String, InlineImage>, ApiError> {
     if urls.len() > MAX_REMOTE_IMAGES {
         return Err(ApiError::bad_request(format!(
             "a request may name at most {MAX_REMOTE_IMAGES} image URLs"
-        ))
-        .with_style(style));
+        )));
     }
     let mut left = settings.max_image_bytes_per_request;
     let mut images = HashMap::new();
     for url in urls {
         let shown: String = url.chars().take(URL_SHOWN).collect();
         if left == 0 {
-            return Err(too_many_image_bytes(settings, style));
+            return Err(too_many_image_bytes(settings));
         }
         // Each download stops at what is left of the request's budget.
         let policy = ImageFetchPolicy {
@@ -137,13 +119,12 @@ pub(super) async fn fetch_images(
         let (mime_type, bytes) = match fetched {
             Ok(image) => image,
             Err(ImageFetchError::TooLarge) if policy.max_bytes < settings.image_fetch_max_bytes => {
-                return Err(too_many_image_bytes(settings, style))
+                return Err(too_many_image_bytes(settings))
             }
             Err(e) => {
-                return Err(
-                    ApiError::bad_request(format!("image {shown} could not be used: {e}"))
-                        .with_style(style),
-                )
+                return Err(ApiError::bad_request(format!(
+                    "image {shown} could not be used: {e}"
+                )))
             }
         };
         left = left.saturating_sub(bytes.len());
@@ -159,12 +140,11 @@ pub(super) async fn fetch_images(
     Ok(images)
 }
 
-fn too_many_image_bytes(settings: &Settings, style: ErrorStyle) -> ApiError {
+fn too_many_image_bytes(settings: &Settings) -> ApiError {
     ApiError::bad_request(format!(
         "the images of one request may total at most {} bytes (MAX_IMAGE_BYTES_PER_REQUEST)",
         settings.max_image_bytes_per_request
     ))
-    .with_style(style)
 }
 
 /// The converted request as the gateway's call. Its session (affinity, see `convert::session_key`)

@@ -32,11 +32,15 @@ pub async fn openai_models(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     if req.headers().contains_key(super::anthropic::VERSION_HEADER) {
-        authorize_api(&req, &state, None, ErrorStyle::Anthropic).await?;
+        // Anthropic's SDK lists models at this OpenAI scope's path, known by its header: its
+        // answer, errors included, is Anthropic's.
+        authorize_api(&req, &state, None)
+            .await
+            .map_err(|e| e.with_style(ErrorStyle::Anthropic))?;
         let names = listed_names(&current_catalogue(&state));
         return Ok(HttpResponse::Ok().json(super::anthropic::models_list(&names)));
     }
-    authorize_api(&req, &state, None, ErrorStyle::OpenAi).await?;
+    authorize_api(&req, &state, None).await?;
     let data: Vec<Value> = listed_names(&current_catalogue(&state))
         .into_iter()
         .map(|id| json!({"id": id, "object": "model", "created": CREATED, "owned_by": "google"}))
@@ -85,7 +89,7 @@ pub async fn gemini_models(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize_api(&req, &state, None, ErrorStyle::Google).await?;
+    authorize_api(&req, &state, None).await?;
     let catalogue = current_catalogue(&state);
     let models: Vec<Value> = listed_names(&catalogue)
         .iter()

@@ -19,7 +19,7 @@ use crate::actors::oauth_flows::messages::{
     ClaimCode, CodeReceived, Flow, FlowStatus, GetFlow, StartFlow,
 };
 use crate::enrolment::oauth_completion::complete_or_release;
-use crate::error::{ApiError, ErrorStyle};
+use crate::error::ApiError;
 use crate::state::{AppState, UpstreamClient};
 use crate::upstream::oauth::{GEMINI_CLI_CLIENT_ID, SCOPES};
 
@@ -41,7 +41,7 @@ fn body_or_empty(body: &[u8]) -> Result<Value, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         Ok(json!({}))
     } else {
-        parse_json(body, ErrorStyle::Google)
+        parse_json(body)
     }
 }
 
@@ -244,7 +244,7 @@ pub async fn callback_url(
     client: web::Data<UpstreamClient>,
 ) -> Result<HttpResponse, ApiError> {
     let access = onboarding_access(&req, &state).await?;
-    let json = parse_json(&body, ErrorStyle::Google)?;
+    let json = parse_json(&body)?;
     let raw = opt_string(&json, "callback_url")?
         .ok_or_else(|| ApiError::bad_request("callback_url: required"))?;
     let parsed =

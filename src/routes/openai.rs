@@ -12,11 +12,9 @@ use crate::convert::openai_chat::detect::{gemini_body_as_chat, is_gemini_body, D
 use crate::convert::openai_chat::dialect::OpenAiDialect;
 use crate::convert::openai_chat::request::{collect_remote_image_urls, openai_to_gemini};
 use crate::convert::openai_chat::response::ResponseOptions;
-use crate::error::{ApiError, ErrorStyle};
+use crate::error::ApiError;
 use crate::gateway::serve;
 use crate::state::{AppState, UpstreamClient};
-
-const STYLE: ErrorStyle = ErrorStyle::OpenAi;
 
 pub async fn chat_completions(
     req: HttpRequest,
@@ -28,20 +26,20 @@ pub async fn chat_completions(
         settings,
         caller,
         json,
-    } = Incoming::read(&state, &body, STYLE)?;
+    } = Incoming::read(&state, &body)?;
     // The key is checked before anything costs: images, conversion.
     let gemini_body = is_gemini_body(&json);
-    let spec = named_model(&json, gemini_body.then_some(DEFAULT_MODEL), STYLE)?;
-    admit_early(&state, &caller, &spec, STYLE).await?;
+    let spec = named_model(&json, gemini_body.then_some(DEFAULT_MODEL))?;
+    admit_early(&state, &caller, &spec).await?;
     let opts = convert_options(&settings);
     let chat = if gemini_body {
         gemini_body_as_chat(&json, &opts)
     } else {
         let urls = collect_remote_image_urls(&json);
-        let images = fetch_images(&client, urls, &settings, STYLE).await?;
+        let images = fetch_images(&client, urls, &settings).await?;
         openai_to_gemini(&json, &images, &opts)
     }
-    .map_err(invalid(STYLE))?;
+    .map_err(invalid)?;
 
     let dialect = OpenAiDialect::new(
         &chat.spec.display,
@@ -55,11 +53,7 @@ pub async fn chat_completions(
     let cache_key = match json.get("prompt_cache_key") {
         None | Some(Value::Null) => None,
         Some(Value::String(key)) => Some(key.as_str()),
-        Some(_) => {
-            return Err(
-                ApiError::bad_request("prompt_cache_key: must be a string").with_style(STYLE)
-            )
-        }
+        Some(_) => return Err(ApiError::bad_request("prompt_cache_key: must be a string")),
     };
     let call = model_call(&req, caller, cache_key, chat.spec, chat.gemini, chat.stream);
     serve(&state, &client, call, dialect).await

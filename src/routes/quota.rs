@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::actors::scout::messages::{Refresh, Refreshed};
 use crate::auth::admin::Admin;
-use crate::error::{ApiError, ErrorStyle};
+use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::AuditAction;
 use crate::store::CredentialInsight;
@@ -103,7 +103,7 @@ pub async fn refresh(
     let names = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        let json = parse_json(&body, ErrorStyle::Google)?;
+        let json = parse_json(&body)?;
         match json.get("names") {
             None | Some(Value::Null) => None,
             Some(Value::Array(list)) => {

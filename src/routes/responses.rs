@@ -44,11 +44,9 @@ use crate::convert::responses::request::{
 };
 use crate::convert::responses::response::{ResponseHeader, ResponsesStream};
 use crate::convert::ConvertError;
-use crate::error::{ApiError, ErrorKind, ErrorStyle};
+use crate::error::{ApiError, ErrorKind};
 use crate::gateway::{serve, ModelCall};
 use crate::state::{AppState, UpstreamClient};
-
-const STYLE: ErrorStyle = ErrorStyle::OpenAi;
 
 /// Where a finished response is kept for `previous_response_id`: the response store when the client
 /// asked to store it, and the WebSocket connection's own responses (always, even with `store: false`).
@@ -133,7 +131,7 @@ fn owner_of(caller: &ApiCaller) -> String {
 /// OpenAI's answer for an unknown response id: `kind` is [`ErrorKind::ResponseNotFound`] or
 /// [`ErrorKind::PreviousResponseNotFound`], whose rows carry OpenAI's `param` and `code`.
 fn not_found(id: &str, kind: ErrorKind) -> ApiError {
-    ApiError::new(kind, format!("Response with id '{id}' not found.")).with_style(STYLE)
+    ApiError::new(kind, format!("Response with id '{id}' not found."))
 }
 
 pub async fn create(
@@ -146,7 +144,7 @@ pub async fn create(
         settings,
         caller,
         json,
-    } = Incoming::read(&state, &body, STYLE)?;
+    } = Incoming::read(&state, &body)?;
     let turn = Turn {
         settings,
         caller,
@@ -183,13 +181,12 @@ pub(super) async fn respond(
     // The key is checked before anything costs: the stored conversation, images, conversion. A warm-up
     // calls nobody and charges nothing, so it needs no admission.
     if !warm_up {
-        let spec = named_model(&json, None, STYLE)?;
-        admit_early(state, &caller, &spec, STYLE).await?;
+        let spec = named_model(&json, None)?;
+        admit_early(state, &caller, &spec).await?;
     }
     let owner = owner_of(&caller);
-    let bad_request = invalid(STYLE);
 
-    let parent = match previous_response_id(&json).map_err(&bad_request)? {
+    let parent = match previous_response_id(&json).map_err(invalid)? {
         None => None,
         Some(id) => match local.as_ref().and_then(|l| l.get(&id)) {
             Some(conversation) => Some(conversation),
@@ -201,9 +198,7 @@ pub(super) async fn respond(
                         owner: owner.clone(),
                     })
                     .await
-                    .map_err(|_| {
-                        ApiError::actor_unavailable("the response store").with_style(STYLE)
-                    })?;
+                    .map_err(ApiError::mailbox("the response store"))?;
                 match found {
                     Some(conversation) => Some(conversation),
                     None => return Err(not_found(&id, ErrorKind::PreviousResponseNotFound)),
@@ -215,8 +210,8 @@ pub(super) async fn respond(
         .as_deref()
         .map(Conversation::items)
         .unwrap_or_default();
-    let mut items = input_items(json.get("input"), parent.is_some()).map_err(&bad_request)?;
-    let compact = take_trigger(&mut items).map_err(&bad_request)?;
+    let mut items = input_items(json.get("input"), parent.is_some()).map_err(invalid)?;
+    let compact = take_trigger(&mut items).map_err(invalid)?;
     open_sealed(state, &mut history)?;
     open_sealed(state, &mut items)?;
     if let Value::Object(body) = &mut json {
@@ -224,9 +219,9 @@ pub(super) async fn respond(
     }
 
     let urls = collect_remote_image_urls(&json);
-    let images = fetch_images(client, urls, &settings, STYLE).await?;
+    let images = fetch_images(client, urls, &settings).await?;
     let opts = convert_options(&settings);
-    let mut request = responses_to_gemini(&json, &history, &images, &opts).map_err(&bad_request)?;
+    let mut request = responses_to_gemini(&json, &history, &images, &opts).map_err(invalid)?;
 
     let header = ResponseHeader::new(
         &request.spec.display,
@@ -252,7 +247,7 @@ pub(super) async fn respond(
             .cloned()
             .collect();
         let instructions = json.get("instructions").and_then(Value::as_str);
-        let mut gemini = summary_request(&all, instructions).map_err(&bad_request)?;
+        let mut gemini = summary_request(&all, instructions).map_err(invalid)?;
         apply_model_features(&mut gemini, &request.spec, &opts);
         // A compaction replaces the conversation: continuing it starts from the summary alone.
         let keeper = Keeper {
@@ -319,7 +314,7 @@ pub async fn get(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     // A key that was deleted or has expired reads nothing, its stored answers included.
-    let caller = authorize_api(&req, &state, None, STYLE).await?;
+    let caller = authorize_api(&req, &state, None).await?;
     let id = path.into_inner();
     let found = state
         .responses
@@ -328,7 +323,7 @@ pub async fn get(
             owner: owner_of(&caller),
         })
         .await
-        .map_err(|_| ApiError::actor_unavailable("the response store").with_style(STYLE))?;
+        .map_err(ApiError::mailbox("the response store"))?;
     match found {
         Some(response) => Ok(HttpResponse::Ok().json(response.as_ref())),
         None => Err(not_found(&id, ErrorKind::ResponseNotFound)),
@@ -345,32 +340,31 @@ pub async fn compact(
         settings,
         caller,
         json,
-    } = Incoming::read(&state, &body, STYLE)?;
-    let bad_request = invalid(STYLE);
+    } = Incoming::read(&state, &body)?;
     let model = match json.get("model") {
         Some(Value::String(model)) => model,
         _ => {
-            return Err(bad_request(ConvertError::invalid(
+            return Err(invalid(ConvertError::invalid(
                 "model",
                 "is required (a string)",
             )))
         }
     };
-    let spec = ModelSpec::parse(model).map_err(&bad_request)?;
-    let mut items = input_items(json.get("input"), false).map_err(&bad_request)?;
-    take_trigger(&mut items).map_err(&bad_request)?;
+    let spec = ModelSpec::parse(model).map_err(invalid)?;
+    let mut items = input_items(json.get("input"), false).map_err(invalid)?;
+    take_trigger(&mut items).map_err(invalid)?;
     open_sealed(&state, &mut items)?;
     let instructions = match json.get("instructions") {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) => Some(text.as_str()),
         Some(_) => {
-            return Err(bad_request(ConvertError::invalid(
+            return Err(invalid(ConvertError::invalid(
                 "instructions",
                 "must be a string",
             )))
         }
     };
-    let mut gemini = summary_request(&items, instructions).map_err(&bad_request)?;
+    let mut gemini = summary_request(&items, instructions).map_err(invalid)?;
     apply_model_features(&mut gemini, &spec, &convert_options(&settings));
     let kept = kept_items(&items);
     let dialect = CompactionDialect::new(CompactionShape::Endpoint { kept }, sealer(&state), None);
@@ -393,7 +387,7 @@ fn sealer(state: &AppState) -> Sealer {
 /// Opens the `compaction` items of `items` in place (a summary message each); a blob this gateway did
 /// not seal, or one that was changed, is refused with `invalid_encrypted_content`.
 fn open_sealed(state: &AppState, items: &mut [Value]) -> Result<(), ApiError> {
-    let blobs = sealed_blobs(items).map_err(invalid(STYLE))?;
+    let blobs = sealed_blobs(items).map_err(invalid)?;
     if blobs.is_empty() {
         return Ok(());
     }
@@ -401,9 +395,7 @@ fn open_sealed(state: &AppState, items: &mut [Value]) -> Result<(), ApiError> {
         .into_iter()
         .map(|blob| state.compaction_seal.open(blob))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| {
-            ApiError::new(ErrorKind::InvalidEncryptedContent, e.to_string()).with_style(STYLE)
-        })?;
+        .map_err(|e| ApiError::new(ErrorKind::InvalidEncryptedContent, e.to_string()))?;
     open_compactions(items, summaries);
     Ok(())
 }

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_web::body::MessageBody;
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 use bytes::{Bytes, BytesMut};
 use futures_util::stream::{self, LocalBoxStream, StreamExt};
@@ -44,6 +44,8 @@ use crate::observe::socket_gate::SocketPass;
 use crate::observe::trace::{note_caller, Trace};
 use crate::state::{AppState, UpstreamClient};
 
+/// The socket's frames and turns are answered here, not through the route scope's rendering
+/// (`error_style`), so they name the scope's style themselves.
 const STYLE: ErrorStyle = ErrorStyle::OpenAi;
 const MIB: u64 = 1024 * 1024;
 /// The longest a connection lives (OpenAI's limit, which Codex expects).
@@ -141,13 +143,12 @@ impl ResponsesSocket {
     fn on_message(&mut self, text: &[u8], ctx: &mut ws::WebsocketContext<Self>) {
         self.count("frame");
         if let Err(err) = super::body::check_containers(text) {
-            return self.send_error(ctx, &err.with_style(STYLE));
+            return self.send_error(ctx, &err);
         }
         let mut json: Value = match serde_json::from_slice(text) {
             Ok(value @ Value::Object(_)) => value,
             _ => {
-                let err =
-                    ApiError::bad_request("a frame must be one JSON object").with_style(STYLE);
+                let err = ApiError::bad_request("a frame must be one JSON object");
                 return self.send_error(ctx, &err);
             }
         };
@@ -226,7 +227,7 @@ fn turn_frames(
                 respond(&req, &state, &client, turn).await
             })
             .await;
-        let response = result.unwrap_or_else(|e| e.error_response());
+        let response = result.unwrap_or_else(|e| e.response_in(STYLE));
         let status = response.status();
         let body = observe_turn(&state, trace, ROUTE, status.as_u16(), response.into_body());
         if status.is_success() {
@@ -412,12 +413,11 @@ pub async fn connect(
     state: web::Data<AppState>,
     client: web::Data<UpstreamClient>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authorize_api(&req, &state, None, STYLE).await?;
+    let caller = authorize_api(&req, &state, None).await?;
     if let Err(e) = ws::handshake(&req) {
         return Err(ApiError::bad_request(format!(
             "GET /v1/responses is the Responses WebSocket ({e}); use POST /v1/responses over HTTP"
-        ))
-        .with_style(STYLE));
+        )));
     }
     let settings = state.settings.current();
     let max = usize::try_from(settings.responses_ws_max_connections).unwrap_or(usize::MAX);
@@ -436,8 +436,7 @@ pub async fn connect(
         return Err(ApiError::unavailable(
             "too many open Responses WebSocket connections; retry shortly or use POST /v1/responses",
         )
-        .with_retry_after(5)
-        .with_style(STYLE));
+        .with_retry_after(5));
     };
     let max_message =
         usize::try_from(settings.max_request_body_mb.saturating_mul(MIB)).unwrap_or(usize::MAX);
@@ -460,9 +459,7 @@ pub async fn connect(
     ws::WsResponseBuilder::new(socket, &req, payload)
         .frame_size(max_message)
         .start()
-        .map_err(|e| {
-            ApiError::bad_request(format!("WebSocket handshake failed: {e}")).with_style(STYLE)
-        })
+        .map_err(|e| ApiError::bad_request(format!("WebSocket handshake failed: {e}")))
 }
 
 #[cfg(test)]

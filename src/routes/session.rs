@@ -8,7 +8,7 @@ use crate::actors::sessions::messages::{CheckLogin, LoginFailed, LoginSucceeded,
 use crate::auth::client_address::client_address;
 use crate::auth::constant_time_eq;
 use crate::auth::panel::{issue_token, PanelSession};
-use crate::error::{ApiError, ErrorStyle};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 pub async fn login(
@@ -24,7 +24,7 @@ pub async fn login(
         return Err(ApiError::too_many(throttled.to_string())
             .with_retry_after(throttled.wait_secs.unsigned_abs()));
     }
-    let json = parse_json(&body, ErrorStyle::Google)?;
+    let json = parse_json(&body)?;
     let password = json
         .get("password")
         .and_then(Value::as_str)

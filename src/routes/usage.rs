@@ -13,7 +13,7 @@ use super::cred_lookup::{all_records, find};
 use crate::actors::credentials::messages::{ResetUsage, UpdateLimits};
 use crate::auth::panel::PanelSession;
 use crate::credentials::{CredentialRecord, UsageCounters};
-use crate::error::{ApiError, ErrorStyle};
+use crate::error::ApiError;
 use crate::fleet::usage::next_reset_after;
 use crate::fleet::usage_sheet;
 use crate::state::AppState;
@@ -175,7 +175,7 @@ pub async fn update_limits(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let json = parse_json(&body, ErrorStyle::Google)?;
+    let json = parse_json(&body)?;
     let name = json
         .get("filename")
         .and_then(Value::as_str)
@@ -206,7 +206,7 @@ pub async fn reset(
     let json: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
     } else {
-        parse_json(&body, ErrorStyle::Google)?
+        parse_json(&body)?
     };
     match json.get("filename").and_then(Value::as_str) {
         Some(name) => {

@@ -18,6 +18,7 @@ mod cluster_cooldowns;
 mod cluster_view;
 mod credential_kinds;
 mod dialects;
+mod error_styles;
 mod field_lessons;
 mod fleet;
 mod gemini_native;

@@ -1,29 +1,17 @@
 // API keys: created on /api-key-admin, used for a chat call, looked up on /api-key-query.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startStack, credentialJson } from './support/stack.mjs';
-import { launchBrowser, openPage, login, screenshot } from './support/browser.mjs';
+import { soloStackWithBrowser, openPage, signedInPage, screenshot } from './support/browser.mjs';
 
 let stack;
 let browser;
-
-before(async () => {
-  stack = await startStack({ credentials: { 'solo.json': credentialJson('solo') } });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (stack) await stack.stop();
-});
+soloStackWithBrowser((started) => ({ stack, browser } = started));
 
 const numberOf = (text) => Number(String(text).replace(/[^\d.]/g, ''));
 
 test('a key created in the admin page shows the same numbers on the query page', async () => {
-  const admin = await openPage(browser);
-  await admin.goto(stack.url + '/api-key-admin');
-  await login(admin, stack.password);
+  const admin = await signedInPage(browser, stack, '/api-key-admin');
   await admin.locator('#keys-body td.empty', { hasText: 'No API keys yet' }).waitFor();
 
   await admin.locator('#key-quota').fill('250');
@@ -96,9 +84,7 @@ test('a key created in the admin page shows the same numbers on the query page',
 });
 
 test('model costs can be set and removed on the admin page', async () => {
-  const admin = await openPage(browser);
-  await admin.goto(stack.url + '/api-key-admin');
-  await login(admin, stack.password);
+  const admin = await signedInPage(browser, stack, '/api-key-admin');
   await admin.locator('#cost-model').fill('gemini-e2e-model');
   await admin.locator('#cost-value').fill('5');
   await admin.locator('#cost-add').click();

@@ -1,30 +1,18 @@
 // The key editor on /api-key-admin (creating a key with limits, rpm, tpm and addresses; editing it through
 // `PATCH /auth/keys/{id}`) and the usage export button of the panel, against a real gateway.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 
-import { startStack, credentialJson } from './support/stack.mjs';
-import { launchBrowser, openPage, login, screenshot } from './support/browser.mjs';
+import { soloStackWithBrowser, signedInPage, chatStatus, screenshot } from './support/browser.mjs';
 
 let stack;
 let browser;
-
-before(async () => {
-  stack = await startStack({ credentials: { 'solo.json': credentialJson('solo') } });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (stack) await stack.stop();
-});
+soloStackWithBrowser((started) => ({ stack, browser } = started));
 
 async function adminPage() {
-  const page = await openPage(browser);
-  await page.goto(stack.url + '/api-key-admin');
-  await login(page, stack.password);
+  const page = await signedInPage(browser, stack, '/api-key-admin');
   await page.locator('#keys-body tr').first().waitFor();
   return page;
 }
@@ -56,14 +44,8 @@ function label(key) {
   return 'k-' + createHash('sha256').update(key).digest('hex').slice(0, 16);
 }
 
-async function chat(key, model = 'gemini-2.5-flash') {
-  const response = await fetch(stack.url + '/v1/chat/completions', {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
-  });
-  await response.arrayBuffer().catch(() => undefined);
-  return response.status;
+function chat(key, model = 'gemini-2.5-flash') {
+  return chatStatus(stack, key, { model });
 }
 
 test('the editor creates a key with the existing fields and lists it', async () => {
@@ -178,9 +160,7 @@ test('the usage export button downloads the CSV of tokens per key, model and day
   const key = created.json.api_key;
   for (let i = 0; i < 3; i += 1) assert.equal(await chat(key), 200);
 
-  const page = await openPage(browser);
-  await page.goto(stack.url + '/#usage');
-  await login(page, stack.password);
+  const page = await signedInPage(browser, stack, '/#usage');
   await page.locator('#usage-export-csv').waitFor({ state: 'visible' });
   // The export reads what the gateway has recorded; wait until the three calls are in it.
   const expected = async () => {

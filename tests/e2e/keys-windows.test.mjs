@@ -1,24 +1,14 @@
 // The self-service page (/api-key-query) shows a key's limit windows: use against limit per kind and when
 // each window renews, in local time; no table for a key without windows; in English and Chinese.
 // One test uses a key with real limits and requests; one renders a given `windows` answer.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startStack, credentialJson } from './support/stack.mjs';
-import { launchBrowser, openPage, screenshot } from './support/browser.mjs';
+import { soloStackWithBrowser, openPage, chatStatus, screenshot } from './support/browser.mjs';
 
 let stack;
 let browser;
-
-before(async () => {
-  stack = await startStack({ credentials: { 'solo.json': credentialJson('solo') } });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (stack) await stack.stop();
-});
+soloStackWithBrowser((started) => ({ stack, browser } = started));
 
 async function createKey(body) {
   const created = await stack.api('POST', '/auth/keys', body);
@@ -26,14 +16,8 @@ async function createKey(body) {
   return created.json.api_key;
 }
 
-async function chat(key) {
-  const response = await fetch(stack.url + '/v1/chat/completions', {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }] }),
-  });
-  await response.arrayBuffer().catch(() => undefined);
-  return response.status;
+function chat(key) {
+  return chatStatus(stack, key);
 }
 
 async function lookUp(page, key) {

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use deadpool_postgres::Pool;
+use deadpool_postgres::{GenericClient, Pool};
 
 use super::{pg_error, pool_error, to_i64, to_u64};
 use crate::store::windows::{charge_books, Counts, SlotBook};
@@ -48,6 +48,31 @@ impl WindowSql {
     }
 }
 
+/// The rows of `charge`'s slot in its window, as the book a charge decides on and the usage shows:
+/// read inside the charge's transaction or on a plain connection.
+async fn read_book(
+    client: &impl GenericClient,
+    sql: &WindowSql,
+    api_key: &str,
+    charge: &WindowCharge,
+) -> Result<SlotBook, StoreError> {
+    let rows = client
+        .query(sql.read.as_str(), &[&api_key, &charge.slot, &charge.from])
+        .await
+        .map_err(pg_error)?;
+    let mut book = SlotBook::default();
+    for row in rows {
+        let bucket: i64 = row.try_get(0).map_err(pg_error)?;
+        let counts = Counts {
+            requests: to_u64(row.try_get(1).map_err(pg_error)?),
+            cost: to_u64(row.try_get(2).map_err(pg_error)?),
+            tokens: to_u64(row.try_get(3).map_err(pg_error)?),
+        };
+        book.buckets.insert(bucket, counts);
+    }
+    Ok(book)
+}
+
 fn distinct(charges: &[WindowCharge]) -> Vec<&WindowCharge> {
     let mut seen = BTreeSet::new();
     charges
@@ -72,21 +97,7 @@ pub(super) async fn charge(
         .map_err(pg_error)?;
     let mut books = Vec::with_capacity(charges.len());
     for c in charges {
-        let rows = tx
-            .query(sql.read.as_str(), &[&api_key, &c.slot, &c.from])
-            .await
-            .map_err(pg_error)?;
-        let mut book = SlotBook::default();
-        for row in rows {
-            let bucket: i64 = row.try_get(0).map_err(pg_error)?;
-            let counts = Counts {
-                requests: to_u64(row.try_get(1).map_err(pg_error)?),
-                cost: to_u64(row.try_get(2).map_err(pg_error)?),
-                tokens: to_u64(row.try_get(3).map_err(pg_error)?),
-            };
-            book.buckets.insert(bucket, counts);
-        }
-        books.push(book);
+        books.push(read_book(&tx, sql, api_key, c).await?);
     }
     let verdict = charge_books(&mut books, charges, cost);
     if verdict == WindowVerdict::Charged {
@@ -157,22 +168,7 @@ pub(super) async fn usage(
     let client = pool.get().await.map_err(pool_error)?;
     let mut out = Vec::with_capacity(charges.len());
     for c in charges {
-        let rows = client
-            .query(sql.read.as_str(), &[&api_key, &c.slot, &c.from])
-            .await
-            .map_err(pg_error)?;
-        let mut book = SlotBook::default();
-        for row in rows {
-            let bucket: i64 = row.try_get(0).map_err(pg_error)?;
-            book.buckets.insert(
-                bucket,
-                Counts {
-                    requests: to_u64(row.try_get(1).map_err(pg_error)?),
-                    cost: to_u64(row.try_get(2).map_err(pg_error)?),
-                    tokens: to_u64(row.try_get(3).map_err(pg_error)?),
-                },
-            );
-        }
+        let book = read_book(&client, sql, api_key, c).await?;
         out.push(book.usage(c.from, i64::MAX));
     }
     Ok(out)

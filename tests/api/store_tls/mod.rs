@@ -24,6 +24,17 @@ mod postgres;
 #[cfg(feature = "redis-tests")]
 mod redis;
 
+/// Starts a store server may take. PostgreSQL and Redis cannot bind port 0 and report the port they
+/// got, so the test picks a free port first ([`free_port`]) and hands it over; another process may
+/// bind it in between, so a server that exits on "Address already in use" is started again on
+/// another port.
+pub(crate) const BIND_ATTEMPTS: usize = 5;
+
+/// Whether a store server's output says it exited because its port was taken meanwhile.
+pub(crate) fn lost_its_port(output: &str) -> bool {
+    output.contains("Address already in use")
+}
+
 pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()

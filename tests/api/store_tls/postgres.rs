@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use super::pki::{write, Ca, Issued};
-use super::{free_port, refused_start, store_serves};
+use super::{free_port, lost_its_port, refused_start, store_serves, BIND_ATTEMPTS};
 use crate::fake_google::FakeGoogle;
 use crate::process::{gateway_env, Gateway};
 
@@ -108,55 +108,45 @@ impl Postgres {
             ),
         )
         .unwrap();
-        let port = free_port();
-        let log = dir.path().join("server.log");
-        let mut command = Command::new(pg_bin("postgres"));
-        as_server(&mut command, account)
-            .arg("-D")
-            .arg(&data)
-            .args(["-p", &port.to_string()])
-            .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
-            .arg("-c")
-            .arg(format!("unix_socket_directories={}", dir.path().display()))
-            .args(["-c", "ssl=on"])
-            .arg("-c")
-            .arg(format!("ssl_cert_file={}", cert.display()))
-            .arg("-c")
-            .arg(format!("ssl_key_file={}", key.display()));
-        if let Some(ca) = client_ca {
-            let ca_file = write(dir.path(), "client-ca.crt", &ca.pem());
-            give(&ca_file, account);
-            command
+        let ca_file = client_ca.map(|ca| {
+            let file = write(dir.path(), "client-ca.crt", &ca.pem());
+            give(&file, account);
+            file
+        });
+        for attempt in 0..BIND_ATTEMPTS {
+            let port = free_port();
+            let log = dir.path().join(format!("server-{attempt}.log"));
+            let mut command = Command::new(pg_bin("postgres"));
+            as_server(&mut command, account)
+                .arg("-D")
+                .arg(&data)
+                .args(["-p", &port.to_string()])
+                .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
                 .arg("-c")
-                .arg(format!("ssl_ca_file={}", ca_file.display()));
-        }
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut server = Postgres { child, port, dir };
-        server.wait_ready(&log);
-        server
-    }
-
-    /// The log says so once recovery is done; before, connections are refused as "starting up".
-    fn wait_ready(&mut self, log: &Path) {
-        for _ in 0..600 {
-            let text = std::fs::read_to_string(log).unwrap_or_default();
-            if text.contains("ready to accept connections") {
-                return;
+                .arg(format!("unix_socket_directories={}", dir.path().display()))
+                .args(["-c", "ssl=on"])
+                .arg("-c")
+                .arg(format!("ssl_cert_file={}", cert.display()))
+                .arg("-c")
+                .arg(format!("ssl_key_file={}", key.display()));
+            if let Some(ca_file) = &ca_file {
+                command
+                    .arg("-c")
+                    .arg(format!("ssl_ca_file={}", ca_file.display()));
             }
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("postgres exited ({status}): {text}");
+            let mut child = command
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(File::create(&log).unwrap())
+                .spawn()
+                .unwrap();
+            match wait_ready(&mut child, &log) {
+                Ok(()) => return Postgres { child, port, dir },
+                Err(text) if lost_its_port(&text) => continue,
+                Err(text) => panic!("postgres exited: {text}"),
             }
-            std::thread::sleep(Duration::from_millis(50));
         }
-        panic!(
-            "postgres did not become ready: {}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
+        panic!("postgres lost its port {BIND_ATTEMPTS} times");
     }
 
     /// A DSN for `host` with `options` (already `&`-joined).
@@ -170,6 +160,29 @@ impl Postgres {
     fn file(&self, name: &str, content: &str) -> PathBuf {
         write(self.dir.path(), name, content)
     }
+}
+
+/// The log says so once recovery is done; before, connections are refused as "starting up". The
+/// log if the server exited first.
+fn wait_ready(child: &mut Child, log: &Path) -> Result<(), String> {
+    for _ in 0..600 {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if text.contains("ready to accept connections") {
+            return Ok(());
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            // What the server wrote last before it exited.
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            return Err(format!("({status}) {text}"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!(
+        "postgres did not become ready: {}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
 }
 
 impl Drop for Postgres {

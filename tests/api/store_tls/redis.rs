@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use super::pki::{write, Ca};
-use super::{free_port, refused_start, store_serves};
+use super::{free_port, lost_its_port, refused_start, store_serves, BIND_ATTEMPTS};
 use crate::fake_google::FakeGoogle;
 use crate::process::{gateway_env, Gateway};
 
@@ -23,45 +23,21 @@ impl RedisTls {
     fn start(ca: &Ca, clients: Option<&Ca>) -> RedisTls {
         let dir = tempfile::tempdir().unwrap();
         let issued = ca.issue(&["localhost"]);
-        let cert = write(dir.path(), "server.crt", &issued.cert);
-        let key = write(dir.path(), "server.key", &issued.key);
-        let trusted = write(dir.path(), "clients.crt", &clients.unwrap_or(ca).pem());
-        let port = free_port();
-        let mut command = Command::new("redis-server");
-        command
-            .args(["--port", "0", "--tls-port", &port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .arg("--tls-cert-file")
-            .arg(&cert)
-            .arg("--tls-key-file")
-            .arg(&key)
-            .arg("--tls-ca-cert-file")
-            .arg(&trusted)
-            .args([
-                "--tls-auth-clients",
-                if clients.is_some() { "yes" } else { "no" },
-            ])
-            .arg("--dir")
-            .arg(dir.path());
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("redis-server is needed by the redis-tests feature");
-        // Redis binds before it prints anything, but the port is what matters: wait for it.
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return RedisTls { child, port, dir };
+        let files = TlsFiles {
+            cert: write(dir.path(), "server.crt", &issued.cert),
+            key: write(dir.path(), "server.key", &issued.key),
+            trusted: write(dir.path(), "clients.crt", &clients.unwrap_or(ca).pem()),
+            demand_clients: clients.is_some(),
+        };
+        for _ in 0..BIND_ATTEMPTS {
+            let port = free_port();
+            match serve(&files, dir.path(), port) {
+                Ok(child) => return RedisTls { child, port, dir },
+                Err(output) if lost_its_port(&output) => continue,
+                Err(output) => panic!("redis-server exited; is it built with TLS? {output}"),
             }
-            if let Some(status) = child.try_wait().unwrap() {
-                let mut out = String::new();
-                std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
-                panic!("redis-server exited ({status}); is it built with TLS? {out}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("redis-server did not open its TLS port");
+        panic!("redis-server lost its port {BIND_ATTEMPTS} times");
     }
 
     fn uri(&self) -> String {
@@ -71,6 +47,53 @@ impl RedisTls {
     fn file(&self, name: &str, content: &str) -> PathBuf {
         write(self.dir.path(), name, content)
     }
+}
+
+struct TlsFiles {
+    cert: PathBuf,
+    key: PathBuf,
+    trusted: PathBuf,
+    demand_clients: bool,
+}
+
+/// `redis-server` on `port` once it accepts connections there; what it printed if it exited first.
+fn serve(files: &TlsFiles, dir: &Path, port: u16) -> Result<Child, String> {
+    let mut child = Command::new("redis-server")
+        .args(["--port", "0", "--tls-port", &port.to_string()])
+        .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .arg("--tls-cert-file")
+        .arg(&files.cert)
+        .arg("--tls-key-file")
+        .arg(&files.key)
+        .arg("--tls-ca-cert-file")
+        .arg(&files.trusted)
+        .args([
+            "--tls-auth-clients",
+            if files.demand_clients { "yes" } else { "no" },
+        ])
+        .arg("--dir")
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("redis-server is needed by the redis-tests feature");
+    // Redis binds before it prints anything, but the port is what matters: wait for it, looking for
+    // an exit (a port another process took meanwhile) before each try.
+    for _ in 0..200 {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut out = String::new();
+            std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+            return Err(format!("({status}) {out}"));
+        }
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(child);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("redis-server did not open its TLS port");
 }
 
 impl Drop for RedisTls {

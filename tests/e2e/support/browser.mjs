@@ -1,8 +1,12 @@
-// Debian's Chromium driven by playwright-core, plus the page-level checks the tests share.
+// Debian's Chromium driven by playwright-core, plus the page-level checks and the stack-and-browser
+// fixture the tests share.
+import { before, after } from 'node:test';
 import { mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+
+import { startStack, credentialJson } from './stack.mjs';
 
 export const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
 export const DESKTOP = { width: 1280, height: 900 };
@@ -44,6 +48,42 @@ export async function login(page, password) {
   await page.locator('#login-password').fill(password);
   await page.locator('#login-submit').click();
   await page.locator('#app-view').waitFor({ state: 'visible' });
+}
+
+/**
+ * The fixture of the key pages' tests: a stack with one credential (`solo.json`) and a browser,
+ * started before the file's tests (`onStart({stack, browser})` once both run) and stopped after them.
+ */
+export function soloStackWithBrowser(onStart) {
+  const started = {};
+  before(async () => {
+    started.stack = await startStack({ credentials: { 'solo.json': credentialJson('solo') } });
+    started.browser = await launchBrowser();
+    onStart(started);
+  });
+  after(async () => {
+    if (started.browser) await started.browser.close();
+    if (started.stack) await started.stack.stop();
+  });
+}
+
+/** A fresh page on the gateway's `path`, signed in to the panel with the stack's password. */
+export async function signedInPage(browser, stack, path) {
+  const page = await openPage(browser);
+  await page.goto(stack.url + path);
+  await login(page, stack.password);
+  return page;
+}
+
+/** The status of one chat call made with `key` (the answer is read and dropped). */
+export async function chatStatus(stack, key, { model = 'gemini-2.5-flash', content = 'hi' } = {}) {
+  const response = await fetch(stack.url + '/v1/chat/completions', {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ model, messages: [{ role: 'user', content }] }),
+  });
+  await response.arrayBuffer().catch(() => undefined);
+  return response.status;
 }
 
 export async function screenshot(page, name) {
