@@ -31,7 +31,7 @@ use super::costs;
 use super::error::QuotaError;
 use super::key_rules::{KeyRules, SharedRules};
 use super::ledger::Ledger;
-use super::windows::{Tz, charge_of, retry_after};
+use super::windows::{charge_of, retry_after, Tz};
 use crate::clock::Clock;
 use crate::shutdown::DetachedTasks;
 use crate::store::{DebitOutcome, DebitRequest, Store, StoreError, WindowVerdict};
