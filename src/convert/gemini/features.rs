@@ -192,6 +192,12 @@ pub fn default_safety_settings() -> Value {
     safety(&SAFETY_CATEGORIES)
 }
 
+/// What 2.5 flash-lite gets instead (see `TEXT_SAFETY_CATEGORIES`).
+#[cfg(test)]
+pub fn text_safety_settings() -> Value {
+    safety(&TEXT_SAFETY_CATEGORIES)
+}
+
 #[cfg(test)]
 fn safety(categories: &[&str]) -> Value {
     Value::Array(categories.iter().map(|c| block_none(c)).collect())
@@ -274,7 +280,7 @@ mod tests {
             json!({
                 "contents": [{"role": "user", "parts": [{"text": "x"}]}],
                 "generationConfig": {"thinkingConfig": {"includeThoughts": true}},
-                "safetySettings": safety(&SAFETY_CATEGORIES)
+                "safetySettings": default_safety_settings()
             })
         );
     }
@@ -462,7 +468,7 @@ mod tests {
             user_text("x"),
             ConvertOptions::default(),
         );
-        assert_eq!(out["safetySettings"], safety(&TEXT_SAFETY_CATEGORIES));
+        assert_eq!(out["safetySettings"], text_safety_settings());
     }
 
     #[test]
