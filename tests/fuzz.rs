@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use gcli2api::convert::anthropic::body::AnthropicMessagesBody;
 use gcli2api::convert::anthropic::model::{default_model_map, ModelMap};
 use gcli2api::convert::anthropic::request::{anthropic_to_gemini, count_tokens_to_gemini};
 use gcli2api::convert::gemini::model_name::ModelSpec;
@@ -23,6 +24,7 @@ use gcli2api::convert::openai_chat::request::openai_to_gemini;
 use gcli2api::convert::openai_chat::response::{
     gemini_to_openai_completion, OpenAiStreamConverter, ResponseOptions,
 };
+use gcli2api::convert::responses::body::ResponsesBody;
 use gcli2api::convert::responses::request::responses_to_gemini;
 use gcli2api::convert::ConvertOptions;
 use gcli2api::upstream::sse::SseParser;
@@ -222,6 +224,9 @@ fn anthropic_request_converter() {
     fuzz(prop_oneof![anthropic_body(), value()], |body| {
         let input = size(&body);
         let _ = check_input_limits(&body);
+        let Ok(body) = AnthropicMessagesBody::from_value(body) else {
+            return Ok(());
+        };
         if let Ok(converted) = anthropic_to_gemini(&body, &HashMap::new(), &opts, &models) {
             valid_and_bounded(&converted.gemini, input)?;
             prop_assert!(converted.client_model.len() <= MAX_MODEL_NAME_BYTES);
@@ -244,6 +249,9 @@ fn responses_request_converter() {
         |(body, history)| {
             let input = size(&body) + history.iter().map(size).sum::<usize>();
             let _ = check_input_limits(&body);
+            let Ok(body) = ResponsesBody::from_value(body) else {
+                return Ok(());
+            };
             if let Ok(request) = responses_to_gemini(&body, &history, &HashMap::new(), &opts) {
                 valid_and_bounded(&request.gemini, input)?;
             }

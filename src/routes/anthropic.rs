@@ -16,6 +16,7 @@ use crate::auth::caller_check::{authorize_api, verify_caller};
 use crate::auth::ApiCaller;
 use crate::config::Settings;
 use crate::convert::anthropic::blocks::collect_remote_image_urls;
+use crate::convert::anthropic::body::AnthropicMessagesBody;
 use crate::convert::anthropic::dialect::AnthropicDialect;
 use crate::convert::anthropic::fallback::FallbackMap;
 use crate::convert::anthropic::model::ModelMap;
@@ -43,7 +44,7 @@ pub const VERSION_HEADER: &str = "anthropic-version";
 /// Remote images in the messages, fetched with the same size limit and SSRF guard as the OpenAI route.
 async fn fetch_images(
     client: &UpstreamClient,
-    body: &Value,
+    body: &AnthropicMessagesBody,
     settings: &Settings,
 ) -> Result<HashMap<String, InlineImage>, ApiError> {
     model_call::fetch_images(client, collect_remote_image_urls(body), settings).await
@@ -61,24 +62,25 @@ pub async fn messages(
     let Incoming {
         settings,
         caller,
-        mut json,
+        json,
     } = Incoming::read(&state, &body)?;
+    let mut body = AnthropicMessagesBody::from_value(json).map_err(invalid)?;
     let models = ModelMap::parse(&settings.anthropic_model_map);
     // The key is checked before anything costs: images, conversion.
-    let spec = anthropic_model_spec(&json, &models).map_err(invalid)?;
+    let spec = anthropic_model_spec(&body, &models).map_err(invalid)?;
     admit_early(&state, &caller, &spec).await?;
-    let images = fetch_images(&client, &json, &settings).await?;
+    let images = fetch_images(&client, &body, &settings).await?;
     let fallbacks = FallbackMap::parse(&settings.anthropic_fallback_map);
     // Base models tried so far, for `fallbacks: "default"` (see `convert::anthropic::fallback`).
     let mut tried: Vec<String> = Vec::new();
     loop {
-        let converted = anthropic_to_gemini(&json, &images, &convert_options(&settings), &models)
+        let converted = anthropic_to_gemini(&body, &images, &convert_options(&settings), &models)
             .map_err(invalid)?;
         let base = converted.spec.base.clone();
         let wants_fallback = converted.fallbacks;
         tried.push(base.clone());
         let answer =
-            serve_converted(&req, &state, &client, &caller, &json, &settings, converted).await;
+            serve_converted(&req, &state, &client, &caller, &body, &settings, converted).await;
         let next = match &answer {
             Err(e) if wants_fallback && no_capacity(e, &base, &settings) => {
                 fallbacks.next(&base, &tried)
@@ -89,10 +91,7 @@ pub async fn messages(
             return answer;
         };
         log::info!("{base} has no capacity; the client accepts fallbacks, trying {next}");
-        // The body is an object (`Incoming::read` refused anything else).
-        if let Some(body) = json.as_object_mut() {
-            body.insert("model".into(), Value::String(next.to_owned()));
-        }
+        body.model = Some(Value::String(next.to_owned()));
     }
 }
 
@@ -110,7 +109,7 @@ async fn serve_converted(
     state: &AppState,
     client: &UpstreamClient,
     caller: &ApiCaller,
-    json: &Value,
+    body: &AnthropicMessagesBody,
     settings: &Settings,
     mut converted: MessagesRequest,
 ) -> Result<HttpResponse, ApiError> {
@@ -134,7 +133,7 @@ async fn serve_converted(
     let call = model_call(
         req,
         caller.clone(),
-        session_name(req, json),
+        session_name(req, body),
         converted.spec,
         converted.gemini,
         converted.stream,
@@ -145,17 +144,13 @@ async fn serve_converted(
 /// What names the conversation for session affinity: Claude Code's session header, else
 /// `metadata.user_id` (older Claude Code put its session there; other clients a user id), else
 /// (in `model_call`) `x-session-id` and the conversation's prefix.
-fn session_name<'a>(req: &'a HttpRequest, json: &'a Value) -> Option<&'a str> {
+fn session_name<'a>(req: &'a HttpRequest, body: &'a AnthropicMessagesBody) -> Option<&'a str> {
     let header = req
         .headers()
         .get(CLAUDE_CODE_SESSION_HEADER)
         .and_then(|value| value.to_str().ok())
         .filter(|value| !value.trim().is_empty());
-    header.or_else(|| {
-        json.get("metadata")
-            .and_then(|m| m.get("user_id"))
-            .and_then(Value::as_str)
-    })
+    header.or_else(|| body.user_id())
 }
 
 /// Counted by Code Assist `countTokens` on the converted request; nothing is charged.
@@ -169,14 +164,15 @@ pub async fn count_tokens(
         caller,
         json,
     } = Incoming::read(&state, &body)?;
+    let body = AnthropicMessagesBody::from_value(json).map_err(invalid)?;
     let models = ModelMap::parse(&settings.anthropic_model_map);
     // The key must exist and may use this model, as for generation (counting itself costs nothing),
     // before any image is downloaded or anything converted.
-    let spec = anthropic_model_spec(&json, &models).map_err(invalid)?;
+    let spec = anthropic_model_spec(&body, &models).map_err(invalid)?;
     verify_caller(&state, &caller, Some(&spec.requested)).await?;
-    let images = fetch_images(&client, &json, &settings).await?;
+    let images = fetch_images(&client, &body, &settings).await?;
     let (spec, request) =
-        count_tokens_to_gemini(&json, &images, &convert_options(&settings), &models)
+        count_tokens_to_gemini(&body, &images, &convert_options(&settings), &models)
             .map_err(invalid)?;
     let answer = upstream_count_tokens(&state, &client, &spec.base, &request).await?;
     let Some(total) = answer.get("totalTokens").and_then(Value::as_u64) else {

@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use super::guarded_body::GuardedBody;
 use super::model_call::{
-    admit_early, convert_options, fetch_images, invalid, model_call, named_model, Incoming,
+    admit_early, convert_options, fetch_images, invalid, model_call, Incoming,
 };
 
 use crate::actors::response_store::{
@@ -32,14 +32,16 @@ use crate::auth::ApiCaller;
 use crate::config::Settings;
 use crate::convert::dialect::{encode_frames, sse_response, SseFrame};
 use crate::convert::gemini::features::apply_model_features;
+use crate::convert::gemini::fields::string_field;
 use crate::convert::gemini::model_name::ModelSpec;
+use crate::convert::responses::body::ResponsesBody;
 use crate::convert::responses::compaction::{
     kept_items, open_compactions, sealed_blobs, summary_request, take_trigger,
 };
 use crate::convert::responses::compaction_dialect::{CompactionDialect, CompactionShape, Sealer};
 use crate::convert::responses::dialect::{OnFinal, ResponsesDialect};
 use crate::convert::responses::request::{
-    collect_remote_image_urls, input_items, previous_response_id, responses_to_gemini,
+    collect_remote_image_urls, input_items, model_spec, previous_response_id, responses_to_gemini,
     ResponsesRequest,
 };
 use crate::convert::responses::response::{ResponseHeader, ResponsesStream};
@@ -174,19 +176,20 @@ pub(super) async fn respond(
     let Turn {
         settings,
         caller,
-        mut json,
+        json,
         local,
     } = turn;
-    let warm_up = json.get("generate").and_then(Value::as_bool) == Some(false);
+    let mut body = ResponsesBody::from_value(json).map_err(invalid)?;
+    let warm_up = body.is_warm_up();
     // The key is checked before anything costs: the stored conversation, images, conversion. A warm-up
     // calls nobody and charges nothing, so it needs no admission.
     if !warm_up {
-        let spec = named_model(&json, None)?;
+        let spec = model_spec(&body).map_err(invalid)?;
         admit_early(state, &caller, &spec).await?;
     }
     let owner = owner_of(&caller);
 
-    let parent = match previous_response_id(&json).map_err(invalid)? {
+    let parent = match previous_response_id(&body).map_err(invalid)? {
         None => None,
         Some(id) => match local.as_ref().and_then(|l| l.get(&id)) {
             Some(conversation) => Some(conversation),
@@ -210,18 +213,16 @@ pub(super) async fn respond(
         .as_deref()
         .map(Conversation::items)
         .unwrap_or_default();
-    let mut items = input_items(json.get("input"), parent.is_some()).map_err(invalid)?;
+    let mut items = input_items(body.input.as_ref(), parent.is_some()).map_err(invalid)?;
     let compact = take_trigger(&mut items).map_err(invalid)?;
     open_sealed(state, &mut history)?;
     open_sealed(state, &mut items)?;
-    if let Value::Object(body) = &mut json {
-        body.insert("input".into(), Value::Array(items));
-    }
+    body.input = Some(Value::Array(items));
 
-    let urls = collect_remote_image_urls(&json);
+    let urls = collect_remote_image_urls(&body);
     let images = fetch_images(client, urls, &settings).await?;
     let opts = convert_options(&settings);
-    let mut request = responses_to_gemini(&json, &history, &images, &opts).map_err(invalid)?;
+    let mut request = responses_to_gemini(&body, &history, &images, &opts).map_err(invalid)?;
 
     let header = ResponseHeader::new(
         &request.spec.display,
@@ -246,7 +247,7 @@ pub(super) async fn respond(
             .chain(&request.input_items)
             .cloned()
             .collect();
-        let instructions = json.get("instructions").and_then(Value::as_str);
+        let instructions = body.instructions.as_ref().and_then(Value::as_str);
         let mut gemini = summary_request(&all, instructions).map_err(invalid)?;
         apply_model_features(&mut gemini, &request.spec, &opts);
         // A compaction replaces the conversation: continuing it starts from the summary alone.
@@ -341,7 +342,8 @@ pub async fn compact(
         caller,
         json,
     } = Incoming::read(&state, &body)?;
-    let model = match json.get("model") {
+    let body = ResponsesBody::from_value(json).map_err(invalid)?;
+    let model = match &body.model {
         Some(Value::String(model)) => model,
         _ => {
             return Err(invalid(ConvertError::invalid(
@@ -351,19 +353,11 @@ pub async fn compact(
         }
     };
     let spec = ModelSpec::parse(model).map_err(invalid)?;
-    let mut items = input_items(json.get("input"), false).map_err(invalid)?;
+    let mut items = input_items(body.input.as_ref(), false).map_err(invalid)?;
     take_trigger(&mut items).map_err(invalid)?;
     open_sealed(&state, &mut items)?;
-    let instructions = match json.get("instructions") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(text)) => Some(text.as_str()),
-        Some(_) => {
-            return Err(invalid(ConvertError::invalid(
-                "instructions",
-                "must be a string",
-            )))
-        }
-    };
+    let instructions =
+        string_field(body.instructions.as_ref(), "instructions").map_err(invalid)?;
     let mut gemini = summary_request(&items, instructions).map_err(invalid)?;
     apply_model_features(&mut gemini, &spec, &convert_options(&settings));
     let kept = kept_items(&items);

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
+use crate::convert::anthropic::body::AnthropicMessagesBody;
 use crate::convert::gemini::parts::parse_data_url;
 use crate::convert::gemini::parts::InlineImage;
 use crate::convert::gemini::remote_images::RemoteUrls;
@@ -214,9 +215,9 @@ pub fn document_parts(
 
 /// Every http(s) image URL in the messages (tool results included), first occurrence order,
 /// without duplicates. The caller fetches them before conversion.
-pub fn collect_remote_image_urls(body: &Value) -> Vec<String> {
+pub fn collect_remote_image_urls(body: &AnthropicMessagesBody) -> Vec<String> {
     let mut urls = RemoteUrls::default();
-    let messages = body.get("messages").and_then(Value::as_array);
+    let messages = body.messages.as_ref().and_then(Value::as_array);
     for message in messages.into_iter().flatten() {
         let blocks = message.get("content").and_then(Value::as_array);
         for block in blocks.into_iter().flatten() {
@@ -351,7 +352,7 @@ mod tests {
 
     #[test]
     fn remote_urls_are_collected_once_including_tool_results() {
-        let body = json!({"messages": [
+        let body = AnthropicMessagesBody::from_value(json!({"messages": [
             {"role": "user", "content": [
                 {"type": "image", "source": {"type": "url", "url": "https://a/x.png"}},
                 {"type": "image", "source": {"type": "url", "url": "data:image/png;base64,AA"}},
@@ -361,7 +362,8 @@ mod tests {
                 ]}
             ]},
             {"role": "user", "content": "text only"}
-        ]});
+        ]}))
+        .unwrap();
         assert_eq!(
             collect_remote_image_urls(&body),
             vec!["https://a/x.png".to_owned(), "HTTP://b/y.png".to_owned()]

@@ -3,6 +3,7 @@
 //! that renders them.
 
 pub mod blocks;
+pub mod body;
 pub mod context;
 pub mod dialect;
 pub mod effort;

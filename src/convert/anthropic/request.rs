@@ -12,11 +12,13 @@ use std::collections::HashMap;
 use serde_json::{json, Map, Value};
 
 use crate::convert::anthropic::blocks::system_parts;
+use crate::convert::anthropic::body::AnthropicMessagesBody;
 use crate::convert::anthropic::effort::{thinking_for_anthropic_effort, EFFORTS};
 use crate::convert::anthropic::messages::{convert_messages, used_tool_names, MessageContext};
 use crate::convert::anthropic::model::ModelMap;
 use crate::convert::anthropic::tools::{convert_tool_choice, convert_tools};
 use crate::convert::gemini::features::apply_model_features;
+use crate::convert::gemini::fields::{bool_field, model_field};
 use crate::convert::gemini::model_name::{thinking_for_effort, ModelFamily, ModelSpec, Thinking};
 use crate::convert::gemini::model_name_check::check_model_name;
 use crate::convert::gemini::parts::InlineImage;
@@ -44,26 +46,17 @@ pub struct MessagesRequest {
 }
 
 /// Validate and convert a Messages body. Remote images must be in `images` (see
-/// `anthropic_blocks::collect_remote_image_urls`).
+/// `blocks::collect_remote_image_urls`).
 pub fn anthropic_to_gemini(
-    body: &Value,
+    body: &AnthropicMessagesBody,
     images: &HashMap<String, InlineImage>,
     opts: &ConvertOptions,
     models: &ModelMap,
 ) -> Result<MessagesRequest, ConvertError> {
-    let obj = body_object(body)?;
-    let spec = model_spec_of(obj, models)?;
-    let client_model = obj
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let stream = match obj.get("stream") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(stream)) => *stream,
-        Some(_) => return Err(ConvertError::invalid("stream", "must be a boolean")),
-    };
-    let max_tokens = match obj.get("max_tokens") {
+    let (client_model, spec) = model_of(body, models)?;
+    let client_model = client_model.to_owned();
+    let stream = bool_field(body.stream.as_ref(), "stream")?.unwrap_or(false);
+    let max_tokens = match &body.max_tokens {
         None | Some(Value::Null) => {
             return Err(ConvertError::invalid("max_tokens", "Field required"))
         }
@@ -72,13 +65,13 @@ pub fn anthropic_to_gemini(
     let mut generation = Map::new();
     // Sent as asked; the route lowers it to the model's limit, which only the catalogue knows.
     generation.insert("maxOutputTokens".into(), json!(max_tokens));
-    if let Some(t) = number_in(obj, "temperature", 0.0, 1.0)? {
+    if let Some(t) = number_in(body.temperature.as_ref(), "temperature", 0.0, 1.0)? {
         generation.insert("temperature".into(), t);
     }
-    if let Some(p) = number_in(obj, "top_p", 0.0, 1.0)? {
+    if let Some(p) = number_in(body.top_p.as_ref(), "top_p", 0.0, 1.0)? {
         generation.insert("topP".into(), p);
     }
-    match obj.get("top_k") {
+    match &body.top_k {
         None | Some(Value::Null) => {}
         Some(value) => {
             let k = value
@@ -90,8 +83,8 @@ pub fn anthropic_to_gemini(
             }
         }
     }
-    let stop_sequences = stop_sequences(obj.get("stop_sequences"))?;
-    let fallbacks = match obj.get("fallbacks") {
+    let stop_sequences = stop_sequences(body.stop_sequences.as_ref())?;
+    let fallbacks = match &body.fallbacks {
         None | Some(Value::Null) => false,
         Some(Value::String(value)) if value == "default" => true,
         Some(_) => {
@@ -101,7 +94,7 @@ pub fn anthropic_to_gemini(
             ))
         }
     };
-    let (thinking_config, show_thinking) = thinking_config(obj, spec.family())?;
+    let (thinking_config, show_thinking) = thinking_config(body, spec.family())?;
     if let Some(config) = thinking_config {
         generation.insert("thinkingConfig".into(), config);
     }
@@ -109,7 +102,7 @@ pub fn anthropic_to_gemini(
     let Core {
         mut request,
         tool_names,
-    } = converted_core(obj, images, opts, &spec)?;
+    } = converted_core(body, images, opts, &spec)?;
     request.insert("generationConfig".into(), Value::Object(generation));
     let mut gemini = Value::Object(request);
     apply_model_features(&mut gemini, &spec, opts);
@@ -128,14 +121,13 @@ pub fn anthropic_to_gemini(
 /// The body for Code Assist `countTokens` and the model it counts for. Code Assist counts only
 /// `contents`, so the system prompt and the tool declarations are counted as a leading user turn.
 pub fn count_tokens_to_gemini(
-    body: &Value,
+    body: &AnthropicMessagesBody,
     images: &HashMap<String, InlineImage>,
     opts: &ConvertOptions,
     models: &ModelMap,
 ) -> Result<(ModelSpec, Value), ConvertError> {
-    let obj = body_object(body)?;
-    let spec = model_spec_of(obj, models)?;
-    let mut request = converted_core(obj, images, opts, &spec)?.request;
+    let spec = model_spec(body, models)?;
+    let mut request = converted_core(body, images, opts, &spec)?.request;
     let mut preamble: Vec<Value> = Vec::new();
     if let Some(Value::Object(system)) = request.remove("systemInstruction") {
         if let Some(Value::Array(parts)) = system.get("parts") {
@@ -156,27 +148,24 @@ pub fn count_tokens_to_gemini(
     Ok((spec, body))
 }
 
-fn body_object(body: &Value) -> Result<&Map<String, Value>, ConvertError> {
-    body.as_object()
-        .ok_or_else(|| ConvertError::invalid("body", "must be a JSON object"))
-}
-
 /// The Gemini model a Messages body asks for, as its key is charged (the Claude name mapped).
-pub fn model_spec(body: &Value, models: &ModelMap) -> Result<ModelSpec, ConvertError> {
-    model_spec_of(body_object(body)?, models)
+pub fn model_spec(
+    body: &AnthropicMessagesBody,
+    models: &ModelMap,
+) -> Result<ModelSpec, ConvertError> {
+    model_of(body, models).map(|(_, spec)| spec)
 }
 
-fn model_spec_of(obj: &Map<String, Value>, models: &ModelMap) -> Result<ModelSpec, ConvertError> {
-    match obj.get("model") {
-        // Keys' costs and allow-lists speak Gemini names, so the mapped name is what is charged.
-        Some(Value::String(model)) => {
-            // The client's own name is echoed back and logged: checked before it is mapped.
-            check_model_name(model, true)?;
-            ModelSpec::parse(&models.resolve(model))
-        }
-        None | Some(Value::Null) => Err(ConvertError::invalid("model", "Field required")),
-        Some(_) => Err(ConvertError::invalid("model", "must be a string")),
-    }
+/// The model name as the client wrote it, and the Gemini model it maps to.
+fn model_of<'a>(
+    body: &'a AnthropicMessagesBody,
+    models: &ModelMap,
+) -> Result<(&'a str, ModelSpec), ConvertError> {
+    let model = model_field(body.model.as_ref(), "Field required")?;
+    // The client's own name is echoed back and logged: checked before it is mapped.
+    check_model_name(model, true)?;
+    // Keys' costs and allow-lists speak Gemini names, so the mapped name is what is charged.
+    Ok((model, ModelSpec::parse(&models.resolve(model))?))
 }
 
 /// What messages and count_tokens share: `contents`, `systemInstruction`, `tools`, `toolConfig`.
@@ -187,12 +176,12 @@ struct Core {
 }
 
 fn converted_core(
-    obj: &Map<String, Value>,
+    body: &AnthropicMessagesBody,
     images: &HashMap<String, InlineImage>,
     opts: &ConvertOptions,
     spec: &ModelSpec,
 ) -> Result<Core, ConvertError> {
-    let messages = match obj.get("messages") {
+    let messages = match &body.messages {
         Some(Value::Array(messages)) if !messages.is_empty() => messages,
         Some(Value::Array(_)) => {
             return Err(ConvertError::invalid(
@@ -206,7 +195,7 @@ fn converted_core(
         Some(_) => return Err(ConvertError::invalid("messages", "must be an array")),
     };
     let mut names = ToolNames::default();
-    let mut system = system_parts(obj.get("system"))?;
+    let mut system = system_parts(body.system.as_ref())?;
     let converted = convert_messages(
         messages,
         &mut MessageContext {
@@ -218,9 +207,9 @@ fn converted_core(
     )?;
     let mut loaded = converted.referenced_tools;
     loaded.extend(used_tool_names(messages));
-    let (tools, declared) = convert_tools(obj.get("tools"), &loaded, &mut names)?;
+    let (tools, declared) = convert_tools(body.tools.as_ref(), &loaded, &mut names)?;
     let tool_config = convert_tool_choice(
-        obj.get("tool_choice"),
+        body.tool_choice.as_ref(),
         tools.is_some(),
         &declared,
         &mut names,
@@ -263,12 +252,12 @@ fn positive_integer(value: &Value, field: &str) -> Result<i64, ConvertError> {
 }
 
 fn number_in(
-    obj: &Map<String, Value>,
+    value: Option<&Value>,
     key: &str,
     min: f64,
     max: f64,
 ) -> Result<Option<Value>, ConvertError> {
-    match obj.get(key) {
+    match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) if n.as_f64().is_some_and(|v| (min..=max).contains(&v)) => {
             Ok(Some(Value::Number(n.clone())))
@@ -311,10 +300,10 @@ fn stop_sequences(value: Option<&Value>) -> Result<Vec<String>, ConvertError> {
 /// the budget to Gemini (its own dynamic thinking); with one, see `anthropic_effort`. Suffixes in the
 /// model name still win (applied later by the model features).
 fn thinking_config(
-    obj: &Map<String, Value>,
+    body: &AnthropicMessagesBody,
     family: ModelFamily,
 ) -> Result<(Option<Value>, bool), ConvertError> {
-    let effort = match obj.get("output_config").and_then(|c| c.get("effort")) {
+    let effort = match body.output_config.as_ref().and_then(|c| c.get("effort")) {
         None | Some(Value::Null) => None,
         Some(Value::String(effort)) => Some(
             thinking_for_anthropic_effort(family, effort).ok_or_else(|| {
@@ -334,7 +323,7 @@ fn thinking_config(
             ))
         }
     };
-    let thinking = match obj.get("thinking") {
+    let thinking = match &body.thinking {
         None | Some(Value::Null) => None,
         Some(Value::Object(thinking)) => Some(thinking),
         Some(_) => return Err(ConvertError::invalid("thinking", "must be an object")),

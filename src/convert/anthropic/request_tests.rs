@@ -1,6 +1,7 @@
 use super::*;
 use crate::convert::anthropic::model::default_model_map;
 use crate::convert::anthropic::signature::{encode_part, encode_thought};
+use crate::convert::gemini::features::default_safety_settings;
 use crate::convert::gemini::model_name::StreamMode;
 use crate::convert::gemini::turns::SKIP_SIGNATURE_SENTINEL;
 
@@ -9,6 +10,7 @@ fn models() -> ModelMap {
 }
 
 fn convert_with(body: Value, opts: ConvertOptions) -> Result<MessagesRequest, ConvertError> {
+    let body = AnthropicMessagesBody::from_value(body)?;
     anthropic_to_gemini(&body, &HashMap::new(), &opts, &models())
 }
 
@@ -22,7 +24,7 @@ fn without_safety(mut gemini: Value) -> Value {
         .unwrap()
         .remove("safetySettings")
         .unwrap();
-    assert_eq!(safety.as_array().unwrap().len(), 10);
+    assert_eq!(safety, default_safety_settings());
     gemini
 }
 
@@ -386,7 +388,7 @@ fn count_tokens_counts_system_and_tools_as_a_leading_turn() {
         "messages": [{"role": "user", "content": "hi"}]
     });
     let (spec, request) = count_tokens_to_gemini(
-        &body,
+        &AnthropicMessagesBody::from_value(body).unwrap(),
         &HashMap::new(),
         &ConvertOptions::default(),
         &models(),
@@ -402,15 +404,17 @@ fn count_tokens_counts_system_and_tools_as_a_leading_turn() {
     );
 }
 
+/// A valid body with `key` set to `value`.
+fn with(key: &str, value: Value) -> Value {
+    let mut body = json!({"model": "claude-opus-4", "max_tokens": 10,
+        "messages": [{"role": "user", "content": "x"}]});
+    body[key] = value;
+    body
+}
+
 #[test]
 fn validation_errors_name_the_field() {
     let user = json!([{"role": "user", "content": "x"}]);
-    let with = |key: &str, value: Value| {
-        let mut body =
-            json!({"model": "claude-opus-4", "max_tokens": 10, "messages": user.clone()});
-        body[key] = value;
-        body
-    };
     let cases = [
         (json!([]), "body"),
         (json!({"max_tokens": 1, "messages": user.clone()}), "model"),
@@ -501,5 +505,81 @@ fn validation_errors_name_the_field() {
         let err = convert_with(body.clone(), ConvertOptions::default()).unwrap_err();
         assert_eq!(err.field(), field, "{body}");
         assert!(err.to_string().starts_with(&format!("{field}: ")), "{err}");
+    }
+}
+
+#[test]
+fn unknown_top_level_keys_change_nothing() {
+    let plain = json!({
+        "model": "claude-sonnet-4-5", "max_tokens": 100, "system": "sys",
+        "messages": [{"role": "user", "content": "hi"}]
+    });
+    let mut decorated = plain.clone();
+    for (key, value) in [
+        ("service_tier", json!("auto")),
+        ("context_management", json!({"edits": []})),
+        ("container", Value::Null),
+        ("mcp_servers", json!([{"type": "url"}])),
+        ("metadata", json!({"user_id": "u"})),
+    ] {
+        decorated[key] = value;
+    }
+    assert_eq!(convert(decorated), convert(plain));
+}
+
+#[test]
+fn wrong_typed_fields_are_refused_in_the_messages_api_words() {
+    let cases = [
+        (json!("body"), "body: must be a JSON object"),
+        (with("model", json!(3)), "model: must be a string"),
+        (with("model", Value::Null), "model: Field required"),
+        (with("stream", json!("yes")), "stream: must be a boolean"),
+        (
+            with("max_tokens", json!("10")),
+            "max_tokens: must be a positive integer",
+        ),
+        (
+            with("max_tokens", Value::Null),
+            "max_tokens: Field required",
+        ),
+        (with("messages", json!({})), "messages: must be an array"),
+        (
+            with("system", json!(5)),
+            "system: must be a string or an array of text blocks",
+        ),
+        (
+            with("temperature", json!("hot")),
+            "temperature: must be a number between 0 and 1",
+        ),
+        (
+            with("top_p", json!(true)),
+            "top_p: must be a number between 0 and 1",
+        ),
+        (
+            with("top_k", json!(1.5)),
+            "top_k: must be a non-negative integer",
+        ),
+        (
+            with("stop_sequences", json!("END")),
+            "stop_sequences: must be an array of strings",
+        ),
+        (
+            with("fallbacks", json!(true)),
+            "fallbacks: must be \"default\" (or left out)",
+        ),
+        (with("thinking", json!("on")), "thinking: must be an object"),
+        (
+            with("output_config", json!({"effort": 1})),
+            "output_config.effort: must be a string",
+        ),
+        (with("tools", json!({})), "tools: must be an array"),
+        (
+            with("tool_choice", json!("auto")),
+            "tool_choice: must be an object",
+        ),
+    ];
+    for (body, message) in cases {
+        let err = convert_with(body.clone(), ConvertOptions::default()).unwrap_err();
+        assert_eq!(err.to_string(), message, "{body}");
     }
 }

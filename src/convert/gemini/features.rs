@@ -176,9 +176,31 @@ fn fill_safety_defaults(obj: &mut Map<String, Value>, base_model: &str) {
         .collect();
     for category in categories {
         if !chosen.iter().any(|c| c == category) {
-            settings.push(json!({"category": category, "threshold": "BLOCK_NONE"}));
+            settings.push(block_none(category));
         }
     }
+}
+
+fn block_none(category: &str) -> Value {
+    json!({"category": category, "threshold": "BLOCK_NONE"})
+}
+
+/// The `safetySettings` a request that names none gets on every model but 2.5 flash-lite: what the
+/// golden conversions of every dialect expect.
+#[cfg(test)]
+pub fn default_safety_settings() -> Value {
+    safety(&SAFETY_CATEGORIES)
+}
+
+/// What 2.5 flash-lite gets instead (see `TEXT_SAFETY_CATEGORIES`).
+#[cfg(test)]
+pub fn text_safety_settings() -> Value {
+    safety(&TEXT_SAFETY_CATEGORIES)
+}
+
+#[cfg(test)]
+fn safety(categories: &[&str]) -> Value {
+    Value::Array(categories.iter().map(|c| block_none(c)).collect())
 }
 
 /// Upstream rejects empty parts and contents without parts; text is otherwise sent untouched.
@@ -233,15 +255,6 @@ fn is_blank(value: &Value) -> bool {
 mod tests {
     use super::*;
 
-    fn safety(categories: &[&str]) -> Value {
-        Value::Array(
-            categories
-                .iter()
-                .map(|c| json!({"category": c, "threshold": "BLOCK_NONE"}))
-                .collect(),
-        )
-    }
-
     fn user_text(text: &str) -> Value {
         json!({"contents": [{"role": "user", "parts": [{"text": text}]}]})
     }
@@ -267,7 +280,7 @@ mod tests {
             json!({
                 "contents": [{"role": "user", "parts": [{"text": "x"}]}],
                 "generationConfig": {"thinkingConfig": {"includeThoughts": true}},
-                "safetySettings": safety(&SAFETY_CATEGORIES)
+                "safetySettings": default_safety_settings()
             })
         );
     }
@@ -455,7 +468,7 @@ mod tests {
             user_text("x"),
             ConvertOptions::default(),
         );
-        assert_eq!(out["safetySettings"], safety(&TEXT_SAFETY_CATEGORIES));
+        assert_eq!(out["safetySettings"], text_safety_settings());
     }
 
     #[test]

@@ -231,20 +231,11 @@ fn expect_kind(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::convert::gemini::features::text_safety_settings;
 
     fn prepare(model: &str, body: Value) -> Result<Value, ConvertError> {
         let spec = ModelSpec::parse(model).unwrap();
         prepare_native_request(body, &spec, &ConvertOptions::default())
-    }
-
-    fn five_text_categories() -> Value {
-        json!([
-            {"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": "BLOCK_NONE"},
-            {"category": "HARM_CATEGORY_SEXUALLY_EXPLICIT", "threshold": "BLOCK_NONE"},
-            {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "threshold": "BLOCK_NONE"},
-            {"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"},
-            {"category": "HARM_CATEGORY_CIVIC_INTEGRITY", "threshold": "BLOCK_NONE"}
-        ])
     }
 
     #[test]
@@ -285,7 +276,7 @@ mod tests {
                 "toolConfig": {"functionCallingConfig": {"mode": "AUTO"}},
                 "cachedContent": "cachedContents/1",
                 "labels": {"team": "a"},
-                "safetySettings": five_text_categories()
+                "safetySettings": text_safety_settings()
             })
         );
     }

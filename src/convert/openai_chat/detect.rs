@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use crate::convert::gemini::fields::bool_field;
 use crate::convert::gemini::model_name::ModelSpec;
 use crate::convert::gemini::request::prepare_native_request;
 use crate::convert::openai_chat::request::ChatRequest;
@@ -40,17 +41,13 @@ pub fn gemini_body_as_chat(
         Some(_) => return Err(ConvertError::invalid("model", "must be a string")),
     };
     let spec = ModelSpec::parse(model)?;
-    let flag = |value: Option<&Value>, field: &str| match value {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(flag)) => Ok(*flag),
-        Some(_) => Err(ConvertError::invalid(field, "must be a boolean")),
-    };
-    let stream = flag(obj.get("stream"), "stream")?;
-    let include_usage = flag(
+    let stream = bool_field(obj.get("stream"), "stream")?.unwrap_or(false);
+    let include_usage = bool_field(
         obj.get("stream_options")
             .and_then(|o| o.get("include_usage")),
         "stream_options.include_usage",
-    )?;
+    )?
+    .unwrap_or(false);
     let gemini = prepare_native_request(body.clone(), &spec, opts)?;
     Ok(ChatRequest {
         spec,

@@ -2,6 +2,7 @@
 //! Gemini's answer → chat completions whole or streamed, the dialect that renders them, and the
 //! detection of Gemini-shaped bodies sent to the chat route.
 
+pub mod body;
 pub mod content;
 pub mod detect;
 pub mod dialect;

@@ -5,39 +5,20 @@
 
 use std::collections::HashMap;
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::convert::gemini::features::apply_model_features;
-use crate::convert::gemini::fields::{bool_field, optional_bool};
+use crate::convert::gemini::fields::{bool_field, model_field, optional_bool};
 use crate::convert::gemini::generation_config::generation_config;
 use crate::convert::gemini::model_name::ModelSpec;
 use crate::convert::gemini::parts::InlineImage;
 use crate::convert::gemini::remote_images::RemoteUrls;
 use crate::convert::gemini::tool_names::ToolNames;
+use crate::convert::openai_chat::body::ChatCompletionBody;
 use crate::convert::openai_chat::message_context::MessageContext;
 use crate::convert::openai_chat::messages::convert_messages;
 use crate::convert::openai_chat::tools::{convert_tool_choice, convert_tools};
 use crate::convert::{ConvertError, ConvertOptions};
-
-/// The `/v1/chat/completions` body as the client sends it. A field stays a `Value` where the
-/// converter checks its shape, so an error names the field and says what is wrong in this API's
-/// words (`messages: must not be empty`) rather than serde's.
-#[derive(Debug, Default, Deserialize)]
-pub struct ChatCompletionBody {
-    pub model: Option<Value>,
-    pub messages: Option<Value>,
-    pub stream: Option<Value>,
-    /// `{"include_usage": bool}`.
-    pub stream_options: Option<Value>,
-    pub tools: Option<Value>,
-    pub tool_choice: Option<Value>,
-    /// Every other key: the sampling parameters, `response_format` and `reasoning_effort` that
-    /// `generation_config` reads (the Responses API shares that reader), and unknown keys, which are
-    /// ignored and never forwarded.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatRequest {
@@ -83,19 +64,10 @@ pub fn openai_to_gemini(
     images: &HashMap<String, InlineImage>,
     opts: &ConvertOptions,
 ) -> Result<ChatRequest, ConvertError> {
-    if !body.is_object() {
-        return Err(ConvertError::invalid("body", "must be a JSON object"));
-    }
-    // Every key of an object fits the body's fields (each is a `Value`), so this cannot fail; the
-    // error is mapped anyway rather than assumed away.
-    let body = ChatCompletionBody::deserialize(body)
-        .map_err(|err| ConvertError::invalid("body", err.to_string()))?;
-    let model = match &body.model {
-        Some(Value::String(model)) => model,
-        None => return Err(ConvertError::invalid("model", "is required")),
-        Some(_) => return Err(ConvertError::invalid("model", "must be a string")),
-    };
-    let spec = ModelSpec::parse(model)?;
+    // The route keeps its parsed body (it reads `prompt_cache_key` after conversion), so the typed
+    // body is built from a copy, as serde's borrowing deserializer did.
+    let body = ChatCompletionBody::from_value(body.clone())?;
+    let spec = ModelSpec::parse(model_field(body.model.as_ref(), "is required")?)?;
     let stream = bool_field(body.stream.as_ref(), "stream")?.unwrap_or(false);
     let include_usage = match &body.stream_options {
         None => false,
@@ -157,53 +129,9 @@ pub fn openai_to_gemini(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::convert::gemini::features::default_safety_settings as safety;
     use crate::convert::gemini::model_name::StreamMode;
     use serde_json::json;
-
-    #[test]
-    fn the_body_names_what_it_reads_and_keeps_the_rest_apart() {
-        let body = json!({
-            "model": "gemini-2.5-pro", "messages": [], "stream": null,
-            "temperature": 0.5, "user": "u1", "top_p": null
-        });
-        let parsed = ChatCompletionBody::deserialize(&body).unwrap();
-        assert_eq!(parsed.model, Some(json!("gemini-2.5-pro")));
-        assert_eq!(parsed.messages, Some(json!([])));
-        // `null` reads as absent, as it did when the map was read directly.
-        assert_eq!(parsed.stream, None);
-        assert_eq!(parsed.tools, None);
-        // The sampling parameters and unknown keys stay together, in the client's order.
-        assert_eq!(
-            parsed.extra.into_iter().collect::<Vec<_>>(),
-            vec![
-                ("temperature".to_string(), json!(0.5)),
-                ("user".to_string(), json!("u1")),
-                ("top_p".to_string(), Value::Null),
-            ]
-        );
-    }
-
-    const TEN_SAFETY: [&str; 10] = [
-        "HARM_CATEGORY_HARASSMENT",
-        "HARM_CATEGORY_HATE_SPEECH",
-        "HARM_CATEGORY_SEXUALLY_EXPLICIT",
-        "HARM_CATEGORY_DANGEROUS_CONTENT",
-        "HARM_CATEGORY_CIVIC_INTEGRITY",
-        "HARM_CATEGORY_IMAGE_HATE",
-        "HARM_CATEGORY_IMAGE_DANGEROUS_CONTENT",
-        "HARM_CATEGORY_IMAGE_HARASSMENT",
-        "HARM_CATEGORY_IMAGE_SEXUALLY_EXPLICIT",
-        "HARM_CATEGORY_JAILBREAK",
-    ];
-
-    fn safety() -> Value {
-        Value::Array(
-            TEN_SAFETY
-                .iter()
-                .map(|c| json!({"category": c, "threshold": "BLOCK_NONE"}))
-                .collect(),
-        )
-    }
 
     fn convert(body: Value) -> Result<ChatRequest, ConvertError> {
         openai_to_gemini(&body, &HashMap::new(), &ConvertOptions::default())

@@ -1,6 +1,7 @@
 //! OpenAI `/v1/responses`: the request (input items, content, tools, signatures) → Gemini, Gemini's
 //! answer → response objects and stream events, the dialects that render them, and compaction.
 
+pub mod body;
 pub mod compaction;
 pub mod compaction_dialect;
 pub mod content;

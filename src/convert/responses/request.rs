@@ -10,11 +10,12 @@ use std::collections::HashMap;
 use serde_json::{json, Map, Value};
 
 use crate::convert::gemini::features::apply_model_features;
-use crate::convert::gemini::fields::optional_bool;
+use crate::convert::gemini::fields::{bool_field, model_field, string_field};
 use crate::convert::gemini::generation_config::generation_config;
 use crate::convert::gemini::model_name::ModelSpec;
 use crate::convert::gemini::parts::InlineImage;
 use crate::convert::gemini::remote_images::RemoteUrls;
+use crate::convert::responses::body::ResponsesBody;
 use crate::convert::responses::input::{convert_input, InputContext};
 use crate::convert::responses::tools::{convert_tool_choice, convert_tools, ToolMap, ToolRegistry};
 use crate::convert::{ConvertError, ConvertOptions};
@@ -39,8 +40,8 @@ pub struct ResponsesRequest {
 }
 
 /// `previous_response_id`, read before conversion so the caller can load the stored items.
-pub fn previous_response_id(body: &Value) -> Result<Option<String>, ConvertError> {
-    match body.get("previous_response_id") {
+pub fn previous_response_id(body: &ResponsesBody) -> Result<Option<String>, ConvertError> {
+    match &body.previous_response_id {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(id)) if !id.is_empty() => Ok(Some(id.clone())),
         Some(_) => Err(ConvertError::invalid(
@@ -51,9 +52,9 @@ pub fn previous_response_id(body: &Value) -> Result<Option<String>, ConvertError
 }
 
 /// Every http(s) `input_image` URL in the input, first occurrence order, without duplicates.
-pub fn collect_remote_image_urls(body: &Value) -> Vec<String> {
+pub fn collect_remote_image_urls(body: &ResponsesBody) -> Vec<String> {
     let mut urls = RemoteUrls::default();
-    let items = body.get("input").and_then(Value::as_array);
+    let items = body.input.as_ref().and_then(Value::as_array);
     for item in items.into_iter().flatten() {
         let content = item
             .get("content")
@@ -71,36 +72,36 @@ pub fn collect_remote_image_urls(body: &Value) -> Vec<String> {
     urls.into_urls()
 }
 
+/// The model a Responses body asks for, as its key is charged; read before anything costs.
+pub fn model_spec(body: &ResponsesBody) -> Result<ModelSpec, ConvertError> {
+    ModelSpec::parse(model_field(body.model.as_ref(), "is required")?)
+}
+
 /// Validate and convert a Responses body. `history` holds the stored items of
 /// `previous_response_id` (empty without one); remote images must be in `images`.
 pub fn responses_to_gemini(
-    body: &Value,
+    body: &ResponsesBody,
     history: &[Value],
     images: &HashMap<String, InlineImage>,
     opts: &ConvertOptions,
 ) -> Result<ResponsesRequest, ConvertError> {
-    let Some(obj) = body.as_object() else {
-        return Err(ConvertError::invalid("body", "must be a JSON object"));
-    };
-    let model = match obj.get("model") {
-        Some(Value::String(model)) => model,
-        None | Some(Value::Null) => return Err(ConvertError::invalid("model", "is required")),
-        Some(_) => return Err(ConvertError::invalid("model", "must be a string")),
-    };
-    let spec = ModelSpec::parse(model)?;
-    let stream = optional_bool(obj, "stream")?.unwrap_or(false);
-    let store = optional_bool(obj, "store")?.unwrap_or(true);
-    let parallel_tool_calls = optional_bool(obj, "parallel_tool_calls")?.unwrap_or(true);
+    let spec = model_spec(body)?;
+    let stream = bool_field(body.stream.as_ref(), "stream")?.unwrap_or(false);
+    let store = bool_field(body.store.as_ref(), "store")?.unwrap_or(true);
+    let parallel_tool_calls =
+        bool_field(body.parallel_tool_calls.as_ref(), "parallel_tool_calls")?.unwrap_or(true);
     let previous = previous_response_id(body)?;
-    let prompt_cache_key = optional_string(obj, "prompt_cache_key")?;
-    let instructions = optional_string(obj, "instructions")?;
-    let input_items = input_items(obj.get("input"), !history.is_empty())?;
+    let prompt_cache_key =
+        string_field(body.prompt_cache_key.as_ref(), "prompt_cache_key")?.map(str::to_owned);
+    let instructions = string_field(body.instructions.as_ref(), "instructions")?.map(str::to_owned);
+    let input_items = input_items(body.input.as_ref(), !history.is_empty())?;
 
     let mut registry = ToolRegistry::default();
-    let tools = convert_tools(obj.get("tools"), &mut registry)?;
-    let tool_config = convert_tool_choice(obj.get("tool_choice"), tools.has_functions, &registry)?;
+    let tools = convert_tools(body.tools.as_ref(), &mut registry)?;
+    let tool_config =
+        convert_tool_choice(body.tool_choice.as_ref(), tools.has_functions, &registry)?;
     let generation =
-        generation_config(&chat_style_parameters(obj)?, &spec).map_err(rename_field)?;
+        generation_config(&chat_style_parameters(body)?, &spec).map_err(rename_field)?;
 
     let history_items = history
         .iter()
@@ -157,7 +158,7 @@ pub fn responses_to_gemini(
     let mut gemini = Value::Object(request);
     apply_model_features(&mut gemini, &spec, opts);
 
-    let echo = echo(obj, instructions, parallel_tool_calls, store, &previous);
+    let echo = echo(body, instructions, parallel_tool_calls, store, &previous);
     Ok(ResponsesRequest {
         spec,
         stream,
@@ -193,18 +194,18 @@ pub fn input_items(input: Option<&Value>, continues: bool) -> Result<Vec<Value>,
 }
 
 /// The Responses sampling fields under their chat-completions names, so one set of rules applies.
-fn chat_style_parameters(obj: &Map<String, Value>) -> Result<Map<String, Value>, ConvertError> {
+fn chat_style_parameters(body: &ResponsesBody) -> Result<Map<String, Value>, ConvertError> {
     let mut chat = Map::new();
-    for (from, to) in [
-        ("temperature", "temperature"),
-        ("top_p", "top_p"),
-        ("max_output_tokens", "max_completion_tokens"),
+    for (value, to) in [
+        (&body.temperature, "temperature"),
+        (&body.top_p, "top_p"),
+        (&body.max_output_tokens, "max_completion_tokens"),
     ] {
-        if let Some(value) = obj.get(from) {
+        if let Some(value) = value {
             chat.insert(to.into(), value.clone());
         }
     }
-    match obj.get("reasoning") {
+    match &body.reasoning {
         None | Some(Value::Null) => {}
         Some(Value::Object(reasoning)) => {
             if let Some(effort) = reasoning.get("effort") {
@@ -213,7 +214,7 @@ fn chat_style_parameters(obj: &Map<String, Value>) -> Result<Map<String, Value>,
         }
         Some(_) => return Err(ConvertError::invalid("reasoning", "must be an object")),
     }
-    match obj.get("text") {
+    match &body.text {
         None | Some(Value::Null) => {}
         Some(Value::Object(text)) => match text.get("format") {
             None | Some(Value::Null) => {}
@@ -256,78 +257,54 @@ fn rename_field(err: ConvertError) -> ConvertError {
     ConvertError::invalid(renamed, detail)
 }
 
-fn optional_string(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, ConvertError> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(value)) => Ok(Some(value.clone())),
-        Some(_) => Err(ConvertError::invalid(key, "must be a string")),
-    }
-}
-
 /// The request's settings as the response object reports them, with the API's defaults.
 fn echo(
-    obj: &Map<String, Value>,
+    body: &ResponsesBody,
     instructions: Option<String>,
     parallel_tool_calls: bool,
     store: bool,
     previous: &Option<String>,
 ) -> Map<String, Value> {
-    let given = |key: &str| obj.get(key).cloned().unwrap_or(Value::Null);
-    let or = |key: &str, default: Value| match obj.get(key) {
+    let given = |value: &Option<Value>| value.clone().unwrap_or(Value::Null);
+    let or = |value: &Option<Value>, default: Value| match value {
         None | Some(Value::Null) => default,
         Some(value) => value.clone(),
     };
     let mut echo = Map::new();
     echo.insert("instructions".into(), json!(instructions));
-    echo.insert("max_output_tokens".into(), given("max_output_tokens"));
+    echo.insert("max_output_tokens".into(), given(&body.max_output_tokens));
     echo.insert("parallel_tool_calls".into(), json!(parallel_tool_calls));
     echo.insert("previous_response_id".into(), json!(previous));
     echo.insert(
         "reasoning".into(),
-        or("reasoning", json!({"effort": null, "summary": null})),
+        or(&body.reasoning, json!({"effort": null, "summary": null})),
     );
     echo.insert("store".into(), json!(store));
-    echo.insert("temperature".into(), or("temperature", json!(1.0)));
+    echo.insert("temperature".into(), or(&body.temperature, json!(1.0)));
     echo.insert(
         "text".into(),
-        or("text", json!({"format": {"type": "text"}})),
+        or(&body.text, json!({"format": {"type": "text"}})),
     );
-    echo.insert("tool_choice".into(), or("tool_choice", json!("auto")));
-    echo.insert("tools".into(), or("tools", json!([])));
-    echo.insert("top_p".into(), or("top_p", json!(1.0)));
-    echo.insert("truncation".into(), or("truncation", json!("disabled")));
-    echo.insert("metadata".into(), or("metadata", json!({})));
-    echo.insert("user".into(), given("user"));
+    echo.insert("tool_choice".into(), or(&body.tool_choice, json!("auto")));
+    echo.insert("tools".into(), or(&body.tools, json!([])));
+    echo.insert("top_p".into(), or(&body.top_p, json!(1.0)));
+    echo.insert("truncation".into(), or(&body.truncation, json!("disabled")));
+    echo.insert("metadata".into(), or(&body.metadata, json!({})));
+    echo.insert("user".into(), given(&body.user));
     echo
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::convert::gemini::features::default_safety_settings as safety;
 
-    const TEN_SAFETY: [&str; 10] = [
-        "HARM_CATEGORY_HARASSMENT",
-        "HARM_CATEGORY_HATE_SPEECH",
-        "HARM_CATEGORY_SEXUALLY_EXPLICIT",
-        "HARM_CATEGORY_DANGEROUS_CONTENT",
-        "HARM_CATEGORY_CIVIC_INTEGRITY",
-        "HARM_CATEGORY_IMAGE_HATE",
-        "HARM_CATEGORY_IMAGE_DANGEROUS_CONTENT",
-        "HARM_CATEGORY_IMAGE_HARASSMENT",
-        "HARM_CATEGORY_IMAGE_SEXUALLY_EXPLICIT",
-        "HARM_CATEGORY_JAILBREAK",
-    ];
-
-    fn safety() -> Value {
-        Value::Array(
-            TEN_SAFETY
-                .iter()
-                .map(|c| json!({"category": c, "threshold": "BLOCK_NONE"}))
-                .collect(),
-        )
+    fn body(json: Value) -> ResponsesBody {
+        ResponsesBody::from_value(json).unwrap()
     }
 
-    fn convert(body: Value) -> Result<ResponsesRequest, ConvertError> {
+    fn convert(json: Value) -> Result<ResponsesRequest, ConvertError> {
+        let body = ResponsesBody::from_value(json)?;
         responses_to_gemini(&body, &[], &HashMap::new(), &ConvertOptions::default())
     }
 
@@ -427,7 +404,9 @@ mod tests {
             json!({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "answer"}]}),
         ];
         let out = responses_to_gemini(
-            &json!({"model": "gemini-2.5-flash", "input": "second", "previous_response_id": "resp_1"}),
+            &body(
+                json!({"model": "gemini-2.5-flash", "input": "second", "previous_response_id": "resp_1"}),
+            ),
             &history,
             &HashMap::new(),
             &ConvertOptions::default(),
@@ -448,7 +427,7 @@ mod tests {
     #[test]
     fn compatibility_mode_sends_instructions_as_user_text() {
         let out = responses_to_gemini(
-            &json!({"model": "gemini-2.5-flash", "instructions": "rules", "input": "hi"}),
+            &body(json!({"model": "gemini-2.5-flash", "instructions": "rules", "input": "hi"})),
             &[],
             &HashMap::new(),
             &ConvertOptions {
@@ -466,26 +445,28 @@ mod tests {
 
     #[test]
     fn remote_images_are_collected_once() {
-        let body = json!({"input": [
+        let body = body(json!({"input": [
             {"role": "user", "content": [
                 {"type": "input_image", "image_url": "https://a.example/x.png"},
                 {"type": "input_image", "image_url": "data:image/png;base64,AAAA"}
             ]},
             {"type": "function_call_output", "call_id": "c", "output": [{"type": "input_image", "image_url": "https://a.example/x.png"}]}
-        ]});
+        ]}));
         assert_eq!(
             collect_remote_image_urls(&body),
             vec!["https://a.example/x.png".to_string()]
         );
     }
 
+    /// A valid body with `key` set to `value`.
+    fn with(key: &str, value: Value) -> Value {
+        let mut body = json!({"model": "gemini-2.5-flash", "input": "x"});
+        body[key] = value;
+        body
+    }
+
     #[test]
     fn validation_errors_name_the_responses_field() {
-        let with = |key: &str, value: Value| {
-            let mut body = json!({"model": "gemini-2.5-flash", "input": "x"});
-            body[key] = value;
-            body
-        };
         let cases = [
             (json!([]), "body"),
             (json!({"input": "x"}), "model"),
@@ -522,6 +503,74 @@ mod tests {
             let err = convert(body.clone()).unwrap_err();
             assert_eq!(err.field(), field, "{body}");
             assert!(err.to_string().starts_with(&format!("{field}: ")), "{err}");
+        }
+    }
+
+    #[test]
+    fn unknown_top_level_keys_change_nothing() {
+        let plain = json!({"model": "gemini-2.5-flash", "input": "hi", "instructions": "sys"});
+        let mut decorated = plain.clone();
+        for (key, value) in [
+            ("include", json!(["reasoning.encrypted_content"])),
+            ("client_metadata", json!({"x": "y"})),
+            ("service_tier", Value::Null),
+            ("background", json!(false)),
+        ] {
+            decorated[key] = value;
+        }
+        assert_eq!(convert(decorated).unwrap(), convert(plain).unwrap());
+    }
+
+    #[test]
+    fn wrong_typed_fields_are_refused_in_the_responses_api_words() {
+        let cases = [
+            (json!(["x"]), "body: must be a JSON object"),
+            (with("model", json!(3)), "model: must be a string"),
+            (with("model", Value::Null), "model: is required"),
+            (with("stream", json!("yes")), "stream: must be a boolean"),
+            (with("store", json!(1)), "store: must be a boolean"),
+            (
+                with("parallel_tool_calls", json!("no")),
+                "parallel_tool_calls: must be a boolean",
+            ),
+            (
+                with("previous_response_id", json!(5)),
+                "previous_response_id: must be a non-empty string",
+            ),
+            (
+                with("prompt_cache_key", json!(1)),
+                "prompt_cache_key: must be a string",
+            ),
+            (
+                with("instructions", json!([])),
+                "instructions: must be a string",
+            ),
+            (
+                with("input", json!(3)),
+                "input: must be a string or an array of items",
+            ),
+            (
+                with("temperature", json!("hot")),
+                "temperature: must be a number",
+            ),
+            (
+                with("max_output_tokens", json!(1.5)),
+                "max_output_tokens: must be an integer",
+            ),
+            (
+                with("reasoning", json!("high")),
+                "reasoning: must be an object",
+            ),
+            (with("text", json!("x")), "text: must be an object"),
+            (
+                with("text", json!({"format": 1})),
+                "text.format: must be an object",
+            ),
+            (with("tools", json!("f")), "tools: must be an array"),
+        ];
+        for (body, message) in cases {
+            let err = convert(body.clone()).unwrap_err();
+            assert_eq!(err.to_string(), message, "{body}");
         }
     }
 }
