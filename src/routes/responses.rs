@@ -356,8 +356,7 @@ pub async fn compact(
     let mut items = input_items(body.input.as_ref(), false).map_err(invalid)?;
     take_trigger(&mut items).map_err(invalid)?;
     open_sealed(&state, &mut items)?;
-    let instructions =
-        string_field(body.instructions.as_ref(), "instructions").map_err(invalid)?;
+    let instructions = string_field(body.instructions.as_ref(), "instructions").map_err(invalid)?;
     let mut gemini = summary_request(&items, instructions).map_err(invalid)?;
     apply_model_features(&mut gemini, &spec, &convert_options(&settings));
     let kept = kept_items(&items);
