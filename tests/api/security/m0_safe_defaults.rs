@@ -6,7 +6,6 @@
 //! bound to every interface accepts them: that tells the two apart without a second network.
 
 use std::collections::HashMap;
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -25,21 +24,15 @@ impl Drop for Process {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The binary with only `extra` set (besides port, directory and log file): no PASSWORD, no HOST
 /// unless given.
 async fn start(extra: &[(&str, &str)]) -> Process {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    // Port 0 and `--port-file`: the gateway binds a free port itself and says which, so no other
+    // process can take the port between a pick and the bind.
+    let port_file = dir.path().join("port");
     let mut env: HashMap<String, String> = HashMap::new();
-    env.insert("PORT".into(), port.to_string());
+    env.insert("PORT".into(), "0".into());
     env.insert("CREDENTIALS_DIR".into(), dir.path().display().to_string());
     env.insert(
         "LOG_FILE".into(),
@@ -50,6 +43,9 @@ async fn start(extra: &[(&str, &str)]) -> Process {
         env.insert(k.to_string(), v.to_string());
     }
     let child = Command::new(env!("CARGO_BIN_EXE_gcli2api"))
+        .arg("serve")
+        .arg("--port-file")
+        .arg(&port_file)
         .env_clear()
         .envs(&env)
         .current_dir(dir.path())
@@ -58,12 +54,23 @@ async fn start(extra: &[(&str, &str)]) -> Process {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut process = Process { child, port, dir };
-    for _ in 0..300 {
+    let mut process = Process {
+        child,
+        port: 0,
+        dir,
+    };
+    // A loaded machine can take seconds to start a debug binary: up to a minute.
+    for _ in 0..1200 {
         if let Ok(Some(status)) = process.child.try_wait() {
             panic!("gateway exited early: {status}");
         }
-        if reachable("127.0.0.1", port).await {
+        if process.port == 0 {
+            process.port = std::fs::read_to_string(&port_file)
+                .ok()
+                .and_then(|text| text.trim().parse().ok())
+                .unwrap_or(0);
+        }
+        if process.port != 0 && reachable("127.0.0.1", process.port).await {
             return process;
         }
         actix_rt::time::sleep(Duration::from_millis(50)).await;
@@ -89,7 +96,8 @@ impl Process {
     }
 
     async fn wait_log(&self, text: &str) -> String {
-        for _ in 0..100 {
+        // The log file is written by its own task, a moment after the line: up to 20 s when loaded.
+        for _ in 0..400 {
             let log = self.log();
             if log.contains(text) {
                 return log;
