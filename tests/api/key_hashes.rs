@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use gcli2api::key_id::{display_prefix, hash_key, id_of_key};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::cluster::{backend, until, upload_creds};
 use crate::fake_google::FakeGoogle;
@@ -472,7 +472,7 @@ mod postgres_store {
         .await
         .unwrap();
         let stats = json!({ MODEL: OLD_USED });
-        let allowed: Value = json!([]);
+        let allowed: serde_json::Value = json!([]);
         db.execute(
             &format!(
                 "INSERT INTO \"{schema}\".api_keys (api_key, total_quota, used_quota, created_at,
