@@ -88,6 +88,10 @@ dependency_checks() {
   mkdir -p "$db/.git"
   cp -R deny/advisory-db/crates "$db/crates"
   touch -d "$snapshot_date" "$db/.git/FETCH_HEAD"
+  # cargo-deny reads the manifest of every package in Cargo.lock, those of other platforms too
+  # (Windows, Android, wasm), which a build on this one never downloads: fetch them from crates.io
+  # first, as `--offline` cannot.
+  cargo fetch --locked --quiet
   cargo deny --offline --locked check advisories licenses bans sources
 }
 
