@@ -592,10 +592,6 @@ const ACTOR_FACES: &[(&str, &[&str])] = &[
     ("storage", &["StorageActor"]),
 ];
 
-/// Actor folders whose shared structures are still being moved out; each joins `ACTOR_FACES` once it
-/// holds only actors and messages. Empty: every actor folder does.
-const ACTOR_FOLDERS_IN_MOVE: &[&str] = &[];
-
 fn src_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
@@ -672,9 +668,6 @@ fn imports_past_actor_faces() -> Vec<String> {
                 ));
                 continue;
             };
-            if ACTOR_FOLDERS_IN_MOVE.contains(&folder) {
-                continue;
-            }
             let face = ACTOR_FACES
                 .iter()
                 .find(|(f, _)| *f == folder)
@@ -730,11 +723,9 @@ fn actor_faces_name_actors_and_messages_only() {
     );
     let mut wrong = Vec::new();
     for folder in &folders {
-        let listed = ACTOR_FACES.iter().any(|(f, _)| f == folder);
-        let in_move = ACTOR_FOLDERS_IN_MOVE.contains(&folder.as_str());
-        if listed == in_move {
+        if !ACTOR_FACES.iter().any(|(f, _)| f == folder) {
             wrong.push(format!(
-                "{folder}: list it in exactly one of ACTOR_FACES and ACTOR_FOLDERS_IN_MOVE"
+                "{folder}: list its actors and messages in ACTOR_FACES"
             ));
         }
     }
@@ -772,9 +763,6 @@ fn actor_folders_hold_actors_messages_and_private_helpers() {
         let Some(folder) = actor_folder(module) else {
             continue;
         };
-        if ACTOR_FOLDERS_IN_MOVE.contains(&folder) {
-            continue;
-        }
         let own = module.join("::");
         let folder_root = format!("actors::{folder}");
         // An actor or its messages may be used from anywhere; a folder's `mod.rs` is its face, whose

@@ -61,8 +61,7 @@ impl Drop for BatchAtStore {
         let rest = async move {
             let mut waiting = commit.await;
             while !waiting.is_empty() {
-                let count = waiting.len().min(MAX_BATCH);
-                let batch: Vec<QueuedDebit> = waiting.drain(..count).collect();
+                let batch = oldest_batch(&mut waiting);
                 waiting.extend(debits.commit(batch).await);
             }
         };
@@ -101,10 +100,15 @@ impl DebitQueue {
         if self.waiting.is_empty() {
             return None;
         }
-        let count = self.waiting.len().min(MAX_BATCH);
-        let batch: Vec<QueuedDebit> = self.waiting.drain(..count).collect();
+        let batch = oldest_batch(&mut self.waiting);
         Some(BatchAtStore::start(&self.debits, batch))
     }
+}
+
+/// The oldest [`MAX_BATCH`] of `waiting`, taken out in order.
+fn oldest_batch(waiting: &mut Vec<QueuedDebit>) -> Vec<QueuedDebit> {
+    let count = waiting.len().min(MAX_BATCH);
+    waiting.drain(..count).collect()
 }
 
 impl Drop for DebitQueue {
